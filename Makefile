@@ -1,0 +1,114 @@
+# dfs: build, test, demo. `make help` lists the targets.
+CC ?= cc
+O ?= build
+BIN ?= bin
+SAN ?=
+OPT ?= -O2
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g $(OPT) -pthread \
+	-Icommon -MMD -MP $(SAN) $(CFLAGS)
+LDFLAGS_ALL = -pthread $(SAN) $(LDFLAGS)
+LIBS = -lleveldb -lisal -lssl -lcrypto -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+# Debian packages the build and the tests need (`make deps` installs what is missing).
+DEPS_PKGS = build-essential pkg-config libleveldb-dev libssl-dev libisal-dev libfuse3-dev \
+	fuse3 check python3 procps iproute2
+
+COMMON_SRC = $(wildcard common/*.c)
+NAMENODE_SRC = $(filter-out namenode/main.c,$(wildcard namenode/*.c))
+DATANODE_SRC = $(filter-out datanode/main.c,$(wildcard datanode/*.c))
+TOOLS_SRC = $(filter-out tools/main.c,$(wildcard tools/*.c))
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs
+UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps test unit integration asan demo bench clean help format lint
+
+all: $(PROGS)
+
+help:
+	@echo "make          build bin/dfs-namenode, bin/dfs-datanode, bin/dfs"
+	@echo "make deps     install missing Debian packages (as root) or print the apt-get line"
+	@echo "make demo     start a local cluster, store and verify a sample dataset"
+	@echo "make test     unit suites + integration tests on real processes"
+	@echo "make asan     the same tests built with AddressSanitizer + UBSan"
+	@echo "make bench    benchmarks (bench/*.sh), figures only"
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else \
+			echo "missing Debian packages; run:"; \
+			echo "  sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(O)/libdfs.a: $(call obj,$(COMMON_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/dfs-namenode: $(call obj,namenode/main.c $(NAMENODE_SRC)) $(O)/libdfs.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BIN)/dfs-datanode: $(call obj,datanode/main.c $(DATANODE_SRC)) $(O)/libdfs.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BIN)/dfs: $(call obj,tools/main.c $(TOOLS_SRC)) $(O)/libdfs.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# Each unit suite links the module objects it tests (all but the mains).
+$(O)/tests/%: $(O)/tests/unit/%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) $(O)/libdfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
+
+integration: $(PROGS)
+	@DFS_BIN=$(abspath $(BIN)) tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+asan: deps
+	@$(MAKE) --no-print-directory O=build/asan BIN=build/asan/bin OPT=-O1 \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@DFS_BIN=$(abspath $(BIN)) tools/demo.sh
+
+bench: all
+	@for b in bench/*.sh; do echo "== $$b"; DFS_BIN=$(abspath $(BIN)) $$b; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --enable=warning,portability --error-exitcode=1 -Icommon \
+		$$(git ls-files '*.c')
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

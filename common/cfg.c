@@ -1,0 +1,232 @@
+/* cfg: settings. See cfg.h. Filled by the main thread before any other starts. */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum kind { K_SIZE, K_U32, K_SECS, K_RATIO, K_STR, K_SYNC };
+
+static const struct {
+	const char *key;
+	enum kind kind;
+	size_t off;
+	size_t size;
+} keys[] = {
+#define F(name, kind) {#name, kind, offsetof(struct cfg, name), sizeof(((struct cfg *)0)->name)}
+	F(block_size, K_SIZE),
+	F(replication, K_U32),
+	F(heartbeat_interval, K_SECS),
+	F(stale_node_timeout, K_SECS),
+	F(dead_node_timeout, K_SECS),
+	F(maintenance_timeout, K_SECS),
+	F(scan_period, K_SECS),
+	F(safemode_threshold, K_RATIO),
+	F(lease_timeout, K_SECS),
+	F(task_slots, K_U32),
+	F(locality_delay, K_SECS),
+	F(task_attempts, K_U32),
+	F(trash_interval, K_SECS),
+	F(metadata_sync, K_SYNC),
+	F(namenode, K_STR),
+	F(listen, K_STR),
+	F(advertise, K_STR),
+	F(key_file, K_STR),
+	F(name_dir, K_STR),
+	F(data_dir, K_STR),
+	F(log_file, K_STR),
+	F(log_level, K_STR),
+#undef F
+};
+
+void cfg_defaults(struct cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	c->block_size = 64u << 20;
+	c->replication = 3;
+	c->heartbeat_interval = 1;
+	c->stale_node_timeout = 4;
+	c->dead_node_timeout = 10;
+	c->maintenance_timeout = 600;
+	c->scan_period = 1209600;
+	c->safemode_threshold = 0.999;
+	c->lease_timeout = 60;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	c->task_slots = n > 0 ? (uint32_t)n : 1;
+	c->locality_delay = 1;
+	c->task_attempts = 4;
+	c->trash_interval = 0;
+	c->metadata_sync = 0;
+	snprintf(c->log_level, sizeof c->log_level, "info");
+}
+
+int cfg_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	unsigned shift = 0;
+	switch (toupper((unsigned char)*end)) {
+	case 0: break;
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || (shift && v > (~0ULL >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int cfg_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int cfg_set(struct cfg *c, const char *key, const char *value, struct buf *err)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (strcmp(keys[i].key, key))
+			continue;
+		void *p = (char *)c + keys[i].off;
+		uint64_t sz;
+		double d;
+		switch (keys[i].kind) {
+		case K_SIZE:
+			if (cfg_parse_size(value, &sz) || sz == 0)
+				goto bad;
+			if (!strcmp(key, "block_size") &&
+			    (sz % 65536 || sz > (1ULL << 40)))
+				goto bad_block;
+			*(uint64_t *)p = sz;
+			return 0;
+		case K_U32:
+			if (cfg_parse_size(value, &sz) || sz == 0 || sz > 1000000)
+				goto bad;
+			if (!strcmp(key, "replication") && sz > 512)
+				goto bad;
+			*(uint32_t *)p = (uint32_t)sz;
+			return 0;
+		case K_SECS:
+			if (cfg_parse_seconds(value, &d))
+				goto bad;
+			*(double *)p = d;
+			return 0;
+		case K_RATIO:
+			if (cfg_parse_seconds(value, &d) || d > 1)
+				goto bad;
+			*(double *)p = d;
+			return 0;
+		case K_SYNC:
+			if (!strcmp(value, "always")) {
+				*(double *)p = 0;
+				return 0;
+			}
+			if (cfg_parse_seconds(value, &d) || d <= 0)
+				goto bad;
+			*(double *)p = d;
+			return 0;
+		case K_STR:
+			if (strlen(value) >= keys[i].size)
+				goto bad;
+			memcpy(p, value, strlen(value) + 1);
+			return 0;
+		}
+	}
+	buf_printf(err, "unknown setting '%s'", key);
+	return -EINVAL;
+bad_block:
+	buf_printf(err, "invalid block_size '%s': must be a multiple of 64K", value);
+	return -EINVAL;
+bad:
+	buf_printf(err, "invalid value '%s' for setting '%s'", value, key);
+	return -EINVAL;
+}
+
+int cfg_set_kv(struct cfg *c, const char *kv, struct buf *err)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv) {
+		buf_printf(err, "expected KEY=VALUE, got '%s'", kv);
+		return -EINVAL;
+	}
+	char key[64];
+	size_t kl = (size_t)(eq - kv);
+	if (kl >= sizeof key) {
+		buf_printf(err, "unknown setting '%.*s'", (int)kl, kv);
+		return -EINVAL;
+	}
+	memcpy(key, kv, kl);
+	key[kl] = 0;
+	return cfg_set(c, key, eq + 1, err);
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+int cfg_load(struct cfg *c, const char *path, struct buf *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		buf_printf(err, "cannot open config '%s': %s", path, strerror(e));
+		return -e;
+	}
+	char line[8192];
+	int lineno = 0, rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *s = trim(line);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			buf_printf(err, "%s:%d: expected 'key = value'", path, lineno);
+			rc = -EINVAL;
+			break;
+		}
+		*eq = 0;
+		struct buf why = BUF_INIT;
+		rc = cfg_set(c, trim(s), trim(eq + 1), &why);
+		if (rc)
+			buf_printf(err, "%s:%d: %s", path, lineno, why.data);
+		buf_free(&why);
+		if (rc)
+			break;
+	}
+	fclose(f);
+	return rc;
+}

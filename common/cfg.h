@@ -1,0 +1,54 @@
+/*
+ * cfg: cluster settings (../shared/INTERFACE.md "Settings") and daemon options, read
+ * from a `key = value` file (# comments) and overridden by `--set key=value` flags.
+ * Sizes take K, M, G suffixes (powers of 1024); times are seconds, fractional allowed.
+ * A struct cfg is filled at start-up and read-only afterwards.
+ */
+#ifndef DFS_CFG_H
+#define DFS_CFG_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+struct cfg {
+	/* cluster settings */
+	uint64_t block_size;
+	uint32_t replication;
+	double heartbeat_interval;
+	double stale_node_timeout;
+	double dead_node_timeout;
+	double maintenance_timeout;
+	double scan_period;
+	double safemode_threshold;
+	double lease_timeout;
+	uint32_t task_slots;
+	double locality_delay;
+	uint32_t task_attempts;
+	double trash_interval;
+	double metadata_sync; /* 0 = always */
+	/* where things are (daemon options; also settable in the file) */
+	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
+	char listen[256];   /* HOST:PORT to bind */
+	char advertise[256]; /* HOST:PORT others should use (default: listen) */
+	char key_file[4096];
+	char name_dir[4096]; /* namenode metadata directory */
+	char data_dir[4096]; /* datanode block directory */
+	char log_file[4096];
+	char log_level[16];
+};
+
+/* Fills in the documented defaults. */
+void cfg_defaults(struct cfg *c);
+/* Sets one key; on error returns -EINVAL and writes why into err. */
+int cfg_set(struct cfg *c, const char *key, const char *value, struct buf *err);
+/* Parses "key=value" (a --set flag). */
+int cfg_set_kv(struct cfg *c, const char *kv, struct buf *err);
+/* Loads a config file; unknown keys and bad values are errors naming the line. */
+int cfg_load(struct cfg *c, const char *path, struct buf *err);
+/* Parses a size with optional K/M/G suffix; -EINVAL when malformed. */
+int cfg_parse_size(const char *s, uint64_t *out);
+/* Parses seconds (fractional); -EINVAL when malformed or negative. */
+int cfg_parse_seconds(const char *s, double *out);
+
+#endif

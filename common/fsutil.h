@@ -1,0 +1,17 @@
+/* fsutil: small local-file helpers shared by the daemons and the tool. Any thread. */
+#ifndef DFS_FSUTIL_H
+#define DFS_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/* mkdir -p with the given mode for created directories. 0 or -errno. */
+int fs_mkdir_p(const char *path, mode_t mode);
+/* Writes data to path atomically (temp file, fsync, rename). 0 or -errno. */
+int fs_write_atomic(const char *path, const void *data, size_t len);
+/* Reads a whole (small) file into out (reset first). 0 or -errno. */
+int fs_read_file(const char *path, struct buf *out);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * proto: the dfs wire protocol. This header IS the specification (MooseFS'
+ * MFSCommunication.h style): every conversation -- client<->namenode,
+ * datanode<->namenode, client<->datanode, datanode<->datanode -- is a stream of frames
+ * over TCP.
+ *
+ * Frame = 24-byte header, then `length` payload bytes:
+ *   u32 magic   PROTO_MAGIC ("DFS1")
+ *   u16 type    a PROTO_* message id below (ids are append-only)
+ *   u16 flags   PROTO_F_REPLY on answers
+ *   u64 reqid   chosen by the requester, echoed in the reply; a connection may carry
+ *               several requests at once
+ *   u32 length  payload bytes; checked against the receiver's per-direction maximum
+ *               before anything is allocated
+ *   i32 status  0, or a PROTO_E_* code on replies (proto_errno() maps it to -errno);
+ *               an error reply's payload is an optional human message: str
+ * All integers are big-endian; `str` is u32 length + bytes (no NUL); payloads are
+ * encoded and decoded only with pack.h. A frame whose magic, length or layout is wrong
+ * ends that connection, never the server. Unknown types get a PROTO_E_NOSYS reply.
+ *
+ * Handshake (every connection, before anything else; see auth.h):
+ *   server -> HELLO    u32 version, u8 server role, raw[32] server nonce
+ *   client -> AUTH     u32 version, u8 client role, raw[32] client nonce,
+ *                      raw[32] HMAC-SHA256(key, "dfs-client" | snonce | cnonce),
+ *                      u32 uid, u32 gid (the caller's identity)
+ *   server -> AUTH_OK  raw[32] HMAC-SHA256(key, "dfs-server" | cnonce | snonce)
+ *                      (or an error reply with status PROTO_E_ACCES, then close)
+ * The client checks the server's proof too, so neither side talks to an impostor, and
+ * fresh nonces on both sides make a captured handshake useless.
+ */
+#ifndef DFS_PROTO_H
+#define DFS_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define PROTO_MAGIC 0x44465331u /* "DFS1" */
+#define PROTO_VERSION 1u
+#define PROTO_HDR_LEN 24
+#define PROTO_F_REPLY 0x0001
+
+/* Per-direction frame size limits, checked before allocating. */
+#define PROTO_MAX_HANDSHAKE 256u            /* anything before AUTH_OK */
+#define PROTO_MAX_CLIENT_REQ (1u << 20)     /* client -> namenode */
+#define PROTO_MAX_DN_REQ (64u << 20)        /* datanode -> namenode (block reports) */
+#define PROTO_MAX_REPLY (64u << 20)         /* namenode -> anyone */
+#define PROTO_MAX_DATA ((8u << 20) + 4096u) /* client/datanode <-> datanode */
+
+/* Data path geometry. */
+#define PROTO_CHUNK_SIZE (64u * 1024u)  /* one CRC32C per chunk */
+#define PROTO_PACKET_SIZE (1024u * 1024u) /* data bytes per packet, chunk multiple */
+#define PROTO_MAX_PACKET (8u << 20)
+
+/* Limits on names, paths, ids. */
+#define PROTO_NAME_MAX 255
+#define PROTO_PATH_MAX 4095
+#define PROTO_ID_MAX 63    /* datanode id */
+#define PROTO_ADDR_MAX 255 /* HOST:PORT */
+#define PROTO_REPL_MAX 512
+
+enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAMENODE = 3 };
+
+enum proto_type {
+	/* handshake (layouts above) */
+	PROTO_HELLO = 0x01,
+	PROTO_AUTH = 0x02,
+	PROTO_AUTH_OK = 0x03,
+
+	/*
+	 * client -> namenode. Replies carry the layout after "=>".
+	 * `attr` is: u64 ino, u8 type (PROTO_T_*), u32 mode (permission bits), u32 uid,
+	 *   u32 gid, u32 nlink, u64 size, i64 mtime_ns, i64 atime_ns, i64 ctime_ns,
+	 *   u16 replication, u64 block_size, u32 rdev, u8 flags (PROTO_A_*)
+	 * `loc` is: str datanode id, str addr
+	 * `block` is: u64 id, u64 genstamp, u64 offset in file, u64 length,
+	 *   u32 n, n x loc (nearest first)
+	 */
+	PROTO_CN_MKDIR = 0x10,      /* str path, u32 mode, u8 flags (PROTO_MKDIR_*) => attr */
+	PROTO_CN_CREATE = 0x11,     /* str path, u32 mode, u8 flags (PROTO_CREATE_*),
+	                               u16 replication (0 = inherit), u64 block_size
+	                               (0 = inherit), str client name => attr */
+	PROTO_CN_ADD_BLOCK = 0x12,  /* u64 ino, u64 prev block id (0 = none), u64 prev length,
+	                               u32 n, n x str node ids that stored prev,
+	                               str favored datanode id ("" = none)
+	                               => block (the pipeline, in order) */
+	PROTO_CN_COMPLETE = 0x13,   /* u64 ino, u64 last block id (0 = none), u64 last length,
+	                               u32 n, n x str node ids that stored it => attr */
+	PROTO_CN_GET_BLOCKS = 0x14, /* str path, u64 offset, u64 length
+	                               => attr, u32 n, n x block */
+	PROTO_CN_STAT = 0x15,       /* str path => attr */
+	PROTO_CN_LIST = 0x16,       /* str path, str start after (""), u32 max
+	                               => u32 n, n x (str name, attr), u8 more */
+	PROTO_CN_RENAME = 0x17,     /* str src, str dst, u32 flags (PROTO_RENAME_*) => - */
+	PROTO_CN_DELETE = 0x18,     /* str path, u8 flags (PROTO_DELETE_*) => - */
+	PROTO_CN_SETREP = 0x19,     /* str path, u16 replication => attr */
+	PROTO_CN_STATFS = 0x1a,     /* - => u64 capacity, u64 used, u64 remaining,
+	                               u64 files, u64 blocks */
+	PROTO_CN_REPORT = 0x1b,     /* - => u8 safe_mode, u64 capacity, u64 used,
+	                               u64 remaining, u64 files, u64 blocks,
+	                               u64 under_replicated, u64 corrupt, u64 missing,
+	                               u32 n, n x (str id, str addr, u8 state (PROTO_DN_*),
+	                               u64 capacity, u64 used, u64 remaining, u64 blocks,
+	                               i64 last_contact_ms, u32 xceivers) */
+	PROTO_CN_ABANDON = 0x1c,    /* u64 ino, u64 block id => - (drop a failed last block) */
+
+	/* datanode -> namenode (on the datanode's one long-lived connection) */
+	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,
+	                                   u64 remaining => - */
+	PROTO_DN_HEARTBEAT = 0x41,      /* u64 capacity, u64 used, u64 remaining,
+	                                   u32 xceivers => u32 n, n x command:
+	                                   u8 PROTO_CMD_*, u64 block id, u64 genstamp,
+	                                   u64 length, u32 n, n x loc (targets) */
+	PROTO_DN_BLOCK_REPORT = 0x42,   /* u32 n, n x (u64 id, u64 genstamp, u64 length):
+	                                   every finalized replica => - */
+	PROTO_DN_BLOCK_RECEIVED = 0x43, /* same layout: replicas finalized since => - */
+	PROTO_DN_BLOCK_DELETED = 0x44,  /* u32 n, n x u64 id => - */
+	PROTO_DN_BYE = 0x45,            /* - => - (graceful stop) */
+
+	/* client or datanode -> datanode (data transfer) */
+	PROTO_DT_WRITE_BLOCK = 0x60, /* u64 block id, u64 genstamp, u32 flags,
+	                                u32 n, n x loc (the rest of the pipeline)
+	                                => - once the whole pipeline is connected; then
+	                                DT_PACKETs flow down and DT_ACKs flow back */
+	PROTO_DT_PACKET = 0x61,      /* u64 seq, u64 offset in block, u32 data length,
+	                                u8 flags (PROTO_PKT_*), u32 n, n x u32 crc32c (one per
+	                                chunk), raw data */
+	PROTO_DT_ACK = 0x62,         /* u64 seq, i32 status, u32 index of the failed
+	                                pipeline node (PROTO_NO_NODE when none) */
+	PROTO_DT_READ_BLOCK = 0x63,  /* u64 block id, u64 genstamp, u64 offset, u64 length
+	                                => u64 replica length; then DT_PACKETs (same reqid)
+	                                from the chunk holding offset, the last one with
+	                                PROTO_PKT_LAST */
+};
+
+/* inode types */
+enum proto_ftype {
+	PROTO_T_FILE = 1,
+	PROTO_T_DIR = 2,
+	PROTO_T_SYMLINK = 3,
+	PROTO_T_FIFO = 4,
+	PROTO_T_CHR = 5,
+	PROTO_T_BLK = 6,
+	PROTO_T_SOCK = 7,
+};
+
+#define PROTO_A_UNDER_CONSTRUCTION 0x01
+
+#define PROTO_MKDIR_PARENTS 0x01
+#define PROTO_CREATE_OVERWRITE 0x01
+#define PROTO_DELETE_RECURSIVE 0x01
+#define PROTO_RENAME_NOREPLACE 0x01
+#define PROTO_RENAME_EXCHANGE 0x02
+#define PROTO_PKT_LAST 0x01
+#define PROTO_NO_NODE 0xffffffffu
+
+enum proto_dn_state {
+	PROTO_DN_LIVE = 1,
+	PROTO_DN_STALE = 2,
+	PROTO_DN_DEAD = 3,
+	PROTO_DN_DECOMMISSIONING = 4,
+	PROTO_DN_DECOMMISSIONED = 5,
+};
+
+enum proto_cmd { PROTO_CMD_DELETE = 1, PROTO_CMD_REPLICATE = 2 };
+
+/* Wire status codes; proto_status()/proto_errno() are the only mapping. */
+enum proto_status {
+	PROTO_OK = 0,
+	PROTO_E_PERM = 1,
+	PROTO_E_NOENT = 2,
+	PROTO_E_IO = 5,
+	PROTO_E_ACCES = 13,
+	PROTO_E_BUSY = 16,
+	PROTO_E_EXIST = 17,
+	PROTO_E_XDEV = 18,
+	PROTO_E_NOTDIR = 20,
+	PROTO_E_ISDIR = 21,
+	PROTO_E_INVAL = 22,
+	PROTO_E_FBIG = 27,
+	PROTO_E_NOSPC = 28,
+	PROTO_E_ROFS = 30,
+	PROTO_E_NAMETOOLONG = 36,
+	PROTO_E_NOSYS = 38,
+	PROTO_E_NOTEMPTY = 39,
+	PROTO_E_LOOP = 40,
+	PROTO_E_PROTO = 71,
+	PROTO_E_STALE = 116,
+	PROTO_E_AGAIN = 11,
+};
+
+/* Maps -errno (or errno) to a wire status. */
+int32_t proto_status(int err);
+/* Maps a wire status to -errno (0 stays 0; unknown codes become -EIO). */
+int proto_errno(int32_t status);
+
+struct proto_hdr {
+	uint32_t magic;
+	uint16_t type;
+	uint16_t flags;
+	uint64_t reqid;
+	uint32_t length;
+	int32_t status;
+};
+
+/* Writes the 24-byte header for hdr into out. */
+void proto_hdr_encode(const struct proto_hdr *hdr, uint8_t out[PROTO_HDR_LEN]);
+/* Reads a header; -EPROTO when the magic is wrong, -EMSGSIZE when length > max. */
+int proto_hdr_decode(const uint8_t in[PROTO_HDR_LEN], struct proto_hdr *hdr, uint32_t max);
+/* Appends a whole frame (header + payload) to out. */
+void proto_frame(struct buf *out, uint16_t type, uint16_t flags, uint64_t reqid,
+		 int32_t status, const void *payload, size_t len);
+
+/*
+ * Blocking frame I/O on a socket, used by clients and the datanode's threads.
+ * proto_send writes one frame; returns 0 or -errno.
+ * proto_recv reads one frame into payload (reset first), rejecting frames longer than
+ * max; returns 0 or -errno (-ECONNRESET on EOF, -EPROTO on a bad header).
+ */
+int proto_send(int fd, uint16_t type, uint16_t flags, uint64_t reqid, int32_t status,
+	       const void *payload, size_t len);
+int proto_recv(int fd, struct proto_hdr *hdr, struct buf *payload, uint32_t max);
+
+/* Human name of a message type, for logs ("CN_CREATE"); never NULL. */
+const char *proto_type_name(uint16_t type);
+
+#endif

@@ -1,0 +1,227 @@
+/* datanodes: the namenode's datanode table and placement. Loop thread only. */
+#include "datanodes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "net.h"
+#include "pack.h"
+
+void nn_dns_init(struct nn_dns *d, double stale_timeout, double dead_timeout)
+{
+	memset(d, 0, sizeof *d);
+	d->stale_timeout = stale_timeout;
+	d->dead_timeout = dead_timeout;
+}
+
+void nn_dns_free(struct nn_dns *d)
+{
+	for (uint32_t i = 0; i < d->n; i++)
+		buf_free(&d->v[i].cmds);
+	free(d->v);
+	memset(d, 0, sizeof *d);
+}
+
+int nn_dns_find(const struct nn_dns *d, const char *id)
+{
+	for (uint32_t i = 0; i < d->n; i++)
+		if (!strcmp(d->v[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+uint32_t nn_dns_register(struct nn_dns *d, const char *id, const char *addr, double now)
+{
+	int found = nn_dns_find(d, id);
+	uint32_t i;
+	if (found >= 0) {
+		i = (uint32_t)found;
+	} else {
+		if (d->n == d->cap) {
+			uint32_t cap = d->cap ? d->cap * 2 : 16;
+			struct nn_dn *v = realloc(d->v, cap * sizeof *v);
+			if (!v)
+				abort();
+			d->v = v;
+			d->cap = cap;
+		}
+		i = d->n++;
+		memset(&d->v[i], 0, sizeof d->v[i]);
+		buf_init(&d->v[i].cmds);
+		snprintf(d->v[i].id, sizeof d->v[i].id, "%s", id);
+	}
+	struct nn_dn *n = &d->v[i];
+	snprintf(n->addr, sizeof n->addr, "%s", addr);
+	uint16_t port;
+	if (net_parse_addr(addr, n->host, sizeof n->host, &port))
+		snprintf(n->host, sizeof n->host, "%s", addr);
+	n->state = PROTO_DN_LIVE;
+	n->connected = true;
+	n->last_contact = now;
+	buf_reset(&n->cmds);
+	n->ncmds = 0;
+	return i;
+}
+
+void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t used,
+		      uint64_t remaining, uint32_t xceivers, double now)
+{
+	struct nn_dn *n = &d->v[i];
+	n->capacity = capacity;
+	n->used = used;
+	n->remaining = remaining;
+	n->xceivers = xceivers;
+	n->last_contact = now;
+	if (n->state == PROTO_DN_STALE || n->state == PROTO_DN_DEAD)
+		n->state = PROTO_DN_LIVE;
+}
+
+void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful)
+{
+	struct nn_dn *n = &d->v[i];
+	n->connected = false;
+	n->state = graceful ? PROTO_DN_STALE : PROTO_DN_DEAD;
+	buf_reset(&n->cmds);
+	n->ncmds = 0;
+}
+
+void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint32_t i),
+		  void *arg)
+{
+	for (uint32_t i = 0; i < d->n; i++) {
+		struct nn_dn *n = &d->v[i];
+		double silent = now - n->last_contact;
+		if (n->state == PROTO_DN_DEAD || n->state == PROTO_DN_DECOMMISSIONED)
+			continue;
+		if (silent > d->dead_timeout) {
+			log_warn("datanode '%s' (%s) is dead: no heartbeat for %.1fs", n->id,
+				 n->addr, silent);
+			n->state = PROTO_DN_DEAD;
+			if (dead_cb)
+				dead_cb(arg, i);
+		} else if (silent > d->stale_timeout && n->state == PROTO_DN_LIVE) {
+			log_warn("datanode '%s' (%s) is stale: no heartbeat for %.1fs", n->id,
+				 n->addr, silent);
+			n->state = PROTO_DN_STALE;
+		}
+	}
+}
+
+bool nn_dn_is_usable(const struct nn_dn *n)
+{
+	return n->connected && (n->state == PROTO_DN_LIVE);
+}
+
+uint32_t nn_dns_live(const struct nn_dns *d)
+{
+	uint32_t c = 0;
+	for (uint32_t i = 0; i < d->n; i++)
+		c += nn_dn_is_usable(&d->v[i]);
+	return c;
+}
+
+static bool in_list(const uint32_t *v, uint32_t n, uint32_t x)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static bool host_used(const struct nn_dns *d, const uint32_t *chosen, uint32_t n,
+		      const char *host)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!strcmp(d->v[chosen[i]].host, host))
+			return true;
+	return false;
+}
+
+/* Lower is better: few transfers in flight, then much free space. */
+static double load_score(const struct nn_dn *n)
+{
+	double free_share = n->capacity ? (double)n->remaining / (double)n->capacity : 0;
+	return (double)n->xceivers - 4.0 * free_share;
+}
+
+uint32_t nn_dns_choose(struct nn_dns *d, uint32_t want, int favored, const uint32_t *exclude,
+		       uint32_t nexclude, uint64_t block_size, uint32_t *out)
+{
+	uint32_t got = 0;
+	if (favored >= 0 && (uint32_t)favored < d->n && want &&
+	    nn_dn_is_usable(&d->v[favored]) && !in_list(exclude, nexclude, (uint32_t)favored))
+		out[got++] = (uint32_t)favored;
+	/* pass 0: distinct hosts only; pass 1: any node */
+	for (int pass = 0; pass < 2 && got < want; pass++) {
+		while (got < want) {
+			/* power of two random choices among eligible nodes */
+			uint32_t best = UINT32_MAX, seen = 0;
+			for (uint32_t tries = 0; tries < 2; tries++) {
+				uint32_t eligible = 0, pick = UINT32_MAX;
+				for (uint32_t i = 0; i < d->n; i++) {
+					struct nn_dn *n = &d->v[i];
+					if (!nn_dn_is_usable(n) || in_list(out, got, i) ||
+					    in_list(exclude, nexclude, i) ||
+					    (n->capacity && n->remaining < block_size) ||
+					    (pass == 0 && host_used(d, out, got, n->host)))
+						continue;
+					eligible++;
+					if ((uint32_t)rand() % eligible == 0)
+						pick = i; /* reservoir sampling */
+				}
+				if (pick == UINT32_MAX)
+					break;
+				seen++;
+				if (best == UINT32_MAX ||
+				    load_score(&d->v[pick]) < load_score(&d->v[best]))
+					best = pick;
+			}
+			if (!seen)
+				break;
+			out[got++] = best;
+		}
+	}
+	return got;
+}
+
+uint32_t nn_dns_sort_for_reader(const struct nn_dns *d, const char *client_host,
+				uint32_t *reps, uint32_t n)
+{
+	uint32_t out[PROTO_REPL_MAX], k = 0;
+	if (n > PROTO_REPL_MAX)
+		n = PROTO_REPL_MAX;
+	/* shuffle first so equal nodes share the read load */
+	for (uint32_t i = n; i > 1; i--) {
+		uint32_t j = (uint32_t)rand() % i, t = reps[i - 1];
+		reps[i - 1] = reps[j];
+		reps[j] = t;
+	}
+	for (int pass = 0; pass < 3; pass++) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct nn_dn *dn = &d->v[reps[i]];
+			bool usable = nn_dn_is_usable(dn);
+			bool local = usable && client_host && !strcmp(dn->host, client_host);
+			bool stale = dn->connected && dn->state == PROTO_DN_STALE;
+			if ((pass == 0 && local) || (pass == 1 && usable && !local) ||
+			    (pass == 2 && stale))
+				out[k++] = reps[i];
+		}
+	}
+	memcpy(reps, out, k * sizeof *reps);
+	return k;
+}
+
+void nn_dns_queue_delete(struct nn_dns *d, uint32_t i, uint64_t id, uint64_t gs)
+{
+	struct nn_dn *n = &d->v[i];
+	if (!n->connected)
+		return; /* it reports its blocks again when it returns */
+	pack_u8(&n->cmds, PROTO_CMD_DELETE);
+	pack_u64(&n->cmds, id);
+	pack_u64(&n->cmds, gs);
+	pack_u64(&n->cmds, 0);
+	pack_u32(&n->cmds, 0);
+	n->ncmds++;
+}

@@ -1,0 +1,70 @@
+/*
+ * datanodes: the namenode's table of datanodes -- identity, address, capacity and
+ * liveness -- plus replica placement and the commands waiting for each node.
+ * Loop thread only. A node keeps its index for the namenode's lifetime (the block map
+ * refers to nodes by index); the persistent id a datanode reports is what users see.
+ *
+ * States: LIVE on register/heartbeat (nn_dns_register, nn_dns_heartbeat); STALE after
+ * stale_node_timeout without a heartbeat and DEAD after dead_node_timeout
+ * (nn_dns_check); DEAD at once when its connection closes without a goodbye
+ * (nn_dns_lost).
+ */
+#ifndef DFS_NN_DATANODES_H
+#define DFS_NN_DATANODES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "proto.h"
+
+struct nn_dn {
+	char id[PROTO_ID_MAX + 1];
+	char addr[PROTO_ADDR_MAX + 1];
+	char host[PROTO_ADDR_MAX + 1];
+	uint64_t capacity, used, remaining, nblocks;
+	uint32_t xceivers;
+	double last_contact; /* ev_now() seconds */
+	uint8_t state;       /* PROTO_DN_* */
+	bool connected;
+	struct buf cmds; /* encoded commands for the next heartbeat reply */
+	uint32_t ncmds;
+};
+
+struct nn_dns {
+	struct nn_dn *v;
+	uint32_t n, cap;
+	double stale_timeout, dead_timeout;
+};
+
+void nn_dns_init(struct nn_dns *d, double stale_timeout, double dead_timeout);
+void nn_dns_free(struct nn_dns *d);
+/* Finds or adds node id, marks it live at addr; returns its index. */
+uint32_t nn_dns_register(struct nn_dns *d, const char *id, const char *addr, double now);
+void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t used,
+		      uint64_t remaining, uint32_t xceivers, double now);
+/* The node's connection closed: dead at once unless it said goodbye (then stale). */
+void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful);
+/* Index of node id, or -1. */
+int nn_dns_find(const struct nn_dns *d, const char *id);
+/* Applies the timeouts; calls dead_cb for each node that just became dead. */
+void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint32_t i),
+		  void *arg);
+uint32_t nn_dns_live(const struct nn_dns *d);
+bool nn_dn_is_usable(const struct nn_dn *n);
+/*
+ * Chooses up to `want` distinct live nodes for a new replica, none in `exclude`
+ * (nexclude entries), distinct hosts first, the favored node (index, or -1) first,
+ * more free space and fewer transfers preferred. Returns how many were chosen.
+ */
+uint32_t nn_dns_choose(struct nn_dns *d, uint32_t want, int favored, const uint32_t *exclude,
+		       uint32_t nexclude, uint64_t block_size, uint32_t *out);
+/* Orders replica indexes for a reader on host `client_host`: same host first, then
+ * usable nodes in random order, stale ones last; dead ones are dropped. Returns count. */
+uint32_t nn_dns_sort_for_reader(const struct nn_dns *d, const char *client_host,
+				uint32_t *reps, uint32_t n);
+/* Queues a delete command for block id on node i. */
+void nn_dns_queue_delete(struct nn_dns *d, uint32_t i, uint64_t id, uint64_t gs);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * dfs-namenode: the namespace and block manager.
+ *
+ *   dfs-namenode format --dir DIR [--key FILE]
+ *   dfs-namenode [--config FILE] [--dir DIR] [--key FILE] [--listen HOST:PORT]
+ *                [--port-file FILE] [--set KEY=VALUE]... [--log FILE] [--log-level L]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "cfg.h"
+#include "log.h"
+#include "ns.h"
+#include "server.h"
+
+static struct nn_server *server;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (server)
+		nn_server_stop(server);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dfs-namenode format --dir DIR [--key FILE]\n"
+		"       dfs-namenode [options]\n"
+		"\n"
+		"  --dir DIR          metadata directory (setting name_dir)\n"
+		"  --key FILE         cluster key file (default DIR/cluster.key)\n"
+		"  --config FILE      read settings from a 'key = value' file\n"
+		"  --listen HOST:PORT address to serve on (port 0: any free port)\n"
+		"  --port-file FILE   write the bound HOST:PORT here once listening\n"
+		"  --set KEY=VALUE    override one setting (see README)\n"
+		"  --log FILE         log to FILE instead of standard error\n"
+		"  --log-level LEVEL  debug, info, warn or error\n");
+}
+
+static int format(const struct cfg *cfg)
+{
+	if (!cfg->name_dir[0]) {
+		fprintf(stderr, "dfs-namenode: format: --dir is required\n");
+		return 2;
+	}
+	int rc = nn_ns_format(cfg->name_dir);
+	if (rc == -EEXIST) {
+		fprintf(stderr, "dfs-namenode: format: '%s' already holds a namespace\n",
+			cfg->name_dir);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "dfs-namenode: format: cannot create namespace in '%s': %s\n",
+			cfg->name_dir, strerror(-rc));
+		return 1;
+	}
+	rc = auth_key_create(cfg->key_file);
+	if (rc && rc != -EEXIST) {
+		fprintf(stderr, "dfs-namenode: format: cannot create key file '%s': %s\n",
+			cfg->key_file, strerror(-rc));
+		return 1;
+	}
+	printf("formatted namespace in '%s'; cluster key in '%s'%s\n", cfg->name_dir,
+	       cfg->key_file, rc == -EEXIST ? " (existing key kept)" : "");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cfg cfg;
+	cfg_defaults(&cfg);
+	snprintf(cfg.listen, sizeof cfg.listen, "0.0.0.0:9000");
+	const char *port_file = NULL;
+	struct buf err = BUF_INIT;
+	static const struct option opts[] = {
+		{"dir", required_argument, 0, 'd'},    {"key", required_argument, 0, 'k'},
+		{"config", required_argument, 0, 'c'}, {"listen", required_argument, 0, 'l'},
+		{"port-file", required_argument, 0, 'p'}, {"set", required_argument, 0, 's'},
+		{"log", required_argument, 0, 'L'},    {"log-level", required_argument, 0, 'v'},
+		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+	};
+	/* a config file first, so flags override it wherever they stand */
+	for (int i = 1; i < argc - 1; i++)
+		if (!strcmp(argv[i], "--config") && cfg_load(&cfg, argv[i + 1], &err)) {
+			fprintf(stderr, "dfs-namenode: %s\n", err.data);
+			return 2;
+		}
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int rc = 0;
+		switch (c) {
+		case 'd': rc = cfg_set(&cfg, "name_dir", optarg, &err); break;
+		case 'k': rc = cfg_set(&cfg, "key_file", optarg, &err); break;
+		case 'c': break;
+		case 'l': rc = cfg_set(&cfg, "listen", optarg, &err); break;
+		case 'p': port_file = optarg; break;
+		case 's': rc = cfg_set_kv(&cfg, optarg, &err); break;
+		case 'L': rc = cfg_set(&cfg, "log_file", optarg, &err); break;
+		case 'v': rc = cfg_set(&cfg, "log_level", optarg, &err); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		if (rc) {
+			fprintf(stderr, "dfs-namenode: %s\n", err.data);
+			return 2;
+		}
+	}
+	if (!cfg.key_file[0] && cfg.name_dir[0]) {
+		struct buf kf = BUF_INIT;
+		buf_printf(&kf, "%s/cluster.key", cfg.name_dir);
+		if (cfg_set(&cfg, "key_file", kf.data, &err)) {
+			fprintf(stderr, "dfs-namenode: %s\n", err.data);
+			return 2;
+		}
+		buf_free(&kf);
+	}
+	if (optind < argc && !strcmp(argv[optind], "format"))
+		return format(&cfg);
+	if (optind < argc) {
+		fprintf(stderr, "dfs-namenode: unknown command '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!cfg.name_dir[0]) {
+		fprintf(stderr, "dfs-namenode: --dir (or name_dir in the config) is required\n");
+		return 2;
+	}
+	log_set_name("namenode");
+	enum log_level lvl;
+	if (log_parse_level(cfg.log_level, &lvl)) {
+		fprintf(stderr, "dfs-namenode: bad log level '%s'\n", cfg.log_level);
+		return 2;
+	}
+	log_set_level(lvl);
+	if (cfg.log_file[0] && log_open(cfg.log_file)) {
+		fprintf(stderr, "dfs-namenode: cannot open log '%s'\n", cfg.log_file);
+		return 1;
+	}
+	uint8_t key[AUTH_KEY_LEN];
+	int rc = auth_key_load(cfg.key_file, key);
+	if (rc) {
+		log_error("cannot load cluster key '%s': %s", cfg.key_file,
+			  rc == -EINVAL ? "malformed key file" : strerror(-rc));
+		fprintf(stderr, "dfs-namenode: cannot load cluster key '%s': %s\n", cfg.key_file,
+			rc == -EINVAL ? "malformed key file" : strerror(-rc));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	rc = nn_server_start(&cfg, key, port_file, &server);
+	if (rc) {
+		fprintf(stderr, "dfs-namenode: cannot start: %s\n", strerror(-rc));
+		return 1;
+	}
+	nn_server_run(server);
+	log_info("namenode stopping");
+	nn_server_free(server);
+	return 0;
+}

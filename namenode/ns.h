@@ -1,0 +1,131 @@
+/*
+ * ns: the namespace -- inodes, directory entries, per-file block lists, extended
+ * attributes -- persisted in LevelDB. Owned by the namenode's loop thread (no locks).
+ *
+ * Durability and group commit: every mutation is one LevelDB WriteBatch, applied at
+ * once without sync (so the very next request sees it: LevelDB's memtable is the
+ * in-memory overlay) and appended to the turn's merged batch. nn_ns_sync() writes that
+ * merged batch again with sync=true -- one fsync for every mutation of the loop turn --
+ * and the server holds every reply of the turn until it returns. Re-applying the same
+ * puts and deletes in the same order is idempotent, and the synced copy lands in the
+ * current log whatever log file the unsynced copies went to, so a crash after the sync
+ * loses nothing that was answered. The id and generation-stamp counters travel in the
+ * same batch as the mutation that used them.
+ *
+ * Keys (binary, big-endian ids):
+ *   "V"                        format record: "dfs-ns", u32 NN_NS_FORMAT
+ *   "C"                        counters: u64 next inode, u64 next block id, u64 next genstamp
+ *   "I" ino                    inode record (see struct nn_attr)
+ *   "D" parent-ino name        directory entry: u64 child ino, u8 type
+ *   "B" ino u32-index          block of a file: u64 id, u64 genstamp, u64 length
+ *   "X" ino name               extended attribute value
+ * The root directory is inode 1. Hard links are several "D" entries naming one inode
+ * (nlink counts them); symlink targets and device numbers live in the inode record.
+ * A directory's replication / block_size (0 = unset) are inherited by new children.
+ */
+#ifndef DFS_NN_NS_H
+#define DFS_NN_NS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_NS_FORMAT 1
+#define NN_ROOT_INO 1
+
+struct nn_ns;
+
+struct nn_attr {
+	uint64_t ino;
+	uint8_t type; /* PROTO_T_* */
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size;
+	int64_t mtime, atime, ctime; /* ns since the epoch */
+	uint16_t replication;
+	uint64_t block_size;
+	uint32_t rdev;
+	uint8_t flags; /* PROTO_A_* */
+	uint32_t nblocks;
+	char target[4096]; /* symlink target */
+};
+
+struct nn_blockrec {
+	uint64_t id, gs, len;
+	uint64_t offset; /* in the file (filled by nn_ns_blocks) */
+	uint64_t ino;
+	uint32_t index;
+};
+
+/* A growable array of block records; zero-initialise, free with nn_blocks_free. */
+struct nn_blocks {
+	struct nn_blockrec *v;
+	size_t n, cap;
+};
+void nn_blocks_push(struct nn_blocks *b, const struct nn_blockrec *r);
+void nn_blocks_free(struct nn_blocks *b);
+
+/* Defaults applied to new files whose directories set none. */
+struct nn_ns_defaults {
+	uint16_t replication;
+	uint64_t block_size;
+};
+
+/* Creates an empty namespace in dir (must not hold one: -EEXIST). */
+int nn_ns_format(const char *dir);
+/* Opens dir; -ENOENT when not formatted, -EPROTO on a format version it cannot read. */
+int nn_ns_open(const char *dir, const struct nn_ns_defaults *defaults, struct nn_ns **out);
+void nn_ns_close(struct nn_ns *ns);
+
+/* True when mutations are waiting for nn_ns_sync. */
+bool nn_ns_dirty(const struct nn_ns *ns);
+/* Makes every mutation so far durable (one synced write). 0 or -EIO. */
+int nn_ns_sync(struct nn_ns *ns);
+
+uint64_t nn_ns_files(const struct nn_ns *ns); /* files + directories + others */
+uint64_t nn_ns_block_count(const struct nn_ns *ns);
+
+/*
+ * Operations. Paths are absolute; each returns 0 or -errno (ENOENT, EEXIST, ENOTDIR,
+ * EISDIR, ENOTEMPTY, EINVAL, ENAMETOOLONG ...). `out` (may be NULL) receives the
+ * resulting attributes; `freed` (may be NULL) receives blocks that no file uses any
+ * more (the caller removes them from datanodes).
+ */
+int nn_ns_stat(struct nn_ns *ns, const char *path, struct nn_attr *out);
+int nn_ns_stat_ino(struct nn_ns *ns, uint64_t ino, struct nn_attr *out);
+int nn_ns_mkdir(struct nn_ns *ns, const char *path, uint32_t mode, bool parents,
+		uint32_t uid, uint32_t gid, struct nn_attr *out);
+int nn_ns_create(struct nn_ns *ns, const char *path, uint32_t mode, bool overwrite,
+		 uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
+		 struct nn_attr *out, struct nn_blocks *freed);
+/* Sets the last block's length to prev_len (when prev_id names it) and appends a new
+ * block with a fresh id and genstamp; the file must be under construction. */
+int nn_ns_add_block(struct nn_ns *ns, uint64_t ino, uint64_t prev_id, uint64_t prev_len,
+		    struct nn_blockrec *newb, struct nn_attr *out);
+/* Drops the file's last block when it is block_id (a failed pipeline). */
+int nn_ns_abandon_block(struct nn_ns *ns, uint64_t ino, uint64_t block_id,
+			struct nn_blocks *freed);
+/* Records the last block's length and closes the file. */
+int nn_ns_complete(struct nn_ns *ns, uint64_t ino, uint64_t last_id, uint64_t last_len,
+		   struct nn_attr *out);
+/* The blocks of a file overlapping [offset, offset+len) (len 0 = to the end). */
+int nn_ns_blocks(struct nn_ns *ns, uint64_t ino, uint64_t offset, uint64_t len,
+		 struct nn_blocks *out);
+typedef int (*nn_ns_list_cb)(void *arg, const char *name, const struct nn_attr *attr);
+/* Calls cb for up to max entries after start_after in name order; *more is set when
+ * entries remain. cb returning non-zero stops the listing with that value. */
+int nn_ns_list(struct nn_ns *ns, const char *path, const char *start_after, uint32_t max,
+	       nn_ns_list_cb cb, void *arg, bool *more);
+int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t flags,
+		 struct nn_blocks *freed);
+int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_blocks *freed);
+/* Sets a file's replication, or a directory's default for new files. */
+int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
+		 struct nn_attr *out);
+/* Calls cb for every block of every file (start-up: building the block map). */
+typedef void (*nn_ns_block_cb)(void *arg, const struct nn_blockrec *b, uint16_t replication);
+int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg);
+
+/* Checks a path: absolute, no empty/./.. components, lengths within limits. */
+int nn_ns_check_path(const char *path);
+
+#endif

@@ -1,0 +1,1082 @@
+/*
+ * server: namenode RPC over the ev loop. Loop thread only; no locks.
+ *
+ * Connection states: HANDSHAKE (HELLO sent, waiting for AUTH; frames capped at
+ * PROTO_MAX_HANDSHAKE) -> READY (conn_auth) -> closed (conn_close). A connection whose
+ * peer registered as a datanode (on_register) is that node's control channel; losing it
+ * without DN_BYE marks the node dead at once (nn_dns_lost).
+ *
+ * Replies are appended to conn.out; `safe` counts the bytes of out that may be sent:
+ * the before-sleep hook (turn_end) syncs the namespace, then marks every queued byte
+ * safe and flushes, so no client hears of a change before it is durable.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blockmap.h"
+#include "datanodes.h"
+#include "ev.h"
+#include "fsutil.h"
+#include "log.h"
+#include "net.h"
+#include "ns.h"
+#include "pack.h"
+#include "proto.h"
+
+enum conn_state { C_HANDSHAKE, C_READY };
+
+struct conn {
+	int fd;
+	enum conn_state state;
+	struct auth_server auth;
+	struct auth_peer peer;
+	struct buf in, out;
+	size_t safe;      /* bytes of out that may be written */
+	bool queued;      /* in the server's flush list */
+	bool closing;     /* close once out is written */
+	bool said_bye;
+	int dn;           /* datanode index when a datanode's control channel, else -1 */
+	char peer_addr[64], peer_host[64];
+	struct conn *prev, *next;
+};
+
+struct nn_server {
+	struct cfg cfg;
+	uint8_t key[AUTH_KEY_LEN];
+	struct ev_loop *loop;
+	int lfd;
+	struct nn_ns *ns;
+	struct nn_blockmap *bm;
+	struct nn_dns dns;
+	struct conn *conns;
+	uint32_t nconns;
+	struct conn **flush;
+	size_t nflush, capflush;
+	struct conn **dn_conn; /* by datanode index */
+	uint32_t dn_conn_cap;
+	double last_sync;
+	uint64_t rpc_count[256];
+};
+
+/* ---------- replies ---------- */
+
+static void queue_flush(struct nn_server *s, struct conn *c)
+{
+	if (c->queued)
+		return;
+	if (s->nflush == s->capflush) {
+		size_t cap = s->capflush ? s->capflush * 2 : 64;
+		struct conn **f = realloc(s->flush, cap * sizeof *f);
+		if (!f)
+			abort();
+		s->flush = f;
+		s->capflush = cap;
+	}
+	s->flush[s->nflush++] = c;
+	c->queued = true;
+}
+
+static void reply(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		  const struct buf *payload)
+{
+	proto_frame(&c->out, h->type, PROTO_F_REPLY, h->reqid, 0, payload->data, payload->len);
+	queue_flush(s, c);
+}
+
+static void reply_err(struct nn_server *s, struct conn *c, const struct proto_hdr *h, int rc,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void reply_err(struct nn_server *s, struct conn *c, const struct proto_hdr *h, int rc,
+		      const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT, p = BUF_INIT;
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		buf_vprintf(&msg, fmt, ap);
+		va_end(ap);
+	}
+	pack_str(&p, msg.data);
+	proto_frame(&c->out, h->type, PROTO_F_REPLY, h->reqid, proto_status(rc), p.data, p.len);
+	queue_flush(s, c);
+	buf_free(&msg);
+	buf_free(&p);
+}
+
+static void pack_attr(struct buf *b, const struct nn_attr *a)
+{
+	pack_u64(b, a->ino);
+	pack_u8(b, a->type);
+	pack_u32(b, a->mode);
+	pack_u32(b, a->uid);
+	pack_u32(b, a->gid);
+	pack_u32(b, a->nlink);
+	pack_u64(b, a->size);
+	pack_i64(b, a->mtime);
+	pack_i64(b, a->atime);
+	pack_i64(b, a->ctime);
+	pack_u16(b, a->replication);
+	pack_u64(b, a->block_size);
+	pack_u32(b, a->rdev);
+	pack_u8(b, a->flags);
+}
+
+static void reply_attr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		       const struct nn_attr *a)
+{
+	struct buf p = BUF_INIT;
+	pack_attr(&p, a);
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+/* ---------- block bookkeeping ---------- */
+
+/* Forgets blocks no file uses and tells their holders to delete them. */
+static void release_blocks(struct nn_server *s, struct nn_blocks *freed)
+{
+	for (size_t i = 0; i < freed->n; i++) {
+		struct nn_block *b = nn_blockmap_get(s->bm, freed->v[i].id);
+		if (!b)
+			continue;
+		for (uint16_t r = 0; r < b->nrep; r++)
+			nn_dns_queue_delete(&s->dns, b->reps[r], b->id, b->gs);
+		nn_blockmap_remove(s->bm, freed->v[i].id);
+	}
+	nn_blocks_free(freed);
+}
+
+/* Records the datanodes a client says stored block id (its pipeline acked). */
+static int note_stored(struct nn_server *s, struct unpack *u, uint64_t id, uint64_t len,
+		       bool finished)
+{
+	uint32_t n = unpack_count(u, 4);
+	struct nn_block *b = id ? nn_blockmap_get(s->bm, id) : NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		char dn[PROTO_ID_MAX + 1];
+		unpack_str(u, dn, sizeof dn);
+		int idx = nn_dns_find(&s->dns, dn);
+		if (b && idx >= 0 && s->dns.v[idx].connected)
+			nn_block_add_replica(b, (uint32_t)idx);
+	}
+	if (b) {
+		b->len = len;
+		if (finished)
+			b->flags &= (uint8_t)~NN_BLOCK_UC;
+	}
+	return unpack_ok(u) ? 0 : -EPROTO;
+}
+
+static void pack_loc(struct buf *p, const struct nn_dn *d)
+{
+	pack_str(p, d->id);
+	pack_str(p, d->addr);
+}
+
+/* ---------- client operations ---------- */
+
+static void op_mkdir(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		     struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	uint32_t mode = unpack_u32(u);
+	uint8_t flags = unpack_u8(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_mkdir(s->ns, path, mode, flags & PROTO_MKDIR_PARENTS, c->peer.uid,
+			     c->peer.gid, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	reply_attr(s, c, h, &a);
+}
+
+static bool block_size_ok(uint64_t bs)
+{
+	return bs == 0 || (bs % PROTO_CHUNK_SIZE == 0 && bs <= (1ULL << 40));
+}
+
+static void op_create(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		      struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1], client[256];
+	unpack_str(u, path, sizeof path);
+	uint32_t mode = unpack_u32(u);
+	uint8_t flags = unpack_u8(u);
+	uint16_t repl = unpack_u16(u);
+	uint64_t bs = unpack_u64(u);
+	unpack_str(u, client, sizeof client);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (repl > PROTO_REPL_MAX)
+		return reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
+				 PROTO_REPL_MAX);
+	if (!block_size_ok(bs))
+		return reply_err(s, c, h, -EINVAL,
+				 "block size %llu is not a multiple of %u (64K)",
+				 (unsigned long long)bs, PROTO_CHUNK_SIZE);
+	struct nn_attr a;
+	struct nn_blocks freed = {0};
+	int rc = nn_ns_create(s->ns, path, mode, flags & PROTO_CREATE_OVERWRITE, repl, bs,
+			      c->peer.uid, c->peer.gid, &a, &freed);
+	release_blocks(s, &freed);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	reply_attr(s, c, h, &a);
+}
+
+static void op_add_block(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			 struct unpack *u)
+{
+	uint64_t ino = unpack_u64(u), prev = unpack_u64(u), prev_len = unpack_u64(u);
+	struct unpack acked = *u;
+	uint32_t n = unpack_count(u, 4);
+	for (uint32_t i = 0; i < n; i++)
+		(void)unpack_raw(u, unpack_u32(u));
+	char favored[PROTO_ID_MAX + 1];
+	unpack_str(u, favored, sizeof favored);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (!nn_dns_live(&s->dns))
+		return reply_err(s, c, h, -ENOSPC, "no live datanodes to write to");
+	struct nn_attr a;
+	struct nn_blockrec nb;
+	int rc = nn_ns_add_block(s->ns, ino, prev, prev_len, &nb, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, rc == -EINVAL ? "file is not open for writing"
+							    : NULL);
+	note_stored(s, &acked, prev, prev_len, true);
+	struct nn_block *b = nn_blockmap_put(s->bm, nb.id, nb.gs, 0, ino, a.replication);
+	b->flags |= NN_BLOCK_UC;
+	uint32_t want = a.replication, targets[PROTO_REPL_MAX];
+	uint32_t got = nn_dns_choose(&s->dns, want, nn_dns_find(&s->dns, favored), NULL, 0,
+				     a.block_size, targets);
+	if (!got) {
+		struct nn_blocks freed = {0};
+		nn_ns_abandon_block(s->ns, ino, nb.id, &freed);
+		release_blocks(s, &freed);
+		return reply_err(s, c, h, -ENOSPC, "no datanode has room for a block");
+	}
+	struct buf p = BUF_INIT;
+	pack_u64(&p, nb.id);
+	pack_u64(&p, nb.gs);
+	pack_u64(&p, nb.offset);
+	pack_u64(&p, 0);
+	pack_u32(&p, got);
+	for (uint32_t i = 0; i < got; i++)
+		pack_loc(&p, &s->dns.v[targets[i]]);
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+static void op_complete(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	uint64_t ino = unpack_u64(u), last = unpack_u64(u), len = unpack_u64(u);
+	struct unpack acked = *u;
+	uint32_t n = unpack_count(u, 4);
+	for (uint32_t i = 0; i < n; i++)
+		(void)unpack_raw(u, unpack_u32(u));
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_complete(s->ns, ino, last, len, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, rc == -EINVAL ? "block list mismatch" : NULL);
+	note_stored(s, &acked, last, len, true);
+	reply_attr(s, c, h, &a);
+}
+
+static void op_abandon(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		       struct unpack *u)
+{
+	uint64_t ino = unpack_u64(u), id = unpack_u64(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_blocks freed = {0};
+	int rc = nn_ns_abandon_block(s->ns, ino, id, &freed);
+	release_blocks(s, &freed);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static void op_get_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			  struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	uint64_t off = unpack_u64(u), len = unpack_u64(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_stat(s->ns, path, &a);
+	if (!rc && a.type == PROTO_T_DIR)
+		rc = -EISDIR;
+	else if (!rc && a.type != PROTO_T_FILE)
+		rc = -EINVAL;
+	struct nn_blocks bl = {0};
+	if (!rc)
+		rc = nn_ns_blocks(s->ns, a.ino, off, len, &bl);
+	if (rc) {
+		nn_blocks_free(&bl);
+		return reply_err(s, c, h, rc, NULL);
+	}
+	struct buf p = BUF_INIT;
+	pack_attr(&p, &a);
+	pack_u32(&p, (uint32_t)bl.n);
+	for (size_t i = 0; i < bl.n; i++) {
+		pack_u64(&p, bl.v[i].id);
+		pack_u64(&p, bl.v[i].gs);
+		pack_u64(&p, bl.v[i].offset);
+		pack_u64(&p, bl.v[i].len);
+		struct nn_block *b = nn_blockmap_get(s->bm, bl.v[i].id);
+		uint32_t reps[PROTO_REPL_MAX], n = 0;
+		if (b) {
+			n = b->nrep > PROTO_REPL_MAX ? PROTO_REPL_MAX : b->nrep;
+			memcpy(reps, b->reps, n * sizeof *reps);
+			n = nn_dns_sort_for_reader(&s->dns, c->peer_host, reps, n);
+		}
+		pack_u32(&p, n);
+		for (uint32_t r = 0; r < n; r++)
+			pack_loc(&p, &s->dns.v[reps[r]]);
+	}
+	nn_blocks_free(&bl);
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+static void op_stat(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		    struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_stat(s->ns, path, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	reply_attr(s, c, h, &a);
+}
+
+struct list_ctx {
+	struct buf *p;
+	uint32_t n;
+};
+
+static int list_one(void *arg, const char *name, const struct nn_attr *a)
+{
+	struct list_ctx *l = arg;
+	pack_str(l->p, name);
+	pack_attr(l->p, a);
+	l->n++;
+	return 0;
+}
+
+static void op_list(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		    struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1], after[PROTO_NAME_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	unpack_str(u, after, sizeof after);
+	uint32_t max = unpack_u32(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (max == 0 || max > 4096)
+		max = 4096;
+	struct buf entries = BUF_INIT, p = BUF_INIT;
+	struct list_ctx l = {&entries, 0};
+	bool more = false;
+	int rc = nn_ns_list(s->ns, path, after, max, list_one, &l, &more);
+	if (rc) {
+		buf_free(&entries);
+		return reply_err(s, c, h, rc, NULL);
+	}
+	pack_u32(&p, l.n);
+	pack_raw(&p, entries.data, entries.len);
+	pack_u8(&p, more);
+	reply(s, c, h, &p);
+	buf_free(&entries);
+	buf_free(&p);
+}
+
+static void op_rename(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		      struct unpack *u)
+{
+	char src[PROTO_PATH_MAX + 1], dst[PROTO_PATH_MAX + 1];
+	unpack_str(u, src, sizeof src);
+	unpack_str(u, dst, sizeof dst);
+	uint32_t flags = unpack_u32(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_blocks freed = {0};
+	int rc = nn_ns_rename(s->ns, src, dst, flags, &freed);
+	release_blocks(s, &freed);
+	if (rc)
+		return reply_err(s, c, h, rc, rc == -EINVAL ? "cannot move a directory into itself"
+							    : NULL);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static void op_delete(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		      struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	uint8_t flags = unpack_u8(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_blocks freed = {0};
+	int rc = nn_ns_delete(s->ns, path, flags & PROTO_DELETE_RECURSIVE, &freed);
+	release_blocks(s, &freed);
+	if (rc)
+		return reply_err(s, c, h, rc, rc == -EBUSY ? "cannot remove the root" : NULL);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static void op_setrep(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		      struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	uint16_t repl = unpack_u16(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (repl < 1 || repl > PROTO_REPL_MAX)
+		return reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
+				 PROTO_REPL_MAX);
+	struct nn_attr a;
+	int rc = nn_ns_setrep(s->ns, path, repl, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	if (a.type == PROTO_T_FILE) {
+		struct nn_blocks bl = {0};
+		nn_ns_blocks(s->ns, a.ino, 0, 0, &bl);
+		for (size_t i = 0; i < bl.n; i++) {
+			struct nn_block *b = nn_blockmap_get(s->bm, bl.v[i].id);
+			if (b)
+				b->repl = repl;
+		}
+		nn_blocks_free(&bl);
+	}
+	reply_attr(s, c, h, &a);
+}
+
+struct totals {
+	uint64_t capacity, used, remaining;
+	uint64_t under, corrupt, missing;
+	const struct nn_dns *dns;
+};
+
+static void count_block(void *arg, struct nn_block *b)
+{
+	struct totals *t = arg;
+	uint32_t live = 0;
+	for (uint16_t i = 0; i < b->nrep; i++)
+		live += t->dns->v[b->reps[i]].state != PROTO_DN_DEAD;
+	if (live == 0 && !(b->flags & NN_BLOCK_UC))
+		t->missing++;
+	else if (live < b->repl && !(b->flags & NN_BLOCK_UC))
+		t->under++;
+}
+
+static void totals(struct nn_server *s, struct totals *t, bool blocks)
+{
+	memset(t, 0, sizeof *t);
+	t->dns = &s->dns;
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		if (d->state == PROTO_DN_DEAD)
+			continue;
+		t->capacity += d->capacity;
+		t->used += d->used;
+		t->remaining += d->remaining;
+	}
+	if (blocks)
+		nn_blockmap_each(s->bm, count_block, t);
+}
+
+static void op_statfs(struct nn_server *s, struct conn *c, const struct proto_hdr *h)
+{
+	struct totals t;
+	totals(s, &t, false);
+	struct buf p = BUF_INIT;
+	pack_u64(&p, t.capacity);
+	pack_u64(&p, t.used);
+	pack_u64(&p, t.remaining);
+	pack_u64(&p, nn_ns_files(s->ns));
+	pack_u64(&p, nn_blockmap_count(s->bm));
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+static void op_report(struct nn_server *s, struct conn *c, const struct proto_hdr *h)
+{
+	struct totals t;
+	totals(s, &t, true);
+	struct buf p = BUF_INIT;
+	double now = ev_now();
+	pack_u8(&p, 0); /* safe mode: entered only by the fault-tolerance work */
+	pack_u64(&p, t.capacity);
+	pack_u64(&p, t.used);
+	pack_u64(&p, t.remaining);
+	pack_u64(&p, nn_ns_files(s->ns));
+	pack_u64(&p, nn_blockmap_count(s->bm));
+	pack_u64(&p, t.under);
+	pack_u64(&p, t.corrupt);
+	pack_u64(&p, t.missing);
+	pack_u32(&p, s->dns.n);
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		pack_str(&p, d->id);
+		pack_str(&p, d->addr);
+		pack_u8(&p, d->state);
+		pack_u64(&p, d->capacity);
+		pack_u64(&p, d->used);
+		pack_u64(&p, d->remaining);
+		pack_u64(&p, d->nblocks);
+		pack_i64(&p, (int64_t)((now - d->last_contact) * 1000));
+		pack_u32(&p, d->xceivers);
+	}
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+/* ---------- datanode operations ---------- */
+
+static void ensure_dn_conn(struct nn_server *s, uint32_t i)
+{
+	if (i < s->dn_conn_cap)
+		return;
+	uint32_t cap = s->dn_conn_cap ? s->dn_conn_cap : 16;
+	while (cap <= i)
+		cap *= 2;
+	struct conn **v = realloc(s->dn_conn, cap * sizeof *v);
+	if (!v)
+		abort();
+	memset(v + s->dn_conn_cap, 0, (cap - s->dn_conn_cap) * sizeof *v);
+	s->dn_conn = v;
+	s->dn_conn_cap = cap;
+}
+
+static void forget_replicas_of(void *arg, struct nn_block *b)
+{
+	nn_block_remove_replica(b, *(uint32_t *)arg);
+}
+
+static void dn_count_blocks(struct nn_server *s, uint32_t dn);
+
+static void on_dn_dead(void *arg, uint32_t i)
+{
+	struct nn_server *s = arg;
+	nn_blockmap_each(s->bm, forget_replicas_of, &i);
+	s->dns.v[i].nblocks = 0;
+}
+
+static void op_register(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	char id[PROTO_ID_MAX + 1], addr[PROTO_ADDR_MAX + 1];
+	unpack_str(u, id, sizeof id);
+	unpack_str(u, addr, sizeof addr);
+	uint64_t cap = unpack_u64(u), used = unpack_u64(u), rem = unpack_u64(u);
+	if (!unpack_ok(u) || !id[0])
+		return reply_err(s, c, h, -EPROTO, "malformed registration");
+	char host[PROTO_ADDR_MAX + 1];
+	uint16_t port;
+	if (net_parse_addr(addr, host, sizeof host, &port) || port == 0)
+		return reply_err(s, c, h, -EINVAL, "bad datanode address '%s'", addr);
+	/* an unspecified listen host: use the address the node connected from */
+	if (!strcmp(host, "0.0.0.0"))
+		snprintf(addr, sizeof addr, "%s:%u", c->peer_host, port);
+	int old = nn_dns_find(&s->dns, id);
+	if (old >= 0) {
+		ensure_dn_conn(s, (uint32_t)old);
+		struct conn *oc = s->dn_conn[old];
+		if (oc && oc != c) {
+			log_warn("datanode '%s' registered again from %s; dropping its old "
+				 "connection", id, c->peer_addr);
+			oc->dn = -1;
+			oc->closing = true;
+			queue_flush(s, oc);
+		}
+	}
+	uint32_t i = nn_dns_register(&s->dns, id, addr, ev_now());
+	ensure_dn_conn(s, i);
+	s->dn_conn[i] = c;
+	c->dn = (int)i;
+	nn_dns_heartbeat(&s->dns, i, cap, used, rem, 0, ev_now());
+	log_info("datanode '%s' registered at %s", id, addr);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static int dn_of(struct nn_server *s, struct conn *c, const struct proto_hdr *h)
+{
+	if (c->dn < 0) {
+		reply_err(s, c, h, -EPERM, "datanode not registered");
+		return -1;
+	}
+	return c->dn;
+}
+
+static void op_heartbeat(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			 struct unpack *u)
+{
+	int i = dn_of(s, c, h);
+	if (i < 0)
+		return;
+	uint64_t cap = unpack_u64(u), used = unpack_u64(u), rem = unpack_u64(u);
+	uint32_t xc = unpack_u32(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed heartbeat");
+	nn_dns_heartbeat(&s->dns, (uint32_t)i, cap, used, rem, xc, ev_now());
+	struct nn_dn *d = &s->dns.v[i];
+	struct buf p = BUF_INIT;
+	pack_u32(&p, d->ncmds);
+	pack_raw(&p, d->cmds.data, d->cmds.len);
+	buf_reset(&d->cmds);
+	d->ncmds = 0;
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+struct count_ctx {
+	uint32_t dn;
+	uint64_t n;
+};
+
+static void count_dn(void *arg, struct nn_block *b)
+{
+	struct count_ctx *cc = arg;
+	cc->n += nn_block_has_replica(b, cc->dn);
+}
+
+static void dn_count_blocks(struct nn_server *s, uint32_t dn)
+{
+	struct count_ctx cc = {dn, 0};
+	nn_blockmap_each(s->bm, count_dn, &cc);
+	s->dns.v[dn].nblocks = cc.n;
+}
+
+/* One replica reported by datanode dn: keep it, or tell the node to delete it. */
+static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs, uint64_t len)
+{
+	struct nn_block *b = nn_blockmap_get(s->bm, id);
+	if (!b) {
+		log_info("datanode '%s' holds block %llu that no file uses: deleting",
+			 s->dns.v[dn].id, (unsigned long long)id);
+		nn_dns_queue_delete(&s->dns, dn, id, gs);
+		return;
+	}
+	if (gs < b->gs || (!(b->flags & NN_BLOCK_UC) && len != b->len)) {
+		log_info("datanode '%s' holds a stale replica of block %llu (genstamp %llu, "
+			 "length %llu): deleting", s->dns.v[dn].id, (unsigned long long)id,
+			 (unsigned long long)gs, (unsigned long long)len);
+		nn_block_remove_replica(b, dn);
+		nn_dns_queue_delete(&s->dns, dn, id, gs);
+		return;
+	}
+	if (nn_block_add_replica(b, dn))
+		s->dns.v[dn].nblocks++;
+}
+
+static void op_block_report(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			    struct unpack *u, bool full)
+{
+	int i = dn_of(s, c, h);
+	if (i < 0)
+		return;
+	uint32_t n = unpack_count(u, 24);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed block report");
+	if (full)
+		on_dn_dead(s, (uint32_t)i); /* forget what we thought it held */
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t id = unpack_u64(u), gs = unpack_u64(u), len = unpack_u64(u);
+		reported(s, (uint32_t)i, id, gs, len);
+	}
+	if (full) {
+		dn_count_blocks(s, (uint32_t)i);
+		log_info("datanode '%s' reported %u blocks", s->dns.v[i].id, n);
+	}
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static void op_block_deleted(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			     struct unpack *u)
+{
+	int i = dn_of(s, c, h);
+	if (i < 0)
+		return;
+	uint32_t n = unpack_count(u, 8);
+	for (uint32_t k = 0; k < n && unpack_ok(u); k++) {
+		struct nn_block *b = nn_blockmap_get(s->bm, unpack_u64(u));
+		if (b && nn_block_remove_replica(b, (uint32_t)i) && s->dns.v[i].nblocks)
+			s->dns.v[i].nblocks--;
+	}
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+/* ---------- connections ---------- */
+
+static void conn_close(struct nn_server *s, struct conn *c)
+{
+	if (c->dn >= 0) {
+		struct nn_dn *d = &s->dns.v[c->dn];
+		if (c->said_bye) {
+			log_info("datanode '%s' stopped", d->id);
+		} else {
+			log_warn("datanode '%s' (%s) lost its connection: declaring it dead",
+				 d->id, d->addr);
+			on_dn_dead(s, (uint32_t)c->dn);
+		}
+		nn_dns_lost(&s->dns, (uint32_t)c->dn, c->said_bye);
+		s->dn_conn[c->dn] = NULL;
+	}
+	for (size_t i = 0; i < s->nflush; i++)
+		if (s->flush[i] == c)
+			s->flush[i] = NULL;
+	ev_unwatch(s->loop, c->fd);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		     const void *payload)
+{
+	struct unpack u;
+	unpack_init(&u, payload, h->length);
+	s->rpc_count[h->type & 0xff]++;
+	bool is_dn = c->peer.role == PROTO_ROLE_DATANODE;
+	switch (h->type) {
+	case PROTO_CN_MKDIR: return op_mkdir(s, c, h, &u);
+	case PROTO_CN_CREATE: return op_create(s, c, h, &u);
+	case PROTO_CN_ADD_BLOCK: return op_add_block(s, c, h, &u);
+	case PROTO_CN_COMPLETE: return op_complete(s, c, h, &u);
+	case PROTO_CN_ABANDON: return op_abandon(s, c, h, &u);
+	case PROTO_CN_GET_BLOCKS: return op_get_blocks(s, c, h, &u);
+	case PROTO_CN_STAT: return op_stat(s, c, h, &u);
+	case PROTO_CN_LIST: return op_list(s, c, h, &u);
+	case PROTO_CN_RENAME: return op_rename(s, c, h, &u);
+	case PROTO_CN_DELETE: return op_delete(s, c, h, &u);
+	case PROTO_CN_SETREP: return op_setrep(s, c, h, &u);
+	case PROTO_CN_STATFS: return op_statfs(s, c, h);
+	case PROTO_CN_REPORT: return op_report(s, c, h);
+	default: break;
+	}
+	if (is_dn) {
+		switch (h->type) {
+		case PROTO_DN_REGISTER: return op_register(s, c, h, &u);
+		case PROTO_DN_HEARTBEAT: return op_heartbeat(s, c, h, &u);
+		case PROTO_DN_BLOCK_REPORT: return op_block_report(s, c, h, &u, true);
+		case PROTO_DN_BLOCK_RECEIVED: return op_block_report(s, c, h, &u, false);
+		case PROTO_DN_BLOCK_DELETED: return op_block_deleted(s, c, h, &u);
+		case PROTO_DN_BYE: {
+			c->said_bye = true;
+			struct buf p = BUF_INIT;
+			return reply(s, c, h, &p);
+		}
+		default: break;
+		}
+	}
+	reply_err(s, c, h, -ENOSYS, "unknown request type 0x%x", h->type);
+}
+
+static void handle_frame(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			 const void *payload)
+{
+	if (c->state == C_HANDSHAKE) {
+		if (h->type != PROTO_AUTH) {
+			log_warn("peer %s: expected a handshake, got message 0x%x; closing",
+				 c->peer_addr, h->type);
+			c->closing = true;
+			return;
+		}
+		int rc = auth_server_check(&c->auth, s->key, payload, h->length, &c->peer,
+					   &c->out);
+		queue_flush(s, c);
+		if (rc) {
+			log_warn("peer %s: authentication failed: %s", c->peer_addr,
+				 rc == -EACCES ? "wrong cluster key" : "malformed handshake");
+			c->closing = true;
+			return;
+		}
+		c->state = C_READY;
+		return;
+	}
+	dispatch(s, c, h, payload);
+}
+
+static uint32_t max_frame(const struct conn *c)
+{
+	if (c->state == C_HANDSHAKE)
+		return PROTO_MAX_HANDSHAKE;
+	return c->peer.role == PROTO_ROLE_DATANODE ? PROTO_MAX_DN_REQ : PROTO_MAX_CLIENT_REQ;
+}
+
+static void conn_read(struct nn_server *s, struct conn *c)
+{
+	for (;;) {
+		buf_grow(&c->in, 64 * 1024);
+		ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			conn_close(s, c);
+			return;
+		}
+		buf_commit(&c->in, (size_t)n);
+		/* process whole frames */
+		size_t off = 0;
+		while (!c->closing && c->in.len - off >= PROTO_HDR_LEN) {
+			struct proto_hdr h;
+			int rc = proto_hdr_decode((uint8_t *)c->in.data + off, &h, max_frame(c));
+			if (rc) {
+				log_warn("peer %s: %s; closing", c->peer_addr,
+					 rc == -EPROTO ? "garbage frame" : "frame too large");
+				conn_close(s, c);
+				return;
+			}
+			if (c->in.len - off < PROTO_HDR_LEN + (size_t)h.length)
+				break;
+			handle_frame(s, c, &h, c->in.data + off + PROTO_HDR_LEN);
+			off += PROTO_HDR_LEN + h.length;
+		}
+		buf_consume(&c->in, off);
+		if (c->closing)
+			break;
+		if ((size_t)n < 64 * 1024)
+			break; /* drained for now; epoll tells us when there is more */
+	}
+}
+
+static void conn_event(struct ev_loop *loop, int fd, int events, void *arg);
+
+static void conn_flush(struct nn_server *s, struct conn *c)
+{
+	while (c->safe > 0) {
+		ssize_t n = send(c->fd, c->out.data, c->safe, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			conn_close(s, c);
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+		c->safe -= (size_t)n;
+	}
+	if (c->safe == 0 && c->closing) {
+		conn_close(s, c);
+		return;
+	}
+	ev_watch(s->loop, c->fd, EV_READ | (c->safe ? EV_WRITE : 0), conn_event, c);
+}
+
+/* ev callbacks get the conn; the server is reached through this global, set once in
+ * nn_server_start (one server per process). */
+static struct nn_server *the_server;
+
+static void conn_event(struct ev_loop *loop, int fd, int events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	struct conn *c = arg;
+	struct nn_server *s = the_server;
+	if (events & EV_WRITE) {
+		conn_flush(s, c);
+		return; /* c may be gone; a pending read event is reported again */
+	}
+	if (events & EV_READ)
+		conn_read(s, c);
+}
+
+static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
+{
+	(void)loop;
+	(void)events;
+	struct nn_server *s = arg;
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept failed: %s", strerror(errno));
+			return;
+		}
+		struct conn *c = calloc(1, sizeof *c);
+		if (!c) {
+			close(cfd);
+			return;
+		}
+		c->fd = cfd;
+		c->dn = -1;
+		buf_init(&c->in);
+		buf_init(&c->out);
+		net_peer_addr(cfd, c->peer_addr, sizeof c->peer_addr);
+		uint16_t port;
+		if (net_parse_addr(c->peer_addr, c->peer_host, sizeof c->peer_host, &port))
+			snprintf(c->peer_host, sizeof c->peer_host, "?");
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->nconns++;
+		auth_server_hello(&c->auth, PROTO_ROLE_NAMENODE, &c->out);
+		queue_flush(s, c);
+		if (ev_watch(s->loop, cfd, EV_READ, conn_event, c))
+			conn_close(s, c);
+	}
+}
+
+/* End of a loop turn: make the turn's changes durable, then release the replies. */
+static void turn_end(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct nn_server *s = arg;
+	if (s->cfg.metadata_sync == 0 && nn_ns_dirty(s->ns)) {
+		if (nn_ns_sync(s->ns)) {
+			log_error("cannot make namespace changes durable; stopping so that no "
+				  "client is told a change was saved when it was not");
+			exit(1);
+		}
+	}
+	for (size_t i = 0; i < s->nflush; i++) {
+		struct conn *c = s->flush[i];
+		if (!c)
+			continue;
+		c->queued = false;
+		c->safe = c->out.len;
+		conn_flush(s, c); /* may free c; its later slots were cleared by conn_close */
+	}
+	s->nflush = 0;
+}
+
+static void on_tick(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct nn_server *s = arg;
+	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
+	if (s->cfg.metadata_sync > 0 && ev_now() - s->last_sync >= s->cfg.metadata_sync) {
+		if (nn_ns_sync(s->ns)) {
+			log_error("cannot sync the namespace; stopping");
+			exit(1);
+		}
+		s->last_sync = ev_now();
+	}
+}
+
+static void load_block(void *arg, const struct nn_blockrec *b, uint16_t repl)
+{
+	struct nn_server *s = arg;
+	nn_blockmap_put(s->bm, b->id, b->gs, b->len, b->ino, repl);
+}
+
+int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
+		    const char *port_file, struct nn_server **out)
+{
+	struct nn_server *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->lfd = -1;
+	memcpy(s->key, key, AUTH_KEY_LEN);
+	nn_dns_init(&s->dns, cfg->stale_node_timeout, cfg->dead_node_timeout);
+	s->bm = nn_blockmap_new();
+	struct nn_ns_defaults def = {(uint16_t)cfg->replication, cfg->block_size};
+	int rc = nn_ns_open(cfg->name_dir, &def, &s->ns);
+	if (rc) {
+		if (rc == -ENOENT)
+			log_error("no namespace in '%s': run 'dfs-namenode format' first",
+				  cfg->name_dir);
+		goto fail;
+	}
+	rc = nn_ns_scan_blocks(s->ns, load_block, s);
+	if (rc) {
+		log_error("cannot load the block list: %s", strerror(-rc));
+		goto fail;
+	}
+	log_info("namespace loaded: %llu inodes, %zu blocks",
+		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm));
+	s->loop = ev_new();
+	if (!s->loop) {
+		rc = -errno;
+		goto fail;
+	}
+	s->lfd = net_listen(cfg->listen, 1024);
+	if (s->lfd < 0) {
+		rc = s->lfd;
+		log_error("cannot listen on '%s': %s", cfg->listen, strerror(-rc));
+		goto fail;
+	}
+	net_set_nonblock(s->lfd, 1);
+	char addr[128];
+	net_local_addr(s->lfd, addr, sizeof addr);
+	char line[140];
+	snprintf(line, sizeof line, "%s\n", addr);
+	if (port_file && (rc = fs_write_atomic(port_file, line, strlen(line)))) {
+		log_error("cannot write port file '%s': %s", port_file, strerror(-rc));
+		goto fail;
+	}
+	ev_watch(s->loop, s->lfd, EV_READ, on_accept, s);
+	ev_before_sleep(s->loop, turn_end, s);
+	ev_every(s->loop, 0.25, on_tick, s);
+	s->last_sync = ev_now();
+	the_server = s;
+	log_info("namenode listening on %s (metadata in '%s')", addr, cfg->name_dir);
+	*out = s;
+	return 0;
+fail:
+	nn_server_free(s);
+	return rc;
+}
+
+void nn_server_run(struct nn_server *s) { ev_run(s->loop); }
+
+void nn_server_stop(struct nn_server *s) { ev_stop(s->loop); }
+
+void nn_server_free(struct nn_server *s)
+{
+	if (!s)
+		return;
+	while (s->conns)
+		conn_close(s, s->conns);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	nn_ns_close(s->ns); /* syncs */
+	nn_blockmap_free(s->bm);
+	nn_dns_free(&s->dns);
+	ev_free(s->loop);
+	free(s->flush);
+	free(s->dn_conn);
+	free(s);
+}

@@ -1,0 +1,27 @@
+/*
+ * server: the namenode's RPC server -- one epoll loop thread that owns the namespace,
+ * the block map and the datanode table, authenticates every connection, decodes each
+ * request, and answers it. Replies produced during a loop turn are held until the
+ * turn's namespace changes are synced (group commit, see ns.h).
+ */
+#ifndef DFS_NN_SERVER_H
+#define DFS_NN_SERVER_H
+
+#include <stdint.h>
+
+#include "auth.h"
+#include "cfg.h"
+
+struct nn_server;
+
+/* Opens the namespace in cfg->name_dir and listens on cfg->listen. port_file (may be
+ * NULL) receives the bound HOST:PORT once listening. */
+int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
+		    const char *port_file, struct nn_server **out);
+/* Serves until nn_server_stop (signal-safe). */
+void nn_server_run(struct nn_server *s);
+void nn_server_stop(struct nn_server *s);
+/* Syncs and frees everything. */
+void nn_server_free(struct nn_server *s);
+
+#endif
