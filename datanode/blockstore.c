@@ -1,0 +1,566 @@
+/* blockstore: replicas on disk with per-chunk CRC32C. Any thread; see blockstore.h. */
+#include "blockstore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "crc.h"
+#include "fsutil.h"
+#include "log.h"
+#include "pack.h"
+
+struct replica {
+	uint64_t id, gs, len;
+	struct replica *next;
+};
+
+struct dn_store {
+	char dir[4096];
+	char id[PROTO_ID_MAX + 1];
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t changed;
+	struct replica **buckets;
+	size_t nbuckets, count;
+	uint64_t used;
+	struct dn_replica_info *received;
+	size_t nreceived, capreceived;
+	uint64_t *deleted;
+	size_t ndeleted, capdeleted;
+	bool woken;
+};
+
+struct dn_writer {
+	struct dn_store *s;
+	uint64_t id, gs, len;
+	int data_fd, meta_fd;
+	char data_path[4200], meta_path[4200];
+};
+
+/* ---- replica map (lock held) ---- */
+
+static size_t bucket_of(const struct dn_store *s, uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20) & (s->nbuckets - 1);
+}
+
+static struct replica *map_find(struct dn_store *s, uint64_t id)
+{
+	for (struct replica *r = s->buckets[bucket_of(s, id)]; r; r = r->next)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+static void map_grow(struct dn_store *s)
+{
+	size_t old = s->nbuckets;
+	struct replica **ob = s->buckets;
+	s->nbuckets = old ? old * 2 : 4096;
+	s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+	if (!s->buckets)
+		abort();
+	for (size_t i = 0; i < old; i++) {
+		for (struct replica *r = ob[i], *n; r; r = n) {
+			n = r->next;
+			size_t b = bucket_of(s, r->id);
+			r->next = s->buckets[b];
+			s->buckets[b] = r;
+		}
+	}
+	free(ob);
+}
+
+static void map_put(struct dn_store *s, uint64_t id, uint64_t gs, uint64_t len)
+{
+	struct replica *r = map_find(s, id);
+	if (r) {
+		s->used -= r->len;
+	} else {
+		if (s->count + 1 > s->nbuckets)
+			map_grow(s);
+		r = calloc(1, sizeof *r);
+		if (!r)
+			abort();
+		r->id = id;
+		size_t b = bucket_of(s, id);
+		r->next = s->buckets[b];
+		s->buckets[b] = r;
+		s->count++;
+	}
+	r->gs = gs;
+	r->len = len;
+	s->used += len;
+}
+
+static void map_del(struct dn_store *s, uint64_t id)
+{
+	struct replica **pp = &s->buckets[bucket_of(s, id)];
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct replica *r = *pp;
+			*pp = r->next;
+			s->used -= r->len;
+			s->count--;
+			free(r);
+			return;
+		}
+	}
+}
+
+/* ---- paths ---- */
+
+static void final_paths(const struct dn_store *s, uint64_t id, uint64_t gs, char *data,
+			char *meta, size_t sz)
+{
+	snprintf(data, sz, "%.4000s/current/%02x/blk_%" PRIu64 "_%" PRIu64, s->dir,
+		 (unsigned)(id & 0xff), id, gs);
+	snprintf(meta, sz, "%.4150s.meta", data);
+}
+
+/* ---- open / scan ---- */
+
+static int load_id(struct dn_store *s, const char *want)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/VERSION", s->dir);
+	struct buf b = BUF_INIT;
+	int rc = fs_read_file(path, &b);
+	if (rc == 0) {
+		char id[PROTO_ID_MAX + 1];
+		if (sscanf(b.data, "id = %63s", id) != 1) {
+			log_error("malformed '%s'", path);
+			rc = -EINVAL;
+		} else if (want && *want && strcmp(want, id)) {
+			log_error("data directory '%s' belongs to datanode '%s', not '%s'", s->dir,
+				  id, want);
+			rc = -EINVAL;
+		} else {
+			snprintf(s->id, sizeof s->id, "%s", id);
+		}
+		buf_free(&b);
+		return rc;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	if (want && *want) {
+		snprintf(s->id, sizeof s->id, "%s", want);
+	} else {
+		uint8_t r[4];
+		RAND_bytes(r, sizeof r);
+		snprintf(s->id, sizeof s->id, "dn-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+	}
+	buf_reset(&b);
+	buf_printf(&b, "id = %s\n", s->id);
+	rc = fs_write_atomic(path, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+/* Checks a finalized replica's meta header and size against its data file. */
+static bool replica_ok(const char *data, const char *meta, uint64_t *len)
+{
+	struct stat ds, ms;
+	if (stat(data, &ds) || stat(meta, &ms))
+		return false;
+	uint64_t chunks = ((uint64_t)ds.st_size + PROTO_CHUNK_SIZE - 1) / PROTO_CHUNK_SIZE;
+	if ((uint64_t)ms.st_size != DN_META_HDR + 4 * chunks)
+		return false;
+	*len = (uint64_t)ds.st_size;
+	return true;
+}
+
+static int scan(struct dn_store *s)
+{
+	char sub[4200];
+	for (unsigned x = 0; x < 256; x++) {
+		snprintf(sub, sizeof sub, "%s/current/%02x", s->dir, x);
+		DIR *d = opendir(sub);
+		if (!d) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			uint64_t id, gs;
+			int n = 0;
+			if (sscanf(e->d_name, "blk_%" SCNu64 "_%" SCNu64 "%n", &id, &gs, &n) != 2 ||
+			    e->d_name[n])
+				continue;
+			char data[4200], meta[4200];
+			final_paths(s, id, gs, data, meta, sizeof data);
+			uint64_t len;
+			if (!replica_ok(data, meta, &len)) {
+				log_warn("replica blk_%" PRIu64 "_%" PRIu64 " is damaged "
+					 "(missing or short checksum file): ignoring it", id, gs);
+				continue;
+			}
+			struct replica *old = map_find(s, id);
+			if (old && old->gs > gs)
+				continue;
+			map_put(s, id, gs, len);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+int dn_store_open(const char *dir, const char *id, struct dn_store **out)
+{
+	struct dn_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	snprintf(s->dir, sizeof s->dir, "%s", dir);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->changed, NULL);
+	map_grow(s);
+	char p[4200];
+	int rc = fs_mkdir_p(dir, 0700);
+	if (!rc) {
+		snprintf(p, sizeof p, "%s/rbw", dir);
+		rc = fs_mkdir_p(p, 0700);
+	}
+	for (unsigned x = 0; !rc && x < 256; x++) {
+		snprintf(p, sizeof p, "%s/current/%02x", dir, x);
+		rc = fs_mkdir_p(p, 0700);
+	}
+	if (!rc)
+		rc = load_id(s, id);
+	if (!rc)
+		rc = scan(s);
+	if (rc) {
+		log_error("cannot open data directory '%s': %s", dir, strerror(-rc));
+		dn_store_close(s);
+		return rc;
+	}
+	/* replicas being written when the node stopped were never acknowledged whole */
+	snprintf(p, sizeof p, "%s/rbw", dir);
+	DIR *d = opendir(p);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char f[4500];
+		snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+		unlink(f);
+	}
+	if (d)
+		closedir(d);
+	log_info("data directory '%s': datanode '%s', %zu replicas", dir, s->id, s->count);
+	*out = s;
+	return 0;
+}
+
+void dn_store_close(struct dn_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct replica *r = s->buckets[i], *n; r; r = n) {
+			n = r->next;
+			free(r);
+		}
+	free(s->buckets);
+	free(s->received);
+	free(s->deleted);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->changed);
+	free(s);
+}
+
+const char *dn_store_id(const struct dn_store *s) { return s->id; }
+
+void dn_store_usage(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint64_t *remaining)
+{
+	struct statvfs v;
+	*capacity = *remaining = 0;
+	if (!statvfs(s->dir, &v)) {
+		*capacity = (uint64_t)v.f_blocks * v.f_frsize;
+		*remaining = (uint64_t)v.f_bavail * v.f_frsize;
+	}
+	pthread_mutex_lock(&s->lock);
+	*used = s->used;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t dn_store_count(struct dn_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t n = s->count;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* ---- writing ---- */
+
+int dn_store_create(struct dn_store *s, uint64_t id, uint64_t gs, struct dn_writer **out)
+{
+	pthread_mutex_lock(&s->lock);
+	struct replica *r = map_find(s, id);
+	bool exists = r && r->gs >= gs;
+	pthread_mutex_unlock(&s->lock);
+	if (exists)
+		return -EEXIST;
+	struct dn_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->s = s;
+	w->id = id;
+	w->gs = gs;
+	snprintf(w->data_path, sizeof w->data_path, "%.4000s/rbw/blk_%" PRIu64 "_%" PRIu64, s->dir, id,
+		 gs);
+	snprintf(w->meta_path, sizeof w->meta_path, "%.4150s.meta", w->data_path);
+	int rc = 0;
+	w->data_fd = open(w->data_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	w->meta_fd = open(w->meta_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->data_fd < 0 || w->meta_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	uint8_t hdr[DN_META_HDR] = {'D', 'F', 'S', 'C'};
+	be16_put(hdr + 4, 1);
+	be32_put(hdr + 8, PROTO_CHUNK_SIZE);
+	if (pwrite(w->meta_fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+		rc = errno ? -errno : -EIO;
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	log_error("cannot create replica 'blk_%" PRIu64 "': %s", id, strerror(-rc));
+	dn_writer_abort(w);
+	return rc;
+}
+
+static int pwrite_full(int fd, const void *p, size_t n, uint64_t off)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = pwrite(fd, c, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		c += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size_t len,
+		    const uint32_t *crcs, uint32_t ncrcs)
+{
+	if (offset != w->len || offset % PROTO_CHUNK_SIZE)
+		return -EINVAL;
+	uint32_t want = (uint32_t)((len + PROTO_CHUNK_SIZE - 1) / PROTO_CHUNK_SIZE);
+	if (ncrcs != want)
+		return -EINVAL;
+	if (crc32c_verify(data, len, PROTO_CHUNK_SIZE, crcs) >= 0)
+		return -EBADMSG;
+	if (!len)
+		return 0;
+	int rc = pwrite_full(w->data_fd, data, len, offset);
+	if (rc)
+		return rc;
+	uint8_t be[4 * (PROTO_MAX_PACKET / PROTO_CHUNK_SIZE)];
+	for (uint32_t i = 0; i < ncrcs; i++)
+		be32_put(be + 4 * i, crcs[i]);
+	rc = pwrite_full(w->meta_fd, be, 4 * (size_t)ncrcs,
+			 DN_META_HDR + 4 * (offset / PROTO_CHUNK_SIZE));
+	if (rc)
+		return rc;
+	w->len += len;
+	return 0;
+}
+
+uint64_t dn_writer_length(const struct dn_writer *w) { return w->len; }
+
+static void writer_free(struct dn_writer *w)
+{
+	if (w->data_fd >= 0)
+		close(w->data_fd);
+	if (w->meta_fd >= 0)
+		close(w->meta_fd);
+	free(w);
+}
+
+int dn_writer_finalize(struct dn_writer *w, bool sync)
+{
+	struct dn_store *s = w->s;
+	int rc = 0;
+	if (sync && (fdatasync(w->data_fd) || fdatasync(w->meta_fd)))
+		rc = -errno;
+	char data[4200], meta[4200];
+	final_paths(s, w->id, w->gs, data, meta, sizeof data);
+	if (!rc && (rename(w->meta_path, meta) || rename(w->data_path, data)))
+		rc = -errno;
+	if (rc) {
+		log_error("cannot finalize replica 'blk_%" PRIu64 "': %s", w->id, strerror(-rc));
+		unlink(meta);
+		dn_writer_abort(w);
+		return rc;
+	}
+	if (sync) {
+		/* make the renames durable too */
+		char dir[4200];
+		snprintf(dir, sizeof dir, "%s/current/%02x", s->dir, (unsigned)(w->id & 0xff));
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	struct replica *old = map_find(s, w->id);
+	uint64_t old_gs = old ? old->gs : 0;
+	map_put(s, w->id, w->gs, w->len);
+	if (s->nreceived == s->capreceived) {
+		s->capreceived = s->capreceived ? s->capreceived * 2 : 64;
+		s->received = realloc(s->received, s->capreceived * sizeof *s->received);
+		if (!s->received)
+			abort();
+	}
+	s->received[s->nreceived++] = (struct dn_replica_info){w->id, w->gs, w->len};
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	if (old_gs && old_gs != w->gs) {
+		/* an older version of this block: superseded */
+		char od[4200], om[4200];
+		final_paths(s, w->id, old_gs, od, om, sizeof od);
+		unlink(od);
+		unlink(om);
+	}
+	writer_free(w);
+	return 0;
+}
+
+void dn_writer_abort(struct dn_writer *w)
+{
+	unlink(w->data_path);
+	unlink(w->meta_path);
+	writer_free(w);
+}
+
+/* ---- reading, deleting, listing ---- */
+
+int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_fd,
+		       int *meta_fd, uint64_t *len)
+{
+	pthread_mutex_lock(&s->lock);
+	struct replica *r = map_find(s, id);
+	int rc = !r ? -ENOENT : r->gs != gs ? -ESTALE : 0;
+	uint64_t l = r ? r->len : 0;
+	pthread_mutex_unlock(&s->lock);
+	if (rc)
+		return rc;
+	char data[4200], meta[4200];
+	final_paths(s, id, gs, data, meta, sizeof data);
+	*data_fd = open(data, O_RDONLY | O_CLOEXEC);
+	if (*data_fd < 0)
+		return -errno == -ENOENT ? -ENOENT : -errno;
+	*meta_fd = open(meta, O_RDONLY | O_CLOEXEC);
+	if (*meta_fd < 0) {
+		rc = -errno;
+		close(*data_fd);
+		return rc;
+	}
+	*len = l;
+	return 0;
+}
+
+int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
+{
+	pthread_mutex_lock(&s->lock);
+	struct replica *r = map_find(s, id);
+	if (!r || (gs && r->gs != gs)) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	uint64_t rgs = r->gs;
+	map_del(s, id);
+	if (s->ndeleted == s->capdeleted) {
+		s->capdeleted = s->capdeleted ? s->capdeleted * 2 : 64;
+		s->deleted = realloc(s->deleted, s->capdeleted * sizeof *s->deleted);
+		if (!s->deleted)
+			abort();
+	}
+	s->deleted[s->ndeleted++] = id;
+	pthread_mutex_unlock(&s->lock);
+	char data[4200], meta[4200];
+	final_paths(s, id, rgs, data, meta, sizeof data);
+	unlink(data);
+	unlink(meta);
+	return 0;
+}
+
+int dn_store_list(struct dn_store *s, struct dn_replica_info **out, size_t *n)
+{
+	pthread_mutex_lock(&s->lock);
+	struct dn_replica_info *v = malloc((s->count + 1) * sizeof *v);
+	if (!v) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct replica *r = s->buckets[i]; r; r = r->next)
+			v[k++] = (struct dn_replica_info){r->id, r->gs, r->len};
+	/* a full report supersedes the pending incremental one */
+	s->nreceived = 0;
+	s->ndeleted = 0;
+	pthread_mutex_unlock(&s->lock);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+void dn_store_take_changes(struct dn_store *s, struct dn_replica_info **received,
+			   size_t *nreceived, uint64_t **deleted, size_t *ndeleted)
+{
+	pthread_mutex_lock(&s->lock);
+	*received = s->received;
+	*nreceived = s->nreceived;
+	*deleted = s->deleted;
+	*ndeleted = s->ndeleted;
+	s->received = NULL;
+	s->nreceived = s->capreceived = 0;
+	s->deleted = NULL;
+	s->ndeleted = s->capdeleted = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void dn_store_wait_changes(struct dn_store *s, double timeout_s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long ns = (long)((timeout_s - (double)(long)timeout_s) * 1e9) + ts.tv_nsec;
+	ts.tv_sec += (time_t)timeout_s + ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	pthread_mutex_lock(&s->lock);
+	while (!s->nreceived && !s->ndeleted && !s->woken)
+		if (pthread_cond_timedwait(&s->changed, &s->lock, &ts))
+			break;
+	s->woken = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void dn_store_wake(struct dn_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->woken = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+}

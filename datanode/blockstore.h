@@ -1,0 +1,81 @@
+/*
+ * blockstore: the datanode's replicas on local disk. Thread-safe (one mutex guards the
+ * replica map; file I/O happens outside it).
+ *
+ * Layout under the data directory (the store never takes a path from the network,
+ * only block ids and genstamps):
+ *   VERSION                      "id = <datanode id>"  (the node's persistent id)
+ *   rbw/blk_<id>_<gs>[.meta]     replicas being written
+ *   current/<xx>/blk_<id>_<gs>   finalized replicas (xx = two hex digits of the id)
+ *   current/<xx>/blk_<id>_<gs>.meta
+ * A .meta file is a 16-byte header ("DFSC", u16 version, u16 0, u32 chunk size,
+ * u32 0) then one big-endian CRC32C per chunk of the data file.
+ *
+ * Replica states: being written (dn_store_create) -> finalized (dn_writer_finalize,
+ * which fsyncs when asked and renames into current/) -> deleted (dn_store_delete).
+ * A writer that is aborted (dn_writer_abort) leaves nothing behind. Only finalized
+ * replicas are readable and reported.
+ */
+#ifndef DFS_DN_BLOCKSTORE_H
+#define DFS_DN_BLOCKSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define DN_META_HDR 16
+
+struct dn_store;
+struct dn_writer;
+
+struct dn_replica_info {
+	uint64_t id, gs, len;
+};
+
+/* Opens (creating if needed) the store in dir. The node id comes from dir/VERSION, or
+ * is set to `id` (or a random one when id is NULL/empty) on first use; an `id` that
+ * differs from the stored one is an error (-EINVAL). */
+int dn_store_open(const char *dir, const char *id, struct dn_store **out);
+void dn_store_close(struct dn_store *s);
+/* The persistent node id (borrowed, lives as long as the store). */
+const char *dn_store_id(const struct dn_store *s);
+/* Disk capacity, bytes used by replicas, bytes free. */
+void dn_store_usage(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint64_t *remaining);
+uint64_t dn_store_count(struct dn_store *s);
+
+/* Starts writing replica (id, gs). -EEXIST when that replica is already finalized. */
+int dn_store_create(struct dn_store *s, uint64_t id, uint64_t gs, struct dn_writer **out);
+/*
+ * Appends one packet at offset (which must equal the bytes written so far and be a
+ * chunk multiple) after checking its data against crcs (one per chunk).
+ * -EBADMSG when a checksum does not match, -EINVAL on a bad offset.
+ */
+int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size_t len,
+		    const uint32_t *crcs, uint32_t ncrcs);
+uint64_t dn_writer_length(const struct dn_writer *w);
+/* Finalizes the replica (fsync first when sync) and frees w. */
+int dn_writer_finalize(struct dn_writer *w, bool sync);
+/* Discards a replica being written and frees w. */
+void dn_writer_abort(struct dn_writer *w);
+
+/* Opens finalized replica (id, gs) for reading: fds the caller closes, and its length.
+ * -ENOENT when absent, -ESTALE when only another genstamp is here. */
+int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_fd,
+		       int *meta_fd, uint64_t *len);
+/* Deletes a finalized replica (any genstamp when gs is 0). 0, or -ENOENT. */
+int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs);
+/* Every finalized replica; caller frees *out with free(). */
+int dn_store_list(struct dn_store *s, struct dn_replica_info **out, size_t *n);
+
+/* Replicas finalized / deleted since the last call, for incremental reports; caller
+ * frees with free(). */
+void dn_store_take_changes(struct dn_store *s, struct dn_replica_info **received,
+			   size_t *nreceived, uint64_t **deleted, size_t *ndeleted);
+/* Blocks until changes are pending or timeout_s passes. */
+void dn_store_wait_changes(struct dn_store *s, double timeout_s);
+/* Wakes dn_store_wait_changes (shutdown). */
+void dn_store_wake(struct dn_store *s);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * dfs-datanode: stores block replicas and serves them.
+ *
+ *   dfs-datanode --namenode HOST:PORT --data DIR [--id ID] [--listen HOST:PORT]
+ *                [--advertise HOST:PORT] [--key FILE] [--port-file FILE]
+ *                [--config FILE] [--set KEY=VALUE]... [--log FILE] [--log-level L]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "blockstore.h"
+#include "cfg.h"
+#include "fsutil.h"
+#include "log.h"
+#include "net.h"
+#include "nnlink.h"
+#include "xfer.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dfs-datanode --namenode HOST:PORT --data DIR [options]\n"
+		"\n"
+		"  --namenode HOST:PORT  the namenode (setting namenode)\n"
+		"  --data DIR            block directory (setting data_dir)\n"
+		"  --id ID               persistent node id, fixed on first start (default: random)\n"
+		"  --listen HOST:PORT    data transfer address (port 0: any free port)\n"
+		"  --advertise HOST:PORT address others use to reach this node (default: listen)\n"
+		"  --key FILE            cluster key file\n"
+		"  --port-file FILE      write the bound HOST:PORT here once listening\n"
+		"  --config FILE         read settings from a 'key = value' file\n"
+		"  --set KEY=VALUE       override one setting (see README)\n"
+		"  --no-sync             do not fsync replicas when a block is finished\n"
+		"  --log FILE            log to FILE instead of standard error\n"
+		"  --log-level LEVEL     debug, info, warn or error\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct cfg cfg;
+	cfg_defaults(&cfg);
+	snprintf(cfg.listen, sizeof cfg.listen, "0.0.0.0:9866");
+	const char *port_file = NULL, *id = NULL;
+	bool sync_on_close = true;
+	struct buf err = BUF_INIT;
+	static const struct option opts[] = {
+		{"namenode", required_argument, 0, 'n'}, {"data", required_argument, 0, 'd'},
+		{"id", required_argument, 0, 'i'},       {"listen", required_argument, 0, 'l'},
+		{"advertise", required_argument, 0, 'a'}, {"key", required_argument, 0, 'k'},
+		{"port-file", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
+		{"set", required_argument, 0, 's'},      {"log", required_argument, 0, 'L'},
+		{"log-level", required_argument, 0, 'v'}, {"no-sync", no_argument, 0, 'S'},
+		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+	};
+	for (int i = 1; i < argc - 1; i++)
+		if (!strcmp(argv[i], "--config") && cfg_load(&cfg, argv[i + 1], &err)) {
+			fprintf(stderr, "dfs-datanode: %s\n", err.data);
+			return 2;
+		}
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int rc = 0;
+		switch (c) {
+		case 'n': rc = cfg_set(&cfg, "namenode", optarg, &err); break;
+		case 'd': rc = cfg_set(&cfg, "data_dir", optarg, &err); break;
+		case 'i': id = optarg; break;
+		case 'l': rc = cfg_set(&cfg, "listen", optarg, &err); break;
+		case 'a': rc = cfg_set(&cfg, "advertise", optarg, &err); break;
+		case 'k': rc = cfg_set(&cfg, "key_file", optarg, &err); break;
+		case 'p': port_file = optarg; break;
+		case 'c': break;
+		case 's': rc = cfg_set_kv(&cfg, optarg, &err); break;
+		case 'L': rc = cfg_set(&cfg, "log_file", optarg, &err); break;
+		case 'v': rc = cfg_set(&cfg, "log_level", optarg, &err); break;
+		case 'S': sync_on_close = false; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		if (rc) {
+			fprintf(stderr, "dfs-datanode: %s\n", err.data);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dfs-datanode: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!cfg.namenode[0] || !cfg.data_dir[0] || !cfg.key_file[0]) {
+		fprintf(stderr, "dfs-datanode: --namenode, --data and --key are required\n");
+		usage(stderr);
+		return 2;
+	}
+	if (id && (!*id || strlen(id) > PROTO_ID_MAX || strpbrk(id, " \t\n/"))) {
+		fprintf(stderr, "dfs-datanode: bad node id '%s'\n", id);
+		return 2;
+	}
+	log_set_name("datanode");
+	enum log_level lvl;
+	if (log_parse_level(cfg.log_level, &lvl)) {
+		fprintf(stderr, "dfs-datanode: bad log level '%s'\n", cfg.log_level);
+		return 2;
+	}
+	log_set_level(lvl);
+	if (cfg.log_file[0] && log_open(cfg.log_file)) {
+		fprintf(stderr, "dfs-datanode: cannot open log '%s'\n", cfg.log_file);
+		return 1;
+	}
+	uint8_t key[AUTH_KEY_LEN];
+	int rc = auth_key_load(cfg.key_file, key);
+	if (rc) {
+		fprintf(stderr, "dfs-datanode: cannot load cluster key '%s': %s\n", cfg.key_file,
+			rc == -EINVAL ? "malformed key file" : strerror(-rc));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	struct dn_store *store;
+	rc = dn_store_open(cfg.data_dir, id, &store);
+	if (rc) {
+		fprintf(stderr, "dfs-datanode: cannot open data directory '%s': %s\n",
+			cfg.data_dir, strerror(-rc));
+		return 1;
+	}
+	struct dn_xfer *xfer;
+	char bound[128];
+	rc = dn_xfer_start(cfg.listen, store, key, sync_on_close, bound, sizeof bound, &xfer);
+	if (rc) {
+		log_error("cannot listen on '%s': %s", cfg.listen, strerror(-rc));
+		fprintf(stderr, "dfs-datanode: cannot listen on '%s': %s\n", cfg.listen,
+			strerror(-rc));
+		return 1;
+	}
+	char advertise[256];
+	if (cfg.advertise[0])
+		snprintf(advertise, sizeof advertise, "%s", cfg.advertise);
+	else
+		snprintf(advertise, sizeof advertise, "%s", bound);
+	if (port_file) {
+		char line[140];
+		snprintf(line, sizeof line, "%s\n", bound);
+		rc = fs_write_atomic(port_file, line, strlen(line));
+		if (rc) {
+			log_error("cannot write port file '%s': %s", port_file, strerror(-rc));
+			return 1;
+		}
+	}
+	log_info("datanode '%s' serving blocks on %s", dn_store_id(store), bound);
+	struct dn_nnlink *link;
+	rc = dn_nnlink_start(cfg.namenode, advertise, cfg.heartbeat_interval, store, xfer, key,
+			     &link);
+	if (rc) {
+		log_error("cannot start the namenode link: %s", strerror(-rc));
+		return 1;
+	}
+	while (!stopping)
+		pause();
+	log_info("datanode '%s' stopping", dn_store_id(store));
+	dn_xfer_stop(xfer);
+	dn_nnlink_stop(link);
+	buf_free(&err);
+	return 0;
+}

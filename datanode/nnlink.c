@@ -1,0 +1,256 @@
+/*
+ * nnlink: datanode -> namenode control channel. Its own thread; talks to the block
+ * store (thread-safe) and reads xfer's atomic counters.
+ *
+ * States: DISCONNECTED -> (connect, auth, DN_REGISTER, DN_BLOCK_REPORT) -> SERVING
+ * (heartbeats, incremental reports, commands) -> DISCONNECTED on any error, retried
+ * every second; STOPPING sends DN_BYE and ends the thread.
+ */
+#include "nnlink.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "log.h"
+#include "net.h"
+#include "pack.h"
+
+struct dn_nnlink {
+	char namenode[256], advertise[256];
+	double interval;
+	struct dn_store *store;
+	struct dn_xfer *xfer;
+	uint8_t key[AUTH_KEY_LEN];
+	pthread_t thread;
+	atomic_bool stop;
+	int fd;
+	uint64_t reqid;
+};
+
+/* One request/response on the control channel. */
+static int call(struct dn_nnlink *l, uint16_t type, const struct buf *req, struct buf *rep)
+{
+	uint64_t id = ++l->reqid;
+	int rc = proto_send(l->fd, type, 0, id, 0, req->data, req->len);
+	struct proto_hdr h;
+	if (!rc)
+		rc = proto_recv(l->fd, &h, rep, PROTO_MAX_REPLY);
+	if (!rc && (h.reqid != id || h.type != type))
+		rc = -EPROTO;
+	if (!rc && h.status) {
+		struct unpack u;
+		char msg[256];
+		unpack_init(&u, rep->data, rep->len);
+		unpack_str(&u, msg, sizeof msg);
+		log_warn("namenode refused %s: %s", proto_type_name(type), msg);
+		rc = proto_errno(h.status);
+	}
+	return rc;
+}
+
+static int send_full_report(struct dn_nnlink *l)
+{
+	struct dn_replica_info *v;
+	size_t n;
+	int rc = dn_store_list(l->store, &v, &n);
+	if (rc)
+		return rc;
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u32(&req, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		pack_u64(&req, v[i].id);
+		pack_u64(&req, v[i].gs);
+		pack_u64(&req, v[i].len);
+	}
+	free(v);
+	rc = call(l, PROTO_DN_BLOCK_REPORT, &req, &rep);
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
+}
+
+static int send_changes(struct dn_nnlink *l)
+{
+	struct dn_replica_info *rv;
+	uint64_t *dv;
+	size_t rn, dnum;
+	dn_store_take_changes(l->store, &rv, &rn, &dv, &dnum);
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	int rc = 0;
+	if (rn) {
+		pack_u32(&req, (uint32_t)rn);
+		for (size_t i = 0; i < rn; i++) {
+			pack_u64(&req, rv[i].id);
+			pack_u64(&req, rv[i].gs);
+			pack_u64(&req, rv[i].len);
+		}
+		rc = call(l, PROTO_DN_BLOCK_RECEIVED, &req, &rep);
+	}
+	if (!rc && dnum) {
+		buf_reset(&req);
+		pack_u32(&req, (uint32_t)dnum);
+		for (size_t i = 0; i < dnum; i++)
+			pack_u64(&req, dv[i]);
+		rc = call(l, PROTO_DN_BLOCK_DELETED, &req, &rep);
+	}
+	free(rv);
+	free(dv);
+	buf_free(&req);
+	buf_free(&rep);
+	return rc; /* on failure the reconnect's full report covers what was lost */
+}
+
+static void run_commands(struct dn_nnlink *l, struct buf *rep)
+{
+	struct unpack u;
+	unpack_init(&u, rep->data, rep->len);
+	uint32_t n = unpack_count(&u, 29);
+	for (uint32_t i = 0; i < n && unpack_ok(&u); i++) {
+		uint8_t type = unpack_u8(&u);
+		uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
+		(void)unpack_u64(&u);
+		uint32_t nt = unpack_count(&u, 8);
+		for (uint32_t t = 0; t < nt; t++) {
+			(void)unpack_raw(&u, unpack_u32(&u));
+			(void)unpack_raw(&u, unpack_u32(&u));
+		}
+		if (!unpack_ok(&u))
+			break;
+		if (type == PROTO_CMD_DELETE) {
+			int rc = dn_store_delete(l->store, id, gs);
+			if (rc == 0)
+				log_info("deleted block %" PRIu64 " on the namenode's command", id);
+		} else {
+			log_warn("unsupported namenode command %u for block %" PRIu64, type, id);
+		}
+	}
+	if (!unpack_ok(&u))
+		log_warn("malformed command list from the namenode");
+}
+
+static int heartbeat(struct dn_nnlink *l)
+{
+	uint64_t cap, used, rem;
+	dn_store_usage(l->store, &cap, &used, &rem);
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u64(&req, cap);
+	pack_u64(&req, used);
+	pack_u64(&req, rem);
+	pack_u32(&req, dn_xfer_active(l->xfer));
+	int rc = call(l, PROTO_DN_HEARTBEAT, &req, &rep);
+	if (!rc)
+		run_commands(l, &rep);
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
+}
+
+static int session(struct dn_nnlink *l)
+{
+	l->fd = net_connect(l->namenode, 5000);
+	if (l->fd < 0)
+		return l->fd;
+	int rc = auth_client(l->fd, l->key, PROTO_ROLE_DATANODE, 0, 0);
+	if (rc) {
+		if (rc == -EACCES)
+			log_error("namenode %s refused this node: wrong cluster key", l->namenode);
+		goto out;
+	}
+	net_set_timeout(l->fd, 30000);
+	uint64_t cap, used, rem;
+	dn_store_usage(l->store, &cap, &used, &rem);
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_str(&req, dn_store_id(l->store));
+	pack_str(&req, l->advertise);
+	pack_u64(&req, cap);
+	pack_u64(&req, used);
+	pack_u64(&req, rem);
+	rc = call(l, PROTO_DN_REGISTER, &req, &rep);
+	buf_free(&req);
+	buf_free(&rep);
+	if (rc)
+		goto out;
+	rc = send_full_report(l);
+	if (rc)
+		goto out;
+	log_info("registered with namenode %s as '%s'", l->namenode, dn_store_id(l->store));
+	double next = 0;
+	while (!atomic_load(&l->stop)) {
+		rc = send_changes(l);
+		if (rc)
+			goto out;
+		if (ev_now() >= next) {
+			rc = heartbeat(l);
+			if (rc)
+				goto out;
+			next = ev_now() + l->interval;
+		}
+		double wait = next - ev_now();
+		if (wait > 0)
+			dn_store_wait_changes(l->store, wait);
+	}
+	struct buf e = BUF_INIT, r = BUF_INIT;
+	send_changes(l);
+	call(l, PROTO_DN_BYE, &e, &r);
+	buf_free(&r);
+out:
+	close(l->fd);
+	l->fd = -1;
+	return rc;
+}
+
+static void *nnlink_main(void *arg)
+{
+	struct dn_nnlink *l = arg;
+	bool warned = false;
+	while (!atomic_load(&l->stop)) {
+		int rc = session(l);
+		if (atomic_load(&l->stop))
+			break;
+		if (!warned)
+			log_warn("lost the namenode at %s (%s); retrying every second", l->namenode,
+				 strerror(-rc));
+		warned = rc != 0;
+		for (int i = 0; i < 10 && !atomic_load(&l->stop); i++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
+int dn_nnlink_start(const char *namenode, const char *advertise, double heartbeat_interval,
+		    struct dn_store *store, struct dn_xfer *xfer,
+		    const uint8_t key[AUTH_KEY_LEN], struct dn_nnlink **out)
+{
+	struct dn_nnlink *l = calloc(1, sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	snprintf(l->namenode, sizeof l->namenode, "%s", namenode);
+	snprintf(l->advertise, sizeof l->advertise, "%s", advertise);
+	l->interval = heartbeat_interval > 0 ? heartbeat_interval : 1;
+	l->store = store;
+	l->xfer = xfer;
+	l->fd = -1;
+	memcpy(l->key, key, AUTH_KEY_LEN);
+	if (pthread_create(&l->thread, NULL, nnlink_main, l)) {
+		free(l);
+		return -EAGAIN;
+	}
+	*out = l;
+	return 0;
+}
+
+void dn_nnlink_stop(struct dn_nnlink *l)
+{
+	atomic_store(&l->stop, true);
+	dn_store_wake(l->store);
+	pthread_join(l->thread, NULL);
+	free(l);
+}

@@ -1,0 +1,511 @@
+/*
+ * xfer: block reads and writes. One thread per connection (bounded); a write with a
+ * downstream node adds a responder thread that relays acks upstream.
+ *
+ * Write pipeline, per connection: the receiver (handle_write) reads a packet from
+ * upstream, forwards it downstream, verifies and stores it, then queues (seq, result)
+ * for the responder (responder_main), which waits for the downstream ack of that seq
+ * and sends one combined ack upstream. Without a downstream the receiver acks itself.
+ * The last packet finalizes the replica (fsync when sync_on_close) before its ack, so
+ * an ack of the last packet means "stored durably on every node of the pipeline".
+ * Ack `failed` is the index, counted from the receiving node, of the first node that
+ * failed (each node adds one when relaying), so the client knows whom to drop.
+ */
+#include "xfer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc.h"
+#include "log.h"
+#include "net.h"
+#include "pack.h"
+#include "packet.h"
+
+struct dn_xfer {
+	int lfd;
+	struct dn_store *store;
+	uint8_t key[AUTH_KEY_LEN];
+	bool sync_on_close;
+	pthread_t accept_thread;
+	atomic_uint active;
+	atomic_bool stopping;
+	atomic_uint_fast64_t bytes_written, bytes_read, blocks_written, blocks_read, crc_errors;
+};
+
+struct xconn {
+	struct dn_xfer *x;
+	int fd;
+	char peer[64];
+};
+
+/* ---------- helpers ---------- */
+
+static int reply_status(int fd, const struct proto_hdr *h, int rc, const char *msg)
+{
+	struct buf p = BUF_INIT;
+	pack_str(&p, msg);
+	int r = proto_send(fd, h->type, PROTO_F_REPLY, h->reqid, proto_status(rc), p.data, p.len);
+	buf_free(&p);
+	return r;
+}
+
+/* ---------- write pipeline ---------- */
+
+struct ackq_item {
+	uint64_t seq;
+	int rc;
+	bool end;
+};
+
+struct ackq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct ackq_item *v;
+	size_t head, n, cap;
+};
+
+static void ackq_push(struct ackq *q, struct ackq_item it)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct ackq_item *v = malloc(cap * sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < q->n; i++)
+			v[i] = q->v[(q->head + i) % q->cap];
+		free(q->v);
+		q->v = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->v[(q->head + q->n) % q->cap] = it;
+	q->n++;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static struct ackq_item ackq_pop(struct ackq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	while (!q->n)
+		pthread_cond_wait(&q->cond, &q->lock);
+	struct ackq_item it = q->v[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->n--;
+	pthread_mutex_unlock(&q->lock);
+	return it;
+}
+
+struct responder {
+	int up, down;
+	uint64_t reqid;
+	struct ackq q;
+	bool down_failed;
+};
+
+static void *responder_main(void *arg)
+{
+	struct responder *r = arg;
+	struct buf in = BUF_INIT;
+	for (;;) {
+		struct ackq_item it = ackq_pop(&r->q);
+		if (it.end)
+			break;
+		int32_t status = proto_status(it.rc);
+		uint32_t failed = it.rc ? 0 : PROTO_NO_NODE;
+		if (!r->down_failed) {
+			struct proto_hdr h;
+			uint64_t seq = 0;
+			int32_t dst = 0;
+			uint32_t dfailed = PROTO_NO_NODE;
+			int rc = proto_recv(r->down, &h, &in, 4096);
+			if (!rc && h.type != PROTO_DT_ACK)
+				rc = -EPROTO;
+			if (!rc)
+				rc = packet_decode_ack(in.data, in.len, &seq, &dst, &dfailed);
+			if (!rc && seq != it.seq)
+				rc = -EPROTO;
+			if (rc) {
+				r->down_failed = true;
+				if (!it.rc) {
+					status = proto_status(rc == -EPROTO ? EPROTO : EIO);
+					failed = 1;
+				}
+			} else if (dst && !it.rc) {
+				status = dst;
+				failed = dfailed == PROTO_NO_NODE ? 1 : dfailed + 1;
+			}
+		} else if (!it.rc) {
+			status = proto_status(EIO);
+			failed = 1;
+		}
+		if (packet_send_ack(r->up, r->reqid, it.seq, status, failed))
+			r->down_failed = true; /* upstream gone: keep draining the queue */
+	}
+	buf_free(&in);
+	return NULL;
+}
+
+/* Connects to the next node and starts its part of the pipeline. */
+static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint64_t id,
+			      uint64_t gs, uint32_t flags, struct unpack *locs, uint32_t n,
+			      char *first, size_t firstsz, int *out)
+{
+	char addr[PROTO_ADDR_MAX + 1];
+	unpack_str(locs, first, firstsz);
+	unpack_str(locs, addr, sizeof addr);
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u64(&req, id);
+	pack_u64(&req, gs);
+	pack_u32(&req, flags);
+	pack_u32(&req, n - 1);
+	for (uint32_t i = 1; i < n; i++) {
+		char s[PROTO_ADDR_MAX + 1];
+		unpack_str(locs, s, sizeof s);
+		pack_str(&req, s);
+		unpack_str(locs, s, sizeof s);
+		pack_str(&req, s);
+	}
+	int rc = unpack_ok(locs) ? 0 : -EPROTO;
+	int fd = -1;
+	if (!rc) {
+		fd = net_connect(addr, 5000);
+		rc = fd < 0 ? fd : 0;
+	}
+	if (!rc) {
+		net_set_bulk(fd);
+		net_set_timeout(fd, 120000);
+		rc = auth_client(fd, x->key, PROTO_ROLE_DATANODE, 0, 0);
+	}
+	if (!rc)
+		rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, h->reqid, 0, req.data, req.len);
+	struct proto_hdr rh;
+	if (!rc)
+		rc = proto_recv(fd, &rh, &rep, 64 * 1024);
+	if (!rc && rh.status)
+		rc = proto_errno(rh.status);
+	buf_free(&req);
+	buf_free(&rep);
+	if (rc && fd >= 0)
+		close(fd);
+	if (!rc)
+		*out = fd;
+	return rc;
+}
+
+static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf *payload)
+{
+	struct dn_xfer *x = xc->x;
+	struct unpack u;
+	unpack_init(&u, payload->data, payload->len);
+	uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
+	uint32_t flags = unpack_u32(&u);
+	uint32_t n = unpack_count(&u, 8);
+	if (!unpack_ok(&u) || n > PROTO_REPL_MAX)
+		return reply_status(xc->fd, h, -EPROTO, "malformed write request"), -EPROTO;
+	struct dn_writer *w;
+	int rc = dn_store_create(x->store, id, gs, &w);
+	if (rc) {
+		reply_status(xc->fd, h, rc, rc == -EEXIST ? "replica exists" : "cannot create replica");
+		return rc;
+	}
+	int down = -1;
+	if (n) {
+		char next[PROTO_ID_MAX + 1] = "";
+		rc = connect_downstream(x, h, id, gs, flags, &u, n, next, sizeof next, &down);
+		if (rc) {
+			char msg[256];
+			snprintf(msg, sizeof msg, "pipeline: cannot reach datanode '%s': %s", next,
+				 strerror(-rc));
+			log_warn("block %" PRIu64 ": %s", id, msg);
+			dn_writer_abort(w);
+			reply_status(xc->fd, h, -EIO, msg);
+			return rc;
+		}
+	}
+	rc = reply_status(xc->fd, h, 0, "");
+	if (rc) {
+		dn_writer_abort(w);
+		if (down >= 0)
+			close(down);
+		return rc;
+	}
+	struct responder r = {.up = xc->fd, .down = down, .reqid = h->reqid};
+	pthread_t rt;
+	bool have_responder = false;
+	if (down >= 0) {
+		pthread_mutex_init(&r.q.lock, NULL);
+		pthread_cond_init(&r.q.cond, NULL);
+		if (pthread_create(&rt, NULL, responder_main, &r)) {
+			close(down);
+			dn_writer_abort(w);
+			return -EAGAIN;
+		}
+		have_responder = true;
+	}
+	struct packet *pkt = malloc(sizeof *pkt);
+	struct buf in = BUF_INIT;
+	bool finalized = false, down_ok = down >= 0;
+	if (!pkt)
+		abort();
+	for (;;) {
+		struct proto_hdr ph;
+		rc = proto_recv(xc->fd, &ph, &in, PROTO_MAX_DATA);
+		if (rc)
+			break; /* upstream gone: the write is abandoned */
+		if (ph.type != PROTO_DT_PACKET || packet_decode(in.data, in.len, pkt)) {
+			rc = -EPROTO;
+			break;
+		}
+		if (down_ok && proto_send(down, PROTO_DT_PACKET, 0, ph.reqid, 0, in.data, in.len))
+			down_ok = false; /* the responder reports it when the ack is missing */
+		int wrc = dn_writer_write(w, pkt->offset, pkt->data, pkt->len, pkt->crcs,
+					  pkt->ncrcs);
+		if (wrc == -EBADMSG) {
+			atomic_fetch_add(&x->crc_errors, 1);
+			log_warn("block %" PRIu64 ": checksum mismatch in a packet from %s", id,
+				 xc->peer);
+		} else if (wrc) {
+			log_error("block %" PRIu64 ": cannot store packet at %" PRIu64 ": %s", id,
+				  pkt->offset, strerror(-wrc));
+		}
+		atomic_fetch_add(&x->bytes_written, pkt->len);
+		bool last = pkt->flags & PROTO_PKT_LAST;
+		if (!wrc && last) {
+			uint64_t len = dn_writer_length(w);
+			wrc = dn_writer_finalize(w, x->sync_on_close);
+			finalized = true; /* finalize frees w either way */
+			if (!wrc) {
+				atomic_fetch_add(&x->blocks_written, 1);
+				log_debug("block %" PRIu64 " stored, %" PRIu64 " bytes", id, len);
+			}
+		}
+		if (have_responder)
+			ackq_push(&r.q, (struct ackq_item){pkt->seq, wrc, false});
+		else if (packet_send_ack(xc->fd, h->reqid, pkt->seq, proto_status(wrc),
+					 wrc ? 0 : PROTO_NO_NODE))
+			wrc = wrc ? wrc : -EPIPE;
+		if (wrc || last) {
+			rc = wrc;
+			break;
+		}
+	}
+	if (have_responder) {
+		ackq_push(&r.q, (struct ackq_item){0, 0, true});
+		pthread_join(rt, NULL);
+		pthread_mutex_destroy(&r.q.lock);
+		pthread_cond_destroy(&r.q.cond);
+		free(r.q.v);
+	}
+	if (!finalized)
+		dn_writer_abort(w);
+	if (down >= 0)
+		close(down);
+	free(pkt);
+	buf_free(&in);
+	return rc;
+}
+
+/* ---------- reads ---------- */
+
+static int handle_read(struct xconn *xc, const struct proto_hdr *h, struct buf *payload)
+{
+	struct dn_xfer *x = xc->x;
+	struct unpack u;
+	unpack_init(&u, payload->data, payload->len);
+	uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
+	uint64_t off = unpack_u64(&u), len = unpack_u64(&u);
+	if (!unpack_ok(&u))
+		return reply_status(xc->fd, h, -EPROTO, "malformed read request"), -EPROTO;
+	int dfd = -1, mfd = -1;
+	uint64_t rlen;
+	int rc = dn_store_open_read(x->store, id, gs, &dfd, &mfd, &rlen);
+	if (rc)
+		return reply_status(xc->fd, h, rc, rc == -ESTALE ? "replica has another version"
+							       : "no such replica"),
+		       0;
+	if (off > rlen) {
+		rc = reply_status(xc->fd, h, -EINVAL, "offset past the end of the block");
+		goto out;
+	}
+	uint64_t end = len && len < rlen - off ? off + len : rlen;
+	/* whole chunks, so every byte sent can be verified */
+	uint64_t start = off - off % PROTO_CHUNK_SIZE;
+	uint64_t cend = end % PROTO_CHUNK_SIZE ? end + PROTO_CHUNK_SIZE - end % PROTO_CHUNK_SIZE : end;
+	if (cend > rlen)
+		cend = rlen;
+	uint8_t lenb[8];
+	be64_put(lenb, rlen);
+	rc = proto_send(xc->fd, h->type, PROTO_F_REPLY, h->reqid, 0, lenb, sizeof lenb);
+	if (rc)
+		goto out;
+	uint8_t crcb[4 * PACKET_MAX_CRCS];
+	uint32_t crcs[PACKET_MAX_CRCS];
+	uint64_t seq = 0, pos = start;
+	do {
+		uint32_t n = (uint32_t)(cend - pos < PROTO_PACKET_SIZE ? cend - pos : PROTO_PACKET_SIZE);
+		uint32_t nc = (n + PROTO_CHUNK_SIZE - 1) / PROTO_CHUNK_SIZE;
+		ssize_t r = pread(mfd, crcb, 4 * (size_t)nc,
+				  (off_t)(DN_META_HDR + 4 * (pos / PROTO_CHUNK_SIZE)));
+		if (r != (ssize_t)(4 * (size_t)nc)) {
+			log_error("block %" PRIu64 ": checksum file is short; replica damaged", id);
+			rc = -EIO;
+			goto out;
+		}
+		for (uint32_t i = 0; i < nc; i++)
+			crcs[i] = be32_get(crcb + 4 * i);
+		bool last = pos + n >= cend;
+		rc = packet_send_file(xc->fd, h->reqid, seq++, pos, last ? PROTO_PKT_LAST : 0, dfd,
+				      (int64_t)pos, n, crcs);
+		if (rc) {
+			if (rc == -EIO)
+				log_error("block %" PRIu64 ": data file shorter than recorded", id);
+			goto out;
+		}
+		atomic_fetch_add(&x->bytes_read, n);
+		pos += n;
+	} while (pos < cend);
+	atomic_fetch_add(&x->blocks_read, 1);
+out:
+	close(dfd);
+	close(mfd);
+	return rc;
+}
+
+/* ---------- connections ---------- */
+
+static void *conn_main(void *arg)
+{
+	struct xconn *xc = arg;
+	struct dn_xfer *x = xc->x;
+	struct auth_peer peer;
+	net_set_timeout(xc->fd, 10000); /* handshake deadline */
+	int rc = auth_server_blocking(xc->fd, x->key, PROTO_ROLE_DATANODE, &peer);
+	if (rc) {
+		log_warn("peer %s: %s", xc->peer,
+			 rc == -EACCES ? "authentication failed: wrong cluster key"
+				       : "handshake failed: not a dfs client");
+		goto out;
+	}
+	net_set_bulk(xc->fd);
+	net_set_timeout(xc->fd, 120000);
+	struct buf req = BUF_INIT;
+	for (;;) {
+		struct proto_hdr h;
+		rc = proto_recv(xc->fd, &h, &req, 64 * 1024);
+		if (rc) {
+			if (rc == -EPROTO || rc == -EMSGSIZE)
+				log_warn("peer %s: garbage or oversized frame; closing", xc->peer);
+			break;
+		}
+		if (h.type == PROTO_DT_WRITE_BLOCK)
+			rc = handle_write(xc, &h, &req);
+		else if (h.type == PROTO_DT_READ_BLOCK)
+			rc = handle_read(xc, &h, &req);
+		else {
+			reply_status(xc->fd, &h, -ENOSYS, "unknown request");
+			rc = -ENOSYS;
+		}
+		if (rc)
+			break; /* after a failed transfer the stream is out of step */
+	}
+	buf_free(&req);
+out:
+	close(xc->fd);
+	atomic_fetch_sub(&x->active, 1);
+	free(xc);
+	return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+	struct dn_xfer *x = arg;
+	while (!atomic_load(&x->stopping)) {
+		int fd = net_accept(x->lfd);
+		if (fd < 0) {
+			if (atomic_load(&x->stopping))
+				break;
+			if (fd == -EMFILE || fd == -ENFILE)
+				usleep(100000);
+			continue;
+		}
+		if (atomic_load(&x->active) >= DN_XFER_MAX_CONNS) {
+			close(fd); /* refuse rather than grow without limit */
+			continue;
+		}
+		struct xconn *xc = calloc(1, sizeof *xc);
+		if (!xc) {
+			close(fd);
+			continue;
+		}
+		xc->x = x;
+		xc->fd = fd;
+		net_peer_addr(fd, xc->peer, sizeof xc->peer);
+		atomic_fetch_add(&x->active, 1);
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		pthread_t t;
+		if (pthread_create(&t, &attr, conn_main, xc)) {
+			atomic_fetch_sub(&x->active, 1);
+			close(fd);
+			free(xc);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+int dn_xfer_start(const char *addr, struct dn_store *store, const uint8_t key[AUTH_KEY_LEN],
+		  bool sync_on_close, char *bound, size_t boundsz, struct dn_xfer **out)
+{
+	struct dn_xfer *x = calloc(1, sizeof *x);
+	if (!x)
+		return -ENOMEM;
+	x->store = store;
+	memcpy(x->key, key, AUTH_KEY_LEN);
+	x->sync_on_close = sync_on_close;
+	x->lfd = net_listen(addr, 512);
+	if (x->lfd < 0) {
+		int rc = x->lfd;
+		free(x);
+		return rc;
+	}
+	net_local_addr(x->lfd, bound, boundsz);
+	if (pthread_create(&x->accept_thread, NULL, accept_main, x)) {
+		close(x->lfd);
+		free(x);
+		return -EAGAIN;
+	}
+	*out = x;
+	return 0;
+}
+
+uint32_t dn_xfer_active(struct dn_xfer *x) { return atomic_load(&x->active); }
+
+void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out)
+{
+	out->bytes_written = atomic_load(&x->bytes_written);
+	out->bytes_read = atomic_load(&x->bytes_read);
+	out->blocks_written = atomic_load(&x->blocks_written);
+	out->blocks_read = atomic_load(&x->blocks_read);
+	out->checksum_errors = atomic_load(&x->crc_errors);
+}
+
+void dn_xfer_stop(struct dn_xfer *x)
+{
+	atomic_store(&x->stopping, true);
+	shutdown(x->lfd, SHUT_RDWR);
+	pthread_join(x->accept_thread, NULL);
+	close(x->lfd);
+	/* connection threads hold x: it is left allocated until the process exits */
+}

@@ -1,0 +1,35 @@
+/*
+ * xfer: the datanode's data-transfer server. An accept thread hands each connection to
+ * its own thread (at most DN_XFER_MAX_CONNS at once; more are refused), which
+ * authenticates the peer and serves DT_WRITE_BLOCK (receive, verify, store, forward
+ * down the pipeline, ack back once every downstream node stored the packet) and
+ * DT_READ_BLOCK (ranged reads sent with sendfile, checksums from the .meta file).
+ * Threads share only the block store (thread-safe) and atomic counters.
+ */
+#ifndef DFS_DN_XFER_H
+#define DFS_DN_XFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "blockstore.h"
+
+#define DN_XFER_MAX_CONNS 512
+
+struct dn_xfer;
+
+struct dn_xfer_stats {
+	uint64_t bytes_written, bytes_read, blocks_written, blocks_read, checksum_errors;
+};
+
+/* Listens on addr and starts the accept thread. bound receives the bound HOST:PORT. */
+int dn_xfer_start(const char *addr, struct dn_store *store, const uint8_t key[AUTH_KEY_LEN],
+		  bool sync_on_close, char *bound, size_t boundsz, struct dn_xfer **out);
+/* Connections being served now. */
+uint32_t dn_xfer_active(struct dn_xfer *x);
+void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out);
+/* Stops accepting (transfers in flight finish on their own threads). */
+void dn_xfer_stop(struct dn_xfer *x);
+
+#endif
