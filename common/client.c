@@ -1,0 +1,901 @@
+/*
+ * client: namenode RPC, pipeline writer, verified reader. See client.h for the
+ * threading contract.
+ *
+ * Writer states: NO_BLOCK -> (add_block, connect pipeline: open_block) BLOCK_OPEN ->
+ * packets stream with up to WINDOW unacknowledged -> the block's last packet and all its
+ * acks (end_block) -> NO_BLOCK ... -> dfs_writer_close completes the file with the last
+ * block's length and the nodes that stored it.
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "crc.h"
+#include "net.h"
+#include "pack.h"
+#include "packet.h"
+
+#define WINDOW 16 /* packets in flight per pipeline */
+
+struct dfs_client {
+	struct dfs_client_opts opts;
+	pthread_mutex_t lock; /* guards fd and reqid */
+	int fd;
+	uint64_t reqid;
+};
+
+static __thread char errmsg[512];
+
+const char *dfs_errmsg(void) { return errmsg; }
+
+static void set_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void set_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+	va_end(ap);
+}
+
+const char *dfs_dn_state_name(uint8_t state)
+{
+	switch (state) {
+	case PROTO_DN_LIVE: return "live";
+	case PROTO_DN_STALE: return "stale";
+	case PROTO_DN_DEAD: return "dead";
+	case PROTO_DN_DECOMMISSIONING: return "decommissioning";
+	case PROTO_DN_DECOMMISSIONED: return "decommissioned";
+	default: return "unknown";
+	}
+}
+
+/* ---------- connection and calls ---------- */
+
+int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
+{
+	errmsg[0] = 0;
+	int fd = net_connect(opts->namenode, 5000);
+	if (fd < 0) {
+		set_err("cannot connect to namenode %s: %s", opts->namenode, strerror(-fd));
+		return fd;
+	}
+	int rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
+	if (rc) {
+		if (rc == -EACCES)
+			set_err("namenode %s refused the connection: wrong cluster key",
+				opts->namenode);
+		else
+			set_err("handshake with namenode %s failed: %s", opts->namenode,
+				strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	struct dfs_client *c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->opts = *opts;
+	c->fd = fd;
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+void dfs_close(struct dfs_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* One request and its reply; on an error reply, sets errmsg from the server. */
+static int call(struct dfs_client *c, uint16_t type, const struct buf *req, struct buf *rep)
+{
+	errmsg[0] = 0;
+	pthread_mutex_lock(&c->lock);
+	int rc = c->fd < 0 ? -ENOTCONN : 0;
+	uint64_t id = ++c->reqid;
+	struct proto_hdr h;
+	if (!rc)
+		rc = proto_send(c->fd, type, 0, id, 0, req->data, req->len);
+	if (!rc)
+		rc = proto_recv(c->fd, &h, rep, PROTO_MAX_REPLY);
+	if (!rc && (h.reqid != id || h.type != type))
+		rc = -EPROTO;
+	if (rc && c->fd >= 0) {
+		close(c->fd); /* the stream is out of step: no further calls on it */
+		c->fd = -1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc) {
+		set_err("lost the namenode connection: %s", strerror(-rc));
+		return rc == -ECONNRESET ? -EIO : rc;
+	}
+	if (h.status) {
+		struct unpack u;
+		unpack_init(&u, rep->data, rep->len);
+		unpack_str(&u, errmsg, sizeof errmsg);
+		return proto_errno(h.status);
+	}
+	return 0;
+}
+
+static void get_attr(struct unpack *u, struct dfs_attr *a)
+{
+	a->ino = unpack_u64(u);
+	a->type = unpack_u8(u);
+	a->mode = unpack_u32(u);
+	a->uid = unpack_u32(u);
+	a->gid = unpack_u32(u);
+	a->nlink = unpack_u32(u);
+	a->size = unpack_u64(u);
+	a->mtime = unpack_i64(u);
+	a->atime = unpack_i64(u);
+	a->ctime = unpack_i64(u);
+	a->replication = unpack_u16(u);
+	a->block_size = unpack_u64(u);
+	a->rdev = unpack_u32(u);
+	a->flags = unpack_u8(u);
+}
+
+static int attr_reply(struct buf *rep, struct dfs_attr *out)
+{
+	struct unpack u;
+	unpack_init(&u, rep->data, rep->len);
+	struct dfs_attr a;
+	get_attr(&u, &a);
+	if (!unpack_ok(&u))
+		return -EPROTO;
+	if (out)
+		*out = a;
+	return 0;
+}
+
+/* A call with a path-first request whose reply is an attr. */
+static int call_attr(struct dfs_client *c, uint16_t type, struct buf *req, struct dfs_attr *out)
+{
+	struct buf rep = BUF_INIT;
+	int rc = call(c, type, req, &rep);
+	if (!rc)
+		rc = attr_reply(&rep, out);
+	buf_free(&rep);
+	buf_free(req);
+	return rc;
+}
+
+int dfs_stat(struct dfs_client *c, const char *path, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	return call_attr(c, PROTO_CN_STAT, &req, out);
+}
+
+int dfs_mkdir(struct dfs_client *c, const char *path, uint32_t mode, bool parents,
+	      struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u32(&req, mode);
+	pack_u8(&req, parents ? PROTO_MKDIR_PARENTS : 0);
+	return call_attr(c, PROTO_CN_MKDIR, &req, out);
+}
+
+int dfs_setrep(struct dfs_client *c, const char *path, uint16_t replication,
+	       struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u16(&req, replication);
+	return call_attr(c, PROTO_CN_SETREP, &req, out);
+}
+
+static int call_void(struct dfs_client *c, uint16_t type, struct buf *req)
+{
+	struct buf rep = BUF_INIT;
+	int rc = call(c, type, req, &rep);
+	buf_free(&rep);
+	buf_free(req);
+	return rc;
+}
+
+int dfs_rename(struct dfs_client *c, const char *src, const char *dst, uint32_t flags)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, src);
+	pack_str(&req, dst);
+	pack_u32(&req, flags);
+	return call_void(c, PROTO_CN_RENAME, &req);
+}
+
+int dfs_delete(struct dfs_client *c, const char *path, bool recursive)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u8(&req, recursive ? PROTO_DELETE_RECURSIVE : 0);
+	return call_void(c, PROTO_CN_DELETE, &req);
+}
+
+int dfs_list(struct dfs_client *c, const char *path, dfs_list_cb cb, void *arg)
+{
+	char after[PROTO_NAME_MAX + 1] = "";
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	int rc;
+	for (;;) {
+		buf_reset(&req);
+		pack_str(&req, path);
+		pack_str(&req, after);
+		pack_u32(&req, 1024);
+		rc = call(c, PROTO_CN_LIST, &req, &rep);
+		if (rc)
+			break;
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		uint32_t n = unpack_count(&u, 60);
+		for (uint32_t i = 0; i < n && !rc; i++) {
+			struct dfs_attr a;
+			unpack_str(&u, after, sizeof after);
+			get_attr(&u, &a);
+			if (!unpack_ok(&u))
+				break;
+			rc = cb(arg, after, &a);
+		}
+		bool more = unpack_u8(&u);
+		if (!rc && !unpack_ok(&u))
+			rc = -EPROTO;
+		if (rc || !more)
+			break;
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
+}
+
+int dfs_statfs(struct dfs_client *c, struct dfs_statfs *out)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	int rc = call(c, PROTO_CN_STATFS, &req, &rep);
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		out->capacity = unpack_u64(&u);
+		out->used = unpack_u64(&u);
+		out->remaining = unpack_u64(&u);
+		out->files = unpack_u64(&u);
+		out->blocks = unpack_u64(&u);
+		rc = unpack_ok(&u) ? 0 : -EPROTO;
+	}
+	buf_free(&rep);
+	return rc;
+}
+
+int dfs_report(struct dfs_client *c, struct dfs_report *out)
+{
+	memset(out, 0, sizeof *out);
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	int rc = call(c, PROTO_CN_REPORT, &req, &rep);
+	if (rc)
+		goto out;
+	struct unpack u;
+	unpack_init(&u, rep.data, rep.len);
+	out->safe_mode = unpack_u8(&u);
+	out->capacity = unpack_u64(&u);
+	out->used = unpack_u64(&u);
+	out->remaining = unpack_u64(&u);
+	out->files = unpack_u64(&u);
+	out->blocks = unpack_u64(&u);
+	out->under_replicated = unpack_u64(&u);
+	out->corrupt = unpack_u64(&u);
+	out->missing = unpack_u64(&u);
+	out->ndatanodes = unpack_count(&u, 50);
+	out->datanodes = calloc(out->ndatanodes + 1, sizeof *out->datanodes);
+	if (!out->datanodes) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < out->ndatanodes; i++) {
+		struct dfs_dn_report *d = &out->datanodes[i];
+		unpack_str(&u, d->id, sizeof d->id);
+		unpack_str(&u, d->addr, sizeof d->addr);
+		d->state = unpack_u8(&u);
+		d->capacity = unpack_u64(&u);
+		d->used = unpack_u64(&u);
+		d->remaining = unpack_u64(&u);
+		d->blocks = unpack_u64(&u);
+		d->last_contact_ms = unpack_i64(&u);
+		d->xceivers = unpack_u32(&u);
+	}
+	rc = unpack_ok(&u) ? 0 : -EPROTO;
+out:
+	buf_free(&rep);
+	if (rc)
+		dfs_report_free(out);
+	return rc;
+}
+
+void dfs_report_free(struct dfs_report *r)
+{
+	free(r->datanodes);
+	r->datanodes = NULL;
+	r->ndatanodes = 0;
+}
+
+static int get_locs(struct unpack *u, uint32_t *n, struct dfs_loc **locs)
+{
+	*n = unpack_count(u, 8);
+	*locs = calloc(*n + 1, sizeof **locs);
+	if (!*locs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < *n; i++) {
+		unpack_str(u, (*locs)[i].id, sizeof (*locs)[i].id);
+		unpack_str(u, (*locs)[i].addr, sizeof (*locs)[i].addr);
+	}
+	return unpack_ok(u) ? 0 : -EPROTO;
+}
+
+int dfs_get_blocks(struct dfs_client *c, const char *path, uint64_t offset, uint64_t len,
+		   struct dfs_blocks *out)
+{
+	memset(out, 0, sizeof *out);
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_str(&req, path);
+	pack_u64(&req, offset);
+	pack_u64(&req, len);
+	int rc = call(c, PROTO_CN_GET_BLOCKS, &req, &rep);
+	buf_free(&req);
+	if (rc)
+		goto out;
+	struct unpack u;
+	unpack_init(&u, rep.data, rep.len);
+	get_attr(&u, &out->attr);
+	uint32_t n = unpack_count(&u, 36);
+	out->v = calloc(n + 1, sizeof *out->v);
+	if (!out->v) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		struct dfs_block *b = &out->v[i];
+		b->id = unpack_u64(&u);
+		b->genstamp = unpack_u64(&u);
+		b->offset = unpack_u64(&u);
+		b->length = unpack_u64(&u);
+		rc = get_locs(&u, &b->nlocs, &b->locs);
+		out->n = i + 1;
+	}
+	if (!rc && !unpack_ok(&u))
+		rc = -EPROTO;
+out:
+	buf_free(&rep);
+	if (rc)
+		dfs_blocks_free(out);
+	return rc;
+}
+
+void dfs_blocks_free(struct dfs_blocks *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i].locs);
+	free(b->v);
+	b->v = NULL;
+	b->n = 0;
+}
+
+/* ---------- writing ---------- */
+
+struct dfs_writer {
+	struct dfs_client *c;
+	char path[PROTO_PATH_MAX + 1];
+	struct dfs_attr attr;
+	uint64_t block_size;
+	uint8_t *pkt;   /* PROTO_PACKET_SIZE bytes being filled */
+	size_t fill;
+	/* the open block */
+	bool open;
+	uint64_t id, gs, in_block, seq, acked;
+	int fd;
+	uint32_t nlocs;
+	struct dfs_loc *locs;
+	/* the previous (finished) block, reported with the next add_block / complete */
+	uint64_t prev_id, prev_len;
+	uint32_t prev_n;
+	struct dfs_loc *prev_locs;
+	int err;
+};
+
+int dfs_create(struct dfs_client *c, const char *path, uint32_t mode, bool overwrite,
+	       uint16_t replication, uint64_t block_size, struct dfs_writer **out)
+{
+	struct buf req = BUF_INIT;
+	struct dfs_attr a;
+	char client[64];
+	snprintf(client, sizeof client, "dfs-client-%d", (int)getpid());
+	pack_str(&req, path);
+	pack_u32(&req, mode);
+	pack_u8(&req, overwrite ? PROTO_CREATE_OVERWRITE : 0);
+	pack_u16(&req, replication);
+	pack_u64(&req, block_size);
+	pack_str(&req, client);
+	int rc = call_attr(c, PROTO_CN_CREATE, &req, &a);
+	if (rc)
+		return rc;
+	struct dfs_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->pkt = malloc(PROTO_PACKET_SIZE);
+	if (!w->pkt) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->c = c;
+	snprintf(w->path, sizeof w->path, "%s", path);
+	w->attr = a;
+	w->block_size = a.block_size;
+	w->fd = -1;
+	*out = w;
+	return 0;
+}
+
+static void pack_prev(struct buf *req, const struct dfs_writer *w)
+{
+	pack_u64(req, w->prev_id);
+	pack_u64(req, w->prev_len);
+	pack_u32(req, w->prev_n);
+	for (uint32_t i = 0; i < w->prev_n; i++)
+		pack_str(req, w->prev_locs[i].id);
+}
+
+static int read_ack(struct dfs_writer *w)
+{
+	struct buf in = BUF_INIT;
+	struct proto_hdr h;
+	int rc = proto_recv(w->fd, &h, &in, 4096);
+	uint64_t seq = 0;
+	int32_t status = 0;
+	uint32_t failed = PROTO_NO_NODE;
+	if (!rc && h.type != PROTO_DT_ACK)
+		rc = -EPROTO;
+	if (!rc)
+		rc = packet_decode_ack(in.data, in.len, &seq, &status, &failed);
+	if (!rc && seq != w->acked)
+		rc = -EPROTO;
+	buf_free(&in);
+	if (rc) {
+		set_err("block %" PRIu64 ": lost the pipeline at datanode '%s': %s", w->id,
+			w->locs[0].id, strerror(-rc));
+		return -EIO;
+	}
+	if (status) {
+		const char *who = failed < w->nlocs ? w->locs[failed].id : "?";
+		rc = proto_errno(status);
+		set_err("block %" PRIu64 ": datanode '%s' failed to store data: %s", w->id, who,
+			rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
+		return rc == -ENOSPC ? rc : -EIO;
+	}
+	w->acked++;
+	return 0;
+}
+
+static int open_block(struct dfs_writer *w)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u64(&req, w->attr.ino);
+	pack_prev(&req, w);
+	pack_str(&req, w->c->opts.favored);
+	int rc = call(w->c, PROTO_CN_ADD_BLOCK, &req, &rep);
+	buf_free(&req);
+	if (rc) {
+		buf_free(&rep);
+		return rc;
+	}
+	struct unpack u;
+	unpack_init(&u, rep.data, rep.len);
+	w->id = unpack_u64(&u);
+	w->gs = unpack_u64(&u);
+	(void)unpack_u64(&u);
+	(void)unpack_u64(&u);
+	free(w->locs);
+	rc = get_locs(&u, &w->nlocs, &w->locs);
+	buf_free(&rep);
+	if (rc || !w->nlocs)
+		return rc ? rc : -EPROTO;
+	/* connect the pipeline */
+	w->fd = net_connect(w->locs[0].addr, 5000);
+	if (w->fd < 0) {
+		rc = w->fd;
+		w->fd = -1;
+		set_err("cannot connect to datanode '%s' at %s: %s", w->locs[0].id,
+			w->locs[0].addr, strerror(-rc));
+		return -EIO;
+	}
+	net_set_bulk(w->fd);
+	net_set_timeout(w->fd, 120000);
+	rc = auth_client(w->fd, w->c->opts.key, PROTO_ROLE_CLIENT, w->c->opts.uid,
+			 w->c->opts.gid);
+	if (rc) {
+		set_err("datanode '%s' refused the connection: %s", w->locs[0].id,
+			rc == -EACCES ? "wrong cluster key" : strerror(-rc));
+		return -EIO;
+	}
+	pack_u64(&req, w->id);
+	pack_u64(&req, w->gs);
+	pack_u32(&req, 0);
+	pack_u32(&req, w->nlocs - 1);
+	for (uint32_t i = 1; i < w->nlocs; i++) {
+		pack_str(&req, w->locs[i].id);
+		pack_str(&req, w->locs[i].addr);
+	}
+	rc = proto_send(w->fd, PROTO_DT_WRITE_BLOCK, 0, 1, 0, req.data, req.len);
+	buf_free(&req);
+	struct proto_hdr h;
+	if (!rc)
+		rc = proto_recv(w->fd, &h, &rep, 64 * 1024);
+	if (!rc && h.status) {
+		struct unpack e;
+		unpack_init(&e, rep.data, rep.len);
+		unpack_str(&e, errmsg, sizeof errmsg);
+		rc = -EIO;
+	} else if (rc) {
+		set_err("datanode '%s' dropped the write: %s", w->locs[0].id, strerror(-rc));
+		rc = -EIO;
+	}
+	buf_free(&rep);
+	if (rc)
+		return rc;
+	w->open = true;
+	w->in_block = 0;
+	w->seq = 0;
+	w->acked = 0;
+	return 0;
+}
+
+/* Waits for every ack of the open block and makes it the previous block. */
+static int end_block(struct dfs_writer *w)
+{
+	while (w->acked < w->seq) {
+		int rc = read_ack(w);
+		if (rc)
+			return rc;
+	}
+	close(w->fd);
+	w->fd = -1;
+	w->open = false;
+	w->prev_id = w->id;
+	w->prev_len = w->in_block;
+	w->in_block = 0;
+	free(w->prev_locs);
+	w->prev_locs = w->locs;
+	w->prev_n = w->nlocs;
+	w->locs = NULL;
+	w->nlocs = 0;
+	return 0;
+}
+
+/* Sends the filled packet; `last` ends the block. */
+static int send_packet(struct dfs_writer *w, bool last)
+{
+	int rc = 0;
+	if (!w->open && (rc = open_block(w)))
+		return rc;
+	uint32_t crcs[PACKET_MAX_CRCS];
+	crc32c_chunks(w->pkt, w->fill, PROTO_CHUNK_SIZE, crcs);
+	rc = packet_send(w->fd, 1, w->seq, w->in_block, last ? PROTO_PKT_LAST : 0, w->pkt,
+			 (uint32_t)w->fill, crcs);
+	if (rc) {
+		set_err("block %" PRIu64 ": lost the pipeline at datanode '%s': %s", w->id,
+			w->locs[0].id, strerror(-rc));
+		/* an error ack may explain it better */
+		if (w->acked < w->seq && read_ack(w) == 0)
+			set_err("block %" PRIu64 ": pipeline closed by datanode '%s'", w->id,
+				w->locs[0].id);
+		return -EIO;
+	}
+	w->seq++;
+	w->in_block += w->fill;
+	w->fill = 0;
+	if (last)
+		return end_block(w);
+	while (w->seq - w->acked > WINDOW)
+		if ((rc = read_ack(w)))
+			return rc;
+	return 0;
+}
+
+int dfs_write(struct dfs_writer *w, const void *data, size_t len)
+{
+	if (w->err)
+		return w->err;
+	const uint8_t *p = data;
+	while (len) {
+		uint64_t room_block = w->block_size - w->in_block - w->fill;
+		size_t room = PROTO_PACKET_SIZE - w->fill;
+		if (room > room_block)
+			room = (size_t)room_block;
+		size_t n = len < room ? len : room;
+		memcpy(w->pkt + w->fill, p, n);
+		w->fill += n;
+		p += n;
+		len -= n;
+		bool block_full = w->in_block + w->fill == w->block_size;
+		if (w->fill == PROTO_PACKET_SIZE || block_full) {
+			int rc = send_packet(w, block_full);
+			if (rc)
+				return w->err = rc;
+		}
+	}
+	return 0;
+}
+
+static void writer_free(struct dfs_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->locs);
+	free(w->prev_locs);
+	free(w->pkt);
+	free(w);
+}
+
+int dfs_writer_close(struct dfs_writer *w)
+{
+	int rc = w->err;
+	if (!rc && (w->fill || w->open))
+		rc = send_packet(w, true);
+	if (!rc) {
+		struct buf req = BUF_INIT, rep = BUF_INIT;
+		pack_u64(&req, w->attr.ino);
+		pack_prev(&req, w);
+		rc = call(w->c, PROTO_CN_COMPLETE, &req, &rep);
+		buf_free(&req);
+		buf_free(&rep);
+	}
+	writer_free(w);
+	return rc;
+}
+
+void dfs_writer_abort(struct dfs_writer *w) { writer_free(w); }
+
+/* ---------- reading ---------- */
+
+struct dfs_reader {
+	struct dfs_client *c;
+	struct dfs_blocks blocks;
+	int fd;                    /* cached datanode connection */
+	char fd_addr[PROTO_ADDR_MAX + 1];
+	struct buf in;
+};
+
+int dfs_open(struct dfs_client *c, const char *path, struct dfs_reader **out)
+{
+	struct dfs_reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	int rc = dfs_get_blocks(c, path, 0, 0, &r->blocks);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	r->c = c;
+	r->fd = -1;
+	buf_init(&r->in);
+	*out = r;
+	return 0;
+}
+
+const struct dfs_attr *dfs_reader_attr(const struct dfs_reader *r) { return &r->blocks.attr; }
+
+void dfs_reader_close(struct dfs_reader *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	dfs_blocks_free(&r->blocks);
+	buf_free(&r->in);
+	free(r);
+}
+
+static int dn_connect(struct dfs_reader *r, const struct dfs_loc *loc)
+{
+	if (r->fd >= 0 && !strcmp(r->fd_addr, loc->addr))
+		return 0;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = net_connect(loc->addr, 5000);
+	if (r->fd < 0) {
+		int rc = r->fd;
+		r->fd = -1;
+		return rc;
+	}
+	net_set_bulk(r->fd);
+	net_set_timeout(r->fd, 60000);
+	int rc = auth_client(r->fd, r->c->opts.key, PROTO_ROLE_CLIENT, r->c->opts.uid,
+			     r->c->opts.gid);
+	if (rc) {
+		close(r->fd);
+		r->fd = -1;
+		return rc;
+	}
+	snprintf(r->fd_addr, sizeof r->fd_addr, "%s", loc->addr);
+	return 0;
+}
+
+typedef int (*sink_fn)(void *arg, const uint8_t *data, size_t len);
+
+/*
+ * Reads [off, off+len) of block b from one replica, verifying every chunk, passing the
+ * requested bytes to sink in order. Returns 0, or -errno with nothing guaranteed about
+ * how much reached the sink (*sent says how many bytes did).
+ */
+static int read_replica(struct dfs_reader *r, const struct dfs_block *b, const struct dfs_loc *loc,
+			uint64_t off, uint64_t len, sink_fn sink, void *arg, uint64_t *sent)
+{
+	*sent = 0;
+	int rc = dn_connect(r, loc);
+	if (rc)
+		return rc;
+	uint8_t req[32];
+	be64_put(req, b->id);
+	be64_put(req + 8, b->genstamp);
+	be64_put(req + 16, off);
+	be64_put(req + 24, len);
+	struct proto_hdr h;
+	rc = proto_send(r->fd, PROTO_DT_READ_BLOCK, 0, 1, 0, req, sizeof req);
+	if (!rc)
+		rc = proto_recv(r->fd, &h, &r->in, 64 * 1024);
+	if (!rc && h.status)
+		return proto_errno(h.status); /* connection still in step */
+	if (rc)
+		goto broken;
+	struct packet *p = malloc(sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	uint64_t end = off + len;
+	for (;;) {
+		rc = proto_recv(r->fd, &h, &r->in, PROTO_MAX_DATA);
+		if (!rc && (h.type != PROTO_DT_PACKET || packet_decode(r->in.data, r->in.len, p)))
+			rc = -EPROTO;
+		if (rc)
+			break;
+		long bad = crc32c_verify(p->data, p->len, PROTO_CHUNK_SIZE, p->crcs);
+		if (bad >= 0) {
+			rc = -EBADMSG;
+			break;
+		}
+		/* deliver the overlap of [p->offset, +len) with [off + sent, end) */
+		uint64_t want = off + *sent;
+		uint64_t pend = p->offset + p->len;
+		if (pend > want && p->offset <= want) {
+			uint64_t n = (pend < end ? pend : end) - want;
+			rc = sink(arg, p->data + (want - p->offset), (size_t)n);
+			if (rc)
+				break;
+			*sent += n;
+		}
+		if (p->flags & PROTO_PKT_LAST)
+			break;
+	}
+	free(p);
+	if (!rc && *sent < len)
+		rc = -EIO; /* replica shorter than the namenode says */
+	if (!rc)
+		return 0;
+broken:
+	close(r->fd);
+	r->fd = -1;
+	return rc;
+}
+
+/* Reads a range of one block from the first replica that serves it whole. */
+static int read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t off,
+		      uint64_t len, sink_fn sink, void *arg)
+{
+	if (!b->nlocs) {
+		set_err("block %" PRIu64 " has no live replica", b->id);
+		return -EIO;
+	}
+	int rc = -EIO;
+	uint64_t done = 0;
+	for (uint32_t i = 0; i < b->nlocs; i++) {
+		uint64_t sent;
+		rc = read_replica(r, b, &b->locs[i], off + done, len - done, sink, arg, &sent);
+		done += sent;
+		if (!rc)
+			return 0;
+		set_err("block %" PRIu64 ": replica on datanode '%s' failed: %s", b->id,
+			b->locs[i].id, rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
+	}
+	return rc == -ENOENT || rc == -EBADMSG ? -EIO : rc;
+}
+
+struct membuf {
+	uint8_t *p;
+};
+
+static int to_mem(void *arg, const uint8_t *data, size_t len)
+{
+	struct membuf *m = arg;
+	memcpy(m->p, data, len);
+	m->p += len;
+	return 0;
+}
+
+ssize_t dfs_pread(struct dfs_reader *r, void *buf, size_t len, uint64_t off)
+{
+	uint64_t size = r->blocks.attr.size;
+	if (off >= size || !len)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	struct membuf m = {buf};
+	size_t done = 0;
+	for (size_t i = 0; i < r->blocks.n && done < len; i++) {
+		const struct dfs_block *b = &r->blocks.v[i];
+		uint64_t pos = off + done;
+		if (pos < b->offset || pos >= b->offset + b->length)
+			continue;
+		uint64_t in = pos - b->offset;
+		uint64_t n = b->length - in < len - done ? b->length - in : len - done;
+		int rc = read_block(r, b, in, n, to_mem, &m);
+		if (rc)
+			return rc;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+struct fdsink {
+	int fd;
+	uint64_t done;
+	void (*progress)(void *arg, uint64_t done);
+	void *arg;
+};
+
+static int to_fd(void *arg, const uint8_t *data, size_t len)
+{
+	struct fdsink *s = arg;
+	while (len) {
+		ssize_t w = write(s->fd, data, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = errno;
+			set_err("cannot write output: %s", strerror(e));
+			return -e;
+		}
+		data += w;
+		len -= (size_t)w;
+		s->done += (uint64_t)w;
+	}
+	if (s->progress)
+		s->progress(s->arg, s->done);
+	return 0;
+}
+
+int dfs_read_to_fd(struct dfs_reader *r, int fd, void (*progress)(void *arg, uint64_t done),
+		   void *arg)
+{
+	struct fdsink s = {fd, 0, progress, arg};
+	for (size_t i = 0; i < r->blocks.n; i++) {
+		const struct dfs_block *b = &r->blocks.v[i];
+		if (!b->length)
+			continue;
+		/* a replica failing midway is resumed from the next one (read_block) */
+		int rc = read_block(r, b, 0, b->length, to_fd, &s);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

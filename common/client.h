@@ -1,0 +1,135 @@
+/*
+ * client: the client library used by the `dfs` tool (and the FUSE mount): namespace
+ * calls to the namenode, streaming writes through datanode pipelines, and verified
+ * reads from the nearest replica.
+ *
+ * Thread-safety: a struct dfs_client may be shared by threads (namenode calls are
+ * serialised by its mutex); a dfs_writer or dfs_reader belongs to one thread at a time.
+ * Errors: functions return 0 or -errno; dfs_errmsg() then gives the server's or the
+ * library's explanation for the calling thread ("" when there is none).
+ */
+#ifndef DFS_CLIENT_H
+#define DFS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "auth.h"
+#include "proto.h"
+
+struct dfs_client;
+struct dfs_writer;
+struct dfs_reader;
+
+struct dfs_client_opts {
+	char namenode[PROTO_ADDR_MAX + 1]; /* HOST:PORT */
+	uint8_t key[AUTH_KEY_LEN];
+	uint32_t uid, gid;                   /* identity sent in the handshake */
+	char favored[PROTO_ID_MAX + 1];      /* a datanode id to hold first replicas, or "" */
+};
+
+struct dfs_attr {
+	uint64_t ino;
+	uint8_t type; /* PROTO_T_* */
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size;
+	int64_t mtime, atime, ctime; /* ns */
+	uint16_t replication;
+	uint64_t block_size;
+	uint32_t rdev;
+	uint8_t flags;
+};
+
+struct dfs_loc {
+	char id[PROTO_ID_MAX + 1];
+	char addr[PROTO_ADDR_MAX + 1];
+};
+
+struct dfs_block {
+	uint64_t id, genstamp, offset, length;
+	uint32_t nlocs;
+	struct dfs_loc *locs; /* nearest first */
+};
+
+struct dfs_blocks {
+	struct dfs_attr attr;
+	size_t n;
+	struct dfs_block *v;
+};
+
+struct dfs_dn_report {
+	char id[PROTO_ID_MAX + 1];
+	char addr[PROTO_ADDR_MAX + 1];
+	uint8_t state; /* PROTO_DN_* */
+	uint64_t capacity, used, remaining, blocks;
+	int64_t last_contact_ms;
+	uint32_t xceivers;
+};
+
+struct dfs_report {
+	bool safe_mode;
+	uint64_t capacity, used, remaining, files, blocks;
+	uint64_t under_replicated, corrupt, missing;
+	uint32_t ndatanodes;
+	struct dfs_dn_report *datanodes;
+};
+
+struct dfs_statfs {
+	uint64_t capacity, used, remaining, files, blocks;
+};
+
+/* The calling thread's last error explanation (never NULL). */
+const char *dfs_errmsg(void);
+/* Name of a PROTO_DN_* state ("live", "stale", "dead", ...). */
+const char *dfs_dn_state_name(uint8_t state);
+
+/* Connects and authenticates. -EACCES for a wrong key. Caller frees with dfs_close. */
+int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out);
+void dfs_close(struct dfs_client *c);
+
+int dfs_stat(struct dfs_client *c, const char *path, struct dfs_attr *out);
+int dfs_mkdir(struct dfs_client *c, const char *path, uint32_t mode, bool parents,
+	      struct dfs_attr *out);
+/* Calls cb for every entry of directory path, in name order; a non-zero return stops. */
+typedef int (*dfs_list_cb)(void *arg, const char *name, const struct dfs_attr *attr);
+int dfs_list(struct dfs_client *c, const char *path, dfs_list_cb cb, void *arg);
+int dfs_rename(struct dfs_client *c, const char *src, const char *dst, uint32_t flags);
+int dfs_delete(struct dfs_client *c, const char *path, bool recursive);
+int dfs_setrep(struct dfs_client *c, const char *path, uint16_t replication,
+	       struct dfs_attr *out);
+int dfs_statfs(struct dfs_client *c, struct dfs_statfs *out);
+/* Caller frees with dfs_report_free. */
+int dfs_report(struct dfs_client *c, struct dfs_report *out);
+void dfs_report_free(struct dfs_report *r);
+/* Blocks of path overlapping [offset, offset+len) (len 0: to the end); caller frees
+ * with dfs_blocks_free. */
+int dfs_get_blocks(struct dfs_client *c, const char *path, uint64_t offset, uint64_t len,
+		   struct dfs_blocks *out);
+void dfs_blocks_free(struct dfs_blocks *b);
+
+/*
+ * Creates path and returns a writer. replication / block_size 0 take the directory's
+ * or the cluster's default. Data is stored only when dfs_writer_close returns 0: then
+ * every byte is on every node of its block's pipeline.
+ */
+int dfs_create(struct dfs_client *c, const char *path, uint32_t mode, bool overwrite,
+	       uint16_t replication, uint64_t block_size, struct dfs_writer **out);
+int dfs_write(struct dfs_writer *w, const void *data, size_t len);
+/* Finishes the file and frees w (also on error). */
+int dfs_writer_close(struct dfs_writer *w);
+/* Gives up: the file stays with what was completed; frees w. */
+void dfs_writer_abort(struct dfs_writer *w);
+
+/* Opens path for reading. Caller frees with dfs_reader_close. */
+int dfs_open(struct dfs_client *c, const char *path, struct dfs_reader **out);
+const struct dfs_attr *dfs_reader_attr(const struct dfs_reader *r);
+/* Reads up to len bytes at off; returns bytes read (0 at end of file) or -errno. */
+ssize_t dfs_pread(struct dfs_reader *r, void *buf, size_t len, uint64_t off);
+/* Streams the whole file to fd. progress (may be NULL) is called with bytes so far. */
+int dfs_read_to_fd(struct dfs_reader *r, int fd, void (*progress)(void *arg, uint64_t done),
+		   void *arg);
+void dfs_reader_close(struct dfs_reader *r);
+
+#endif

@@ -1,0 +1,659 @@
+/*
+ * local: `dfs local` -- the embedded cluster on one machine: a namenode and N datanodes
+ * as separate processes on 127.0.0.1, all state under one directory:
+ *
+ *   DIR/cluster.key        the cluster key (made by the first `up`)
+ *   DIR/dfs.conf           namenode address and key file, read by every client
+ *   DIR/settings           the -o KEY=VALUE settings, re-applied on every start
+ *   DIR/nodes              datanode ids, one per line
+ *   DIR/namenode/          namespace (LevelDB)
+ *   DIR/<id>/              a datanode's blocks
+ *   DIR/run/<name>.pid     pid of a running daemon
+ *   DIR/run/<name>.addr    the HOST:PORT it bound (kept, so restarts reuse the port)
+ *   DIR/logs/<name>.log    its log
+ *
+ * Main thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "cli.h"
+#include "ev.h"
+#include "fsutil.h"
+#include "json.h"
+
+#define MAX_NODES 64
+
+struct local {
+	struct buf dir;
+	char ids[MAX_NODES][PROTO_ID_MAX + 1];
+	int nids;
+	struct buf settings; /* "k=v\n" lines */
+};
+
+static void path_of(const struct local *l, const char *rel, struct buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "%s/%s", l->dir.data, rel);
+}
+
+static void bin_path(const char *name, struct buf *out)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	buf_reset(out);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		buf_printf(out, "%s/%s", self, name);
+	} else {
+		buf_adds(out, name);
+	}
+}
+
+/* ---- state files ---- */
+
+static void load_nodes(struct local *l)
+{
+	struct buf p = BUF_INIT, b = BUF_INIT;
+	path_of(l, "nodes", &p);
+	l->nids = 0;
+	if (fs_read_file(p.data, &b) == 0) {
+		char *save = NULL;
+		for (char *t = strtok_r(b.data, "\n", &save); t && l->nids < MAX_NODES;
+		     t = strtok_r(NULL, "\n", &save))
+			if (*t)
+				snprintf(l->ids[l->nids++], sizeof l->ids[0], "%s", t);
+	}
+	path_of(l, "settings", &p);
+	buf_reset(&l->settings);
+	fs_read_file(p.data, &l->settings);
+	buf_free(&p);
+	buf_free(&b);
+}
+
+static int save_nodes(struct local *l)
+{
+	struct buf p = BUF_INIT, b = BUF_INIT;
+	for (int i = 0; i < l->nids; i++)
+		buf_printf(&b, "%s\n", l->ids[i]);
+	path_of(l, "nodes", &p);
+	int rc = fs_write_atomic(p.data, b.data, b.len);
+	buf_free(&p);
+	buf_free(&b);
+	return rc;
+}
+
+static bool pid_is_ours(pid_t pid)
+{
+	if (pid <= 0 || kill(pid, 0))
+		return false;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	struct buf b = BUF_INIT;
+	bool ok = false;
+	if (fs_read_file(path, &b) == 0) {
+		/* "pid (comm) S ..." : alive, not a zombie, and one of our daemons */
+		char *rp = strrchr(b.data, ')');
+		ok = strstr(b.data, "(dfs-") && rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+	}
+	buf_free(&b);
+	return ok;
+}
+
+/* The pid of daemon `name` when it runs, else 0. */
+static pid_t running_pid(const struct local *l, const char *name)
+{
+	struct buf p = BUF_INIT, b = BUF_INIT;
+	buf_printf(&p, "%s/run/%s.pid", l->dir.data, name);
+	pid_t pid = 0;
+	if (fs_read_file(p.data, &b) == 0)
+		pid = (pid_t)atoi(b.data);
+	buf_free(&p);
+	buf_free(&b);
+	return pid_is_ours(pid) ? pid : 0;
+}
+
+/* The address daemon `name` bound last (kept across restarts), or "". */
+static void daemon_addr(const struct local *l, const char *name, char *out, size_t sz)
+{
+	struct buf p = BUF_INIT, b = BUF_INIT;
+	buf_printf(&p, "%s/run/%s.addr", l->dir.data, name);
+	out[0] = 0;
+	if (fs_read_file(p.data, &b) == 0) {
+		char *nl = strchr(b.data, '\n');
+		if (nl)
+			*nl = 0;
+		snprintf(out, sz, "%s", b.data);
+	}
+	buf_free(&p);
+	buf_free(&b);
+}
+
+/* ---- starting daemons ---- */
+
+static void show_log_tail(const struct local *l, const char *name)
+{
+	struct buf p = BUF_INIT, b = BUF_INIT;
+	buf_printf(&p, "%s/logs/%s.log", l->dir.data, name);
+	if (fs_read_file(p.data, &b) == 0 && b.len) {
+		size_t start = b.len, lines = 0;
+		while (start > 0 && lines < 6)
+			if (b.data[--start] == '\n')
+				lines++;
+		fprintf(stderr, "--- last lines of %s ---\n%s", p.data, b.data + start);
+	}
+	buf_free(&p);
+	buf_free(&b);
+}
+
+static pid_t spawn(const struct local *l, const char *name, char **args)
+{
+	struct buf logp = BUF_INIT, pidp = BUF_INIT;
+	buf_printf(&logp, "%s/logs/%s.log", l->dir.data, name);
+	buf_printf(&pidp, "%s/run/%s.pid", l->dir.data, name);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(logp.data, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (in < 0 || out < 0)
+			_exit(127);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		execv(args[0], args);
+		dprintf(2, "cannot run %s: %s\n", args[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid > 0) {
+		char s[32];
+		int n = snprintf(s, sizeof s, "%d\n", (int)pid);
+		fs_write_atomic(pidp.data, s, (size_t)n);
+	}
+	buf_free(&logp);
+	buf_free(&pidp);
+	return pid;
+}
+
+/* Waits until the daemon wrote its address file; false if it died first. */
+static bool wait_addr(const struct local *l, const char *name, pid_t pid, char *addr, size_t sz)
+{
+	double deadline = ev_now() + 20;
+	while (ev_now() < deadline) {
+		daemon_addr(l, name, addr, sz);
+		if (addr[0])
+			return true;
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return false;
+		usleep(20000);
+	}
+	return false;
+}
+
+static void add_settings(const struct local *l, char **args, int *n, struct buf *store)
+{
+	/* store holds the strings; args point into it (store is not reallocated after) */
+	for (size_t off = 0; off < l->settings.len;) {
+		char *line = l->settings.data + off;
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		off += len + 1;
+		if (!len)
+			continue;
+		args[(*n)++] = "--set";
+		args[(*n)++] = store->data + store->len;
+		buf_add(store, line, len);
+		buf_addc(store, 0); /* the NUL ends this argument */
+	}
+}
+
+static int start_daemon(struct local *l, const char *name, bool is_namenode, const char *nn_addr)
+{
+	if (running_pid(l, name))
+		return 0;
+	char old[256], listen[300], addr[256];
+	daemon_addr(l, name, old, sizeof old);
+	snprintf(listen, sizeof listen, "%s", old[0] ? old : "127.0.0.1:0");
+	struct buf bin = BUF_INIT, key = BUF_INIT, data = BUF_INIT, addrp = BUF_INIT,
+		   logp = BUF_INIT, store = BUF_INIT;
+	buf_grow(&store, l->settings.len * 2 + 64);
+	bin_path(is_namenode ? "dfs-namenode" : "dfs-datanode", &bin);
+	path_of(l, "cluster.key", &key);
+	path_of(l, name, &data);
+	buf_printf(&addrp, "%s/run/%s.addr", l->dir.data, name);
+	buf_printf(&logp, "%s/logs/%s.log", l->dir.data, name);
+	int rc = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *args[64 + 2 * MAX_NODES];
+		int n = 0;
+		args[n++] = bin.data;
+		if (!is_namenode) {
+			args[n++] = "--namenode";
+			args[n++] = (char *)nn_addr;
+			args[n++] = "--id";
+			args[n++] = (char *)name;
+			args[n++] = "--data";
+		} else {
+			args[n++] = "--dir";
+		}
+		args[n++] = data.data;
+		args[n++] = "--key";
+		args[n++] = key.data;
+		args[n++] = "--listen";
+		args[n++] = listen;
+		args[n++] = "--port-file";
+		args[n++] = addrp.data;
+		add_settings(l, args, &n, &store);
+		args[n] = NULL;
+		unlink(addrp.data);
+		pid_t pid = spawn(l, name, args);
+		if (pid < 0) {
+			rc = -errno;
+			break;
+		}
+		if (wait_addr(l, name, pid, addr, sizeof addr)) {
+			rc = 0;
+			break;
+		}
+		rc = -EIO;
+		if (!old[0] || attempt)
+			break;
+		/* the old port may be taken by now: any free port will do */
+		fprintf(stderr, "dfs: local: %s could not reuse %s; trying a new port\n", name, old);
+		snprintf(listen, sizeof listen, "127.0.0.1:0");
+		buf_reset(&store);
+	}
+	if (rc) {
+		cli_error(name, "did not start (log: %s)", logp.data);
+		show_log_tail(l, name);
+	}
+	buf_free(&bin);
+	buf_free(&key);
+	buf_free(&data);
+	buf_free(&addrp);
+	buf_free(&logp);
+	buf_free(&store);
+	return rc;
+}
+
+static int write_conf(struct local *l)
+{
+	char nn[256];
+	daemon_addr(l, "namenode", nn, sizeof nn);
+	struct buf b = BUF_INIT, p = BUF_INIT;
+	buf_printf(&b, "# written by 'dfs local up'\nnamenode = %s\nkey_file = %s/cluster.key\n", nn,
+		   l->dir.data);
+	path_of(l, "dfs.conf", &p);
+	int rc = fs_write_atomic(p.data, b.data, b.len);
+	buf_free(&b);
+	buf_free(&p);
+	return rc;
+}
+
+/* Waits until every datanode of the cluster is live at the namenode. */
+static int wait_ready(struct local *l, double timeout)
+{
+	struct dfs_client_opts o;
+	memset(&o, 0, sizeof o);
+	struct buf key = BUF_INIT;
+	path_of(l, "cluster.key", &key);
+	daemon_addr(l, "namenode", o.namenode, sizeof o.namenode);
+	int rc = auth_key_load(key.data, o.key);
+	buf_free(&key);
+	if (rc)
+		return rc;
+	o.uid = (uint32_t)getuid();
+	o.gid = (uint32_t)getgid();
+	double deadline = ev_now() + timeout;
+	rc = -ETIMEDOUT;
+	while (ev_now() < deadline) {
+		struct dfs_client *c;
+		if (dfs_connect(&o, &c) == 0) {
+			struct dfs_report r;
+			if (dfs_report(c, &r) == 0) {
+				int live = 0;
+				for (int i = 0; i < l->nids; i++)
+					for (uint32_t k = 0; k < r.ndatanodes; k++)
+						if (!strcmp(r.datanodes[k].id, l->ids[i]) &&
+						    r.datanodes[k].state == PROTO_DN_LIVE)
+							live++;
+				dfs_report_free(&r);
+				if (live == l->nids) {
+					dfs_close(c);
+					return 0;
+				}
+			}
+			dfs_close(c);
+		}
+		usleep(50000);
+	}
+	return rc;
+}
+
+static int stop_pid(pid_t pid, bool force)
+{
+	kill(pid, force ? SIGKILL : SIGTERM);
+	double deadline = ev_now() + 15;
+	while (pid_is_ours(pid)) {
+		if (ev_now() > deadline) {
+			kill(pid, SIGKILL);
+			deadline = ev_now() + 5;
+			force = true;
+		}
+		waitpid(pid, NULL, WNOHANG);
+		usleep(20000);
+	}
+	return 0;
+}
+
+static int stop_daemon(struct local *l, const char *name, bool force)
+{
+	pid_t pid = running_pid(l, name);
+	if (!pid)
+		return -ESRCH;
+	stop_pid(pid, force);
+	struct buf p = BUF_INIT;
+	buf_printf(&p, "%s/run/%s.pid", l->dir.data, name);
+	unlink(p.data);
+	buf_free(&p);
+	return 0;
+}
+
+/* ---- subcommands ---- */
+
+static int local_status(struct local *l, bool json)
+{
+	char addr[256];
+	struct buf out = BUF_INIT, key = BUF_INIT;
+	path_of(l, "cluster.key", &key);
+	if (json) {
+		buf_addc(&out, '{');
+		json_kstr(&out, "dir", l->dir.data);
+		json_kstr(&out, "key", key.data);
+		json_key(&out, "namenode");
+		buf_addc(&out, '{');
+		pid_t pid = running_pid(l, "namenode");
+		json_key(&out, "pid");
+		if (pid)
+			buf_printf(&out, "%d", (int)pid);
+		else
+			buf_adds(&out, "null");
+		daemon_addr(l, "namenode", addr, sizeof addr);
+		json_kstr(&out, "addr", addr[0] ? addr : NULL);
+		json_kstr(&out, "http", NULL);
+		buf_addc(&out, '}');
+		json_key(&out, "datanodes");
+		buf_addc(&out, '[');
+		for (int i = 0; i < l->nids; i++) {
+			struct buf d = BUF_INIT;
+			path_of(l, l->ids[i], &d);
+			json_sep(&out);
+			buf_addc(&out, '{');
+			json_kstr(&out, "id", l->ids[i]);
+			pid = running_pid(l, l->ids[i]);
+			json_key(&out, "pid");
+			if (pid)
+				buf_printf(&out, "%d", (int)pid);
+			else
+				buf_adds(&out, "null");
+			daemon_addr(l, l->ids[i], addr, sizeof addr);
+			json_kstr(&out, "addr", addr[0] ? addr : NULL);
+			json_kstr(&out, "data_dir", d.data);
+			json_kstr(&out, "http", NULL);
+			buf_addc(&out, '}');
+			buf_free(&d);
+		}
+		buf_addc(&out, ']');
+		json_kstr(&out, "mount", NULL);
+		buf_addc(&out, '}');
+		printf("%s\n", out.data);
+	} else {
+		printf("local cluster in %s\n", l->dir.data);
+		pid_t pid = running_pid(l, "namenode");
+		daemon_addr(l, "namenode", addr, sizeof addr);
+		printf("  %-10s %-8s %-22s %s\n", "namenode", pid ? "running" : "stopped", addr,
+		       "");
+		for (int i = 0; i < l->nids; i++) {
+			struct buf d = BUF_INIT;
+			path_of(l, l->ids[i], &d);
+			pid = running_pid(l, l->ids[i]);
+			daemon_addr(l, l->ids[i], addr, sizeof addr);
+			printf("  %-10s %-8s %-22s %s\n", l->ids[i], pid ? "running" : "stopped", addr,
+			       d.data);
+			buf_free(&d);
+		}
+	}
+	buf_free(&out);
+	buf_free(&key);
+	return 0;
+}
+
+static int ensure_layout(struct local *l)
+{
+	struct buf p = BUF_INIT;
+	int rc = fs_mkdir_p(l->dir.data, 0755);
+	if (!rc) {
+		path_of(l, "run", &p);
+		rc = fs_mkdir_p(p.data, 0755);
+	}
+	if (!rc) {
+		path_of(l, "logs", &p);
+		rc = fs_mkdir_p(p.data, 0755);
+	}
+	if (rc)
+		cli_error(l->dir.data, "cannot create: %s", strerror(-rc));
+	buf_free(&p);
+	return rc;
+}
+
+static int format_if_new(struct local *l)
+{
+	struct buf p = BUF_INIT, bin = BUF_INIT, key = BUF_INIT;
+	path_of(l, "namenode/CURRENT", &p);
+	int rc = 0;
+	if (access(p.data, F_OK) != 0) {
+		path_of(l, "namenode", &p);
+		path_of(l, "cluster.key", &key);
+		bin_path("dfs-namenode", &bin);
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+			if (devnull >= 0)
+				dup2(devnull, 1);
+			execl(bin.data, bin.data, "format", "--dir", p.data, "--key", key.data,
+			      (char *)NULL);
+			_exit(127);
+		}
+		int st = 0;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0) {
+			cli_error(l->dir.data, "cannot format the namenode (%s)", bin.data);
+			rc = -EIO;
+		}
+	}
+	buf_free(&p);
+	buf_free(&bin);
+	buf_free(&key);
+	return rc;
+}
+
+static int local_up(struct local *l, int datanodes, const char *settings_arg)
+{
+	int rc = ensure_layout(l);
+	if (rc)
+		return 1;
+	load_nodes(l);
+	if (settings_arg) {
+		struct buf p = BUF_INIT;
+		path_of(l, "settings", &p);
+		rc = fs_write_atomic(p.data, settings_arg, strlen(settings_arg));
+		buf_free(&p);
+		buf_reset(&l->settings);
+		buf_adds(&l->settings, settings_arg);
+	}
+	if (datanodes < 0)
+		datanodes = l->nids ? l->nids : 3;
+	if (datanodes > MAX_NODES) {
+		cli_error(NULL, "at most %d datanodes", MAX_NODES);
+		return 2;
+	}
+	while (l->nids < datanodes) {
+		snprintf(l->ids[l->nids], sizeof l->ids[0], "dn%d", l->nids + 1);
+		l->nids++;
+	}
+	if (save_nodes(l) || format_if_new(l))
+		return 1;
+	if (start_daemon(l, "namenode", true, NULL))
+		return 1;
+	if (write_conf(l)) {
+		cli_error(l->dir.data, "cannot write dfs.conf");
+		return 1;
+	}
+	char nn[256];
+	daemon_addr(l, "namenode", nn, sizeof nn);
+	for (int i = 0; i < l->nids; i++)
+		if (start_daemon(l, l->ids[i], false, nn))
+			return 1;
+	if (wait_ready(l, 30)) {
+		cli_error(l->dir.data, "datanodes did not register within 30s (logs in %s/logs)",
+			  l->dir.data);
+		return 1;
+	}
+	if (!cli_g.quiet) {
+		printf("local cluster up: namenode %s, %d datanodes, state in %s\n", nn, l->nids,
+		       l->dir.data);
+	}
+	return 0;
+}
+
+static int local_down(struct local *l)
+{
+	load_nodes(l);
+	int stopped = 0;
+	for (int i = 0; i < l->nids; i++)
+		stopped += stop_daemon(l, l->ids[i], false) == 0;
+	stopped += stop_daemon(l, "namenode", false) == 0;
+	if (!cli_g.quiet)
+		printf("local cluster in %s stopped (%d processes)\n", l->dir.data, stopped);
+	return 0;
+}
+
+static int find_node(struct local *l, const char *id)
+{
+	load_nodes(l);
+	if (!strcmp(id, "namenode"))
+		return -1;
+	for (int i = 0; i < l->nids; i++)
+		if (!strcmp(l->ids[i], id))
+			return i;
+	cli_error(id, "no such node in the local cluster in %s", l->dir.data);
+	return -2;
+}
+
+int cmd_local(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"datanodes", required_argument, 0, 'N'}, {"mount", required_argument, 0, 'm'},
+		{"no-mount", no_argument, 0, 'M'},        {"json", no_argument, 0, 'j'},
+		{"kill", no_argument, 0, 'k'},            {"fuse-opts", required_argument, 0, 'F'},
+		{"help", no_argument, 0, 'H'},            {0, 0, 0, 0}};
+	int datanodes = -1, ch;
+	bool json = false, force = false;
+	struct buf settings = BUF_INIT;
+	bool have_settings = false;
+	while ((ch = cli_getopt(argc, argv, "o:", lo)) != -1) {
+		switch (ch) {
+		case 'N': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > MAX_NODES) {
+				cli_error(NULL, "--datanodes must be between 1 and %d", MAX_NODES);
+				return 2;
+			}
+			datanodes = (int)v;
+			break;
+		}
+		case 'o': {
+			struct cfg scratch;
+			struct buf err = BUF_INIT;
+			cfg_defaults(&scratch);
+			if (cfg_set_kv(&scratch, optarg, &err)) {
+				cli_error(NULL, "-o %s: %s", optarg, err.data);
+				buf_free(&err);
+				return 2;
+			}
+			buf_free(&err);
+			buf_printf(&settings, "%s\n", optarg);
+			have_settings = true;
+			break;
+		}
+		case 'm': case 'M': case 'F': break; /* the mount arrives with the FUSE client */
+		case 'j': json = true; break;
+		case 'k': force = true; break;
+		case 'H': return cli_usage("local", true);
+		default: return cli_usage("local", false);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage("local", false);
+	const char *sub = argv[optind];
+	struct local l = {.dir = BUF_INIT, .settings = BUF_INIT};
+	locate_local_dir(cli_g.dir, &l.dir);
+	int status = 0;
+	if (!strcmp(sub, "up")) {
+		status = local_up(&l, datanodes, have_settings ? settings.data : NULL);
+	} else if (!strcmp(sub, "down")) {
+		status = local_down(&l);
+	} else if (!strcmp(sub, "status")) {
+		load_nodes(&l);
+		status = local_status(&l, json);
+	} else if (!strcmp(sub, "stop-node") || !strcmp(sub, "start-node")) {
+		if (optind + 1 >= argc)
+			return cli_usage("local", false);
+		const char *id = argv[optind + 1];
+		int i = find_node(&l, id);
+		if (i == -2) {
+			status = 1;
+		} else if (sub[2] == 'o') { /* stop-node */
+			if (stop_daemon(&l, id, force)) {
+				cli_error(id, "is not running");
+				status = 1;
+			}
+		} else {
+			char nn[256];
+			daemon_addr(&l, "namenode", nn, sizeof nn);
+			status = start_daemon(&l, id, i == -1, nn) ? 1 : 0;
+			if (!status && i == -1)
+				write_conf(&l);
+		}
+	} else if (!strcmp(sub, "add-node")) {
+		load_nodes(&l);
+		status = local_up(&l, l.nids + 1, NULL);
+		if (!status)
+			printf("added datanode %s\n", l.ids[l.nids - 1]);
+	} else {
+		cli_error(sub, "unknown local command (up, down, status, stop-node, start-node, "
+			       "add-node)");
+		status = 2;
+	}
+	buf_free(&l.dir);
+	buf_free(&l.settings);
+	buf_free(&settings);
+	return status;
+}

@@ -1,0 +1,177 @@
+/*
+ * dfs: the command line. `dfs --help` lists the commands; `dfs CMD --help` explains
+ * one. Global options (-n, --dir, --key, --config, -q, -v) may stand anywhere.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+} cmds[] = {
+	{"put", cmd_put, "put [-f] [-r REPL] [-b BLOCKSIZE] SRC... DST",
+	 "Copy local files or directories (recursively) into the cluster; SRC '-' reads\n"
+	 "standard input. DST is a file, or an existing directory to copy into.\n"
+	 "  -f, --force            overwrite an existing file\n"
+	 "  -r, --replication N    copies of each block (1..512; default: the directory's or\n"
+	 "                         the cluster's replication setting)\n"
+	 "  -b, --block-size SIZE  block size, a multiple of 64K (K, M, G suffixes)\n"},
+	{"get", cmd_get, "get [-f] SRC... DST",
+	 "Copy files or directories (recursively) out of the cluster; DST '-' writes to\n"
+	 "standard output. Every block is verified against its checksums.\n"
+	 "  -f, --force            overwrite an existing local file\n"},
+	{"cat", cmd_cat, "cat PATH...", "Write files to standard output.\n"},
+	{"ls", cmd_ls, "ls [-l] [-R] [-h] [PATH...]",
+	 "List directories (default /).\n"
+	 "  -l  long format: mode, replication, uid, gid, size, mtime, path\n"
+	 "  -R  recurse into subdirectories\n"
+	 "  -h  sizes in K, M, G\n"},
+	{"mkdir", cmd_mkdir, "mkdir [-p] PATH...",
+	 "Create directories.\n  -p  create missing parents; no error if it exists\n"},
+	{"rm", cmd_rm, "rm [-r] [-f] PATH...",
+	 "Remove files; directories need -r.\n"
+	 "  -r  remove directories and their contents\n"
+	 "  -f  no error for paths that do not exist\n"},
+	{"mv", cmd_mv, "mv SRC... DST",
+	 "Rename (atomically) files or directories; into DST when it is a directory.\n"},
+	{"stat", cmd_stat, "stat [--json] PATH...", "Show a path's attributes.\n"},
+	{"du", cmd_du, "du [-s] [-h] [PATH...]",
+	 "Bytes used by each entry of a directory.\n  -s  one total per PATH\n  -h  human units\n"},
+	{"df", cmd_df, "df [-h]", "Cluster capacity, used and available space.\n"},
+	{"setrep", cmd_setrep, "setrep N PATH...",
+	 "Set the replication of files; on a directory, of every file below it and of\n"
+	 "new files created in it.\n"},
+	{"blocks", cmd_blocks, "blocks [--json] PATH",
+	 "Each block of a file: id, genstamp, offset, length, datanodes holding it.\n"},
+	{"report", cmd_report, "report [--json] [-h]",
+	 "Cluster totals and every datanode: state, capacity, used, blocks, last contact.\n"},
+	{"local", cmd_local,
+	 "local up [--dir DIR] [--datanodes N] [-o KEY=VALUE]... | down | status [--json] |\n"
+	 "       stop-node ID [--kill] | start-node ID | add-node",
+	 "The embedded cluster: a namenode and N datanodes (default 3) on 127.0.0.1 with\n"
+	 "all state under DIR (default ./.dfs, or $DFS_DIR).\n"
+	 "  up          format (first time) and start; returns when every datanode is live;\n"
+	 "              run again on a stopped DIR to restart it on the same ports\n"
+	 "  down        stop exactly the processes of DIR\n"
+	 "  status      pids, addresses, data directories (--json for scripts)\n"
+	 "  stop-node   stop one daemon ('namenode' or a datanode id); --kill sends SIGKILL\n"
+	 "  start-node  start it again, on the same address\n"
+	 "  add-node    add and start one more datanode\n"
+	 "  -o KEY=VALUE  a setting for every daemon (see README), kept for restarts\n"},
+};
+
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+
+static const char global_help[] =
+	"Global options (anywhere on the line):\n"
+	"  -n, --namenode HOST:PORT  the namenode (else $DFS_NAMENODE, --dir, ./.dfs, config)\n"
+	"      --dir DIR             an embedded cluster's directory (else $DFS_DIR, ./.dfs)\n"
+	"      --key FILE            the cluster key file (else $DFS_KEY, from the config)\n"
+	"      --config FILE         config file (else $DFS_CONFIG, /etc/dfs/dfs.conf)\n"
+	"  -q, --quiet               less output\n";
+
+int cli_usage(const char *cmd, bool help)
+{
+	FILE *f = help ? stdout : stderr;
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strcmp(cmds[i].name, cmd))
+			continue;
+		fprintf(f, "usage: dfs %s\n", cmds[i].usage);
+		if (help)
+			fprintf(f, "\n%s\n%s", cmds[i].help, global_help);
+		else
+			fprintf(f, "try 'dfs %s --help'\n", cmd);
+	}
+	return help ? 0 : 2;
+}
+
+static void main_help(FILE *f)
+{
+	fprintf(f, "usage: dfs COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		fprintf(f, "  %s\n", cmds[i].usage);
+	fprintf(f, "\n%s\n'dfs COMMAND --help' explains a command.\n", global_help);
+}
+
+/* Removes the global options from argv (they may stand anywhere); returns new argc. */
+static int take_globals(int argc, char **argv)
+{
+	int out = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (!strcmp(a, "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strcmp(a, "-n") || !strcmp(a, "--namenode"))
+			slot = &cli_g.namenode;
+		else if (!strcmp(a, "--dir"))
+			slot = &cli_g.dir;
+		else if (!strcmp(a, "--key"))
+			slot = &cli_g.key;
+		else if (!strcmp(a, "--config"))
+			slot = &cli_g.config;
+		if (slot) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "dfs: option '%s' needs a value\n", a);
+				exit(2);
+			}
+			*slot = argv[++i];
+			continue;
+		}
+		const char *eq;
+		if (!strncmp(a, "--dir=", 6) || !strncmp(a, "--key=", 6) ||
+		    !strncmp(a, "--namenode=", 11) || !strncmp(a, "--config=", 9)) {
+			eq = strchr(a, '=') + 1;
+			if (a[2] == 'd')
+				cli_g.dir = eq;
+			else if (a[2] == 'k')
+				cli_g.key = eq;
+			else if (a[2] == 'n')
+				cli_g.namenode = eq;
+			else
+				cli_g.config = eq;
+			continue;
+		}
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cli_g.quiet = true;
+			continue;
+		}
+		if (!strcmp(a, "--verbose")) {
+			cli_g.verbose = true;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	argc = take_globals(argc, argv);
+	if (argc < 2) {
+		main_help(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		main_help(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strcmp(cmds[i].name, argv[1]))
+			continue;
+		cli_cmd = cmds[i].name;
+		optind = 0; /* full re-initialisation of getopt */
+		return cmds[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "dfs: unknown command '%s'; try 'dfs --help'\n", argv[1]);
+	return 2;
+}
