@@ -112,7 +112,7 @@ static void run_commands(struct dn_nnlink *l, struct buf *rep)
 {
 	struct unpack u;
 	unpack_init(&u, rep->data, rep->len);
-	uint32_t n = unpack_count(&u, 29);
+	uint32_t n = unpack_count(&u, 29), deleted = 0;
 	for (uint32_t i = 0; i < n && unpack_ok(&u); i++) {
 		uint8_t type = unpack_u8(&u);
 		uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
@@ -125,13 +125,14 @@ static void run_commands(struct dn_nnlink *l, struct buf *rep)
 		if (!unpack_ok(&u))
 			break;
 		if (type == PROTO_CMD_DELETE) {
-			int rc = dn_store_delete(l->store, id, gs);
-			if (rc == 0)
-				log_info("deleted block %" PRIu64 " on the namenode's command", id);
+			if (dn_store_delete(l->store, id, gs) == 0)
+				deleted++;
 		} else {
 			log_warn("unsupported namenode command %u for block %" PRIu64, type, id);
 		}
 	}
+	if (deleted)
+		log_info("deleted %u replicas on the namenode's command", deleted);
 	if (!unpack_ok(&u))
 		log_warn("malformed command list from the namenode");
 }
@@ -211,16 +212,21 @@ static void *nnlink_main(void *arg)
 {
 	struct dn_nnlink *l = arg;
 	bool warned = false;
+	int backoff_ms = 100; /* doubles up to a second while the namenode is away */
 	while (!atomic_load(&l->stop)) {
+		double started = ev_now();
 		int rc = session(l);
 		if (atomic_load(&l->stop))
 			break;
+		if (ev_now() - started > 5)
+			backoff_ms = 100; /* the session had been up: retry quickly */
 		if (!warned)
-			log_warn("lost the namenode at %s (%s); retrying every second", l->namenode,
+			log_warn("lost the namenode at %s (%s); retrying", l->namenode,
 				 strerror(-rc));
 		warned = rc != 0;
-		for (int i = 0; i < 10 && !atomic_load(&l->stop); i++)
-			usleep(100000);
+		for (int waited = 0; waited < backoff_ms && !atomic_load(&l->stop); waited += 50)
+			usleep(50000);
+		backoff_ms = backoff_ms * 2 > 1000 ? 1000 : backoff_ms * 2;
 	}
 	return NULL;
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Core data path: 3 datanodes, 1 MiB blocks; a 50 MiB random file at replication 3 goes
+# in and comes back identical, each block on 3 distinct datanodes; namespace operations.
+source "$(dirname "$0")/lib.sh"
+start_cluster -o block_size=1M
+
+head -c 50M /dev/urandom >"$T/r50"
+check "mkdir -p" dfs mkdir -p /data
+check "put 50 MiB at replication 3" dfs put -r 3 "$T/r50" /data/r50.bin
+check "get returns identical bytes" bash -c "dfs get /data/r50.bin '$T/back' && cmp '$T/r50' '$T/back'"
+check "get to stdout is identical" bash -c "dfs get /data/r50.bin - | cmp - '$T/r50'"
+check "cat is identical" bash -c "dfs cat /data/r50.bin | cmp - '$T/r50'"
+
+dfs blocks --json /data/r50.bin >"$T/blocks.json"
+n=$(json 'len(d["blocks"])' <"$T/blocks.json")
+[ "$n" = 50 ] && ok "50 blocks of 1 MiB" || fail "expected 50 blocks, got $n"
+[ "$(json 'all(len(set(b["locations"]))==3 for b in d["blocks"])' <"$T/blocks.json")" = True ] &&
+	ok "every block on 3 distinct datanodes" || fail "a block is not on 3 distinct datanodes"
+[ "$(json 'sum(b["length"] for b in d["blocks"])' <"$T/blocks.json")" = 52428800 ] &&
+	ok "block lengths add up" || fail "block lengths do not add up"
+[ "$(json 'd["replication"], d["length"], d["block_size"]' <"$T/blocks.json")" = "(3, 52428800, 1048576)" ] &&
+	ok "blocks --json header" || fail "blocks --json header: $(cat "$T/blocks.json" | head -c 200)"
+
+# the replicas really are checksummed files on each datanode's disk
+bid=$(json 'd["blocks"][0]["id"]' <"$T/blocks.json")
+for dn in dn1 dn2 dn3; do
+	f=$(find "$DFS_DIR/$dn/current" -name "blk_${bid}_*" ! -name '*.meta')
+	[ -n "$f" ] && [ -f "$f.meta" ] && [ "$(stat -c %s "$f.meta")" = $((16 + 4 * 16)) ] &&
+		ok "$dn holds block $bid with its checksums" || fail "$dn lacks block $bid"
+done
+
+# small files, empty file, stdin, replication 1
+printf 'hello\n' | dfs put - /data/hello.txt
+check "put from stdin" bash -c "[ \"\$(dfs cat /data/hello.txt)\" = hello ]"
+: >"$T/empty"
+dfs put "$T/empty" /data/empty
+check "empty file round trip" bash -c "dfs get /data/empty '$T/empty.back' && cmp '$T/empty' '$T/empty.back'"
+check "empty file has no blocks" bash -c "[ \$(dfs blocks --json /data/empty | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"blocks\"]))') = 0 ]"
+head -c 3000000 /dev/urandom >"$T/odd"
+dfs put -r 1 -b 128K "$T/odd" /data/odd
+check "odd size, 128K blocks, replication 1" bash -c "dfs cat /data/odd | cmp - '$T/odd'"
+[ "$(dfs blocks --json /data/odd | json 'd["replication"], len(d["blocks"]), len(d["blocks"][0]["locations"])')" = "(1, 23, 1)" ] &&
+	ok "per-file replication and block size" || fail "per-file replication/block size"
+
+# stat
+dfs stat --json /data/hello.txt >"$T/st.json"
+[ "$(json 'd["type"], d["length"], d["replication"]' <"$T/st.json")" = "('file', 6, 3)" ] &&
+	ok "stat --json" || fail "stat --json: $(cat "$T/st.json")"
+
+# directories: recursive put and get
+mkdir -p "$T/tree/a/b" "$T/tree/c"
+for i in 1 2 3; do head -c $((i * 100000)) /dev/urandom >"$T/tree/a/b/f$i"; done
+echo x >"$T/tree/c/x"
+dfs mkdir -p /trees
+check "put a directory recursively" dfs put "$T/tree" /trees
+check "get a directory recursively" bash -c "dfs get /trees/tree '$T/tree.back' && diff -r '$T/tree' '$T/tree.back'"
+check "ls -R lists the tree" bash -c "dfs ls -R /trees | grep -q '/trees/tree/a/b/f3'"
+check "ls -l shows the size" bash -c "dfs ls -l /trees/tree/a/b | grep -q ' 300000 .*/trees/tree/a/b/f3'"
+[ "$(dfs du -s /trees | awk '{print $1}')" = 600002 ] && ok "du -s" || fail "du -s: $(dfs du -s /trees)"
+
+# rename: files, directories, into a directory
+check "mv a file" dfs mv /data/hello.txt /data/hi.txt
+check "old name is gone" bash -c "! dfs stat /data/hello.txt 2>/dev/null"
+check "mv a directory" dfs mv /trees/tree /trees/moved
+check "moved directory keeps its content" bash -c "dfs cat /trees/moved/a/b/f2 | cmp - '$T/tree/a/b/f2'"
+dfs mkdir /dest
+check "mv into a directory" dfs mv /data/hi.txt /dest
+check "file is inside the directory" dfs stat /dest/hi.txt
+expect_error "mv a directory into itself" "itself|invalid" dfs mv /trees /trees/moved/a
+
+# recursive delete removes the blocks from the datanodes
+check "rm -r" dfs rm -r /trees
+check "tree is gone" bash -c "! dfs ls /trees 2>/dev/null"
+check "rm a file" dfs rm /data/r50.bin
+for i in $(seq 100); do
+	left=$(find "$DFS_DIR"/dn*/current -name "blk_${bid}_*" | wc -l)
+	[ "$left" = 0 ] && break
+	sleep 0.1
+done
+[ "$left" = 0 ] && ok "deleted file's replicas removed from datanodes" || fail "$left replica files of block $bid remain"
+
+# setrep and report
+check "setrep 2" dfs setrep 2 /data/odd
+[ "$(dfs stat --json /data/odd | json 'd["replication"]')" = 2 ] && ok "setrep changed replication" || fail "setrep"
+dfs report --json >"$T/report.json"
+[ "$(json 'len(d["datanodes"]), all(n["state"]=="live" for n in d["datanodes"])' <"$T/report.json")" = "(3, True)" ] &&
+	ok "report: 3 live datanodes" || fail "report: $(cat "$T/report.json")"
+[ "$(json 'sorted(n["id"] for n in d["datanodes"])' <"$T/report.json")" = "['dn1', 'dn2', 'dn3']" ] &&
+	ok "report: persistent ids" || fail "report ids"
+check "df" bash -c "dfs df -h | grep -q '^dfs '"
+finish
