@@ -690,8 +690,10 @@ static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs,
 		nn_dns_queue_delete(&s->dns, dn, id, gs);
 		return;
 	}
-	if (nn_block_add_replica(b, dn))
+	if (nn_block_add_replica(b, dn)) {
 		s->dns.v[dn].nblocks++;
+		s->dns.v[dn].used += len; /* until the next heartbeat says exactly */
+	}
 }
 
 static void op_block_report(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
