@@ -98,8 +98,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@DFS_BIN=$(abspath $(BIN)) tools/demo.sh
 
-bench: all
-	@for b in bench/*.sh; do echo "== $$b"; DFS_BIN=$(abspath $(BIN)) $$b; done
+$(O)/bench/metabench: $(O)/bench/metabench.o $(O)/libdfs.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+bench: all $(O)/bench/metabench
+	@for b in bench/*.sh; do echo "== $$b"; DFS_BIN=$(abspath $(BIN)) \
+		METABENCH=$(abspath $(O)/bench/metabench) $$b; done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
