@@ -172,8 +172,11 @@ int main(int argc, char **argv)
 	while (!stopping)
 		pause();
 	log_info("datanode '%s' stopping", dn_store_id(store));
-	dn_xfer_stop(xfer);
+	/* finish the transfers in flight, then say goodbye: the namenode sees a clean stop */
+	bool idle = dn_xfer_stop(xfer, 5);
 	dn_nnlink_stop(link);
+	if (idle)
+		dn_store_close(store);
 	buf_free(&err);
 	return 0;
 }

@@ -501,11 +501,16 @@ void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out)
 	out->checksum_errors = atomic_load(&x->crc_errors);
 }
 
-void dn_xfer_stop(struct dn_xfer *x)
+bool dn_xfer_stop(struct dn_xfer *x, double timeout_s)
 {
 	atomic_store(&x->stopping, true);
 	shutdown(x->lfd, SHUT_RDWR);
 	pthread_join(x->accept_thread, NULL);
 	close(x->lfd);
-	/* connection threads hold x: it is left allocated until the process exits */
+	for (double waited = 0; atomic_load(&x->active) && waited < timeout_s; waited += 0.01)
+		usleep(10000);
+	if (atomic_load(&x->active))
+		return false; /* connection threads still hold x */
+	free(x);
+	return true;
 }

@@ -29,7 +29,8 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const uint8_t key[AU
 /* Connections being served now. */
 uint32_t dn_xfer_active(struct dn_xfer *x);
 void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out);
-/* Stops accepting (transfers in flight finish on their own threads). */
-void dn_xfer_stop(struct dn_xfer *x);
+/* Stops accepting, waits up to timeout_s for the transfers in flight, and frees x when
+ * they all ended (returns false, leaving x allocated, when some are still running). */
+bool dn_xfer_stop(struct dn_xfer *x, double timeout_s);
 
 #endif

@@ -100,6 +100,8 @@ void nn_blockmap_remove(struct nn_blockmap *m, uint64_t id)
 	if (!found || !id)
 		return;
 	free(b->reps);
+	b->reps = NULL;
+	b->nrep = b->cap = 0;
 	size_t i = (size_t)(b - m->slots);
 	m->slots[i].id = 0;
 	m->count--;

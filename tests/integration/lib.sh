@@ -18,7 +18,7 @@ cleanup() {
 			kill -9 "$pid" 2>/dev/null
 		fi
 	done
-	rm -rf "$T"
+	[ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
 
@@ -70,6 +70,12 @@ start_cluster() {
 }
 
 finish() {
+	# stop the daemons first: sanitizers report leaks when a process exits
+	"$BIN/dfs" local down --dir "$DFS_DIR" -q >/dev/null 2>&1
+	if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DFS_DIR"/logs/*.log 2>/dev/null; then
+		fail "a daemon reported a sanitizer error (logs above)"
+		grep -hE -A30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DFS_DIR"/logs/*.log | head -80 >&2
+	fi
 	if [ "$FAILS" -eq 0 ]; then echo "PASS $(basename "$0")"; exit 0; fi
 	echo "FAILED $(basename "$0"): $FAILS checks" >&2
 	for f in "$DFS_DIR"/logs/*.log; do
