@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -101,6 +102,39 @@ void dfs_close(struct dfs_client *c)
 	free(c);
 }
 
+/*
+ * Reads the one reply the namenode owes us. Nothing else can follow it on the stream
+ * (one request at a time under c->lock), so it reads greedily: usually one syscall.
+ */
+static int recv_reply(int fd, struct proto_hdr *h, struct buf *rep)
+{
+	buf_reset(rep);
+	size_t want = PROTO_HDR_LEN;
+	bool have_hdr = false;
+	while (rep->len < want) {
+		buf_grow(rep, (want > rep->len + 16384 ? want - rep->len : 16384));
+		ssize_t n = recv(fd, rep->data + rep->len, rep->cap - rep->len - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		buf_commit(rep, (size_t)n);
+		if (!have_hdr && rep->len >= PROTO_HDR_LEN) {
+			int rc = proto_hdr_decode((uint8_t *)rep->data, h, PROTO_MAX_REPLY);
+			if (rc)
+				return rc;
+			have_hdr = true;
+			want = PROTO_HDR_LEN + h->length;
+		}
+	}
+	if (rep->len != want)
+		return -EPROTO;
+	buf_consume(rep, PROTO_HDR_LEN);
+	return 0;
+}
+
 /* One request and its reply; on an error reply, sets errmsg from the server. */
 static int call(struct dfs_client *c, uint16_t type, const struct buf *req, struct buf *rep)
 {
@@ -112,7 +146,7 @@ static int call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 	if (!rc)
 		rc = proto_send(c->fd, type, 0, id, 0, req->data, req->len);
 	if (!rc)
-		rc = proto_recv(c->fd, &h, rep, PROTO_MAX_REPLY);
+		rc = recv_reply(c->fd, &h, rep);
 	if (!rc && (h.reqid != id || h.type != type))
 		rc = -EPROTO;
 	if (rc && c->fd >= 0) {

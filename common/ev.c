@@ -77,6 +77,11 @@ int ev_watch(struct ev_loop *l, int fd, int events, ev_fd_cb cb, void *arg)
 		l->watches = w;
 		l->nwatches = n;
 	}
+	if (l->watches[fd].cb && l->watches[fd].events == events) {
+		l->watches[fd].cb = cb; /* nothing changes for the kernel */
+		l->watches[fd].arg = arg;
+		return 0;
+	}
 	struct epoll_event e = {0};
 	e.events = (events & EV_READ ? EPOLLIN : 0) | (events & EV_WRITE ? EPOLLOUT : 0);
 	e.data.fd = fd;
@@ -113,6 +118,22 @@ void ev_before_sleep(struct ev_loop *l, ev_hook_cb cb, void *arg)
 
 void ev_stop(struct ev_loop *l) { l->stop = 1; }
 
+static void dispatch(struct ev_loop *l, struct epoll_event *evs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+		if (fd >= l->nwatches || !l->watches[fd].cb)
+			continue; /* unwatched by an earlier callback this turn */
+		int ev = 0;
+		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			ev |= EV_READ;
+		if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			ev |= EV_WRITE;
+		struct ev_watch w = l->watches[fd];
+		w.cb(l, fd, ev & (w.events | EV_READ), w.arg);
+	}
+}
+
 void ev_run(struct ev_loop *l)
 {
 	struct epoll_event evs[256];
@@ -127,18 +148,7 @@ void ev_run(struct ev_loop *l)
 		int n = epoll_wait(l->epfd, evs, 256, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			if (fd >= l->nwatches || !l->watches[fd].cb)
-				continue; /* unwatched by an earlier callback this turn */
-			int ev = 0;
-			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-				ev |= EV_READ;
-			if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-				ev |= EV_WRITE;
-			struct ev_watch w = l->watches[fd];
-			w.cb(l, fd, ev & (w.events | EV_READ), w.arg);
-		}
+		dispatch(l, evs, n > 0 ? n : 0);
 		now = ev_now();
 		for (int i = 0; i < l->ntimers; i++) {
 			if (l->timers[i].next > now)

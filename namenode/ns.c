@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "nscache.h"
 #include "pack.h"
 #include "proto.h"
 
@@ -30,6 +31,7 @@ struct nn_ns {
 	leveldb_filterpolicy_t *bloom;
 	leveldb_cache_t *cache;
 	leveldb_writebatch_t *pending; /* the turn's merged batch, replayed synced */
+	struct nn_nscache *hot;        /* hot "I" and "D" records */
 	bool dirty;
 	uint64_t next_ino, next_block, next_gs;
 	uint64_t nfiles, nblocks;
@@ -138,10 +140,24 @@ static int decode_inode(const void *p, size_t n, uint64_t ino, struct nn_attr *a
 
 /* ---- LevelDB access ---- */
 
+static bool is_cached_key(const uint8_t *k, size_t kl)
+{
+	return kl && (k[0] == 'I' || k[0] == 'D');
+}
+
 static int db_get(struct nn_ns *ns, const uint8_t *k, size_t kl, struct buf *val)
 {
 	char *err = NULL;
 	size_t vl;
+	bool cacheable = is_cached_key(k, kl);
+	if (cacheable) {
+		const void *cv = nn_nscache_get(ns->hot, k, kl, &vl);
+		if (cv) {
+			buf_reset(val);
+			buf_add(val, cv, vl);
+			return 0;
+		}
+	}
 	char *v = leveldb_get(ns->db, ns->ropts, (const char *)k, kl, &vl, &err);
 	if (err) {
 		log_error("namespace read failed: %s", err);
@@ -152,8 +168,24 @@ static int db_get(struct nn_ns *ns, const uint8_t *k, size_t kl, struct buf *val
 		return -ENOENT;
 	buf_reset(val);
 	buf_add(val, v, vl);
+	if (cacheable)
+		nn_nscache_put(ns->hot, k, kl, v, vl);
 	leveldb_free(v);
 	return 0;
+}
+
+static void cache_put(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct nn_ns *ns = arg;
+	if (is_cached_key((const uint8_t *)k, kl))
+		nn_nscache_put(ns->hot, k, kl, v, vl);
+}
+
+static void cache_del(void *arg, const char *k, size_t kl)
+{
+	struct nn_ns *ns = arg;
+	if (is_cached_key((const uint8_t *)k, kl))
+		nn_nscache_del(ns->hot, k, kl);
 }
 
 static void put_counters(struct nn_ns *ns, leveldb_writebatch_t *wb)
@@ -210,8 +242,10 @@ static int commit(struct nn_ns *ns, leveldb_writebatch_t *wb)
 		log_error("namespace write failed: %s", err);
 		leveldb_free(err);
 		leveldb_writebatch_destroy(wb);
+		nn_nscache_clear(ns->hot); /* no telling what was applied */
 		return -EIO;
 	}
+	leveldb_writebatch_iterate(wb, ns, cache_put, cache_del);
 	leveldb_writebatch_append(ns->pending, wb);
 	leveldb_writebatch_destroy(wb);
 	ns->dirty = true;
@@ -259,6 +293,7 @@ static int open_db(const char *dir, bool create, struct nn_ns **out)
 	ns->wopts_sync = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(ns->wopts_sync, 1);
 	ns->pending = leveldb_writebatch_create();
+	ns->hot = nn_nscache_new(1u << 20);
 	char *err = NULL;
 	ns->db = leveldb_open(ns->opts, dir, &err);
 	if (err) {
@@ -282,6 +317,7 @@ void nn_ns_close(struct nn_ns *ns)
 		leveldb_close(ns->db);
 	}
 	leveldb_writebatch_destroy(ns->pending);
+	nn_nscache_free(ns->hot);
 	leveldb_writeoptions_destroy(ns->wopts_async);
 	leveldb_writeoptions_destroy(ns->wopts_sync);
 	leveldb_readoptions_destroy(ns->ropts);

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -942,6 +944,8 @@ static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 		}
 		c->fd = cfd;
 		c->dn = -1;
+		int one = 1;
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		buf_init(&c->in);
 		buf_init(&c->out);
 		net_peer_addr(cfd, c->peer_addr, sizeof c->peer_addr);

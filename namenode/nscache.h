@@ -1,0 +1,29 @@
+/*
+ * nscache: the namenode's RAM cache of hot namespace records (inodes and directory
+ * entries), keyed by their raw LevelDB key. Loop thread only.
+ *
+ * Coherence: ns.c fills it on reads that miss, and after every applied WriteBatch
+ * replays the batch's puts and deletes into it (nn_nscache_apply), so it never holds a
+ * value LevelDB does not. It holds at most `max_entries`; past that it starts over
+ * empty (simple, and a namespace bigger than the cache still works, just slower).
+ */
+#ifndef DFS_NN_NSCACHE_H
+#define DFS_NN_NSCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nn_nscache;
+
+struct nn_nscache *nn_nscache_new(size_t max_entries);
+void nn_nscache_free(struct nn_nscache *c);
+/* Borrowed pointer to the cached value, valid until the next change; NULL on a miss. */
+const void *nn_nscache_get(struct nn_nscache *c, const void *key, size_t klen, size_t *vlen);
+void nn_nscache_put(struct nn_nscache *c, const void *key, size_t klen, const void *val,
+		    size_t vlen);
+void nn_nscache_del(struct nn_nscache *c, const void *key, size_t klen);
+void nn_nscache_clear(struct nn_nscache *c);
+size_t nn_nscache_count(const struct nn_nscache *c);
+
+#endif
