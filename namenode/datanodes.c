@@ -87,6 +87,24 @@ void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful)
 	n->ncmds = 0;
 }
 
+int nn_dns_on_host(const struct nn_dns *d, const char *host)
+{
+	int found = -1;
+	bool other_host = false;
+	for (uint32_t i = 0; i < d->n; i++) {
+		if (!nn_dn_is_usable(&d->v[i]))
+			continue;
+		if (strcmp(d->v[i].host, host)) {
+			other_host = true;
+		} else {
+			if (found >= 0)
+				return -1; /* several nodes share this host: no single local one */
+			found = (int)i;
+		}
+	}
+	return other_host ? found : -1;
+}
+
 void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint32_t i),
 		  void *arg)
 {

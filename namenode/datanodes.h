@@ -48,6 +48,9 @@ void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t 
 void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful);
 /* Index of node id, or -1. */
 int nn_dns_find(const struct nn_dns *d, const char *id);
+/* The one usable node on `host` when the cluster spans several hosts (a writer running
+ * on a datanode's host gets its first replica there), else -1. */
+int nn_dns_on_host(const struct nn_dns *d, const char *host);
 /* Applies the timeouts; calls dead_cb for each node that just became dead. */
 void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint32_t i),
 		  void *arg);

@@ -260,8 +260,9 @@ static void op_add_block(struct nn_server *s, struct conn *c, const struct proto
 	struct nn_block *b = nn_blockmap_put(s->bm, nb.id, nb.gs, 0, ino, a.replication);
 	b->flags |= NN_BLOCK_UC;
 	uint32_t want = a.replication, targets[PROTO_REPL_MAX];
-	uint32_t got = nn_dns_choose(&s->dns, want, nn_dns_find(&s->dns, favored), NULL, 0,
-				     a.block_size, targets);
+	int fav = favored[0] ? nn_dns_find(&s->dns, favored)
+			     : nn_dns_on_host(&s->dns, c->peer_host);
+	uint32_t got = nn_dns_choose(&s->dns, want, fav, NULL, 0, a.block_size, targets);
 	if (!got) {
 		struct nn_blocks freed = {0};
 		nn_ns_abandon_block(s->ns, ino, nb.id, &freed);
