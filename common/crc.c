@@ -5,8 +5,17 @@
 
 uint32_t crc32c(const void *p, size_t n)
 {
-	/* ISA-L's iSCSI CRC is CRC32C without the final inversion: ~crc32_iscsi(p, n, ~0). */
-	return ~crc32_iscsi((unsigned char *)p, (int)n, 0xffffffffu);
+	/* ISA-L's iSCSI CRC is CRC32C without the final inversion: ~crc32_iscsi(p, n, ~0);
+	 * its length is an int, so longer buffers go through in pieces. */
+	const unsigned char *c = p;
+	uint32_t state = 0xffffffffu;
+	while (n) {
+		size_t piece = n > (1u << 30) ? (1u << 30) : n;
+		state = crc32_iscsi((unsigned char *)c, (int)piece, state);
+		c += piece;
+		n -= piece;
+	}
+	return ~state;
 }
 
 uint32_t crc32c_chunks(const void *p, size_t n, size_t chunk_size, uint32_t *out)

@@ -131,6 +131,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_DN_BLOCK_RECEIVED: return "block_received";
 	case PROTO_DN_BLOCK_DELETED: return "block_deleted";
 	case PROTO_DN_BYE: return "bye";
+	case PROTO_NN_COMMANDS: return "commands";
 	case PROTO_DT_WRITE_BLOCK: return "write_block";
 	case PROTO_DT_PACKET: return "packet";
 	case PROTO_DT_ACK: return "ack";

@@ -118,6 +118,9 @@ enum proto_type {
 	PROTO_DN_BLOCK_RECEIVED = 0x43, /* same layout: replicas finalized since => - */
 	PROTO_DN_BLOCK_DELETED = 0x44,  /* u32 n, n x u64 id => - */
 	PROTO_DN_BYE = 0x45,            /* - => - (graceful stop) */
+	PROTO_NN_COMMANDS = 0x46,       /* namenode -> datanode, unsolicited (reqid 0, no
+	                                   reply): the heartbeat reply's command list, sent
+	                                   at once so recovery never waits for a heartbeat */
 
 	/* client or datanode -> datanode (data transfer) */
 	PROTO_DT_WRITE_BLOCK = 0x60, /* u64 block id, u64 genstamp, u32 flags,

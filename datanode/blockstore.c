@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -30,7 +31,7 @@ struct dn_store {
 	char dir[4096];
 	char id[PROTO_ID_MAX + 1];
 	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t changed;
+	int efd;              /* eventfd: changes pending */
 	struct replica **buckets;
 	size_t nbuckets, count;
 	uint64_t used;
@@ -38,7 +39,6 @@ struct dn_store {
 	size_t nreceived, capreceived;
 	uint64_t *deleted;
 	size_t ndeleted, capdeleted;
-	bool woken;
 };
 
 struct dn_writer {
@@ -224,7 +224,13 @@ int dn_store_open(const char *dir, const char *id, struct dn_store **out)
 		return -ENOMEM;
 	snprintf(s->dir, sizeof s->dir, "%s", dir);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->changed, NULL);
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->efd < 0) {
+		int e = errno;
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return -e;
+	}
 	map_grow(s);
 	char p[4200];
 	int rc = fs_mkdir_p(dir, 0700);
@@ -276,7 +282,7 @@ void dn_store_close(struct dn_store *s)
 	free(s->received);
 	free(s->deleted);
 	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->changed);
+	close(s->efd);
 	free(s);
 }
 
@@ -323,9 +329,16 @@ int dn_store_create(struct dn_store *s, uint64_t id, uint64_t gs, struct dn_writ
 		 gs);
 	snprintf(w->meta_path, sizeof w->meta_path, "%.4150s.meta", w->data_path);
 	int rc = 0;
-	w->data_fd = open(w->data_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* O_EXCL: a second writer of the same replica must not truncate the first's data */
+	w->meta_fd = -1;
+	w->data_fd = open(w->data_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->data_fd < 0) {
+		rc = -errno;
+		free(w);
+		return rc == -EEXIST ? -EBUSY : rc;
+	}
 	w->meta_fd = open(w->meta_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->data_fd < 0 || w->meta_fd < 0) {
+	if (w->meta_fd < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -363,7 +376,7 @@ static int pwrite_full(int fd, const void *p, size_t n, uint64_t off)
 int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size_t len,
 		    const uint32_t *crcs, uint32_t ncrcs)
 {
-	if (offset != w->len || offset % PROTO_CHUNK_SIZE)
+	if (offset != w->len || offset % PROTO_CHUNK_SIZE || len > PROTO_MAX_PACKET)
 		return -EINVAL;
 	uint32_t want = (uint32_t)((len + PROTO_CHUNK_SIZE - 1) / PROTO_CHUNK_SIZE);
 	if (ncrcs != want)
@@ -434,8 +447,8 @@ int dn_writer_finalize(struct dn_writer *w, bool sync)
 			abort();
 	}
 	s->received[s->nreceived++] = (struct dn_replica_info){w->id, w->gs, w->len};
-	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
+	dn_store_wake(s);
 	if (old_gs && old_gs != w->gs) {
 		/* an older version of this block: superseded */
 		char od[4200], om[4200];
@@ -499,6 +512,7 @@ int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
 	}
 	s->deleted[s->ndeleted++] = id;
 	pthread_mutex_unlock(&s->lock);
+	dn_store_wake(s);
 	char data[4200], meta[4200];
 	final_paths(s, id, rgs, data, meta, sizeof data);
 	unlink(data);
@@ -542,25 +556,11 @@ void dn_store_take_changes(struct dn_store *s, struct dn_replica_info **received
 	pthread_mutex_unlock(&s->lock);
 }
 
-void dn_store_wait_changes(struct dn_store *s, double timeout_s)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	long ns = (long)((timeout_s - (double)(long)timeout_s) * 1e9) + ts.tv_nsec;
-	ts.tv_sec += (time_t)timeout_s + ns / 1000000000;
-	ts.tv_nsec = ns % 1000000000;
-	pthread_mutex_lock(&s->lock);
-	while (!s->nreceived && !s->ndeleted && !s->woken)
-		if (pthread_cond_timedwait(&s->changed, &s->lock, &ts))
-			break;
-	s->woken = false;
-	pthread_mutex_unlock(&s->lock);
-}
+int dn_store_event_fd(const struct dn_store *s) { return s->efd; }
 
 void dn_store_wake(struct dn_store *s)
 {
-	pthread_mutex_lock(&s->lock);
-	s->woken = true;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->lock);
+	uint64_t one = 1;
+	ssize_t w = write(s->efd, &one, sizeof one);
+	(void)w; /* only fails when the counter is already huge: still readable */
 }

@@ -45,11 +45,13 @@ const char *dn_store_id(const struct dn_store *s);
 void dn_store_usage(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint64_t *remaining);
 uint64_t dn_store_count(struct dn_store *s);
 
-/* Starts writing replica (id, gs). -EEXIST when that replica is already finalized. */
+/* Starts writing replica (id, gs). -EEXIST when that replica is already finalized,
+ * -EBUSY while another writer has it. */
 int dn_store_create(struct dn_store *s, uint64_t id, uint64_t gs, struct dn_writer **out);
 /*
- * Appends one packet at offset (which must equal the bytes written so far and be a
- * chunk multiple) after checking its data against crcs (one per chunk).
+ * Appends one packet (at most PROTO_MAX_PACKET bytes) at offset (which must equal the
+ * bytes written so far and be a chunk multiple) after checking its data against crcs
+ * (one per chunk).
  * -EBADMSG when a checksum does not match, -EINVAL on a bad offset.
  */
 int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size_t len,
@@ -66,16 +68,18 @@ int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_f
 		       int *meta_fd, uint64_t *len);
 /* Deletes a finalized replica (any genstamp when gs is 0). 0, or -ENOENT. */
 int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs);
-/* Every finalized replica; caller frees *out with free(). */
+/* Every finalized replica; caller frees *out with free(). It also drops the pending
+ * incremental changes: a full report sent after it supersedes them. */
 int dn_store_list(struct dn_store *s, struct dn_replica_info **out, size_t *n);
 
 /* Replicas finalized / deleted since the last call, for incremental reports; caller
  * frees with free(). */
 void dn_store_take_changes(struct dn_store *s, struct dn_replica_info **received,
 			   size_t *nreceived, uint64_t **deleted, size_t *ndeleted);
-/* Blocks until changes are pending or timeout_s passes. */
-void dn_store_wait_changes(struct dn_store *s, double timeout_s);
-/* Wakes dn_store_wait_changes (shutdown). */
+/* An eventfd that becomes readable when changes are pending (or on dn_store_wake);
+ * the reader drains it with read(2) before taking the changes. */
+int dn_store_event_fd(const struct dn_store *s);
+/* Makes the event fd readable (shutdown). */
 void dn_store_wake(struct dn_store *s);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "net.h"
 #include "pack.h"
+#include "replicate.h"
 
 struct dn_nnlink {
 	char namenode[256], advertise[256];
@@ -35,14 +37,21 @@ struct dn_nnlink {
 	uint64_t reqid;
 };
 
-/* One request/response on the control channel. */
+static void run_commands(struct dn_nnlink *l, struct buf *rep);
+
+/* One request/response on the control channel; commands the namenode pushes in the
+ * meantime are carried out on the way. */
 static int call(struct dn_nnlink *l, uint16_t type, const struct buf *req, struct buf *rep)
 {
 	uint64_t id = ++l->reqid;
 	int rc = proto_send(l->fd, type, 0, id, 0, req->data, req->len);
 	struct proto_hdr h;
-	if (!rc)
+	while (!rc) {
 		rc = proto_recv(l->fd, &h, rep, PROTO_MAX_REPLY);
+		if (rc || h.type != PROTO_NN_COMMANDS || (h.flags & PROTO_F_REPLY))
+			break;
+		run_commands(l, rep);
+	}
 	if (!rc && (h.reqid != id || h.type != type))
 		rc = -EPROTO;
 	if (!rc && h.status) {
@@ -113,24 +122,34 @@ static void run_commands(struct dn_nnlink *l, struct buf *rep)
 	struct unpack u;
 	unpack_init(&u, rep->data, rep->len);
 	uint32_t n = unpack_count(&u, 29), deleted = 0;
+	struct dn_target *targets = calloc(PROTO_REPL_MAX, sizeof *targets);
+	if (!targets)
+		return;
 	for (uint32_t i = 0; i < n && unpack_ok(&u); i++) {
 		uint8_t type = unpack_u8(&u);
-		uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
-		(void)unpack_u64(&u);
+		uint64_t id = unpack_u64(&u), gs = unpack_u64(&u), len = unpack_u64(&u);
 		uint32_t nt = unpack_count(&u, 8);
 		for (uint32_t t = 0; t < nt; t++) {
-			(void)unpack_raw(&u, unpack_u32(&u));
-			(void)unpack_raw(&u, unpack_u32(&u));
+			struct dn_target tmp, *dst = t < PROTO_REPL_MAX ? &targets[t] : &tmp;
+			unpack_str(&u, dst->id, sizeof dst->id);
+			unpack_str(&u, dst->addr, sizeof dst->addr);
 		}
 		if (!unpack_ok(&u))
 			break;
 		if (type == PROTO_CMD_DELETE) {
 			if (dn_store_delete(l->store, id, gs) == 0)
 				deleted++;
+		} else if (type == PROTO_CMD_REPLICATE && nt) {
+			int rc = dn_replicate_start(l->store, l->key, id, gs, len, targets,
+						    nt > PROTO_REPL_MAX ? PROTO_REPL_MAX : nt);
+			if (rc)
+				log_warn("cannot start copying block %" PRIu64 ": %s", id,
+					 strerror(-rc));
 		} else {
 			log_warn("unsupported namenode command %u for block %" PRIu64, type, id);
 		}
 	}
+	free(targets);
 	if (deleted)
 		log_info("deleted %u replicas on the namenode's command", deleted);
 	if (!unpack_ok(&u))
@@ -195,8 +214,34 @@ static int session(struct dn_nnlink *l)
 			next = ev_now() + l->interval;
 		}
 		double wait = next - ev_now();
-		if (wait > 0)
-			dn_store_wait_changes(l->store, wait);
+		if (wait <= 0)
+			continue;
+		/* sleep until a heartbeat is due, replicas change, or the namenode pushes
+		 * commands */
+		struct pollfd p[2] = {{dn_store_event_fd(l->store), POLLIN, 0},
+				      {l->fd, POLLIN, 0}};
+		int n = poll(p, 2, (int)(wait * 1000) + 1);
+		if (n < 0 && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t r = read(p[0].fd, &v, sizeof v);
+			(void)r; /* drained; the changes themselves are taken by send_changes */
+		}
+		if (n > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			struct proto_hdr h;
+			struct buf in = BUF_INIT;
+			rc = proto_recv(l->fd, &h, &in, PROTO_MAX_REPLY);
+			if (!rc && h.type == PROTO_NN_COMMANDS && !(h.flags & PROTO_F_REPLY))
+				run_commands(l, &in);
+			else if (!rc)
+				rc = -EPROTO;
+			buf_free(&in);
+			if (rc)
+				goto out;
+		}
 	}
 	struct buf e = BUF_INIT, r = BUF_INIT;
 	send_changes(l);

@@ -9,11 +9,13 @@
 #include "net.h"
 #include "pack.h"
 
-void nn_dns_init(struct nn_dns *d, double stale_timeout, double dead_timeout)
+void nn_dns_init(struct nn_dns *d, double stale_timeout, double dead_timeout,
+		 double maintenance_timeout)
 {
 	memset(d, 0, sizeof *d);
 	d->stale_timeout = stale_timeout;
 	d->dead_timeout = dead_timeout;
+	d->maintenance_timeout = maintenance_timeout;
 }
 
 void nn_dns_free(struct nn_dns *d)
@@ -60,6 +62,9 @@ uint32_t nn_dns_register(struct nn_dns *d, const char *id, const char *addr, dou
 	n->state = PROTO_DN_LIVE;
 	n->connected = true;
 	n->last_contact = now;
+	n->maintenance_until = 0;
+	n->replicating = 0;
+	n->reported = false;
 	buf_reset(&n->cmds);
 	n->ncmds = 0;
 	return i;
@@ -78,13 +83,20 @@ void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t 
 		n->state = PROTO_DN_LIVE;
 }
 
-void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful)
+void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful, double now)
 {
 	struct nn_dn *n = &d->v[i];
 	n->connected = false;
-	n->state = graceful ? PROTO_DN_STALE : PROTO_DN_DEAD;
+	n->state = PROTO_DN_DEAD;
+	n->maintenance_until = graceful ? now + d->maintenance_timeout : 0;
+	n->replicating = 0;
 	buf_reset(&n->cmds);
 	n->ncmds = 0;
+}
+
+bool nn_dn_in_maintenance(const struct nn_dn *n, double now)
+{
+	return !n->connected && n->maintenance_until > now;
 }
 
 int nn_dns_on_host(const struct nn_dns *d, const char *host)
@@ -111,6 +123,14 @@ void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint3
 	for (uint32_t i = 0; i < d->n; i++) {
 		struct nn_dn *n = &d->v[i];
 		double silent = now - n->last_contact;
+		if (!n->connected && n->maintenance_until && n->maintenance_until <= now) {
+			log_warn("datanode '%s' did not come back within maintenance_timeout: "
+				 "re-replicating its blocks", n->id);
+			n->maintenance_until = 0;
+			if (dead_cb)
+				dead_cb(arg, i);
+			continue;
+		}
 		if (n->state == PROTO_DN_DEAD || n->state == PROTO_DN_DECOMMISSIONED)
 			continue;
 		if (silent > d->dead_timeout) {
@@ -129,7 +149,7 @@ void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint3
 
 bool nn_dn_is_usable(const struct nn_dn *n)
 {
-	return n->connected && (n->state == PROTO_DN_LIVE);
+	return n->connected && n->reported && n->state == PROTO_DN_LIVE;
 }
 
 uint32_t nn_dns_live(const struct nn_dns *d)
@@ -229,6 +249,22 @@ uint32_t nn_dns_sort_for_reader(const struct nn_dns *d, const char *client_host,
 	}
 	memcpy(reps, out, k * sizeof *reps);
 	return k;
+}
+
+void nn_dns_queue_replicate(struct nn_dns *d, uint32_t i, uint64_t id, uint64_t gs,
+			    uint64_t len, const uint32_t *targets, uint32_t n)
+{
+	struct nn_dn *src = &d->v[i];
+	pack_u8(&src->cmds, PROTO_CMD_REPLICATE);
+	pack_u64(&src->cmds, id);
+	pack_u64(&src->cmds, gs);
+	pack_u64(&src->cmds, len);
+	pack_u32(&src->cmds, n);
+	for (uint32_t t = 0; t < n; t++) {
+		pack_str(&src->cmds, d->v[targets[t]].id);
+		pack_str(&src->cmds, d->v[targets[t]].addr);
+	}
+	src->ncmds++;
 }
 
 void nn_dns_queue_delete(struct nn_dns *d, uint32_t i, uint64_t id, uint64_t gs)

@@ -6,8 +6,9 @@
  *
  * States: LIVE on register/heartbeat (nn_dns_register, nn_dns_heartbeat); STALE after
  * stale_node_timeout without a heartbeat and DEAD after dead_node_timeout
- * (nn_dns_check); DEAD at once when its connection closes without a goodbye
- * (nn_dns_lost).
+ * (nn_dns_check); DEAD at once when its connection closes (nn_dns_lost) -- after a
+ * goodbye, DEAD "in maintenance" until maintenance_timeout, when nn_dns_check finally
+ * gives its replicas up (dead_cb).
  */
 #ifndef DFS_NN_DATANODES_H
 #define DFS_NN_DATANODES_H
@@ -28,6 +29,9 @@ struct nn_dn {
 	double last_contact; /* ev_now() seconds */
 	uint8_t state;       /* PROTO_DN_* */
 	bool connected;
+	bool reported;            /* sent its full block report since registering */
+	double maintenance_until; /* after a graceful stop: replicas kept until then */
+	uint32_t replicating;     /* replication commands in flight from this node */
 	struct buf cmds; /* encoded commands for the next heartbeat reply */
 	uint32_t ncmds;
 };
@@ -35,17 +39,21 @@ struct nn_dn {
 struct nn_dns {
 	struct nn_dn *v;
 	uint32_t n, cap;
-	double stale_timeout, dead_timeout;
+	double stale_timeout, dead_timeout, maintenance_timeout;
 };
 
-void nn_dns_init(struct nn_dns *d, double stale_timeout, double dead_timeout);
+void nn_dns_init(struct nn_dns *d, double stale_timeout, double dead_timeout,
+		 double maintenance_timeout);
 void nn_dns_free(struct nn_dns *d);
 /* Finds or adds node id, marks it live at addr; returns its index. */
 uint32_t nn_dns_register(struct nn_dns *d, const char *id, const char *addr, double now);
 void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t used,
 		      uint64_t remaining, uint32_t xceivers, double now);
-/* The node's connection closed: dead at once unless it said goodbye (then stale). */
-void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful);
+/* The node's connection closed: dead. After a goodbye it is in maintenance: its
+ * replicas still count until maintenance_timeout (unless a block falls to one copy). */
+void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful, double now);
+/* True while node n is down for maintenance (its replicas expected back). */
+bool nn_dn_in_maintenance(const struct nn_dn *n, double now);
 /* Index of node id, or -1. */
 int nn_dns_find(const struct nn_dns *d, const char *id);
 /* The one usable node on `host` when the cluster spans several hosts (a writer running
@@ -67,6 +75,9 @@ uint32_t nn_dns_choose(struct nn_dns *d, uint32_t want, int favored, const uint3
  * usable nodes in random order, stale ones last; dead ones are dropped. Returns count. */
 uint32_t nn_dns_sort_for_reader(const struct nn_dns *d, const char *client_host,
 				uint32_t *reps, uint32_t n);
+/* Queues a command on node i to copy block id to targets (a pipeline, in order). */
+void nn_dns_queue_replicate(struct nn_dns *d, uint32_t i, uint64_t id, uint64_t gs,
+			    uint64_t len, const uint32_t *targets, uint32_t n);
 /* Queues a delete command for block id on node i. */
 void nn_dns_queue_delete(struct nn_dns *d, uint32_t i, uint64_t id, uint64_t gs);
 

@@ -575,8 +575,8 @@ int nn_ns_blocks(struct nn_ns *ns, uint64_t ino, uint64_t offset, uint64_t len,
 					.len = be64_get(v + 16), .offset = off, .ino = ino,
 					.index = be32_get(key + 9)};
 		off += b.len;
-		if (len && b.offset >= offset + len)
-			break;
+		if (len && b.offset >= offset && b.offset - offset >= len)
+			break; /* past the range (written so that offset + len cannot wrap) */
 		/* the last (possibly still growing) block always overlaps */
 		if (b.offset + b.len > offset || b.len == 0 || b.offset == offset)
 			nn_blocks_push(out, &b);
@@ -591,6 +591,7 @@ int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg)
 	uint64_t cur = 0;
 	uint16_t repl = 0;
 	int rc = 0;
+	ns->nblocks = 0; /* recounted here */
 	for (leveldb_iter_seek(it, "B", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
 		size_t kl, vl;
 		const uint8_t *key = (const uint8_t *)leveldb_iter_key(it, &kl);
@@ -929,6 +930,8 @@ int nn_ns_list(struct nn_ns *ns, const char *path, const char *start_after, uint
 		return rc;
 	if (d.type != PROTO_T_DIR)
 		return -ENOTDIR;
+	if (start_after && strlen(start_after) > PROTO_NAME_MAX)
+		return -ENAMETOOLONG;
 	uint8_t k[9 + PROTO_NAME_MAX + 1];
 	size_t kl = key_dirent(k, d.ino, start_after ? start_after : "");
 	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);

@@ -33,6 +33,7 @@
 #include "ns.h"
 #include "pack.h"
 #include "proto.h"
+#include "replication.h"
 
 enum conn_state { C_HANDSHAKE, C_READY };
 
@@ -66,6 +67,9 @@ struct nn_server {
 	struct conn **dn_conn; /* by datanode index */
 	uint32_t dn_conn_cap;
 	double last_sync;
+	struct nn_repl *repl;
+	bool repl_dirty;       /* something changed that may need copies or deletions */
+	double repl_last;      /* last scheduling pass */
 	uint64_t rpc_count[256];
 };
 
@@ -474,6 +478,7 @@ static void op_setrep(struct nn_server *s, struct conn *c, const struct proto_hd
 				b->repl = repl;
 		}
 		nn_blocks_free(&bl);
+		s->repl_dirty = true;
 	}
 	reply_attr(s, c, h, &a);
 }
@@ -546,7 +551,8 @@ static void op_report(struct nn_server *s, struct conn *c, const struct proto_hd
 		const struct nn_dn *d = &s->dns.v[i];
 		pack_str(&p, d->id);
 		pack_str(&p, d->addr);
-		pack_u8(&p, d->state);
+		/* registered but not yet reported its blocks: not usable yet */
+		pack_u8(&p, d->state == PROTO_DN_LIVE && !d->reported ? PROTO_DN_STALE : d->state);
 		pack_u64(&p, d->capacity);
 		pack_u64(&p, d->used);
 		pack_u64(&p, d->remaining);
@@ -587,6 +593,7 @@ static void on_dn_dead(void *arg, uint32_t i)
 	struct nn_server *s = arg;
 	nn_blockmap_each(s->bm, forget_replicas_of, &i);
 	s->dns.v[i].nblocks = 0;
+	s->repl_dirty = true;
 }
 
 static void op_register(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -646,8 +653,16 @@ static void op_heartbeat(struct nn_server *s, struct conn *c, const struct proto
 	uint32_t xc = unpack_u32(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed heartbeat");
-	nn_dns_heartbeat(&s->dns, (uint32_t)i, cap, used, rem, xc, ev_now());
 	struct nn_dn *d = &s->dns.v[i];
+	if (d->state == PROTO_DN_DEAD) {
+		/* its replicas were given up: it must register and report them again */
+		log_warn("datanode '%s' was declared dead and is back; asking it to re-register",
+			 d->id);
+		reply_err(s, c, h, -ESTALE, "declared dead: register again");
+		c->closing = true;
+		return;
+	}
+	nn_dns_heartbeat(&s->dns, (uint32_t)i, cap, used, rem, xc, ev_now());
 	struct buf p = BUF_INIT;
 	pack_u32(&p, d->ncmds);
 	pack_raw(&p, d->cmds.data, d->cmds.len);
@@ -697,6 +712,8 @@ static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs,
 		s->dns.v[dn].nblocks++;
 		s->dns.v[dn].used += len; /* until the next heartbeat says exactly */
 	}
+	if (nn_repl_arrived(s->repl, &s->dns, id, dn))
+		s->repl_dirty = true; /* its source has a free stream for the next copy */
 }
 
 static void op_block_report(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -716,6 +733,8 @@ static void op_block_report(struct nn_server *s, struct conn *c, const struct pr
 	}
 	if (full) {
 		dn_count_blocks(s, (uint32_t)i);
+		s->dns.v[i].reported = true;
+		s->repl_dirty = true;
 		log_info("datanode '%s' reported %u blocks", s->dns.v[i].id, n);
 	}
 	struct buf p = BUF_INIT;
@@ -753,7 +772,7 @@ static void conn_close(struct nn_server *s, struct conn *c)
 				 d->id, d->addr);
 			on_dn_dead(s, (uint32_t)c->dn);
 		}
-		nn_dns_lost(&s->dns, (uint32_t)c->dn, c->said_bye);
+		nn_dns_lost(&s->dns, (uint32_t)c->dn, c->said_bye, ev_now());
 		s->dn_conn[c->dn] = NULL;
 	}
 	for (size_t i = 0; i < s->nflush; i++)
@@ -965,11 +984,39 @@ static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 	}
 }
 
+/* Sends every datanode its queued commands now, instead of on its next heartbeat. */
+static void push_commands(struct nn_server *s)
+{
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		struct nn_dn *d = &s->dns.v[i];
+		struct conn *c = i < s->dn_conn_cap ? s->dn_conn[i] : NULL;
+		if (!d->ncmds || !c || c->closing)
+			continue;
+		struct buf p = BUF_INIT;
+		pack_u32(&p, d->ncmds);
+		pack_raw(&p, d->cmds.data, d->cmds.len);
+		proto_frame(&c->out, PROTO_NN_COMMANDS, 0, 0, 0, p.data, p.len);
+		queue_flush(s, c);
+		buf_free(&p);
+		buf_reset(&d->cmds);
+		d->ncmds = 0;
+	}
+}
+
 /* End of a loop turn: make the turn's changes durable, then release the replies. */
 static void turn_end(struct ev_loop *loop, void *arg)
 {
 	(void)loop;
 	struct nn_server *s = arg;
+	if (s->repl_dirty) {
+		s->repl_dirty = false;
+		s->repl_last = ev_now();
+		uint32_t n = nn_repl_schedule(s->repl, s->bm, &s->dns, s->repl_last);
+		if (n)
+			log_info("replication: %u commands queued, %u copies in flight", n,
+				 nn_repl_pending(s->repl));
+	}
+	push_commands(s);
 	if (s->cfg.metadata_sync == 0 && nn_ns_dirty(s->ns)) {
 		if (nn_ns_sync(s->ns)) {
 			log_error("cannot make namespace changes durable; stopping so that no "
@@ -993,6 +1040,8 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	(void)loop;
 	struct nn_server *s = arg;
 	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
+	if (nn_repl_expire(s->repl, &s->dns, ev_now()) || ev_now() - s->repl_last > 3)
+		s->repl_dirty = true; /* a periodic pass also catches what events missed */
 	if (s->cfg.metadata_sync > 0 && ev_now() - s->last_sync >= s->cfg.metadata_sync) {
 		if (nn_ns_sync(s->ns)) {
 			log_error("cannot sync the namespace; stopping");
@@ -1017,7 +1066,9 @@ int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
 	s->cfg = *cfg;
 	s->lfd = -1;
 	memcpy(s->key, key, AUTH_KEY_LEN);
-	nn_dns_init(&s->dns, cfg->stale_node_timeout, cfg->dead_node_timeout);
+	nn_dns_init(&s->dns, cfg->stale_node_timeout, cfg->dead_node_timeout,
+		    cfg->maintenance_timeout);
+	s->repl = nn_repl_new();
 	s->bm = nn_blockmap_new();
 	struct nn_ns_defaults def = {(uint16_t)cfg->replication, cfg->block_size};
 	int rc = nn_ns_open(cfg->name_dir, &def, &s->ns);
@@ -1081,6 +1132,7 @@ void nn_server_free(struct nn_server *s)
 		close(s->lfd);
 	nn_ns_close(s->ns); /* syncs */
 	nn_blockmap_free(s->bm);
+	nn_repl_free(s->repl);
 	nn_dns_free(&s->dns);
 	ev_free(s->loop);
 	free(s->flush);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every tests/integration/test_*.sh (or the ones named) and prints a summary line.
-cd "$(dirname "$0")" || exit 1
+# Runs every tests/integration/test_*.sh and tests/faults/test_*.sh (or the ones named)
+# and prints a summary line.
+cd "$(dirname "$0")/.." || exit 1
 passed=0 failed=0 failed_names=()
 tests=("$@")
-[ ${#tests[@]} -eq 0 ] && tests=(test_*.sh)
+[ ${#tests[@]} -eq 0 ] && tests=(integration/test_*.sh faults/test_*.sh)
 for t in "${tests[@]}"; do
 	echo "=== $t"
 	start=$(date +%s)

@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "auth.h"
 #include "buf.h"
 #include "crc.h"
@@ -441,7 +444,13 @@ START_TEST(test_packet_bad_crc_count)
 	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
 	/* a hostile crc count must not overrun p->crcs */
 	buf_reset(&b);
-	raw_packet(&b, 100, 0xffffffffu, 0);
+	pack_u64(&b, 1);
+	pack_u64(&b, 0);
+	pack_u32(&b, 100);
+	pack_u8(&b, 0);
+	pack_u32(&b, 0xffffffffu);
+	for (int i = 0; i < 200; i++)
+		pack_u32(&b, 0);
 	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
 	free(p);
 	buf_free(&b);
@@ -671,9 +680,9 @@ START_TEST(test_handshake_wrong_key)
 }
 END_TEST
 
-START_TEST(test_server_check_replay_and_garbage)
+START_TEST(test_server_check_bad_auth)
 {
-	/* auth_server_check on its own: malformed AUTH payloads and a replayed proof */
+	/* auth_server_check on its own: a malformed payload, a made-up proof, a wrong version */
 	uint8_t key[AUTH_KEY_LEN];
 	memset(key, 0x42, sizeof key);
 	struct auth_server s;
@@ -710,6 +719,67 @@ START_TEST(test_server_check_replay_and_garbage)
 	be32_put((uint8_t *)p.data, PROTO_VERSION + 1);
 	buf_reset(&out);
 	ck_assert_int_eq(auth_server_check(&s, key, p.data, p.len, &peer, &out), -EPROTO);
+	buf_free(&p);
+	buf_free(&out);
+}
+END_TEST
+
+/* HMAC-SHA256(key, label | a | b), as proto.h specifies the proofs. */
+static void proof(const uint8_t *key, const char *label, const uint8_t *a, const uint8_t *b,
+		  uint8_t out[AUTH_MAC_LEN])
+{
+	uint8_t msg[16 + 2 * AUTH_NONCE_LEN];
+	size_t l = strlen(label);
+	memcpy(msg, label, l);
+	memcpy(msg + l, a, AUTH_NONCE_LEN);
+	memcpy(msg + l + AUTH_NONCE_LEN, b, AUTH_NONCE_LEN);
+	unsigned int n = AUTH_MAC_LEN;
+	ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, AUTH_KEY_LEN, msg,
+				   l + 2 * AUTH_NONCE_LEN, out, &n));
+	ck_assert_uint_eq(n, AUTH_MAC_LEN);
+}
+
+START_TEST(test_server_check_replay)
+{
+	/* a proof made for one server nonce is worthless against another */
+	uint8_t key[AUTH_KEY_LEN], cnonce[AUTH_NONCE_LEN], mac[AUTH_MAC_LEN];
+	fill(key, sizeof key, 5);
+	fill(cnonce, sizeof cnonce, 6);
+	struct auth_server s1, s2;
+	struct buf out = BUF_INIT, p = BUF_INIT;
+	auth_server_hello(&s1, PROTO_ROLE_NAMENODE, &out);
+	auth_server_hello(&s2, PROTO_ROLE_NAMENODE, &out);
+	ck_assert(memcmp(s1.nonce, s2.nonce, AUTH_NONCE_LEN) != 0);
+
+	proof(key, "dfs-client", s1.nonce, cnonce, mac);
+	pack_u32(&p, PROTO_VERSION);
+	pack_u8(&p, PROTO_ROLE_DATANODE);
+	pack_raw(&p, cnonce, sizeof cnonce);
+	pack_raw(&p, mac, sizeof mac);
+	pack_u32(&p, 10);
+	pack_u32(&p, 20);
+
+	struct auth_peer peer = {0, 0, 0};
+	buf_reset(&out);
+	ck_assert_int_eq(auth_server_check(&s1, key, p.data, p.len, &peer, &out), 0);
+	ck_assert_uint_eq(peer.role, PROTO_ROLE_DATANODE);
+	ck_assert_uint_eq(peer.uid, 10);
+	ck_assert_uint_eq(peer.gid, 20);
+	/* AUTH_OK carries the server's proof over (cnonce, snonce) */
+	struct proto_hdr h;
+	ck_assert_int_eq(proto_hdr_decode((uint8_t *)out.data, &h, PROTO_MAX_HANDSHAKE), 0);
+	ck_assert_uint_eq(h.type, PROTO_AUTH_OK);
+	ck_assert_int_eq(h.status, 0);
+	ck_assert_uint_eq(h.length, AUTH_MAC_LEN);
+	ck_assert_uint_eq(out.len, PROTO_HDR_LEN + AUTH_MAC_LEN);
+	uint8_t want[AUTH_MAC_LEN];
+	proof(key, "dfs-server", cnonce, s1.nonce, want);
+	ck_assert_mem_eq(out.data + PROTO_HDR_LEN, want, AUTH_MAC_LEN);
+
+	struct auth_peer peer2 = {0, 0, 0};
+	buf_reset(&out);
+	ck_assert_int_eq(auth_server_check(&s2, key, p.data, p.len, &peer2, &out), -EACCES);
+	ck_assert_uint_eq(peer2.role, 0);
 	buf_free(&p);
 	buf_free(&out);
 }
@@ -775,7 +845,8 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_key_load_malformed);
 	tcase_add_test(tc, test_handshake_ok);
 	tcase_add_test(tc, test_handshake_wrong_key);
-	tcase_add_test(tc, test_server_check_replay_and_garbage);
+	tcase_add_test(tc, test_server_check_bad_auth);
+	tcase_add_test(tc, test_server_check_replay);
 	tcase_add_test(tc, test_client_vs_garbage);
 	suite_add_tcase(s, tc);
 	return s;

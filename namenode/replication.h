@@ -1,0 +1,42 @@
+/*
+ * replication: keeps every block at its replication. Finds blocks below their target
+ * (fewest live replicas first) and asks a live holder to copy them datanode-to-datanode;
+ * finds blocks above it and deletes the excess. Loop thread only.
+ *
+ * Counting: a replica is live on a connected, reported, not-dead node; replicas on a
+ * node down for maintenance still count while the block has two live ones. The target
+ * is min(file replication, nodes that could hold it). Copies in flight are "pending"
+ * (block, source, target, deadline) until the target reports the replica
+ * (nn_repl_arrived) or the deadline passes (nn_repl_expire) and they are retried
+ * elsewhere. Each source runs at most NN_REPL_STREAMS copies at once.
+ */
+#ifndef DFS_NN_REPLICATION_H
+#define DFS_NN_REPLICATION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blockmap.h"
+#include "datanodes.h"
+
+#define NN_REPL_STREAMS 8
+
+struct nn_repl;
+
+struct nn_repl *nn_repl_new(void);
+void nn_repl_free(struct nn_repl *r);
+/* Queues REPLICATE and DELETE commands on the datanodes (nn_dn.cmds); returns how
+ * many commands it queued. */
+uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_dns *dns,
+			  double now);
+/* Datanode dn now holds block id: a copy to it is no longer pending (true if one was:
+ * its source can take another). */
+bool nn_repl_arrived(struct nn_repl *r, struct nn_dns *dns, uint64_t id, uint32_t dn);
+/* Forgets pending copies whose deadline passed or whose nodes left; true if any. */
+bool nn_repl_expire(struct nn_repl *r, struct nn_dns *dns, double now);
+uint32_t nn_repl_pending(const struct nn_repl *r);
+/* Counts a block's replicas on live nodes and on nodes in maintenance. */
+void nn_repl_count(const struct nn_block *b, const struct nn_dns *dns, double now,
+		   uint32_t *live, uint32_t *maint);
+
+#endif

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Node loss, done for real: kill -9 one datanode of 4 and every block returns to full
+# replication by datanode-to-datanode copies, without the dead node; a graceful stop
+# waits for maintenance_timeout; a node that returns has its now-excess replicas removed.
+source "$(dirname "$0")/../integration/lib.sh"
+start_cluster --datanodes 4 -o block_size=1M -o maintenance_timeout=2
+
+head -c 30M /dev/urandom >"$T/f"
+dfs put -r 3 "$T/f" /f
+
+healthy() {
+	[ "$(dfs report --json | json 'd["under_replicated"], d["missing"]')" = "(0, 0)" ] &&
+	[ "$(dfs blocks --json /f | json 'all(len(b["locations"]) == 3 and "'"$1"'" not in b["locations"] for b in d["blocks"])')" = True ]
+}
+holds() { [ "$(dfs blocks --json /f | json 'sum("'"$1"'" in b["locations"] for b in d["blocks"])')" -gt 0 ]; }
+
+check "dn2 holds some blocks" holds dn2
+start=$(date +%s.%N)
+check "kill -9 dn2" dfs local stop-node dn2 --kill
+check "every block back to 3 live replicas without dn2" wait_for 30 healthy dn2
+echo "re-replicated in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')s"
+[ "$(dfs report --json | json '[n["state"] for n in d["datanodes"] if n["id"]=="dn2"][0]')" = dead ] &&
+	ok "dn2 reported dead" || fail "dn2 not reported dead"
+check "data intact after the loss" bash -c "dfs cat /f | cmp - '$T/f'"
+
+# the node returns: its replicas are now excess and are removed, keeping 3 per block
+check "start dn2 again" dfs local start-node dn2
+exact3() { [ "$(dfs blocks --json /f | json 'all(len(set(b["locations"])) == 3 for b in d["blocks"])')" = True ] &&
+	[ "$(dfs report --json | json '[n["blocks"] for n in d["datanodes"] if n["id"]=="dn2"][0]')" = 0 ]; }
+check "excess replicas on the returning node removed" wait_for 20 exact3
+emptied() { [ -z "$(find "$DFS_DIR/dn2/current" -name 'blk_*' -print -quit)" ]; }
+check "dn2's block files deleted from disk" wait_for 20 emptied
+
+# a graceful stop is maintenance: nothing is copied until maintenance_timeout (2s here)
+holder=$(dfs blocks --json /f | json 'd["blocks"][0]["locations"][0]')
+check "graceful stop of $holder" dfs local stop-node "$holder"
+sleep 0.5
+[ "$(dfs report --json | json 'd["under_replicated"]')" -gt 0 ] &&
+	ok "no copies during maintenance" || fail "copies started at once after a graceful stop"
+check "copies after maintenance_timeout" wait_for 30 healthy "$holder"
+check "data intact" bash -c "dfs cat /f | cmp - '$T/f'"
+finish
