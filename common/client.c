@@ -434,14 +434,20 @@ struct dfs_writer {
 	char path[PROTO_PATH_MAX + 1];
 	struct dfs_attr attr;
 	uint64_t block_size;
-	uint8_t *pkt;   /* PROTO_PACKET_SIZE bytes being filled */
-	size_t fill;
-	/* the open block */
+	/* the current block's bytes, kept until its whole pipeline acked them, so a
+	 * failed pipeline can be replaced and the block sent again */
+	struct buf blk;
+	size_t sent; /* bytes of blk sent down the pipeline */
+	/* the open pipeline */
 	bool open;
-	uint64_t id, gs, in_block, seq, acked;
+	uint64_t id, gs, seq, acked;
 	int fd;
 	uint32_t nlocs;
 	struct dfs_loc *locs;
+	int failed_node;           /* index in locs of the node that failed, or -1 */
+	/* nodes that failed this writer: never asked for again */
+	char (*excluded)[PROTO_ID_MAX + 1];
+	uint32_t nexcluded;
 	/* the previous (finished) block, reported with the next add_block / complete */
 	uint64_t prev_id, prev_len;
 	uint32_t prev_n;
@@ -468,16 +474,13 @@ int dfs_create(struct dfs_client *c, const char *path, uint32_t mode, bool overw
 	struct dfs_writer *w = calloc(1, sizeof *w);
 	if (!w)
 		return -ENOMEM;
-	w->pkt = malloc(PROTO_PACKET_SIZE);
-	if (!w->pkt) {
-		free(w);
-		return -ENOMEM;
-	}
 	w->c = c;
 	snprintf(w->path, sizeof w->path, "%s", path);
 	w->attr = a;
 	w->block_size = a.block_size;
 	w->fd = -1;
+	w->failed_node = -1;
+	buf_init(&w->blk);
 	*out = w;
 	return 0;
 }
@@ -491,6 +494,15 @@ static void pack_prev(struct buf *req, const struct dfs_writer *w)
 		pack_str(req, w->prev_locs[i].id);
 }
 
+static void close_pipeline(struct dfs_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	w->open = false;
+}
+
+/* Reads one ack; on a failure remembers which node failed (w->failed_node). */
 static int read_ack(struct dfs_writer *w)
 {
 	struct buf in = BUF_INIT;
@@ -509,25 +521,31 @@ static int read_ack(struct dfs_writer *w)
 	if (rc) {
 		set_err("block %" PRIu64 ": lost the pipeline at datanode '%s': %s", w->id,
 			w->locs[0].id, strerror(-rc));
+		w->failed_node = 0;
 		return -EIO;
 	}
 	if (status) {
-		const char *who = failed < w->nlocs ? w->locs[failed].id : "?";
+		w->failed_node = failed < w->nlocs ? (int)failed : 0;
 		rc = proto_errno(status);
-		set_err("block %" PRIu64 ": datanode '%s' failed to store data: %s", w->id, who,
+		set_err("block %" PRIu64 ": datanode '%s' failed to store data: %s", w->id,
+			w->locs[w->failed_node].id,
 			rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
-		return rc == -ENOSPC ? rc : -EIO;
+		return -EIO;
 	}
 	w->acked++;
 	return 0;
 }
 
+/* Asks the namenode for a new block and connects its pipeline. */
 static int open_block(struct dfs_writer *w)
 {
 	struct buf req = BUF_INIT, rep = BUF_INIT;
 	pack_u64(&req, w->attr.ino);
 	pack_prev(&req, w);
 	pack_str(&req, w->c->opts.favored);
+	pack_u32(&req, w->nexcluded);
+	for (uint32_t i = 0; i < w->nexcluded; i++)
+		pack_str(&req, w->excluded[i]);
 	int rc = call(w->c, PROTO_CN_ADD_BLOCK, &req, &rep);
 	buf_free(&req);
 	if (rc) {
@@ -545,7 +563,9 @@ static int open_block(struct dfs_writer *w)
 	buf_free(&rep);
 	if (rc || !w->nlocs)
 		return rc ? rc : -EPROTO;
-	/* connect the pipeline */
+	w->seq = w->acked = 0;
+	w->sent = 0;
+	w->failed_node = 0; /* until the pipeline is up, blame its first node */
 	w->fd = net_connect(w->locs[0].addr, 5000);
 	if (w->fd < 0) {
 		rc = w->fd;
@@ -555,13 +575,14 @@ static int open_block(struct dfs_writer *w)
 		return -EIO;
 	}
 	net_set_bulk(w->fd);
-	net_set_timeout(w->fd, 120000);
+	net_set_timeout(w->fd, 60000);
 	rc = auth_client(w->fd, w->c->opts.key, PROTO_ROLE_CLIENT, w->c->opts.uid,
 			 w->c->opts.gid);
 	if (rc) {
 		set_err("datanode '%s' refused the connection: %s", w->locs[0].id,
 			rc == -EACCES ? "wrong cluster key" : strerror(-rc));
-		return -EIO;
+		close_pipeline(w);
+		return rc == -EACCES ? rc : -EIO;
 	}
 	pack_u64(&req, w->id);
 	pack_u64(&req, w->gs);
@@ -577,74 +598,126 @@ static int open_block(struct dfs_writer *w)
 	if (!rc)
 		rc = proto_recv(w->fd, &h, &rep, 64 * 1024);
 	if (!rc && h.status) {
+		/* "pipeline: cannot reach datanode 'X'": blame X when we can tell */
 		struct unpack e;
 		unpack_init(&e, rep.data, rep.len);
 		unpack_str(&e, errmsg, sizeof errmsg);
+		for (uint32_t i = 1; i < w->nlocs; i++) {
+			char quoted[PROTO_ID_MAX + 3];
+			snprintf(quoted, sizeof quoted, "'%s'", w->locs[i].id);
+			if (strstr(errmsg, quoted))
+				w->failed_node = (int)i;
+		}
 		rc = -EIO;
 	} else if (rc) {
 		set_err("datanode '%s' dropped the write: %s", w->locs[0].id, strerror(-rc));
 		rc = -EIO;
 	}
 	buf_free(&rep);
-	if (rc)
+	if (rc) {
+		close_pipeline(w);
 		return rc;
+	}
 	w->open = true;
-	w->in_block = 0;
-	w->seq = 0;
-	w->acked = 0;
+	w->failed_node = -1;
 	return 0;
 }
 
-/* Waits for every ack of the open block and makes it the previous block. */
-static int end_block(struct dfs_writer *w)
+/* Sends the unsent bytes of the block in packets; `finish` sends the rest even when
+ * short and marks the last packet, then waits for every ack. */
+static int pump(struct dfs_writer *w, bool finish)
 {
-	while (w->acked < w->seq) {
-		int rc = read_ack(w);
-		if (rc)
-			return rc;
+	int rc;
+	if (!w->open && (rc = open_block(w)))
+		return rc;
+	uint32_t crcs[PACKET_MAX_CRCS];
+	while (w->blk.len - w->sent >= PROTO_PACKET_SIZE ||
+	       (finish && (w->sent < w->blk.len || w->seq == 0))) {
+		size_t n = w->blk.len - w->sent;
+		if (n > PROTO_PACKET_SIZE)
+			n = PROTO_PACKET_SIZE;
+		bool last = finish && w->sent + n == w->blk.len;
+		const uint8_t *p = (const uint8_t *)w->blk.data + w->sent;
+		crc32c_chunks(p, n, PROTO_CHUNK_SIZE, crcs);
+		rc = packet_send(w->fd, 1, w->seq, w->sent, last ? PROTO_PKT_LAST : 0, p,
+				 (uint32_t)n, crcs);
+		if (rc) {
+			set_err("block %" PRIu64 ": lost the pipeline at datanode '%s': %s", w->id,
+				w->locs[0].id, strerror(-rc));
+			w->failed_node = 0;
+			/* an error ack may name the node that really failed */
+			if (w->acked < w->seq)
+				read_ack(w);
+			return -EIO;
+		}
+		w->seq++;
+		w->sent += n;
+		while (w->seq - w->acked > (last ? 0 : WINDOW))
+			if ((rc = read_ack(w)))
+				return rc;
+		if (last)
+			break;
 	}
-	close(w->fd);
-	w->fd = -1;
-	w->open = false;
+	return 0;
+}
+
+/*
+ * Recovery: the pipeline failed. Drop the failed node for this writer, give the block
+ * up at the namenode, and send the whole block again down a new pipeline.
+ */
+static int recover(struct dfs_writer *w, bool finish)
+{
+	int rc = -EIO;
+	for (int attempt = 0; attempt < 5 && rc == -EIO; attempt++) {
+		if (w->failed_node >= 0 && (uint32_t)w->failed_node < w->nlocs) {
+			char (*ex)[PROTO_ID_MAX + 1] =
+				realloc(w->excluded, (w->nexcluded + 1) * sizeof *ex);
+			if (!ex)
+				return -ENOMEM;
+			w->excluded = ex;
+			snprintf(ex[w->nexcluded++], sizeof ex[0], "%s", w->locs[w->failed_node].id);
+		}
+		close_pipeline(w);
+		struct buf req = BUF_INIT, rep = BUF_INIT;
+		pack_u64(&req, w->attr.ino);
+		pack_u64(&req, w->id);
+		int arc = call(w->c, PROTO_CN_ABANDON, &req, &rep);
+		buf_free(&req);
+		buf_free(&rep);
+		if (arc)
+			return arc;
+		rc = pump(w, finish);
+	}
+	return rc;
+}
+
+/* Sends what is due; on a pipeline failure, recovers and sends again. */
+static int flush_block(struct dfs_writer *w, bool finish)
+{
+	char first_err[sizeof errmsg];
+	int rc = pump(w, finish);
+	if (rc != -EIO || w->failed_node < 0)
+		return rc;
+	snprintf(first_err, sizeof first_err, "%s", errmsg);
+	rc = recover(w, finish);
+	if (rc == -ENOSPC || rc == -EIO)
+		set_err("%s; no other datanode could take the block", first_err);
+	return rc;
+}
+
+/* The block is complete on its pipeline: it becomes the previous block. */
+static void block_done(struct dfs_writer *w)
+{
+	close_pipeline(w);
 	w->prev_id = w->id;
-	w->prev_len = w->in_block;
-	w->in_block = 0;
+	w->prev_len = w->blk.len;
 	free(w->prev_locs);
 	w->prev_locs = w->locs;
 	w->prev_n = w->nlocs;
 	w->locs = NULL;
 	w->nlocs = 0;
-	return 0;
-}
-
-/* Sends the filled packet; `last` ends the block. */
-static int send_packet(struct dfs_writer *w, bool last)
-{
-	int rc = 0;
-	if (!w->open && (rc = open_block(w)))
-		return rc;
-	uint32_t crcs[PACKET_MAX_CRCS];
-	crc32c_chunks(w->pkt, w->fill, PROTO_CHUNK_SIZE, crcs);
-	rc = packet_send(w->fd, 1, w->seq, w->in_block, last ? PROTO_PKT_LAST : 0, w->pkt,
-			 (uint32_t)w->fill, crcs);
-	if (rc) {
-		set_err("block %" PRIu64 ": lost the pipeline at datanode '%s': %s", w->id,
-			w->locs[0].id, strerror(-rc));
-		/* an error ack may explain it better */
-		if (w->acked < w->seq && read_ack(w) == 0)
-			set_err("block %" PRIu64 ": pipeline closed by datanode '%s'", w->id,
-				w->locs[0].id);
-		return -EIO;
-	}
-	w->seq++;
-	w->in_block += w->fill;
-	w->fill = 0;
-	if (last)
-		return end_block(w);
-	while (w->seq - w->acked > WINDOW)
-		if ((rc = read_ack(w)))
-			return rc;
-	return 0;
+	buf_reset(&w->blk);
+	w->sent = 0;
 }
 
 int dfs_write(struct dfs_writer *w, const void *data, size_t len)
@@ -653,20 +726,18 @@ int dfs_write(struct dfs_writer *w, const void *data, size_t len)
 		return w->err;
 	const uint8_t *p = data;
 	while (len) {
-		uint64_t room_block = w->block_size - w->in_block - w->fill;
-		size_t room = PROTO_PACKET_SIZE - w->fill;
-		if (room > room_block)
-			room = (size_t)room_block;
+		size_t room = (size_t)(w->block_size - w->blk.len);
 		size_t n = len < room ? len : room;
-		memcpy(w->pkt + w->fill, p, n);
-		w->fill += n;
+		buf_add(&w->blk, p, n);
 		p += n;
 		len -= n;
-		bool block_full = w->in_block + w->fill == w->block_size;
-		if (w->fill == PROTO_PACKET_SIZE || block_full) {
-			int rc = send_packet(w, block_full);
+		bool full = w->blk.len == w->block_size;
+		if (full || w->blk.len - w->sent >= PROTO_PACKET_SIZE) {
+			int rc = flush_block(w, full);
 			if (rc)
 				return w->err = rc;
+			if (full)
+				block_done(w);
 		}
 	}
 	return 0;
@@ -674,19 +745,22 @@ int dfs_write(struct dfs_writer *w, const void *data, size_t len)
 
 static void writer_free(struct dfs_writer *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
+	close_pipeline(w);
 	free(w->locs);
 	free(w->prev_locs);
-	free(w->pkt);
+	free(w->excluded);
+	buf_free(&w->blk);
 	free(w);
 }
 
 int dfs_writer_close(struct dfs_writer *w)
 {
 	int rc = w->err;
-	if (!rc && (w->fill || w->open))
-		rc = send_packet(w, true);
+	if (!rc && (w->blk.len || w->open)) {
+		rc = flush_block(w, true);
+		if (!rc)
+			block_done(w);
+	}
 	if (!rc) {
 		struct buf req = BUF_INIT, rep = BUF_INIT;
 		pack_u64(&req, w->attr.ino);

@@ -84,8 +84,9 @@ enum proto_type {
 	                               (0 = inherit), str client name => attr */
 	PROTO_CN_ADD_BLOCK = 0x12,  /* u64 ino, u64 prev block id (0 = none), u64 prev length,
 	                               u32 n, n x str node ids that stored prev,
-	                               str favored datanode id ("" = none)
-	                               => block (the pipeline, in order) */
+	                               str favored datanode id ("" = none),
+	                               u32 n, n x str datanode ids to avoid (they failed
+	                               this writer) => block (the pipeline, in order) */
 	PROTO_CN_COMPLETE = 0x13,   /* u64 ino, u64 last block id (0 = none), u64 last length,
 	                               u32 n, n x str node ids that stored it => attr */
 	PROTO_CN_GET_BLOCKS = 0x14, /* str path, u64 offset, u64 length

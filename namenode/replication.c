@@ -188,7 +188,8 @@ uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_d
 	for (uint32_t i = 0; i < dns->n; i++)
 		s.live_nodes += is_live(&dns->v[i]);
 	nn_blockmap_each(bm, examine, &s);
-	qsort(s.c, s.n, sizeof *s.c, by_urgency);
+	if (s.n)
+		qsort(s.c, s.n, sizeof *s.c, by_urgency);
 	for (size_t k = 0; k < s.n; k++) {
 		struct nn_block *b = s.c[k].b;
 		uint32_t live, maint, pend_t[PROTO_REPL_MAX];

@@ -250,6 +250,14 @@ static void op_add_block(struct nn_server *s, struct conn *c, const struct proto
 		(void)unpack_raw(u, unpack_u32(u));
 	char favored[PROTO_ID_MAX + 1];
 	unpack_str(u, favored, sizeof favored);
+	uint32_t nex = unpack_count(u, 4), exclude[PROTO_REPL_MAX], nexclude = 0;
+	for (uint32_t i = 0; i < nex && unpack_ok(u); i++) {
+		char id[PROTO_ID_MAX + 1];
+		unpack_str(u, id, sizeof id);
+		int idx = nn_dns_find(&s->dns, id);
+		if (idx >= 0 && nexclude < PROTO_REPL_MAX)
+			exclude[nexclude++] = (uint32_t)idx;
+	}
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
 	if (!nn_dns_live(&s->dns))
@@ -266,7 +274,8 @@ static void op_add_block(struct nn_server *s, struct conn *c, const struct proto
 	uint32_t want = a.replication, targets[PROTO_REPL_MAX];
 	int fav = favored[0] ? nn_dns_find(&s->dns, favored)
 			     : nn_dns_on_host(&s->dns, c->peer_host);
-	uint32_t got = nn_dns_choose(&s->dns, want, fav, NULL, 0, a.block_size, targets);
+	uint32_t got = nn_dns_choose(&s->dns, want, fav, exclude, nexclude, a.block_size,
+				     targets);
 	if (!got) {
 		struct nn_blocks freed = {0};
 		nn_ns_abandon_block(s->ns, ino, nb.id, &freed);
