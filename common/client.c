@@ -418,6 +418,86 @@ out:
 	return rc;
 }
 
+int dfs_bad_block(struct dfs_client *c, uint64_t id, uint64_t genstamp, const char *dn,
+		  uint8_t why)
+{
+	char saved[sizeof errmsg];
+	snprintf(saved, sizeof saved, "%s", errmsg); /* a report must not hide the cause */
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u64(&req, id);
+	pack_u64(&req, genstamp);
+	pack_str(&req, dn);
+	pack_u8(&req, why);
+	int rc = call(c, PROTO_CN_BAD_BLOCK, &req, &rep);
+	buf_free(&req);
+	buf_free(&rep);
+	snprintf(errmsg, sizeof errmsg, "%s", saved);
+	return rc;
+}
+
+int dfs_fsck(struct dfs_client *c, const char *path, struct dfs_fsck *out)
+{
+	memset(out, 0, sizeof *out);
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_str(&req, path);
+	int rc = call(c, PROTO_CN_FSCK, &req, &rep);
+	buf_free(&req);
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		out->files = unpack_u64(&u);
+		out->blocks = unpack_u64(&u);
+		out->under_replicated = unpack_u64(&u);
+		out->over_replicated = unpack_u64(&u);
+		out->corrupt = unpack_u64(&u);
+		out->missing = unpack_u64(&u);
+		out->nproblems = unpack_count(&u, 8);
+		out->problems = calloc(out->nproblems + 1, sizeof *out->problems);
+		if (!out->problems)
+			rc = -ENOMEM;
+		for (uint32_t i = 0; !rc && i < out->nproblems; i++) {
+			out->problems[i].path = unpack_strdup(&u, PROTO_PATH_MAX);
+			out->problems[i].what = unpack_strdup(&u, 1024);
+		}
+		if (!rc && !unpack_ok(&u))
+			rc = -EPROTO;
+	}
+	buf_free(&rep);
+	if (rc)
+		dfs_fsck_free(out);
+	return rc;
+}
+
+void dfs_fsck_free(struct dfs_fsck *f)
+{
+	for (uint32_t i = 0; f->problems && i < f->nproblems; i++) {
+		free(f->problems[i].path);
+		free(f->problems[i].what);
+	}
+	free(f->problems);
+	f->problems = NULL;
+	f->nproblems = 0;
+}
+
+int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *reported,
+		 uint64_t *total)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u8(&req, action);
+	int rc = call(c, PROTO_CN_SAFEMODE, &req, &rep);
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		*on = unpack_u8(&u);
+		*reported = unpack_u64(&u);
+		*total = unpack_u64(&u);
+		rc = unpack_ok(&u) ? 0 : -EPROTO;
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
+}
+
 void dfs_blocks_free(struct dfs_blocks *b)
 {
 	for (size_t i = 0; i < b->n; i++)
@@ -916,15 +996,23 @@ static int read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t 
 	}
 	int rc = -EIO;
 	uint64_t done = 0;
+	char first[sizeof errmsg] = "";
 	for (uint32_t i = 0; i < b->nlocs; i++) {
 		uint64_t sent;
 		rc = read_replica(r, b, &b->locs[i], off + done, len - done, sink, arg, &sent);
 		done += sent;
 		if (!rc)
 			return 0;
+		if (rc == -EBADMSG || rc == -ENOENT)
+			dfs_bad_block(r->c, b->id, b->genstamp, b->locs[i].id,
+				      rc == -EBADMSG ? PROTO_BAD_CHECKSUM : PROTO_BAD_MISSING);
 		set_err("block %" PRIu64 ": replica on datanode '%s' failed: %s", b->id,
 			b->locs[i].id, rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
+		if (!first[0])
+			snprintf(first, sizeof first, "%s", errmsg);
 	}
+	if (b->nlocs > 1)
+		set_err("block %" PRIu64 ": every replica failed (first: %s)", b->id, first);
 	return rc == -ENOENT || rc == -EBADMSG ? -EIO : rc;
 }
 

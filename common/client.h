@@ -109,6 +109,27 @@ int dfs_get_blocks(struct dfs_client *c, const char *path, uint64_t offset, uint
 		   struct dfs_blocks *out);
 void dfs_blocks_free(struct dfs_blocks *b);
 
+/* Tells the namenode that datanode dn's replica of a block is bad (PROTO_BAD_*). */
+int dfs_bad_block(struct dfs_client *c, uint64_t id, uint64_t genstamp, const char *dn,
+		  uint8_t why);
+
+struct dfs_fsck_problem {
+	char *path, *what;
+};
+
+struct dfs_fsck {
+	uint64_t files, blocks, under_replicated, over_replicated, corrupt, missing;
+	uint32_t nproblems;
+	struct dfs_fsck_problem *problems;
+};
+
+/* Checks every file below path; caller frees with dfs_fsck_free. */
+int dfs_fsck(struct dfs_client *c, const char *path, struct dfs_fsck *out);
+void dfs_fsck_free(struct dfs_fsck *f);
+/* Gets or changes (PROTO_SAFEMODE_*) the namenode's safe mode. */
+int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *reported,
+		 uint64_t *total);
+
 /*
  * Creates path and returns a writer. replication / block_size 0 take the directory's
  * or the cluster's default. Data is stored only when dfs_writer_close returns 0: then

@@ -106,6 +106,14 @@ enum proto_type {
 	                               u64 capacity, u64 used, u64 remaining, u64 blocks,
 	                               i64 last_contact_ms, u32 xceivers) */
 	PROTO_CN_ABANDON = 0x1c,    /* u64 ino, u64 block id => - (drop a failed last block) */
+	PROTO_CN_BAD_BLOCK = 0x1d,  /* u64 block id, u64 genstamp, str datanode id,
+	                               u8 PROTO_BAD_* => - (a reader found a bad replica) */
+	PROTO_CN_FSCK = 0x1e,       /* str path => u64 files, u64 blocks,
+	                               u64 under_replicated, u64 over_replicated,
+	                               u64 corrupt, u64 missing, u32 n, n x (str path,
+	                               str problem) (at most 1000 problems listed) */
+	PROTO_CN_SAFEMODE = 0x1f,   /* u8 PROTO_SAFEMODE_* => u8 on, u64 blocks reported,
+	                               u64 blocks */
 
 	/* datanode -> namenode (on the datanode's one long-lived connection) */
 	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,
@@ -119,6 +127,8 @@ enum proto_type {
 	PROTO_DN_BLOCK_RECEIVED = 0x43, /* same layout: replicas finalized since => - */
 	PROTO_DN_BLOCK_DELETED = 0x44,  /* u32 n, n x u64 id => - */
 	PROTO_DN_BYE = 0x45,            /* - => - (graceful stop) */
+	PROTO_DN_BAD_BLOCK = 0x47,      /* u32 n, n x (u64 id, u64 genstamp, u8 PROTO_BAD_*):
+	                                   replicas its scanner found bad => - */
 	PROTO_NN_COMMANDS = 0x46,       /* namenode -> datanode, unsolicited (reqid 0, no
 	                                   reply): the heartbeat reply's command list, sent
 	                                   at once so recovery never waits for a heartbeat */
@@ -158,6 +168,11 @@ enum proto_ftype {
 #define PROTO_RENAME_NOREPLACE 0x01
 #define PROTO_RENAME_EXCHANGE 0x02
 #define PROTO_PKT_LAST 0x01
+#define PROTO_BAD_CHECKSUM 1 /* data does not match its checksums */
+#define PROTO_BAD_MISSING 2  /* the datanode no longer has it */
+#define PROTO_SAFEMODE_GET 0
+#define PROTO_SAFEMODE_ENTER 1
+#define PROTO_SAFEMODE_LEAVE 2
 #define PROTO_NO_NODE 0xffffffffu
 
 enum proto_dn_state {

@@ -39,6 +39,8 @@ struct dn_store {
 	size_t nreceived, capreceived;
 	uint64_t *deleted;
 	size_t ndeleted, capdeleted;
+	struct dn_bad_replica *bad;
+	size_t nbad, capbad;
 };
 
 struct dn_writer {
@@ -281,6 +283,7 @@ void dn_store_close(struct dn_store *s)
 	free(s->buckets);
 	free(s->received);
 	free(s->deleted);
+	free(s->bad);
 	pthread_mutex_destroy(&s->lock);
 	close(s->efd);
 	free(s);
@@ -482,8 +485,15 @@ int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_f
 	char data[4200], meta[4200];
 	final_paths(s, id, gs, data, meta, sizeof data);
 	*data_fd = open(data, O_RDONLY | O_CLOEXEC);
-	if (*data_fd < 0)
-		return -errno == -ENOENT ? -ENOENT : -errno;
+	if (*data_fd < 0) {
+		rc = -errno;
+		if (rc == -ENOENT) {
+			/* someone removed it under us: forget it and tell the namenode */
+			log_warn("replica blk_%" PRIu64 "_%" PRIu64 " vanished from the disk", id, gs);
+			dn_store_delete(s, id, gs);
+		}
+		return rc;
+	}
 	*meta_fd = open(meta, O_RDONLY | O_CLOEXEC);
 	if (*meta_fd < 0) {
 		rc = -errno;
@@ -520,7 +530,8 @@ int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
 	return 0;
 }
 
-int dn_store_list(struct dn_store *s, struct dn_replica_info **out, size_t *n)
+int dn_store_list(struct dn_store *s, bool for_report, struct dn_replica_info **out,
+		  size_t *n)
 {
 	pthread_mutex_lock(&s->lock);
 	struct dn_replica_info *v = malloc((s->count + 1) * sizeof *v);
@@ -532,9 +543,10 @@ int dn_store_list(struct dn_store *s, struct dn_replica_info **out, size_t *n)
 	for (size_t i = 0; i < s->nbuckets; i++)
 		for (struct replica *r = s->buckets[i]; r; r = r->next)
 			v[k++] = (struct dn_replica_info){r->id, r->gs, r->len};
-	/* a full report supersedes the pending incremental one */
-	s->nreceived = 0;
-	s->ndeleted = 0;
+	if (for_report) { /* the full report supersedes the pending incremental one */
+		s->nreceived = 0;
+		s->ndeleted = 0;
+	}
 	pthread_mutex_unlock(&s->lock);
 	*out = v;
 	*n = k;
@@ -553,6 +565,90 @@ void dn_store_take_changes(struct dn_store *s, struct dn_replica_info **received
 	s->nreceived = s->capreceived = 0;
 	s->deleted = NULL;
 	s->ndeleted = s->capdeleted = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int dn_store_verify(struct dn_store *s, uint64_t id, uint64_t gs)
+{
+	int dfd, mfd;
+	uint64_t len;
+	int rc = dn_store_open_read(s, id, gs, &dfd, &mfd, &len);
+	if (rc)
+		return rc;
+	size_t bufsz = PROTO_PACKET_SIZE;
+	uint8_t *buf = malloc(bufsz), crcb[4 * (PROTO_PACKET_SIZE / PROTO_CHUNK_SIZE)];
+	uint32_t crcs[PROTO_PACKET_SIZE / PROTO_CHUNK_SIZE];
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	struct stat st;
+	if (fstat(dfd, &st) || (uint64_t)st.st_size != len) {
+		rc = -EBADMSG; /* truncated or grown behind our back */
+		goto out;
+	}
+	for (uint64_t pos = 0; pos < len; pos += bufsz) {
+		size_t n = len - pos < bufsz ? (size_t)(len - pos) : bufsz;
+		size_t nc = (n + PROTO_CHUNK_SIZE - 1) / PROTO_CHUNK_SIZE;
+		if (pread(dfd, buf, n, (off_t)pos) != (ssize_t)n ||
+		    pread(mfd, crcb, 4 * nc, (off_t)(DN_META_HDR + 4 * (pos / PROTO_CHUNK_SIZE))) !=
+			    (ssize_t)(4 * nc)) {
+			rc = -EBADMSG;
+			goto out;
+		}
+		for (size_t i = 0; i < nc; i++)
+			crcs[i] = be32_get(crcb + 4 * i);
+		if (crc32c_verify(buf, n, PROTO_CHUNK_SIZE, crcs) >= 0) {
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+out:
+	free(buf);
+	close(dfd);
+	close(mfd);
+	return rc;
+}
+
+void dn_store_announce(struct dn_store *s, uint64_t id)
+{
+	pthread_mutex_lock(&s->lock);
+	struct replica *r = map_find(s, id);
+	if (r) {
+		if (s->nreceived == s->capreceived) {
+			s->capreceived = s->capreceived ? s->capreceived * 2 : 64;
+			s->received = realloc(s->received, s->capreceived * sizeof *s->received);
+			if (!s->received)
+				abort();
+		}
+		s->received[s->nreceived++] = (struct dn_replica_info){r->id, r->gs, r->len};
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r)
+		dn_store_wake(s);
+}
+
+void dn_store_report_bad(struct dn_store *s, uint64_t id, uint64_t gs, uint8_t why)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->nbad == s->capbad) {
+		s->capbad = s->capbad ? s->capbad * 2 : 16;
+		s->bad = realloc(s->bad, s->capbad * sizeof *s->bad);
+		if (!s->bad)
+			abort();
+	}
+	s->bad[s->nbad++] = (struct dn_bad_replica){id, gs, why};
+	pthread_mutex_unlock(&s->lock);
+	dn_store_wake(s);
+}
+
+void dn_store_take_bad(struct dn_store *s, struct dn_bad_replica **out, size_t *n)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->bad;
+	*n = s->nbad;
+	s->bad = NULL;
+	s->nbad = s->capbad = 0;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -68,9 +68,26 @@ int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_f
 		       int *meta_fd, uint64_t *len);
 /* Deletes a finalized replica (any genstamp when gs is 0). 0, or -ENOENT. */
 int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs);
-/* Every finalized replica; caller frees *out with free(). It also drops the pending
- * incremental changes: a full report sent after it supersedes them. */
-int dn_store_list(struct dn_store *s, struct dn_replica_info **out, size_t *n);
+/* Every finalized replica; caller frees *out with free(). With for_report, it also
+ * drops the pending incremental changes: the full report sent with it supersedes them
+ * (only the namenode link may ask for that). */
+int dn_store_list(struct dn_store *s, bool for_report, struct dn_replica_info **out,
+		  size_t *n);
+
+/* Checks a finalized replica against its checksums: 0, -EBADMSG when the data does
+ * not match (or is shorter than recorded), -ENOENT when it vanished from the disk. */
+int dn_store_verify(struct dn_store *s, uint64_t id, uint64_t gs);
+/* Queues finalized replica id for the next incremental report again (someone asked to
+ * write a replica we hold: the namenode must have lost track of it). */
+void dn_store_announce(struct dn_store *s, uint64_t id);
+/* Queues a bad replica (PROTO_BAD_*) for the next report to the namenode. */
+void dn_store_report_bad(struct dn_store *s, uint64_t id, uint64_t gs, uint8_t why);
+struct dn_bad_replica {
+	uint64_t id, gs;
+	uint8_t why;
+};
+/* Bad replicas queued since the last call; caller frees with free(). */
+void dn_store_take_bad(struct dn_store *s, struct dn_bad_replica **out, size_t *n);
 
 /* Replicas finalized / deleted since the last call, for incremental reports; caller
  * frees with free(). */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "net.h"
 #include "nnlink.h"
+#include "scanner.h"
 #include "xfer.h"
 
 static volatile sig_atomic_t stopping;
@@ -169,8 +170,15 @@ int main(int argc, char **argv)
 		log_error("cannot start the namenode link: %s", strerror(-rc));
 		return 1;
 	}
+	struct dn_scanner *scanner;
+	rc = dn_scanner_start(store, cfg.scan_period, &scanner);
+	if (rc) {
+		log_error("cannot start the block scanner: %s", strerror(-rc));
+		return 1;
+	}
 	while (!stopping)
 		pause();
+	dn_scanner_stop(scanner);
 	log_info("datanode '%s' stopping", dn_store_id(store));
 	/* finish the transfers in flight, then say goodbye: the namenode sees a clean stop */
 	bool idle = dn_xfer_stop(xfer, 5);

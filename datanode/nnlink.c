@@ -69,7 +69,7 @@ static int send_full_report(struct dn_nnlink *l)
 {
 	struct dn_replica_info *v;
 	size_t n;
-	int rc = dn_store_list(l->store, &v, &n);
+	int rc = dn_store_list(l->store, true, &v, &n);
 	if (rc)
 		return rc;
 	struct buf req = BUF_INIT, rep = BUF_INIT;
@@ -110,6 +110,20 @@ static int send_changes(struct dn_nnlink *l)
 			pack_u64(&req, dv[i]);
 		rc = call(l, PROTO_DN_BLOCK_DELETED, &req, &rep);
 	}
+	struct dn_bad_replica *bv;
+	size_t nbad;
+	dn_store_take_bad(l->store, &bv, &nbad);
+	if (!rc && nbad) {
+		buf_reset(&req);
+		pack_u32(&req, (uint32_t)nbad);
+		for (size_t i = 0; i < nbad; i++) {
+			pack_u64(&req, bv[i].id);
+			pack_u64(&req, bv[i].gs);
+			pack_u8(&req, bv[i].why);
+		}
+		rc = call(l, PROTO_DN_BAD_BLOCK, &req, &rep);
+	}
+	free(bv);
 	free(rv);
 	free(dv);
 	buf_free(&req);

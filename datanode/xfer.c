@@ -214,6 +214,8 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	struct dn_writer *w;
 	int rc = dn_store_create(x->store, id, gs, &w);
 	if (rc) {
+		if (rc == -EEXIST)
+			dn_store_announce(x->store, id); /* the namenode lost track of it */
 		reply_status(xc->fd, h, rc, rc == -EEXIST ? "replica exists" : "cannot create replica");
 		return rc;
 	}

@@ -24,6 +24,8 @@ struct nn_block {
 
 /* the file's last block, still being written: not missing while it has no replica */
 #define NN_BLOCK_UC 0x01
+/* every replica left was found bad: kept (nothing better exists), shown by fsck */
+#define NN_BLOCK_CORRUPT 0x02
 
 struct nn_blockmap;
 

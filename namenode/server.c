@@ -70,6 +70,9 @@ struct nn_server {
 	struct nn_repl *repl;
 	bool repl_dirty;       /* something changed that may need copies or deletions */
 	double repl_last;      /* last scheduling pass */
+	bool safe_mode;        /* read-only, no replication decisions (see check_safe_mode) */
+	bool safe_manual;      /* entered by an administrator: left only by one */
+	double started;
 	uint64_t rpc_count[256];
 };
 
@@ -504,7 +507,9 @@ static void count_block(void *arg, struct nn_block *b)
 	uint32_t live = 0;
 	for (uint16_t i = 0; i < b->nrep; i++)
 		live += t->dns->v[b->reps[i]].state != PROTO_DN_DEAD;
-	if (live == 0 && !(b->flags & NN_BLOCK_UC))
+	if (b->flags & NN_BLOCK_CORRUPT)
+		t->corrupt++;
+	else if (live == 0 && !(b->flags & NN_BLOCK_UC))
 		t->missing++;
 	else if (live < b->repl && !(b->flags & NN_BLOCK_UC))
 		t->under++;
@@ -546,7 +551,7 @@ static void op_report(struct nn_server *s, struct conn *c, const struct proto_hd
 	totals(s, &t, true);
 	struct buf p = BUF_INIT;
 	double now = ev_now();
-	pack_u8(&p, 0); /* safe mode: entered only by the fault-tolerance work */
+	pack_u8(&p, s->safe_mode);
 	pack_u64(&p, t.capacity);
 	pack_u64(&p, t.used);
 	pack_u64(&p, t.remaining);
@@ -569,6 +574,263 @@ static void op_report(struct nn_server *s, struct conn *c, const struct proto_hd
 		pack_i64(&p, (int64_t)((now - d->last_contact) * 1000));
 		pack_u32(&p, d->xceivers);
 	}
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+/* ---------- corruption, fsck, safe mode ---------- */
+
+/*
+ * Replica of block id on datanode dn is bad (a reader or the node's scanner said so).
+ * With a good copy elsewhere it is dropped and deleted, and re-replication replaces
+ * it -- on the same node if every live node already holds the block. The last copy
+ * is kept and the block marked corrupt: nothing better exists.
+ */
+static void bad_replica(struct nn_server *s, uint64_t id, uint64_t gs, uint32_t dn,
+			uint8_t why)
+{
+	struct nn_block *b = nn_blockmap_get(s->bm, id);
+	if (!b || gs != b->gs || !nn_block_has_replica(b, dn))
+		return;
+	uint32_t others = 0;
+	for (uint16_t i = 0; i < b->nrep; i++)
+		others += b->reps[i] != dn && s->dns.v[b->reps[i]].connected;
+	struct nn_dn *d = &s->dns.v[dn];
+	if (!others && why == PROTO_BAD_CHECKSUM) {
+		if (!(b->flags & NN_BLOCK_CORRUPT))
+			log_error("block %llu: the last replica (on '%s') is corrupt too",
+				  (unsigned long long)id, d->id);
+		b->flags |= NN_BLOCK_CORRUPT;
+		return;
+	}
+	log_warn("block %llu: replica on datanode '%s' is %s; replacing it",
+		 (unsigned long long)id, d->id, why == PROTO_BAD_MISSING ? "missing" : "corrupt");
+	nn_block_remove_replica(b, dn);
+	if (d->nblocks)
+		d->nblocks--;
+	if (why == PROTO_BAD_CHECKSUM)
+		nn_dns_queue_delete(&s->dns, dn, id, gs);
+	s->repl_dirty = true;
+}
+
+static void op_bad_block(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			 struct unpack *u)
+{
+	uint64_t id = unpack_u64(u), gs = unpack_u64(u);
+	char dn[PROTO_ID_MAX + 1];
+	unpack_str(u, dn, sizeof dn);
+	uint8_t why = unpack_u8(u);
+	if (!unpack_ok(u) || (why != PROTO_BAD_CHECKSUM && why != PROTO_BAD_MISSING))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	int i = nn_dns_find(&s->dns, dn);
+	if (i >= 0)
+		bad_replica(s, id, gs, (uint32_t)i, why);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static void op_dn_bad_block(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			    struct unpack *u)
+{
+	if (c->dn < 0)
+		return reply_err(s, c, h, -EPERM, "datanode not registered");
+	uint32_t n = unpack_count(u, 17);
+	for (uint32_t k = 0; k < n && unpack_ok(u); k++) {
+		uint64_t id = unpack_u64(u), gs = unpack_u64(u);
+		uint8_t why = unpack_u8(u);
+		if (unpack_ok(u))
+			bad_replica(s, id, gs, (uint32_t)c->dn, why);
+	}
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+struct fsck {
+	struct nn_server *s;
+	uint64_t files, blocks, under, over, corrupt, missing;
+	uint32_t nproblems;
+	struct buf problems;
+	char path[PROTO_PATH_MAX + 1];
+	int depth;
+};
+
+static void fsck_problem(struct fsck *f, const char *what)
+{
+	if (f->nproblems >= 1000)
+		return;
+	pack_str(&f->problems, f->path);
+	pack_str(&f->problems, what);
+	f->nproblems++;
+}
+
+static void fsck_file(struct fsck *f, const struct nn_attr *a)
+{
+	struct nn_blocks bl = {0};
+	f->files++;
+	if (nn_ns_blocks(f->s->ns, a->ino, 0, 0, &bl))
+		return;
+	double now = ev_now();
+	for (size_t i = 0; i < bl.n; i++) {
+		struct nn_block *b = nn_blockmap_get(f->s->bm, bl.v[i].id);
+		char what[160];
+		f->blocks++;
+		if (!b)
+			continue;
+		uint32_t live, maint;
+		nn_repl_count(b, &f->s->dns, now, &live, &maint);
+		if (b->flags & NN_BLOCK_UC)
+			continue;
+		if (b->flags & NN_BLOCK_CORRUPT) {
+			f->corrupt++;
+			snprintf(what, sizeof what, "block %llu: every replica is corrupt",
+				 (unsigned long long)b->id);
+			fsck_problem(f, what);
+		} else if (!live) {
+			f->missing++;
+			snprintf(what, sizeof what, "block %llu: missing (no live replica)",
+				 (unsigned long long)b->id);
+			fsck_problem(f, what);
+		} else if (live < b->repl) {
+			f->under++;
+			snprintf(what, sizeof what, "block %llu: under-replicated, %u of %u",
+				 (unsigned long long)b->id, live, b->repl);
+			fsck_problem(f, what);
+		} else if (live > b->repl) {
+			f->over++;
+		}
+	}
+	nn_blocks_free(&bl);
+}
+
+static int fsck_entry(void *arg, const char *name, const struct nn_attr *a)
+{
+	struct fsck *f = arg;
+	size_t len = strlen(f->path);
+	if (len + 1 + strlen(name) > PROTO_PATH_MAX || f->depth > 4096)
+		return 0;
+	snprintf(f->path + len, sizeof f->path - len, "%s%s", len > 1 ? "/" : "", name);
+	if (a->type == PROTO_T_DIR) {
+		bool more;
+		f->depth++;
+		nn_ns_list(f->s->ns, f->path, NULL, UINT32_MAX, fsck_entry, f, &more);
+		f->depth--;
+	} else if (a->type == PROTO_T_FILE) {
+		fsck_file(f, a);
+	}
+	f->path[len] = 0;
+	return 0;
+}
+
+static void op_fsck(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		    struct unpack *u)
+{
+	struct fsck *f = calloc(1, sizeof *f);
+	if (!f)
+		return reply_err(s, c, h, -ENOMEM, NULL);
+	f->s = s;
+	buf_init(&f->problems);
+	unpack_str(u, f->path, sizeof f->path);
+	struct nn_attr a;
+	int rc = unpack_ok(u) ? nn_ns_stat(s->ns, f->path, &a) : -EPROTO;
+	if (!rc) {
+		if (a.type == PROTO_T_DIR) {
+			bool more;
+			while (strlen(f->path) > 1 && f->path[strlen(f->path) - 1] == '/')
+				f->path[strlen(f->path) - 1] = 0;
+			rc = nn_ns_list(s->ns, f->path, NULL, UINT32_MAX, fsck_entry, f, &more);
+		} else if (a.type == PROTO_T_FILE) {
+			fsck_file(f, &a);
+		}
+	}
+	if (rc) {
+		reply_err(s, c, h, rc, NULL);
+	} else {
+		struct buf p = BUF_INIT;
+		pack_u64(&p, f->files);
+		pack_u64(&p, f->blocks);
+		pack_u64(&p, f->under);
+		pack_u64(&p, f->over);
+		pack_u64(&p, f->corrupt);
+		pack_u64(&p, f->missing);
+		pack_u32(&p, f->nproblems);
+		pack_raw(&p, f->problems.data, f->problems.len);
+		reply(s, c, h, &p);
+		buf_free(&p);
+	}
+	buf_free(&f->problems);
+	free(f);
+}
+
+struct safe_count {
+	const struct nn_dns *dns;
+	uint64_t total, reported;
+};
+
+static void safe_count_block(void *arg, struct nn_block *b)
+{
+	struct safe_count *sc = arg;
+	if (b->flags & NN_BLOCK_UC)
+		return;
+	sc->total++;
+	for (uint16_t i = 0; i < b->nrep; i++)
+		if (sc->dns->v[b->reps[i]].connected) {
+			sc->reported++;
+			return;
+		}
+}
+
+/*
+ * Safe mode after a start: read-only and no replication decisions until
+ * safemode_threshold of the blocks have a reported replica -- or, so that a node that
+ * is gone for good is never waited for, until dead_node_timeout has passed and every
+ * datanode that registered has reported.
+ */
+static void check_safe_mode(struct nn_server *s)
+{
+	if (!s->safe_mode || s->safe_manual)
+		return;
+	struct safe_count sc = {&s->dns, 0, 0};
+	nn_blockmap_each(s->bm, safe_count_block, &sc);
+	bool all_reported = true;
+	for (uint32_t i = 0; i < s->dns.n; i++)
+		if (s->dns.v[i].connected && !s->dns.v[i].reported)
+			all_reported = false;
+	bool enough = !sc.total || (double)sc.reported >= s->cfg.safemode_threshold *
+							   (double)sc.total;
+	bool waited = ev_now() - s->started > s->cfg.dead_node_timeout && all_reported;
+	if (enough || waited) {
+		s->safe_mode = false;
+		s->repl_dirty = true;
+		log_info("leaving safe mode: %llu of %llu blocks reported%s",
+			 (unsigned long long)sc.reported, (unsigned long long)sc.total,
+			 enough ? "" : " (stopped waiting for absent datanodes)");
+	}
+}
+
+static void op_safemode(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	uint8_t action = unpack_u8(u);
+	if (!unpack_ok(u) || action > PROTO_SAFEMODE_LEAVE)
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (action != PROTO_SAFEMODE_GET && c->peer.uid != 0 && c->peer.uid != getuid())
+		return reply_err(s, c, h, -EPERM, "only the superuser may change safe mode");
+	if (action == PROTO_SAFEMODE_ENTER) {
+		s->safe_mode = s->safe_manual = true;
+		log_info("safe mode entered by an administrator");
+	} else if (action == PROTO_SAFEMODE_LEAVE) {
+		s->safe_mode = s->safe_manual = false;
+		s->repl_dirty = true;
+		log_info("safe mode left by an administrator");
+	}
+	struct safe_count sc = {&s->dns, 0, 0};
+	nn_blockmap_each(s->bm, safe_count_block, &sc);
+	struct buf p = BUF_INIT;
+	pack_u8(&p, s->safe_mode);
+	pack_u64(&p, sc.reported);
+	pack_u64(&p, sc.total);
 	reply(s, c, h, &p);
 	buf_free(&p);
 }
@@ -744,6 +1006,7 @@ static void op_block_report(struct nn_server *s, struct conn *c, const struct pr
 		dn_count_blocks(s, (uint32_t)i);
 		s->dns.v[i].reported = true;
 		s->repl_dirty = true;
+		check_safe_mode(s);
 		log_info("datanode '%s' reported %u blocks", s->dns.v[i].id, n);
 	}
 	struct buf p = BUF_INIT;
@@ -808,6 +1071,16 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 	unpack_init(&u, payload, h->length);
 	s->rpc_count[h->type & 0xff]++;
 	bool is_dn = c->peer.role == PROTO_ROLE_DATANODE;
+	if (s->safe_mode) {
+		switch (h->type) {
+		case PROTO_CN_MKDIR: case PROTO_CN_CREATE: case PROTO_CN_ADD_BLOCK:
+		case PROTO_CN_RENAME: case PROTO_CN_DELETE: case PROTO_CN_SETREP:
+		case PROTO_CN_ABANDON:
+			return reply_err(s, c, h, -EROFS, "the namenode is in safe mode (waiting "
+				"for datanodes to report their blocks); try again shortly");
+		default: break;
+		}
+	}
 	switch (h->type) {
 	case PROTO_CN_MKDIR: return op_mkdir(s, c, h, &u);
 	case PROTO_CN_CREATE: return op_create(s, c, h, &u);
@@ -822,6 +1095,9 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 	case PROTO_CN_SETREP: return op_setrep(s, c, h, &u);
 	case PROTO_CN_STATFS: return op_statfs(s, c, h);
 	case PROTO_CN_REPORT: return op_report(s, c, h);
+	case PROTO_CN_BAD_BLOCK: return op_bad_block(s, c, h, &u);
+	case PROTO_CN_FSCK: return op_fsck(s, c, h, &u);
+	case PROTO_CN_SAFEMODE: return op_safemode(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {
@@ -831,6 +1107,7 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 		case PROTO_DN_BLOCK_REPORT: return op_block_report(s, c, h, &u, true);
 		case PROTO_DN_BLOCK_RECEIVED: return op_block_report(s, c, h, &u, false);
 		case PROTO_DN_BLOCK_DELETED: return op_block_deleted(s, c, h, &u);
+		case PROTO_DN_BAD_BLOCK: return op_dn_bad_block(s, c, h, &u);
 		case PROTO_DN_BYE: {
 			c->said_bye = true;
 			struct buf p = BUF_INIT;
@@ -1017,7 +1294,7 @@ static void turn_end(struct ev_loop *loop, void *arg)
 {
 	(void)loop;
 	struct nn_server *s = arg;
-	if (s->repl_dirty) {
+	if (s->repl_dirty && !s->safe_mode) {
 		s->repl_dirty = false;
 		s->repl_last = ev_now();
 		uint32_t n = nn_repl_schedule(s->repl, s->bm, &s->dns, s->repl_last);
@@ -1049,6 +1326,7 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	(void)loop;
 	struct nn_server *s = arg;
 	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
+	check_safe_mode(s);
 	if (nn_repl_expire(s->repl, &s->dns, ev_now()) || ev_now() - s->repl_last > 3)
 		s->repl_dirty = true; /* a periodic pass also catches what events missed */
 	if (s->cfg.metadata_sync > 0 && ev_now() - s->last_sync >= s->cfg.metadata_sync) {
@@ -1094,6 +1372,10 @@ int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
 	}
 	log_info("namespace loaded: %llu inodes, %zu blocks",
 		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm));
+	s->started = ev_now();
+	s->safe_mode = nn_blockmap_count(s->bm) > 0;
+	if (s->safe_mode)
+		log_info("in safe mode until the datanodes report their blocks");
 	s->loop = ev_new();
 	if (!s->loop) {
 		rc = -errno;

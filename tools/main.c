@@ -50,6 +50,12 @@ static const struct {
 	 "Each block of a file: id, genstamp, offset, length, datanodes holding it.\n"},
 	{"report", cmd_report, "report [--json] [-h]",
 	 "Cluster totals and every datanode: state, capacity, used, blocks, last contact.\n"},
+	{"fsck", cmd_fsck, "fsck [PATH] [--json]",
+	 "Check every file below PATH (default /): healthy, under- and over-replicated,\n"
+	 "corrupt and missing blocks. Exit status 0 when HEALTHY, 1 when CORRUPT.\n"},
+	{"admin", cmd_admin, "admin safemode get|enter|leave | admin nodes",
+	 "  safemode get|enter|leave  the namenode's safe mode (read-only, no replication)\n"
+	 "  nodes                     every datanode: state, blocks, last contact\n"},
 	{"local", cmd_local,
 	 "local up [--dir DIR] [--datanodes N] [-o KEY=VALUE]... | down | status [--json] |\n"
 	 "       stop-node ID [--kill] | start-node ID | add-node",

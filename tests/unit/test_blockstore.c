@@ -446,7 +446,7 @@ START_TEST(test_list)
 
 	struct dn_replica_info *v = NULL;
 	size_t n = 0;
-	ck_assert_int_eq(dn_store_list(s, &v, &n), 0);
+	ck_assert_int_eq(dn_store_list(s, false, &v, &n), 0);
 	ck_assert_uint_eq(n, 3);
 	const struct dn_replica_info *r = find_info(v, n, 1);
 	ck_assert_ptr_nonnull(r);
@@ -463,6 +463,25 @@ START_TEST(test_list)
 	ck_assert_ptr_null(find_info(v, n, 4));
 	free(v);
 	ck_assert_uint_eq(dn_store_count(s), 3);
+
+	/* a plain listing (the scanner's) keeps the pending incremental report; only the
+	 * full report's listing replaces it */
+	struct dn_replica_info *rv;
+	uint64_t *dv;
+	size_t rn, dn;
+	ck_assert_int_eq(dn_store_list(s, false, &v, &n), 0);
+	free(v);
+	dn_store_take_changes(s, &rv, &rn, &dv, &dn);
+	ck_assert_uint_eq(rn, 3);
+	free(rv);
+	free(dv);
+	put_replica(s, 5, 50, data, 10);
+	ck_assert_int_eq(dn_store_list(s, true, &v, &n), 0);
+	free(v);
+	dn_store_take_changes(s, &rv, &rn, &dv, &dn);
+	ck_assert_uint_eq(rn, 0);
+	free(rv);
+	free(dv);
 	dn_writer_abort(w);
 	dn_store_close(s);
 }
@@ -610,7 +629,7 @@ START_TEST(test_reopen_truncated_meta)
 	close(mfd);
 	struct dn_replica_info *v;
 	size_t n;
-	ck_assert_int_eq(dn_store_list(s, &v, &n), 0);
+	ck_assert_int_eq(dn_store_list(s, false, &v, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(v[0].id, 2001);
 	free(v);

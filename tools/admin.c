@@ -1,0 +1,134 @@
+/* admin: `dfs fsck` and `dfs admin` -- health checks and cluster administration.
+ * Main thread only. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "proto.h"
+
+int cmd_fsck(int argc, char **argv)
+{
+	static const struct option lo[] = {{"json", no_argument, 0, 'j'},
+					   {"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
+	bool json = false;
+	int ch;
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
+		if (ch == 'j')
+			json = true;
+		else
+			return cli_usage("fsck", ch == 'H');
+	}
+	if (argc - optind > 1)
+		return cli_usage("fsck", false);
+	struct buf p = BUF_INIT;
+	cli_remote_path(optind < argc ? argv[optind] : "/", &p);
+	struct dfs_client *c = cli_connect();
+	struct dfs_fsck f;
+	int rc = dfs_fsck(c, p.data, &f);
+	dfs_close(c);
+	if (rc) {
+		int st = cli_fail(p.data, rc);
+		buf_free(&p);
+		return st;
+	}
+	bool healthy = !f.corrupt && !f.missing;
+	if (json) {
+		struct buf o = BUF_INIT;
+		buf_addc(&o, '{');
+		json_kstr(&o, "status", healthy ? "HEALTHY" : "CORRUPT");
+		json_kstr(&o, "path", p.data);
+		json_ku64(&o, "files", f.files);
+		json_ku64(&o, "blocks", f.blocks);
+		json_ku64(&o, "under_replicated", f.under_replicated);
+		json_ku64(&o, "over_replicated", f.over_replicated);
+		json_ku64(&o, "corrupt", f.corrupt);
+		json_ku64(&o, "missing", f.missing);
+		json_key(&o, "problems");
+		buf_addc(&o, '[');
+		for (uint32_t i = 0; i < f.nproblems; i++) {
+			json_sep(&o);
+			buf_addc(&o, '{');
+			json_kstr(&o, "path", f.problems[i].path);
+			json_kstr(&o, "problem", f.problems[i].what);
+			buf_addc(&o, '}');
+		}
+		buf_adds(&o, "]}");
+		printf("%s\n", o.data);
+		buf_free(&o);
+	} else {
+		for (uint32_t i = 0; i < f.nproblems; i++)
+			printf("%s: %s\n", f.problems[i].path, f.problems[i].what);
+		printf("Status: %s\n Path: %s\n Files: %" PRIu64 "\n Blocks: %" PRIu64 "\n"
+		       " Under-replicated blocks: %" PRIu64 "\n Over-replicated blocks: %" PRIu64
+		       "\n Corrupt blocks: %" PRIu64 "\n Missing blocks: %" PRIu64 "\n",
+		       healthy ? "HEALTHY" : "CORRUPT", p.data, f.files, f.blocks,
+		       f.under_replicated, f.over_replicated, f.corrupt, f.missing);
+	}
+	dfs_fsck_free(&f);
+	buf_free(&p);
+	return healthy ? 0 : 1;
+}
+
+static int admin_safemode(struct dfs_client *c, const char *what)
+{
+	uint8_t action;
+	if (!strcmp(what, "get"))
+		action = PROTO_SAFEMODE_GET;
+	else if (!strcmp(what, "enter"))
+		action = PROTO_SAFEMODE_ENTER;
+	else if (!strcmp(what, "leave"))
+		action = PROTO_SAFEMODE_LEAVE;
+	else
+		return cli_usage("admin", false);
+	bool on;
+	uint64_t reported, total;
+	int rc = dfs_safemode(c, action, &on, &reported, &total);
+	if (rc)
+		return cli_fail("safemode", rc);
+	printf("Safe mode is %s (%" PRIu64 " of %" PRIu64 " blocks reported)\n", on ? "ON" : "OFF",
+	       reported, total);
+	return 0;
+}
+
+static int admin_nodes(struct dfs_client *c)
+{
+	struct dfs_report r;
+	int rc = dfs_report(c, &r);
+	if (rc)
+		return cli_fail("nodes", rc);
+	printf("%-14s %-22s %-8s %8s %s\n", "ID", "ADDRESS", "STATE", "BLOCKS", "LAST CONTACT");
+	for (uint32_t i = 0; i < r.ndatanodes; i++) {
+		struct dfs_dn_report *d = &r.datanodes[i];
+		printf("%-14s %-22s %-8s %8" PRIu64 " %.1fs ago\n", d->id, d->addr,
+		       dfs_dn_state_name(d->state), d->blocks, (double)d->last_contact_ms / 1000);
+	}
+	dfs_report_free(&r);
+	return 0;
+}
+
+int cmd_admin(int argc, char **argv)
+{
+	static const struct option lo[] = {{"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
+	int ch;
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1)
+		return cli_usage("admin", ch == 'H');
+	if (optind >= argc)
+		return cli_usage("admin", false);
+	const char *sub = argv[optind];
+	int status;
+	if (!strcmp(sub, "safemode") && optind + 1 < argc) {
+		struct dfs_client *c = cli_connect();
+		status = admin_safemode(c, argv[optind + 1]);
+		dfs_close(c);
+	} else if (!strcmp(sub, "nodes")) {
+		struct dfs_client *c = cli_connect();
+		status = admin_nodes(c);
+		dfs_close(c);
+	} else {
+		status = cli_usage("admin", false);
+	}
+	return status;
+}
