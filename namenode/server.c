@@ -49,7 +49,15 @@ struct conn {
 	bool said_bye;
 	int dn;           /* datanode index when a datanode's control channel, else -1 */
 	char peer_addr[64], peer_host[64];
+	uint64_t *writing; /* inodes this client created and has not completed: its leases */
+	uint32_t nwriting, capwriting;
 	struct conn *prev, *next;
+};
+
+/* A writer's connection closed with the file still open: recovered at `deadline`. */
+struct orphan {
+	uint64_t ino;
+	double deadline;
 };
 
 struct nn_server {
@@ -70,6 +78,8 @@ struct nn_server {
 	struct nn_repl *repl;
 	bool repl_dirty;       /* something changed that may need copies or deletions */
 	double repl_last;      /* last scheduling pass */
+	struct orphan *orphans;  /* leases of writers that went away (recover_leases) */
+	uint32_t norphans, caporphans;
 	bool safe_mode;        /* read-only, no replication decisions (see check_safe_mode) */
 	bool safe_manual;      /* entered by an administrator: left only by one */
 	double started;
@@ -209,6 +219,106 @@ static void op_mkdir(struct nn_server *s, struct conn *c, const struct proto_hdr
 	reply_attr(s, c, h, &a);
 }
 
+/* ---------- leases ----------
+ * One writer per file: the connection that created it holds its lease (conn.writing)
+ * until it completes it. When that connection goes away with the file still open, the
+ * file becomes an orphan; lease_timeout later recover_leases closes it at the length
+ * its datanodes stored: the last block keeps the length of its finalized replicas, or
+ * is dropped when none finalized, so what the writer had fully written stays. */
+
+static void lease_add(struct conn *c, uint64_t ino)
+{
+	if (c->nwriting == c->capwriting) {
+		c->capwriting = c->capwriting ? c->capwriting * 2 : 4;
+		c->writing = realloc(c->writing, c->capwriting * sizeof *c->writing);
+		if (!c->writing)
+			abort();
+	}
+	c->writing[c->nwriting++] = ino;
+}
+
+static void lease_drop(struct conn *c, uint64_t ino)
+{
+	for (uint32_t i = 0; i < c->nwriting; i++)
+		if (c->writing[i] == ino) {
+			c->writing[i] = c->writing[--c->nwriting];
+			return;
+		}
+}
+
+static void leases_orphaned(struct nn_server *s, struct conn *c)
+{
+	for (uint32_t i = 0; i < c->nwriting; i++) {
+		if (s->norphans == s->caporphans) {
+			s->caporphans = s->caporphans ? s->caporphans * 2 : 16;
+			s->orphans = realloc(s->orphans, s->caporphans * sizeof *s->orphans);
+			if (!s->orphans)
+				abort();
+		}
+		s->orphans[s->norphans++] =
+			(struct orphan){c->writing[i], ev_now() + s->cfg.lease_timeout};
+	}
+	free(c->writing);
+	c->writing = NULL;
+	c->nwriting = c->capwriting = 0;
+}
+
+static void release_blocks(struct nn_server *s, struct nn_blocks *freed);
+
+static void recover_file(struct nn_server *s, uint64_t ino)
+{
+	struct nn_attr a;
+	if (nn_ns_stat_ino(s->ns, ino, &a) || a.type != PROTO_T_FILE ||
+	    !(a.flags & PROTO_A_UNDER_CONSTRUCTION))
+		return; /* gone, or completed meanwhile */
+	struct nn_blocks bl = {0};
+	nn_ns_blocks(s->ns, ino, 0, 0, &bl);
+	uint64_t last = 0, len = 0;
+	if (bl.n) {
+		struct nn_blockrec *r = &bl.v[bl.n - 1];
+		struct nn_block *b = nn_blockmap_get(s->bm, r->id);
+		if (b && b->nrep) {
+			last = r->id;
+			len = b->len;
+		} else {
+			struct nn_blocks freed = {0};
+			nn_ns_abandon_block(s->ns, ino, r->id, &freed);
+			release_blocks(s, &freed);
+			if (bl.n > 1) {
+				last = bl.v[bl.n - 2].id;
+				len = bl.v[bl.n - 2].len;
+			}
+		}
+	}
+	nn_blocks_free(&bl);
+	struct nn_attr done;
+	int rc = nn_ns_complete(s->ns, ino, last, len, &done);
+	if (rc) {
+		log_error("lease recovery of inode %llu failed: %s", (unsigned long long)ino,
+			  strerror(-rc));
+		return;
+	}
+	struct nn_block *b = last ? nn_blockmap_get(s->bm, last) : NULL;
+	if (b)
+		b->flags &= (uint8_t)~NN_BLOCK_UC;
+	log_info("recovered the lease of inode %llu: its writer went away; closed at %llu bytes",
+		 (unsigned long long)ino, (unsigned long long)done.size);
+}
+
+static void recover_leases(struct nn_server *s)
+{
+	double now = ev_now();
+	for (uint32_t i = 0; i < s->norphans;) {
+		if (s->orphans[i].deadline > now || s->safe_mode) {
+			i++;
+			continue;
+		}
+		uint64_t ino = s->orphans[i].ino;
+		s->orphans[i] = s->orphans[--s->norphans];
+		recover_file(s, ino);
+	}
+}
+
 static bool block_size_ok(uint64_t bs)
 {
 	return bs == 0 || (bs % PROTO_CHUNK_SIZE == 0 && bs <= (1ULL << 40));
@@ -240,6 +350,7 @@ static void op_create(struct nn_server *s, struct conn *c, const struct proto_hd
 	release_blocks(s, &freed);
 	if (rc)
 		return reply_err(s, c, h, rc, NULL);
+	lease_add(c, a.ino);
 	reply_attr(s, c, h, &a);
 }
 
@@ -312,6 +423,7 @@ static void op_complete(struct nn_server *s, struct conn *c, const struct proto_
 	if (rc)
 		return reply_err(s, c, h, rc, rc == -EINVAL ? "block list mismatch" : NULL);
 	note_stored(s, &acked, last, len, true);
+	lease_drop(c, ino);
 	reply_attr(s, c, h, &a);
 }
 
@@ -979,6 +1091,8 @@ static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs,
 		nn_dns_queue_delete(&s->dns, dn, id, gs);
 		return;
 	}
+	if ((b->flags & NN_BLOCK_UC) && len > b->len)
+		b->len = len; /* what a finalized replica holds: lease recovery's length */
 	if (nn_block_add_replica(b, dn)) {
 		s->dns.v[dn].nblocks++;
 		s->dns.v[dn].used += len; /* until the next heartbeat says exactly */
@@ -1035,6 +1149,8 @@ static void op_block_deleted(struct nn_server *s, struct conn *c, const struct p
 
 static void conn_close(struct nn_server *s, struct conn *c)
 {
+	if (c->nwriting)
+		leases_orphaned(s, c);
 	if (c->dn >= 0) {
 		struct nn_dn *d = &s->dns.v[c->dn];
 		if (c->said_bye) {
@@ -1327,6 +1443,7 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	struct nn_server *s = arg;
 	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
 	check_safe_mode(s);
+	recover_leases(s);
 	if (nn_repl_expire(s->repl, &s->dns, ev_now()) || ev_now() - s->repl_last > 3)
 		s->repl_dirty = true; /* a periodic pass also catches what events missed */
 	if (s->cfg.metadata_sync > 0 && ev_now() - s->last_sync >= s->cfg.metadata_sync) {
@@ -1428,5 +1545,6 @@ void nn_server_free(struct nn_server *s)
 	ev_free(s->loop);
 	free(s->flush);
 	free(s->dn_conn);
+	free(s->orphans);
 	free(s);
 }
