@@ -50,13 +50,13 @@ static void *scanner_main(void *arg)
 		size_t bad = 0;
 		for (size_t i = 0; i < n && !atomic_load(&sc->stop); i++) {
 			int rc = dn_store_verify(sc->store, v[i].id, v[i].gs);
-			/* reported again each pass until the namenode has it replaced */
-			if (rc == -EBADMSG || rc == -ENOENT) {
-				log_warn("scanner: replica blk_%" PRIu64 "_%" PRIu64 " is %s", v[i].id,
-					 v[i].gs, rc == -EBADMSG ? "corrupt" : "missing");
-				dn_store_report_bad(sc->store, v[i].id, v[i].gs,
-						    rc == -EBADMSG ? PROTO_BAD_CHECKSUM
-								   : PROTO_BAD_MISSING);
+			/* reported again each pass until the namenode has it replaced; a
+			 * replica gone from the disk (-ENOENT) was already dropped and
+			 * reported deleted by the store itself */
+			if (rc == -EBADMSG) {
+				log_warn("scanner: replica blk_%" PRIu64 "_%" PRIu64 " is corrupt",
+					 v[i].id, v[i].gs);
+				dn_store_report_bad(sc->store, v[i].id, v[i].gs, PROTO_BAD_CHECKSUM);
 				bad++;
 			}
 			nap(sc, (double)v[i].len / rate);

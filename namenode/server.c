@@ -1136,8 +1136,11 @@ static void op_block_deleted(struct nn_server *s, struct conn *c, const struct p
 	uint32_t n = unpack_count(u, 8);
 	for (uint32_t k = 0; k < n && unpack_ok(u); k++) {
 		struct nn_block *b = nn_blockmap_get(s->bm, unpack_u64(u));
-		if (b && nn_block_remove_replica(b, (uint32_t)i) && s->dns.v[i].nblocks)
-			s->dns.v[i].nblocks--;
+		if (b && nn_block_remove_replica(b, (uint32_t)i)) {
+			if (s->dns.v[i].nblocks)
+				s->dns.v[i].nblocks--;
+			s->repl_dirty = true; /* a replica we did not ask to delete is gone */
+		}
 	}
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
@@ -1151,6 +1154,7 @@ static void conn_close(struct nn_server *s, struct conn *c)
 {
 	if (c->nwriting)
 		leases_orphaned(s, c);
+	free(c->writing);
 	if (c->dn >= 0) {
 		struct nn_dn *d = &s->dns.v[c->dn];
 		if (c->said_bye) {

@@ -840,12 +840,41 @@ static int setrep_tree(struct dfs_client *c, const char *path, uint16_t n)
 	return rc ? cli_fail(path, rc) : s.status;
 }
 
+/* Waits until every block below path has its replication (setrep -w). */
+static int setrep_wait(struct dfs_client *c, const char *path)
+{
+	for (int i = 0;; i++) {
+		struct dfs_fsck f;
+		int rc = dfs_fsck(c, path, &f);
+		if (rc)
+			return cli_fail(path, rc);
+		uint64_t left = f.under_replicated + f.over_replicated, bad = f.corrupt + f.missing;
+		dfs_fsck_free(&f);
+		if (!left && bad) {
+			cli_error(path, "%llu blocks are corrupt or missing",
+				  (unsigned long long)bad);
+			return 1;
+		}
+		if (!left)
+			return 0;
+		if (i % 25 == 0 && !cli_g.quiet)
+			fprintf(stderr, "waiting for %llu blocks of %s to reach their replication\n",
+				(unsigned long long)left, path);
+		usleep(200000);
+	}
+}
+
 int cmd_setrep(int argc, char **argv)
 {
-	static const struct option lo[] = {HELP_OPT, {0, 0, 0, 0}};
+	static const struct option lo[] = {{"wait", no_argument, 0, 'w'}, HELP_OPT, {0, 0, 0, 0}};
+	bool wait = false;
 	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1)
-		return cli_usage("setrep", ch == 'H');
+	while ((ch = cli_getopt(argc, argv, "w", lo)) != -1) {
+		if (ch == 'w')
+			wait = true;
+		else
+			return cli_usage("setrep", ch == 'H');
+	}
 	if (argc - optind < 2)
 		return cli_usage("setrep", false);
 	uint64_t n;
@@ -860,6 +889,8 @@ int cmd_setrep(int argc, char **argv)
 	for (int i = optind + 1; i < argc; i++) {
 		cli_remote_path(argv[i], &p);
 		status |= setrep_tree(c, p.data, (uint16_t)n);
+		if (!status && wait)
+			status |= setrep_wait(c, p.data);
 		if (!status)
 			printf("replication of %s set to %llu\n", p.data, (unsigned long long)n);
 	}

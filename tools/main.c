@@ -43,9 +43,10 @@ static const struct {
 	{"du", cmd_du, "du [-s] [-h] [PATH...]",
 	 "Bytes used by each entry of a directory.\n  -s  one total per PATH\n  -h  human units\n"},
 	{"df", cmd_df, "df [-h]", "Cluster capacity, used and available space.\n"},
-	{"setrep", cmd_setrep, "setrep N PATH...",
+	{"setrep", cmd_setrep, "setrep [-w] N PATH...",
 	 "Set the replication of files; on a directory, of every file below it and of\n"
-	 "new files created in it.\n"},
+	 "new files created in it.\n"
+	 "  -w, --wait  wait until every block has that many replicas\n"},
 	{"blocks", cmd_blocks, "blocks [--json] PATH",
 	 "Each block of a file: id, genstamp, offset, length, datanodes holding it.\n"},
 	{"report", cmd_report, "report [--json] [-h]",

@@ -39,4 +39,14 @@ sleep 0.5
 	ok "no copies during maintenance" || fail "copies started at once after a graceful stop"
 check "copies after maintenance_timeout" wait_for 30 healthy "$holder"
 check "data intact" bash -c "dfs cat /f | cmp - '$T/f'"
+
+# setrep -w waits until the copies exist (and setrep down removes the excess)
+check "start $holder again" dfs local start-node "$holder"
+check "setrep -w 4" timeout 60 dfs setrep -w 4 /f
+[ "$(dfs blocks --json /f | json 'all(len(set(b["locations"])) == 4 for b in d["blocks"])')" = True ] &&
+	ok "every block on 4 nodes after setrep -w 4" || fail "setrep -w 4 returned early"
+check "setrep -w 2" timeout 60 dfs setrep -w 2 /f
+[ "$(dfs blocks --json /f | json 'all(len(b["locations"]) == 2 for b in d["blocks"])')" = True ] &&
+	ok "excess copies removed after setrep 2" || fail "setrep 2 left extra copies"
+check "data intact after setrep" bash -c "dfs cat /f | cmp - '$T/f'"
 finish
