@@ -23,13 +23,15 @@ echo "re-replicated in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf
 	ok "dn2 reported dead" || fail "dn2 not reported dead"
 check "data intact after the loss" bash -c "dfs cat /f | cmp - '$T/f'"
 
-# the node returns: its replicas are now excess and are removed, keeping 3 per block
+# the node returns: its old replicas make some blocks over-replicated; the excess is
+# deleted (from whichever node is fullest), leaving exactly 3 per block, on disk too
 check "start dn2 again" dfs local start-node dn2
+nblocks=$(dfs blocks --json /f | json 'len(d["blocks"])')
 exact3() { [ "$(dfs blocks --json /f | json 'all(len(set(b["locations"])) == 3 for b in d["blocks"])')" = True ] &&
-	[ "$(dfs report --json | json '[n["blocks"] for n in d["datanodes"] if n["id"]=="dn2"][0]')" = 0 ]; }
-check "excess replicas on the returning node removed" wait_for 20 exact3
-emptied() { [ -z "$(find "$DFS_DIR/dn2/current" -name 'blk_*' -print -quit)" ]; }
-check "dn2's block files deleted from disk" wait_for 20 emptied
+	[ "$(dfs fsck --json / | json 'd["over_replicated"]')" = 0 ]; }
+check "excess replicas removed after the node returned" wait_for 20 exact3
+on_disk() { [ "$(find "$DFS_DIR"/dn*/current -name 'blk_*' ! -name '*.meta' | wc -l)" = $((3 * nblocks)) ]; }
+check "exactly 3 replica files per block on disk" wait_for 20 on_disk
 
 # a graceful stop is maintenance: nothing is copied until maintenance_timeout (2s here)
 holder=$(dfs blocks --json /f | json 'd["blocks"][0]["locations"][0]')
