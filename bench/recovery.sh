@@ -48,8 +48,10 @@ round() { # $1 = how, $2 = node
 		stopped=$(dfs local status --json | python3 -c "import json,sys; d=json.load(sys.stdin); print([n['pid'] for n in d['datanodes'] if n['id']=='$2'][0])")
 		kill -STOP "$stopped"
 	fi
-	sleep 0.2
-	until healthy; do sleep 0.05; done
+	# healthy again only counts once the namenode has given the node up
+	until [ "$(dfs report --json | python3 -c "import json,sys; d=json.load(sys.stdin); print([n['state'] for n in d['datanodes'] if n['id']=='$2'][0])")" = dead ] && healthy; do
+		sleep 0.05
+	done
 	end=$(now)
 	awk -v a="$start" -v b="$end" -v n="$bytes" -v how="$1" -v lo="$loopback" 'BEGIN {
 		printf "%-12s %8.2f s %10.0f MB %8.0f MB/s   (loopback TCP %s MB/s)\n", how, b - a, n / 1e6, n / 1e6 / (b - a), lo }'
