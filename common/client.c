@@ -479,6 +479,14 @@ void dfs_fsck_free(struct dfs_fsck *f)
 	f->nproblems = 0;
 }
 
+int dfs_decommission(struct dfs_client *c, const char *id, bool on)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, id);
+	pack_u8(&req, on);
+	return call_void(c, PROTO_CN_DECOMMISSION, &req);
+}
+
 int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *reported,
 		 uint64_t *total)
 {

@@ -126,6 +126,8 @@ struct dfs_fsck {
 /* Checks every file below path; caller frees with dfs_fsck_free. */
 int dfs_fsck(struct dfs_client *c, const char *path, struct dfs_fsck *out);
 void dfs_fsck_free(struct dfs_fsck *f);
+/* Starts (on) or ends (!on) the decommissioning of datanode id. */
+int dfs_decommission(struct dfs_client *c, const char *id, bool on);
 /* Gets or changes (PROTO_SAFEMODE_*) the namenode's safe mode. */
 int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *reported,
 		 uint64_t *total);

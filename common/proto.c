@@ -128,6 +128,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_CN_BAD_BLOCK: return "bad_block";
 	case PROTO_CN_FSCK: return "fsck";
 	case PROTO_CN_SAFEMODE: return "safemode";
+	case PROTO_CN_DECOMMISSION: return "decommission";
 	case PROTO_DN_BAD_BLOCK: return "dn_bad_block";
 	case PROTO_DN_REGISTER: return "register";
 	case PROTO_DN_HEARTBEAT: return "heartbeat";

@@ -112,6 +112,8 @@ enum proto_type {
 	                               u64 under_replicated, u64 over_replicated,
 	                               u64 corrupt, u64 missing, u32 n, n x (str path,
 	                               str problem) (at most 1000 problems listed) */
+	PROTO_CN_DECOMMISSION = 0x20, /* str datanode id, u8 1 = decommission, 0 = recommission
+	                               => - */
 	PROTO_CN_SAFEMODE = 0x1f,   /* u8 PROTO_SAFEMODE_* => u8 on, u64 blocks reported,
 	                               u64 blocks */
 

@@ -149,7 +149,17 @@ void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint3
 
 bool nn_dn_is_usable(const struct nn_dn *n)
 {
-	return n->connected && n->reported && n->state == PROTO_DN_LIVE;
+	return n->connected && n->reported && n->state == PROTO_DN_LIVE && !n->decommission;
+}
+
+uint8_t nn_dn_shown_state(const struct nn_dn *n)
+{
+	if (n->decommission && n->state != PROTO_DN_DEAD)
+		return n->decommissioned ? PROTO_DN_DECOMMISSIONED : PROTO_DN_DECOMMISSIONING;
+	/* registered but not yet reported its blocks: not usable yet */
+	if (n->state == PROTO_DN_LIVE && !n->reported)
+		return PROTO_DN_STALE;
+	return n->state;
 }
 
 uint32_t nn_dns_live(const struct nn_dns *d)
@@ -239,11 +249,14 @@ uint32_t nn_dns_sort_for_reader(const struct nn_dns *d, const char *client_host,
 	for (int pass = 0; pass < 3; pass++) {
 		for (uint32_t i = 0; i < n; i++) {
 			const struct nn_dn *dn = &d->v[reps[i]];
-			bool usable = nn_dn_is_usable(dn);
+			/* nodes being retired still serve reads, after the others */
+			bool usable = dn->connected && dn->reported && dn->state == PROTO_DN_LIVE &&
+				      !dn->decommission;
 			bool local = usable && client_host && !strcmp(dn->host, client_host);
-			bool stale = dn->connected && dn->state == PROTO_DN_STALE;
+			bool last = dn->connected && (dn->state == PROTO_DN_STALE ||
+				    (dn->state == PROTO_DN_LIVE && dn->decommission));
 			if ((pass == 0 && local) || (pass == 1 && usable && !local) ||
-			    (pass == 2 && stale))
+			    (pass == 2 && last))
 				out[k++] = reps[i];
 		}
 	}

@@ -30,6 +30,8 @@ struct nn_dn {
 	uint8_t state;       /* PROTO_DN_* */
 	bool connected;
 	bool reported;            /* sent its full block report since registering */
+	bool decommission;        /* an administrator is retiring it: no new replicas */
+	bool decommissioned;      /* ... and every block it holds is safe elsewhere */
 	double maintenance_until; /* after a graceful stop: replicas kept until then */
 	uint32_t replicating;     /* replication commands in flight from this node */
 	struct buf cmds; /* encoded commands for the next heartbeat reply */
@@ -52,6 +54,8 @@ void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t 
 /* The node's connection closed: dead. After a goodbye it is in maintenance: its
  * replicas still count until maintenance_timeout (unless a block falls to one copy). */
 void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful, double now);
+/* The state users see: liveness, or the decommission state of a node being retired. */
+uint8_t nn_dn_shown_state(const struct nn_dn *n);
 /* True while node n is down for maintenance (its replicas expected back). */
 bool nn_dn_in_maintenance(const struct nn_dn *n, double now);
 /* Index of node id, or -1. */

@@ -41,9 +41,17 @@ void nn_repl_free(struct nn_repl *r)
 
 uint32_t nn_repl_pending(const struct nn_repl *r) { return r->n; }
 
+
+/* Can serve as a copy's source. */
 static bool is_live(const struct nn_dn *n)
 {
 	return n->connected && n->reported && n->state != PROTO_DN_DEAD;
+}
+
+/* Counts toward a block's replication (a node being decommissioned does not). */
+static bool counts(const struct nn_dn *n)
+{
+	return is_live(n) && !n->decommission;
 }
 
 void nn_repl_count(const struct nn_block *b, const struct nn_dns *dns, double now,
@@ -52,7 +60,7 @@ void nn_repl_count(const struct nn_block *b, const struct nn_dns *dns, double no
 	*live = *maint = 0;
 	for (uint16_t i = 0; i < b->nrep; i++) {
 		const struct nn_dn *n = &dns->v[b->reps[i]];
-		if (is_live(n))
+		if (counts(n))
 			(*live)++;
 		else if (nn_dn_in_maintenance(n, now))
 			(*maint)++;
@@ -134,7 +142,7 @@ static void trim_excess(struct scan *s, struct nn_block *b)
 	int victim = -1;
 	for (uint16_t i = 0; i < b->nrep; i++) {
 		struct nn_dn *n = &s->dns->v[b->reps[i]];
-		if (!is_live(n))
+		if (!counts(n))
 			continue;
 		if (victim < 0 || n->remaining < s->dns->v[b->reps[victim]].remaining)
 			victim = i;
@@ -186,7 +194,7 @@ uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_d
 {
 	struct scan s = {.r = r, .dns = dns, .now = now};
 	for (uint32_t i = 0; i < dns->n; i++)
-		s.live_nodes += is_live(&dns->v[i]);
+		s.live_nodes += counts(&dns->v[i]);
 	nn_blockmap_each(bm, examine, &s);
 	if (s.n)
 		qsort(s.c, s.n, sizeof *s.c, by_urgency);
@@ -204,7 +212,7 @@ uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_d
 		for (uint16_t i = 0; i < b->nrep; i++) {
 			struct nn_dn *n = &dns->v[b->reps[i]];
 			if (!is_live(n) || n->state != PROTO_DN_LIVE ||
-			    n->replicating >= NN_REPL_STREAMS)
+			    n->replicating >= NN_REPL_STREAMS) /* a retiring node may be a source */
 				continue;
 			if (src < 0 || n->replicating < dns->v[src].replicating)
 				src = (int)b->reps[i];
@@ -232,4 +240,32 @@ uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_d
 	}
 	free(s.c);
 	return s.queued;
+}
+
+struct decom_check {
+	const struct nn_dns *dns;
+	uint32_t dn, live_nodes;
+	bool safe;
+};
+
+static void decom_block(void *arg, struct nn_block *b)
+{
+	struct decom_check *c = arg;
+	if (!c->safe || !nn_block_has_replica(b, c->dn))
+		return;
+	uint32_t live = 0;
+	for (uint16_t i = 0; i < b->nrep; i++)
+		live += counts(&c->dns->v[b->reps[i]]);
+	uint32_t target = b->repl < c->live_nodes ? b->repl : c->live_nodes;
+	if (live < target || !live)
+		c->safe = false;
+}
+
+bool nn_repl_decommission_done(struct nn_blockmap *bm, const struct nn_dns *dns, uint32_t dn)
+{
+	struct decom_check c = {dns, dn, 0, true};
+	for (uint32_t i = 0; i < dns->n; i++)
+		c.live_nodes += counts(&dns->v[i]);
+	nn_blockmap_each(bm, decom_block, &c);
+	return c.safe;
 }

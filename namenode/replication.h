@@ -35,6 +35,9 @@ bool nn_repl_arrived(struct nn_repl *r, struct nn_dns *dns, uint64_t id, uint32_
 /* Forgets pending copies whose deadline passed or whose nodes left; true if any. */
 bool nn_repl_expire(struct nn_repl *r, struct nn_dns *dns, double now);
 uint32_t nn_repl_pending(const struct nn_repl *r);
+/* True when every block on node dn (being decommissioned) has its replication on
+ * other nodes. */
+bool nn_repl_decommission_done(struct nn_blockmap *bm, const struct nn_dns *dns, uint32_t dn);
 /* Counts a block's replicas on live nodes and on nodes in maintenance. */
 void nn_repl_count(const struct nn_block *b, const struct nn_dns *dns, double now,
 		   uint32_t *live, uint32_t *maint);

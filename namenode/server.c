@@ -677,8 +677,7 @@ static void op_report(struct nn_server *s, struct conn *c, const struct proto_hd
 		const struct nn_dn *d = &s->dns.v[i];
 		pack_str(&p, d->id);
 		pack_str(&p, d->addr);
-		/* registered but not yet reported its blocks: not usable yet */
-		pack_u8(&p, d->state == PROTO_DN_LIVE && !d->reported ? PROTO_DN_STALE : d->state);
+		pack_u8(&p, nn_dn_shown_state(d));
 		pack_u64(&p, d->capacity);
 		pack_u64(&p, d->used);
 		pack_u64(&p, d->remaining);
@@ -918,6 +917,43 @@ static void check_safe_mode(struct nn_server *s)
 		log_info("leaving safe mode: %llu of %llu blocks reported%s",
 			 (unsigned long long)sc.reported, (unsigned long long)sc.total,
 			 enough ? "" : " (stopped waiting for absent datanodes)");
+	}
+}
+
+static void op_decommission(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			    struct unpack *u)
+{
+	char id[PROTO_ID_MAX + 1];
+	unpack_str(u, id, sizeof id);
+	uint8_t on = unpack_u8(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (c->peer.uid != 0 && c->peer.uid != getuid())
+		return reply_err(s, c, h, -EPERM, "only the superuser may decommission nodes");
+	int i = nn_dns_find(&s->dns, id);
+	if (i < 0)
+		return reply_err(s, c, h, -ENOENT, "no datanode '%s'", id);
+	struct nn_dn *d = &s->dns.v[i];
+	d->decommission = on;
+	d->decommissioned = false;
+	s->repl_dirty = true;
+	log_info("datanode '%s' %s by an administrator", id,
+		 on ? "is being decommissioned" : "is back in service");
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+/* Marks decommissioning nodes done once everything they hold is safe elsewhere. */
+static void check_decommission(struct nn_server *s)
+{
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		struct nn_dn *d = &s->dns.v[i];
+		if (!d->decommission || d->decommissioned || !d->connected)
+			continue;
+		if (nn_repl_decommission_done(s->bm, &s->dns, i)) {
+			d->decommissioned = true;
+			log_info("datanode '%s' is decommissioned: it can be taken away", d->id);
+		}
 	}
 }
 
@@ -1218,6 +1254,7 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 	case PROTO_CN_BAD_BLOCK: return op_bad_block(s, c, h, &u);
 	case PROTO_CN_FSCK: return op_fsck(s, c, h, &u);
 	case PROTO_CN_SAFEMODE: return op_safemode(s, c, h, &u);
+	case PROTO_CN_DECOMMISSION: return op_decommission(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {
@@ -1448,6 +1485,8 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
 	check_safe_mode(s);
 	recover_leases(s);
+	if (!s->safe_mode)
+		check_decommission(s);
 	if (nn_repl_expire(s->repl, &s->dns, ev_now()) || ev_now() - s->repl_last > 3)
 		s->repl_dirty = true; /* a periodic pass also catches what events missed */
 	if (s->cfg.metadata_sync > 0 && ev_now() - s->last_sync >= s->cfg.metadata_sync) {

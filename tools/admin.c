@@ -123,6 +123,17 @@ int cmd_admin(int argc, char **argv)
 		struct dfs_client *c = cli_connect();
 		status = admin_safemode(c, argv[optind + 1]);
 		dfs_close(c);
+	} else if ((!strcmp(sub, "decommission") || !strcmp(sub, "recommission")) &&
+		   optind + 1 < argc) {
+		struct dfs_client *c = cli_connect();
+		bool on = sub[0] == 'd';
+		int rc = dfs_decommission(c, argv[optind + 1], on);
+		dfs_close(c);
+		status = rc ? cli_fail(argv[optind + 1], rc) : 0;
+		if (!rc)
+			printf("datanode %s %s\n", argv[optind + 1],
+			       on ? "is being decommissioned (see 'dfs admin nodes')"
+				  : "is back in service");
 	} else if (!strcmp(sub, "nodes")) {
 		struct dfs_client *c = cli_connect();
 		status = admin_nodes(c);

@@ -54,9 +54,13 @@ static const struct {
 	{"fsck", cmd_fsck, "fsck [PATH] [--json]",
 	 "Check every file below PATH (default /): healthy, under- and over-replicated,\n"
 	 "corrupt and missing blocks. Exit status 0 when HEALTHY, 1 when CORRUPT.\n"},
-	{"admin", cmd_admin, "admin safemode get|enter|leave | admin nodes",
+	{"admin", cmd_admin,
+	 "admin safemode get|enter|leave | nodes | decommission NODE | recommission NODE",
 	 "  safemode get|enter|leave  the namenode's safe mode (read-only, no replication)\n"
-	 "  nodes                     every datanode: state, blocks, last contact\n"},
+	 "  nodes                     every datanode: state, blocks, last contact\n"
+	 "  decommission NODE         retire a datanode: its blocks are copied elsewhere, then\n"
+	 "                            it shows 'decommissioned' and can be stopped\n"
+	 "  recommission NODE         put it back in service\n"},
 	{"local", cmd_local,
 	 "local up [--dir DIR] [--datanodes N] [-o KEY=VALUE]... | down | status [--json] |\n"
 	 "       stop-node ID [--kill] | start-node ID | add-node",
