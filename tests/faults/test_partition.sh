@@ -22,7 +22,7 @@ netcleanup() {
 		sleep 0.1
 	done
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	pids=()
 	for h in $hosts sw; do ip netns del "$tag-$h" 2>/dev/null; done
 }
 trap 'netcleanup; cleanup' EXIT
@@ -46,12 +46,14 @@ nn=$NET.1:9000
 "$BIN/dfs-namenode" format --dir "$T/nn" >/dev/null
 key=$T/nn/cluster.key
 set_opts="--set dead_node_timeout=2 --set stale_node_timeout=1"
-in_ns nn "$BIN/dfs-namenode" --dir "$T/nn" --listen "$nn" $set_opts --log "$T/nn.log" &
+# `ip netns exec` execs the daemon in place: $! is the daemon's own pid
+ip netns exec "$tag-nn" "$BIN/dfs-namenode" --dir "$T/nn" --listen "$nn" $set_opts \
+	--log "$T/nn.log" &
 pids+=($!)
 i=2
 for h in dn1 dn2 dn3; do
-	in_ns "$h" "$BIN/dfs-datanode" --namenode "$nn" --key "$key" --id "$h" --data "$T/$h" \
-		--listen "$NET.$i:9866" $set_opts --log "$T/$h.log" &
+	ip netns exec "$tag-$h" "$BIN/dfs-datanode" --namenode "$nn" --key "$key" --id "$h" \
+		--data "$T/$h" --listen "$NET.$i:9866" $set_opts --log "$T/$h.log" &
 	pids+=($!)
 	i=$((i + 1))
 done

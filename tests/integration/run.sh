@@ -3,12 +3,24 @@
 # and prints a summary line.
 cd "$(dirname "$0")/.." || exit 1
 passed=0 failed=0 failed_names=()
+# our daemons that are alive (zombies waiting for their reaper do not count)
+daemons() { ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && ($3 == "dfs-namenode" || $3 == "dfs-datanode") { print $1 }' | sort; }
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=(integration/test_*.sh faults/test_*.sh)
 for t in "${tests[@]}"; do
 	echo "=== $t"
 	start=$(date +%s)
-	if timeout 600 bash "$t"; then
+	before=$(daemons)
+	ok=1
+	timeout 600 bash "$t" || ok=0
+	# a test must stop everything it started
+	left=$(comm -13 <(echo "$before") <(daemons))
+	if [ -n "$left" ]; then
+		echo "FAIL: $t left daemons running: $(echo $left)"
+		kill -9 $left 2>/dev/null
+		ok=0
+	fi
+	if [ $ok = 1 ]; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
