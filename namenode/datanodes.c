@@ -187,11 +187,13 @@ static bool host_used(const struct nn_dns *d, const uint32_t *chosen, uint32_t n
 	return false;
 }
 
-/* Lower is better: few transfers in flight, then much free space. */
+/* Lower is better: few transfers in flight, then much free space -- in 5% steps, so
+ * that nodes sharing a disk (whose reports differ by a few blocks) weigh the same and
+ * the random choice spreads the replicas. */
 static double load_score(const struct nn_dn *n)
 {
 	double free_share = n->capacity ? (double)n->remaining / (double)n->capacity : 0;
-	return (double)n->xceivers - 4.0 * free_share;
+	return (double)n->xceivers - 4.0 * (double)(int)(free_share * 20) / 20;
 }
 
 uint32_t nn_dns_choose(struct nn_dns *d, uint32_t want, int favored, const uint32_t *exclude,

@@ -3,7 +3,7 @@
 # replication by datanode-to-datanode copies, without the dead node; a graceful stop
 # waits for maintenance_timeout; a node that returns has its now-excess replicas removed.
 source "$(dirname "$0")/../integration/lib.sh"
-start_cluster --datanodes 4 -o block_size=1M -o maintenance_timeout=2
+start_cluster --datanodes 4 -o block_size=1M -o maintenance_timeout=4
 
 head -c 30M /dev/urandom >"$T/f"
 dfs put -r 3 "$T/f" /f
@@ -33,7 +33,7 @@ check "excess replicas removed after the node returned" wait_for 20 exact3
 on_disk() { [ "$(find "$DFS_DIR"/dn*/current -name 'blk_*' ! -name '*.meta' | wc -l)" = $((3 * nblocks)) ]; }
 check "exactly 3 replica files per block on disk" wait_for 20 on_disk
 
-# a graceful stop is maintenance: nothing is copied until maintenance_timeout (2s here)
+# a graceful stop is maintenance: nothing is copied until maintenance_timeout (4s here)
 holder=$(dfs blocks --json /f | json 'd["blocks"][0]["locations"][0]')
 check "graceful stop of $holder" dfs local stop-node "$holder"
 sleep 0.5
