@@ -136,16 +136,32 @@ struct scan {
 	uint32_t queued;
 };
 
-/* Deletes one excess replica: the one on the fullest node. */
+/* How many of b's counted replicas sit on the same host as replica i. */
+static uint32_t same_host(const struct scan *s, const struct nn_block *b, uint16_t i)
+{
+	uint32_t k = 0;
+	const char *host = s->dns->v[b->reps[i]].host;
+	for (uint16_t j = 0; j < b->nrep; j++)
+		k += counts(&s->dns->v[b->reps[j]]) && !strcmp(s->dns->v[b->reps[j]].host, host);
+	return k;
+}
+
+/* Deletes one excess replica: one on a host holding several (keeping the spread over
+ * hosts), else the one on the fullest node. */
 static void trim_excess(struct scan *s, struct nn_block *b)
 {
 	int victim = -1;
+	uint32_t vshare = 0;
 	for (uint16_t i = 0; i < b->nrep; i++) {
 		struct nn_dn *n = &s->dns->v[b->reps[i]];
 		if (!counts(n))
 			continue;
-		if (victim < 0 || n->remaining < s->dns->v[b->reps[victim]].remaining)
+		uint32_t share = same_host(s, b, i);
+		if (victim < 0 || share > vshare ||
+		    (share == vshare && n->remaining < s->dns->v[b->reps[victim]].remaining)) {
 			victim = i;
+			vshare = share;
+		}
 	}
 	if (victim < 0)
 		return;

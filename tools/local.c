@@ -603,7 +603,11 @@ int cmd_local(int argc, char **argv)
 			have_settings = true;
 			break;
 		}
-		case 'm': case 'M': case 'F': break; /* the mount arrives with the FUSE client */
+		case 'm':
+			fprintf(stderr, "dfs: local: --mount %s: this build has no FUSE client yet; "
+					"not mounting\n", optarg);
+			break;
+		case 'M': case 'F': break; /* nothing to mount yet (see --mount) */
 		case 'j': json = true; break;
 		case 'k': force = true; break;
 		case 'H': return cli_usage("local", true);
