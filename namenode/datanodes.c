@@ -187,6 +187,12 @@ static bool host_used(const struct nn_dns *d, const uint32_t *chosen, uint32_t n
 	return false;
 }
 
+/* Room for one more block (a node that reported no capacity yet gets the benefit). */
+static bool has_room(const struct nn_dn *n, uint64_t block_size)
+{
+	return !n->capacity || n->remaining >= block_size;
+}
+
 /* Lower is better: few transfers in flight, then much free space -- in 5% steps, so
  * that nodes sharing a disk (whose reports differ by a few blocks) weigh the same and
  * the random choice spreads the replicas. */
@@ -201,7 +207,8 @@ uint32_t nn_dns_choose(struct nn_dns *d, uint32_t want, int favored, const uint3
 {
 	uint32_t got = 0;
 	if (favored >= 0 && (uint32_t)favored < d->n && want &&
-	    nn_dn_is_usable(&d->v[favored]) && !in_list(exclude, nexclude, (uint32_t)favored))
+	    nn_dn_is_usable(&d->v[favored]) && has_room(&d->v[favored], block_size) &&
+	    !in_list(exclude, nexclude, (uint32_t)favored))
 		out[got++] = (uint32_t)favored;
 	/* pass 0: distinct hosts only; pass 1: any node */
 	for (int pass = 0; pass < 2 && got < want; pass++) {
@@ -213,8 +220,7 @@ uint32_t nn_dns_choose(struct nn_dns *d, uint32_t want, int favored, const uint3
 				for (uint32_t i = 0; i < d->n; i++) {
 					struct nn_dn *n = &d->v[i];
 					if (!nn_dn_is_usable(n) || in_list(out, got, i) ||
-					    in_list(exclude, nexclude, i) ||
-					    (n->capacity && n->remaining < block_size) ||
+					    in_list(exclude, nexclude, i) || !has_room(n, block_size) ||
 					    (pass == 0 && host_used(d, out, got, n->host)))
 						continue;
 					eligible++;

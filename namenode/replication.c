@@ -178,9 +178,11 @@ static void examine(void *arg, struct nn_block *b)
 	struct scan *s = arg;
 	if (b->flags & NN_BLOCK_UC)
 		return;
-	uint32_t live, maint, pend_t[PROTO_REPL_MAX];
+	uint32_t live, maint, pend_t[PROTO_REPL_MAX], sources = 0;
 	nn_repl_count(b, s->dns, s->now, &live, &maint);
-	if (!live)
+	for (uint16_t i = 0; i < b->nrep; i++)
+		sources += is_live(&s->dns->v[b->reps[i]]); /* retiring nodes included */
+	if (!sources)
 		return; /* missing: nothing to copy from */
 	uint32_t pend = pending_for(s->r, b->id, pend_t, PROTO_REPL_MAX);
 	uint32_t target = b->repl < s->live_nodes ? b->repl : s->live_nodes;
