@@ -22,29 +22,15 @@
 #include "pack.h"
 #include "proto.h"
 
+#include "testdir.h"
+
 #define CHUNK PROTO_CHUNK_SIZE
 
 /* ---- fixtures ---- */
 
-static char tmp_base[4096];
 static char dir[4200];
 
-static void tmp_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-	snprintf(tmp_base, sizeof tmp_base, "%s/dfs-test-store-XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_base));
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void tmp_teardown(void) { nftw(tmp_base, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+static void tmp_setup(void) { testdir_make("store"); }
 
 static void dir_setup(void)
 {

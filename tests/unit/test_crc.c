@@ -18,6 +18,8 @@
 #include "crc.h"
 #include "proto.h"
 
+#include "testdir.h"
+
 #define CHUNK PROTO_CHUNK_SIZE
 
 static void fill(uint8_t *p, size_t n, uint32_t seed)
@@ -292,24 +294,7 @@ END_TEST
 
 /* ---- cfg: files ---- */
 
-static char tmp_base[4096];
-
-static void tmp_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-	snprintf(tmp_base, sizeof tmp_base, "%s/dfs-test-cfg-XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_base));
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void tmp_teardown(void) { nftw(tmp_base, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+static void tmp_setup(void) { testdir_make("cfg"); }
 
 /* Writes content into a new file below tmp_base; path receives its name. */
 static void temp_file(char *path, size_t sz, const char *content)

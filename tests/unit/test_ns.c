@@ -17,32 +17,15 @@
 #include "log.h"
 #include "proto.h"
 
+#include "testdir.h"
+
 #define MB (1024ULL * 1024ULL)
 
 static const struct nn_ns_defaults defaults = {3, 1 * MB};
 
 /* ---- fixtures: one temp tree per test case, one namespace per test ---- */
 
-static char tmp_base[4096];
-static char dir[4200];
-static struct nn_ns *ns;
-
-static void tmp_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-	snprintf(tmp_base, sizeof tmp_base, "%s/dfs-test-ns-XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_base));
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void tmp_teardown(void) { nftw(tmp_base, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+static void tmp_setup(void) { testdir_make("ns"); }
 
 static void ns_setup(void)
 {

@@ -28,6 +28,8 @@
 #include "packet.h"
 #include "proto.h"
 
+#include "testdir.h"
+
 /* ---- helpers ---- */
 
 static void make_pair(int sv[2])
@@ -48,27 +50,7 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 }
 
 /* The temp directory of the current test case (unchecked fixture: parent process). */
-static char tmp_base[4096];
-
-static void tmp_setup(void)
-{
-	const char *t = getenv("TMPDIR");
-	snprintf(tmp_base, sizeof tmp_base, "%s/dfs-test-proto-XXXXXX", t && *t ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_base));
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void tmp_teardown(void)
-{
-	nftw(tmp_base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
+static void tmp_setup(void) { testdir_make("proto"); }
 
 /* A fresh directory for one test, below tmp_base. */
 static void tmp_dir(char *out, size_t sz)
