@@ -25,6 +25,9 @@ static const struct nn_ns_defaults defaults = {3, 1 * MB};
 
 /* ---- fixtures: one temp tree per test case, one namespace per test ---- */
 
+static char dir[4200];
+static struct nn_ns *ns;
+
 static void tmp_setup(void) { testdir_make("ns"); }
 
 static void ns_setup(void)
