@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "blockstore.h"
 #include "cfg.h"
+#include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
 #include "net.h"
@@ -67,11 +68,8 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, 0, 'v'}, {"no-sync", no_argument, 0, 'S'},
 		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
 	};
-	for (int i = 1; i < argc - 1; i++)
-		if (!strcmp(argv[i], "--config") && cfg_load(&cfg, argv[i + 1], &err)) {
-			fprintf(stderr, "dfs-datanode: %s\n", err.data);
-			return 2;
-		}
+	if (daemon_load_config(argc, argv, &cfg, "dfs-datanode"))
+		return 2;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int rc = 0;
@@ -109,28 +107,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dfs-datanode: bad node id '%s'\n", id);
 		return 2;
 	}
-	log_set_name("datanode");
-	enum log_level lvl;
-	if (log_parse_level(cfg.log_level, &lvl)) {
-		fprintf(stderr, "dfs-datanode: bad log level '%s'\n", cfg.log_level);
-		return 2;
-	}
-	log_set_level(lvl);
-	if (cfg.log_file[0] && log_open(cfg.log_file)) {
-		fprintf(stderr, "dfs-datanode: cannot open log '%s'\n", cfg.log_file);
-		return 1;
-	}
 	uint8_t key[AUTH_KEY_LEN];
-	int rc = auth_key_load(cfg.key_file, key);
-	if (rc) {
-		fprintf(stderr, "dfs-datanode: cannot load cluster key '%s': %s\n", cfg.key_file,
-			rc == -EINVAL ? "malformed key file" : strerror(-rc));
-		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	int rc = daemon_init(&cfg, "dfs-datanode", "datanode", key, on_signal);
+	if (rc)
+		return rc;
 
 	struct dn_store *store;
 	rc = dn_store_open(cfg.data_dir, id, &store);

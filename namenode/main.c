@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "cfg.h"
+#include "daemon.h"
 #include "log.h"
 #include "ns.h"
 #include "server.h"
@@ -88,12 +89,8 @@ int main(int argc, char **argv)
 		{"log", required_argument, 0, 'L'},    {"log-level", required_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
-	/* a config file first, so flags override it wherever they stand */
-	for (int i = 1; i < argc - 1; i++)
-		if (!strcmp(argv[i], "--config") && cfg_load(&cfg, argv[i + 1], &err)) {
-			fprintf(stderr, "dfs-namenode: %s\n", err.data);
-			return 2;
-		}
+	if (daemon_load_config(argc, argv, &cfg, "dfs-namenode"))
+		return 2;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int rc = 0;
@@ -134,30 +131,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dfs-namenode: --dir (or name_dir in the config) is required\n");
 		return 2;
 	}
-	log_set_name("namenode");
-	enum log_level lvl;
-	if (log_parse_level(cfg.log_level, &lvl)) {
-		fprintf(stderr, "dfs-namenode: bad log level '%s'\n", cfg.log_level);
-		return 2;
-	}
-	log_set_level(lvl);
-	if (cfg.log_file[0] && log_open(cfg.log_file)) {
-		fprintf(stderr, "dfs-namenode: cannot open log '%s'\n", cfg.log_file);
-		return 1;
-	}
 	uint8_t key[AUTH_KEY_LEN];
-	int rc = auth_key_load(cfg.key_file, key);
-	if (rc) {
-		log_error("cannot load cluster key '%s': %s", cfg.key_file,
-			  rc == -EINVAL ? "malformed key file" : strerror(-rc));
-		fprintf(stderr, "dfs-namenode: cannot load cluster key '%s': %s\n", cfg.key_file,
-			rc == -EINVAL ? "malformed key file" : strerror(-rc));
-		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	int rc = daemon_init(&cfg, "dfs-namenode", "namenode", key, on_signal);
+	if (rc)
+		return rc;
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	rc = nn_server_start(&cfg, key, port_file, &server);
 	if (rc) {
