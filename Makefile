@@ -20,11 +20,14 @@ COMMON_SRC = $(wildcard common/*.c)
 NAMENODE_SRC = $(filter-out namenode/main.c,$(wildcard namenode/*.c))
 DATANODE_SRC = $(filter-out datanode/main.c,$(wildcard datanode/*.c))
 TOOLS_SRC = $(filter-out tools/main.c,$(wildcard tools/*.c))
+FUSE_SRC = $(wildcard fuse/*.c)
+FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
-PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs
+PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps test unit integration asan demo bench clean help format lint
@@ -32,7 +35,7 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 all: $(PROGS)
 
 help:
-	@echo "make          build bin/dfs-namenode, bin/dfs-datanode, bin/dfs"
+	@echo "make          build bin/dfs-namenode, bin/dfs-datanode, bin/dfs, bin/dfs-fuse"
 	@echo "make deps     install missing Debian packages (as root) or print the apt-get line"
 	@echo "make demo     start a local cluster, store and verify a sample dataset"
 	@echo "make test     unit suites + integration tests on real processes"
@@ -57,6 +60,10 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
+$(O)/fuse/%.o: fuse/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -c -o $@ $<
+
 $(O)/libdfs.a: $(call obj,$(COMMON_SRC))
 	@rm -f $@
 	ar rcs $@ $^
@@ -72,6 +79,10 @@ $(BIN)/dfs-datanode: $(call obj,datanode/main.c $(DATANODE_SRC)) $(O)/libdfs.a
 $(BIN)/dfs: $(call obj,tools/main.c $(TOOLS_SRC)) $(O)/libdfs.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BIN)/dfs-fuse: $(call obj,$(FUSE_SRC)) $(O)/libdfs.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(FUSE_LIBS)
 
 # Each unit suite links the module objects it tests (all but the mains).
 $(O)/tests/%: $(O)/tests/unit/%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) $(O)/libdfs.a

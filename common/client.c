@@ -32,6 +32,7 @@ struct dfs_client {
 	pthread_mutex_t lock; /* guards fd and reqid */
 	int fd;
 	uint64_t reqid;
+	bool reconnect; /* open a new connection when the old one broke */
 };
 
 static __thread char errmsg[512];
@@ -135,12 +136,32 @@ static int recv_reply(int fd, struct proto_hdr *h, struct buf *rep)
 	return 0;
 }
 
+/* Opens a new namenode connection after the last one broke (a namenode restart);
+ * called with c->lock held. Leases and allocated blocks of the old one are gone. */
+static int reconnect(struct dfs_client *c)
+{
+	if (!c->reconnect)
+		return -ENOTCONN;
+	int fd = net_connect(c->opts.namenode, 5000);
+	if (fd < 0)
+		return fd;
+	int rc = auth_client(fd, c->opts.key, PROTO_ROLE_CLIENT, c->opts.uid, c->opts.gid);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	c->fd = fd;
+	return 0;
+}
+
+void dfs_set_reconnect(struct dfs_client *c, bool on) { c->reconnect = on; }
+
 /* One request and its reply; on an error reply, sets errmsg from the server. */
 static int call(struct dfs_client *c, uint16_t type, const struct buf *req, struct buf *rep)
 {
 	errmsg[0] = 0;
 	pthread_mutex_lock(&c->lock);
-	int rc = c->fd < 0 ? -ENOTCONN : 0;
+	int rc = c->fd < 0 ? reconnect(c) : 0;
 	uint64_t id = ++c->reqid;
 	struct proto_hdr h;
 	if (!rc)
@@ -210,6 +231,15 @@ static int call_attr(struct dfs_client *c, uint16_t type, struct buf *req, struc
 	return rc;
 }
 
+static int call_void(struct dfs_client *c, uint16_t type, struct buf *req)
+{
+	struct buf rep = BUF_INIT;
+	int rc = call(c, type, req, &rep);
+	buf_free(&rep);
+	buf_free(req);
+	return rc;
+}
+
 int dfs_stat(struct dfs_client *c, const char *path, struct dfs_attr *out)
 {
 	struct buf req = BUF_INIT;
@@ -227,6 +257,154 @@ int dfs_mkdir(struct dfs_client *c, const char *path, uint32_t mode, bool parent
 	return call_attr(c, PROTO_CN_MKDIR, &req, out);
 }
 
+int dfs_mkdir_as(struct dfs_client *c, const char *path, uint32_t mode, uint32_t uid,
+		 uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u32(&req, mode);
+	pack_u8(&req, 0);
+	pack_u32(&req, uid);
+	pack_u32(&req, gid);
+	return call_attr(c, PROTO_CN_MKDIR, &req, out);
+}
+
+int dfs_create_closed(struct dfs_client *c, const char *path, uint32_t mode, bool overwrite,
+		      uint32_t uid, uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u32(&req, mode);
+	pack_u8(&req, PROTO_CREATE_CLOSED | (overwrite ? PROTO_CREATE_OVERWRITE : 0));
+	pack_u16(&req, 0);
+	pack_u64(&req, 0);
+	pack_str(&req, "");
+	pack_u32(&req, uid);
+	pack_u32(&req, gid);
+	return call_attr(c, PROTO_CN_CREATE, &req, out);
+}
+
+int dfs_symlink(struct dfs_client *c, const char *path, const char *target, uint32_t uid,
+		uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_str(&req, target);
+	pack_u32(&req, uid);
+	pack_u32(&req, gid);
+	return call_attr(c, PROTO_CN_SYMLINK, &req, out);
+}
+
+int dfs_mknod(struct dfs_client *c, const char *path, uint8_t type, uint32_t mode,
+	      uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u8(&req, type);
+	pack_u32(&req, mode);
+	pack_u32(&req, rdev);
+	pack_u32(&req, uid);
+	pack_u32(&req, gid);
+	return call_attr(c, PROTO_CN_MKNOD, &req, out);
+}
+
+int dfs_link(struct dfs_client *c, const char *existing, const char *newpath,
+	     struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, existing);
+	pack_str(&req, newpath);
+	return call_attr(c, PROTO_CN_LINK, &req, out);
+}
+
+int dfs_setattr(struct dfs_client *c, const char *path, uint32_t valid, uint32_t mode,
+		uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u32(&req, valid);
+	pack_u32(&req, mode);
+	pack_u32(&req, uid);
+	pack_u32(&req, gid);
+	pack_i64(&req, atime);
+	pack_i64(&req, mtime);
+	return call_attr(c, PROTO_CN_SETATTR, &req, out);
+}
+
+int dfs_readlink(struct dfs_client *c, const char *path, char *out, size_t size)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_str(&req, path);
+	int rc = call(c, PROTO_CN_READLINK, &req, &rep);
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		unpack_str(&u, out, size);
+		if (!unpack_ok(&u))
+			rc = -EPROTO;
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
+}
+
+/* A call whose reply is "u32 n, n bytes", appended to out (reset first). */
+static int call_bytes(struct dfs_client *c, uint16_t type, struct buf *req, struct buf *out)
+{
+	struct buf rep = BUF_INIT;
+	int rc = call(c, type, req, &rep);
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		uint32_t n = unpack_u32(&u);
+		const void *v = unpack_raw(&u, n);
+		if (unpack_ok(&u)) {
+			buf_reset(out);
+			buf_add(out, v, n);
+		} else {
+			rc = -EPROTO;
+		}
+	}
+	buf_free(&rep);
+	buf_free(req);
+	return rc;
+}
+
+int dfs_setxattr(struct dfs_client *c, const char *path, const char *name, const void *value,
+		 size_t len, uint32_t flags)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_str(&req, name);
+	pack_u32(&req, flags);
+	pack_u32(&req, (uint32_t)len);
+	pack_raw(&req, value, len);
+	return call_void(c, PROTO_CN_SETXATTR, &req);
+}
+
+int dfs_getxattr(struct dfs_client *c, const char *path, const char *name, struct buf *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_str(&req, name);
+	return call_bytes(c, PROTO_CN_GETXATTR, &req, out);
+}
+
+int dfs_listxattr(struct dfs_client *c, const char *path, struct buf *out)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	return call_bytes(c, PROTO_CN_LISTXATTR, &req, out);
+}
+
+int dfs_removexattr(struct dfs_client *c, const char *path, const char *name)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_str(&req, name);
+	return call_void(c, PROTO_CN_REMOVEXATTR, &req);
+}
+
 int dfs_setrep(struct dfs_client *c, const char *path, uint16_t replication,
 	       struct dfs_attr *out)
 {
@@ -234,15 +412,6 @@ int dfs_setrep(struct dfs_client *c, const char *path, uint16_t replication,
 	pack_str(&req, path);
 	pack_u16(&req, replication);
 	return call_attr(c, PROTO_CN_SETREP, &req, out);
-}
-
-static int call_void(struct dfs_client *c, uint16_t type, struct buf *req)
-{
-	struct buf rep = BUF_INIT;
-	int rc = call(c, type, req, &rep);
-	buf_free(&rep);
-	buf_free(req);
-	return rc;
 }
 
 int dfs_rename(struct dfs_client *c, const char *src, const char *dst, uint32_t flags)
@@ -379,16 +548,36 @@ static int get_locs(struct unpack *u, uint32_t *n, struct dfs_loc **locs)
 	return unpack_ok(u) ? 0 : -EPROTO;
 }
 
+static int call_blocks(struct dfs_client *c, uint16_t type, struct buf *req,
+		       struct dfs_blocks *out);
+
 int dfs_get_blocks(struct dfs_client *c, const char *path, uint64_t offset, uint64_t len,
 		   struct dfs_blocks *out)
 {
-	memset(out, 0, sizeof *out);
-	struct buf req = BUF_INIT, rep = BUF_INIT;
+	struct buf req = BUF_INIT;
 	pack_str(&req, path);
 	pack_u64(&req, offset);
 	pack_u64(&req, len);
-	int rc = call(c, PROTO_CN_GET_BLOCKS, &req, &rep);
-	buf_free(&req);
+	return call_blocks(c, PROTO_CN_GET_BLOCKS, &req, out);
+}
+
+int dfs_file_blocks(struct dfs_client *c, uint64_t ino, uint64_t offset, uint64_t len,
+		    struct dfs_blocks *out)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	pack_u64(&req, offset);
+	pack_u64(&req, len);
+	return call_blocks(c, PROTO_CN_FILE_BLOCKS, &req, out);
+}
+
+static int call_blocks(struct dfs_client *c, uint16_t type, struct buf *req,
+		       struct dfs_blocks *out)
+{
+	memset(out, 0, sizeof *out);
+	struct buf rep = BUF_INIT;
+	int rc = call(c, type, req, &rep);
+	buf_free(req);
 	if (rc)
 		goto out;
 	struct unpack u;
@@ -541,6 +730,7 @@ struct dfs_writer {
 	uint32_t prev_n;
 	struct dfs_loc *prev_locs;
 	int err;
+	bool alloc; /* one free-standing block (dfs_put_block), not a file's next block */
 };
 
 int dfs_create(struct dfs_client *c, const char *path, uint32_t mode, bool overwrite,
@@ -629,12 +819,13 @@ static int open_block(struct dfs_writer *w)
 {
 	struct buf req = BUF_INIT, rep = BUF_INIT;
 	pack_u64(&req, w->attr.ino);
-	pack_prev(&req, w);
+	if (!w->alloc)
+		pack_prev(&req, w);
 	pack_str(&req, w->c->opts.favored);
 	pack_u32(&req, w->nexcluded);
 	for (uint32_t i = 0; i < w->nexcluded; i++)
 		pack_str(&req, w->excluded[i]);
-	int rc = call(w->c, PROTO_CN_ADD_BLOCK, &req, &rep);
+	int rc = call(w->c, w->alloc ? PROTO_CN_ALLOC_BLOCK : PROTO_CN_ADD_BLOCK, &req, &rep);
 	buf_free(&req);
 	if (rc) {
 		buf_free(&rep);
@@ -766,14 +957,16 @@ static int recover(struct dfs_writer *w, bool finish)
 			snprintf(ex[w->nexcluded++], sizeof ex[0], "%s", w->locs[w->failed_node].id);
 		}
 		close_pipeline(w);
-		struct buf req = BUF_INIT, rep = BUF_INIT;
-		pack_u64(&req, w->attr.ino);
-		pack_u64(&req, w->id);
-		int arc = call(w->c, PROTO_CN_ABANDON, &req, &rep);
-		buf_free(&req);
-		buf_free(&rep);
-		if (arc)
-			return arc;
+		if (!w->alloc) { /* a free-standing block is released with the connection */
+			struct buf req = BUF_INIT, rep = BUF_INIT;
+			pack_u64(&req, w->attr.ino);
+			pack_u64(&req, w->id);
+			int arc = call(w->c, PROTO_CN_ABANDON, &req, &rep);
+			buf_free(&req);
+			buf_free(&rep);
+			if (arc)
+				return arc;
+		}
 		rc = pump(w, finish);
 	}
 	return rc;
@@ -862,6 +1055,61 @@ int dfs_writer_close(struct dfs_writer *w)
 }
 
 void dfs_writer_abort(struct dfs_writer *w) { writer_free(w); }
+
+int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len,
+		  struct dfs_stored *out)
+{
+	memset(out, 0, sizeof *out);
+	struct dfs_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->c = c;
+	w->attr.ino = ino;
+	w->block_size = len;
+	w->fd = -1;
+	w->failed_node = -1;
+	w->alloc = true;
+	buf_init(&w->blk);
+	buf_add(&w->blk, data, len);
+	int rc = flush_block(w, true);
+	if (!rc) {
+		out->id = w->id;
+		out->genstamp = w->gs;
+		out->n = w->nlocs;
+		out->nodes = w->locs; /* taken */
+		w->locs = NULL;
+		w->nlocs = 0;
+	}
+	writer_free(w);
+	return rc;
+}
+
+void dfs_stored_free(struct dfs_stored *s)
+{
+	free(s->nodes);
+	s->nodes = NULL;
+	s->n = 0;
+}
+
+int dfs_update(struct dfs_client *c, uint64_t ino, uint64_t size, uint32_t nblocks,
+	       const struct dfs_change *ch, size_t n, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	pack_u64(&req, size);
+	pack_u32(&req, nblocks);
+	pack_u32(&req, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		pack_u32(&req, ch[i].index);
+		pack_u64(&req, ch[i].old_id);
+		pack_u64(&req, ch[i].stored.id);
+		pack_u64(&req, ch[i].len);
+		pack_u32(&req, ch[i].stored.n);
+		for (uint32_t j = 0; j < ch[i].stored.n; j++)
+			pack_str(&req, ch[i].stored.nodes[j].id);
+	}
+	return call_attr(c, PROTO_CN_UPDATE, &req, out);
+}
 
 /* ---------- reading ---------- */
 
@@ -998,6 +1246,17 @@ broken:
 static int read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t off,
 		      uint64_t len, sink_fn sink, void *arg)
 {
+	if (!b->id) { /* a hole */
+		static const uint8_t zeros[64 * 1024];
+		while (len) {
+			size_t n = len < sizeof zeros ? (size_t)len : sizeof zeros;
+			int rc = sink(arg, zeros, n);
+			if (rc)
+				return rc;
+			len -= n;
+		}
+		return 0;
+	}
 	if (!b->nlocs) {
 		set_err("block %" PRIu64 " has no live replica", b->id);
 		return -EIO;
@@ -1034,6 +1293,27 @@ static int to_mem(void *arg, const uint8_t *data, size_t len)
 	memcpy(m->p, data, len);
 	m->p += len;
 	return 0;
+}
+
+int dfs_reader_new(struct dfs_client *c, struct dfs_reader **out)
+{
+	struct dfs_reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	r->c = c;
+	r->fd = -1;
+	buf_init(&r->in);
+	*out = r;
+	return 0;
+}
+
+int dfs_read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t off,
+		   uint64_t len, void *buf)
+{
+	if (off > b->length || len > b->length - off)
+		return -EINVAL;
+	struct membuf m = {buf};
+	return read_block(r, b, off, len, to_mem, &m);
 }
 
 ssize_t dfs_pread(struct dfs_reader *r, void *buf, size_t len, uint64_t off)

@@ -109,6 +109,68 @@ int dfs_get_blocks(struct dfs_client *c, const char *path, uint64_t offset, uint
 		   struct dfs_blocks *out);
 void dfs_blocks_free(struct dfs_blocks *b);
 
+/*
+ * POSIX calls (the FUSE mount). The *_as / uid, gid forms name the owner of the new
+ * inode; the namenode honours them only from a root client.
+ */
+int dfs_mkdir_as(struct dfs_client *c, const char *path, uint32_t mode, uint32_t uid,
+		 uint32_t gid, struct dfs_attr *out);
+/* Creates a complete empty file (no lease: it is written by block updates). */
+int dfs_create_closed(struct dfs_client *c, const char *path, uint32_t mode, bool overwrite,
+		      uint32_t uid, uint32_t gid, struct dfs_attr *out);
+int dfs_symlink(struct dfs_client *c, const char *path, const char *target, uint32_t uid,
+		uint32_t gid, struct dfs_attr *out);
+int dfs_mknod(struct dfs_client *c, const char *path, uint8_t type, uint32_t mode,
+	      uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out);
+int dfs_link(struct dfs_client *c, const char *existing, const char *newpath,
+	     struct dfs_attr *out);
+/* valid: PROTO_SET_*; times in ns. */
+int dfs_setattr(struct dfs_client *c, const char *path, uint32_t valid, uint32_t mode,
+		uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime, struct dfs_attr *out);
+/* The symlink's target into out (NUL-terminated, truncated to size). */
+int dfs_readlink(struct dfs_client *c, const char *path, char *out, size_t size);
+struct buf;
+/* flags: PROTO_XATTR_*. get and list fill out (a struct buf, reset first); list gives
+ * NUL-terminated names. */
+int dfs_setxattr(struct dfs_client *c, const char *path, const char *name, const void *value,
+		 size_t len, uint32_t flags);
+int dfs_getxattr(struct dfs_client *c, const char *path, const char *name, struct buf *out);
+int dfs_listxattr(struct dfs_client *c, const char *path, struct buf *out);
+int dfs_removexattr(struct dfs_client *c, const char *path, const char *name);
+/* Like dfs_get_blocks, by inode number (follows a file across renames). */
+int dfs_file_blocks(struct dfs_client *c, uint64_t ino, uint64_t offset, uint64_t len,
+		    struct dfs_blocks *out);
+/* After a broken connection, the next call opens a new one instead of failing
+ * (for long-lived clients such as the mount; off by default). */
+void dfs_set_reconnect(struct dfs_client *c, bool on);
+
+/*
+ * Copy-on-write of whole blocks (random writes): dfs_put_block stores data as a new
+ * free-standing block of file ino through a pipeline (recovering from failed nodes);
+ * dfs_update then switches the file to its new block list in one step. Blocks put but
+ * never used by an update are deleted when the connection closes.
+ */
+struct dfs_stored {
+	uint64_t id, genstamp;
+	uint32_t n;
+	struct dfs_loc *nodes; /* the nodes that stored it */
+};
+int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len,
+		  struct dfs_stored *out);
+void dfs_stored_free(struct dfs_stored *s);
+
+struct dfs_change {
+	uint32_t index;            /* slot in the file */
+	uint64_t old_id;           /* the block seen there (0: a new slot) */
+	uint64_t len;
+	struct dfs_stored stored;  /* borrowed; id 0 = a hole of len zero bytes */
+};
+/* The file becomes nblocks long with these slots changed and size bytes in all; every
+ * slot but the last holds exactly block_size bytes. -ESTALE when another writer
+ * changed one of the slots first. */
+int dfs_update(struct dfs_client *c, uint64_t ino, uint64_t size, uint32_t nblocks,
+	       const struct dfs_change *ch, size_t n, struct dfs_attr *out);
+
 /* Tells the namenode that datanode dn's replica of a block is bad (PROTO_BAD_*). */
 int dfs_bad_block(struct dfs_client *c, uint64_t id, uint64_t genstamp, const char *dn,
 		  uint8_t why);
@@ -154,5 +216,11 @@ ssize_t dfs_pread(struct dfs_reader *r, void *buf, size_t len, uint64_t off);
 int dfs_read_to_fd(struct dfs_reader *r, int fd, void (*progress)(void *arg, uint64_t done),
 		   void *arg);
 void dfs_reader_close(struct dfs_reader *r);
+/* A reader with no file: only for dfs_read_block. */
+int dfs_reader_new(struct dfs_client *c, struct dfs_reader **out);
+/* Reads [off, off+len) of block b (a hole reads as zeros) into buf, verified, from the
+ * first replica that serves it. */
+int dfs_read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t off,
+		   uint64_t len, void *buf);
 
 #endif

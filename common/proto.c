@@ -18,7 +18,9 @@ static const struct {
 	{PROTO_E_ROFS, EROFS},     {PROTO_E_NAMETOOLONG, ENAMETOOLONG},
 	{PROTO_E_NOSYS, ENOSYS},   {PROTO_E_NOTEMPTY, ENOTEMPTY},
 	{PROTO_E_LOOP, ELOOP},     {PROTO_E_PROTO, EPROTO},   {PROTO_E_STALE, ESTALE},
-	{PROTO_E_AGAIN, EAGAIN},
+	{PROTO_E_AGAIN, EAGAIN},   {PROTO_E_RANGE, ERANGE},   {PROTO_E_NODATA, ENODATA},
+	{PROTO_E_NOTSUP, EOPNOTSUPP}, {PROTO_E_MLINK, EMLINK}, {PROTO_E_DEADLK, EDEADLK},
+	{PROTO_E_TXTBSY, ETXTBSY},
 };
 
 int32_t proto_status(int err)
@@ -129,6 +131,18 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_CN_FSCK: return "fsck";
 	case PROTO_CN_SAFEMODE: return "safemode";
 	case PROTO_CN_DECOMMISSION: return "decommission";
+	case PROTO_CN_SETATTR: return "setattr";
+	case PROTO_CN_SYMLINK: return "symlink";
+	case PROTO_CN_READLINK: return "readlink";
+	case PROTO_CN_LINK: return "link";
+	case PROTO_CN_MKNOD: return "mknod";
+	case PROTO_CN_SETXATTR: return "setxattr";
+	case PROTO_CN_GETXATTR: return "getxattr";
+	case PROTO_CN_LISTXATTR: return "listxattr";
+	case PROTO_CN_REMOVEXATTR: return "removexattr";
+	case PROTO_CN_ALLOC_BLOCK: return "alloc_block";
+	case PROTO_CN_UPDATE: return "update";
+	case PROTO_CN_FILE_BLOCKS: return "file_blocks";
 	case PROTO_DN_BAD_BLOCK: return "dn_bad_block";
 	case PROTO_DN_REGISTER: return "register";
 	case PROTO_DN_HEARTBEAT: return "heartbeat";

@@ -75,13 +75,17 @@ enum proto_type {
 	 *   u32 gid, u32 nlink, u64 size, i64 mtime_ns, i64 atime_ns, i64 ctime_ns,
 	 *   u16 replication, u64 block_size, u32 rdev, u8 flags (PROTO_A_*)
 	 * `loc` is: str datanode id, str addr
+	 * `[ids]` is an optional trailing u32 uid, u32 gid: the owner of a new inode,
+	 *   honoured only from a root client (a mount acting for its callers); others get
+	 *   the connection's own identity
 	 * `block` is: u64 id, u64 genstamp, u64 offset in file, u64 length,
 	 *   u32 n, n x loc (nearest first)
 	 */
-	PROTO_CN_MKDIR = 0x10,      /* str path, u32 mode, u8 flags (PROTO_MKDIR_*) => attr */
+	PROTO_CN_MKDIR = 0x10,      /* str path, u32 mode, u8 flags (PROTO_MKDIR_*) [ids]
+	                               => attr */
 	PROTO_CN_CREATE = 0x11,     /* str path, u32 mode, u8 flags (PROTO_CREATE_*),
 	                               u16 replication (0 = inherit), u64 block_size
-	                               (0 = inherit), str client name => attr */
+	                               (0 = inherit), str client name [ids] => attr */
 	PROTO_CN_ADD_BLOCK = 0x12,  /* u64 ino, u64 prev block id (0 = none), u64 prev length,
 	                               u32 n, n x str node ids that stored prev,
 	                               str favored datanode id ("" = none),
@@ -116,6 +120,31 @@ enum proto_type {
 	                               => - */
 	PROTO_CN_SAFEMODE = 0x1f,   /* u8 PROTO_SAFEMODE_* => u8 on, u64 blocks reported,
 	                               u64 blocks */
+	/* POSIX calls for the FUSE mount. */
+	PROTO_CN_SETATTR = 0x21,    /* str path, u32 valid (PROTO_SET_*), u32 mode, u32 uid,
+	                               u32 gid, i64 atime_ns, i64 mtime_ns => attr */
+	PROTO_CN_SYMLINK = 0x22,    /* str path, str target [ids] => attr */
+	PROTO_CN_READLINK = 0x23,   /* str path => str target */
+	PROTO_CN_LINK = 0x24,       /* str existing path, str new path => attr */
+	PROTO_CN_MKNOD = 0x25,      /* str path, u8 type (PROTO_T_*), u32 mode, u32 rdev
+	                               [ids] => attr */
+	PROTO_CN_SETXATTR = 0x26,   /* str path, str name, u32 flags (PROTO_XATTR_*),
+	                               u32 n, n bytes value => - */
+	PROTO_CN_GETXATTR = 0x27,   /* str path, str name => u32 n, n bytes value */
+	PROTO_CN_LISTXATTR = 0x28,  /* str path => u32 n, n bytes (NUL-terminated names) */
+	PROTO_CN_REMOVEXATTR = 0x29, /* str path, str name => - */
+	PROTO_CN_ALLOC_BLOCK = 0x2a, /* u64 ino, str favored datanode id, u32 n, n x str
+	                               datanode ids to avoid => block (a pipeline for a new
+	                               version of some slot of the file; the block belongs
+	                               to this connection until CN_UPDATE uses it, and is
+	                               deleted if the connection closes first) */
+	PROTO_CN_UPDATE = 0x2b,     /* u64 ino, u64 new size, u32 new block count, u32 n,
+	                               n x (u32 slot, u64 old id, u64 new id (0 = hole),
+	                               u64 length, u32 k, k x str node ids that stored it)
+	                               => attr (the file switches to the new version at
+	                               once; see nn_ns_update) */
+	PROTO_CN_FILE_BLOCKS = 0x2c, /* u64 ino, u64 offset, u64 length => attr, u32 n,
+	                               n x block (like CN_GET_BLOCKS, by inode) */
 
 	/* datanode -> namenode (on the datanode's one long-lived connection) */
 	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,
@@ -166,6 +195,15 @@ enum proto_ftype {
 
 #define PROTO_MKDIR_PARENTS 0x01
 #define PROTO_CREATE_OVERWRITE 0x01
+#define PROTO_CREATE_CLOSED 0x02 /* a complete empty file: no lease, no streaming writer */
+#define PROTO_SET_MODE 0x01
+#define PROTO_SET_UID 0x02
+#define PROTO_SET_GID 0x04
+#define PROTO_SET_ATIME 0x08
+#define PROTO_SET_MTIME 0x10
+#define PROTO_SET_CTIME_ONLY 0x20 /* nothing else: just touch ctime */
+#define PROTO_XATTR_CREATE 0x01
+#define PROTO_XATTR_REPLACE 0x02
 #define PROTO_DELETE_RECURSIVE 0x01
 #define PROTO_RENAME_NOREPLACE 0x01
 #define PROTO_RENAME_EXCHANGE 0x02
@@ -210,6 +248,12 @@ enum proto_status {
 	PROTO_E_PROTO = 71,
 	PROTO_E_STALE = 116,
 	PROTO_E_AGAIN = 11,
+	PROTO_E_RANGE = 34,
+	PROTO_E_NODATA = 61,
+	PROTO_E_NOTSUP = 95,
+	PROTO_E_MLINK = 31,
+	PROTO_E_DEADLK = 35,
+	PROTO_E_TXTBSY = 26,
 };
 
 /* Maps -errno (or errno) to a wire status. */

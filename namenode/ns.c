@@ -611,6 +611,8 @@ int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg)
 		struct nn_blockrec b = {.id = be64_get(v), .gs = be64_get(v + 8),
 					.len = be64_get(v + 16), .ino = ino,
 					.index = be32_get(key + 9)};
+		if (!b.id)
+			continue; /* a hole: stored nowhere */
 		ns->nblocks++;
 		cb(arg, &b, repl);
 	}
@@ -646,6 +648,8 @@ static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr
 		for (size_t i = 0; i < bl.n; i++) {
 			leveldb_writebatch_delete(wb, (const char *)k,
 						  key_block(k, a->ino, bl.v[i].index));
+			if (!bl.v[i].id)
+				continue; /* a hole */
 			if (freed)
 				nn_blocks_push(freed, &bl.v[i]);
 			ns->nblocks--;
@@ -1148,6 +1152,363 @@ int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
 	if (a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
 		return -EINVAL;
 	a.replication = replication;
+	a.ctime = now_ns();
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	put_inode(wb, &a);
+	rc = commit(ns, wb);
+	if (!rc && out)
+		*out = a;
+	return rc;
+}
+
+/* ---- POSIX attributes, special files, links ---- */
+
+int nn_ns_setattr(struct nn_ns *ns, const char *path, uint32_t valid, uint32_t mode,
+		  uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime, struct nn_attr *out)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat(ns, path, &a);
+	if (rc)
+		return rc;
+	if (valid & PROTO_SET_MODE)
+		a.mode = mode & 07777;
+	if (valid & PROTO_SET_UID)
+		a.uid = uid;
+	if (valid & PROTO_SET_GID)
+		a.gid = gid;
+	if (valid & PROTO_SET_ATIME)
+		a.atime = atime;
+	if (valid & PROTO_SET_MTIME)
+		a.mtime = mtime;
+	a.ctime = now_ns();
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	put_inode(wb, &a);
+	rc = commit(ns, wb);
+	if (!rc && out)
+		*out = a;
+	return rc;
+}
+
+/* Adds a new non-directory, non-file inode (a filled in by the caller) at path. */
+static int add_node(struct nn_ns *ns, const char *path, struct nn_attr *a, uint8_t type,
+		    uint32_t mode, uint32_t uid, uint32_t gid)
+{
+	struct nn_attr parent, old;
+	char name[PROTO_NAME_MAX + 1];
+	bool exists;
+	int rc = resolve_parent(ns, path, &parent, name, &old, &exists);
+	if (rc == -EBUSY)
+		return -EEXIST;
+	if (rc)
+		return rc;
+	if (exists)
+		return -EEXIST;
+	int64_t t = now_ns();
+	char target[sizeof a->target];
+	uint32_t rdev = a->rdev;
+	memcpy(target, a->target, sizeof target);
+	init_child(ns, a, type, mode, uid, gid, t);
+	memcpy(a->target, target, sizeof target);
+	a->rdev = rdev;
+	if (type == PROTO_T_SYMLINK)
+		a->size = strlen(a->target);
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	put_dirent(wb, parent.ino, name, a->ino, type);
+	put_inode(wb, a);
+	touch_dir(&parent, t);
+	put_inode(wb, &parent);
+	put_counters(ns, wb);
+	ns->nfiles++;
+	return commit(ns, wb);
+}
+
+int nn_ns_symlink(struct nn_ns *ns, const char *path, const char *target, uint32_t uid,
+		  uint32_t gid, struct nn_attr *out)
+{
+	size_t n = strlen(target);
+	if (!n)
+		return -ENOENT;
+	if (n > PROTO_PATH_MAX)
+		return -ENAMETOOLONG;
+	struct nn_attr a;
+	memset(&a, 0, sizeof a);
+	memcpy(a.target, target, n + 1);
+	int rc = add_node(ns, path, &a, PROTO_T_SYMLINK, 0777, uid, gid);
+	if (!rc && out)
+		*out = a;
+	return rc;
+}
+
+int nn_ns_mknod(struct nn_ns *ns, const char *path, uint8_t type, uint32_t mode,
+		uint32_t rdev, uint32_t uid, uint32_t gid, struct nn_attr *out)
+{
+	if (type != PROTO_T_FIFO && type != PROTO_T_CHR && type != PROTO_T_BLK &&
+	    type != PROTO_T_SOCK)
+		return -EINVAL;
+	struct nn_attr a;
+	memset(&a, 0, sizeof a);
+	a.rdev = rdev;
+	int rc = add_node(ns, path, &a, type, mode, uid, gid);
+	if (!rc && out)
+		*out = a;
+	return rc;
+}
+
+int nn_ns_link(struct nn_ns *ns, const char *existing, const char *newpath,
+	       struct nn_attr *out)
+{
+	struct nn_attr a, parent, old;
+	int rc = nn_ns_stat(ns, existing, &a);
+	if (rc)
+		return rc;
+	if (a.type == PROTO_T_DIR)
+		return -EPERM;
+	if (a.nlink >= 65000)
+		return -EMLINK;
+	char name[PROTO_NAME_MAX + 1];
+	bool exists;
+	rc = resolve_parent(ns, newpath, &parent, name, &old, &exists);
+	if (rc == -EBUSY)
+		return -EEXIST;
+	if (rc)
+		return rc;
+	if (exists)
+		return -EEXIST;
+	int64_t t = now_ns();
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	a.nlink++;
+	a.ctime = t;
+	put_dirent(wb, parent.ino, name, a.ino, a.type);
+	put_inode(wb, &a);
+	touch_dir(&parent, t);
+	put_inode(wb, &parent);
+	rc = commit(ns, wb);
+	if (!rc && out)
+		*out = a;
+	return rc;
+}
+
+/* ---- extended attributes ---- */
+
+static size_t key_xattr(uint8_t *k, uint64_t ino, const char *name)
+{
+	size_t n = strlen(name);
+	k[0] = 'X';
+	be64_put(k + 1, ino);
+	memcpy(k + 9, name, n);
+	return 9 + n;
+}
+
+static int xattr_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (!n)
+		return -EINVAL;
+	return n > PROTO_NAME_MAX ? -ERANGE : 0;
+}
+
+int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const void *value,
+		    size_t len, uint32_t flags)
+{
+	int rc = xattr_name_ok(name);
+	if (rc)
+		return rc;
+	if (len > NN_XATTR_MAX)
+		return -E2BIG;
+	struct nn_attr a;
+	if ((rc = nn_ns_stat(ns, path, &a)))
+		return rc;
+	uint8_t k[9 + PROTO_NAME_MAX + 1];
+	size_t kl = key_xattr(k, a.ino, name);
+	struct buf old = BUF_INIT;
+	rc = db_get(ns, k, kl, &old);
+	buf_free(&old);
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (!rc && (flags & PROTO_XATTR_CREATE))
+		return -EEXIST;
+	if (rc == -ENOENT && (flags & PROTO_XATTR_REPLACE))
+		return -ENODATA;
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	leveldb_writebatch_put(wb, (const char *)k, kl, value ? value : "", len);
+	a.ctime = now_ns();
+	put_inode(wb, &a);
+	return commit(ns, wb);
+}
+
+int nn_ns_xattr_get(struct nn_ns *ns, const char *path, const char *name, struct buf *out)
+{
+	int rc = xattr_name_ok(name);
+	if (rc)
+		return rc;
+	struct nn_attr a;
+	if ((rc = nn_ns_stat(ns, path, &a)))
+		return rc;
+	uint8_t k[9 + PROTO_NAME_MAX + 1];
+	rc = db_get(ns, k, key_xattr(k, a.ino, name), out);
+	return rc == -ENOENT ? -ENODATA : rc;
+}
+
+int nn_ns_xattr_list(struct nn_ns *ns, const char *path, struct buf *out)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat(ns, path, &a);
+	if (rc)
+		return rc;
+	buf_reset(out);
+	uint8_t px[9];
+	px[0] = 'X';
+	be64_put(px + 1, a.ino);
+	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
+	for (leveldb_iter_seek(it, (const char *)px, 9); leveldb_iter_valid(it);
+	     leveldb_iter_next(it)) {
+		size_t kl;
+		const char *key = leveldb_iter_key(it, &kl);
+		if (kl <= 9 || memcmp(key, px, 9))
+			break;
+		buf_add(out, key + 9, kl - 9);
+		buf_add(out, "", 1);
+	}
+	leveldb_iter_destroy(it);
+	return 0;
+}
+
+int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name)
+{
+	int rc = xattr_name_ok(name);
+	if (rc)
+		return rc;
+	struct nn_attr a;
+	if ((rc = nn_ns_stat(ns, path, &a)))
+		return rc;
+	uint8_t k[9 + PROTO_NAME_MAX + 1];
+	size_t kl = key_xattr(k, a.ino, name);
+	struct buf old = BUF_INIT;
+	rc = db_get(ns, k, kl, &old);
+	buf_free(&old);
+	if (rc)
+		return rc == -ENOENT ? -ENODATA : rc;
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	leveldb_writebatch_delete(wb, (const char *)k, kl);
+	a.ctime = now_ns();
+	put_inode(wb, &a);
+	return commit(ns, wb);
+}
+
+/* ---- block rewrites ---- */
+
+int nn_ns_alloc_block(struct nn_ns *ns, uint64_t *id, uint64_t *gs)
+{
+	*id = ns->next_block++;
+	*gs = ns->next_gs++;
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	put_counters(ns, wb);
+	return commit(ns, wb);
+}
+
+int nn_ns_update(struct nn_ns *ns, uint64_t ino, uint64_t size, uint32_t nblocks,
+		 const struct nn_ns_change *ch, size_t n, struct nn_blocks *freed,
+		 struct nn_attr *out)
+{
+	struct nn_attr a;
+	int rc = open_file(ns, ino, &a);
+	if (rc)
+		return rc;
+	if (a.flags & PROTO_A_UNDER_CONSTRUCTION)
+		return -EBUSY;
+	struct nn_blocks cur = {0};
+	if ((rc = nn_ns_blocks(ns, ino, 0, 0, &cur)))
+		goto out;
+	rc = -EIO;
+	if (cur.n != a.nblocks)
+		goto out; /* the inode and its block records disagree */
+	/* the new list: current blocks (by slot), then the changes on top */
+	uint64_t *lens = calloc(nblocks ? nblocks : 1, sizeof *lens);
+	bool *set = calloc(nblocks ? nblocks : 1, sizeof *set);
+	rc = -ENOMEM;
+	if (!lens || !set)
+		goto out_free;
+	for (uint32_t i = 0; i < nblocks && i < cur.n; i++) {
+		lens[i] = cur.v[i].len;
+		set[i] = true;
+	}
+	rc = -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t x = ch[i].index;
+		if (x >= nblocks || ch[i].len > a.block_size)
+			goto out_free;
+		uint64_t was = x < cur.n ? cur.v[x].id : 0;
+		if (was != ch[i].old_id) {
+			rc = -ESTALE;
+			goto out_free;
+		}
+		lens[x] = ch[i].len;
+		set[x] = true;
+	}
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < nblocks; i++) {
+		if (!set[i])
+			goto out_free; /* a gap nobody filled */
+		if (i + 1 < nblocks && lens[i] != a.block_size)
+			goto out_free; /* only the last block may be short */
+		sum += lens[i];
+	}
+	if (sum != size)
+		goto out_free;
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	uint8_t k[13];
+	for (size_t i = nblocks; i < cur.n; i++) {
+		leveldb_writebatch_delete(wb, (const char *)k, key_block(k, ino, (uint32_t)i));
+		if (cur.v[i].id) {
+			if (freed)
+				nn_blocks_push(freed, &cur.v[i]);
+			ns->nblocks--;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t x = ch[i].index;
+		if (x < cur.n && cur.v[x].id) {
+			if (freed)
+				nn_blocks_push(freed, &cur.v[x]);
+			ns->nblocks--;
+		}
+		struct nn_blockrec b = {.id = ch[i].new_id, .gs = ch[i].new_id ? ch[i].gs : 0,
+					.len = ch[i].len, .ino = ino, .index = x};
+		put_block(wb, ino, x, &b);
+		if (b.id)
+			ns->nblocks++;
+	}
+	a.nblocks = nblocks;
+	a.size = size;
+	a.mtime = a.ctime = now_ns();
+	put_inode(wb, &a);
+	rc = commit(ns, wb);
+	if (!rc && out)
+		*out = a;
+out_free:
+	free(lens);
+	free(set);
+out:
+	nn_blocks_free(&cur);
+	return rc;
+}
+
+int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size,
+			 struct nn_attr *out)
+{
+	if (block_size % PROTO_CHUNK_SIZE || block_size > (1ULL << 40))
+		return -EINVAL;
+	struct nn_attr a;
+	int rc = nn_ns_stat(ns, path, &a);
+	if (rc)
+		return rc;
+	if (a.type == PROTO_T_FILE && a.nblocks)
+		return -EBUSY; /* its blocks are laid out already */
+	if (a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
+		return -EINVAL;
+	if (!block_size && a.type == PROTO_T_FILE)
+		return -EINVAL;
+	a.block_size = block_size;
 	a.ctime = now_ns();
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	put_inode(wb, &a);

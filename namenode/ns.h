@@ -125,6 +125,62 @@ int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
 typedef void (*nn_ns_block_cb)(void *arg, const struct nn_blockrec *b, uint16_t replication);
 int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg);
 
+/*
+ * POSIX attribute changes. `valid` is a mask of PROTO_SET_*; times are ns since the
+ * epoch. Changing the size is not done here (see nn_ns_update).
+ */
+int nn_ns_setattr(struct nn_ns *ns, const char *path, uint32_t valid, uint32_t mode,
+		  uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime, struct nn_attr *out);
+/* Creates a symlink at path pointing to target (at most PROTO_PATH_MAX bytes). */
+int nn_ns_symlink(struct nn_ns *ns, const char *path, const char *target, uint32_t uid,
+		  uint32_t gid, struct nn_attr *out);
+/* Creates a FIFO, socket or device node (type PROTO_T_*; files and dirs have their own
+ * calls). */
+int nn_ns_mknod(struct nn_ns *ns, const char *path, uint8_t type, uint32_t mode,
+		uint32_t rdev, uint32_t uid, uint32_t gid, struct nn_attr *out);
+/* Adds newpath as another name of existing (not a directory: EPERM). */
+int nn_ns_link(struct nn_ns *ns, const char *existing, const char *newpath,
+	       struct nn_attr *out);
+
+/* Extended attributes: names up to PROTO_NAME_MAX bytes, values up to NN_XATTR_MAX.
+ * flags: PROTO_XATTR_CREATE (EEXIST if set) / PROTO_XATTR_REPLACE (ENODATA if not). */
+#define NN_XATTR_MAX 65536
+int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const void *value,
+		    size_t len, uint32_t flags);
+/* Appends the value to out (a struct buf *, reset first); -ENODATA when unset. */
+struct buf;
+int nn_ns_xattr_get(struct nn_ns *ns, const char *path, const char *name, struct buf *out);
+/* Appends every name, each NUL-terminated, to out (reset first). */
+int nn_ns_xattr_list(struct nn_ns *ns, const char *path, struct buf *out);
+int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name);
+
+/* Sets a directory's block size for new files (0 = unset), or an empty file's. */
+int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size,
+			 struct nn_attr *out);
+
+/* Reserves a fresh block id and generation stamp (for a block not yet in any file). */
+int nn_ns_alloc_block(struct nn_ns *ns, uint64_t *id, uint64_t *gs);
+
+/* One block slot changed by nn_ns_update: slot `index` gets block new_id (0 = a hole:
+ * len zero bytes stored nowhere) of len bytes; old_id is what the writer saw there
+ * (0 for a slot past the old end). */
+struct nn_ns_change {
+	uint32_t index;
+	uint64_t old_id, new_id, gs, len;
+};
+
+/*
+ * Switches a closed file to a new version in one step: its block list becomes
+ * nblocks long (slots past it dropped), the changed slots take their new blocks, and
+ * its size becomes `size` (which must equal the sum of the block lengths). A slot
+ * whose block is no longer old_id fails the whole update with -ESTALE (someone else
+ * rewrote it); a file still being written by a streaming writer gives -EBUSY.
+ * Replaced and dropped blocks go to freed.
+ */
+int nn_ns_update(struct nn_ns *ns, uint64_t ino, uint64_t size, uint32_t nblocks,
+		 const struct nn_ns_change *ch, size_t n, struct nn_blocks *freed,
+		 struct nn_attr *out);
+
 /* Checks a path: absolute, no empty/./.. components, lengths within limits. */
 int nn_ns_check_path(const char *path);
 

@@ -51,6 +51,8 @@ struct conn {
 	char peer_addr[64], peer_host[64];
 	uint64_t *writing; /* inodes this client created and has not completed: its leases */
 	uint32_t nwriting, capwriting;
+	uint64_t *pending; /* blocks from CN_ALLOC_BLOCK not yet used by a CN_UPDATE */
+	uint32_t npending, cappending;
 	struct conn *prev, *next;
 };
 
@@ -202,6 +204,8 @@ static void pack_loc(struct buf *p, const struct nn_dn *d)
 
 /* ---------- client operations ---------- */
 
+static void new_owner(const struct conn *c, struct unpack *u, uint32_t *uid, uint32_t *gid);
+
 static void op_mkdir(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
 {
@@ -209,11 +213,12 @@ static void op_mkdir(struct nn_server *s, struct conn *c, const struct proto_hdr
 	unpack_str(u, path, sizeof path);
 	uint32_t mode = unpack_u32(u);
 	uint8_t flags = unpack_u8(u);
+	uint32_t uid, gid;
+	new_owner(c, u, &uid, &gid);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
 	struct nn_attr a;
-	int rc = nn_ns_mkdir(s->ns, path, mode, flags & PROTO_MKDIR_PARENTS, c->peer.uid,
-			     c->peer.gid, &a);
+	int rc = nn_ns_mkdir(s->ns, path, mode, flags & PROTO_MKDIR_PARENTS, uid, gid, &a);
 	if (rc)
 		return reply_err(s, c, h, rc, NULL);
 	reply_attr(s, c, h, &a);
@@ -334,6 +339,8 @@ static void op_create(struct nn_server *s, struct conn *c, const struct proto_hd
 	uint16_t repl = unpack_u16(u);
 	uint64_t bs = unpack_u64(u);
 	unpack_str(u, client, sizeof client);
+	uint32_t uid, gid;
+	new_owner(c, u, &uid, &gid);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
 	if (repl > PROTO_REPL_MAX)
@@ -346,12 +353,58 @@ static void op_create(struct nn_server *s, struct conn *c, const struct proto_hd
 	struct nn_attr a;
 	struct nn_blocks freed = {0};
 	int rc = nn_ns_create(s->ns, path, mode, flags & PROTO_CREATE_OVERWRITE, repl, bs,
-			      c->peer.uid, c->peer.gid, &a, &freed);
+			      uid, gid, &a, &freed);
 	release_blocks(s, &freed);
+	if (!rc && (flags & PROTO_CREATE_CLOSED))
+		rc = nn_ns_complete(s->ns, a.ino, 0, 0, &a); /* same group commit */
+	else if (!rc)
+		lease_add(c, a.ino);
 	if (rc)
 		return reply_err(s, c, h, rc, NULL);
-	lease_add(c, a.ino);
 	reply_attr(s, c, h, &a);
+}
+
+/* Puts new block nb of file a in the block map (under construction), chooses its
+ * pipeline and replies with it; false (nothing sent) when no datanode has room. */
+static bool reply_pipeline(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			   const struct nn_attr *a, const struct nn_blockrec *nb,
+			   const char *favored, const uint32_t *exclude, uint32_t nexclude)
+{
+	uint32_t want = a->replication, targets[PROTO_REPL_MAX];
+	int fav = favored[0] ? nn_dns_find(&s->dns, favored)
+			     : nn_dns_on_host(&s->dns, c->peer_host);
+	uint32_t got = nn_dns_choose(&s->dns, want, fav, exclude, nexclude, a->block_size,
+				     targets);
+	if (!got)
+		return false;
+	struct nn_block *b = nn_blockmap_put(s->bm, nb->id, nb->gs, 0, a->ino, a->replication);
+	b->flags |= NN_BLOCK_UC;
+	struct buf p = BUF_INIT;
+	pack_u64(&p, nb->id);
+	pack_u64(&p, nb->gs);
+	pack_u64(&p, nb->offset);
+	pack_u64(&p, 0);
+	pack_u32(&p, got);
+	for (uint32_t i = 0; i < got; i++)
+		pack_loc(&p, &s->dns.v[targets[i]]);
+	reply(s, c, h, &p);
+	buf_free(&p);
+	return true;
+}
+
+/* Reads "u32 n, n x str datanode id" into exclude (unknown ids skipped). */
+static uint32_t unpack_excluded(struct nn_server *s, struct unpack *u,
+				uint32_t exclude[PROTO_REPL_MAX])
+{
+	uint32_t nex = unpack_count(u, 4), n = 0;
+	for (uint32_t i = 0; i < nex && unpack_ok(u); i++) {
+		char id[PROTO_ID_MAX + 1];
+		unpack_str(u, id, sizeof id);
+		int idx = nn_dns_find(&s->dns, id);
+		if (idx >= 0 && n < PROTO_REPL_MAX)
+			exclude[n++] = (uint32_t)idx;
+	}
+	return n;
 }
 
 static void op_add_block(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -364,14 +417,7 @@ static void op_add_block(struct nn_server *s, struct conn *c, const struct proto
 		(void)unpack_raw(u, unpack_u32(u));
 	char favored[PROTO_ID_MAX + 1];
 	unpack_str(u, favored, sizeof favored);
-	uint32_t nex = unpack_count(u, 4), exclude[PROTO_REPL_MAX], nexclude = 0;
-	for (uint32_t i = 0; i < nex && unpack_ok(u); i++) {
-		char id[PROTO_ID_MAX + 1];
-		unpack_str(u, id, sizeof id);
-		int idx = nn_dns_find(&s->dns, id);
-		if (idx >= 0 && nexclude < PROTO_REPL_MAX)
-			exclude[nexclude++] = (uint32_t)idx;
-	}
+	uint32_t exclude[PROTO_REPL_MAX], nexclude = unpack_excluded(s, u, exclude);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
 	if (!nn_dns_live(&s->dns))
@@ -383,29 +429,12 @@ static void op_add_block(struct nn_server *s, struct conn *c, const struct proto
 		return reply_err(s, c, h, rc, rc == -EINVAL ? "file is not open for writing"
 							    : NULL);
 	note_stored(s, &acked, prev, prev_len, true);
-	struct nn_block *b = nn_blockmap_put(s->bm, nb.id, nb.gs, 0, ino, a.replication);
-	b->flags |= NN_BLOCK_UC;
-	uint32_t want = a.replication, targets[PROTO_REPL_MAX];
-	int fav = favored[0] ? nn_dns_find(&s->dns, favored)
-			     : nn_dns_on_host(&s->dns, c->peer_host);
-	uint32_t got = nn_dns_choose(&s->dns, want, fav, exclude, nexclude, a.block_size,
-				     targets);
-	if (!got) {
-		struct nn_blocks freed = {0};
-		nn_ns_abandon_block(s->ns, ino, nb.id, &freed);
-		release_blocks(s, &freed);
-		return reply_err(s, c, h, -ENOSPC, "no datanode has room for a block");
-	}
-	struct buf p = BUF_INIT;
-	pack_u64(&p, nb.id);
-	pack_u64(&p, nb.gs);
-	pack_u64(&p, nb.offset);
-	pack_u64(&p, 0);
-	pack_u32(&p, got);
-	for (uint32_t i = 0; i < got; i++)
-		pack_loc(&p, &s->dns.v[targets[i]]);
-	reply(s, c, h, &p);
-	buf_free(&p);
+	if (reply_pipeline(s, c, h, &a, &nb, favored, exclude, nexclude))
+		return;
+	struct nn_blocks freed = {0};
+	nn_ns_abandon_block(s->ns, ino, nb.id, &freed);
+	release_blocks(s, &freed);
+	reply_err(s, c, h, -ENOSPC, "no datanode has room for a block");
 }
 
 static void op_complete(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -442,6 +471,10 @@ static void op_abandon(struct nn_server *s, struct conn *c, const struct proto_h
 	reply(s, c, h, &p);
 }
 
+static void reply_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			 const struct nn_attr *ap, uint64_t off, uint64_t len);
+static void pending_release(struct nn_server *s, struct conn *c);
+
 static void op_get_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 			  struct unpack *u)
 {
@@ -456,9 +489,18 @@ static void op_get_blocks(struct nn_server *s, struct conn *c, const struct prot
 		rc = -EISDIR;
 	else if (!rc && a.type != PROTO_T_FILE)
 		rc = -EINVAL;
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	reply_blocks(s, c, h, &a, off, len);
+}
+
+/* Replies with a's attributes and its blocks overlapping [off, off+len). */
+static void reply_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			 const struct nn_attr *ap, uint64_t off, uint64_t len)
+{
+	struct nn_attr a = *ap;
 	struct nn_blocks bl = {0};
-	if (!rc)
-		rc = nn_ns_blocks(s->ns, a.ino, off, len, &bl);
+	int rc = nn_ns_blocks(s->ns, a.ino, off, len, &bl);
 	if (rc) {
 		nn_blocks_free(&bl);
 		return reply_err(s, c, h, rc, NULL);
@@ -578,6 +620,25 @@ static void op_delete(struct nn_server *s, struct conn *c, const struct proto_hd
 	reply(s, c, h, &p);
 }
 
+/* Changes a file's replication (its blocks follow) or a directory's default. */
+static int set_replication(struct nn_server *s, const char *path, uint16_t repl,
+			   struct nn_attr *a)
+{
+	int rc = nn_ns_setrep(s->ns, path, repl, a);
+	if (rc || a->type != PROTO_T_FILE)
+		return rc;
+	struct nn_blocks bl = {0};
+	nn_ns_blocks(s->ns, a->ino, 0, 0, &bl);
+	for (size_t i = 0; i < bl.n; i++) {
+		struct nn_block *b = nn_blockmap_get(s->bm, bl.v[i].id);
+		if (b)
+			b->repl = repl;
+	}
+	nn_blocks_free(&bl);
+	s->repl_dirty = true;
+	return 0;
+}
+
 static void op_setrep(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 		      struct unpack *u)
 {
@@ -590,21 +651,392 @@ static void op_setrep(struct nn_server *s, struct conn *c, const struct proto_hd
 		return reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
 				 PROTO_REPL_MAX);
 	struct nn_attr a;
-	int rc = nn_ns_setrep(s->ns, path, repl, &a);
+	int rc = set_replication(s, path, repl, &a);
 	if (rc)
 		return reply_err(s, c, h, rc, NULL);
-	if (a.type == PROTO_T_FILE) {
-		struct nn_blocks bl = {0};
-		nn_ns_blocks(s->ns, a.ino, 0, 0, &bl);
-		for (size_t i = 0; i < bl.n; i++) {
-			struct nn_block *b = nn_blockmap_get(s->bm, bl.v[i].id);
-			if (b)
-				b->repl = repl;
+	reply_attr(s, c, h, &a);
+}
+
+
+/* ---------- POSIX calls (the FUSE mount) ---------- */
+
+/* The owner of a new inode: what a root client asks for, else the peer itself. */
+static void new_owner(const struct conn *c, struct unpack *u, uint32_t *uid, uint32_t *gid)
+{
+	*uid = c->peer.uid;
+	*gid = c->peer.gid;
+	if (u->left >= 8) {
+		uint32_t ru = unpack_u32(u), rg = unpack_u32(u);
+		if (c->peer.uid == 0) {
+			*uid = ru;
+			*gid = rg;
 		}
-		nn_blocks_free(&bl);
+	}
+}
+
+static void op_setattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		       struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	uint32_t valid = unpack_u32(u), mode = unpack_u32(u), uid = unpack_u32(u),
+		 gid = unpack_u32(u);
+	int64_t at = unpack_i64(u), mt = unpack_i64(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_setattr(s->ns, path, valid, mode, uid, gid, at, mt, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	reply_attr(s, c, h, &a);
+}
+
+static void op_symlink(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		       struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1], target[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	unpack_str(u, target, sizeof target);
+	uint32_t uid, gid;
+	new_owner(c, u, &uid, &gid);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr *a = malloc(sizeof *a);
+	if (!a)
+		return reply_err(s, c, h, -ENOMEM, NULL);
+	int rc = nn_ns_symlink(s->ns, path, target, uid, gid, a);
+	if (rc)
+		reply_err(s, c, h, rc, NULL);
+	else
+		reply_attr(s, c, h, a);
+	free(a);
+}
+
+static void op_readlink(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr *a = malloc(sizeof *a);
+	if (!a)
+		return reply_err(s, c, h, -ENOMEM, NULL);
+	int rc = nn_ns_stat(s->ns, path, a);
+	if (!rc && a->type != PROTO_T_SYMLINK)
+		rc = -EINVAL;
+	if (rc) {
+		reply_err(s, c, h, rc, NULL);
+	} else {
+		struct buf p = BUF_INIT;
+		pack_str(&p, a->target);
+		reply(s, c, h, &p);
+		buf_free(&p);
+	}
+	free(a);
+}
+
+static void op_link(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		    struct unpack *u)
+{
+	char src[PROTO_PATH_MAX + 1], dst[PROTO_PATH_MAX + 1];
+	unpack_str(u, src, sizeof src);
+	unpack_str(u, dst, sizeof dst);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_link(s->ns, src, dst, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, rc == -EPERM ? "cannot hard-link a directory"
+							   : NULL);
+	reply_attr(s, c, h, &a);
+}
+
+static void op_mknod(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		     struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	uint8_t type = unpack_u8(u);
+	uint32_t mode = unpack_u32(u), rdev = unpack_u32(u), uid, gid;
+	new_owner(c, u, &uid, &gid);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_mknod(s->ns, path, type, mode, rdev, uid, gid, &a);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	reply_attr(s, c, h, &a);
+}
+
+/* The attributes dfs itself keeps: replication and block size, as MooseFS's goals. */
+#define XATTR_REPL "user.dfs.replication"
+#define XATTR_BS "user.dfs.block_size"
+
+static int parse_u64(const void *v, uint32_t n, uint64_t *out)
+{
+	char tmp[32];
+	if (!n || n >= sizeof tmp)
+		return -EINVAL;
+	memcpy(tmp, v, n);
+	tmp[n] = 0;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(tmp, &end, 10);
+	if (errno || end == tmp || (*end && *end != '\n') || tmp[0] == '-')
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+static void op_setxattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
+	unpack_str(u, path, sizeof path);
+	unpack_str(u, name, sizeof name);
+	uint32_t flags = unpack_u32(u), n = unpack_u32(u);
+	const void *v = unpack_raw(u, n);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	int rc;
+	uint64_t x = 0;
+	struct nn_attr a;
+	if (!strcmp(name, XATTR_REPL)) {
+		rc = parse_u64(v, n, &x);
+		if (!rc && (x < 1 || x > PROTO_REPL_MAX))
+			rc = -EINVAL;
+		if (!rc)
+			rc = set_replication(s, path, (uint16_t)x, &a);
+	} else if (!strcmp(name, XATTR_BS)) {
+		rc = parse_u64(v, n, &x);
+		if (!rc)
+			rc = nn_ns_set_block_size(s->ns, path, x, &a);
+	} else {
+		rc = nn_ns_xattr_set(s->ns, path, name, v, n, flags);
+	}
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static void op_getxattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
+	unpack_str(u, path, sizeof path);
+	unpack_str(u, name, sizeof name);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct buf v = BUF_INIT, p = BUF_INIT;
+	int rc;
+	if (!strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)) {
+		struct nn_attr a;
+		rc = nn_ns_stat(s->ns, path, &a);
+		if (!rc && a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
+			rc = -ENODATA;
+		uint64_t x = !strcmp(name, XATTR_REPL) ? a.replication : a.block_size;
+		if (!rc && !x) /* a directory that sets none: the cluster's default */
+			x = !strcmp(name, XATTR_REPL) ? s->cfg.replication : s->cfg.block_size;
+		if (!rc)
+			buf_printf(&v, "%llu", (unsigned long long)x);
+	} else {
+		rc = nn_ns_xattr_get(s->ns, path, name, &v);
+	}
+	if (!rc) {
+		pack_u32(&p, (uint32_t)v.len);
+		pack_raw(&p, v.data, v.len);
+		reply(s, c, h, &p);
+	} else {
+		reply_err(s, c, h, rc, NULL);
+	}
+	buf_free(&v);
+	buf_free(&p);
+}
+
+static void op_listxattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			 struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct buf v = BUF_INIT, p = BUF_INIT;
+	int rc = nn_ns_xattr_list(s->ns, path, &v);
+	if (rc) {
+		reply_err(s, c, h, rc, NULL);
+	} else {
+		pack_u32(&p, (uint32_t)v.len);
+		pack_raw(&p, v.data, v.len);
+		reply(s, c, h, &p);
+	}
+	buf_free(&v);
+	buf_free(&p);
+}
+
+static void op_removexattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			   struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
+	unpack_str(u, path, sizeof path);
+	unpack_str(u, name, sizeof name);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
+			 ? -EPERM : nn_ns_xattr_remove(s->ns, path, name);
+	if (rc)
+		return reply_err(s, c, h, rc, rc == -EPERM ? "dfs attributes cannot be removed"
+							   : NULL);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+/* ---------- block rewrites ----------
+ * A closed file changes by copy-on-write of whole blocks: the client asks for a fresh
+ * block (op_alloc_block: it is this connection's until used), writes the slot's new
+ * contents through its pipeline, then switches the file to the new blocks in one
+ * namespace update (op_update), after which the old blocks are deleted. A writer dying
+ * before the update leaves the old version whole; its fresh blocks are released with
+ * its connection (pending_release). */
+
+#define NN_MAX_PENDING 4096
+
+static bool pending_take(struct conn *c, uint64_t id)
+{
+	for (uint32_t i = 0; i < c->npending; i++)
+		if (c->pending[i] == id) {
+			c->pending[i] = c->pending[--c->npending];
+			return true;
+		}
+	return false;
+}
+
+static void pending_release(struct nn_server *s, struct conn *c)
+{
+	struct nn_blocks freed = {0};
+	for (uint32_t i = 0; i < c->npending; i++) {
+		struct nn_blockrec r = {.id = c->pending[i]};
+		nn_blocks_push(&freed, &r);
+	}
+	release_blocks(s, &freed);
+	free(c->pending);
+	c->pending = NULL;
+	c->npending = c->cappending = 0;
+}
+
+static void op_alloc_block(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			   struct unpack *u)
+{
+	uint64_t ino = unpack_u64(u);
+	char favored[PROTO_ID_MAX + 1];
+	unpack_str(u, favored, sizeof favored);
+	uint32_t exclude[PROTO_REPL_MAX], nexclude = unpack_excluded(s, u, exclude);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_stat_ino(s->ns, ino, &a);
+	if (!rc && a.type != PROTO_T_FILE)
+		rc = -EISDIR;
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	if (c->npending >= NN_MAX_PENDING)
+		return reply_err(s, c, h, -EBUSY, "too many blocks in flight on one connection");
+	if (!nn_dns_live(&s->dns))
+		return reply_err(s, c, h, -ENOSPC, "no live datanodes to write to");
+	struct nn_blockrec nb = {.ino = ino};
+	if ((rc = nn_ns_alloc_block(s->ns, &nb.id, &nb.gs)))
+		return reply_err(s, c, h, rc, NULL);
+	if (!reply_pipeline(s, c, h, &a, &nb, favored, exclude, nexclude))
+		return reply_err(s, c, h, -ENOSPC, "no datanode has room for a block");
+	if (c->npending == c->cappending) {
+		c->cappending = c->cappending ? c->cappending * 2 : 8;
+		c->pending = realloc(c->pending, c->cappending * sizeof *c->pending);
+		if (!c->pending)
+			abort();
+	}
+	c->pending[c->npending++] = nb.id;
+}
+
+static void op_update(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		      struct unpack *u)
+{
+	uint64_t ino = unpack_u64(u), size = unpack_u64(u);
+	uint32_t nblocks = unpack_u32(u);
+	uint32_t n = unpack_count(u, 32);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_ns_change *ch = calloc(n ? n : 1, sizeof *ch);
+	struct unpack *acked = calloc(n ? n : 1, sizeof *acked);
+	if (!ch || !acked) {
+		free(ch);
+		free(acked);
+		return reply_err(s, c, h, -ENOMEM, NULL);
+	}
+	int rc = 0;
+	for (uint32_t i = 0; i < n && unpack_ok(u); i++) {
+		ch[i].index = unpack_u32(u);
+		ch[i].old_id = unpack_u64(u);
+		ch[i].new_id = unpack_u64(u);
+		ch[i].len = unpack_u64(u);
+		acked[i] = *u;
+		uint32_t k = unpack_count(u, 4);
+		for (uint32_t j = 0; j < k; j++)
+			(void)unpack_raw(u, unpack_u32(u));
+		if (!ch[i].new_id)
+			continue;
+		struct nn_block *b = nn_blockmap_get(s->bm, ch[i].new_id);
+		bool mine = false;
+		for (uint32_t j = 0; j < c->npending && !mine; j++)
+			mine = c->pending[j] == ch[i].new_id;
+		if (!b || !mine || b->ino != ino) {
+			rc = -EINVAL;
+			break;
+		}
+		ch[i].gs = b->gs;
+	}
+	if (!unpack_ok(u))
+		rc = -EPROTO;
+	struct nn_attr a;
+	struct nn_blocks freed = {0};
+	if (!rc)
+		rc = nn_ns_update(s->ns, ino, size, nblocks, ch, n, &freed, &a);
+	if (!rc) {
+		for (uint32_t i = 0; i < n; i++) {
+			if (!ch[i].new_id)
+				continue;
+			pending_take(c, ch[i].new_id);
+			note_stored(s, &acked[i], ch[i].new_id, ch[i].len, true);
+			struct nn_block *b = nn_blockmap_get(s->bm, ch[i].new_id);
+			if (b)
+				b->repl = a.replication;
+		}
 		s->repl_dirty = true;
 	}
+	release_blocks(s, &freed);
+	free(ch);
+	free(acked);
+	if (rc)
+		return reply_err(s, c, h, rc,
+				 rc == -ESTALE ? "the file was changed by another writer meanwhile"
+				 : rc == -EBUSY ? "the file is being written by a streaming writer"
+				 : rc == -EINVAL ? "inconsistent block update" : NULL);
 	reply_attr(s, c, h, &a);
+}
+
+static void op_file_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			   struct unpack *u)
+{
+	uint64_t ino = unpack_u64(u), off = unpack_u64(u), len = unpack_u64(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	int rc = nn_ns_stat_ino(s->ns, ino, &a);
+	if (!rc && a.type != PROTO_T_FILE)
+		rc = a.type == PROTO_T_DIR ? -EISDIR : -EINVAL;
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	reply_blocks(s, c, h, &a, off, len);
 }
 
 struct totals {
@@ -1191,6 +1623,7 @@ static void conn_close(struct nn_server *s, struct conn *c)
 	if (c->nwriting)
 		leases_orphaned(s, c);
 	free(c->writing);
+	pending_release(s, c);
 	if (c->dn >= 0) {
 		struct nn_dn *d = &s->dns.v[c->dn];
 		if (c->said_bye) {
@@ -1231,7 +1664,9 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 		switch (h->type) {
 		case PROTO_CN_MKDIR: case PROTO_CN_CREATE: case PROTO_CN_ADD_BLOCK:
 		case PROTO_CN_RENAME: case PROTO_CN_DELETE: case PROTO_CN_SETREP:
-		case PROTO_CN_ABANDON:
+		case PROTO_CN_ABANDON: case PROTO_CN_SETATTR: case PROTO_CN_SYMLINK:
+		case PROTO_CN_LINK: case PROTO_CN_MKNOD: case PROTO_CN_SETXATTR:
+		case PROTO_CN_REMOVEXATTR: case PROTO_CN_ALLOC_BLOCK: case PROTO_CN_UPDATE:
 			return reply_err(s, c, h, -EROFS, "the namenode is in safe mode (waiting "
 				"for datanodes to report their blocks); try again shortly");
 		default: break;
@@ -1255,6 +1690,18 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 	case PROTO_CN_FSCK: return op_fsck(s, c, h, &u);
 	case PROTO_CN_SAFEMODE: return op_safemode(s, c, h, &u);
 	case PROTO_CN_DECOMMISSION: return op_decommission(s, c, h, &u);
+	case PROTO_CN_SETATTR: return op_setattr(s, c, h, &u);
+	case PROTO_CN_SYMLINK: return op_symlink(s, c, h, &u);
+	case PROTO_CN_READLINK: return op_readlink(s, c, h, &u);
+	case PROTO_CN_LINK: return op_link(s, c, h, &u);
+	case PROTO_CN_MKNOD: return op_mknod(s, c, h, &u);
+	case PROTO_CN_SETXATTR: return op_setxattr(s, c, h, &u);
+	case PROTO_CN_GETXATTR: return op_getxattr(s, c, h, &u);
+	case PROTO_CN_LISTXATTR: return op_listxattr(s, c, h, &u);
+	case PROTO_CN_REMOVEXATTR: return op_removexattr(s, c, h, &u);
+	case PROTO_CN_ALLOC_BLOCK: return op_alloc_block(s, c, h, &u);
+	case PROTO_CN_UPDATE: return op_update(s, c, h, &u);
+	case PROTO_CN_FILE_BLOCKS: return op_file_blocks(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {

@@ -1,0 +1,540 @@
+/*
+ * fs: POSIX operations on the cluster (see fs.h). Errors are the namenode's errno
+ * (ENOENT, EEXIST, ENOTEMPTY, ...), never EIO for a caller's mistake; a failure of the
+ * cluster itself (unreachable nodes, lost replicas) is EIO with the reason logged.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include "buf.h"
+#include "log.h"
+#include "ofile.h"
+
+static struct fs *the_fs(void) { return fuse_get_context()->private_data; }
+
+/* A namenode connection for the calling thread (threads spread over the pool). */
+static struct dfs_client *conn(void)
+{
+	static unsigned next;
+	static __thread int mine = -1;
+	struct fs *fs = the_fs();
+	if (mine < 0)
+		mine = (int)(__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % fs->npool);
+	return fs->pool[mine];
+}
+
+static int rofs(void) { return the_fs()->read_only ? -EROFS : 0; }
+
+/* Logs failures that are the cluster's, not the caller's. */
+static int fail(const char *op, const char *path, int rc)
+{
+	if (rc == -EIO || rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EPROTO ||
+	    rc == -ENOTCONN) {
+		log_error("%s '%s': %s", op, path ? path : "", dfs_errmsg()[0] ? dfs_errmsg()
+								     : strerror(-rc));
+		return -EIO;
+	}
+	return rc;
+}
+
+static mode_t type_bits(uint8_t t)
+{
+	switch (t) {
+	case PROTO_T_DIR: return S_IFDIR;
+	case PROTO_T_SYMLINK: return S_IFLNK;
+	case PROTO_T_FIFO: return S_IFIFO;
+	case PROTO_T_CHR: return S_IFCHR;
+	case PROTO_T_BLK: return S_IFBLK;
+	case PROTO_T_SOCK: return S_IFSOCK;
+	default: return S_IFREG;
+	}
+}
+
+static void ts(struct timespec *t, int64_t ns)
+{
+	t->tv_sec = (time_t)(ns / 1000000000);
+	t->tv_nsec = (long)(ns % 1000000000);
+}
+
+static void to_stat(const struct dfs_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = a->ino;
+	st->st_mode = type_bits(a->type) | (a->mode & 07777);
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 1 << 20;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	ts(&st->st_mtim, a->mtime);
+	ts(&st->st_atim, a->atime);
+	ts(&st->st_ctim, a->ctime);
+}
+
+static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct dfs_attr a;
+	int rc = dfs_stat(conn(), path, &a);
+	if (rc)
+		return fail("stat", path, rc);
+	if (a.type == PROTO_T_FILE)
+		ofile_overlay(&a);
+	to_stat(&a, st);
+	return 0;
+}
+
+static int fs_readlink(const char *path, char *buf, size_t size)
+{
+	char target[PROTO_PATH_MAX + 1];
+	int rc = dfs_readlink(conn(), path, target, sizeof target);
+	if (rc)
+		return fail("readlink", path, rc);
+	snprintf(buf, size, "%s", target);
+	return 0;
+}
+
+static void caller(uint32_t *uid, uint32_t *gid)
+{
+	struct fuse_context *cx = fuse_get_context();
+	*uid = (uint32_t)cx->uid;
+	*gid = (uint32_t)cx->gid;
+}
+
+static int fs_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	int rc = rofs();
+	if (rc)
+		return rc;
+	uint32_t uid, gid;
+	caller(&uid, &gid);
+	uint8_t t;
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, NULL);
+		return rc ? fail("mknod", path, rc) : 0;
+	case S_IFIFO: t = PROTO_T_FIFO; break;
+	case S_IFCHR: t = PROTO_T_CHR; break;
+	case S_IFBLK: t = PROTO_T_BLK; break;
+	case S_IFSOCK: t = PROTO_T_SOCK; break;
+	default: return -EINVAL;
+	}
+	rc = dfs_mknod(conn(), path, t, mode & 07777, (uint32_t)rdev, uid, gid, NULL);
+	return rc ? fail("mknod", path, rc) : 0;
+}
+
+static int fs_mkdir(const char *path, mode_t mode)
+{
+	int rc = rofs();
+	if (rc)
+		return rc;
+	uint32_t uid, gid;
+	caller(&uid, &gid);
+	rc = dfs_mkdir_as(conn(), path, mode & 07777, uid, gid, NULL);
+	return rc ? fail("mkdir", path, rc) : 0;
+}
+
+static int fs_unlink(const char *path)
+{
+	int rc = rofs();
+	if (!rc)
+		rc = dfs_delete(conn(), path, false);
+	return rc ? fail("unlink", path, rc) : 0;
+}
+
+static int fs_rmdir(const char *path)
+{
+	int rc = rofs();
+	if (rc)
+		return rc;
+	struct dfs_attr a;
+	rc = dfs_stat(conn(), path, &a);
+	if (!rc && a.type != PROTO_T_DIR)
+		rc = -ENOTDIR;
+	if (!rc)
+		rc = dfs_delete(conn(), path, false);
+	return rc ? fail("rmdir", path, rc) : 0;
+}
+
+static int fs_symlink(const char *target, const char *path)
+{
+	int rc = rofs();
+	if (rc)
+		return rc;
+	uint32_t uid, gid;
+	caller(&uid, &gid);
+	rc = dfs_symlink(conn(), path, target, uid, gid, NULL);
+	return rc ? fail("symlink", path, rc) : 0;
+}
+
+static int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+	int rc = rofs();
+	if (rc)
+		return rc;
+	uint32_t f = 0;
+	if (flags & RENAME_NOREPLACE)
+		f |= PROTO_RENAME_NOREPLACE;
+	if (flags & RENAME_EXCHANGE)
+		f |= PROTO_RENAME_EXCHANGE;
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	rc = dfs_rename(conn(), from, to, f);
+	return rc ? fail("rename", from, rc) : 0;
+}
+
+static int fs_link(const char *from, const char *to)
+{
+	int rc = rofs();
+	if (!rc)
+		rc = dfs_link(conn(), from, to, NULL);
+	return rc ? fail("link", to, rc) : 0;
+}
+
+static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)fi;
+	int rc = rofs();
+	if (!rc)
+		rc = dfs_setattr(conn(), path, PROTO_SET_MODE, mode & 07777, 0, 0, 0, 0, NULL);
+	return rc ? fail("chmod", path, rc) : 0;
+}
+
+static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)fi;
+	int rc = rofs();
+	if (rc)
+		return rc;
+	uint32_t valid = 0;
+	if (uid != (uid_t)-1)
+		valid |= PROTO_SET_UID;
+	if (gid != (gid_t)-1)
+		valid |= PROTO_SET_GID;
+	rc = dfs_setattr(conn(), path, valid, 0, (uint32_t)uid, (uint32_t)gid, 0, 0, NULL);
+	return rc ? fail("chown", path, rc) : 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	(void)fi;
+	int rc = rofs();
+	if (rc)
+		return rc;
+	uint32_t valid = 0;
+	int64_t t[2] = {0, 0};
+	for (int i = 0; i < 2; i++) {
+		if (tv && tv[i].tv_nsec == UTIME_OMIT)
+			continue;
+		valid |= i == 0 ? PROTO_SET_ATIME : PROTO_SET_MTIME;
+		t[i] = !tv || tv[i].tv_nsec == UTIME_NOW
+			       ? now_ns()
+			       : (int64_t)tv[i].tv_sec * 1000000000 + tv[i].tv_nsec;
+	}
+	rc = dfs_setattr(conn(), path, valid, 0, 0, 0, t[0], t[1], NULL);
+	return rc ? fail("utimens", path, rc) : 0;
+}
+
+static struct ofile *handle(struct fuse_file_info *fi)
+{
+	return (struct ofile *)(uintptr_t)fi->fh;
+}
+
+/* Opens the file whose fresh attributes are a; decides whether the kernel may keep
+ * its cached pages (only when the file is unchanged since this mount last saw it). */
+static int open_attr(const struct dfs_attr *a, struct fuse_file_info *fi)
+{
+	if (a->type == PROTO_T_DIR)
+		return -EISDIR;
+	if (a->type != PROTO_T_FILE)
+		return -EINVAL;
+	bool open_here = ofile_is_open(a->ino);
+	struct ofile *f;
+	int rc = ofile_get(conn(), a, &f);
+	if (rc)
+		return rc;
+	fi->keep_cache = open_here || ofile_version_same(a);
+	if (!open_here)
+		ofile_version_note(a->ino, a->mtime, a->size);
+	fi->fh = (uintptr_t)f;
+	return 0;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi)
+{
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		int rc = rofs();
+		if (rc)
+			return rc;
+	}
+	struct dfs_attr a;
+	int rc = dfs_stat(conn(), path, &a);
+	if (!rc)
+		rc = open_attr(&a, fi);
+	if (!rc && (fi->flags & O_TRUNC) && ofile_size(handle(fi))) {
+		rc = ofile_truncate(handle(fi), 0);
+		if (!rc)
+			rc = ofile_flush(handle(fi));
+		if (rc)
+			ofile_put(handle(fi));
+	}
+	return rc ? fail("open", path, rc) : 0;
+}
+
+static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	int rc = rofs();
+	if (rc)
+		return rc;
+	uint32_t uid, gid;
+	caller(&uid, &gid);
+	struct dfs_attr a;
+	rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, &a);
+	if (rc == -EEXIST && !(fi->flags & O_EXCL))
+		return fs_open(path, fi); /* created by someone else meanwhile */
+	if (!rc)
+		rc = open_attr(&a, fi);
+	return rc ? fail("create", path, rc) : 0;
+}
+
+static int fs_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	ssize_t n = ofile_read(handle(fi), buf, size, (uint64_t)off);
+	return n < 0 ? fail("read", path, (int)n) : (int)n;
+}
+
+static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	ssize_t n = ofile_write(handle(fi), buf, size, (uint64_t)off);
+	return n < 0 ? fail("write", path, (int)n) : (int)n;
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	int rc = rofs();
+	if (rc)
+		return rc;
+	if (size < 0)
+		return -EINVAL;
+	struct ofile *f = fi ? handle(fi) : NULL;
+	if (!f) {
+		struct dfs_attr a;
+		rc = dfs_stat(conn(), path, &a);
+		if (!rc && a.type == PROTO_T_DIR)
+			rc = -EISDIR;
+		else if (!rc && a.type != PROTO_T_FILE)
+			rc = -EINVAL;
+		if (!rc)
+			rc = ofile_get(conn(), &a, &f);
+		if (rc)
+			return fail("truncate", path, rc);
+	}
+	rc = ofile_truncate(f, (uint64_t)size);
+	if (!rc)
+		rc = ofile_flush(f);
+	if (!fi)
+		ofile_put(f);
+	return rc ? fail("truncate", path, rc) : 0;
+}
+
+static int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+	int rc = ofile_flush(handle(fi));
+	return rc ? fail("flush", path, rc) : 0;
+}
+
+static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)datasync;
+	int rc = ofile_flush(handle(fi));
+	return rc ? fail("fsync", path, rc) : 0;
+}
+
+static int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	ofile_put(handle(fi));
+	return 0;
+}
+
+static int fs_statfs(const char *path, struct statvfs *st)
+{
+	struct dfs_statfs s;
+	int rc = dfs_statfs(conn(), &s);
+	if (rc)
+		return fail("statfs", path, rc);
+	memset(st, 0, sizeof *st);
+	st->f_bsize = 4096;
+	st->f_frsize = 4096;
+	st->f_blocks = s.capacity / 4096;
+	st->f_bfree = s.remaining / 4096;
+	st->f_bavail = s.remaining / 4096;
+	st->f_files = s.files + (1u << 30);
+	st->f_ffree = 1u << 30;
+	st->f_favail = 1u << 30;
+	st->f_namemax = PROTO_NAME_MAX;
+	return 0;
+}
+
+/* xattr names: user.*, trusted.* and security.* are stored; system.* (ACLs) is not
+ * supported, so tools fall back to the mode bits. */
+static int xattr_ns_ok(const char *name)
+{
+	return strncmp(name, "system.", 7) ? 0 : -EOPNOTSUPP;
+}
+
+static int fs_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	int rc = rofs();
+	if (!rc)
+		rc = xattr_ns_ok(name);
+	if (rc)
+		return rc;
+	uint32_t f = 0;
+	if (flags & XATTR_CREATE)
+		f |= PROTO_XATTR_CREATE;
+	if (flags & XATTR_REPLACE)
+		f |= PROTO_XATTR_REPLACE;
+	rc = dfs_setxattr(conn(), path, name, value, size, f);
+	return rc ? fail("setxattr", path, rc) : 0;
+}
+
+/* Copies v into buf following the xattr size protocol (0: just the size). */
+static int xattr_out(const struct buf *v, char *buf, size_t size)
+{
+	if (!size)
+		return (int)v->len;
+	if (v->len > size)
+		return -ERANGE;
+	memcpy(buf, v->data, v->len);
+	return (int)v->len;
+}
+
+static int fs_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	int rc = xattr_ns_ok(name);
+	if (rc)
+		return rc == -EOPNOTSUPP ? -ENODATA : rc;
+	struct buf v = BUF_INIT;
+	rc = dfs_getxattr(conn(), path, name, &v);
+	if (!rc)
+		rc = xattr_out(&v, value, size);
+	buf_free(&v);
+	return rc < 0 ? fail("getxattr", path, rc) : rc;
+}
+
+static int fs_listxattr(const char *path, char *list, size_t size)
+{
+	struct buf v = BUF_INIT;
+	int rc = dfs_listxattr(conn(), path, &v);
+	if (!rc)
+		rc = xattr_out(&v, list, size);
+	buf_free(&v);
+	return rc < 0 ? fail("listxattr", path, rc) : rc;
+}
+
+static int fs_removexattr(const char *path, const char *name)
+{
+	int rc = rofs();
+	if (!rc)
+		rc = xattr_ns_ok(name);
+	if (!rc)
+		rc = dfs_removexattr(conn(), path, name);
+	return rc ? fail("removexattr", path, rc) : 0;
+}
+
+struct fill {
+	void *buf;
+	fuse_fill_dir_t filler;
+	bool plus;
+};
+
+static int fill_one(void *arg, const char *name, const struct dfs_attr *a)
+{
+	struct fill *f = arg;
+	struct stat st;
+	struct dfs_attr b = *a;
+	if (b.type == PROTO_T_FILE)
+		ofile_overlay(&b);
+	to_stat(&b, &st);
+	if (f->filler(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0))
+		return -ENOBUFS;
+	return 0;
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	(void)off;
+	(void)fi;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	struct fill f = {buf, filler, (flags & FUSE_READDIR_PLUS) != 0};
+	int rc = dfs_list(conn(), path, fill_one, &f);
+	if (rc == -ENOBUFS)
+		rc = 0;
+	return rc ? fail("readdir", path, rc) : 0;
+}
+
+static void *fs_init(struct fuse_conn_info *cc, struct fuse_config *cfg)
+{
+	/* big requests: libfuse's default caps writes at 128 KiB */
+	cc->max_write = 1 << 20;
+	cc->max_readahead = 1 << 20;
+	cc->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* it would hide other mounts' sizes */
+	cfg->use_ino = 1;
+	cfg->nullpath_ok = 0;
+	return fuse_get_context()->private_data;
+}
+
+const struct fuse_operations fs_ops = {
+	.getattr = fs_getattr,
+	.readlink = fs_readlink,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.link = fs_link,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.truncate = fs_truncate,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.statfs = fs_statfs,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.setxattr = fs_setxattr,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.removexattr = fs_removexattr,
+	.readdir = fs_readdir,
+	.init = fs_init,
+	.create = fs_create,
+	.utimens = fs_utimens,
+};

@@ -1,0 +1,176 @@
+/*
+ * dfs-fuse: mounts the cluster's namespace (libfuse3). Finds the cluster as every
+ * client does (locate.h), opens a small pool of namenode connections, then runs
+ * libfuse's multi-threaded loop, in the foreground with -f or as a daemon.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fs.h"
+#include "locate.h"
+#include "log.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dfs-fuse [-f] [-d] [-o OPTIONS] [-n HOST:PORT] [--dir DIR] [--key FILE]\n"
+		"                [--config FILE] [--log FILE] [--log-level LEVEL] MOUNTPOINT\n"
+		"Mounts the dfs namespace at MOUNTPOINT.\n"
+		"  -f              stay in the foreground (default: become a daemon)\n"
+		"  -d              foreground with libfuse's request debugging\n"
+		"  -o OPTIONS      mount options: ro, allow_other, attr_timeout=S,\n"
+		"                  entry_timeout=S, max_read=N, ... (libfuse3's); as root\n"
+		"                  allow_other is on, and default_permissions always\n"
+		"  -n HOST:PORT    the namenode (else $DFS_NAMENODE, --dir, ./.dfs, config)\n"
+		"  --connections N namenode connections (default 4, at most %d)\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT\n",
+		FS_POOL_MAX);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"dir", required_argument, NULL, 'D'},
+		{"key", required_argument, NULL, 'K'},
+		{"config", required_argument, NULL, 'C'},
+		{"log", required_argument, NULL, 'L'},
+		{"log-level", required_argument, NULL, 'V'},
+		{"connections", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct locate_args la = {0};
+	bool foreground = false, debug = false, read_only = false;
+	const char *logfile = NULL, *mnt = NULL;
+	unsigned npool = 4;
+	struct buf opts = BUF_INIT;
+	int c;
+	log_set_name("dfs-fuse");
+	while ((c = getopt_long(argc, argv, "+fdo:n:h", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1) { /* an operand: options may follow it */
+			if (mnt) {
+				fprintf(stderr, "dfs-fuse: one mount point only ('%s')\n", argv[optind]);
+				return 2;
+			}
+			mnt = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 'f': foreground = true; break;
+		case 'd': foreground = debug = true; break;
+		case 'o':
+			if (opts.len)
+				buf_addc(&opts, ',');
+			buf_adds(&opts, optarg);
+			break;
+		case 'n': la.namenode = optarg; break;
+		case 'D': la.dir = optarg; break;
+		case 'K': la.key = optarg; break;
+		case 'C': la.config = optarg; break;
+		case 'L': logfile = optarg; break;
+		case 'V': {
+			enum log_level l;
+			if (log_parse_level(optarg, &l)) {
+				fprintf(stderr, "dfs-fuse: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			log_set_level(l);
+			break;
+		}
+		case 'P': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > FS_POOL_MAX) {
+				fprintf(stderr, "dfs-fuse: --connections must be 1..%d\n",
+					FS_POOL_MAX);
+				return 2;
+			}
+			npool = (unsigned)n;
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!mnt) {
+		usage(stderr);
+		return 2;
+	}
+	/* ro is ours to enforce too (EROFS before any namenode call) */
+	for (const char *p = opts.data; opts.len && (p = strstr(p, "ro")); p += 2)
+		if ((p == opts.data || p[-1] == ',') && (p[2] == 0 || p[2] == ','))
+			read_only = true;
+	if (logfile && log_open(logfile)) {
+		fprintf(stderr, "dfs-fuse: cannot open log file '%s': %s\n", logfile,
+			strerror(errno));
+		return 1;
+	}
+
+	struct dfs_client_opts co;
+	memset(&co, 0, sizeof co);
+	struct buf err = BUF_INIT;
+	if (locate_cluster(&la, &co, &err)) {
+		fprintf(stderr, "dfs-fuse: %s\n", err.data);
+		return 1;
+	}
+	buf_free(&err);
+	co.uid = (uint32_t)getuid();
+	co.gid = (uint32_t)getgid();
+	static struct fs fs;
+	fs.read_only = read_only;
+	for (unsigned i = 0; i < npool; i++) {
+		if (dfs_connect(&co, &fs.pool[i])) {
+			fprintf(stderr, "dfs-fuse: %s\n", dfs_errmsg());
+			return 1;
+		}
+		dfs_set_reconnect(fs.pool[i], true);
+		fs.npool++;
+	}
+
+	/* our defaults first, so the user's -o can override them */
+	struct buf o = BUF_INIT;
+	buf_adds(&o, "default_permissions,fsname=dfs,subtype=dfs,entry_timeout=0,"
+		     "negative_timeout=0,attr_timeout=1");
+	if (geteuid() == 0)
+		buf_adds(&o, ",allow_other");
+	if (opts.len) {
+		buf_addc(&o, ',');
+		buf_adds(&o, opts.data);
+	}
+	char *fargv[] = {argv[0], "-o", o.data, debug ? "-d" : NULL, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, fargv);
+	struct fuse *f = fuse_new(&args, &fs_ops, sizeof fs_ops, &fs);
+	if (!f) {
+		fprintf(stderr, "dfs-fuse: bad mount options '%s'\n", o.data);
+		return 2;
+	}
+	if (fuse_mount(f, mnt)) {
+		fprintf(stderr, "dfs-fuse: cannot mount at '%s'\n", mnt);
+		fuse_destroy(f);
+		return 1;
+	}
+	int rc = 1;
+	if (fuse_set_signal_handlers(fuse_get_session(f)))
+		goto out;
+	if (fuse_daemonize(foreground))
+		goto out;
+	signal(SIGPIPE, SIG_IGN);
+	log_info("mounted %s at %s", co.namenode, mnt);
+	rc = fuse_loop_mt(f, 0) ? 1 : 0;
+	fuse_remove_signal_handlers(fuse_get_session(f));
+out:
+	fuse_unmount(f);
+	fuse_destroy(f);
+	for (unsigned i = 0; i < fs.npool; i++)
+		dfs_close(fs.pool[i]);
+	buf_free(&o);
+	buf_free(&opts);
+	log_info("unmounted %s", mnt);
+	return rc;
+}

@@ -1,0 +1,580 @@
+/*
+ * ofile: open-file state of the mount (see ofile.h for the write model and locking).
+ *
+ * Terms: a slot is block index i of the file, covering [i*bs, (i+1)*bs). `cur` is the
+ * committed block list (what the namenode has). `low` is the committed prefix still
+ * live: a truncate below the committed size lowers it, so committed bytes past it read
+ * as zeros until the next flush rewrites or drops them. Dirty slots hold the slot's
+ * whole new contents from byte 0 (bytes past d->len read as zeros).
+ */
+#include "ofile.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define FLUSH_DIRTY_SLOTS 64            /* flush on write past this many dirty slots */
+#define FLUSH_DIRTY_BYTES (512ull << 20) /* ... or this many buffered bytes */
+
+struct dirty {
+	uint32_t index;
+	uint8_t *data;
+	size_t len, cap;
+};
+
+struct ofile {
+	uint64_t ino;
+	int refs;           /* table.lock */
+	struct ofile *next; /* table chain, table.lock */
+	pthread_rwlock_t lock;
+	struct dfs_client *c;
+	uint64_t bs;
+	uint64_t size; /* as this mount sees it (read atomically by ofile_overlay) */
+	int64_t mtime;
+	uint64_t low;
+	struct dfs_blocks cur;
+	struct dirty *dirty;
+	size_t ndirty, capdirty;
+	uint64_t dirty_bytes;
+};
+
+#define NBUCKETS 1024
+static struct {
+	pthread_mutex_t lock;
+	struct ofile *b[NBUCKETS];
+} table = {PTHREAD_MUTEX_INITIALIZER, {0}};
+
+/* ---- page-cache versions ---- */
+
+#define NVERSIONS 8192
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uint64_t ino, size;
+		int64_t mtime;
+	} v[NVERSIONS];
+} versions = {PTHREAD_MUTEX_INITIALIZER, {{0, 0, 0}}};
+
+void ofile_version_note(uint64_t ino, int64_t mtime, uint64_t size)
+{
+	pthread_mutex_lock(&versions.lock);
+	size_t k = ino % NVERSIONS;
+	versions.v[k].ino = ino;
+	versions.v[k].mtime = mtime;
+	versions.v[k].size = size;
+	pthread_mutex_unlock(&versions.lock);
+}
+
+bool ofile_version_same(const struct dfs_attr *a)
+{
+	pthread_mutex_lock(&versions.lock);
+	size_t k = a->ino % NVERSIONS;
+	bool same = versions.v[k].ino == a->ino && versions.v[k].mtime == a->mtime &&
+		    versions.v[k].size == a->size;
+	pthread_mutex_unlock(&versions.lock);
+	return same;
+}
+
+/* ---- per-thread datanode reader ---- */
+
+static pthread_key_t reader_key;
+static pthread_once_t reader_once = PTHREAD_ONCE_INIT;
+
+static void reader_free(void *r) { dfs_reader_close(r); }
+static void reader_key_init(void) { pthread_key_create(&reader_key, reader_free); }
+
+static struct dfs_reader *thread_reader(struct dfs_client *c)
+{
+	pthread_once(&reader_once, reader_key_init);
+	struct dfs_reader *r = pthread_getspecific(reader_key);
+	if (!r && !dfs_reader_new(c, &r))
+		pthread_setspecific(reader_key, r);
+	return r;
+}
+
+/* ---- table ---- */
+
+static int fetch_blocks(struct ofile *f)
+{
+	struct dfs_blocks b;
+	int rc = dfs_file_blocks(f->c, f->ino, 0, 0, &b);
+	if (rc)
+		return rc;
+	dfs_blocks_free(&f->cur);
+	f->cur = b;
+	f->bs = b.attr.block_size;
+	f->low = b.attr.size;
+	__atomic_store_n(&f->size, b.attr.size, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mtime, b.attr.mtime, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int ofile_get(struct dfs_client *c, const struct dfs_attr *attr, struct ofile **out)
+{
+	size_t k = attr->ino % NBUCKETS;
+	pthread_mutex_lock(&table.lock);
+	struct ofile *f;
+	for (f = table.b[k]; f; f = f->next)
+		if (f->ino == attr->ino)
+			break;
+	if (f) {
+		f->refs++;
+		pthread_mutex_unlock(&table.lock);
+		*out = f;
+		return 0;
+	}
+	pthread_mutex_unlock(&table.lock);
+	f = calloc(1, sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	f->ino = attr->ino;
+	f->c = c;
+	f->refs = 1;
+	pthread_rwlock_init(&f->lock, NULL);
+	int rc = fetch_blocks(f);
+	if (!rc && !f->bs)
+		rc = -EIO;
+	if (rc) {
+		dfs_blocks_free(&f->cur);
+		pthread_rwlock_destroy(&f->lock);
+		free(f);
+		return rc;
+	}
+	/* another thread may have opened it meanwhile: use theirs */
+	pthread_mutex_lock(&table.lock);
+	struct ofile *g;
+	for (g = table.b[k]; g; g = g->next)
+		if (g->ino == attr->ino)
+			break;
+	if (g) {
+		g->refs++;
+		pthread_mutex_unlock(&table.lock);
+		dfs_blocks_free(&f->cur);
+		pthread_rwlock_destroy(&f->lock);
+		free(f);
+		*out = g;
+		return 0;
+	}
+	f->next = table.b[k];
+	table.b[k] = f;
+	pthread_mutex_unlock(&table.lock);
+	*out = f;
+	return 0;
+}
+
+static void drop_dirty(struct ofile *f, size_t i)
+{
+	f->dirty_bytes -= f->dirty[i].cap;
+	free(f->dirty[i].data);
+	f->dirty[i] = f->dirty[--f->ndirty];
+}
+
+void ofile_put(struct ofile *f)
+{
+	pthread_mutex_lock(&table.lock);
+	if (--f->refs > 0) {
+		pthread_mutex_unlock(&table.lock);
+		return;
+	}
+	struct ofile **pp = &table.b[f->ino % NBUCKETS];
+	while (*pp != f)
+		pp = &(*pp)->next;
+	*pp = f->next;
+	pthread_mutex_unlock(&table.lock);
+	int rc = ofile_flush(f);
+	if (rc)
+		log_error("inode %llu: unflushed writes lost at release: %s",
+			  (unsigned long long)f->ino, strerror(-rc));
+	while (f->ndirty)
+		drop_dirty(f, 0);
+	free(f->dirty);
+	dfs_blocks_free(&f->cur);
+	pthread_rwlock_destroy(&f->lock);
+	free(f);
+}
+
+bool ofile_is_open(uint64_t ino)
+{
+	pthread_mutex_lock(&table.lock);
+	struct ofile *f;
+	for (f = table.b[ino % NBUCKETS]; f; f = f->next)
+		if (f->ino == ino)
+			break;
+	pthread_mutex_unlock(&table.lock);
+	return f != NULL;
+}
+
+void ofile_overlay(struct dfs_attr *a)
+{
+	pthread_mutex_lock(&table.lock);
+	struct ofile *f;
+	for (f = table.b[a->ino % NBUCKETS]; f; f = f->next)
+		if (f->ino == a->ino)
+			break;
+	if (f) {
+		a->size = __atomic_load_n(&f->size, __ATOMIC_RELAXED);
+		int64_t mt = __atomic_load_n(&f->mtime, __ATOMIC_RELAXED);
+		if (mt > a->mtime)
+			a->mtime = mt;
+	}
+	pthread_mutex_unlock(&table.lock);
+}
+
+uint64_t ofile_size(struct ofile *f) { return __atomic_load_n(&f->size, __ATOMIC_RELAXED); }
+
+/* ---- slots ---- */
+
+/* Committed bytes of slot i still live (see `low`). */
+static uint64_t live_len(const struct ofile *f, uint32_t i)
+{
+	if (i >= f->cur.n)
+		return 0;
+	uint64_t start = (uint64_t)i * f->bs, len = f->cur.v[i].length;
+	if (f->low <= start)
+		return 0;
+	return f->low - start < len ? f->low - start : len;
+}
+
+static struct dirty *find_dirty(struct ofile *f, uint32_t i)
+{
+	for (size_t k = 0; k < f->ndirty; k++)
+		if (f->dirty[k].index == i)
+			return &f->dirty[k];
+	return NULL;
+}
+
+static int reserve(struct ofile *f, struct dirty *d, size_t want)
+{
+	if (want <= d->cap)
+		return 0;
+	size_t cap = d->cap ? d->cap : 64 * 1024;
+	while (cap < want)
+		cap *= 2;
+	if (cap > f->bs)
+		cap = (size_t)f->bs;
+	uint8_t *p = realloc(d->data, cap);
+	if (!p)
+		return -ENOMEM;
+	f->dirty_bytes += cap - d->cap;
+	d->data = p;
+	d->cap = cap;
+	return 0;
+}
+
+/* Reads committed slot i's [off, off+len) into buf (zeros past its live length). */
+static int read_committed(struct ofile *f, uint32_t i, uint64_t off, uint64_t len, void *buf)
+{
+	uint64_t live = live_len(f, i);
+	uint64_t n = off < live ? (live - off < len ? live - off : len) : 0;
+	if (n < len)
+		memset((uint8_t *)buf + n, 0, (size_t)(len - n));
+	if (!n)
+		return 0;
+	struct dfs_reader *r = thread_reader(f->c);
+	if (!r)
+		return -ENOMEM;
+	int rc = dfs_read_block(r, &f->cur.v[i], off, n, buf);
+	if (rc)
+		log_warn("inode %llu: reading block %llu failed: %s", (unsigned long long)f->ino,
+			 (unsigned long long)f->cur.v[i].id, dfs_errmsg());
+	return rc;
+}
+
+/* Makes slot i dirty; loads its live committed bytes unless [0, cover) replaces them. */
+static int make_dirty(struct ofile *f, uint32_t i, uint64_t cover, struct dirty **out)
+{
+	if (f->ndirty == f->capdirty) {
+		size_t cap = f->capdirty ? f->capdirty * 2 : 4;
+		struct dirty *v = realloc(f->dirty, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		f->dirty = v;
+		f->capdirty = cap;
+	}
+	struct dirty d = {.index = i};
+	uint64_t live = live_len(f, i);
+	if (live > cover) {
+		int rc = reserve(f, &d, (size_t)live);
+		if (!rc)
+			rc = read_committed(f, i, 0, live, d.data);
+		if (rc) {
+			f->dirty_bytes -= d.cap;
+			free(d.data);
+			return rc;
+		}
+		d.len = (size_t)live;
+	}
+	f->dirty[f->ndirty] = d;
+	*out = &f->dirty[f->ndirty++];
+	return 0;
+}
+
+static bool has_changes(const struct ofile *f)
+{
+	return f->ndirty || f->size != f->cur.attr.size || f->low != f->cur.attr.size;
+}
+
+/* Puts slot contents as a new block: change ch (its stored part owned by the caller). */
+static int put_slot(struct ofile *f, uint32_t i, const void *data, uint64_t len,
+		    struct dfs_change *ch)
+{
+	memset(ch, 0, sizeof *ch);
+	ch->index = i;
+	ch->old_id = i < f->cur.n ? f->cur.v[i].id : 0;
+	ch->len = len;
+	int rc = dfs_put_block(f->c, f->ino, data, (size_t)len, &ch->stored);
+	if (rc)
+		log_error("inode %llu: storing block %u failed: %s", (unsigned long long)f->ino,
+			  i, dfs_errmsg());
+	return rc;
+}
+
+/* The namenode took the update: make cur match (nblocks slots, changes applied). */
+static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change *ch, size_t n,
+			   const struct dfs_attr *a)
+{
+	if (nblocks > f->cur.n) {
+		struct dfs_block *v = realloc(f->cur.v, (nblocks + 1) * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		memset(v + f->cur.n, 0, (nblocks + 1 - f->cur.n) * sizeof *v);
+		f->cur.v = v;
+	}
+	for (size_t k = nblocks; k < f->cur.n; k++) {
+		free(f->cur.v[k].locs);
+		memset(&f->cur.v[k], 0, sizeof f->cur.v[k]);
+	}
+	f->cur.n = nblocks;
+	for (size_t k = 0; k < n; k++) {
+		struct dfs_block *b = &f->cur.v[ch[k].index];
+		free(b->locs);
+		b->id = ch[k].stored.id;
+		b->genstamp = ch[k].stored.genstamp;
+		b->offset = (uint64_t)ch[k].index * f->bs;
+		b->length = ch[k].len;
+		b->nlocs = ch[k].stored.n;
+		b->locs = ch[k].stored.nodes; /* taken */
+		ch[k].stored.nodes = NULL;
+		ch[k].stored.n = 0;
+	}
+	f->cur.attr = *a;
+	f->low = a->size;
+	__atomic_store_n(&f->mtime, a->mtime, __ATOMIC_RELAXED);
+	ofile_version_note(f->ino, a->mtime, a->size);
+	return 0;
+}
+
+static void free_changes(struct dfs_change *ch, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		dfs_stored_free(&ch[k].stored);
+	free(ch);
+}
+
+/*
+ * A dirty slot just became full: store it and switch the file to it now when that
+ * keeps the committed list consistent (streaming writes), freeing its memory.
+ */
+static int try_commit_full(struct ofile *f, struct dirty *d)
+{
+	uint32_t i = d->index, n = (uint32_t)f->cur.n;
+	uint64_t cs = f->cur.attr.size, newsize;
+	uint32_t newn;
+	if (f->low != cs)
+		return 0; /* a pending truncate: all at the next flush */
+	if (i + 1 < n) {
+		newsize = cs;
+		newn = n;
+	} else if (i + 1 == n) {
+		newsize = (uint64_t)n * f->bs;
+		newn = n;
+	} else if (i == n && cs == (uint64_t)n * f->bs) {
+		newsize = cs + f->bs;
+		newn = n + 1;
+	} else {
+		return 0;
+	}
+	struct dfs_change *ch = calloc(1, sizeof *ch);
+	if (!ch)
+		return -ENOMEM;
+	int rc = put_slot(f, i, d->data, f->bs, ch);
+	struct dfs_attr a;
+	if (!rc)
+		rc = dfs_update(f->c, f->ino, newsize, newn, ch, 1, &a);
+	if (!rc)
+		rc = apply_committed(f, newn, ch, 1, &a);
+	else
+		log_error("inode %llu: switching to new block %u failed: %s",
+			  (unsigned long long)f->ino, i, dfs_errmsg());
+	free_changes(ch, 1);
+	if (!rc)
+		drop_dirty(f, (size_t)(d - f->dirty));
+	return rc;
+}
+
+static int flush_locked(struct ofile *f)
+{
+	if (!has_changes(f))
+		return 0;
+	uint64_t size = f->size, bs = f->bs;
+	uint32_t nblocks = (uint32_t)((size + bs - 1) / bs);
+	struct dfs_change *ch = calloc(nblocks + 1, sizeof *ch);
+	if (!ch)
+		return -ENOMEM;
+	size_t n = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < nblocks && !rc; i++) {
+		uint64_t want = i + 1 == nblocks ? size - (uint64_t)i * bs : bs;
+		struct dirty *d = find_dirty(f, i);
+		if (!d) {
+			uint64_t live = live_len(f, i);
+			bool committed = i < f->cur.n;
+			if (committed && live == want && f->cur.v[i].length == want)
+				continue; /* unchanged */
+			if (!live) { /* nothing live to keep: a hole */
+				ch[n].index = i;
+				ch[n].old_id = committed ? f->cur.v[i].id : 0;
+				ch[n].len = want;
+				n++;
+				continue;
+			}
+			rc = make_dirty(f, i, 0, &d);
+			if (rc)
+				break;
+		}
+		rc = reserve(f, d, (size_t)want);
+		if (rc)
+			break;
+		if (d->len < want)
+			memset(d->data + d->len, 0, (size_t)(want - d->len));
+		d->len = (size_t)want;
+		rc = put_slot(f, i, d->data, want, &ch[n]);
+		if (!rc)
+			n++;
+	}
+	struct dfs_attr a;
+	if (!rc) {
+		rc = dfs_update(f->c, f->ino, size, nblocks, ch, n, &a);
+		if (rc)
+			log_error("inode %llu: committing %zu changed blocks failed: %s",
+				  (unsigned long long)f->ino, n, dfs_errmsg());
+	}
+	if (!rc)
+		rc = apply_committed(f, nblocks, ch, n, &a);
+	free_changes(ch, n + 1);
+	if (!rc)
+		while (f->ndirty)
+			drop_dirty(f, 0);
+	return rc;
+}
+
+int ofile_flush(struct ofile *f)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	int rc = flush_locked(f);
+	pthread_rwlock_unlock(&f->lock);
+	return rc;
+}
+
+ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off)
+{
+	if (off + len < off)
+		return -EFBIG;
+	pthread_rwlock_wrlock(&f->lock);
+	const uint8_t *p = buf;
+	uint64_t pos = off, end = off + len;
+	int rc = 0;
+	while (pos < end) {
+		uint32_t i = (uint32_t)(pos / f->bs);
+		uint64_t in = pos % f->bs;
+		uint64_t n = f->bs - in < end - pos ? f->bs - in : end - pos;
+		struct dirty *d = find_dirty(f, i);
+		if (!d && (rc = make_dirty(f, i, in == 0 ? n : 0, &d)))
+			break;
+		if ((rc = reserve(f, d, (size_t)(in + n))))
+			break;
+		if (in > d->len)
+			memset(d->data + d->len, 0, (size_t)(in - d->len));
+		memcpy(d->data + in, p, (size_t)n);
+		if (in + n > d->len)
+			d->len = (size_t)(in + n);
+		p += n;
+		pos += n;
+		if (pos > f->size)
+			__atomic_store_n(&f->size, pos, __ATOMIC_RELAXED);
+		if (d->len == f->bs && (rc = try_commit_full(f, d)))
+			break;
+	}
+	if (!rc && (f->ndirty > FLUSH_DIRTY_SLOTS || f->dirty_bytes > FLUSH_DIRTY_BYTES))
+		rc = flush_locked(f);
+	pthread_rwlock_unlock(&f->lock);
+	return rc ? rc : (ssize_t)len;
+}
+
+int ofile_truncate(struct ofile *f, uint64_t size)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	for (size_t k = 0; k < f->ndirty;) {
+		struct dirty *d = &f->dirty[k];
+		uint64_t start = (uint64_t)d->index * f->bs;
+		if (start >= size) {
+			drop_dirty(f, k);
+			continue;
+		}
+		if (start + d->len > size)
+			d->len = (size_t)(size - start);
+		k++;
+	}
+	if (size < f->low)
+		f->low = size;
+	__atomic_store_n(&f->size, size, __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&f->lock);
+	return 0;
+}
+
+static ssize_t read_locked(struct ofile *f, void *buf, size_t len, uint64_t off)
+{
+	uint64_t size = f->size;
+	if (off >= size || !len)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	uint8_t *p = buf;
+	uint64_t pos = off, end = off + len;
+	while (pos < end) {
+		uint32_t i = (uint32_t)(pos / f->bs);
+		uint64_t in = pos % f->bs;
+		uint64_t n = f->bs - in < end - pos ? f->bs - in : end - pos;
+		struct dirty *d = find_dirty(f, i);
+		if (d) {
+			uint64_t have = in < d->len ? (d->len - in < n ? d->len - in : n) : 0;
+			memcpy(p, d->data + in, (size_t)have);
+			memset(p + have, 0, (size_t)(n - have));
+		} else {
+			int rc = read_committed(f, i, in, n, p);
+			if (rc)
+				return rc;
+		}
+		p += n;
+		pos += n;
+	}
+	return (ssize_t)len;
+}
+
+ssize_t ofile_read(struct ofile *f, void *buf, size_t len, uint64_t off)
+{
+	pthread_rwlock_rdlock(&f->lock);
+	ssize_t rc = read_locked(f, buf, len, off);
+	pthread_rwlock_unlock(&f->lock);
+	if (rc != -EIO)
+		return rc;
+	/* the replicas may be gone because another mount rewrote the file: refetch */
+	pthread_rwlock_wrlock(&f->lock);
+	if (!has_changes(f) && !fetch_blocks(f))
+		rc = read_locked(f, buf, len, off);
+	pthread_rwlock_unlock(&f->lock);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * ofile: the mount's state of one open file (by namenode inode number, so renames and
+ * unlinks of an open file do not disturb it), shared by every handle of this mount
+ * that has the file open.
+ *
+ * Writes are copy-on-write of whole blocks. A written block is held in memory (a
+ * "dirty" slot) holding the slot's whole new contents; it is stored as a new block
+ * through its own pipeline (dfs_put_block) and the file switches to it with one
+ * namespace update (dfs_update) -- at once when the slot is full and the switch keeps
+ * the file's block list consistent (the streaming case: one block of memory per file),
+ * otherwise at ofile_flush (close, fsync). Until the update the previous version stays
+ * whole on the cluster, so a writer that dies mid-rewrite loses only its unflushed
+ * writes. Reads see this mount's unflushed writes first, then the committed blocks.
+ *
+ * Threads: libfuse's workers. Each ofile has a rwlock: readers share it for datanode
+ * reads; writes, truncates and flushes hold it exclusively. The table of ofiles has its
+ * own mutex (ofile_table_lock).
+ */
+#ifndef DFS_FUSE_OFILE_H
+#define DFS_FUSE_OFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client.h"
+
+struct ofile;
+
+/*
+ * Finds this mount's ofile of inode attr->ino, or makes one from attr (fresh from the
+ * namenode); takes a reference. c is the connection its block writes and updates use
+ * (borrowed; must outlive the ofile). 0 or -errno.
+ */
+int ofile_get(struct dfs_client *c, const struct dfs_attr *attr, struct ofile **out);
+/* Drops a reference; the last one flushes (errors are logged) and frees. */
+void ofile_put(struct ofile *f);
+
+/* True when this mount already has inode ino open (its state is then the newest). */
+bool ofile_is_open(uint64_t ino);
+/* Overlays an open file's unflushed size and times on attributes from the namenode. */
+void ofile_overlay(struct dfs_attr *a);
+
+ssize_t ofile_read(struct ofile *f, void *buf, size_t len, uint64_t off);
+ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off);
+int ofile_truncate(struct ofile *f, uint64_t size);
+/* Stores every unflushed write on its pipelines and switches the file to it. */
+int ofile_flush(struct ofile *f);
+/* The file's size as this mount sees it. */
+uint64_t ofile_size(struct ofile *f);
+
+/* Remembers the version (mtime, size) this mount last had in its page cache for ino;
+ * ofile_version_same tells whether attr still matches it. */
+void ofile_version_note(uint64_t ino, int64_t mtime, uint64_t size);
+bool ofile_version_same(const struct dfs_attr *attr);
+
+#endif
