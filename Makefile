@@ -14,7 +14,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 
 # Debian packages the build and the tests need (`make deps` installs what is missing).
 DEPS_PKGS = build-essential pkg-config libleveldb-dev libssl-dev libisal-dev libfuse3-dev \
-	fuse3 check python3 procps iproute2
+	fuse3 check python3 procps iproute2 rsync sqlite3 git util-linux
 
 COMMON_SRC = $(wildcard common/*.c)
 NAMENODE_SRC = $(filter-out namenode/main.c,$(wildcard namenode/*.c))

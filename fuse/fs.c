@@ -250,7 +250,13 @@ static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse
 			       ? now_ns()
 			       : (int64_t)tv[i].tv_sec * 1000000000 + tv[i].tv_nsec;
 	}
-	rc = dfs_setattr(conn(), path, valid, 0, 0, 0, t[0], t[1], NULL);
+	/* unflushed writes would set mtime when they land: land them first */
+	struct dfs_attr a;
+	rc = dfs_stat(conn(), path, &a);
+	if (!rc && a.type == PROTO_T_FILE)
+		rc = ofile_flush_ino(a.ino);
+	if (!rc)
+		rc = dfs_setattr(conn(), path, valid, 0, 0, 0, t[0], t[1], NULL);
 	return rc ? fail("utimens", path, rc) : 0;
 }
 

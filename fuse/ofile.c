@@ -207,6 +207,23 @@ bool ofile_is_open(uint64_t ino)
 	return f != NULL;
 }
 
+int ofile_flush_ino(uint64_t ino)
+{
+	pthread_mutex_lock(&table.lock);
+	struct ofile *f;
+	for (f = table.b[ino % NBUCKETS]; f; f = f->next)
+		if (f->ino == ino)
+			break;
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&table.lock);
+	if (!f)
+		return 0;
+	int rc = ofile_flush(f);
+	ofile_put(f);
+	return rc;
+}
+
 void ofile_overlay(struct dfs_attr *a)
 {
 	pthread_mutex_lock(&table.lock);

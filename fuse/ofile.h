@@ -47,6 +47,9 @@ ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off);
 int ofile_truncate(struct ofile *f, uint64_t size);
 /* Stores every unflushed write on its pipelines and switches the file to it. */
 int ofile_flush(struct ofile *f);
+/* Flushes inode ino when this mount has it open (before a call that must follow the
+ * data, such as setting its times). */
+int ofile_flush_ino(uint64_t ino);
 /* The file's size as this mount sees it. */
 uint64_t ofile_size(struct ofile *f);
 

@@ -66,6 +66,7 @@ int cmd_setrep(int argc, char **argv);
 int cmd_blocks(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_local(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 

@@ -11,6 +11,8 @@
  *   DIR/run/<name>.pid     pid of a running daemon
  *   DIR/run/<name>.addr    the HOST:PORT it bound (kept, so restarts reuse the port)
  *   DIR/logs/<name>.log    its log
+ *   DIR/mnt                the FUSE mount (default; run/fuse.pid is its dfs-fuse,
+ *                          run/mount its mount point)
  *
  * Main thread only.
  */
@@ -374,6 +376,131 @@ static int stop_daemon(struct local *l, const char *name, bool force)
 	return 0;
 }
 
+/* ---- the mount ---- */
+
+/* True when path is a mount point of a dfs-fuse (per /proc/self/mountinfo). */
+static bool is_dfs_mount(const char *path)
+{
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		snprintf(real, sizeof real, "%s", path);
+	struct buf b = BUF_INIT;
+	bool found = false;
+	if (fs_read_file("/proc/self/mountinfo", &b) == 0) {
+		for (char *line = b.data; line && *line && !found;) {
+			char *nl = strchr(line, '\n');
+			if (nl)
+				*nl = 0;
+			/* "id parent maj:min root mountpoint opts ... - fstype source super" */
+			char mp[PATH_MAX], fstype[64];
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1) {
+				char *dash = strstr(line, " - ");
+				if (dash && sscanf(dash + 3, "%63s", fstype) == 1)
+					found = !strcmp(mp, real) && !strcmp(fstype, "fuse.dfs");
+			}
+			line = nl ? nl + 1 : NULL;
+		}
+	}
+	buf_free(&b);
+	return found;
+}
+
+/* The mount point of the running mount, or "" (into out). */
+static void current_mount(const struct local *l, char *out, size_t sz)
+{
+	out[0] = 0;
+	if (!running_pid(l, "fuse"))
+		return;
+	struct buf p = BUF_INIT, b = BUF_INIT;
+	path_of(l, "run/mount", &p);
+	if (fs_read_file(p.data, &b) == 0 && is_dfs_mount(b.data))
+		snprintf(out, sz, "%s", b.data);
+	buf_free(&p);
+	buf_free(&b);
+}
+
+/* Starts dfs-fuse for the local cluster at mnt; warns and returns -errno on failure. */
+static int local_mount(struct local *l, const char *mnt, const char *fuse_opts)
+{
+	char cur[PATH_MAX];
+	current_mount(l, cur, sizeof cur);
+	if (cur[0])
+		return 0;
+	int rc = fs_mkdir_p(mnt, 0755);
+	if (rc) {
+		cli_error(mnt, "cannot create the mount point: %s", strerror(-rc));
+		return rc;
+	}
+	char real[PATH_MAX];
+	if (!realpath(mnt, real)) {
+		cli_error(mnt, "%s", strerror(errno));
+		return -errno;
+	}
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		fprintf(stderr, "dfs: local: not mounting at %s: /dev/fuse is not usable here "
+				"(%s)\n", real, strerror(errno));
+		return -ENODEV;
+	}
+	struct buf bin = BUF_INIT, p = BUF_INIT;
+	bin_path("dfs-fuse", &bin);
+	char *args[12];
+	int n = 0;
+	args[n++] = bin.data;
+	args[n++] = "-f";
+	args[n++] = "--dir";
+	args[n++] = l->dir.data;
+	if (fuse_opts) {
+		args[n++] = "-o";
+		args[n++] = (char *)fuse_opts;
+	}
+	args[n++] = real;
+	args[n] = NULL;
+	path_of(l, "run/mount", &p);
+	fs_write_atomic(p.data, real, strlen(real));
+	pid_t pid = spawn(l, "fuse", args);
+	rc = pid < 0 ? -errno : -ETIMEDOUT;
+	double deadline = ev_now() + 15;
+	while (pid > 0 && ev_now() < deadline) {
+		if (is_dfs_mount(real)) {
+			rc = 0;
+			break;
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			rc = -EIO;
+			break;
+		}
+		usleep(20000);
+	}
+	if (rc) {
+		cli_error(real, "the FUSE mount did not come up (log: %s/logs/fuse.log)",
+			  l->dir.data);
+		show_log_tail(l, "fuse");
+		if (pid > 0)
+			stop_pid(pid, true);
+	}
+	buf_free(&bin);
+	buf_free(&p);
+	return rc;
+}
+
+static void local_unmount(struct local *l)
+{
+	char cur[PATH_MAX];
+	current_mount(l, cur, sizeof cur);
+	/* SIGTERM: dfs-fuse leaves its loop and unmounts (flushing open files first) */
+	stop_daemon(l, "fuse", false);
+	if (cur[0] && is_dfs_mount(cur)) { /* still there (busy): detach it */
+		pid_t pid = fork();
+		if (pid == 0) {
+			execlp("fusermount3", "fusermount3", "-u", "-z", cur, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+}
+
 /* ---- subcommands ---- */
 
 static int local_status(struct local *l, bool json)
@@ -419,7 +546,9 @@ static int local_status(struct local *l, bool json)
 			buf_free(&d);
 		}
 		buf_addc(&out, ']');
-		json_kstr(&out, "mount", NULL);
+		char mnt[PATH_MAX];
+		current_mount(l, mnt, sizeof mnt);
+		json_kstr(&out, "mount", mnt[0] ? mnt : NULL);
 		buf_addc(&out, '}');
 		printf("%s\n", out.data);
 	} else {
@@ -437,6 +566,9 @@ static int local_status(struct local *l, bool json)
 			       d.data);
 			buf_free(&d);
 		}
+		char mnt[PATH_MAX];
+		current_mount(l, mnt, sizeof mnt);
+		printf("  %-10s %-8s %s\n", "mount", mnt[0] ? "mounted" : "none", mnt);
 	}
 	buf_free(&out);
 	buf_free(&key);
@@ -493,7 +625,8 @@ static int format_if_new(struct local *l)
 	return rc;
 }
 
-static int local_up(struct local *l, int datanodes, const char *settings_arg)
+static int local_up(struct local *l, int datanodes, const char *settings_arg,
+		    const char *mnt, const char *fuse_opts)
 {
 	int rc = ensure_layout(l);
 	if (rc)
@@ -535,9 +668,14 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg)
 			  l->dir.data);
 		return 1;
 	}
+	char mounted[PATH_MAX] = "";
+	if (mnt && !local_mount(l, mnt, fuse_opts))
+		current_mount(l, mounted, sizeof mounted);
 	if (!cli_g.quiet) {
 		printf("local cluster up: namenode %s, %d datanodes, state in %s\n", nn, l->nids,
 		       l->dir.data);
+		if (mounted[0])
+			printf("mounted at %s\n", mounted);
 	}
 	return 0;
 }
@@ -545,6 +683,7 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg)
 static int local_down(struct local *l)
 {
 	load_nodes(l);
+	local_unmount(l);
 	int stopped = 0;
 	for (int i = 0; i < l->nids; i++)
 		stopped += stop_daemon(l, l->ids[i], false) == 0;
@@ -574,7 +713,8 @@ int cmd_local(int argc, char **argv)
 		{"kill", no_argument, 0, 'k'},            {"fuse-opts", required_argument, 0, 'F'},
 		{"help", no_argument, 0, 'H'},            {0, 0, 0, 0}};
 	int datanodes = -1, ch;
-	bool json = false, force = false;
+	bool json = false, force = false, no_mount = false;
+	const char *mnt = NULL, *fuse_opts = NULL;
 	struct buf settings = BUF_INIT;
 	bool have_settings = false;
 	while ((ch = cli_getopt(argc, argv, "o:", lo)) != -1) {
@@ -603,11 +743,9 @@ int cmd_local(int argc, char **argv)
 			have_settings = true;
 			break;
 		}
-		case 'm':
-			fprintf(stderr, "dfs: local: --mount %s: this build has no FUSE client yet; "
-					"not mounting\n", optarg);
-			break;
-		case 'M': case 'F': break; /* nothing to mount yet (see --mount) */
+		case 'm': mnt = optarg; break;
+		case 'M': no_mount = true; break;
+		case 'F': fuse_opts = optarg; break;
 		case 'j': json = true; break;
 		case 'k': force = true; break;
 		case 'H': return cli_usage("local", true);
@@ -621,7 +759,11 @@ int cmd_local(int argc, char **argv)
 	locate_local_dir(cli_g.dir, &l.dir);
 	int status = 0;
 	if (!strcmp(sub, "up")) {
-		status = local_up(&l, datanodes, have_settings ? settings.data : NULL);
+		struct buf defmnt = BUF_INIT;
+		path_of(&l, "mnt", &defmnt);
+		status = local_up(&l, datanodes, have_settings ? settings.data : NULL,
+				  no_mount ? NULL : mnt ? mnt : defmnt.data, fuse_opts);
+		buf_free(&defmnt);
 	} else if (!strcmp(sub, "down")) {
 		status = local_down(&l);
 	} else if (!strcmp(sub, "status")) {
@@ -648,7 +790,7 @@ int cmd_local(int argc, char **argv)
 		}
 	} else if (!strcmp(sub, "add-node")) {
 		load_nodes(&l);
-		status = local_up(&l, l.nids + 1, NULL);
+		status = local_up(&l, l.nids + 1, NULL, NULL, NULL);
 		if (!status)
 			printf("added datanode %s\n", l.ids[l.nids - 1]);
 	} else {
@@ -660,4 +802,42 @@ int cmd_local(int argc, char **argv)
 	buf_free(&l.settings);
 	buf_free(&settings);
 	return status;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option lo[] = {{"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
+	char *args[32];
+	int n = 0, ch;
+	struct buf bin = BUF_INIT;
+	bin_path("dfs-fuse", &bin);
+	args[n++] = bin.data;
+	while ((ch = cli_getopt(argc, argv, "fo:", lo)) != -1) {
+		switch (ch) {
+		case 'f': args[n++] = "-f"; break;
+		case 'o':
+			if (n > 20)
+				return cli_usage("mount", false);
+			args[n++] = "-o";
+			args[n++] = optarg;
+			break;
+		case 'H': return cli_usage("mount", true);
+		default: return cli_usage("mount", false);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("mount", false);
+	const char *gl[][2] = {{"-n", cli_g.namenode}, {"--dir", cli_g.dir},
+			       {"--key", cli_g.key}, {"--config", cli_g.config}};
+	for (size_t i = 0; i < sizeof gl / sizeof gl[0]; i++)
+		if (gl[i][1]) {
+			args[n++] = (char *)gl[i][0];
+			args[n++] = (char *)gl[i][1];
+		}
+	args[n++] = argv[optind];
+	args[n] = NULL;
+	fflush(NULL);
+	execv(args[0], args);
+	cli_error(args[0], "cannot run: %s", strerror(errno));
+	return 1;
 }

@@ -61,14 +61,19 @@ static const struct {
 	 "  decommission NODE         retire a datanode: its blocks are copied elsewhere, then\n"
 	 "                            it shows 'decommissioned' and can be stopped\n"
 	 "  recommission NODE         put it back in service\n"},
+	{"mount", cmd_mount, "mount [-f] [-o OPTIONS] MOUNTPOINT",
+	 "Mounts the cluster at MOUNTPOINT with FUSE (runs dfs-fuse; -f stays in the\n"
+	 "foreground). Unmount with: fusermount3 -u MOUNTPOINT\n"},
 	{"local", cmd_local,
-	 "local up [--dir DIR] [--datanodes N] [-o KEY=VALUE]... | down | status [--json] |\n"
+	 "local up [--dir DIR] [--datanodes N] [--mount MNT | --no-mount] [--fuse-opts OPTS]\n"
+	 "       [-o KEY=VALUE]... | down | status [--json] |\n"
 	 "       stop-node ID [--kill] | start-node ID | add-node",
 	 "The embedded cluster: a namenode and N datanodes (default 3) on 127.0.0.1 with\n"
 	 "all state under DIR (default ./.dfs, or $DFS_DIR).\n"
-	 "  up          format (first time) and start; returns when every datanode is live;\n"
-	 "              run again on a stopped DIR to restart it on the same ports\n"
-	 "  down        stop exactly the processes of DIR\n"
+	 "  up          format (first time) and start; returns when every datanode is live\n"
+	 "              and the FUSE mount (DIR/mnt, or --mount MNT) is up; run again on a\n"
+	 "              stopped DIR to restart it on the same ports\n"
+	 "  down        unmount, then stop exactly the processes of DIR\n"
 	 "  status      pids, addresses, data directories (--json for scripts)\n"
 	 "  stop-node   stop one daemon ('namenode' or a datanode id); --kill sends SIGKILL\n"
 	 "  start-node  start it again, on the same address\n"

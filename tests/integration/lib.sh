@@ -10,6 +10,10 @@ export PATH="$BIN:$PATH"
 
 cleanup() {
 	"$BIN/dfs" local down --dir "$DFS_DIR" -q >/dev/null 2>&1
+	# FUSE mounts under the temp dir (extra mounts a test made, or a killed dfs-fuse)
+	awk -v t="$T/" 'index($2, t) == 1 {print $2}' /proc/mounts 2>/dev/null | while read -r m; do
+		fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
 	# anything still alive from this cluster (by pid file) goes too
 	for f in "$DFS_DIR"/run/*.pid; do
 		[ -f "$f" ] || continue
@@ -66,7 +70,10 @@ expect_error() {
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); v=($1); print(v)"; }
 
 start_cluster() {
-	dfs local up --dir "$DFS_DIR" -q "$@" || { echo "cannot start the cluster" >&2; exit 1; }
+	# no FUSE mount unless the test asks (MOUNT=1): most tests drive the dfs tool
+	local m=--no-mount
+	[ -n "${MOUNT:-}" ] && m=
+	dfs local up --dir "$DFS_DIR" -q $m "$@" || { echo "cannot start the cluster" >&2; exit 1; }
 }
 
 finish() {

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The FUSE mount: everyday tools (cp -a, rsync, tar, git, sqlite3) on a real mount,
+# POSIX semantics and errno (fuse_posix.py), two mounts of one cluster, permissions
+# for a non-root user, a read-only mount, and a datanode killed during a large read.
+source "$(dirname "$0")/lib.sh"
+if [ ! -c /dev/fuse ] || [ "$(id -u)" != 0 ]; then
+	echo "SKIP $(basename "$0"): needs root and /dev/fuse"; exit 0
+fi
+chmod 755 "$T" # other users must reach the mount (permission checks below)
+MOUNT=1 start_cluster -o block_size=1M
+M=$DFS_DIR/mnt
+check "local up mounted the cluster" grep -q " $M fuse.dfs " /proc/mounts
+[ "$(dfs local status --json | json 'd["mount"]')" = "$M" ] && ok "local status shows the mount" ||
+	fail "local status --json mount is not $M"
+
+# everyday tools
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$T/tree"
+cp -a "$SRC/common" "$SRC/tests" "$T/tree/"
+head -c 5M /dev/urandom >"$T/tree/big.bin"
+ln -s big.bin "$T/tree/link"
+check "cp -a a tree in" cp -a "$T/tree" "$M/tree"
+check "diff -r against the original" diff -r "$T/tree" "$M/tree"
+check "cp -a keeps modes and times" bash -c \
+	"[ \"\$(cd '$T/tree' && find . -printf '%p %m %T@\n' | sort)\" = \"\$(cd '$M/tree' && find . -printf '%p %m %T@\n' | sort)\" ]"
+if command -v rsync >/dev/null; then
+	check "rsync -a in" rsync -a "$T/tree/" "$M/rs/"
+	check "rsync -a out" rsync -a "$M/rs/" "$T/rsback/"
+	check "rsync round trip" diff -r "$T/tree" "$T/rsback"
+	echo more >>"$T/tree/common/buf.h"
+	check "rsync -a of a changed file (in-place delta)" rsync -a --inplace "$T/tree/" "$M/rs/"
+	check "rsync result" cmp "$T/tree/common/buf.h" "$M/rs/common/buf.h"
+else
+	fail "rsync is not installed (make deps installs it)"
+fi
+tar -C "$T/tree" -cf "$T/t.tar" .
+mkdir "$M/untar"
+check "tar x into the mount" tar -C "$M/untar" -xf "$T/t.tar"
+check "tar result" diff -r "$T/tree" "$M/untar"
+check "find and du" bash -c "[ \$(find '$M/untar' -type f | wc -l) -gt 20 ] && du -s '$M/untar' >/dev/null"
+check "df shows the cluster" bash -c "df -P '$M' | grep -q '^dfs '"
+if command -v git >/dev/null; then
+	check "git init/add/commit" bash -c "cd '$M' && git init -q repo && cd repo &&
+		cp -a '$SRC/common' . && git add -A && git -c user.email=t@t -c user.name=t commit -qm one &&
+		git fsck 2>/dev/null && [ \$(git log --oneline | wc -l) = 1 ]"
+fi
+if command -v sqlite3 >/dev/null; then
+	check "sqlite3 transactions" bash -c "sqlite3 '$M/t.db' 'create table t(a,b);
+		begin; $(for i in $(seq 1 200); do printf 'insert into t values(%d, randomblob(500));' $i; done) commit;
+		update t set b=randomblob(300) where a%3=0; delete from t where a%7=0;' &&
+		[ \"\$(sqlite3 '$M/t.db' 'pragma integrity_check; select count(*) from t;' | tr '\n' ' ')\" = 'ok 172 ' ]"
+fi
+
+# POSIX semantics and errno, with a second mount for close-to-open checks
+M2=$T/m2
+mkdir -p "$M2"
+dfs mount "$M2" -o attr_timeout=1 &
+wait_for 10 grep -q " $M2 fuse.dfs " /proc/mounts || fail "second mount did not come up"
+check "POSIX checks (fuse_posix.py)" python3 "$(dirname "$0")/fuse_posix.py" "$M" "$M2"
+
+# permissions as an unprivileged user (default_permissions + the caller's identity)
+mkdir "$M/priv" && chmod 700 "$M/priv" && echo secret >"$M/priv/s"
+mkdir "$M/pub" && chmod 1777 "$M/pub"
+U="setpriv --reuid=65534 --regid=65534 --clear-groups"
+expect_error "a private directory refuses another user" "denied" $U cat "$M/priv/s"
+expect_error "a root-owned file is not writable by another user" "denied" $U bash -c "echo x >'$M/rootfile'"
+echo x >"$M/rootfile"
+expect_error "chmod by a non-owner" "not permitted" $U chmod 777 "$M/rootfile"
+check "a user creates files in a sticky world-writable directory" $U bash -c "echo mine >'$M/pub/u'"
+[ "$(stat -c %u:%g "$M/pub/u")" = 65534:65534 ] && ok "the new file belongs to its creator" ||
+	fail "new file owner is $(stat -c %u:%g "$M/pub/u")"
+echo root >"$M/pub/r"
+expect_error "the sticky bit protects another user's file" "not permitted|denied" $U rm -f "$M/pub/r"
+
+# a datanode dies while a large file is read: the reader does not notice
+head -c 24M /dev/urandom >"$T/big"
+cp "$T/big" "$M/big"
+sync
+python3 - "$M/big" "$T/big.read" <<'PY' &
+import sys, time
+with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb") as o:
+    while True:
+        b = f.read(1 << 20)
+        if not b: break
+        o.write(b); time.sleep(0.05)
+PY
+reader=$!
+sleep 0.3
+dfs local stop-node dn2 --kill -q
+wait $reader && ok "the read finished" || fail "the read failed"
+check "what was read is intact" cmp "$T/big" "$T/big.read"
+dfs local start-node dn2 -q
+
+# a read-only mount refuses writes
+M3=$T/m3
+mkdir -p "$M3"
+dfs mount "$M3" -o ro &
+wait_for 10 grep -q " $M3 fuse.dfs " /proc/mounts || fail "read-only mount did not come up"
+expect_error "a read-only mount refuses writes" "read-only" bash -c "echo x >'$M3/ro-test'"
+check "a read-only mount reads" cmp "$T/big" "$M3/big"
+fusermount3 -u "$M2"
+fusermount3 -u "$M3"
+
+check "the cluster is healthy afterwards" dfs fsck -q /
+dfs local down -q
+check "local down unmounted" bash -c "! grep -q ' $M fuse.dfs ' /proc/mounts"
+finish
