@@ -731,7 +731,18 @@ struct dfs_writer {
 	struct dfs_loc *prev_locs;
 	int err;
 	bool alloc; /* one free-standing block (dfs_put_block), not a file's next block */
+	bool fin;   /* the LAST packet of the open pipeline went out */
+	/* an external buffer holding the block instead of blk (it never moves) */
+	const uint8_t *ext;
+	size_t ext_len;
 };
+
+static const uint8_t *wdata(const struct dfs_writer *w)
+{
+	return w->ext ? w->ext : (const uint8_t *)w->blk.data;
+}
+
+static size_t wlen(const struct dfs_writer *w) { return w->ext ? w->ext_len : w->blk.len; }
 
 int dfs_create(struct dfs_client *c, const char *path, uint32_t mode, bool overwrite,
 	       uint16_t replication, uint64_t block_size, struct dfs_writer **out)
@@ -844,6 +855,7 @@ static int open_block(struct dfs_writer *w)
 		return rc ? rc : -EPROTO;
 	w->seq = w->acked = 0;
 	w->sent = 0;
+	w->fin = false;
 	w->failed_node = 0; /* until the pipeline is up, blame its first node */
 	w->fd = net_connect(w->locs[0].addr, 5000);
 	if (w->fd < 0) {
@@ -910,13 +922,14 @@ static int pump(struct dfs_writer *w, bool finish)
 	if (!w->open && (rc = open_block(w)))
 		return rc;
 	uint32_t crcs[PACKET_MAX_CRCS];
-	while (w->blk.len - w->sent >= PROTO_PACKET_SIZE ||
-	       (finish && (w->sent < w->blk.len || w->seq == 0))) {
-		size_t n = w->blk.len - w->sent;
+	/* with finish, the LAST packet goes out even when every byte went already (then
+	 * empty): it is what makes the datanodes finalize the replica */
+	while (wlen(w) - w->sent >= PROTO_PACKET_SIZE || (finish && !w->fin)) {
+		size_t n = wlen(w) - w->sent;
 		if (n > PROTO_PACKET_SIZE)
 			n = PROTO_PACKET_SIZE;
-		bool last = finish && w->sent + n == w->blk.len;
-		const uint8_t *p = (const uint8_t *)w->blk.data + w->sent;
+		bool last = finish && w->sent + n == wlen(w);
+		const uint8_t *p = wdata(w) + w->sent;
 		crc32c_chunks(p, n, PROTO_CHUNK_SIZE, crcs);
 		rc = packet_send(w->fd, 1, w->seq, w->sent, last ? PROTO_PKT_LAST : 0, p,
 				 (uint32_t)n, crcs);
@@ -931,6 +944,7 @@ static int pump(struct dfs_writer *w, bool finish)
 		}
 		w->seq++;
 		w->sent += n;
+		w->fin = last;
 		while (w->seq - w->acked > (last ? 0 : WINDOW))
 			if ((rc = read_ack(w)))
 				return rc;
@@ -1070,8 +1084,58 @@ int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t l
 	w->failed_node = -1;
 	w->alloc = true;
 	buf_init(&w->blk);
-	buf_add(&w->blk, data, len);
+	w->ext = data;
+	w->ext_len = len;
 	int rc = flush_block(w, true);
+	if (!rc) {
+		out->id = w->id;
+		out->genstamp = w->gs;
+		out->n = w->nlocs;
+		out->nodes = w->locs; /* taken */
+		w->locs = NULL;
+		w->nlocs = 0;
+	}
+	writer_free(w);
+	return rc;
+}
+
+int dfs_block_extend(struct dfs_writer *w, size_t len)
+{
+	if (w->err)
+		return w->err;
+	if (len < w->ext_len || len >= w->block_size)
+		return -EINVAL;
+	w->ext_len = len;
+	if (len - w->sent < PROTO_PACKET_SIZE)
+		return 0;
+	int rc = flush_block(w, false);
+	return rc ? (w->err = rc) : 0;
+}
+
+int dfs_block_writer(struct dfs_client *c, uint64_t ino, const void *base, uint64_t max_len,
+		     struct dfs_writer **out)
+{
+	struct dfs_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->c = c;
+	w->attr.ino = ino;
+	w->block_size = max_len + 1; /* never "full": dfs_block_finish ends it */
+	w->fd = -1;
+	w->failed_node = -1;
+	w->alloc = true;
+	w->ext = base;
+	buf_init(&w->blk);
+	*out = w;
+	return 0;
+}
+
+int dfs_block_finish(struct dfs_writer *w, struct dfs_stored *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc = w->err;
+	if (!rc)
+		rc = flush_block(w, true);
 	if (!rc) {
 		out->id = w->id;
 		out->genstamp = w->gs;

@@ -158,6 +158,17 @@ struct dfs_stored {
 int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len,
 		  struct dfs_stored *out);
 void dfs_stored_free(struct dfs_stored *s);
+/*
+ * The streaming form of dfs_put_block over a caller's buffer `base` (borrowed; it must
+ * not move or change below the length told, until finish or abort): dfs_block_extend
+ * says the block now holds len bytes there and streams the full packets down the
+ * pipeline; dfs_block_finish stores the rest and frees w (dfs_writer_abort gives up).
+ * At most max_len bytes in all.
+ */
+int dfs_block_writer(struct dfs_client *c, uint64_t ino, const void *base, uint64_t max_len,
+		     struct dfs_writer **out);
+int dfs_block_extend(struct dfs_writer *w, size_t len);
+int dfs_block_finish(struct dfs_writer *w, struct dfs_stored *out);
 
 struct dfs_change {
 	uint32_t index;            /* slot in the file */

@@ -23,6 +23,9 @@ struct dirty {
 	uint32_t index;
 	uint8_t *data;
 	size_t len, cap;
+	/* a slot written from byte 0 in order streams down a pipeline as it fills; the
+	 * writer has seen exactly data[0, len) while w is set */
+	struct dfs_writer *w;
 };
 
 struct ofile {
@@ -46,6 +49,44 @@ static struct {
 	pthread_mutex_t lock;
 	struct ofile *b[NBUCKETS];
 } table = {PTHREAD_MUTEX_INITIALIZER, {0}};
+
+/* Slot buffers of a whole block come from a small pool: a fresh 64 MiB buffer costs
+ * a page fault per 4 KiB, more than the copy it holds. */
+#define POOL_MAX 4
+#define WHOLE_MAX (256u << 20) /* bigger blocks grow their buffers instead */
+static struct {
+	pthread_mutex_t lock;
+	void *v[POOL_MAX];
+	size_t size[POOL_MAX];
+	int n;
+} pool = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, 0};
+
+static void *pool_get(size_t size)
+{
+	pthread_mutex_lock(&pool.lock);
+	for (int i = 0; i < pool.n; i++)
+		if (pool.size[i] == size) {
+			void *p = pool.v[i];
+			pool.v[i] = pool.v[--pool.n];
+			pool.size[i] = pool.size[pool.n];
+			pthread_mutex_unlock(&pool.lock);
+			return p;
+		}
+	pthread_mutex_unlock(&pool.lock);
+	return malloc(size);
+}
+
+static void pool_put(void *p, size_t size)
+{
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n < POOL_MAX) {
+		pool.v[pool.n] = p;
+		pool.size[pool.n++] = size;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	free(p);
+}
 
 /* ---- page-cache versions ---- */
 
@@ -167,8 +208,13 @@ int ofile_get(struct dfs_client *c, const struct dfs_attr *attr, struct ofile **
 
 static void drop_dirty(struct ofile *f, size_t i)
 {
+	if (f->dirty[i].w)
+		dfs_writer_abort(f->dirty[i].w); /* its block is released with the connection */
 	f->dirty_bytes -= f->dirty[i].cap;
-	free(f->dirty[i].data);
+	if (f->dirty[i].cap == f->bs && f->bs <= WHOLE_MAX)
+		pool_put(f->dirty[i].data, f->dirty[i].cap);
+	else
+		free(f->dirty[i].data);
 	f->dirty[i] = f->dirty[--f->ndirty];
 }
 
@@ -267,6 +313,14 @@ static int reserve(struct ofile *f, struct dirty *d, size_t want)
 {
 	if (want <= d->cap)
 		return 0;
+	if (!d->cap && f->bs <= WHOLE_MAX) {
+		d->data = pool_get((size_t)f->bs);
+		if (!d->data)
+			return -ENOMEM;
+		d->cap = (size_t)f->bs;
+		f->dirty_bytes += d->cap;
+		return 0;
+	}
 	size_t cap = d->cap ? d->cap : 64 * 1024;
 	while (cap < want)
 		cap *= 2;
@@ -319,7 +373,10 @@ static int make_dirty(struct ofile *f, uint32_t i, uint64_t cover, struct dirty 
 			rc = read_committed(f, i, 0, live, d.data);
 		if (rc) {
 			f->dirty_bytes -= d.cap;
-			free(d.data);
+			if (d.cap == f->bs && f->bs <= WHOLE_MAX)
+				pool_put(d.data, d.cap);
+			else
+				free(d.data);
 			return rc;
 		}
 		d.len = (size_t)live;
@@ -335,14 +392,27 @@ static bool has_changes(const struct ofile *f)
 }
 
 /* Puts slot contents as a new block: change ch (its stored part owned by the caller). */
-static int put_slot(struct ofile *f, uint32_t i, const void *data, uint64_t len,
+static int put_slot(struct ofile *f, uint32_t i, struct dirty *d, uint64_t len,
 		    struct dfs_change *ch)
 {
 	memset(ch, 0, sizeof *ch);
 	ch->index = i;
 	ch->old_id = i < f->cur.n ? f->cur.v[i].id : 0;
 	ch->len = len;
-	int rc = dfs_put_block(f->c, f->ino, data, (size_t)len, &ch->stored);
+	int rc = -EAGAIN;
+	if (d->w && d->len == len) { /* streamed so far: send the rest and finish */
+		rc = dfs_block_finish(d->w, &ch->stored);
+		d->w = NULL;
+		if (rc)
+			log_warn("inode %llu: streaming block %u failed (%s); sending it again",
+				 (unsigned long long)f->ino, i, dfs_errmsg());
+	}
+	if (d->w) {
+		dfs_writer_abort(d->w);
+		d->w = NULL;
+	}
+	if (rc)
+		rc = dfs_put_block(f->c, f->ino, d->data, (size_t)len, &ch->stored);
 	if (rc)
 		log_error("inode %llu: storing block %u failed: %s", (unsigned long long)f->ino,
 			  i, dfs_errmsg());
@@ -417,7 +487,7 @@ static int try_commit_full(struct ofile *f, struct dirty *d)
 	struct dfs_change *ch = calloc(1, sizeof *ch);
 	if (!ch)
 		return -ENOMEM;
-	int rc = put_slot(f, i, d->data, f->bs, ch);
+	int rc = put_slot(f, i, d, f->bs, ch);
 	struct dfs_attr a;
 	if (!rc)
 		rc = dfs_update(f->c, f->ino, newsize, newn, ch, 1, &a);
@@ -468,7 +538,7 @@ static int flush_locked(struct ofile *f)
 		if (d->len < want)
 			memset(d->data + d->len, 0, (size_t)(want - d->len));
 		d->len = (size_t)want;
-		rc = put_slot(f, i, d->data, want, &ch[n]);
+		rc = put_slot(f, i, d, want, &ch[n]);
 		if (!rc)
 			n++;
 	}
@@ -496,6 +566,24 @@ int ofile_flush(struct ofile *f)
 	return rc;
 }
 
+/*
+ * Streams a write into slot d down its pipeline when it extends the slot in order
+ * from byte 0 (starting the pipeline at the slot's first write); any other write ends
+ * streaming for the slot, which is then stored whole when it is committed.
+ */
+static void stream(struct ofile *f, struct dirty *d, uint64_t in, uint64_t n)
+{
+	if (!d->w && in == 0 && d->len == 0 && n && d->cap == f->bs &&
+	    dfs_block_writer(f->c, f->ino, d->data, f->bs, &d->w))
+		d->w = NULL;
+	if (!d->w)
+		return;
+	if (in != d->len || dfs_block_extend(d->w, (size_t)(in + n))) {
+		dfs_writer_abort(d->w);
+		d->w = NULL;
+	}
+}
+
 ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off)
 {
 	if (off + len < off)
@@ -513,9 +601,14 @@ ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off)
 			break;
 		if ((rc = reserve(f, d, (size_t)(in + n))))
 			break;
+		if (d->w && in != d->len) { /* out of order: no more streaming for the slot */
+			dfs_writer_abort(d->w);
+			d->w = NULL;
+		}
 		if (in > d->len)
 			memset(d->data + d->len, 0, (size_t)(in - d->len));
 		memcpy(d->data + in, p, (size_t)n);
+		stream(f, d, in, n);
 		if (in + n > d->len)
 			d->len = (size_t)(in + n);
 		p += n;
@@ -541,8 +634,13 @@ int ofile_truncate(struct ofile *f, uint64_t size)
 			drop_dirty(f, k);
 			continue;
 		}
-		if (start + d->len > size)
+		if (start + d->len > size) {
 			d->len = (size_t)(size - start);
+			if (d->w) { /* it streamed bytes that are cut now */
+				dfs_writer_abort(d->w);
+				d->w = NULL;
+			}
+		}
 		k++;
 	}
 	if (size < f->low)

@@ -36,6 +36,11 @@ check "put from stdin" bash -c "[ \"\$(dfs cat /data/hello.txt)\" = hello ]"
 dfs put "$T/empty" /data/empty
 check "empty file round trip" bash -c "dfs get /data/empty '$T/empty.back' && cmp '$T/empty' '$T/empty.back'"
 check "empty file has no blocks" bash -c "[ \$(dfs blocks --json /data/empty | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"blocks\"]))') = 0 ]"
+# a last block that is a whole number of packets (1 MiB) but not a whole block:
+# every byte went down the pipeline before close, which must still finalize it
+head -c 3M /dev/urandom >"$T/three"
+dfs put -b 64M "$T/three" /data/three
+check "a 3 MiB file in a 64 MiB block comes back" bash -c "dfs get /data/three - | cmp - '$T/three'"
 head -c 3000000 /dev/urandom >"$T/odd"
 dfs put -r 1 -b 128K "$T/odd" /data/odd
 check "odd size, 128K blocks, replication 1" bash -c "dfs cat /data/odd | cmp - '$T/odd'"
