@@ -1177,13 +1177,38 @@ int dfs_update(struct dfs_client *c, uint64_t ino, uint64_t size, uint32_t nbloc
 
 /* ---------- reading ---------- */
 
+#define READER_CONNS 4
+
 struct dfs_reader {
 	struct dfs_client *c;
 	struct dfs_blocks blocks;
-	int fd;                    /* cached datanode connection */
-	char fd_addr[PROTO_ADDR_MAX + 1];
+	int fd; /* the datanode connection in use: one of conns[] */
+	/* connections kept to the last few datanodes read from */
+	struct {
+		int fd;
+		char addr[PROTO_ADDR_MAX + 1];
+	} conns[READER_CONNS];
+	unsigned next; /* the slot to reuse next */
 	struct buf in;
 };
+
+static void reader_init_conns(struct dfs_reader *r)
+{
+	r->fd = -1;
+	for (int i = 0; i < READER_CONNS; i++)
+		r->conns[i].fd = -1;
+}
+
+/* Closes the connection in use (after an error: it is out of step). */
+static void reader_drop_fd(struct dfs_reader *r)
+{
+	for (int i = 0; i < READER_CONNS; i++)
+		if (r->conns[i].fd == r->fd)
+			r->conns[i].fd = -1;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
 
 int dfs_open(struct dfs_client *c, const char *path, struct dfs_reader **out)
 {
@@ -1196,7 +1221,7 @@ int dfs_open(struct dfs_client *c, const char *path, struct dfs_reader **out)
 		return rc;
 	}
 	r->c = c;
-	r->fd = -1;
+	reader_init_conns(r);
 	buf_init(&r->in);
 	*out = r;
 	return 0;
@@ -1208,8 +1233,9 @@ void dfs_reader_close(struct dfs_reader *r)
 {
 	if (!r)
 		return;
-	if (r->fd >= 0)
-		close(r->fd);
+	for (int i = 0; i < READER_CONNS; i++)
+		if (r->conns[i].fd >= 0)
+			close(r->conns[i].fd);
 	dfs_blocks_free(&r->blocks);
 	buf_free(&r->in);
 	free(r);
@@ -1217,26 +1243,28 @@ void dfs_reader_close(struct dfs_reader *r)
 
 static int dn_connect(struct dfs_reader *r, const struct dfs_loc *loc)
 {
-	if (r->fd >= 0 && !strcmp(r->fd_addr, loc->addr))
-		return 0;
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = net_connect(loc->addr, 5000);
-	if (r->fd < 0) {
-		int rc = r->fd;
-		r->fd = -1;
-		return rc;
-	}
-	net_set_bulk(r->fd);
-	net_set_timeout(r->fd, 60000);
-	int rc = auth_client(r->fd, r->c->opts.key, PROTO_ROLE_CLIENT, r->c->opts.uid,
+	for (int i = 0; i < READER_CONNS; i++)
+		if (r->conns[i].fd >= 0 && !strcmp(r->conns[i].addr, loc->addr)) {
+			r->fd = r->conns[i].fd;
+			return 0;
+		}
+	int fd = net_connect(loc->addr, 5000);
+	if (fd < 0)
+		return fd;
+	net_set_bulk(fd);
+	net_set_timeout(fd, 60000);
+	int rc = auth_client(fd, r->c->opts.key, PROTO_ROLE_CLIENT, r->c->opts.uid,
 			     r->c->opts.gid);
 	if (rc) {
-		close(r->fd);
-		r->fd = -1;
+		close(fd);
 		return rc;
 	}
-	snprintf(r->fd_addr, sizeof r->fd_addr, "%s", loc->addr);
+	unsigned k = r->next++ % READER_CONNS;
+	if (r->conns[k].fd >= 0)
+		close(r->conns[k].fd);
+	r->conns[k].fd = fd;
+	snprintf(r->conns[k].addr, sizeof r->conns[k].addr, "%s", loc->addr);
+	r->fd = fd;
 	return 0;
 }
 
@@ -1301,8 +1329,7 @@ static int read_replica(struct dfs_reader *r, const struct dfs_block *b, const s
 	if (!rc)
 		return 0;
 broken:
-	close(r->fd);
-	r->fd = -1;
+	reader_drop_fd(r);
 	return rc;
 }
 
@@ -1365,7 +1392,7 @@ int dfs_reader_new(struct dfs_client *c, struct dfs_reader **out)
 	if (!r)
 		return -ENOMEM;
 	r->c = c;
-	r->fd = -1;
+	reader_init_conns(r);
 	buf_init(&r->in);
 	*out = r;
 	return 0;

@@ -192,6 +192,7 @@ enum proto_ftype {
 };
 
 #define PROTO_A_UNDER_CONSTRUCTION 0x01
+#define PROTO_A_XATTRS 0x02 /* the inode has extended attributes */
 
 #define PROTO_MKDIR_PARENTS 0x01
 #define PROTO_CREATE_OVERWRITE 0x01

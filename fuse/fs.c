@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,70 @@ static void to_stat(const struct dfs_attr *a, struct stat *st)
 	ts(&st->st_ctim, a->ctime);
 }
 
+/* ---- which inodes have no extended attributes ----
+ * `ls -l` asks every file for security.selinux and system.posix_acl_access; the
+ * attributes just fetched (getattr, readdir) tell whether the inode has any xattr at
+ * all, so those questions are answered here for attr_timeout, like the attributes. */
+
+#define XC_SLOTS 16384
+#define XC_TTL_NS 1000000000LL
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uint64_t hash;
+		int64_t until;
+	} v[XC_SLOTS];
+} xc = {PTHREAD_MUTEX_INITIALIZER, {{0, 0}}};
+
+static uint64_t path_hash(const char *dir, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const char *p = dir; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	if (name) {
+		if (strcmp(dir, "/"))
+			h = (h ^ '/') * 1099511628211ULL;
+		for (const char *p = name; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	}
+	return h | 1; /* never 0 (an empty slot) */
+}
+
+static int64_t now_ns(void);
+
+static void xc_note(uint64_t h, const struct dfs_attr *a)
+{
+	pthread_mutex_lock(&xc.lock);
+	size_t k = h % XC_SLOTS;
+	if (a->flags & PROTO_A_XATTRS) {
+		if (xc.v[k].hash == h)
+			xc.v[k].hash = 0;
+	} else {
+		xc.v[k].hash = h;
+		xc.v[k].until = now_ns() + XC_TTL_NS;
+	}
+	pthread_mutex_unlock(&xc.lock);
+}
+
+static bool xc_has_none(const char *path)
+{
+	uint64_t h = path_hash(path, NULL);
+	pthread_mutex_lock(&xc.lock);
+	size_t k = h % XC_SLOTS;
+	bool none = xc.v[k].hash == h && xc.v[k].until > now_ns();
+	pthread_mutex_unlock(&xc.lock);
+	return none;
+}
+
+static void xc_forget(const char *path)
+{
+	uint64_t h = path_hash(path, NULL);
+	pthread_mutex_lock(&xc.lock);
+	if (xc.v[h % XC_SLOTS].hash == h)
+		xc.v[h % XC_SLOTS].hash = 0;
+	pthread_mutex_unlock(&xc.lock);
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
@@ -92,6 +157,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return fail("stat", path, rc);
 	if (a.type == PROTO_T_FILE)
 		ofile_overlay(&a);
+	xc_note(path_hash(path, NULL), &a);
 	to_stat(&a, st);
 	return 0;
 }
@@ -200,6 +266,8 @@ static int fs_link(const char *from, const char *to)
 	int rc = rofs();
 	if (!rc)
 		rc = dfs_link(conn(), from, to, NULL);
+	if (!rc) /* the other name's link count changed */
+		fuse_invalidate_path(fuse_get_context()->fuse, from);
 	return rc ? fail("link", to, rc) : 0;
 }
 
@@ -267,20 +335,32 @@ static struct ofile *handle(struct fuse_file_info *fi)
 
 /* Opens the file whose fresh attributes are a; decides whether the kernel may keep
  * its cached pages (only when the file is unchanged since this mount last saw it). */
-static int open_attr(const struct dfs_attr *a, struct fuse_file_info *fi)
+static int open_blocks(const char *path, struct dfs_blocks *b, struct fuse_file_info *fi)
 {
+	uint64_t key = path_hash(path, NULL);
+	const struct dfs_attr attr = b->attr, *a = &attr; /* ofile_get may take b */
 	if (a->type == PROTO_T_DIR)
 		return -EISDIR;
 	if (a->type != PROTO_T_FILE)
 		return -EINVAL;
 	bool open_here = ofile_is_open(a->ino);
 	struct ofile *f;
-	int rc = ofile_get(conn(), a, &f);
+	int rc = ofile_get(conn(), b, &f);
 	if (rc)
 		return rc;
-	fi->keep_cache = open_here || ofile_version_same(a);
+	fi->keep_cache = ofile_version_same(a, key);
+	log_debug("open '%s': inode %llu, %llu bytes, keep_cache %d", path,
+		  (unsigned long long)a->ino, (unsigned long long)a->size, fi->keep_cache);
+	/* the kernel may hold this name's old size for attr_timeout: drop it too, so the
+	 * open sees the file whole (close-to-open) */
+	if (!fi->keep_cache) {
+		int irc = fuse_invalidate_path(fuse_get_context()->fuse, path);
+		if (irc)
+			log_debug("cannot invalidate '%s' in the kernel: %s", path, strerror(-irc));
+	}
 	if (!open_here)
-		ofile_version_note(a->ino, a->mtime, a->size);
+		ofile_version_note(a->ino, key, a->mtime, a->size);
+	ofile_set_key(f, key);
 	fi->fh = (uintptr_t)f;
 	return 0;
 }
@@ -292,10 +372,13 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		if (rc)
 			return rc;
 	}
-	struct dfs_attr a;
-	int rc = dfs_stat(conn(), path, &a);
-	if (!rc)
-		rc = open_attr(&a, fi);
+	/* one call: fresh attributes (close-to-open) and the block list */
+	struct dfs_blocks b;
+	int rc = dfs_get_blocks(conn(), path, 0, 0, &b);
+	if (!rc) {
+		rc = open_blocks(path, &b, fi);
+		dfs_blocks_free(&b);
+	}
 	if (!rc && (fi->flags & O_TRUNC) && ofile_size(handle(fi))) {
 		rc = ofile_truncate(handle(fi), 0);
 		if (!rc)
@@ -313,12 +396,13 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return rc;
 	uint32_t uid, gid;
 	caller(&uid, &gid);
-	struct dfs_attr a;
-	rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, &a);
+	struct dfs_blocks b = {0};
+	rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, &b.attr);
 	if (rc == -EEXIST && !(fi->flags & O_EXCL))
 		return fs_open(path, fi); /* created by someone else meanwhile */
 	if (!rc)
-		rc = open_attr(&a, fi);
+		rc = open_blocks(path, &b, fi);
+	dfs_blocks_free(&b);
 	return rc ? fail("create", path, rc) : 0;
 }
 
@@ -345,14 +429,12 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return -EINVAL;
 	struct ofile *f = fi ? handle(fi) : NULL;
 	if (!f) {
-		struct dfs_attr a;
-		rc = dfs_stat(conn(), path, &a);
-		if (!rc && a.type == PROTO_T_DIR)
-			rc = -EISDIR;
-		else if (!rc && a.type != PROTO_T_FILE)
-			rc = -EINVAL;
-		if (!rc)
-			rc = ofile_get(conn(), &a, &f);
+		struct dfs_blocks b;
+		rc = dfs_get_blocks(conn(), path, 0, 0, &b);
+		if (!rc) {
+			rc = ofile_get(conn(), &b, &f);
+			dfs_blocks_free(&b);
+		}
 		if (rc)
 			return fail("truncate", path, rc);
 	}
@@ -423,6 +505,7 @@ static int fs_setxattr(const char *path, const char *name, const char *value, si
 		f |= PROTO_XATTR_CREATE;
 	if (flags & XATTR_REPLACE)
 		f |= PROTO_XATTR_REPLACE;
+	xc_forget(path);
 	rc = dfs_setxattr(conn(), path, name, value, size, f);
 	return rc ? fail("setxattr", path, rc) : 0;
 }
@@ -443,6 +526,8 @@ static int fs_getxattr(const char *path, const char *name, char *value, size_t s
 	int rc = xattr_ns_ok(name);
 	if (rc)
 		return rc == -EOPNOTSUPP ? -ENODATA : rc;
+	if (strncmp(name, "user.dfs.", 9) && xc_has_none(path))
+		return -ENODATA;
 	struct buf v = BUF_INIT;
 	rc = dfs_getxattr(conn(), path, name, &v);
 	if (!rc)
@@ -453,6 +538,9 @@ static int fs_getxattr(const char *path, const char *name, char *value, size_t s
 
 static int fs_listxattr(const char *path, char *list, size_t size)
 {
+	(void)list;
+	if (xc_has_none(path))
+		return 0;
 	struct buf v = BUF_INIT;
 	int rc = dfs_listxattr(conn(), path, &v);
 	if (!rc)
@@ -466,8 +554,10 @@ static int fs_removexattr(const char *path, const char *name)
 	int rc = rofs();
 	if (!rc)
 		rc = xattr_ns_ok(name);
-	if (!rc)
+	if (!rc) {
+		xc_forget(path);
 		rc = dfs_removexattr(conn(), path, name);
+	}
 	return rc ? fail("removexattr", path, rc) : 0;
 }
 
@@ -475,6 +565,7 @@ struct fill {
 	void *buf;
 	fuse_fill_dir_t filler;
 	bool plus;
+	const char *dir;
 };
 
 static int fill_one(void *arg, const char *name, const struct dfs_attr *a)
@@ -484,6 +575,7 @@ static int fill_one(void *arg, const char *name, const struct dfs_attr *a)
 	struct dfs_attr b = *a;
 	if (b.type == PROTO_T_FILE)
 		ofile_overlay(&b);
+	xc_note(path_hash(f->dir, name), &b);
 	to_stat(&b, &st);
 	if (f->filler(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0))
 		return -ENOBUFS;
@@ -497,7 +589,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	(void)fi;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
-	struct fill f = {buf, filler, (flags & FUSE_READDIR_PLUS) != 0};
+	struct fill f = {buf, filler, (flags & FUSE_READDIR_PLUS) != 0, path};
 	int rc = dfs_list(conn(), path, fill_one, &f);
 	if (rc == -ENOBUFS)
 		rc = 0;

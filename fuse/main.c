@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 
 	/* our defaults first, so the user's -o can override them */
 	struct buf o = BUF_INIT;
-	buf_adds(&o, "default_permissions,fsname=dfs,subtype=dfs,entry_timeout=0,"
+	buf_adds(&o, "default_permissions,fsname=dfs,subtype=dfs,entry_timeout=1,"
 		     "negative_timeout=0,attr_timeout=1");
 	if (geteuid() == 0)
 		buf_adds(&o, ",allow_other");

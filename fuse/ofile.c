@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -42,6 +43,8 @@ struct ofile {
 	struct dirty *dirty;
 	size_t ndirty, capdirty;
 	uint64_t dirty_bytes;
+	bool unflushed; /* writes or truncates not committed yet (read by ofile_overlay) */
+	uint64_t key;   /* name key of the first opener (ofile_version_note) */
 };
 
 #define NBUCKETS 1024
@@ -88,6 +91,13 @@ static void pool_put(void *p, size_t size)
 	free(p);
 }
 
+static int64_t wall_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 /* ---- page-cache versions ---- */
 
 #define NVERSIONS 8192
@@ -99,9 +109,10 @@ static struct {
 	} v[NVERSIONS];
 } versions = {PTHREAD_MUTEX_INITIALIZER, {{0, 0, 0}}};
 
-void ofile_version_note(uint64_t ino, int64_t mtime, uint64_t size)
+void ofile_version_note(uint64_t ino, uint64_t key, int64_t mtime, uint64_t size)
 {
 	pthread_mutex_lock(&versions.lock);
+	ino ^= key;
 	size_t k = ino % NVERSIONS;
 	versions.v[k].ino = ino;
 	versions.v[k].mtime = mtime;
@@ -109,11 +120,12 @@ void ofile_version_note(uint64_t ino, int64_t mtime, uint64_t size)
 	pthread_mutex_unlock(&versions.lock);
 }
 
-bool ofile_version_same(const struct dfs_attr *a)
+bool ofile_version_same(const struct dfs_attr *a, uint64_t key)
 {
 	pthread_mutex_lock(&versions.lock);
-	size_t k = a->ino % NVERSIONS;
-	bool same = versions.v[k].ino == a->ino && versions.v[k].mtime == a->mtime &&
+	uint64_t ino = a->ino ^ key;
+	size_t k = ino % NVERSIONS;
+	bool same = versions.v[k].ino == ino && versions.v[k].mtime == a->mtime &&
 		    versions.v[k].size == a->size;
 	pthread_mutex_unlock(&versions.lock);
 	return same;
@@ -138,28 +150,36 @@ static struct dfs_reader *thread_reader(struct dfs_client *c)
 
 /* ---- table ---- */
 
-static int fetch_blocks(struct ofile *f)
+static void set_blocks(struct ofile *f, struct dfs_blocks *bp)
 {
-	struct dfs_blocks b;
-	int rc = dfs_file_blocks(f->c, f->ino, 0, 0, &b);
-	if (rc)
-		return rc;
+	struct dfs_blocks b = *bp;
+	memset(bp, 0, sizeof *bp);
 	dfs_blocks_free(&f->cur);
 	f->cur = b;
 	f->bs = b.attr.block_size;
 	f->low = b.attr.size;
 	__atomic_store_n(&f->size, b.attr.size, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->mtime, b.attr.mtime, __ATOMIC_RELAXED);
-	return 0;
 }
 
-int ofile_get(struct dfs_client *c, const struct dfs_attr *attr, struct ofile **out)
+static int fetch_blocks(struct ofile *f)
 {
-	size_t k = attr->ino % NBUCKETS;
+	struct dfs_blocks b;
+	int rc = dfs_file_blocks(f->c, f->ino, 0, 0, &b);
+	if (!rc)
+		set_blocks(f, &b);
+	return rc;
+}
+
+int ofile_get(struct dfs_client *c, struct dfs_blocks *b, struct ofile **out)
+{
+	const struct dfs_attr *attr = &b->attr;
+	uint64_t ino = attr->ino;
+	size_t k = ino % NBUCKETS;
 	pthread_mutex_lock(&table.lock);
 	struct ofile *f;
 	for (f = table.b[k]; f; f = f->next)
-		if (f->ino == attr->ino)
+		if (f->ino == ino)
 			break;
 	if (f) {
 		f->refs++;
@@ -171,29 +191,28 @@ int ofile_get(struct dfs_client *c, const struct dfs_attr *attr, struct ofile **
 	f = calloc(1, sizeof *f);
 	if (!f)
 		return -ENOMEM;
-	f->ino = attr->ino;
+	f->ino = ino;
 	f->c = c;
 	f->refs = 1;
 	pthread_rwlock_init(&f->lock, NULL);
-	int rc = fetch_blocks(f);
-	if (!rc && !f->bs)
-		rc = -EIO;
-	if (rc) {
-		dfs_blocks_free(&f->cur);
+	if (!attr->block_size) {
 		pthread_rwlock_destroy(&f->lock);
 		free(f);
-		return rc;
+		return -EIO;
 	}
+	struct dfs_blocks mine = *b;
+	set_blocks(f, b);
 	/* another thread may have opened it meanwhile: use theirs */
 	pthread_mutex_lock(&table.lock);
 	struct ofile *g;
 	for (g = table.b[k]; g; g = g->next)
-		if (g->ino == attr->ino)
+		if (g->ino == ino)
 			break;
 	if (g) {
 		g->refs++;
 		pthread_mutex_unlock(&table.lock);
-		dfs_blocks_free(&f->cur);
+		*b = mine; /* not used after all: back to the caller */
+		memset(&f->cur, 0, sizeof f->cur);
 		pthread_rwlock_destroy(&f->lock);
 		free(f);
 		*out = g;
@@ -277,13 +296,21 @@ void ofile_overlay(struct dfs_attr *a)
 	for (f = table.b[a->ino % NBUCKETS]; f; f = f->next)
 		if (f->ino == a->ino)
 			break;
-	if (f) {
+	if (f && __atomic_load_n(&f->unflushed, __ATOMIC_RELAXED)) {
 		a->size = __atomic_load_n(&f->size, __ATOMIC_RELAXED);
 		int64_t mt = __atomic_load_n(&f->mtime, __ATOMIC_RELAXED);
 		if (mt > a->mtime)
 			a->mtime = mt;
 	}
 	pthread_mutex_unlock(&table.lock);
+}
+
+void ofile_set_key(struct ofile *f, uint64_t key)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	if (!f->key)
+		f->key = key;
+	pthread_rwlock_unlock(&f->lock);
 }
 
 uint64_t ofile_size(struct ofile *f) { return __atomic_load_n(&f->size, __ATOMIC_RELAXED); }
@@ -450,7 +477,8 @@ static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change 
 	f->cur.attr = *a;
 	f->low = a->size;
 	__atomic_store_n(&f->mtime, a->mtime, __ATOMIC_RELAXED);
-	ofile_version_note(f->ino, a->mtime, a->size);
+	if (f->key)
+		ofile_version_note(f->ino, f->key, a->mtime, a->size);
 	return 0;
 }
 
@@ -504,8 +532,10 @@ static int try_commit_full(struct ofile *f, struct dirty *d)
 
 static int flush_locked(struct ofile *f)
 {
-	if (!has_changes(f))
+	if (!has_changes(f)) {
+		__atomic_store_n(&f->unflushed, false, __ATOMIC_RELAXED);
 		return 0;
+	}
 	uint64_t size = f->size, bs = f->bs;
 	uint32_t nblocks = (uint32_t)((size + bs - 1) / bs);
 	struct dfs_change *ch = calloc(nblocks + 1, sizeof *ch);
@@ -552,9 +582,11 @@ static int flush_locked(struct ofile *f)
 	if (!rc)
 		rc = apply_committed(f, nblocks, ch, n, &a);
 	free_changes(ch, n + 1);
-	if (!rc)
+	if (!rc) {
 		while (f->ndirty)
 			drop_dirty(f, 0);
+		__atomic_store_n(&f->unflushed, false, __ATOMIC_RELAXED);
+	}
 	return rc;
 }
 
@@ -589,6 +621,8 @@ ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off)
 	if (off + len < off)
 		return -EFBIG;
 	pthread_rwlock_wrlock(&f->lock);
+	__atomic_store_n(&f->unflushed, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mtime, wall_ns(), __ATOMIC_RELAXED);
 	const uint8_t *p = buf;
 	uint64_t pos = off, end = off + len;
 	int rc = 0;
@@ -643,6 +677,8 @@ int ofile_truncate(struct ofile *f, uint64_t size)
 		}
 		k++;
 	}
+	__atomic_store_n(&f->unflushed, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mtime, wall_ns(), __ATOMIC_RELAXED);
 	if (size < f->low)
 		f->low = size;
 	__atomic_store_n(&f->size, size, __ATOMIC_RELAXED);

@@ -29,11 +29,12 @@
 struct ofile;
 
 /*
- * Finds this mount's ofile of inode attr->ino, or makes one from attr (fresh from the
- * namenode); takes a reference. c is the connection its block writes and updates use
- * (borrowed; must outlive the ofile). 0 or -errno.
+ * Finds this mount's ofile of inode b->attr.ino, or makes one from b (the file's
+ * attributes and blocks, fresh from the namenode: taken when used, else left to the
+ * caller to free); takes a reference. c is the connection its block writes and updates
+ * use (borrowed; must outlive the ofile). 0 or -errno.
  */
-int ofile_get(struct dfs_client *c, const struct dfs_attr *attr, struct ofile **out);
+int ofile_get(struct dfs_client *c, struct dfs_blocks *b, struct ofile **out);
 /* Drops a reference; the last one flushes (errors are logged) and frees. */
 void ofile_put(struct ofile *f);
 
@@ -53,9 +54,14 @@ int ofile_flush_ino(uint64_t ino);
 /* The file's size as this mount sees it. */
 uint64_t ofile_size(struct ofile *f);
 
-/* Remembers the version (mtime, size) this mount last had in its page cache for ino;
- * ofile_version_same tells whether attr still matches it. */
-void ofile_version_note(uint64_t ino, int64_t mtime, uint64_t size);
-bool ofile_version_same(const struct dfs_attr *attr);
+/*
+ * Remembers the version (mtime, size) of inode ino the kernel has cached under name
+ * `key` (a hash of the path it was opened by: hard links are separate kernel inodes
+ * with separate caches); ofile_version_same tells whether attr still matches it.
+ */
+void ofile_version_note(uint64_t ino, uint64_t key, int64_t mtime, uint64_t size);
+bool ofile_version_same(const struct dfs_attr *attr, uint64_t key);
+/* Sets the name key under which the file's own writes are noted (the first opener's). */
+void ofile_set_key(struct ofile *f, uint64_t key);
 
 #endif

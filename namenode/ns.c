@@ -23,6 +23,8 @@
 #include "pack.h"
 #include "proto.h"
 
+#define NN_ID_RESERVE 65536
+
 struct nn_ns {
 	leveldb_t *db;
 	leveldb_options_t *opts;
@@ -34,6 +36,10 @@ struct nn_ns {
 	struct nn_nscache *hot;        /* hot "I" and "D" records */
 	bool dirty;
 	uint64_t next_ino, next_block, next_gs;
+	/* block ids and genstamps are reserved in ranges: "C" holds the end of the range
+	 * (ceil_*), so most allocations need no write, and after a restart allocation
+	 * resumes past anything that may have been handed out */
+	uint64_t ceil_block, ceil_gs;
 	uint64_t nfiles, nblocks;
 	struct nn_ns_defaults defaults;
 };
@@ -192,8 +198,12 @@ static void put_counters(struct nn_ns *ns, leveldb_writebatch_t *wb)
 {
 	uint8_t v[24];
 	be64_put(v, ns->next_ino);
-	be64_put(v + 8, ns->next_block);
-	be64_put(v + 16, ns->next_gs);
+	if (ns->next_block > ns->ceil_block || ns->next_gs > ns->ceil_gs) {
+		ns->ceil_block = ns->next_block + NN_ID_RESERVE;
+		ns->ceil_gs = ns->next_gs + NN_ID_RESERVE;
+	}
+	be64_put(v + 8, ns->ceil_block);
+	be64_put(v + 16, ns->ceil_gs);
 	leveldb_writebatch_put(wb, "C", 1, (const char *)v, sizeof v);
 }
 
@@ -383,8 +393,8 @@ int nn_ns_open(const char *dir, const struct nn_ns_defaults *defaults, struct nn
 		goto out;
 	}
 	ns->next_ino = be64_get((uint8_t *)v.data);
-	ns->next_block = be64_get((uint8_t *)v.data + 8);
-	ns->next_gs = be64_get((uint8_t *)v.data + 16);
+	ns->next_block = ns->ceil_block = be64_get((uint8_t *)v.data + 8);
+	ns->next_gs = ns->ceil_gs = be64_get((uint8_t *)v.data + 16);
 	/* count inodes */
 	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
 	for (leveldb_iter_seek(it, "I", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
@@ -1331,6 +1341,7 @@ int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const 
 		return -ENODATA;
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	leveldb_writebatch_put(wb, (const char *)k, kl, value ? value : "", len);
+	a.flags |= PROTO_A_XATTRS;
 	a.ctime = now_ns();
 	put_inode(wb, &a);
 	return commit(ns, wb);
@@ -1388,6 +1399,11 @@ int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name)
 	buf_free(&old);
 	if (rc)
 		return rc == -ENOENT ? -ENODATA : rc;
+	/* the last one gone: clear the inode's flag */
+	struct buf names = BUF_INIT;
+	if (!nn_ns_xattr_list(ns, path, &names) && names.len == strlen(name) + 1)
+		a.flags &= (uint8_t)~PROTO_A_XATTRS;
+	buf_free(&names);
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	leveldb_writebatch_delete(wb, (const char *)k, kl);
 	a.ctime = now_ns();
@@ -1401,6 +1417,8 @@ int nn_ns_alloc_block(struct nn_ns *ns, uint64_t *id, uint64_t *gs)
 {
 	*id = ns->next_block++;
 	*gs = ns->next_gs++;
+	if (ns->next_block <= ns->ceil_block && ns->next_gs <= ns->ceil_gs)
+		return 0; /* inside the reserved range: nothing to write */
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	put_counters(ns, wb);
 	return commit(ns, wb);
