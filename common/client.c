@@ -405,6 +405,50 @@ int dfs_removexattr(struct dfs_client *c, const char *path, const char *name)
 	return call_void(c, PROTO_CN_REMOVEXATTR, &req);
 }
 
+static int call_lock(struct dfs_client *c, uint64_t ino, uint64_t owner,
+		     const struct dfs_lock *l, bool test, struct dfs_lock *conflict)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u64(&req, ino);
+	pack_u64(&req, owner);
+	pack_u8(&req, l->kind);
+	pack_u8(&req, l->type);
+	pack_u64(&req, l->start);
+	pack_u64(&req, l->end);
+	pack_u32(&req, l->pid);
+	pack_u8(&req, test);
+	int rc = call(c, PROTO_CN_LOCK, &req, &rep);
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		rc = unpack_u8(&u);
+		if (rc && conflict) {
+			conflict->kind = l->kind;
+			conflict->type = unpack_u8(&u);
+			conflict->start = unpack_u64(&u);
+			conflict->end = unpack_u64(&u);
+			conflict->pid = unpack_u32(&u);
+		}
+		if (!unpack_ok(&u))
+			rc = -EPROTO;
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
+}
+
+int dfs_setlk(struct dfs_client *c, uint64_t ino, uint64_t owner, const struct dfs_lock *l)
+{
+	int rc = call_lock(c, ino, owner, l, false, NULL);
+	return rc > 0 ? 0 : rc;
+}
+
+int dfs_getlk(struct dfs_client *c, uint64_t ino, uint64_t owner, const struct dfs_lock *l,
+	      struct dfs_lock *conflict)
+{
+	return call_lock(c, ino, owner, l, true, conflict);
+}
+
 int dfs_setrep(struct dfs_client *c, const char *path, uint16_t replication,
 	       struct dfs_attr *out)
 {

@@ -140,6 +140,19 @@ int dfs_removexattr(struct dfs_client *c, const char *path, const char *name);
 /* Like dfs_get_blocks, by inode number (follows a file across renames). */
 int dfs_file_blocks(struct dfs_client *c, uint64_t ino, uint64_t offset, uint64_t len,
 		    struct dfs_blocks *out);
+/* An advisory lock (see namenode/locks.h): kind PROTO_LOCK_POSIX or _FLOCK, type
+ * PROTO_LOCK_READ, _WRITE or _UNLOCK, bytes [start, end] (end UINT64_MAX: to EOF). */
+struct dfs_lock {
+	uint8_t kind, type;
+	uint64_t start, end;
+	uint32_t pid;
+};
+/* Takes or releases lock l of owner on inode ino for this connection: -EAGAIN when
+ * another owner's lock conflicts. */
+int dfs_setlk(struct dfs_client *c, uint64_t ino, uint64_t owner, const struct dfs_lock *l);
+/* Finds a lock of another owner conflicting with l: 1 (in *conflict) or 0. */
+int dfs_getlk(struct dfs_client *c, uint64_t ino, uint64_t owner, const struct dfs_lock *l,
+	      struct dfs_lock *conflict);
 /* After a broken connection, the next call opens a new one instead of failing
  * (for long-lived clients such as the mount; off by default). */
 void dfs_set_reconnect(struct dfs_client *c, bool on);

@@ -20,7 +20,7 @@ static const struct {
 	{PROTO_E_LOOP, ELOOP},     {PROTO_E_PROTO, EPROTO},   {PROTO_E_STALE, ESTALE},
 	{PROTO_E_AGAIN, EAGAIN},   {PROTO_E_RANGE, ERANGE},   {PROTO_E_NODATA, ENODATA},
 	{PROTO_E_NOTSUP, EOPNOTSUPP}, {PROTO_E_MLINK, EMLINK}, {PROTO_E_DEADLK, EDEADLK},
-	{PROTO_E_TXTBSY, ETXTBSY},
+	{PROTO_E_TXTBSY, ETXTBSY}, {PROTO_E_NOLCK, ENOLCK},   {PROTO_E_2BIG, E2BIG},
 };
 
 int32_t proto_status(int err)
@@ -143,6 +143,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_CN_ALLOC_BLOCK: return "alloc_block";
 	case PROTO_CN_UPDATE: return "update";
 	case PROTO_CN_FILE_BLOCKS: return "file_blocks";
+	case PROTO_CN_LOCK: return "lock";
 	case PROTO_DN_BAD_BLOCK: return "dn_bad_block";
 	case PROTO_DN_REGISTER: return "register";
 	case PROTO_DN_HEARTBEAT: return "heartbeat";

@@ -145,6 +145,13 @@ enum proto_type {
 	                               once; see nn_ns_update) */
 	PROTO_CN_FILE_BLOCKS = 0x2c, /* u64 ino, u64 offset, u64 length => attr, u32 n,
 	                               n x block (like CN_GET_BLOCKS, by inode) */
+	PROTO_CN_LOCK = 0x2d,       /* u64 ino, u64 owner, u8 kind (PROTO_LOCK_POSIX/FLOCK),
+	                               u8 type (PROTO_LOCK_*), u64 start, u64 end (inclusive),
+	                               u32 pid, u8 test => u8 conflict, then when set:
+	                               u8 type, u64 start, u64 end, u32 pid (the conflicting
+	                               lock). Without test, a conflict is EAGAIN (the
+	                               client retries to wait); a connection's locks go
+	                               when it closes */
 
 	/* datanode -> namenode (on the datanode's one long-lived connection) */
 	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,
@@ -203,6 +210,11 @@ enum proto_ftype {
 #define PROTO_SET_ATIME 0x08
 #define PROTO_SET_MTIME 0x10
 #define PROTO_SET_CTIME_ONLY 0x20 /* nothing else: just touch ctime */
+#define PROTO_LOCK_POSIX 0
+#define PROTO_LOCK_FLOCK 1
+#define PROTO_LOCK_READ 1
+#define PROTO_LOCK_WRITE 2
+#define PROTO_LOCK_UNLOCK 3
 #define PROTO_XATTR_CREATE 0x01
 #define PROTO_XATTR_REPLACE 0x02
 #define PROTO_DELETE_RECURSIVE 0x01
@@ -255,6 +267,8 @@ enum proto_status {
 	PROTO_E_MLINK = 31,
 	PROTO_E_DEADLK = 35,
 	PROTO_E_TXTBSY = 26,
+	PROTO_E_NOLCK = 37,
+	PROTO_E_2BIG = 7,
 };
 
 /* Maps -errno (or errno) to a wire status. */

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -462,6 +464,11 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
+	if (fi->flock_release) { /* the last close of a file holding a flock lock */
+		struct dfs_lock l = {.kind = PROTO_LOCK_FLOCK, .type = PROTO_LOCK_UNLOCK,
+				     .start = 0, .end = UINT64_MAX};
+		dfs_setlk(the_fs()->pool[0], ofile_ino(handle(fi)), fi->lock_owner, &l);
+	}
 	ofile_put(handle(fi));
 	return 0;
 }
@@ -596,6 +603,75 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	return rc ? fail("readdir", path, rc) : 0;
 }
 
+/* ---- advisory locks, kept by the namenode so they hold across mounts ----
+ * All of this mount's locks travel on one connection (pool[0]): that connection is
+ * the mount's lock session, and its locks go with it when the mount goes away.
+ * A blocking request (F_SETLKW, flock without LOCK_NB) polls, backing off to 50 ms,
+ * until it gets the lock or the caller is interrupted. */
+
+static int lock_wait(uint64_t ino, uint64_t owner, const struct dfs_lock *l)
+{
+	struct dfs_client *c = the_fs()->pool[0];
+	useconds_t delay = 1000;
+	for (;;) {
+		int rc = dfs_setlk(c, ino, owner, l);
+		if (rc != -EAGAIN)
+			return rc;
+		if (fuse_interrupted())
+			return -EINTR;
+		usleep(delay);
+		if (delay < 50000)
+			delay *= 2;
+	}
+}
+
+static int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl)
+{
+	uint64_t ino = ofile_ino(handle(fi));
+	struct dfs_lock l = {.kind = PROTO_LOCK_POSIX, .pid = (uint32_t)fl->l_pid};
+	l.type = fl->l_type == F_RDLCK ? PROTO_LOCK_READ
+		 : fl->l_type == F_WRLCK ? PROTO_LOCK_WRITE : PROTO_LOCK_UNLOCK;
+	if (fl->l_start < 0 || fl->l_len < 0)
+		return -EINVAL;
+	l.start = (uint64_t)fl->l_start;
+	l.end = fl->l_len ? l.start + (uint64_t)fl->l_len - 1 : UINT64_MAX;
+	int rc;
+	if (cmd == F_GETLK) {
+		struct dfs_lock o;
+		rc = dfs_getlk(the_fs()->pool[0], ino, fi->lock_owner, &l, &o);
+		if (rc == 1) {
+			fl->l_type = o.type == PROTO_LOCK_READ ? F_RDLCK : F_WRLCK;
+			fl->l_whence = SEEK_SET;
+			fl->l_start = (off_t)o.start;
+			fl->l_len = o.end == UINT64_MAX ? 0 : (off_t)(o.end - o.start + 1);
+			fl->l_pid = (pid_t)o.pid;
+			rc = 0;
+		} else if (!rc) {
+			fl->l_type = F_UNLCK;
+		}
+	} else if (cmd == F_SETLKW) {
+		rc = lock_wait(ino, fi->lock_owner, &l);
+	} else {
+		rc = dfs_setlk(the_fs()->pool[0], ino, fi->lock_owner, &l);
+	}
+	return rc < 0 ? fail("lock", path, rc) : 0;
+}
+
+static int fs_flock(const char *path, struct fuse_file_info *fi, int op)
+{
+	uint64_t ino = ofile_ino(handle(fi));
+	struct dfs_lock l = {.kind = PROTO_LOCK_FLOCK, .start = 0, .end = UINT64_MAX};
+	int how = op & ~LOCK_NB;
+	l.type = how == LOCK_SH ? PROTO_LOCK_READ : how == LOCK_EX ? PROTO_LOCK_WRITE
+								  : PROTO_LOCK_UNLOCK;
+	int rc = (op & LOCK_NB) || how == LOCK_UN
+			 ? dfs_setlk(the_fs()->pool[0], ino, fi->lock_owner, &l)
+			 : lock_wait(ino, fi->lock_owner, &l);
+	if (rc == -EAGAIN)
+		rc = -EWOULDBLOCK;
+	return rc < 0 ? fail("flock", path, rc) : 0;
+}
+
 static void *fs_init(struct fuse_conn_info *cc, struct fuse_config *cfg)
 {
 	/* big requests: libfuse's default caps writes at 128 KiB */
@@ -635,4 +711,6 @@ const struct fuse_operations fs_ops = {
 	.init = fs_init,
 	.create = fs_create,
 	.utimens = fs_utimens,
+	.lock = fs_lock,
+	.flock = fs_flock,
 };

@@ -313,6 +313,8 @@ void ofile_set_key(struct ofile *f, uint64_t key)
 	pthread_rwlock_unlock(&f->lock);
 }
 
+uint64_t ofile_ino(const struct ofile *f) { return f->ino; }
+
 uint64_t ofile_size(struct ofile *f) { return __atomic_load_n(&f->size, __ATOMIC_RELAXED); }
 
 /* ---- slots ---- */

@@ -51,6 +51,8 @@ int ofile_flush(struct ofile *f);
 /* Flushes inode ino when this mount has it open (before a call that must follow the
  * data, such as setting its times). */
 int ofile_flush_ino(uint64_t ino);
+/* The file's inode number. */
+uint64_t ofile_ino(const struct ofile *f);
 /* The file's size as this mount sees it. */
 uint64_t ofile_size(struct ofile *f);
 

@@ -33,6 +33,7 @@
 #include "ns.h"
 #include "pack.h"
 #include "proto.h"
+#include "locks.h"
 #include "replication.h"
 
 enum conn_state { C_HANDSHAKE, C_READY };
@@ -51,6 +52,7 @@ struct conn {
 	char peer_addr[64], peer_host[64];
 	uint64_t *writing; /* inodes this client created and has not completed: its leases */
 	uint32_t nwriting, capwriting;
+	uint64_t id;       /* unique per connection: its lock session */
 	uint64_t *pending; /* blocks from CN_ALLOC_BLOCK not yet used by a CN_UPDATE */
 	uint32_t npending, cappending;
 	struct conn *prev, *next;
@@ -86,6 +88,8 @@ struct nn_server {
 	bool safe_manual;      /* entered by an administrator: left only by one */
 	double started;
 	uint64_t rpc_count[256];
+	struct nn_locks locks;
+	uint64_t next_conn_id;
 };
 
 /* ---------- replies ---------- */
@@ -1024,6 +1028,46 @@ static void op_update(struct nn_server *s, struct conn *c, const struct proto_hd
 	reply_attr(s, c, h, &a);
 }
 
+static void op_lock(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		    struct unpack *u)
+{
+	struct nn_lock l = {.session = c->id};
+	l.ino = unpack_u64(u);
+	l.owner = unpack_u64(u);
+	l.kind = unpack_u8(u);
+	l.type = unpack_u8(u);
+	l.start = unpack_u64(u);
+	l.end = unpack_u64(u);
+	l.pid = unpack_u32(u);
+	bool test = unpack_u8(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (l.kind > PROTO_LOCK_FLOCK || l.type < PROTO_LOCK_READ ||
+	    l.type > PROTO_LOCK_UNLOCK || l.start > l.end)
+		return reply_err(s, c, h, -EINVAL, "bad lock request");
+	struct buf p = BUF_INIT;
+	if (test) {
+		struct nn_lock o;
+		bool conflict = l.type != PROTO_LOCK_UNLOCK && nn_locks_test(&s->locks, &l, &o);
+		pack_u8(&p, conflict);
+		if (conflict) {
+			pack_u8(&p, o.type);
+			pack_u64(&p, o.start);
+			pack_u64(&p, o.end);
+			pack_u32(&p, o.session == c->id ? o.pid : 0);
+		}
+	} else {
+		int rc = nn_locks_set(&s->locks, &l);
+		if (rc) {
+			buf_free(&p);
+			return reply_err(s, c, h, rc, NULL);
+		}
+		pack_u8(&p, 0);
+	}
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
 static void op_file_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 			   struct unpack *u)
 {
@@ -1624,6 +1668,7 @@ static void conn_close(struct nn_server *s, struct conn *c)
 		leases_orphaned(s, c);
 	free(c->writing);
 	pending_release(s, c);
+	nn_locks_drop_session(&s->locks, c->id);
 	if (c->dn >= 0) {
 		struct nn_dn *d = &s->dns.v[c->dn];
 		if (c->said_bye) {
@@ -1702,6 +1747,7 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 	case PROTO_CN_ALLOC_BLOCK: return op_alloc_block(s, c, h, &u);
 	case PROTO_CN_UPDATE: return op_update(s, c, h, &u);
 	case PROTO_CN_FILE_BLOCKS: return op_file_blocks(s, c, h, &u);
+	case PROTO_CN_LOCK: return op_lock(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {
@@ -1854,6 +1900,7 @@ static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 		}
 		c->fd = cfd;
 		c->dn = -1;
+		c->id = ++s->next_conn_id;
 		int one = 1;
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		buf_init(&c->in);
@@ -2030,6 +2077,7 @@ void nn_server_free(struct nn_server *s)
 		close(s->lfd);
 	nn_ns_close(s->ns); /* syncs */
 	nn_blockmap_free(s->bm);
+	nn_locks_free(&s->locks);
 	nn_repl_free(s->repl);
 	nn_dns_free(&s->dns);
 	ev_free(s->loop);

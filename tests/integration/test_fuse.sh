@@ -63,6 +63,45 @@ check "POSIX checks (fuse_posix.py)" python3 "$(dirname "$0")/fuse_posix.py" "$M
 check "random overwrites are on the datanodes" bash -c "dfs get /posix/rand - | cmp - '$M/posix/rand' &&
 	dfs get /posix/sparse - | cmp - '$M/posix/sparse'"
 
+# advisory locks hold across mounts (kept by the namenode)
+echo x >"$M/lk"
+flock -x "$M/lk" -c 'sleep 2' &
+sleep 0.5
+expect_error "flock held on one mount refuses another mount" "" flock -n -x "$M2/lk" -c true
+check "a blocking flock on another mount waits for the release" timeout 20 flock -x "$M2/lk" -c true
+check "fcntl byte-range locks across mounts" python3 - "$M/lk" "$M2/lk" <<'PY'
+import fcntl, subprocess, sys
+a, b = sys.argv[1], sys.argv[2]
+f = open(a, "r+")
+fcntl.lockf(f, fcntl.LOCK_EX, 10, 0)
+probe = """
+import fcntl, sys
+f = open(sys.argv[1], "r+")
+try:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, int(sys.argv[2])); print("granted")
+except OSError:
+    print("refused")
+"""
+run = lambda start: subprocess.run([sys.executable, "-c", probe, b, str(start)],
+                                   capture_output=True, text=True).stdout.strip()
+assert run(5) == "refused", "an overlapping range was granted"
+assert run(20) == "granted", "a disjoint range was refused"
+f.close()
+assert run(5) == "granted", "the lock outlived its file's close"
+PY
+# a mount that goes away releases its locks
+M4=$T/m4
+mkdir -p "$M4"
+dfs mount "$M4" &
+wait_for 10 grep -q " $M4 fuse.dfs " /proc/mounts || fail "fourth mount did not come up"
+flock -x "$M4/lk" -c 'sleep 60' &
+holder=$!
+wait_for 10 bash -c "! flock -n -x '$M/lk' -c true" || fail "the fourth mount's lock did not show"
+pkill -9 -f "dfs-fuse.* $M4\$"
+kill "$holder" 2>/dev/null
+check "the locks of a mount that died are released" wait_for 10 flock -n -x "$M/lk" -c true
+fusermount3 -u -z "$M4" 2>/dev/null
+
 # permissions as an unprivileged user (default_permissions + the caller's identity)
 mkdir "$M/priv" && chmod 700 "$M/priv" && echo secret >"$M/priv/s"
 mkdir "$M/pub" && chmod 1777 "$M/pub"

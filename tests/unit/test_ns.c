@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../namenode/ns.h"
+#include "buf.h"
 #include "log.h"
 #include "proto.h"
 
@@ -114,6 +115,118 @@ static bool blocks_have(const struct nn_blocks *b, uint64_t id)
 			return true;
 	return false;
 }
+
+
+/* ---- POSIX calls and block updates ---- */
+
+START_TEST(test_update_blocks)
+{
+	uint64_t ids[3];
+	struct nn_attr a = write_file("/u", 3, 100, ids); /* 1M, 1M, 100 */
+	ck_assert_uint_eq(a.size, 2 * MB + 100);
+	uint64_t nid, ngs;
+	ck_assert_int_eq(nn_ns_alloc_block(ns, &nid, &ngs), 0);
+	/* rewrite slot 1, grow the last block to full and add a hole slot after it */
+	struct nn_ns_change ch[3] = {
+		{.index = 1, .old_id = ids[1], .new_id = nid, .gs = ngs, .len = 1 * MB},
+		{.index = 2, .old_id = ids[2], .new_id = 0, .len = 1 * MB},
+		{.index = 3, .old_id = 0, .new_id = 0, .len = 5},
+	};
+	struct nn_blocks freed = {0};
+	ck_assert_int_eq(nn_ns_update(ns, a.ino, 3 * MB + 5, 4, ch, 3, &freed, &a), 0);
+	ck_assert_uint_eq(a.size, 3 * MB + 5);
+	ck_assert_uint_eq(freed.n, 2);
+	ck_assert(blocks_have(&freed, ids[1]) && blocks_have(&freed, ids[2]));
+	nn_blocks_free(&freed);
+	struct nn_blocks bl = {0};
+	ck_assert_int_eq(nn_ns_blocks(ns, a.ino, 0, 0, &bl), 0);
+	ck_assert_uint_eq(bl.n, 4);
+	ck_assert_uint_eq(bl.v[1].id, nid);
+	ck_assert_uint_eq(bl.v[2].id, 0);
+	ck_assert_uint_eq(bl.v[3].offset, 3 * MB);
+	nn_blocks_free(&bl);
+	/* a writer that saw the old block of slot 1 loses */
+	ch[0].new_id = 0;
+	ck_assert_int_eq(nn_ns_update(ns, a.ino, 3 * MB + 5, 4, ch, 1, NULL, NULL), -ESTALE);
+	/* sizes must add up and only the last block may be short */
+	struct nn_ns_change shrink = {.index = 0, .old_id = ids[0], .new_id = 0, .len = 10};
+	ck_assert_int_eq(nn_ns_update(ns, a.ino, 10, 1, &shrink, 1, NULL, NULL), 0);
+	ck_assert_int_eq(nn_ns_update(ns, a.ino, 11, 1, NULL, 0, NULL, NULL), -EINVAL);
+	struct nn_ns_change gap = {.index = 2, .old_id = 0, .new_id = 0, .len = 1};
+	ck_assert_int_eq(nn_ns_update(ns, a.ino, 10 + 1, 3, &gap, 1, NULL, NULL), -EINVAL);
+	reopen();
+	a = stat_ok("/u");
+	ck_assert_uint_eq(a.size, 10);
+	ck_assert_uint_eq(a.nblocks, 1);
+}
+END_TEST
+
+START_TEST(test_alloc_ids_survive_restart)
+{
+	uint64_t id1, gs1, id2, gs2;
+	ck_assert_int_eq(nn_ns_alloc_block(ns, &id1, &gs1), 0);
+	ck_assert_int_eq(nn_ns_sync(ns), 0);
+	ck_assert_int_eq(nn_ns_alloc_block(ns, &id2, &gs2), 0); /* inside the reserved range */
+	reopen();
+	uint64_t id3, gs3;
+	ck_assert_int_eq(nn_ns_alloc_block(ns, &id3, &gs3), 0);
+	ck_assert_uint_gt(id3, id2); /* never handed out twice, even unsynced */
+	ck_assert_uint_gt(gs3, gs2);
+}
+END_TEST
+
+START_TEST(test_posix_nodes)
+{
+	mkdir_ok("/d");
+	struct nn_attr a;
+	ck_assert_int_eq(nn_ns_symlink(ns, "/d/s", "../target", 5, 6, &a), 0);
+	ck_assert_uint_eq(a.type, PROTO_T_SYMLINK);
+	ck_assert_str_eq(stat_ok("/d/s").target, "../target");
+	ck_assert_int_eq(nn_ns_symlink(ns, "/d/s", "x", 0, 0, NULL), -EEXIST);
+	ck_assert_int_eq(nn_ns_mknod(ns, "/d/p", PROTO_T_FIFO, 0600, 0, 0, 0, &a), 0);
+	ck_assert_int_eq(nn_ns_mknod(ns, "/d/q", PROTO_T_DIR, 0600, 0, 0, 0, &a), -EINVAL);
+	create_ok("/d/f");
+	ck_assert_int_eq(nn_ns_link(ns, "/d/f", "/d/g", &a), 0);
+	ck_assert_uint_eq(a.nlink, 2);
+	ck_assert_uint_eq(stat_ok("/d/g").ino, stat_ok("/d/f").ino);
+	ck_assert_int_eq(nn_ns_link(ns, "/d", "/e", NULL), -EPERM);
+	struct nn_blocks freed = {0};
+	ck_assert_int_eq(nn_ns_delete(ns, "/d/f", false, &freed), 0);
+	ck_assert_uint_eq(stat_ok("/d/g").nlink, 1);
+	nn_blocks_free(&freed);
+	ck_assert_int_eq(nn_ns_setattr(ns, "/d/g", PROTO_SET_MODE | PROTO_SET_UID |
+				       PROTO_SET_MTIME, 0741, 77, 0, 0, 123456789, &a), 0);
+	a = stat_ok("/d/g");
+	ck_assert_uint_eq(a.mode, 0741);
+	ck_assert_uint_eq(a.uid, 77);
+	ck_assert_int_eq(a.mtime, 123456789);
+}
+END_TEST
+
+START_TEST(test_xattrs)
+{
+	create_ok("/x");
+	struct buf v = BUF_INIT;
+	ck_assert_int_eq(nn_ns_xattr_get(ns, "/x", "user.a", &v), -ENODATA);
+	ck_assert_int_eq(nn_ns_xattr_set(ns, "/x", "user.a", "1", 1, 0), 0);
+	ck_assert_int_eq(nn_ns_xattr_set(ns, "/x", "user.a", "2", 1, PROTO_XATTR_CREATE), -EEXIST);
+	ck_assert_int_eq(nn_ns_xattr_set(ns, "/x", "user.b", "2", 1, PROTO_XATTR_REPLACE),
+			 -ENODATA);
+	ck_assert_int_eq(nn_ns_xattr_set(ns, "/x", "user.b", "22", 2, 0), 0);
+	ck_assert(stat_ok("/x").flags & PROTO_A_XATTRS);
+	ck_assert_int_eq(nn_ns_xattr_get(ns, "/x", "user.b", &v), 0);
+	ck_assert_uint_eq(v.len, 2);
+	ck_assert_int_eq(nn_ns_xattr_list(ns, "/x", &v), 0);
+	ck_assert_uint_eq(v.len, strlen("user.a") + 1 + strlen("user.b") + 1);
+	ck_assert_int_eq(nn_ns_xattr_remove(ns, "/x", "user.a"), 0);
+	ck_assert(stat_ok("/x").flags & PROTO_A_XATTRS);
+	ck_assert_int_eq(nn_ns_xattr_remove(ns, "/x", "user.b"), 0);
+	ck_assert(!(stat_ok("/x").flags & PROTO_A_XATTRS));
+	ck_assert_int_eq(nn_ns_xattr_remove(ns, "/x", "user.b"), -ENODATA);
+	ck_assert_int_eq(nn_ns_xattr_set(ns, "/x", "", "1", 1, 0), -EINVAL);
+	buf_free(&v);
+}
+END_TEST
 
 /* ---- format / open ---- */
 
@@ -1065,6 +1178,10 @@ static Suite *ns_suite(void)
 	tcase_add_test(tc, test_durable_reopen);
 	tcase_add_test(tc, test_durable_without_sync_on_close);
 	tcase_add_test(tc, test_scan_blocks_after_reopen);
+	tcase_add_test(tc, test_update_blocks);
+	tcase_add_test(tc, test_alloc_ids_survive_restart);
+	tcase_add_test(tc, test_posix_nodes);
+	tcase_add_test(tc, test_xattrs);
 	suite_add_tcase(s, tc);
 	return s;
 }
