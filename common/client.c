@@ -998,6 +998,19 @@ static int pump(struct dfs_writer *w, bool finish)
 	return 0;
 }
 
+/* Gives the current block up at the namenode. */
+static int abandon(struct dfs_writer *w)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u64(&req, w->attr.ino);
+	pack_u64(&req, w->id);
+	int rc = call(w->c, PROTO_CN_ABANDON, &req, &rep);
+	buf_free(&req);
+	buf_free(&rep);
+	w->id = 0;
+	return rc;
+}
+
 /*
  * Recovery: the pipeline failed. Drop the failed node for this writer, give the block
  * up at the namenode, and send the whole block again down a new pipeline.
@@ -1015,16 +1028,9 @@ static int recover(struct dfs_writer *w, bool finish)
 			snprintf(ex[w->nexcluded++], sizeof ex[0], "%s", w->locs[w->failed_node].id);
 		}
 		close_pipeline(w);
-		if (!w->alloc) { /* a free-standing block is released with the connection */
-			struct buf req = BUF_INIT, rep = BUF_INIT;
-			pack_u64(&req, w->attr.ino);
-			pack_u64(&req, w->id);
-			int arc = call(w->c, PROTO_CN_ABANDON, &req, &rep);
-			buf_free(&req);
-			buf_free(&rep);
-			if (arc)
-				return arc;
-		}
+		int arc = abandon(w);
+		if (arc)
+			return arc;
 		rc = pump(w, finish);
 	}
 	return rc;
@@ -1112,7 +1118,12 @@ int dfs_writer_close(struct dfs_writer *w)
 	return rc;
 }
 
-void dfs_writer_abort(struct dfs_writer *w) { writer_free(w); }
+void dfs_writer_abort(struct dfs_writer *w)
+{
+	if (w->alloc && w->id) /* a free-standing block: no file will use it */
+		abandon(w);
+	writer_free(w);
+}
 
 int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len,
 		  struct dfs_stored *out)
@@ -1138,8 +1149,10 @@ int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t l
 		out->nodes = w->locs; /* taken */
 		w->locs = NULL;
 		w->nlocs = 0;
+		writer_free(w);
+	} else {
+		dfs_writer_abort(w);
 	}
-	writer_free(w);
 	return rc;
 }
 
@@ -1187,8 +1200,10 @@ int dfs_block_finish(struct dfs_writer *w, struct dfs_stored *out)
 		out->nodes = w->locs; /* taken */
 		w->locs = NULL;
 		w->nlocs = 0;
+		writer_free(w);
+	} else {
+		dfs_writer_abort(w);
 	}
-	writer_free(w);
 	return rc;
 }
 

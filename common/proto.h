@@ -109,7 +109,8 @@ enum proto_type {
 	                               u32 n, n x (str id, str addr, u8 state (PROTO_DN_*),
 	                               u64 capacity, u64 used, u64 remaining, u64 blocks,
 	                               i64 last_contact_ms, u32 xceivers) */
-	PROTO_CN_ABANDON = 0x1c,    /* u64 ino, u64 block id => - (drop a failed last block) */
+	PROTO_CN_ABANDON = 0x1c,    /* u64 ino, u64 block id => - (drop a failed last block,
+	                               or a block of CN_ALLOC_BLOCK not to be used) */
 	PROTO_CN_BAD_BLOCK = 0x1d,  /* u64 block id, u64 genstamp, str datanode id,
 	                               u8 PROTO_BAD_* => - (a reader found a bad replica) */
 	PROTO_CN_FSCK = 0x1e,       /* str path => u64 files, u64 blocks,

@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 	char *fargv[] = {argv[0], "-o", o.data, debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, fargv);
 	struct fuse *f = fuse_new(&args, &fs_ops, sizeof fs_ops, &fs);
+	fuse_opt_free_args(&args); /* what libfuse's option parsing allocated */
 	if (!f) {
 		fprintf(stderr, "dfs-fuse: bad mount options '%s'\n", o.data);
 		return 2;

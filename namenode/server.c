@@ -209,6 +209,7 @@ static void pack_loc(struct buf *p, const struct nn_dn *d)
 /* ---------- client operations ---------- */
 
 static void new_owner(const struct conn *c, struct unpack *u, uint32_t *uid, uint32_t *gid);
+static bool pending_take(struct conn *c, uint64_t id);
 
 static void op_mkdir(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
@@ -467,6 +468,13 @@ static void op_abandon(struct nn_server *s, struct conn *c, const struct proto_h
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
 	struct nn_blocks freed = {0};
+	if (pending_take(c, id)) { /* a free-standing block given up (CN_ALLOC_BLOCK) */
+		struct nn_blockrec r = {.id = id};
+		nn_blocks_push(&freed, &r);
+		release_blocks(s, &freed);
+		struct buf p = BUF_INIT;
+		return reply(s, c, h, &p);
+	}
 	int rc = nn_ns_abandon_block(s->ns, ino, id, &freed);
 	release_blocks(s, &freed);
 	if (rc)
@@ -478,6 +486,7 @@ static void op_abandon(struct nn_server *s, struct conn *c, const struct proto_h
 static void reply_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 			 const struct nn_attr *ap, uint64_t off, uint64_t len);
 static void pending_release(struct nn_server *s, struct conn *c);
+static bool pending_take(struct conn *c, uint64_t id);
 
 static void op_get_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 			  struct unpack *u)
