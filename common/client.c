@@ -27,6 +27,19 @@
 
 #define WINDOW 16 /* packets in flight per pipeline */
 
+#define CLIENT_IDLE 8 /* kept datanode write connections (process-wide) */
+
+/* Datanode connections whose last write finished cleanly, for the next block. */
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		int fd;
+		char addr[PROTO_ADDR_MAX + 1];
+	} v[CLIENT_IDLE];
+	unsigned next;
+	bool init;
+} idle = {PTHREAD_MUTEX_INITIALIZER, {{0, ""}}, 0, false};
+
 struct dfs_client {
 	struct dfs_client_opts opts;
 	pthread_mutex_t lock; /* guards fd and reqid */
@@ -89,6 +102,7 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 	c->opts = *opts;
 	c->fd = fd;
 	pthread_mutex_init(&c->lock, NULL);
+
 	*out = c;
 	return 0;
 }
@@ -776,6 +790,7 @@ struct dfs_writer {
 	int err;
 	bool alloc; /* one free-standing block (dfs_put_block), not a file's next block */
 	bool fin;   /* the LAST packet of the open pipeline went out */
+	bool nosync; /* datanodes finalize without fsync (PROTO_WRITE_NOSYNC) */
 	/* an external buffer holding the block instead of blk (it never moves) */
 	const uint8_t *ext;
 	size_t ext_len;
@@ -827,9 +842,80 @@ static void pack_prev(struct buf *req, const struct dfs_writer *w)
 		pack_str(req, w->prev_locs[i].id);
 }
 
+/* Connects and authenticates to datanode loc for a write; -EIO (blaming it) or
+ * -EACCES on failure, with errmsg set. */
+static int dn_open(struct dfs_client *c, const struct dfs_loc *loc, int *fdp)
+{
+	int fd = net_connect(loc->addr, 5000);
+	if (fd < 0) {
+		set_err("cannot connect to datanode '%s' at %s: %s", loc->id, loc->addr,
+			strerror(-fd));
+		return -EIO;
+	}
+	net_set_bulk(fd);
+	net_set_timeout(fd, 60000);
+	int rc = auth_client(fd, c->opts.key, PROTO_ROLE_CLIENT, c->opts.uid, c->opts.gid);
+	if (rc) {
+		set_err("datanode '%s' refused the connection: %s", loc->id,
+			rc == -EACCES ? "wrong cluster key" : strerror(-rc));
+		close(fd);
+		return rc == -EACCES ? rc : -EIO;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* The idle cache starts empty: every slot -1 (called with idle.lock held). */
+static void idle_init(void)
+{
+	if (idle.init)
+		return;
+	for (int i = 0; i < CLIENT_IDLE; i++)
+		idle.v[i].fd = -1;
+	idle.init = true;
+}
+
+/* A kept write connection to addr, or -1. */
+static int idle_take(const char *addr)
+{
+	int fd = -1;
+	pthread_mutex_lock(&idle.lock);
+	idle_init();
+	for (int i = 0; i < CLIENT_IDLE; i++)
+		if (idle.v[i].fd >= 0 && !strcmp(idle.v[i].addr, addr)) {
+			fd = idle.v[i].fd;
+			idle.v[i].fd = -1;
+			break;
+		}
+	pthread_mutex_unlock(&idle.lock);
+	return fd;
+}
+
+/* Keeps a connection whose last write finished cleanly, for the next block. */
+static void idle_put(const char *addr, int fd)
+{
+	pthread_mutex_lock(&idle.lock);
+	idle_init();
+	int k = -1;
+	for (int i = 0; i < CLIENT_IDLE && k < 0; i++)
+		if (idle.v[i].fd < 0)
+			k = i;
+	if (k < 0) {
+		k = (int)(idle.next++ % CLIENT_IDLE);
+		close(idle.v[k].fd);
+	}
+	idle.v[k].fd = fd;
+	snprintf(idle.v[k].addr, sizeof idle.v[k].addr, "%s", addr);
+	pthread_mutex_unlock(&idle.lock);
+}
+
 static void close_pipeline(struct dfs_writer *w)
 {
-	if (w->fd >= 0)
+	/* a write whose every packet, the last included, was acked leaves the stream in
+	 * step: the connection can carry the next block */
+	if (w->fd >= 0 && w->open && w->fin && w->acked == w->seq && w->nlocs)
+		idle_put(w->locs[0].addr, w->fd);
+	else if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
 	w->open = false;
@@ -901,53 +987,53 @@ static int open_block(struct dfs_writer *w)
 	w->sent = 0;
 	w->fin = false;
 	w->failed_node = 0; /* until the pipeline is up, blame its first node */
-	w->fd = net_connect(w->locs[0].addr, 5000);
-	if (w->fd < 0) {
-		rc = w->fd;
-		w->fd = -1;
-		set_err("cannot connect to datanode '%s' at %s: %s", w->locs[0].id,
-			w->locs[0].addr, strerror(-rc));
-		return -EIO;
-	}
-	net_set_bulk(w->fd);
-	net_set_timeout(w->fd, 60000);
-	rc = auth_client(w->fd, w->c->opts.key, PROTO_ROLE_CLIENT, w->c->opts.uid,
-			 w->c->opts.gid);
-	if (rc) {
-		set_err("datanode '%s' refused the connection: %s", w->locs[0].id,
-			rc == -EACCES ? "wrong cluster key" : strerror(-rc));
-		close_pipeline(w);
-		return rc == -EACCES ? rc : -EIO;
-	}
 	pack_u64(&req, w->id);
 	pack_u64(&req, w->gs);
-	pack_u32(&req, 0);
+	pack_u32(&req, w->nosync ? PROTO_WRITE_NOSYNC : 0);
 	pack_u32(&req, w->nlocs - 1);
 	for (uint32_t i = 1; i < w->nlocs; i++) {
 		pack_str(&req, w->locs[i].id);
 		pack_str(&req, w->locs[i].addr);
 	}
-	rc = proto_send(w->fd, PROTO_DT_WRITE_BLOCK, 0, 1, 0, req.data, req.len);
-	buf_free(&req);
-	struct proto_hdr h;
-	if (!rc)
-		rc = proto_recv(w->fd, &h, &rep, 64 * 1024);
-	if (!rc && h.status) {
-		/* "pipeline: cannot reach datanode 'X'": blame X when we can tell */
-		struct unpack e;
-		unpack_init(&e, rep.data, rep.len);
-		unpack_str(&e, errmsg, sizeof errmsg);
-		for (uint32_t i = 1; i < w->nlocs; i++) {
-			char quoted[PROTO_ID_MAX + 3];
-			snprintf(quoted, sizeof quoted, "'%s'", w->locs[i].id);
-			if (strstr(errmsg, quoted))
-				w->failed_node = (int)i;
+	/* a kept connection may have died idle: then try once more on a fresh one */
+	for (int fresh = 0; fresh < 2; fresh++) {
+		bool kept = !fresh && (w->fd = idle_take(w->locs[0].addr)) >= 0;
+		if (!kept) {
+			fresh = 1;
+			rc = dn_open(w->c, &w->locs[0], &w->fd);
+			if (rc) {
+				buf_free(&req);
+				return rc;
+			}
 		}
-		rc = -EIO;
-	} else if (rc) {
-		set_err("datanode '%s' dropped the write: %s", w->locs[0].id, strerror(-rc));
-		rc = -EIO;
+		rc = proto_send(w->fd, PROTO_DT_WRITE_BLOCK, 0, 1, 0, req.data, req.len);
+		struct proto_hdr h;
+		if (!rc)
+			rc = proto_recv(w->fd, &h, &rep, 64 * 1024);
+		if (rc && kept) {
+			close_pipeline(w);
+			continue;
+		}
+		if (!rc && h.status) {
+			/* "pipeline: cannot reach datanode 'X'": blame X when we can tell */
+			struct unpack e;
+			unpack_init(&e, rep.data, rep.len);
+			unpack_str(&e, errmsg, sizeof errmsg);
+			for (uint32_t i = 1; i < w->nlocs; i++) {
+				char quoted[PROTO_ID_MAX + 3];
+				snprintf(quoted, sizeof quoted, "'%s'", w->locs[i].id);
+				if (strstr(errmsg, quoted))
+					w->failed_node = (int)i;
+			}
+			rc = -EIO;
+		} else if (rc) {
+			set_err("datanode '%s' dropped the write: %s", w->locs[0].id,
+				strerror(-rc));
+			rc = -EIO;
+		}
+		break;
 	}
+	buf_free(&req);
 	buf_free(&rep);
 	if (rc) {
 		close_pipeline(w);
@@ -1125,7 +1211,7 @@ void dfs_writer_abort(struct dfs_writer *w)
 	writer_free(w);
 }
 
-int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len,
+int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len, bool sync,
 		  struct dfs_stored *out)
 {
 	memset(out, 0, sizeof *out);
@@ -1138,11 +1224,13 @@ int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t l
 	w->fd = -1;
 	w->failed_node = -1;
 	w->alloc = true;
+	w->nosync = !sync;
 	buf_init(&w->blk);
 	w->ext = data;
 	w->ext_len = len;
 	int rc = flush_block(w, true);
 	if (!rc) {
+		close_pipeline(w); /* keeps the connection for the next block */
 		out->id = w->id;
 		out->genstamp = w->gs;
 		out->n = w->nlocs;
@@ -1187,13 +1275,16 @@ int dfs_block_writer(struct dfs_client *c, uint64_t ino, const void *base, uint6
 	return 0;
 }
 
-int dfs_block_finish(struct dfs_writer *w, struct dfs_stored *out)
+int dfs_block_finish(struct dfs_writer *w, bool sync, struct dfs_stored *out)
 {
 	memset(out, 0, sizeof *out);
+	if (!w->open && !w->id)
+		w->nosync = !sync; /* nothing sent yet: the pipeline opens now */
 	int rc = w->err;
 	if (!rc)
 		rc = flush_block(w, true);
 	if (!rc) {
+		close_pipeline(w); /* keeps the connection for the next block */
 		out->id = w->id;
 		out->genstamp = w->gs;
 		out->n = w->nlocs;
@@ -1205,6 +1296,46 @@ int dfs_block_finish(struct dfs_writer *w, struct dfs_stored *out)
 		dfs_writer_abort(w);
 	}
 	return rc;
+}
+
+int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b)
+{
+	if (!b->id)
+		return 0; /* a hole */
+	uint8_t req[16];
+	be64_put(req, b->id);
+	be64_put(req + 8, b->genstamp);
+	int synced = 0, rc = b->nlocs ? 0 : -EIO;
+	for (uint32_t i = 0; i < b->nlocs; i++) {
+		int fd = idle_take(b->locs[i].addr), one;
+		if (fd < 0 && (one = dn_open(c, &b->locs[i], &fd))) {
+			rc = one;
+			continue;
+		}
+		struct proto_hdr h;
+		struct buf rep = BUF_INIT;
+		one = proto_send(fd, PROTO_DT_SYNC_BLOCK, 0, 1, 0, req, sizeof req);
+		if (!one)
+			one = proto_recv(fd, &h, &rep, 64 * 1024);
+		if (!one && h.type != PROTO_DT_SYNC_BLOCK)
+			one = -EPROTO;
+		if (!one) {
+			idle_put(b->locs[i].addr, fd); /* in step whatever the status */
+			one = proto_errno(h.status);
+		} else {
+			close(fd);
+		}
+		buf_free(&rep);
+		if (one) {
+			set_err("block %" PRIu64 ": datanode '%s' could not sync it: %s", b->id,
+				b->locs[i].id, strerror(-one));
+			rc = one;
+		} else {
+			synced++;
+		}
+	}
+	/* a replica that vanished meanwhile is the namenode's to replace */
+	return synced ? 0 : rc;
 }
 
 void dfs_stored_free(struct dfs_stored *s)

@@ -159,7 +159,8 @@ void dfs_set_reconnect(struct dfs_client *c, bool on);
 
 /*
  * Copy-on-write of whole blocks (random writes): dfs_put_block stores data as a new
- * free-standing block of file ino through a pipeline (recovering from failed nodes);
+ * free-standing block of file ino through a pipeline (recovering from failed nodes),
+ * on the datanodes' disks when sync, else in their memory (dfs_sync_block later);
  * dfs_update then switches the file to its new block list in one step. Blocks put but
  * never used by an update are deleted when the connection closes.
  */
@@ -168,20 +169,24 @@ struct dfs_stored {
 	uint32_t n;
 	struct dfs_loc *nodes; /* the nodes that stored it */
 };
-int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len,
+int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len, bool sync,
 		  struct dfs_stored *out);
 void dfs_stored_free(struct dfs_stored *s);
 /*
  * The streaming form of dfs_put_block over a caller's buffer `base` (borrowed; it must
  * not move or change below the length told, until finish or abort): dfs_block_extend
  * says the block now holds len bytes there and streams the full packets down the
- * pipeline; dfs_block_finish stores the rest and frees w (dfs_writer_abort gives up).
+ * pipeline (synced on the datanodes, unless finish says otherwise before anything went
+ * out); dfs_block_finish stores the rest and frees w (dfs_writer_abort gives up).
  * At most max_len bytes in all.
  */
 int dfs_block_writer(struct dfs_client *c, uint64_t ino, const void *base, uint64_t max_len,
 		     struct dfs_writer **out);
 int dfs_block_extend(struct dfs_writer *w, size_t len);
-int dfs_block_finish(struct dfs_writer *w, struct dfs_stored *out);
+int dfs_block_finish(struct dfs_writer *w, bool sync, struct dfs_stored *out);
+/* Puts every replica of a finished block on its datanode's disk (fsync): 0 when at
+ * least one replica is synced. */
+int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b);
 
 struct dfs_change {
 	uint32_t index;            /* slot in the file */

@@ -144,6 +144,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_CN_UPDATE: return "update";
 	case PROTO_CN_FILE_BLOCKS: return "file_blocks";
 	case PROTO_CN_LOCK: return "lock";
+	case PROTO_DT_SYNC_BLOCK: return "sync_block";
 	case PROTO_DN_BAD_BLOCK: return "dn_bad_block";
 	case PROTO_DN_REGISTER: return "register";
 	case PROTO_DN_HEARTBEAT: return "heartbeat";

@@ -173,7 +173,7 @@ enum proto_type {
 	                                   at once so recovery never waits for a heartbeat */
 
 	/* client or datanode -> datanode (data transfer) */
-	PROTO_DT_WRITE_BLOCK = 0x60, /* u64 block id, u64 genstamp, u32 flags,
+	PROTO_DT_WRITE_BLOCK = 0x60, /* u64 block id, u64 genstamp, u32 flags (PROTO_WRITE_*),
 	                                u32 n, n x loc (the rest of the pipeline)
 	                                => - once the whole pipeline is connected; then
 	                                DT_PACKETs flow down and DT_ACKs flow back */
@@ -182,6 +182,8 @@ enum proto_type {
 	                                chunk), raw data */
 	PROTO_DT_ACK = 0x62,         /* u64 seq, i32 status, u32 index of the failed
 	                                pipeline node (PROTO_NO_NODE when none) */
+	PROTO_DT_SYNC_BLOCK = 0x64,  /* u64 block id, u64 genstamp => - once the finalized
+	                                replica (data, checksums, name) is on disk */
 	PROTO_DT_READ_BLOCK = 0x63,  /* u64 block id, u64 genstamp, u64 offset, u64 length
 	                                => u64 replica length; then DT_PACKETs (same reqid)
 	                                from the chunk holding offset, the last one with
@@ -222,6 +224,8 @@ enum proto_ftype {
 #define PROTO_RENAME_NOREPLACE 0x01
 #define PROTO_RENAME_EXCHANGE 0x02
 #define PROTO_PKT_LAST 0x01
+#define PROTO_WRITE_NOSYNC 0x01 /* finalize without fsync (the client syncs on demand
+                                   with DT_SYNC_BLOCK, as for a FUSE close) */
 #define PROTO_BAD_CHECKSUM 1 /* data does not match its checksums */
 #define PROTO_BAD_MISSING 2  /* the datanode no longer has it */
 #define PROTO_SAFEMODE_GET 0

@@ -504,6 +504,28 @@ int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_f
 	return 0;
 }
 
+int dn_store_sync(struct dn_store *s, uint64_t id, uint64_t gs)
+{
+	int dfd, mfd;
+	uint64_t len;
+	int rc = dn_store_open_read(s, id, gs, &dfd, &mfd, &len);
+	if (rc)
+		return rc;
+	if (fdatasync(dfd) || fdatasync(mfd))
+		rc = -errno;
+	close(dfd);
+	close(mfd);
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/current/%02x", s->dir, (unsigned)(id & 0xff));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (!rc && fsync(fd))
+			rc = -errno;
+		close(fd);
+	}
+	return rc;
+}
+
 int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
 {
 	pthread_mutex_lock(&s->lock);

@@ -66,6 +66,9 @@ void dn_writer_abort(struct dn_writer *w);
  * -ENOENT when absent, -ESTALE when only another genstamp is here. */
 int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_fd,
 		       int *meta_fd, uint64_t *len);
+/* Puts finalized replica (id, gs) on disk: its data, checksums and directory entry.
+ * -ENOENT / -ESTALE as dn_store_open_read. */
+int dn_store_sync(struct dn_store *s, uint64_t id, uint64_t gs);
 /* Deletes a finalized replica (any genstamp when gs is 0). 0, or -ENOENT. */
 int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs);
 /* Every finalized replica; caller frees *out with free(). With for_report, it also

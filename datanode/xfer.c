@@ -28,6 +28,8 @@
 #include "pack.h"
 #include "packet.h"
 
+#define XFER_IDLE 8
+
 struct dn_xfer {
 	int lfd;
 	struct dn_store *store;
@@ -37,12 +39,24 @@ struct dn_xfer {
 	atomic_uint active;
 	atomic_bool stopping;
 	atomic_uint_fast64_t bytes_written, bytes_read, blocks_written, blocks_read, crc_errors;
+	/* downstream connections whose last pipeline ended cleanly, for the next block */
+	pthread_mutex_t idle_lock;
+	struct {
+		int fd;
+		char addr[PROTO_ADDR_MAX + 1];
+	} idle[XFER_IDLE];
+	unsigned idle_next;
+	/* every open connection, so a stop can end those waiting idle for a request */
+	pthread_mutex_t conns_lock;
+	struct xconn *conns;
 };
 
 struct xconn {
 	struct dn_xfer *x;
 	int fd;
 	char peer[64];
+	bool busy;                 /* handling a request (conns_lock) */
+	struct xconn *prev, *next; /* x->conns (conns_lock) */
 };
 
 /* ---------- helpers ---------- */
@@ -154,14 +168,45 @@ static void *responder_main(void *arg)
 	return NULL;
 }
 
-/* Connects to the next node and starts its part of the pipeline. */
+static int idle_take(struct dn_xfer *x, const char *addr)
+{
+	int fd = -1;
+	pthread_mutex_lock(&x->idle_lock);
+	for (int i = 0; i < XFER_IDLE; i++)
+		if (x->idle[i].fd >= 0 && !strcmp(x->idle[i].addr, addr)) {
+			fd = x->idle[i].fd;
+			x->idle[i].fd = -1;
+			break;
+		}
+	pthread_mutex_unlock(&x->idle_lock);
+	return fd;
+}
+
+static void idle_put(struct dn_xfer *x, const char *addr, int fd)
+{
+	pthread_mutex_lock(&x->idle_lock);
+	int k = -1;
+	for (int i = 0; i < XFER_IDLE && k < 0; i++)
+		if (x->idle[i].fd < 0)
+			k = i;
+	if (k < 0) {
+		k = (int)(x->idle_next++ % XFER_IDLE);
+		close(x->idle[k].fd);
+	}
+	x->idle[k].fd = fd;
+	snprintf(x->idle[k].addr, sizeof x->idle[k].addr, "%s", addr);
+	pthread_mutex_unlock(&x->idle_lock);
+}
+
+/* Connects to the next node (addr gets its address) and starts its part of the
+ * pipeline, on a kept connection when there is one. */
 static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint64_t id,
 			      uint64_t gs, uint32_t flags, struct unpack *locs, uint32_t n,
-			      char *first, size_t firstsz, int *out)
+			      char *first, size_t firstsz, char addr[PROTO_ADDR_MAX + 1],
+			      int *out)
 {
-	char addr[PROTO_ADDR_MAX + 1];
 	unpack_str(locs, first, firstsz);
-	unpack_str(locs, addr, sizeof addr);
+	unpack_str(locs, addr, PROTO_ADDR_MAX + 1);
 	struct buf req = BUF_INIT, rep = BUF_INIT;
 	pack_u64(&req, id);
 	pack_u64(&req, gs);
@@ -176,22 +221,34 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 	}
 	int rc = unpack_ok(locs) ? 0 : -EPROTO;
 	int fd = -1;
-	if (!rc) {
-		fd = net_connect(addr, 5000);
-		rc = fd < 0 ? fd : 0;
+	/* a kept connection may have died idle: then once more on a fresh one */
+	for (int fresh = 0; !rc && fresh < 2; fresh++) {
+		bool kept = !fresh && (fd = idle_take(x, addr)) >= 0;
+		if (!kept) {
+			fresh = 1;
+			fd = net_connect(addr, 5000);
+			rc = fd < 0 ? fd : 0;
+			if (!rc) {
+				net_set_bulk(fd);
+				net_set_timeout(fd, 120000);
+				rc = auth_client(fd, x->key, PROTO_ROLE_DATANODE, 0, 0);
+			}
+		}
+		if (!rc)
+			rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, h->reqid, 0, req.data, req.len);
+		struct proto_hdr rh;
+		if (!rc)
+			rc = proto_recv(fd, &rh, &rep, 64 * 1024);
+		if (rc && kept) {
+			close(fd);
+			fd = -1;
+			rc = 0;
+			continue;
+		}
+		if (!rc && rh.status)
+			rc = proto_errno(rh.status);
+		break;
 	}
-	if (!rc) {
-		net_set_bulk(fd);
-		net_set_timeout(fd, 120000);
-		rc = auth_client(fd, x->key, PROTO_ROLE_DATANODE, 0, 0);
-	}
-	if (!rc)
-		rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, h->reqid, 0, req.data, req.len);
-	struct proto_hdr rh;
-	if (!rc)
-		rc = proto_recv(fd, &rh, &rep, 64 * 1024);
-	if (!rc && rh.status)
-		rc = proto_errno(rh.status);
 	buf_free(&req);
 	buf_free(&rep);
 	if (rc && fd >= 0)
@@ -220,9 +277,11 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		return rc;
 	}
 	int down = -1;
+	char down_addr[PROTO_ADDR_MAX + 1] = "";
 	if (n) {
 		char next[PROTO_ID_MAX + 1] = "";
-		rc = connect_downstream(x, h, id, gs, flags, &u, n, next, sizeof next, &down);
+		rc = connect_downstream(x, h, id, gs, flags, &u, n, next, sizeof next, down_addr,
+					&down);
 		if (rc) {
 			char msg[256];
 			snprintf(msg, sizeof msg, "pipeline: cannot reach datanode '%s': %s", next,
@@ -283,7 +342,8 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		bool last = pkt->flags & PROTO_PKT_LAST;
 		if (!wrc && last) {
 			uint64_t len = dn_writer_length(w);
-			wrc = dn_writer_finalize(w, x->sync_on_close);
+			wrc = dn_writer_finalize(w, x->sync_on_close &&
+						      !(flags & PROTO_WRITE_NOSYNC));
 			finalized = true; /* finalize frees w either way */
 			if (!wrc) {
 				atomic_fetch_add(&x->blocks_written, 1);
@@ -309,11 +369,29 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	}
 	if (!finalized)
 		dn_writer_abort(w);
-	if (down >= 0)
+	if (down >= 0 && !rc && finalized && !r.down_failed)
+		idle_put(x, down_addr, down); /* every ack came back: in step */
+	else if (down >= 0)
 		close(down);
 	free(pkt);
 	buf_free(&in);
 	return rc;
+}
+
+/* ---------- sync on demand ---------- */
+
+static int handle_sync(struct xconn *xc, const struct proto_hdr *h, struct buf *payload)
+{
+	struct unpack u;
+	unpack_init(&u, payload->data, payload->len);
+	uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
+	if (!unpack_ok(&u))
+		return reply_status(xc->fd, h, -EPROTO, "malformed sync request"), -EPROTO;
+	int rc = xc->x->sync_on_close ? dn_store_sync(xc->x->store, id, gs) : 0;
+	if (rc && rc != -ENOENT && rc != -ESTALE)
+		log_error("block %" PRIu64 ": cannot sync it to disk: %s", id, strerror(-rc));
+	/* the status tells the client; the stream stays in step either way */
+	return reply_status(xc->fd, h, rc, rc ? "cannot sync replica" : "") ? -EPIPE : 0;
 }
 
 /* ---------- reads ---------- */
@@ -402,7 +480,16 @@ static void *conn_main(void *arg)
 	struct buf req = BUF_INIT;
 	for (;;) {
 		struct proto_hdr h;
+		pthread_mutex_lock(&x->conns_lock);
+		xc->busy = false;
+		bool stop = atomic_load(&x->stopping);
+		pthread_mutex_unlock(&x->conns_lock);
+		if (stop)
+			break;
 		rc = proto_recv(xc->fd, &h, &req, 64 * 1024);
+		pthread_mutex_lock(&x->conns_lock);
+		xc->busy = true;
+		pthread_mutex_unlock(&x->conns_lock);
 		if (rc) {
 			if (rc == -EPROTO || rc == -EMSGSIZE)
 				log_warn("peer %s: garbage or oversized frame; closing", xc->peer);
@@ -412,6 +499,8 @@ static void *conn_main(void *arg)
 			rc = handle_write(xc, &h, &req);
 		else if (h.type == PROTO_DT_READ_BLOCK)
 			rc = handle_read(xc, &h, &req);
+		else if (h.type == PROTO_DT_SYNC_BLOCK)
+			rc = handle_sync(xc, &h, &req);
 		else {
 			reply_status(xc->fd, &h, -ENOSYS, "unknown request");
 			rc = -ENOSYS;
@@ -421,6 +510,14 @@ static void *conn_main(void *arg)
 	}
 	buf_free(&req);
 out:
+	pthread_mutex_lock(&x->conns_lock);
+	if (xc->prev)
+		xc->prev->next = xc->next;
+	else
+		x->conns = xc->next;
+	if (xc->next)
+		xc->next->prev = xc->prev;
+	pthread_mutex_unlock(&x->conns_lock);
 	close(xc->fd);
 	atomic_fetch_sub(&x->active, 1);
 	free(xc);
@@ -450,14 +547,26 @@ static void *accept_main(void *arg)
 		}
 		xc->x = x;
 		xc->fd = fd;
+		xc->busy = true; /* the handshake */
 		net_peer_addr(fd, xc->peer, sizeof xc->peer);
 		atomic_fetch_add(&x->active, 1);
+		pthread_mutex_lock(&x->conns_lock);
+		xc->next = x->conns;
+		if (x->conns)
+			x->conns->prev = xc;
+		x->conns = xc;
+		pthread_mutex_unlock(&x->conns_lock);
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
 		pthread_t t;
 		if (pthread_create(&t, &attr, conn_main, xc)) {
+			pthread_mutex_lock(&x->conns_lock);
+			x->conns = xc->next;
+			if (xc->next)
+				xc->next->prev = NULL;
+			pthread_mutex_unlock(&x->conns_lock);
 			atomic_fetch_sub(&x->active, 1);
 			close(fd);
 			free(xc);
@@ -476,6 +585,10 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const uint8_t key[AU
 	x->store = store;
 	memcpy(x->key, key, AUTH_KEY_LEN);
 	x->sync_on_close = sync_on_close;
+	pthread_mutex_init(&x->idle_lock, NULL);
+	pthread_mutex_init(&x->conns_lock, NULL);
+	for (int i = 0; i < XFER_IDLE; i++)
+		x->idle[i].fd = -1;
 	x->lfd = net_listen(addr, 512);
 	if (x->lfd < 0) {
 		int rc = x->lfd;
@@ -505,10 +618,20 @@ void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out)
 
 bool dn_xfer_stop(struct dn_xfer *x, double timeout_s)
 {
+	pthread_mutex_lock(&x->conns_lock);
 	atomic_store(&x->stopping, true);
+	for (struct xconn *c = x->conns; c; c = c->next)
+		if (!c->busy) /* waiting for a next request that will not be served */
+			shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&x->conns_lock);
 	shutdown(x->lfd, SHUT_RDWR);
 	pthread_join(x->accept_thread, NULL);
 	close(x->lfd);
+	pthread_mutex_lock(&x->idle_lock);
+	for (int i = 0; i < XFER_IDLE; i++)
+		if (x->idle[i].fd >= 0)
+			close(x->idle[i].fd);
+	pthread_mutex_unlock(&x->idle_lock);
 	for (double waited = 0; atomic_load(&x->active) && waited < timeout_s; waited += 0.01)
 		usleep(10000);
 	if (atomic_load(&x->active))

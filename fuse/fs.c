@@ -150,11 +150,38 @@ static void xc_forget(const char *path)
 	pthread_mutex_unlock(&xc.lock);
 }
 
+/*
+ * After create, mkdir, mknod, symlink and link, libfuse asks this same thread for the
+ * new entry's attributes at once; the call that made it already returned them.
+ */
+static __thread struct {
+	uint64_t hash;
+	int64_t when;
+	struct dfs_attr a;
+} made;
+
+static void made_note(const char *path, const struct dfs_attr *a)
+{
+	made.hash = path_hash(path, NULL);
+	made.when = now_ns();
+	made.a = *a;
+}
+
+static bool made_take(const char *path, struct dfs_attr *a)
+{
+	bool hit = made.hash && made.hash == path_hash(path, NULL) &&
+		   now_ns() - made.when < 100000000; /* 0.1 s */
+	if (hit)
+		*a = made.a;
+	made.hash = 0;
+	return hit;
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
 	struct dfs_attr a;
-	int rc = dfs_stat(conn(), path, &a);
+	int rc = made_take(path, &a) ? 0 : dfs_stat(conn(), path, &a);
 	if (rc)
 		return fail("stat", path, rc);
 	if (a.type == PROTO_T_FILE)
@@ -188,10 +215,13 @@ static int fs_mknod(const char *path, mode_t mode, dev_t rdev)
 		return rc;
 	uint32_t uid, gid;
 	caller(&uid, &gid);
+	struct dfs_attr a;
 	uint8_t t;
 	switch (mode & S_IFMT) {
 	case S_IFREG:
-		rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, NULL);
+		rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, &a);
+		if (!rc)
+			made_note(path, &a);
 		return rc ? fail("mknod", path, rc) : 0;
 	case S_IFIFO: t = PROTO_T_FIFO; break;
 	case S_IFCHR: t = PROTO_T_CHR; break;
@@ -199,7 +229,9 @@ static int fs_mknod(const char *path, mode_t mode, dev_t rdev)
 	case S_IFSOCK: t = PROTO_T_SOCK; break;
 	default: return -EINVAL;
 	}
-	rc = dfs_mknod(conn(), path, t, mode & 07777, (uint32_t)rdev, uid, gid, NULL);
+	rc = dfs_mknod(conn(), path, t, mode & 07777, (uint32_t)rdev, uid, gid, &a);
+	if (!rc)
+		made_note(path, &a);
 	return rc ? fail("mknod", path, rc) : 0;
 }
 
@@ -210,7 +242,10 @@ static int fs_mkdir(const char *path, mode_t mode)
 		return rc;
 	uint32_t uid, gid;
 	caller(&uid, &gid);
-	rc = dfs_mkdir_as(conn(), path, mode & 07777, uid, gid, NULL);
+	struct dfs_attr a;
+	rc = dfs_mkdir_as(conn(), path, mode & 07777, uid, gid, &a);
+	if (!rc)
+		made_note(path, &a);
 	return rc ? fail("mkdir", path, rc) : 0;
 }
 
@@ -243,7 +278,10 @@ static int fs_symlink(const char *target, const char *path)
 		return rc;
 	uint32_t uid, gid;
 	caller(&uid, &gid);
-	rc = dfs_symlink(conn(), path, target, uid, gid, NULL);
+	struct dfs_attr a;
+	rc = dfs_symlink(conn(), path, target, uid, gid, &a);
+	if (!rc)
+		made_note(path, &a);
 	return rc ? fail("symlink", path, rc) : 0;
 }
 
@@ -265,9 +303,12 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 
 static int fs_link(const char *from, const char *to)
 {
+	struct dfs_attr a;
 	int rc = rofs();
 	if (!rc)
-		rc = dfs_link(conn(), from, to, NULL);
+		rc = dfs_link(conn(), from, to, &a);
+	if (!rc)
+		made_note(to, &a);
 	if (!rc) /* the other name's link count changed */
 		fuse_invalidate_path(fuse_get_context()->fuse, from);
 	return rc ? fail("link", to, rc) : 0;
@@ -384,7 +425,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	if (!rc && (fi->flags & O_TRUNC) && ofile_size(handle(fi))) {
 		rc = ofile_truncate(handle(fi), 0);
 		if (!rc)
-			rc = ofile_flush(handle(fi));
+			rc = ofile_flush(handle(fi), false);
 		if (rc)
 			ofile_put(handle(fi));
 	}
@@ -402,8 +443,10 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, &b.attr);
 	if (rc == -EEXIST && !(fi->flags & O_EXCL))
 		return fs_open(path, fi); /* created by someone else meanwhile */
-	if (!rc)
+	if (!rc) {
+		made_note(path, &b.attr);
 		rc = open_blocks(path, &b, fi);
+	}
 	dfs_blocks_free(&b);
 	return rc ? fail("create", path, rc) : 0;
 }
@@ -442,7 +485,7 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	}
 	rc = ofile_truncate(f, (uint64_t)size);
 	if (!rc)
-		rc = ofile_flush(f);
+		rc = ofile_flush(f, false);
 	if (!fi)
 		ofile_put(f);
 	return rc ? fail("truncate", path, rc) : 0;
@@ -450,14 +493,14 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
-	int rc = ofile_flush(handle(fi));
+	int rc = ofile_flush(handle(fi), false);
 	return rc ? fail("flush", path, rc) : 0;
 }
 
 static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	(void)datasync;
-	int rc = ofile_flush(handle(fi));
+	int rc = ofile_flush(handle(fi), true);
 	return rc ? fail("fsync", path, rc) : 0;
 }
 

@@ -44,6 +44,10 @@ struct ofile {
 	size_t ndirty, capdirty;
 	uint64_t dirty_bytes;
 	bool unflushed; /* writes or truncates not committed yet (read by ofile_overlay) */
+	/* synced[i]: slot i's committed block is known to be on the datanodes' disks
+	 * (close stores small blocks in their memory only; fsync syncs the rest) */
+	uint8_t *synced;
+	size_t nsynced;
 	uint64_t key;   /* name key of the first opener (ofile_version_note) */
 };
 
@@ -156,6 +160,9 @@ static void set_blocks(struct ofile *f, struct dfs_blocks *bp)
 	memset(bp, 0, sizeof *bp);
 	dfs_blocks_free(&f->cur);
 	f->cur = b;
+	free(f->synced);
+	f->synced = NULL;
+	f->nsynced = 0;
 	f->bs = b.attr.block_size;
 	f->low = b.attr.size;
 	__atomic_store_n(&f->size, b.attr.size, __ATOMIC_RELAXED);
@@ -249,13 +256,14 @@ void ofile_put(struct ofile *f)
 		pp = &(*pp)->next;
 	*pp = f->next;
 	pthread_mutex_unlock(&table.lock);
-	int rc = ofile_flush(f);
+	int rc = ofile_flush(f, false);
 	if (rc)
 		log_error("inode %llu: unflushed writes lost at release: %s",
 			  (unsigned long long)f->ino, strerror(-rc));
 	while (f->ndirty)
 		drop_dirty(f, 0);
 	free(f->dirty);
+	free(f->synced);
 	dfs_blocks_free(&f->cur);
 	pthread_rwlock_destroy(&f->lock);
 	free(f);
@@ -284,7 +292,7 @@ int ofile_flush_ino(uint64_t ino)
 	pthread_mutex_unlock(&table.lock);
 	if (!f)
 		return 0;
-	int rc = ofile_flush(f);
+	int rc = ofile_flush(f, false);
 	ofile_put(f);
 	return rc;
 }
@@ -421,7 +429,7 @@ static bool has_changes(const struct ofile *f)
 }
 
 /* Puts slot contents as a new block: change ch (its stored part owned by the caller). */
-static int put_slot(struct ofile *f, uint32_t i, struct dirty *d, uint64_t len,
+static int put_slot(struct ofile *f, uint32_t i, struct dirty *d, uint64_t len, bool sync,
 		    struct dfs_change *ch)
 {
 	memset(ch, 0, sizeof *ch);
@@ -430,7 +438,7 @@ static int put_slot(struct ofile *f, uint32_t i, struct dirty *d, uint64_t len,
 	ch->len = len;
 	int rc = -EAGAIN;
 	if (d->w && d->len == len) { /* streamed so far: send the rest and finish */
-		rc = dfs_block_finish(d->w, &ch->stored);
+		rc = dfs_block_finish(d->w, sync, &ch->stored);
 		d->w = NULL;
 		if (rc)
 			log_warn("inode %llu: streaming block %u failed (%s); sending it again",
@@ -441,7 +449,7 @@ static int put_slot(struct ofile *f, uint32_t i, struct dirty *d, uint64_t len,
 		d->w = NULL;
 	}
 	if (rc)
-		rc = dfs_put_block(f->c, f->ino, d->data, (size_t)len, &ch->stored);
+		rc = dfs_put_block(f->c, f->ino, d->data, (size_t)len, sync, &ch->stored);
 	if (rc)
 		log_error("inode %llu: storing block %u failed: %s", (unsigned long long)f->ino,
 			  i, dfs_errmsg());
@@ -449,8 +457,23 @@ static int put_slot(struct ofile *f, uint32_t i, struct dirty *d, uint64_t len,
 }
 
 /* The namenode took the update: make cur match (nblocks slots, changes applied). */
+/* Marks slot i synced or not. */
+static void mark_synced(struct ofile *f, uint32_t i, bool on)
+{
+	if (i >= f->nsynced) {
+		size_t n = (size_t)i + 64;
+		uint8_t *v = realloc(f->synced, n);
+		if (!v)
+			return; /* then it counts as unsynced: synced again at fsync */
+		memset(v + f->nsynced, 0, n - f->nsynced);
+		f->synced = v;
+		f->nsynced = n;
+	}
+	f->synced[i] = on;
+}
+
 static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change *ch, size_t n,
-			   const struct dfs_attr *a)
+			   bool sync, const struct dfs_attr *a)
 {
 	if (nblocks > f->cur.n) {
 		struct dfs_block *v = realloc(f->cur.v, (nblocks + 1) * sizeof *v);
@@ -475,6 +498,7 @@ static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change 
 		b->locs = ch[k].stored.nodes; /* taken */
 		ch[k].stored.nodes = NULL;
 		ch[k].stored.n = 0;
+		mark_synced(f, ch[k].index, sync || !b->id);
 	}
 	f->cur.attr = *a;
 	f->low = a->size;
@@ -517,12 +541,12 @@ static int try_commit_full(struct ofile *f, struct dirty *d)
 	struct dfs_change *ch = calloc(1, sizeof *ch);
 	if (!ch)
 		return -ENOMEM;
-	int rc = put_slot(f, i, d, f->bs, ch);
+	int rc = put_slot(f, i, d, f->bs, true, ch); /* a whole block: worth its fsync */
 	struct dfs_attr a;
 	if (!rc)
 		rc = dfs_update(f->c, f->ino, newsize, newn, ch, 1, &a);
 	if (!rc)
-		rc = apply_committed(f, newn, ch, 1, &a);
+		rc = apply_committed(f, newn, ch, 1, true, &a);
 	else
 		log_error("inode %llu: switching to new block %u failed: %s",
 			  (unsigned long long)f->ino, i, dfs_errmsg());
@@ -532,11 +556,29 @@ static int try_commit_full(struct ofile *f, struct dirty *d)
 	return rc;
 }
 
-static int flush_locked(struct ofile *f)
+/* Syncs every committed block not known to be on the datanodes' disks. */
+static int sync_committed(struct ofile *f)
+{
+	int rc = 0;
+	for (size_t i = 0; i < f->cur.n && !rc; i++) {
+		if (i < f->nsynced && f->synced[i])
+			continue;
+		rc = dfs_sync_block(f->c, &f->cur.v[i]);
+		if (rc)
+			log_error("inode %llu: syncing block %llu failed: %s",
+				  (unsigned long long)f->ino,
+				  (unsigned long long)f->cur.v[i].id, dfs_errmsg());
+		else
+			mark_synced(f, (uint32_t)i, true);
+	}
+	return rc;
+}
+
+static int flush_locked(struct ofile *f, bool sync)
 {
 	if (!has_changes(f)) {
 		__atomic_store_n(&f->unflushed, false, __ATOMIC_RELAXED);
-		return 0;
+		return sync ? sync_committed(f) : 0;
 	}
 	uint64_t size = f->size, bs = f->bs;
 	uint32_t nblocks = (uint32_t)((size + bs - 1) / bs);
@@ -570,7 +612,7 @@ static int flush_locked(struct ofile *f)
 		if (d->len < want)
 			memset(d->data + d->len, 0, (size_t)(want - d->len));
 		d->len = (size_t)want;
-		rc = put_slot(f, i, d, want, &ch[n]);
+		rc = put_slot(f, i, d, want, sync, &ch[n]);
 		if (!rc)
 			n++;
 	}
@@ -582,20 +624,22 @@ static int flush_locked(struct ofile *f)
 				  (unsigned long long)f->ino, n, dfs_errmsg());
 	}
 	if (!rc)
-		rc = apply_committed(f, nblocks, ch, n, &a);
+		rc = apply_committed(f, nblocks, ch, n, sync, &a);
 	free_changes(ch, n + 1);
 	if (!rc) {
 		while (f->ndirty)
 			drop_dirty(f, 0);
 		__atomic_store_n(&f->unflushed, false, __ATOMIC_RELAXED);
 	}
+	if (!rc && sync)
+		rc = sync_committed(f);
 	return rc;
 }
 
-int ofile_flush(struct ofile *f)
+int ofile_flush(struct ofile *f, bool sync)
 {
 	pthread_rwlock_wrlock(&f->lock);
-	int rc = flush_locked(f);
+	int rc = flush_locked(f, sync);
 	pthread_rwlock_unlock(&f->lock);
 	return rc;
 }
@@ -655,7 +699,7 @@ ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off)
 			break;
 	}
 	if (!rc && (f->ndirty > FLUSH_DIRTY_SLOTS || f->dirty_bytes > FLUSH_DIRTY_BYTES))
-		rc = flush_locked(f);
+		rc = flush_locked(f, false);
 	pthread_rwlock_unlock(&f->lock);
 	return rc ? rc : (ssize_t)len;
 }

@@ -46,8 +46,10 @@ void ofile_overlay(struct dfs_attr *a);
 ssize_t ofile_read(struct ofile *f, void *buf, size_t len, uint64_t off);
 ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off);
 int ofile_truncate(struct ofile *f, uint64_t size);
-/* Stores every unflushed write on its pipelines and switches the file to it. */
-int ofile_flush(struct ofile *f);
+/* Stores every unflushed write on its pipelines and switches the file to it; with sync
+ * (fsync) every block of the file is on the datanodes' disks too, not just in their
+ * memory (close). */
+int ofile_flush(struct ofile *f, bool sync);
 /* Flushes inode ino when this mount has it open (before a call that must follow the
  * data, such as setting its times). */
 int ofile_flush_ino(uint64_t ino);
