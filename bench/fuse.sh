@@ -94,17 +94,17 @@ for d in "$@"; do
 done
 
 base=${labels[0]}
-printf '\n%-22s' "($SIZE_MB MiB, $FILES files)"
+printf '\n%-24s' "($SIZE_MB MiB, $FILES files)"
 for l in "${labels[@]}"; do printf '%16s' "$l"; done
-[ ${#labels[@]} -gt 1 ] && for l in "${labels[@]:1}"; do printf '%12s' "$l/$base"; done
+[ ${#labels[@]} -gt 1 ] && for l in "${labels[@]:1}"; do printf '%16s' "$l/$base"; done
 echo
 row() { # row KEY TITLE DIVISOR UNIT
-	printf '%-22s' "$2"
+	printf '%-24s' "$2"
 	for l in "${labels[@]}"; do
 		printf '%16s' "$(python3 -c "print('%.0f %s' % (${R[$l,$1]} / $3, '$4'))")"
 	done
 	for l in "${labels[@]:1}"; do
-		printf '%12s' "$(python3 -c "print('%.2fx' % (${R[$l,$1]} / ${R[$base,$1]}))")"
+		printf '%16s' "$(python3 -c "print('%.2fx' % (${R[$l,$1]} / ${R[$base,$1]}))")"
 	done
 	echo
 }

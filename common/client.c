@@ -26,6 +26,7 @@
 #include "packet.h"
 
 #define WINDOW 16 /* packets in flight per pipeline */
+#define NN_TIMEOUT_MS 60000 /* longest wait for one namenode reply */
 
 #define CLIENT_IDLE 8 /* kept datanode write connections (process-wide) */
 
@@ -83,6 +84,7 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 		set_err("cannot connect to namenode %s: %s", opts->namenode, strerror(-fd));
 		return fd;
 	}
+	net_set_timeout(fd, NN_TIMEOUT_MS); /* a hung namenode fails calls, never hangs them */
 	int rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
 	if (rc) {
 		if (rc == -EACCES)
@@ -159,6 +161,7 @@ static int reconnect(struct dfs_client *c)
 	int fd = net_connect(c->opts.namenode, 5000);
 	if (fd < 0)
 		return fd;
+	net_set_timeout(fd, NN_TIMEOUT_MS);
 	int rc = auth_client(fd, c->opts.key, PROTO_ROLE_CLIENT, c->opts.uid, c->opts.gid);
 	if (rc) {
 		close(fd);
@@ -1211,6 +1214,25 @@ void dfs_writer_abort(struct dfs_writer *w)
 	writer_free(w);
 }
 
+/* Ends a free-standing block's writer: on success out gets the block and the nodes
+ * that stored it; on failure the block is given up. Frees w; returns rc. */
+static int block_result(struct dfs_writer *w, int rc, struct dfs_stored *out)
+{
+	if (rc) {
+		dfs_writer_abort(w);
+		return rc;
+	}
+	close_pipeline(w); /* keeps the connection for the next block */
+	out->id = w->id;
+	out->genstamp = w->gs;
+	out->n = w->nlocs;
+	out->nodes = w->locs; /* taken */
+	w->locs = NULL;
+	w->nlocs = 0;
+	writer_free(w);
+	return 0;
+}
+
 int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len, bool sync,
 		  struct dfs_stored *out)
 {
@@ -1229,19 +1251,7 @@ int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t l
 	w->ext = data;
 	w->ext_len = len;
 	int rc = flush_block(w, true);
-	if (!rc) {
-		close_pipeline(w); /* keeps the connection for the next block */
-		out->id = w->id;
-		out->genstamp = w->gs;
-		out->n = w->nlocs;
-		out->nodes = w->locs; /* taken */
-		w->locs = NULL;
-		w->nlocs = 0;
-		writer_free(w);
-	} else {
-		dfs_writer_abort(w);
-	}
-	return rc;
+	return block_result(w, rc, out);
 }
 
 int dfs_block_extend(struct dfs_writer *w, size_t len)
@@ -1283,19 +1293,7 @@ int dfs_block_finish(struct dfs_writer *w, bool sync, struct dfs_stored *out)
 	int rc = w->err;
 	if (!rc)
 		rc = flush_block(w, true);
-	if (!rc) {
-		close_pipeline(w); /* keeps the connection for the next block */
-		out->id = w->id;
-		out->genstamp = w->gs;
-		out->n = w->nlocs;
-		out->nodes = w->locs; /* taken */
-		w->locs = NULL;
-		w->nlocs = 0;
-		writer_free(w);
-	} else {
-		dfs_writer_abort(w);
-	}
-	return rc;
+	return block_result(w, rc, out);
 }
 
 int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b)

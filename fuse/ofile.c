@@ -456,7 +456,6 @@ static int put_slot(struct ofile *f, uint32_t i, struct dirty *d, uint64_t len, 
 	return rc;
 }
 
-/* The namenode took the update: make cur match (nblocks slots, changes applied). */
 /* Marks slot i synced or not. */
 static void mark_synced(struct ofile *f, uint32_t i, bool on)
 {
@@ -472,6 +471,7 @@ static void mark_synced(struct ofile *f, uint32_t i, bool on)
 	f->synced[i] = on;
 }
 
+/* The namenode took the update: make cur match (nblocks slots, changes applied). */
 static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change *ch, size_t n,
 			   bool sync, const struct dfs_attr *a)
 {

@@ -262,6 +262,17 @@ static int commit(struct nn_ns *ns, leveldb_writebatch_t *wb)
 	return 0;
 }
 
+/* Commits a changed inode record alone; out (may be NULL) gets it. */
+static int commit_inode(struct nn_ns *ns, const struct nn_attr *a, struct nn_attr *out)
+{
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	put_inode(wb, a);
+	int rc = commit(ns, wb);
+	if (!rc && out)
+		*out = *a;
+	return rc;
+}
+
 bool nn_ns_dirty(const struct nn_ns *ns) { return ns->dirty; }
 
 int nn_ns_sync(struct nn_ns *ns)
@@ -1163,12 +1174,7 @@ int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
 		return -EINVAL;
 	a.replication = replication;
 	a.ctime = now_ns();
-	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	put_inode(wb, &a);
-	rc = commit(ns, wb);
-	if (!rc && out)
-		*out = a;
-	return rc;
+	return commit_inode(ns, &a, out);
 }
 
 /* ---- POSIX attributes, special files, links ---- */
@@ -1191,12 +1197,7 @@ int nn_ns_setattr(struct nn_ns *ns, const char *path, uint32_t valid, uint32_t m
 	if (valid & PROTO_SET_MTIME)
 		a.mtime = mtime;
 	a.ctime = now_ns();
-	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	put_inode(wb, &a);
-	rc = commit(ns, wb);
-	if (!rc && out)
-		*out = a;
-	return rc;
+	return commit_inode(ns, &a, out);
 }
 
 /* Adds a new non-directory, non-file inode (a filled in by the caller) at path. */
@@ -1528,10 +1529,5 @@ int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size
 		return -EINVAL;
 	a.block_size = block_size;
 	a.ctime = now_ns();
-	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	put_inode(wb, &a);
-	rc = commit(ns, wb);
-	if (!rc && out)
-		*out = a;
-	return rc;
+	return commit_inode(ns, &a, out);
 }

@@ -46,6 +46,15 @@ else
 	exit 1
 fi
 
+MNT=$(dfs local status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["mount"] or "")')
+if [ -n "$MNT" ]; then
+	say "the same file through the FUSE mount at $MNT"
+	ls -l "$MNT/demo"
+	head -3 "$MNT/demo/readings.csv"
+	echo "warn readings: $(grep -c ',warn,' "$MNT/demo/readings.csv") (grep straight on the mount)"
+	cmp "$work/readings.csv" "$MNT/demo/readings.csv" && echo "identical through the mount too"
+fi
+
 cat <<EOT
 
 The cluster keeps running. Try (from this directory, or with DFS_DIR=$DIR):
@@ -54,6 +63,7 @@ The cluster keeps running. Try (from this directory, or with DFS_DIR=$DIR):
   $BIN/dfs put somefile /demo/
   $BIN/dfs local stop-node dn2      # then read again: the other replicas serve it
   $BIN/dfs local status
+  ls $DIR/mnt/demo                  # the mount (when started as root): cp, rsync, vim...
 Stop it with:
   $BIN/dfs local down
 EOT
