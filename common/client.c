@@ -178,18 +178,29 @@ static int call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 {
 	errmsg[0] = 0;
 	pthread_mutex_lock(&c->lock);
-	int rc = c->fd < 0 ? reconnect(c) : 0;
-	uint64_t id = ++c->reqid;
+	int rc;
 	struct proto_hdr h;
-	if (!rc)
-		rc = proto_send(c->fd, type, 0, id, 0, req->data, req->len);
-	if (!rc)
-		rc = recv_reply(c->fd, &h, rep);
-	if (!rc && (h.reqid != id || h.type != type))
-		rc = -EPROTO;
-	if (rc && c->fd >= 0) {
-		close(c->fd); /* the stream is out of step: no further calls on it */
-		c->fd = -1;
+	/* With reconnect on, a connection that broke while idle (the namenode restarted)
+	 * is replaced and the request sent once more. A change the old namenode made
+	 * but could not answer may then fail as already done (EEXIST, ENOENT), as a
+	 * retried NFS call can. */
+	for (int attempt = 0;; attempt++) {
+		bool was_open = c->fd >= 0;
+		rc = was_open ? 0 : reconnect(c);
+		uint64_t id = ++c->reqid;
+		if (!rc)
+			rc = proto_send(c->fd, type, 0, id, 0, req->data, req->len);
+		if (!rc)
+			rc = recv_reply(c->fd, &h, rep);
+		if (!rc && (h.reqid != id || h.type != type))
+			rc = -EPROTO;
+		if (rc && c->fd >= 0) {
+			close(c->fd); /* the stream is out of step: no further calls on it */
+			c->fd = -1;
+		}
+		if (!rc || !c->reconnect || !was_open || attempt ||
+		    (rc != -ECONNRESET && rc != -EPIPE))
+			break;
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (rc) {

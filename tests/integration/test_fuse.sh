@@ -145,6 +145,14 @@ check "a read-only mount reads" cmp "$T/big" "$M3/big"
 fusermount3 -u "$M2"
 fusermount3 -u "$M3"
 
+# the namenode restarts under the mount: calls fail fast while it is gone (no hang),
+# then the mount reconnects on its own
+dfs local stop-node namenode --kill -q
+expect_error "with the namenode gone, a call fails at once" "error" timeout 20 ls "$M/tree"
+check "the namenode comes back" dfs local start-node namenode -q
+check "the mount works again after the namenode restart" wait_for 30 bash -c \
+	"echo again >'$M/after-restart' && [ \"\$(cat '$M/after-restart')\" = again ]"
+
 check "the cluster is healthy afterwards" dfs fsck -q /
 dfs local down -q
 check "local down unmounted" bash -c "! grep -q ' $M fuse.dfs ' /proc/mounts"
