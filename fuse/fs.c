@@ -718,8 +718,12 @@ static int fs_flock(const char *path, struct fuse_file_info *fi, int op)
 static void *fs_init(struct fuse_conn_info *cc, struct fuse_config *cfg)
 {
 	/* big requests: libfuse's default caps writes at 128 KiB */
+	struct fs *fs = fuse_get_context()->private_data;
 	cc->max_write = 1 << 20;
-	cc->max_readahead = 1 << 20;
+	/* the kernel keeps the smaller of this and the mount's read_ahead_kb, which
+	 * main raised before the loop started (set_readahead) */
+	if (fs->readahead > cc->max_readahead)
+		cc->max_readahead = fs->readahead;
 	cc->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* it would hide other mounts' sizes */
 	cfg->use_ino = 1;
 	cfg->nullpath_ok = 0;

@@ -19,6 +19,7 @@ struct fs {
 	struct dfs_client *pool[FS_POOL_MAX]; /* namenode connections */
 	unsigned npool;
 	bool read_only;
+	unsigned readahead; /* bytes of kernel read-ahead asked for at init */
 };
 
 /* The operation table; private_data of the fuse instance is a struct fs. */

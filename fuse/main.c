@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,48 @@ static void usage(FILE *out)
 		"                  allow_other is on, and default_permissions always\n"
 		"  -n HOST:PORT    the namenode (else $DFS_NAMENODE, --dir, ./.dfs, config)\n"
 		"  --connections N namenode connections (default 4, at most %d)\n"
+		"  --read-ahead KB kernel read-ahead for the mount (default 4096; 0 = leave\n"
+		"                  the kernel's 128; raising it needs root)\n"
 		"Unmount with: fusermount3 -u MOUNTPOINT\n",
 		FS_POOL_MAX);
+}
+
+/*
+ * Raises the kernel's read-ahead for this mount (it offers FUSE only 128 KiB, which
+ * keeps a single sequential reader to one request at a time): the mount's device is
+ * found in /proc/self/mountinfo (a stat of the mount point would ask ourselves, before
+ * the loop runs) and its backing device's read_ahead_kb set. Needs root; else a no-op.
+ */
+static void set_readahead(const char *mnt, unsigned kb)
+{
+	char real[PATH_MAX];
+	if (!kb || !realpath(mnt, real))
+		return;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return;
+	char line[8192], dev[64] = "";
+	while (fgets(line, sizeof line, f)) {
+		char mp[PATH_MAX], d[64], fstype[64];
+		const char *dash = strstr(line, " - ");
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", d, mp) == 2 && dash &&
+		    sscanf(dash + 3, "%63s", fstype) == 1 && !strcmp(mp, real) &&
+		    !strcmp(fstype, "fuse.dfs"))
+			snprintf(dev, sizeof dev, "%s", d); /* the last one is ours */
+	}
+	fclose(f);
+	if (!dev[0])
+		return;
+	char path[128];
+	snprintf(path, sizeof path, "/sys/class/bdi/%s/read_ahead_kb", dev);
+	FILE *ra = fopen(path, "w");
+	if (!ra) {
+		log_debug("cannot raise read-ahead (%s): %s", path, strerror(errno));
+		return;
+	}
+	fprintf(ra, "%u\n", kb);
+	if (fclose(ra))
+		log_debug("cannot raise read-ahead (%s): %s", path, strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -42,13 +83,14 @@ int main(int argc, char **argv)
 		{"log", required_argument, NULL, 'L'},
 		{"log-level", required_argument, NULL, 'V'},
 		{"connections", required_argument, NULL, 'P'},
+		{"read-ahead", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct locate_args la = {0};
 	bool foreground = false, debug = false, read_only = false;
 	const char *logfile = NULL, *mnt = NULL;
-	unsigned npool = 4;
+	unsigned npool = 4, readahead_kb = 4096;
 	struct buf opts = BUF_INIT;
 	int c;
 	log_set_name("dfs-fuse");
@@ -94,6 +136,16 @@ int main(int argc, char **argv)
 			npool = (unsigned)n;
 			break;
 		}
+		case 'R': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 0 || n > 1048576) {
+				fprintf(stderr, "dfs-fuse: --read-ahead takes KiB, 0..1048576\n");
+				return 2;
+			}
+			readahead_kb = (unsigned)n;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -124,6 +176,7 @@ int main(int argc, char **argv)
 	co.gid = (uint32_t)getgid();
 	static struct fs fs;
 	fs.read_only = read_only;
+	fs.readahead = readahead_kb ? readahead_kb * 1024 : 1 << 20;
 	for (unsigned i = 0; i < npool; i++) {
 		if (dfs_connect(&co, &fs.pool[i])) {
 			fprintf(stderr, "dfs-fuse: %s\n", dfs_errmsg());
@@ -156,6 +209,7 @@ int main(int argc, char **argv)
 		fuse_destroy(f);
 		return 1;
 	}
+	set_readahead(mnt, readahead_kb);
 	int rc = 1;
 	if (fuse_set_signal_handlers(fuse_get_session(f)))
 		goto out;

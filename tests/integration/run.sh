@@ -3,8 +3,14 @@
 # and prints a summary line.
 cd "$(dirname "$0")/.." || exit 1
 passed=0 failed=0 failed_names=()
-# our daemons that are alive (zombies waiting for their reaper do not count)
-daemons() { ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && ($3 == "dfs-namenode" || $3 == "dfs-datanode") { print $1 }' | sort; }
+# daemons of the tests (state under /tmp/dfs-test.*, see lib.sh) that are alive; zombies
+# waiting for their reaper do not count, nor does anyone else's cluster (a demo in .dfs)
+daemons() {
+	ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^dfs-(namenode|datanode|fuse)$/ { print $1 }' |
+		while read -r pid; do
+			tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | grep -q '/tmp/dfs-test\.' && echo "$pid"
+		done | sort
+}
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=(integration/test_*.sh faults/test_*.sh)
 for t in "${tests[@]}"; do
