@@ -160,11 +160,16 @@ static __thread struct {
 	struct dfs_attr a;
 } made;
 
-static void made_note(const char *path, const struct dfs_attr *a)
+static void made_note_hash(uint64_t h, const struct dfs_attr *a)
 {
-	made.hash = path_hash(path, NULL);
+	made.hash = h;
 	made.when = now_ns();
 	made.a = *a;
+}
+
+static void made_note(const char *path, const struct dfs_attr *a)
+{
+	made_note_hash(path_hash(path, NULL), a);
 }
 
 static bool made_take(const char *path, struct dfs_attr *a)
@@ -611,39 +616,102 @@ static int fs_removexattr(const char *path, const char *name)
 	return rc ? fail("removexattr", path, rc) : 0;
 }
 
-struct fill {
-	void *buf;
-	fuse_fill_dir_t filler;
-	bool plus;
-	const char *dir;
+/* ---- directories ----
+ * opendir keeps the listing (names and attributes, fetched at offset 0) in the handle,
+ * and readdir hands it out with real offsets: libfuse then looks each entry up at once
+ * while filling (readdirplus), and that lookup is answered from the attributes just
+ * listed (made_note) instead of a namenode call per entry. */
+
+struct dirlist {
+	struct dirent_rec {
+		char *name;
+		struct dfs_attr a;
+	} *v;
+	size_t n, cap;
 };
 
-static int fill_one(void *arg, const char *name, const struct dfs_attr *a)
+static void dirlist_clear(struct dirlist *d)
 {
-	struct fill *f = arg;
-	struct stat st;
-	struct dfs_attr b = *a;
-	if (b.type == PROTO_T_FILE)
-		ofile_overlay(&b);
-	xc_note(path_hash(f->dir, name), &b);
-	to_stat(&b, &st);
-	if (f->filler(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0))
-		return -ENOBUFS;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].name);
+	d->n = 0;
+}
+
+static int collect(void *arg, const char *name, const struct dfs_attr *a)
+{
+	struct dirlist *d = arg;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 256;
+		struct dirent_rec *v = realloc(d->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n].name = strdup(name);
+	if (!d->v[d->n].name)
+		return -ENOMEM;
+	d->v[d->n++].a = *a;
+	return 0;
+}
+
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct dirlist *d = calloc(1, sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	fi->fh = (uintptr_t)d;
+	return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+	if (d) {
+		dirlist_clear(d);
+		free(d->v);
+		free(d);
+	}
 	return 0;
 }
 
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	(void)off;
-	(void)fi;
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	struct fill f = {buf, filler, (flags & FUSE_READDIR_PLUS) != 0, path};
-	int rc = dfs_list(conn(), path, fill_one, &f);
-	if (rc == -ENOBUFS)
-		rc = 0;
-	return rc ? fail("readdir", path, rc) : 0;
+	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+	if (!d || off < 0)
+		return -EINVAL;
+	if (off == 0) { /* (re)start: a fresh listing */
+		dirlist_clear(d);
+		int rc = dfs_list(conn(), path, collect, d);
+		if (rc) {
+			dirlist_clear(d);
+			return fail("readdir", path, rc);
+		}
+	}
+	bool plus = (flags & FUSE_READDIR_PLUS) != 0;
+	/* offsets: 1 after ".", 2 after "..", 3 + i after entry i */
+	for (size_t k = (size_t)off; k < d->n + 2; k++) {
+		if (k < 2) {
+			if (filler(buf, k ? ".." : ".", NULL, (off_t)k + 1, 0))
+				break;
+			continue;
+		}
+		struct dfs_attr a = d->v[k - 2].a;
+		const char *name = d->v[k - 2].name;
+		if (a.type == PROTO_T_FILE)
+			ofile_overlay(&a);
+		uint64_t h = path_hash(path, name);
+		xc_note(h, &a);
+		made_note_hash(h, &a); /* for libfuse's lookup inside filler */
+		struct stat st;
+		to_stat(&a, &st);
+		if (filler(buf, name, &st, (off_t)k + 1, plus ? FUSE_FILL_DIR_PLUS : 0))
+			break;
+	}
+	return 0;
 }
 
 /* ---- advisory locks, kept by the namenode so they hold across mounts ----
@@ -725,6 +793,9 @@ static void *fs_init(struct fuse_conn_info *cc, struct fuse_config *cfg)
 	if (fs->readahead > cc->max_readahead)
 		cc->max_readahead = fs->readahead;
 	cc->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* it would hide other mounts' sizes */
+	/* attributes with every directory batch, not just the first one (the "auto"
+	 * heuristic turns `ls -l` of a big directory into a lookup per entry) */
+	cc->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	cfg->use_ino = 1;
 	cfg->nullpath_ok = 0;
 	return fuse_get_context()->private_data;
@@ -754,7 +825,9 @@ const struct fuse_operations fs_ops = {
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,
 	.removexattr = fs_removexattr,
+	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
 	.init = fs_init,
 	.create = fs_create,
 	.utimens = fs_utimens,
