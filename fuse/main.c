@@ -21,7 +21,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dfs-fuse [-f] [-d] [-o OPTIONS] [-n HOST:PORT] [--dir DIR] [--key FILE]\n"
-		"                [--config FILE] [--log FILE] [--log-level LEVEL] MOUNTPOINT\n"
+		"                [--config FILE] [--connections N] [--read-ahead KB]\n"
+		"                [--log FILE] [--log-level LEVEL] MOUNTPOINT\n"
 		"Mounts the dfs namespace at MOUNTPOINT.\n"
 		"  -f              stay in the foreground (default: become a daemon)\n"
 		"  -d              foreground with libfuse's request debugging\n"
