@@ -503,6 +503,14 @@ int dfs_delete(struct dfs_client *c, const char *path, bool recursive)
 	return call_void(c, PROTO_CN_DELETE, &req);
 }
 
+int dfs_rmdir(struct dfs_client *c, const char *path)
+{
+	struct buf req = BUF_INIT;
+	pack_str(&req, path);
+	pack_u8(&req, PROTO_DELETE_DIR);
+	return call_void(c, PROTO_CN_DELETE, &req);
+}
+
 int dfs_list(struct dfs_client *c, const char *path, dfs_list_cb cb, void *arg)
 {
 	char after[PROTO_NAME_MAX + 1] = "";
@@ -1225,44 +1233,16 @@ void dfs_writer_abort(struct dfs_writer *w)
 	writer_free(w);
 }
 
-/* Ends a free-standing block's writer: on success out gets the block and the nodes
- * that stored it; on failure the block is given up. Frees w; returns rc. */
-static int block_result(struct dfs_writer *w, int rc, struct dfs_stored *out)
-{
-	if (rc) {
-		dfs_writer_abort(w);
-		return rc;
-	}
-	close_pipeline(w); /* keeps the connection for the next block */
-	out->id = w->id;
-	out->genstamp = w->gs;
-	out->n = w->nlocs;
-	out->nodes = w->locs; /* taken */
-	w->locs = NULL;
-	w->nlocs = 0;
-	writer_free(w);
-	return 0;
-}
-
 int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len, bool sync,
 		  struct dfs_stored *out)
 {
 	memset(out, 0, sizeof *out);
-	struct dfs_writer *w = calloc(1, sizeof *w);
-	if (!w)
-		return -ENOMEM;
-	w->c = c;
-	w->attr.ino = ino;
-	w->block_size = len;
-	w->fd = -1;
-	w->failed_node = -1;
-	w->alloc = true;
-	w->nosync = !sync;
-	buf_init(&w->blk);
-	w->ext = data;
-	w->ext_len = len;
-	int rc = flush_block(w, true);
-	return block_result(w, rc, out);
+	struct dfs_writer *w;
+	int rc = dfs_block_writer(c, ino, data, len, &w);
+	if (rc)
+		return rc;
+	w->ext_len = len; /* all of it, sent in one go */
+	return dfs_block_finish(w, sync, out);
 }
 
 int dfs_block_extend(struct dfs_writer *w, size_t len)
@@ -1304,7 +1284,19 @@ int dfs_block_finish(struct dfs_writer *w, bool sync, struct dfs_stored *out)
 	int rc = w->err;
 	if (!rc)
 		rc = flush_block(w, true);
-	return block_result(w, rc, out);
+	if (rc) {
+		dfs_writer_abort(w); /* no file will use the block */
+		return rc;
+	}
+	close_pipeline(w); /* keeps the connection for the next block */
+	out->id = w->id;
+	out->genstamp = w->gs;
+	out->n = w->nlocs;
+	out->nodes = w->locs; /* taken */
+	w->locs = NULL;
+	w->nlocs = 0;
+	writer_free(w);
+	return 0;
 }
 
 int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b)

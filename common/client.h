@@ -97,6 +97,8 @@ typedef int (*dfs_list_cb)(void *arg, const char *name, const struct dfs_attr *a
 int dfs_list(struct dfs_client *c, const char *path, dfs_list_cb cb, void *arg);
 int dfs_rename(struct dfs_client *c, const char *src, const char *dst, uint32_t flags);
 int dfs_delete(struct dfs_client *c, const char *path, bool recursive);
+/* Removes an empty directory: ENOTDIR when path is something else, ENOTEMPTY. */
+int dfs_rmdir(struct dfs_client *c, const char *path);
 int dfs_setrep(struct dfs_client *c, const char *path, uint16_t replication,
 	       struct dfs_attr *out);
 int dfs_statfs(struct dfs_client *c, struct dfs_statfs *out);

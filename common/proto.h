@@ -221,6 +221,7 @@ enum proto_ftype {
 #define PROTO_XATTR_CREATE 0x01
 #define PROTO_XATTR_REPLACE 0x02
 #define PROTO_DELETE_RECURSIVE 0x01
+#define PROTO_DELETE_DIR 0x02 /* only a directory (rmdir): ENOTDIR for anything else */
 #define PROTO_RENAME_NOREPLACE 0x01
 #define PROTO_RENAME_EXCHANGE 0x02
 #define PROTO_PKT_LAST 0x01

@@ -265,14 +265,8 @@ static int fs_unlink(const char *path)
 static int fs_rmdir(const char *path)
 {
 	int rc = rofs();
-	if (rc)
-		return rc;
-	struct dfs_attr a;
-	rc = dfs_stat(conn(), path, &a);
-	if (!rc && a.type != PROTO_T_DIR)
-		rc = -ENOTDIR;
 	if (!rc)
-		rc = dfs_delete(conn(), path, false);
+		rc = dfs_rmdir(conn(), path);
 	return rc ? fail("rmdir", path, rc) : 0;
 }
 
@@ -352,7 +346,7 @@ static int64_t now_ns(void)
 
 static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	(void)fi;
+	(void)fi; /* a directory's handle may stand there too: go by path */
 	int rc = rofs();
 	if (rc)
 		return rc;
@@ -366,10 +360,10 @@ static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse
 			       ? now_ns()
 			       : (int64_t)tv[i].tv_sec * 1000000000 + tv[i].tv_nsec;
 	}
-	/* unflushed writes would set mtime when they land: land them first */
+	/* unflushed writes would set mtime when they land: land them first (by path only
+	 * when some file is open here, to learn which) */
 	struct dfs_attr a;
-	rc = dfs_stat(conn(), path, &a);
-	if (!rc && a.type == PROTO_T_FILE)
+	if (ofile_any_open() && !(rc = dfs_stat(conn(), path, &a)) && a.type == PROTO_T_FILE)
 		rc = ofile_flush_ino(a.ino);
 	if (!rc)
 		rc = dfs_setattr(conn(), path, valid, 0, 0, 0, t[0], t[1], NULL);
@@ -509,14 +503,23 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	return rc ? fail("fsync", path, rc) : 0;
 }
 
+static int handle_ino(const char *path, struct fuse_file_info *fi, uint64_t *ino);
+
+/* The last close of a file or directory holding a flock lock releases it. */
+static void flock_release(const char *path, struct fuse_file_info *fi)
+{
+	uint64_t ino;
+	if (!fi->flock_release || handle_ino(path, fi, &ino))
+		return;
+	struct dfs_lock l = {.kind = PROTO_LOCK_FLOCK, .type = PROTO_LOCK_UNLOCK,
+			     .start = 0, .end = UINT64_MAX};
+	dfs_setlk(the_fs()->pool[0], ino, fi->lock_owner, &l);
+}
+
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	if (fi->flock_release) { /* the last close of a file holding a flock lock */
-		struct dfs_lock l = {.kind = PROTO_LOCK_FLOCK, .type = PROTO_LOCK_UNLOCK,
-				     .start = 0, .end = UINT64_MAX};
-		dfs_setlk(the_fs()->pool[0], ofile_ino(handle(fi)), fi->lock_owner, &l);
-	}
+	flock_release(path, fi);
 	ofile_put(handle(fi));
 	return 0;
 }
@@ -655,20 +658,24 @@ static int collect(void *arg, const char *name, const struct dfs_attr *a)
 	return 0;
 }
 
+/* A directory's fh carries this bit, so calls that take both kinds (locks) tell them
+ * apart; a file's fh is its struct ofile. */
+#define DIR_TAG ((uint64_t)1)
+
 static int fs_opendir(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
 	struct dirlist *d = calloc(1, sizeof *d);
 	if (!d)
 		return -ENOMEM;
-	fi->fh = (uintptr_t)d;
+	fi->fh = (uintptr_t)d | DIR_TAG;
 	return 0;
 }
 
 static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 {
-	(void)path;
-	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+	flock_release(path, fi);
+	struct dirlist *d = (struct dirlist *)(uintptr_t)(fi->fh & ~DIR_TAG);
 	if (d) {
 		dirlist_clear(d);
 		free(d->v);
@@ -680,7 +687,7 @@ static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+	struct dirlist *d = (struct dirlist *)(uintptr_t)(fi->fh & ~DIR_TAG);
 	if (!d || off < 0)
 		return -EINVAL;
 	if (off == 0) { /* (re)start: a fresh listing */
@@ -720,6 +727,21 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
  * A blocking request (F_SETLKW, flock without LOCK_NB) polls, backing off to 50 ms,
  * until it gets the lock or the caller is interrupted. */
 
+/* The inode an open handle stands for: a file's from its ofile, a directory's asked
+ * for by path (directories can be locked too). */
+static int handle_ino(const char *path, struct fuse_file_info *fi, uint64_t *ino)
+{
+	if (!(fi->fh & DIR_TAG)) {
+		*ino = ofile_ino(handle(fi));
+		return 0;
+	}
+	struct dfs_attr a;
+	int rc = dfs_stat(conn(), path, &a);
+	if (!rc)
+		*ino = a.ino;
+	return rc;
+}
+
 static int lock_wait(uint64_t ino, uint64_t owner, const struct dfs_lock *l)
 {
 	struct dfs_client *c = the_fs()->pool[0];
@@ -738,7 +760,10 @@ static int lock_wait(uint64_t ino, uint64_t owner, const struct dfs_lock *l)
 
 static int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *fl)
 {
-	uint64_t ino = ofile_ino(handle(fi));
+	uint64_t ino;
+	int irc = handle_ino(path, fi, &ino);
+	if (irc)
+		return fail("lock", path, irc);
 	struct dfs_lock l = {.kind = PROTO_LOCK_POSIX, .pid = (uint32_t)fl->l_pid};
 	l.type = fl->l_type == F_RDLCK ? PROTO_LOCK_READ
 		 : fl->l_type == F_WRLCK ? PROTO_LOCK_WRITE : PROTO_LOCK_UNLOCK;
@@ -770,7 +795,10 @@ static int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct 
 
 static int fs_flock(const char *path, struct fuse_file_info *fi, int op)
 {
-	uint64_t ino = ofile_ino(handle(fi));
+	uint64_t ino;
+	int irc = handle_ino(path, fi, &ino);
+	if (irc)
+		return fail("flock", path, irc);
 	struct dfs_lock l = {.kind = PROTO_LOCK_FLOCK, .start = 0, .end = UINT64_MAX};
 	int how = op & ~LOCK_NB;
 	l.type = how == LOCK_SH ? PROTO_LOCK_READ : how == LOCK_EX ? PROTO_LOCK_WRITE

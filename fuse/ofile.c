@@ -55,7 +55,8 @@ struct ofile {
 static struct {
 	pthread_mutex_t lock;
 	struct ofile *b[NBUCKETS];
-} table = {PTHREAD_MUTEX_INITIALIZER, {0}};
+	size_t n; /* ofiles in the table */
+} table = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
 
 /* Slot buffers of a whole block come from a small pool: a fresh 64 MiB buffer costs
  * a page fault per 4 KiB, more than the copy it holds. */
@@ -227,6 +228,7 @@ int ofile_get(struct dfs_client *c, struct dfs_blocks *b, struct ofile **out)
 	}
 	f->next = table.b[k];
 	table.b[k] = f;
+	table.n++;
 	pthread_mutex_unlock(&table.lock);
 	*out = f;
 	return 0;
@@ -255,6 +257,7 @@ void ofile_put(struct ofile *f)
 	while (*pp != f)
 		pp = &(*pp)->next;
 	*pp = f->next;
+	table.n--;
 	pthread_mutex_unlock(&table.lock);
 	int rc = ofile_flush(f, false);
 	if (rc)
@@ -267,6 +270,14 @@ void ofile_put(struct ofile *f)
 	dfs_blocks_free(&f->cur);
 	pthread_rwlock_destroy(&f->lock);
 	free(f);
+}
+
+bool ofile_any_open(void)
+{
+	pthread_mutex_lock(&table.lock);
+	bool any = table.n > 0;
+	pthread_mutex_unlock(&table.lock);
+	return any;
 }
 
 bool ofile_is_open(uint64_t ino)

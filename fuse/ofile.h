@@ -38,6 +38,8 @@ int ofile_get(struct dfs_client *c, struct dfs_blocks *b, struct ofile **out);
 /* Drops a reference; the last one flushes (errors are logged) and frees. */
 void ofile_put(struct ofile *f);
 
+/* True when this mount has any file open. */
+bool ofile_any_open(void);
 /* True when this mount already has inode ino open (its state is then the newest). */
 bool ofile_is_open(uint64_t ino);
 /* Overlays an open file's unflushed size and times on attributes from the namenode. */

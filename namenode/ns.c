@@ -1318,22 +1318,59 @@ static int xattr_name_ok(const char *name)
 	return n > PROTO_NAME_MAX ? -ERANGE : 0;
 }
 
+/* Checks name, resolves path into *a and builds the attribute's key into k (*kl). */
+static int xattr_resolve(struct nn_ns *ns, const char *path, const char *name,
+			 struct nn_attr *a, uint8_t k[9 + PROTO_NAME_MAX + 1], size_t *kl)
+{
+	int rc = xattr_name_ok(name);
+	if (!rc)
+		rc = nn_ns_stat(ns, path, a);
+	if (!rc)
+		*kl = key_xattr(k, a->ino, name);
+	return rc;
+}
+
+/* 0 when key k is set, -ENOENT when not, or another -errno. */
+static int xattr_exists(struct nn_ns *ns, const uint8_t *k, size_t kl)
+{
+	struct buf v = BUF_INIT;
+	int rc = db_get(ns, k, kl, &v);
+	buf_free(&v);
+	return rc;
+}
+
+/* Every attribute name of inode ino, each NUL-terminated, into out (reset first). */
+static void xattr_names(struct nn_ns *ns, uint64_t ino, struct buf *out)
+{
+	buf_reset(out);
+	uint8_t px[9];
+	px[0] = 'X';
+	be64_put(px + 1, ino);
+	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
+	for (leveldb_iter_seek(it, (const char *)px, 9); leveldb_iter_valid(it);
+	     leveldb_iter_next(it)) {
+		size_t kl;
+		const char *key = leveldb_iter_key(it, &kl);
+		if (kl <= 9 || memcmp(key, px, 9))
+			break;
+		buf_add(out, key + 9, kl - 9);
+		buf_add(out, "", 1);
+	}
+	leveldb_iter_destroy(it);
+}
+
 int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const void *value,
 		    size_t len, uint32_t flags)
 {
-	int rc = xattr_name_ok(name);
-	if (rc)
-		return rc;
 	if (len > NN_XATTR_MAX)
 		return -E2BIG;
 	struct nn_attr a;
-	if ((rc = nn_ns_stat(ns, path, &a)))
-		return rc;
 	uint8_t k[9 + PROTO_NAME_MAX + 1];
-	size_t kl = key_xattr(k, a.ino, name);
-	struct buf old = BUF_INIT;
-	rc = db_get(ns, k, kl, &old);
-	buf_free(&old);
+	size_t kl;
+	int rc = xattr_resolve(ns, path, name, &a, k, &kl);
+	if (rc)
+		return rc;
+	rc = xattr_exists(ns, k, kl);
 	if (rc && rc != -ENOENT)
 		return rc;
 	if (!rc && (flags & PROTO_XATTR_CREATE))
@@ -1350,14 +1387,13 @@ int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const 
 
 int nn_ns_xattr_get(struct nn_ns *ns, const char *path, const char *name, struct buf *out)
 {
-	int rc = xattr_name_ok(name);
+	struct nn_attr a;
+	uint8_t k[9 + PROTO_NAME_MAX + 1];
+	size_t kl;
+	int rc = xattr_resolve(ns, path, name, &a, k, &kl);
 	if (rc)
 		return rc;
-	struct nn_attr a;
-	if ((rc = nn_ns_stat(ns, path, &a)))
-		return rc;
-	uint8_t k[9 + PROTO_NAME_MAX + 1];
-	rc = db_get(ns, k, key_xattr(k, a.ino, name), out);
+	rc = db_get(ns, k, kl, out);
 	return rc == -ENOENT ? -ENODATA : rc;
 }
 
@@ -1365,44 +1401,26 @@ int nn_ns_xattr_list(struct nn_ns *ns, const char *path, struct buf *out)
 {
 	struct nn_attr a;
 	int rc = nn_ns_stat(ns, path, &a);
-	if (rc)
-		return rc;
-	buf_reset(out);
-	uint8_t px[9];
-	px[0] = 'X';
-	be64_put(px + 1, a.ino);
-	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
-	for (leveldb_iter_seek(it, (const char *)px, 9); leveldb_iter_valid(it);
-	     leveldb_iter_next(it)) {
-		size_t kl;
-		const char *key = leveldb_iter_key(it, &kl);
-		if (kl <= 9 || memcmp(key, px, 9))
-			break;
-		buf_add(out, key + 9, kl - 9);
-		buf_add(out, "", 1);
-	}
-	leveldb_iter_destroy(it);
-	return 0;
+	if (!rc)
+		xattr_names(ns, a.ino, out);
+	return rc;
 }
 
 int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name)
 {
-	int rc = xattr_name_ok(name);
+	struct nn_attr a;
+	uint8_t k[9 + PROTO_NAME_MAX + 1];
+	size_t kl;
+	int rc = xattr_resolve(ns, path, name, &a, k, &kl);
 	if (rc)
 		return rc;
-	struct nn_attr a;
-	if ((rc = nn_ns_stat(ns, path, &a)))
-		return rc;
-	uint8_t k[9 + PROTO_NAME_MAX + 1];
-	size_t kl = key_xattr(k, a.ino, name);
-	struct buf old = BUF_INIT;
-	rc = db_get(ns, k, kl, &old);
-	buf_free(&old);
+	rc = xattr_exists(ns, k, kl);
 	if (rc)
 		return rc == -ENOENT ? -ENODATA : rc;
 	/* the last one gone: clear the inode's flag */
 	struct buf names = BUF_INIT;
-	if (!nn_ns_xattr_list(ns, path, &names) && names.len == strlen(name) + 1)
+	xattr_names(ns, a.ino, &names);
+	if (names.len == strlen(name) + 1)
 		a.flags &= (uint8_t)~PROTO_A_XATTRS;
 	buf_free(&names);
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();

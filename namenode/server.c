@@ -624,6 +624,9 @@ static void op_delete(struct nn_server *s, struct conn *c, const struct proto_hd
 	uint8_t flags = unpack_u8(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_attr a;
+	if ((flags & PROTO_DELETE_DIR) && !nn_ns_stat(s->ns, path, &a) && a.type != PROTO_T_DIR)
+		return reply_err(s, c, h, -ENOTDIR, NULL);
 	struct nn_blocks freed = {0};
 	int rc = nn_ns_delete(s->ns, path, flags & PROTO_DELETE_RECURSIVE, &freed);
 	release_blocks(s, &freed);
@@ -834,6 +837,39 @@ static void op_setxattr(struct nn_server *s, struct conn *c, const struct proto_
 	reply(s, c, h, &p);
 }
 
+/* Replies "u32 n, n bytes" with v when rc is 0, else the error; frees v. */
+static void reply_bytes(struct nn_server *s, struct conn *c, const struct proto_hdr *h, int rc,
+			struct buf *v)
+{
+	if (rc) {
+		reply_err(s, c, h, rc, NULL);
+	} else {
+		struct buf p = BUF_INIT;
+		pack_u32(&p, (uint32_t)v->len);
+		pack_raw(&p, v->data, v->len);
+		reply(s, c, h, &p);
+		buf_free(&p);
+	}
+	buf_free(v);
+}
+
+/* The value of a dfs attribute (XATTR_REPL, XATTR_BS) of path, in decimal, into v. */
+static int dfs_xattr_get(struct nn_server *s, const char *path, const char *name, struct buf *v)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat(s->ns, path, &a);
+	if (rc)
+		return rc;
+	if (a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
+		return -ENODATA;
+	bool repl = !strcmp(name, XATTR_REPL);
+	uint64_t x = repl ? a.replication : a.block_size;
+	if (!x) /* a directory that sets none: the cluster's default */
+		x = repl ? s->cfg.replication : s->cfg.block_size;
+	buf_printf(v, "%llu", (unsigned long long)x);
+	return 0;
+}
+
 static void op_getxattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 			struct unpack *u)
 {
@@ -842,30 +878,11 @@ static void op_getxattr(struct nn_server *s, struct conn *c, const struct proto_
 	unpack_str(u, name, sizeof name);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
-	struct buf v = BUF_INIT, p = BUF_INIT;
-	int rc;
-	if (!strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)) {
-		struct nn_attr a;
-		rc = nn_ns_stat(s->ns, path, &a);
-		if (!rc && a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
-			rc = -ENODATA;
-		uint64_t x = !strcmp(name, XATTR_REPL) ? a.replication : a.block_size;
-		if (!rc && !x) /* a directory that sets none: the cluster's default */
-			x = !strcmp(name, XATTR_REPL) ? s->cfg.replication : s->cfg.block_size;
-		if (!rc)
-			buf_printf(&v, "%llu", (unsigned long long)x);
-	} else {
-		rc = nn_ns_xattr_get(s->ns, path, name, &v);
-	}
-	if (!rc) {
-		pack_u32(&p, (uint32_t)v.len);
-		pack_raw(&p, v.data, v.len);
-		reply(s, c, h, &p);
-	} else {
-		reply_err(s, c, h, rc, NULL);
-	}
-	buf_free(&v);
-	buf_free(&p);
+	struct buf v = BUF_INIT;
+	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
+			 ? dfs_xattr_get(s, path, name, &v)
+			 : nn_ns_xattr_get(s->ns, path, name, &v);
+	reply_bytes(s, c, h, rc, &v);
 }
 
 static void op_listxattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -875,17 +892,8 @@ static void op_listxattr(struct nn_server *s, struct conn *c, const struct proto
 	unpack_str(u, path, sizeof path);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
-	struct buf v = BUF_INIT, p = BUF_INIT;
-	int rc = nn_ns_xattr_list(s->ns, path, &v);
-	if (rc) {
-		reply_err(s, c, h, rc, NULL);
-	} else {
-		pack_u32(&p, (uint32_t)v.len);
-		pack_raw(&p, v.data, v.len);
-		reply(s, c, h, &p);
-	}
-	buf_free(&v);
-	buf_free(&p);
+	struct buf v = BUF_INIT;
+	reply_bytes(s, c, h, nn_ns_xattr_list(s->ns, path, &v), &v);
 }
 
 static void op_removexattr(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
