@@ -65,10 +65,22 @@ check "random overwrites are on the datanodes" bash -c "dfs get /posix/rand - | 
 
 # advisory locks hold across mounts (kept by the namenode)
 echo x >"$M/lk"
-flock -x "$M/lk" -c 'sleep 2' &
-sleep 0.5
-expect_error "flock held on one mount refuses another mount" "" flock -n -x "$M2/lk" -c true
-check "a blocking flock on another mount waits for the release" timeout 20 flock -x "$M2/lk" -c true
+touch "$T/hold"
+flock -x "$M/lk" -c "while [ -e '$T/hold' ]; do sleep 0.05; done" &
+holder=$!
+check "flock held on one mount refuses another mount" \
+	wait_for 10 bash -c "! flock -n -x '$M2/lk' -c true"
+timeout 20 flock -x "$M2/lk" -c true &
+waiter=$!
+check "a blocking flock on another mount waits while the lock is held" is_running "$waiter"
+rm -f "$T/hold"
+wait "$holder"
+wait "$waiter" && ok "the blocking flock got the lock once it was released" ||
+	fail "the blocking flock did not get the lock"
+# the kernel keeps directory flocks itself (FUSE gets none): they hold on one mount
+mkdir -p "$M/lockdir"
+check "flock on a directory" bash -c \
+	"flock -x '$M/lockdir' -c \"! flock -n -x '$M/lockdir' -c true\" && flock -n -x '$M/lockdir' -c true"
 check "fcntl byte-range locks across mounts" python3 - "$M/lk" "$M2/lk" <<'PY'
 import fcntl, subprocess, sys
 a, b = sys.argv[1], sys.argv[2]
@@ -129,7 +141,9 @@ with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb") as o:
         o.write(b); time.sleep(0.05)
 PY
 reader=$!
-sleep 0.3
+# kill it once the read is under way (2 MiB in), well before its end
+wait_for 20 bash -c "[ \$(stat -c %s '$T/big.read' 2>/dev/null || echo 0) -ge 2097152 ]" ||
+	fail "the read did not start"
 dfs local stop-node dn2 --kill -q
 wait $reader && ok "the read finished" || fail "the read failed"
 check "what was read is intact" cmp "$T/big" "$T/big.read"
