@@ -22,24 +22,15 @@
 #include "buf.h"
 #include "crc.h"
 #include "net.h"
+#include "connpool.h"
 #include "pack.h"
 #include "packet.h"
 
 #define WINDOW 16 /* packets in flight per pipeline */
 #define NN_TIMEOUT_MS 60000 /* longest wait for one namenode reply */
 
-#define CLIENT_IDLE 8 /* kept datanode write connections (process-wide) */
-
-/* Datanode connections whose last write finished cleanly, for the next block. */
-static struct {
-	pthread_mutex_t lock;
-	struct {
-		int fd;
-		char addr[PROTO_ADDR_MAX + 1];
-	} v[CLIENT_IDLE];
-	unsigned next;
-	bool init;
-} idle = {PTHREAD_MUTEX_INITIALIZER, {{0, ""}}, 0, false};
+/* Datanode write connections whose last block finished cleanly (process-wide). */
+static struct connpool idle = CONNPOOL_INITIALIZER;
 
 struct dfs_client {
 	struct dfs_client_opts opts;
@@ -887,56 +878,12 @@ static int dn_open(struct dfs_client *c, const struct dfs_loc *loc, int *fdp)
 	return 0;
 }
 
-/* The idle cache starts empty: every slot -1 (called with idle.lock held). */
-static void idle_init(void)
-{
-	if (idle.init)
-		return;
-	for (int i = 0; i < CLIENT_IDLE; i++)
-		idle.v[i].fd = -1;
-	idle.init = true;
-}
-
-/* A kept write connection to addr, or -1. */
-static int idle_take(const char *addr)
-{
-	int fd = -1;
-	pthread_mutex_lock(&idle.lock);
-	idle_init();
-	for (int i = 0; i < CLIENT_IDLE; i++)
-		if (idle.v[i].fd >= 0 && !strcmp(idle.v[i].addr, addr)) {
-			fd = idle.v[i].fd;
-			idle.v[i].fd = -1;
-			break;
-		}
-	pthread_mutex_unlock(&idle.lock);
-	return fd;
-}
-
-/* Keeps a connection whose last write finished cleanly, for the next block. */
-static void idle_put(const char *addr, int fd)
-{
-	pthread_mutex_lock(&idle.lock);
-	idle_init();
-	int k = -1;
-	for (int i = 0; i < CLIENT_IDLE && k < 0; i++)
-		if (idle.v[i].fd < 0)
-			k = i;
-	if (k < 0) {
-		k = (int)(idle.next++ % CLIENT_IDLE);
-		close(idle.v[k].fd);
-	}
-	idle.v[k].fd = fd;
-	snprintf(idle.v[k].addr, sizeof idle.v[k].addr, "%s", addr);
-	pthread_mutex_unlock(&idle.lock);
-}
-
 static void close_pipeline(struct dfs_writer *w)
 {
 	/* a write whose every packet, the last included, was acked leaves the stream in
 	 * step: the connection can carry the next block */
 	if (w->fd >= 0 && w->open && w->fin && w->acked == w->seq && w->nlocs)
-		idle_put(w->locs[0].addr, w->fd);
+		connpool_put(&idle, w->locs[0].addr, w->fd);
 	else if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -1019,7 +966,7 @@ static int open_block(struct dfs_writer *w)
 	}
 	/* a kept connection may have died idle: then try once more on a fresh one */
 	for (int fresh = 0; fresh < 2; fresh++) {
-		bool kept = !fresh && (w->fd = idle_take(w->locs[0].addr)) >= 0;
+		bool kept = !fresh && (w->fd = connpool_take(&idle, w->locs[0].addr)) >= 0;
 		if (!kept) {
 			fresh = 1;
 			rc = dn_open(w->c, &w->locs[0], &w->fd);
@@ -1308,7 +1255,7 @@ int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b)
 	be64_put(req + 8, b->genstamp);
 	int synced = 0, rc = b->nlocs ? 0 : -EIO;
 	for (uint32_t i = 0; i < b->nlocs; i++) {
-		int fd = idle_take(b->locs[i].addr), one;
+		int fd = connpool_take(&idle, b->locs[i].addr), one;
 		if (fd < 0 && (one = dn_open(c, &b->locs[i], &fd))) {
 			rc = one;
 			continue;
@@ -1321,7 +1268,7 @@ int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b)
 		if (!one && h.type != PROTO_DT_SYNC_BLOCK)
 			one = -EPROTO;
 		if (!one) {
-			idle_put(b->locs[i].addr, fd); /* in step whatever the status */
+			connpool_put(&idle, b->locs[i].addr, fd); /* in step whatever the status */
 			one = proto_errno(h.status);
 		} else {
 			close(fd);

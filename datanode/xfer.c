@@ -22,13 +22,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "connpool.h"
 #include "crc.h"
 #include "log.h"
 #include "net.h"
 #include "pack.h"
 #include "packet.h"
-
-#define XFER_IDLE 8
 
 struct dn_xfer {
 	int lfd;
@@ -39,13 +38,7 @@ struct dn_xfer {
 	atomic_uint active;
 	atomic_bool stopping;
 	atomic_uint_fast64_t bytes_written, bytes_read, blocks_written, blocks_read, crc_errors;
-	/* downstream connections whose last pipeline ended cleanly, for the next block */
-	pthread_mutex_t idle_lock;
-	struct {
-		int fd;
-		char addr[PROTO_ADDR_MAX + 1];
-	} idle[XFER_IDLE];
-	unsigned idle_next;
+	struct connpool idle; /* downstream connections whose last pipeline ended cleanly */
 	/* every open connection, so a stop can end those waiting idle for a request */
 	pthread_mutex_t conns_lock;
 	struct xconn *conns;
@@ -168,36 +161,6 @@ static void *responder_main(void *arg)
 	return NULL;
 }
 
-static int idle_take(struct dn_xfer *x, const char *addr)
-{
-	int fd = -1;
-	pthread_mutex_lock(&x->idle_lock);
-	for (int i = 0; i < XFER_IDLE; i++)
-		if (x->idle[i].fd >= 0 && !strcmp(x->idle[i].addr, addr)) {
-			fd = x->idle[i].fd;
-			x->idle[i].fd = -1;
-			break;
-		}
-	pthread_mutex_unlock(&x->idle_lock);
-	return fd;
-}
-
-static void idle_put(struct dn_xfer *x, const char *addr, int fd)
-{
-	pthread_mutex_lock(&x->idle_lock);
-	int k = -1;
-	for (int i = 0; i < XFER_IDLE && k < 0; i++)
-		if (x->idle[i].fd < 0)
-			k = i;
-	if (k < 0) {
-		k = (int)(x->idle_next++ % XFER_IDLE);
-		close(x->idle[k].fd);
-	}
-	x->idle[k].fd = fd;
-	snprintf(x->idle[k].addr, sizeof x->idle[k].addr, "%s", addr);
-	pthread_mutex_unlock(&x->idle_lock);
-}
-
 /* Connects to the next node (addr gets its address) and starts its part of the
  * pipeline, on a kept connection when there is one. */
 static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint64_t id,
@@ -223,7 +186,7 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 	int fd = -1;
 	/* a kept connection may have died idle: then once more on a fresh one */
 	for (int fresh = 0; !rc && fresh < 2; fresh++) {
-		bool kept = !fresh && (fd = idle_take(x, addr)) >= 0;
+		bool kept = !fresh && (fd = connpool_take(&x->idle, addr)) >= 0;
 		if (!kept) {
 			fresh = 1;
 			fd = net_connect(addr, 5000);
@@ -370,7 +333,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	if (!finalized)
 		dn_writer_abort(w);
 	if (down >= 0 && !rc && finalized && !r.down_failed)
-		idle_put(x, down_addr, down); /* every ack came back: in step */
+		connpool_put(&x->idle, down_addr, down); /* every ack came back: in step */
 	else if (down >= 0)
 		close(down);
 	free(pkt);
@@ -585,10 +548,8 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const uint8_t key[AU
 	x->store = store;
 	memcpy(x->key, key, AUTH_KEY_LEN);
 	x->sync_on_close = sync_on_close;
-	pthread_mutex_init(&x->idle_lock, NULL);
+	connpool_init(&x->idle);
 	pthread_mutex_init(&x->conns_lock, NULL);
-	for (int i = 0; i < XFER_IDLE; i++)
-		x->idle[i].fd = -1;
 	x->lfd = net_listen(addr, 512);
 	if (x->lfd < 0) {
 		int rc = x->lfd;
@@ -627,11 +588,7 @@ bool dn_xfer_stop(struct dn_xfer *x, double timeout_s)
 	shutdown(x->lfd, SHUT_RDWR);
 	pthread_join(x->accept_thread, NULL);
 	close(x->lfd);
-	pthread_mutex_lock(&x->idle_lock);
-	for (int i = 0; i < XFER_IDLE; i++)
-		if (x->idle[i].fd >= 0)
-			close(x->idle[i].fd);
-	pthread_mutex_unlock(&x->idle_lock);
+	connpool_close_all(&x->idle);
 	for (double waited = 0; atomic_load(&x->active) && waited < timeout_s; waited += 0.01)
 		usleep(10000);
 	if (atomic_load(&x->active))
