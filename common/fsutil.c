@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,5 +88,34 @@ int fs_read_file(const char *path, struct buf *out)
 		buf_commit(out, (size_t)n);
 	}
 	close(fd);
+	return rc;
+}
+
+int fs_find_mount(const char *path, const char *fstype, char *dev, size_t devsz)
+{
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		snprintf(real, sizeof real, "%s", path);
+	struct buf b = BUF_INIT;
+	int rc = fs_read_file("/proc/self/mountinfo", &b);
+	if (rc)
+		return rc;
+	rc = -ENOENT;
+	for (char *line = b.data; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		/* "id parent maj:min root mountpoint opts ... - fstype source super" */
+		char d[64], mp[PATH_MAX], type[64];
+		const char *dash = strstr(line, " - ");
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", d, mp) == 2 && dash &&
+		    sscanf(dash + 3, "%63s", type) == 1 && !strcmp(mp, real) &&
+		    !strcmp(type, fstype)) {
+			snprintf(dev, devsz, "%s", d); /* later lines are newer mounts */
+			rc = 0;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	buf_free(&b);
 	return rc;
 }

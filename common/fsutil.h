@@ -14,4 +14,11 @@ int fs_write_atomic(const char *path, const void *data, size_t len);
 /* Reads a whole (small) file into out (reset first). 0 or -errno. */
 int fs_read_file(const char *path, struct buf *out);
 
+/*
+ * Finds the mount of file system type fstype at path (made absolute first) in
+ * /proc/self/mountinfo: 0 with its device "MAJ:MIN" in dev (the newest such mount),
+ * or -ENOENT when there is none.
+ */
+int fs_find_mount(const char *path, const char *fstype, char *dev, size_t devsz);
+
 #endif

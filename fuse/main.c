@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "fs.h"
+#include "fsutil.h"
 #include "locate.h"
 #include "log.h"
 
@@ -45,23 +46,8 @@ static void usage(FILE *out)
  */
 static void set_readahead(const char *mnt, unsigned kb)
 {
-	char real[PATH_MAX];
-	if (!kb || !realpath(mnt, real))
-		return;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	if (!f)
-		return;
-	char line[8192], dev[64] = "";
-	while (fgets(line, sizeof line, f)) {
-		char mp[PATH_MAX], d[64], fstype[64];
-		const char *dash = strstr(line, " - ");
-		if (sscanf(line, "%*s %*s %63s %*s %4095s", d, mp) == 2 && dash &&
-		    sscanf(dash + 3, "%63s", fstype) == 1 && !strcmp(mp, real) &&
-		    !strcmp(fstype, "fuse.dfs"))
-			snprintf(dev, sizeof dev, "%s", d); /* the last one is ours */
-	}
-	fclose(f);
-	if (!dev[0])
+	char dev[64];
+	if (!kb || fs_find_mount(mnt, "fuse.dfs", dev, sizeof dev))
 		return;
 	char path[128];
 	snprintf(path, sizeof path, "/sys/class/bdi/%s/read_ahead_kb", dev);

@@ -381,28 +381,8 @@ static int stop_daemon(struct local *l, const char *name, bool force)
 /* True when path is a mount point of a dfs-fuse (per /proc/self/mountinfo). */
 static bool is_dfs_mount(const char *path)
 {
-	char real[PATH_MAX];
-	if (!realpath(path, real))
-		snprintf(real, sizeof real, "%s", path);
-	struct buf b = BUF_INIT;
-	bool found = false;
-	if (fs_read_file("/proc/self/mountinfo", &b) == 0) {
-		for (char *line = b.data; line && *line && !found;) {
-			char *nl = strchr(line, '\n');
-			if (nl)
-				*nl = 0;
-			/* "id parent maj:min root mountpoint opts ... - fstype source super" */
-			char mp[PATH_MAX], fstype[64];
-			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1) {
-				char *dash = strstr(line, " - ");
-				if (dash && sscanf(dash + 3, "%63s", fstype) == 1)
-					found = !strcmp(mp, real) && !strcmp(fstype, "fuse.dfs");
-			}
-			line = nl ? nl + 1 : NULL;
-		}
-	}
-	buf_free(&b);
-	return found;
+	char dev[64];
+	return fs_find_mount(path, "fuse.dfs", dev, sizeof dev) == 0;
 }
 
 /* The mount point of the running mount, or "" (into out). */
