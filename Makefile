@@ -7,7 +7,7 @@ OPT ?= -O2
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g $(OPT) -pthread \
-	-Icommon -MMD -MP $(SAN) $(CFLAGS)
+	-Icommon -Icompute -MMD -MP $(SAN) $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SAN) $(LDFLAGS)
 LIBS = -lleveldb -lisal -lssl -lcrypto -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
@@ -21,6 +21,7 @@ NAMENODE_SRC = $(filter-out namenode/main.c,$(wildcard namenode/*.c))
 DATANODE_SRC = $(filter-out datanode/main.c,$(wildcard datanode/*.c))
 TOOLS_SRC = $(filter-out tools/main.c,$(wildcard tools/*.c))
 FUSE_SRC = $(wildcard fuse/*.c)
+COMPUTE_SRC = $(wildcard compute/*.c)
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -68,15 +69,21 @@ $(O)/libdfs.a: $(call obj,$(COMMON_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/dfs-namenode: $(call obj,namenode/main.c $(NAMENODE_SRC)) $(O)/libdfs.a
+# The compute layer (compute/) is linked into the namenode (scheduler), the datanode
+# (executor) and the tool (job model).
+$(O)/libcompute.a: $(call obj,$(COMPUTE_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/dfs-namenode: $(call obj,namenode/main.c $(NAMENODE_SRC)) $(O)/libcompute.a $(O)/libdfs.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BIN)/dfs-datanode: $(call obj,datanode/main.c $(DATANODE_SRC)) $(O)/libdfs.a
+$(BIN)/dfs-datanode: $(call obj,datanode/main.c $(DATANODE_SRC)) $(O)/libcompute.a $(O)/libdfs.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BIN)/dfs: $(call obj,tools/main.c $(TOOLS_SRC)) $(O)/libdfs.a
+$(BIN)/dfs: $(call obj,tools/main.c $(TOOLS_SRC)) $(O)/libcompute.a $(O)/libdfs.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -85,7 +92,7 @@ $(BIN)/dfs-fuse: $(call obj,$(FUSE_SRC)) $(O)/libdfs.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(FUSE_LIBS)
 
 # Each unit suite links the module objects it tests (all but the mains).
-$(O)/tests/%: $(O)/tests/unit/%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) $(O)/libdfs.a
+$(O)/tests/%: $(O)/tests/unit/%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) $(O)/libcompute.a $(O)/libdfs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum kind { K_SIZE, K_U32, K_SECS, K_RATIO, K_STR, K_SYNC };
+enum kind { K_SIZE, K_U32, K_SECS, K_RATIO, K_STR, K_SYNC, K_BOOL };
 
 static const struct {
 	const char *key;
@@ -31,6 +31,9 @@ static const struct {
 	F(task_slots, K_U32),
 	F(locality_delay, K_SECS),
 	F(task_attempts, K_U32),
+	F(task_timeout, K_SECS),
+	F(speculation, K_BOOL),
+	F(task_user, K_STR),
 	F(trash_interval, K_SECS),
 	F(metadata_sync, K_SYNC),
 	F(namenode, K_STR),
@@ -60,6 +63,9 @@ void cfg_defaults(struct cfg *c)
 	c->task_slots = n > 0 ? (uint32_t)n : 1;
 	c->locality_delay = 1;
 	c->task_attempts = 4;
+	c->task_timeout = 600;
+	c->speculation = 1;
+	snprintf(c->task_user, sizeof c->task_user, "nobody");
 	c->trash_interval = 0;
 	c->metadata_sync = 0;
 	snprintf(c->log_level, sizeof c->log_level, "info");
@@ -148,6 +154,16 @@ int cfg_set(struct cfg *c, const char *key, const char *value, struct buf *err)
 			if (cfg_parse_seconds(value, &d) || d <= 0)
 				goto bad;
 			*(double *)p = d;
+			return 0;
+		case K_BOOL:
+			if (!strcmp(value, "1") || !strcmp(value, "on") || !strcmp(value, "yes") ||
+			    !strcmp(value, "true"))
+				*(uint32_t *)p = 1;
+			else if (!strcmp(value, "0") || !strcmp(value, "off") ||
+				 !strcmp(value, "no") || !strcmp(value, "false"))
+				*(uint32_t *)p = 0;
+			else
+				goto bad;
 			return 0;
 		case K_STR:
 			if (strlen(value) >= keys[i].size)

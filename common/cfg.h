@@ -25,6 +25,9 @@ struct cfg {
 	uint32_t task_slots;
 	double locality_delay;
 	uint32_t task_attempts;
+	double task_timeout;
+	uint32_t speculation; /* 0 or 1 */
+	char task_user[64];   /* map commands run as this user (datanode run as root) */
 	double trash_interval;
 	double metadata_sync; /* 0 = always */
 	/* where things are (daemon options; also settable in the file) */

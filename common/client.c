@@ -207,6 +207,12 @@ static int call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 	return 0;
 }
 
+int dfs_call(struct dfs_client *c, uint16_t type, const struct buf *req, struct buf *rep)
+{
+	buf_reset(rep);
+	return call(c, type, req, rep);
+}
+
 static void get_attr(struct unpack *u, struct dfs_attr *a)
 {
 	a->ino = unpack_u64(u);

@@ -202,6 +202,11 @@ struct dfs_change {
 int dfs_update(struct dfs_client *c, uint64_t ino, uint64_t size, uint32_t nblocks,
 	       const struct dfs_change *ch, size_t n, struct dfs_attr *out);
 
+/* One raw request to the namenode and its reply payload (rep, reset first): for the
+ * message families whose layouts live outside this library (jobs, compute/job.h).
+ * An error reply gives -errno with the server's message in dfs_errmsg(). */
+int dfs_call(struct dfs_client *c, uint16_t type, const struct buf *req, struct buf *rep);
+
 /* Tells the namenode that datanode dn's replica of a block is bad (PROTO_BAD_*). */
 int dfs_bad_block(struct dfs_client *c, uint64_t id, uint64_t genstamp, const char *dn,
 		  uint8_t why);

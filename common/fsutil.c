@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,23 @@ int fs_mkdir_p(const char *path, mode_t mode)
 	}
 	free(p);
 	return rc;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int rc = type == FTW_DP ? rmdir(path) : unlink(path);
+	return rc && errno != ENOENT ? -errno : 0;
+}
+
+int fs_remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	int rc = nftw(path, remove_one, 32, FTW_DEPTH | FTW_PHYS);
+	return rc < 0 ? rc : (rc ? -EIO : 0);
 }
 
 int fs_write_atomic(const char *path, const void *data, size_t len)

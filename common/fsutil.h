@@ -9,6 +9,9 @@
 
 /* mkdir -p with the given mode for created directories. 0 or -errno. */
 int fs_mkdir_p(const char *path, mode_t mode);
+/* rm -rf: removes path and everything below it (symlinks are not followed). 0 or
+ * -errno (0 when path does not exist). */
+int fs_remove_tree(const char *path);
 /* Writes data to path atomically (temp file, fsync, rename). 0 or -errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
 /* Reads a whole (small) file into out (reset first). 0 or -errno. */

@@ -145,6 +145,13 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_CN_FILE_BLOCKS: return "file_blocks";
 	case PROTO_CN_LOCK: return "lock";
 	case PROTO_DT_SYNC_BLOCK: return "sync_block";
+	case PROTO_CN_JOB_SUBMIT: return "job_submit";
+	case PROTO_CN_JOB_STATUS: return "job_status";
+	case PROTO_CN_JOB_LIST: return "job_list";
+	case PROTO_CN_JOB_KILL: return "job_kill";
+	case PROTO_CN_JOB_LOGS: return "job_logs";
+	case PROTO_DN_TASK_STATUS: return "task_status";
+	case PROTO_NN_TASKS: return "tasks";
 	case PROTO_DN_BAD_BLOCK: return "dn_bad_block";
 	case PROTO_DN_REGISTER: return "register";
 	case PROTO_DN_HEARTBEAT: return "heartbeat";

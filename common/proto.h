@@ -153,10 +153,19 @@ enum proto_type {
 	                               lock). Without test, a conflict is EAGAIN (the
 	                               client retries to wait); a connection's locks go
 	                               when it closes */
+	/* Jobs (compute/job.h has the layouts of `spec`, `jobinfo` and `attemptlog`). */
+	PROTO_CN_JOB_SUBMIT = 0x30, /* spec => str job id */
+	PROTO_CN_JOB_STATUS = 0x31, /* str job id, u32 wait_ms (answer early only when the
+	                               job ends) => jobinfo */
+	PROTO_CN_JOB_LIST = 0x32,   /* - => u32 n, n x jobinfo (newest last) */
+	PROTO_CN_JOB_KILL = 0x33,   /* str job id => - */
+	PROTO_CN_JOB_LOGS = 0x34,   /* str job id, i32 task (-1: every task) => u32 n,
+	                               n x attemptlog */
 
 	/* datanode -> namenode (on the datanode's one long-lived connection) */
 	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,
-	                                   u64 remaining => - */
+	                                   u64 remaining [u32 task slots, u8 flags
+	                                   (PROTO_DNF_*)] => - */
 	PROTO_DN_HEARTBEAT = 0x41,      /* u64 capacity, u64 used, u64 remaining,
 	                                   u32 xceivers => u32 n, n x command:
 	                                   u8 PROTO_CMD_*, u64 block id, u64 genstamp,
@@ -168,6 +177,13 @@ enum proto_type {
 	PROTO_DN_BYE = 0x45,            /* - => - (graceful stop) */
 	PROTO_DN_BAD_BLOCK = 0x47,      /* u32 n, n x (u64 id, u64 genstamp, u8 PROTO_BAD_*):
 	                                   replicas its scanner found bad => - */
+	PROTO_DN_TASK_STATUS = 0x48,    /* u32 n, n x task report (compute/job.h): attempts
+	                                   that ended, and the progress of running ones
+	                                   => - */
+	PROTO_NN_TASKS = 0x49,          /* namenode -> datanode, unsolicited like
+	                                   NN_COMMANDS: u32 n, n x (u8 PROTO_TASK_START,
+	                                   task launch) or (u8 PROTO_TASK_KILL, str job id,
+	                                   u32 task, u32 attempt) */
 	PROTO_NN_COMMANDS = 0x46,       /* namenode -> datanode, unsolicited (reqid 0, no
 	                                   reply): the heartbeat reply's command list, sent
 	                                   at once so recovery never waits for a heartbeat */
@@ -243,6 +259,8 @@ enum proto_dn_state {
 };
 
 enum proto_cmd { PROTO_CMD_DELETE = 1, PROTO_CMD_REPLICATE = 2 };
+enum proto_task_op { PROTO_TASK_START = 1, PROTO_TASK_KILL = 2 };
+#define PROTO_DNF_NO_EXEC 0x01 /* the datanode runs built-in filters only, no commands */
 
 /* Wire status codes; proto_status()/proto_errno() are the only mapping. */
 enum proto_status {

@@ -632,6 +632,50 @@ out:
 	return rc;
 }
 
+ssize_t dn_store_pread(struct dn_store *s, uint64_t id, uint64_t gs, uint64_t off, size_t len,
+		       void *buf)
+{
+	if (off % PROTO_CHUNK_SIZE)
+		return -EINVAL;
+	int dfd, mfd;
+	uint64_t rlen;
+	int rc = dn_store_open_read(s, id, gs, &dfd, &mfd, &rlen);
+	if (rc)
+		return rc;
+	ssize_t out = 0;
+	if (off >= rlen)
+		goto done;
+	if (len > rlen - off)
+		len = (size_t)(rlen - off);
+	size_t nc = (len + PROTO_CHUNK_SIZE - 1) / PROTO_CHUNK_SIZE;
+	uint8_t *crcb = malloc(4 * nc);
+	uint32_t *crcs = malloc(4 * nc);
+	if (!crcb || !crcs) {
+		out = -ENOMEM;
+	} else if (pread(dfd, buf, len, (off_t)off) != (ssize_t)len ||
+		   pread(mfd, crcb, 4 * nc, (off_t)(DN_META_HDR + 4 * (off / PROTO_CHUNK_SIZE))) !=
+			   (ssize_t)(4 * nc)) {
+		out = -EBADMSG;
+	} else {
+		for (size_t i = 0; i < nc; i++)
+			crcs[i] = be32_get(crcb + 4 * i);
+		/* a short last piece is only allowed at the replica's end */
+		out = crc32c_verify(buf, len, PROTO_CHUNK_SIZE, crcs) >= 0 ? -EBADMSG
+									    : (ssize_t)len;
+	}
+	free(crcb);
+	free(crcs);
+	if (out == -EBADMSG) {
+		log_error("replica %" PRIu64 "_%" PRIu64 " fails its checksums at offset %" PRIu64
+			  "; reporting it", id, gs, off);
+		dn_store_report_bad(s, id, gs, PROTO_BAD_CHECKSUM);
+	}
+done:
+	close(dfd);
+	close(mfd);
+	return out;
+}
+
 void dn_store_announce(struct dn_store *s, uint64_t id)
 {
 	pthread_mutex_lock(&s->lock);

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto.h"
 
@@ -66,6 +67,14 @@ void dn_writer_abort(struct dn_writer *w);
  * -ENOENT when absent, -ESTALE when only another genstamp is here. */
 int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_fd,
 		       int *meta_fd, uint64_t *len);
+/*
+ * Reads [off, off+len) of finalized replica (id, gs) into buf after checking it against
+ * its checksums (off a multiple of PROTO_CHUNK_SIZE): bytes read (0 at or past its
+ * end), -ENOENT / -ESTALE as dn_store_open_read, -EBADMSG when the data is bad (the
+ * replica is then queued as bad for the namenode).
+ */
+ssize_t dn_store_pread(struct dn_store *s, uint64_t id, uint64_t gs, uint64_t off, size_t len,
+		       void *buf);
 /* Puts finalized replica (id, gs) on disk: its data, checksums and directory entry.
  * -ENOENT / -ESTALE as dn_store_open_read. */
 int dn_store_sync(struct dn_store *s, uint64_t id, uint64_t gs);

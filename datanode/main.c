@@ -17,6 +17,7 @@
 #include "blockstore.h"
 #include "cfg.h"
 #include "daemon.h"
+#include "executor.h"
 #include "fsutil.h"
 #include "log.h"
 #include "net.h"
@@ -30,6 +31,12 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+static ssize_t local_read(void *arg, uint64_t id, uint64_t gs, uint64_t off, size_t len,
+			  void *buf)
+{
+	return dn_store_pread(arg, id, gs, off, len, buf);
 }
 
 static void usage(FILE *f)
@@ -47,6 +54,7 @@ static void usage(FILE *f)
 		"  --config FILE         read settings from a 'key = value' file\n"
 		"  --set KEY=VALUE       override one setting (see README)\n"
 		"  --no-sync             do not fsync replicas when a block is finished\n"
+		"  --no-exec             run built-in filters only, never map commands\n"
 		"  --log FILE            log to FILE instead of standard error\n"
 		"  --log-level LEVEL     debug, info, warn or error\n");
 }
@@ -57,7 +65,7 @@ int main(int argc, char **argv)
 	cfg_defaults(&cfg);
 	snprintf(cfg.listen, sizeof cfg.listen, "0.0.0.0:9866");
 	const char *port_file = NULL, *id = NULL;
-	bool sync_on_close = true;
+	bool sync_on_close = true, exec = true;
 	struct buf err = BUF_INIT;
 	static const struct option opts[] = {
 		{"namenode", required_argument, 0, 'n'}, {"data", required_argument, 0, 'd'},
@@ -66,6 +74,7 @@ int main(int argc, char **argv)
 		{"port-file", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
 		{"set", required_argument, 0, 's'},      {"log", required_argument, 0, 'L'},
 		{"log-level", required_argument, 0, 'v'}, {"no-sync", no_argument, 0, 'S'},
+		{"no-exec", no_argument, 0, 'X'},
 		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
 	};
 	if (daemon_load_config(argc, argv, &cfg, "dfs-datanode"))
@@ -86,6 +95,7 @@ int main(int argc, char **argv)
 		case 'L': rc = cfg_set(&cfg, "log_file", optarg, &err); break;
 		case 'v': rc = cfg_set(&cfg, "log_level", optarg, &err); break;
 		case 'S': sync_on_close = false; break;
+		case 'X': exec = false; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -143,9 +153,24 @@ int main(int argc, char **argv)
 		}
 	}
 	log_info("datanode '%s' serving blocks on %s", dn_store_id(store), bound);
+	struct cx_opts xo = {0};
+	snprintf(xo.node_id, sizeof xo.node_id, "%s", dn_store_id(store));
+	snprintf(xo.namenode, sizeof xo.namenode, "%s", cfg.namenode);
+	memcpy(xo.key, key, AUTH_KEY_LEN);
+	xo.exec = exec;
+	snprintf(xo.task_user, sizeof xo.task_user, "%s", cfg.task_user);
+	snprintf(xo.scratch, sizeof xo.scratch, "%s/tasks", cfg.data_dir);
+	xo.local_read = local_read;
+	xo.local_arg = store;
+	struct cx_exec *cx;
+	rc = cx_start(&xo, &cx);
+	if (rc) {
+		log_error("cannot start the task executor: %s", strerror(-rc));
+		return 1;
+	}
 	struct dn_nnlink *link;
-	rc = dn_nnlink_start(cfg.namenode, advertise, cfg.heartbeat_interval, store, xfer, key,
-			     &link);
+	rc = dn_nnlink_start(cfg.namenode, advertise, cfg.heartbeat_interval, store, xfer, cx,
+			     cfg.task_slots, exec, key, &link);
 	if (rc) {
 		log_error("cannot start the namenode link: %s", strerror(-rc));
 		return 1;
@@ -160,6 +185,7 @@ int main(int argc, char **argv)
 		pause();
 	dn_scanner_stop(scanner);
 	log_info("datanode '%s' stopping", dn_store_id(store));
+	cx_stop(cx); /* its attempts end as killed; the namenode runs them elsewhere */
 	/* finish the transfers in flight, then say goodbye: the namenode sees a clean stop */
 	bool idle = dn_xfer_stop(xfer, 5);
 	dn_nnlink_stop(link);

@@ -30,6 +30,9 @@ struct dn_nnlink {
 	double interval;
 	struct dn_store *store;
 	struct dn_xfer *xfer;
+	struct cx_exec *cx;
+	uint32_t slots;
+	bool exec;
 	uint8_t key[AUTH_KEY_LEN];
 	pthread_t thread;
 	atomic_bool stop;
@@ -38,6 +41,27 @@ struct dn_nnlink {
 };
 
 static void run_commands(struct dn_nnlink *l, struct buf *rep);
+
+/* Frames the namenode sends unasked: commands and tasks. False for anything else. */
+static bool unsolicited(struct dn_nnlink *l, const struct proto_hdr *h, struct buf *in)
+{
+	if (h->flags & PROTO_F_REPLY)
+		return false;
+	if (h->type == PROTO_NN_COMMANDS) {
+		run_commands(l, in);
+		return true;
+	}
+	if (h->type == PROTO_NN_TASKS) {
+		struct unpack u;
+		unpack_init(&u, in->data, in->len);
+		if (l->cx)
+			cx_tasks(l->cx, &u);
+		else
+			log_warn("the namenode sent tasks to a node that runs none");
+		return true;
+	}
+	return false;
+}
 
 /* One request/response on the control channel; commands the namenode pushes in the
  * meantime are carried out on the way. */
@@ -48,9 +72,8 @@ static int call(struct dn_nnlink *l, uint16_t type, const struct buf *req, struc
 	struct proto_hdr h;
 	while (!rc) {
 		rc = proto_recv(l->fd, &h, rep, PROTO_MAX_REPLY);
-		if (rc || h.type != PROTO_NN_COMMANDS || (h.flags & PROTO_F_REPLY))
+		if (rc || !unsolicited(l, &h, rep))
 			break;
-		run_commands(l, rep);
 	}
 	if (!rc && (h.reqid != id || h.type != type))
 		rc = -EPROTO;
@@ -126,6 +149,8 @@ static int send_changes(struct dn_nnlink *l)
 	free(bv);
 	free(rv);
 	free(dv);
+	if (!rc && l->cx && cx_take_reports(l->cx, false, &req))
+		rc = call(l, PROTO_DN_TASK_STATUS, &req, &rep);
 	buf_free(&req);
 	buf_free(&rep);
 	return rc; /* on failure the reconnect's full report covers what was lost */
@@ -182,6 +207,8 @@ static int heartbeat(struct dn_nnlink *l)
 	int rc = call(l, PROTO_DN_HEARTBEAT, &req, &rep);
 	if (!rc)
 		run_commands(l, &rep);
+	if (!rc && l->cx && cx_take_reports(l->cx, true, &req))
+		rc = call(l, PROTO_DN_TASK_STATUS, &req, &rep);
 	buf_free(&req);
 	buf_free(&rep);
 	return rc;
@@ -207,6 +234,8 @@ static int session(struct dn_nnlink *l)
 	pack_u64(&req, cap);
 	pack_u64(&req, used);
 	pack_u64(&req, rem);
+	pack_u32(&req, l->cx ? l->slots : 0);
+	pack_u8(&req, l->exec ? 0 : PROTO_DNF_NO_EXEC);
 	rc = call(l, PROTO_DN_REGISTER, &req, &rep);
 	buf_free(&req);
 	buf_free(&rep);
@@ -232,9 +261,10 @@ static int session(struct dn_nnlink *l)
 			continue;
 		/* sleep until a heartbeat is due, replicas change, or the namenode pushes
 		 * commands */
-		struct pollfd p[2] = {{dn_store_event_fd(l->store), POLLIN, 0},
-				      {l->fd, POLLIN, 0}};
-		int n = poll(p, 2, (int)(wait * 1000) + 1);
+		struct pollfd p[3] = {{dn_store_event_fd(l->store), POLLIN, 0},
+				      {l->fd, POLLIN, 0},
+				      {l->cx ? cx_event_fd(l->cx) : -1, POLLIN, 0}};
+		int n = poll(p, 3, (int)(wait * 1000) + 1);
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			goto out;
@@ -244,13 +274,16 @@ static int session(struct dn_nnlink *l)
 			ssize_t r = read(p[0].fd, &v, sizeof v);
 			(void)r; /* drained; the changes themselves are taken by send_changes */
 		}
+		if (n > 0 && (p[2].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t r = read(p[2].fd, &v, sizeof v);
+			(void)r; /* drained; the reports are taken by send_changes */
+		}
 		if (n > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			struct proto_hdr h;
 			struct buf in = BUF_INIT;
 			rc = proto_recv(l->fd, &h, &in, PROTO_MAX_REPLY);
-			if (!rc && h.type == PROTO_NN_COMMANDS && !(h.flags & PROTO_F_REPLY))
-				run_commands(l, &in);
-			else if (!rc)
+			if (!rc && !unsolicited(l, &h, &in))
 				rc = -EPROTO;
 			buf_free(&in);
 			if (rc)
@@ -291,8 +324,9 @@ static void *nnlink_main(void *arg)
 }
 
 int dn_nnlink_start(const char *namenode, const char *advertise, double heartbeat_interval,
-		    struct dn_store *store, struct dn_xfer *xfer,
-		    const uint8_t key[AUTH_KEY_LEN], struct dn_nnlink **out)
+		    struct dn_store *store, struct dn_xfer *xfer, struct cx_exec *cx,
+		    uint32_t task_slots, bool exec, const uint8_t key[AUTH_KEY_LEN],
+		    struct dn_nnlink **out)
 {
 	struct dn_nnlink *l = calloc(1, sizeof *l);
 	if (!l)
@@ -302,6 +336,9 @@ int dn_nnlink_start(const char *namenode, const char *advertise, double heartbea
 	l->interval = heartbeat_interval > 0 ? heartbeat_interval : 1;
 	l->store = store;
 	l->xfer = xfer;
+	l->cx = cx;
+	l->slots = task_slots;
+	l->exec = exec;
 	l->fd = -1;
 	memcpy(l->key, key, AUTH_KEY_LEN);
 	if (pthread_create(&l->thread, NULL, nnlink_main, l)) {

@@ -33,6 +33,7 @@
 #include "ns.h"
 #include "pack.h"
 #include "proto.h"
+#include "jobs.h"
 #include "locks.h"
 #include "replication.h"
 
@@ -90,6 +91,17 @@ struct nn_server {
 	uint64_t rpc_count[256];
 	struct nn_locks locks;
 	uint64_t next_conn_id;
+	struct nn_jobs *jobs;
+	struct waiter *waiters; /* CN_JOB_STATUS calls waiting for their job to end */
+	uint32_t nwaiters, capwaiters;
+};
+
+/* A client waiting (CN_JOB_STATUS with wait_ms) for a job to end. */
+struct waiter {
+	struct conn *c;
+	uint64_t reqid;
+	char job[JOB_ID_MAX + 1];
+	double deadline;
 };
 
 /* ---------- replies ---------- */
@@ -1476,6 +1488,138 @@ static void op_safemode(struct nn_server *s, struct conn *c, const struct proto_
 	buf_free(&p);
 }
 
+/* ---------- jobs ---------- */
+
+static void op_job_submit(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			  struct unpack *u)
+{
+	char id[JOB_ID_MAX + 1];
+	struct buf err = BUF_INIT;
+	int rc = nn_jobs_submit(s->jobs, u, c->peer.uid, c->peer.gid, id, &err);
+	if (rc)
+		reply_err(s, c, h, rc, "%s", err.data);
+	else {
+		struct buf p = BUF_INIT;
+		pack_str(&p, id);
+		reply(s, c, h, &p);
+		buf_free(&p);
+	}
+	buf_free(&err);
+}
+
+static void reply_job_status(struct nn_server *s, struct conn *c, uint64_t reqid,
+			     const char *id)
+{
+	struct proto_hdr h = {.type = PROTO_CN_JOB_STATUS, .reqid = reqid};
+	struct buf p = BUF_INIT;
+	int rc = nn_jobs_status(s->jobs, id, &p);
+	if (rc)
+		reply_err(s, c, &h, rc, "no job %s (the namenode keeps the last 100 jobs, "
+			  "until it restarts)", id);
+	else
+		reply(s, c, &h, &p);
+	buf_free(&p);
+}
+
+static void op_job_status(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			  struct unpack *u)
+{
+	char id[JOB_ID_MAX + 1];
+	unpack_str(u, id, sizeof id);
+	uint32_t wait_ms = unpack_u32(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (!wait_ms || nn_jobs_over(s->jobs, id))
+		return reply_job_status(s, c, h->reqid, id);
+	if (s->nwaiters == s->capwaiters) {
+		uint32_t cap = s->capwaiters ? s->capwaiters * 2 : 16;
+		struct waiter *v = realloc(s->waiters, cap * sizeof *v);
+		if (!v)
+			return reply_job_status(s, c, h->reqid, id);
+		s->waiters = v;
+		s->capwaiters = cap;
+	}
+	struct waiter *w = &s->waiters[s->nwaiters++];
+	w->c = c;
+	w->reqid = h->reqid;
+	snprintf(w->job, sizeof w->job, "%s", id);
+	w->deadline = ev_now() + (wait_ms > 60000 ? 60000 : wait_ms) / 1000.0;
+}
+
+/* Answers the waiters whose job ended or whose wait is over (c: only c's, dropping
+ * them unanswered: it is closing). */
+static void answer_waiters(struct nn_server *s, struct conn *closing)
+{
+	double now = ev_now();
+	for (uint32_t i = 0; i < s->nwaiters;) {
+		struct waiter *w = &s->waiters[i];
+		bool drop = closing && w->c == closing;
+		if (!drop && !closing && (now >= w->deadline || nn_jobs_over(s->jobs, w->job))) {
+			reply_job_status(s, w->c, w->reqid, w->job);
+			drop = true;
+		}
+		if (drop)
+			*w = s->waiters[--s->nwaiters];
+		else
+			i++;
+	}
+}
+
+static void op_job_list(struct nn_server *s, struct conn *c, const struct proto_hdr *h)
+{
+	struct buf p = BUF_INIT;
+	nn_jobs_list(s->jobs, &p);
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+static void op_job_kill(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	char id[JOB_ID_MAX + 1];
+	unpack_str(u, id, sizeof id);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	int rc = nn_jobs_kill(s->jobs, id);
+	if (rc == -ENOENT)
+		return reply_err(s, c, h, rc, "no job %s", id);
+	if (rc == -EALREADY)
+		return reply_err(s, c, h, -EINVAL, "job %s has already ended", id);
+	struct buf p = BUF_INIT;
+	reply(s, c, h, &p);
+}
+
+static void op_job_logs(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	char id[JOB_ID_MAX + 1];
+	unpack_str(u, id, sizeof id);
+	int32_t task = unpack_i32(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct buf p = BUF_INIT;
+	int rc = nn_jobs_logs(s->jobs, id, task, &p);
+	if (rc == -ENOENT)
+		reply_err(s, c, h, rc, "no job %s", id);
+	else if (rc == -ERANGE)
+		reply_err(s, c, h, -EINVAL, "job %s has no task %d", id, task);
+	else
+		reply(s, c, h, &p);
+	buf_free(&p);
+}
+
+static void jobs_send(void *arg, uint32_t dn, uint16_t type, const struct buf *payload)
+{
+	struct nn_server *s = arg;
+	struct conn *c = dn < s->dn_conn_cap ? s->dn_conn[dn] : NULL;
+	if (!c || c->closing)
+		return;
+	proto_frame(&c->out, type, 0, 0, 0, payload->data, payload->len);
+	queue_flush(s, c);
+}
+
+static void jobs_release(void *arg, struct nn_blocks *freed) { release_blocks(arg, freed); }
+
 /* ---------- datanode operations ---------- */
 
 static void ensure_dn_conn(struct nn_server *s, uint32_t i)
@@ -1500,12 +1644,19 @@ static void forget_replicas_of(void *arg, struct nn_block *b)
 
 static void dn_count_blocks(struct nn_server *s, uint32_t dn);
 
-static void on_dn_dead(void *arg, uint32_t i)
+/* Forgets every replica node i was thought to hold. */
+static void forget_node_replicas(struct nn_server *s, uint32_t i)
 {
-	struct nn_server *s = arg;
 	nn_blockmap_each(s->bm, forget_replicas_of, &i);
 	s->dns.v[i].nblocks = 0;
 	s->repl_dirty = true;
+}
+
+static void on_dn_dead(void *arg, uint32_t i)
+{
+	struct nn_server *s = arg;
+	forget_node_replicas(s, i);
+	nn_jobs_node_down(s->jobs, i);
 }
 
 static void op_register(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -1515,6 +1666,12 @@ static void op_register(struct nn_server *s, struct conn *c, const struct proto_
 	unpack_str(u, id, sizeof id);
 	unpack_str(u, addr, sizeof addr);
 	uint64_t cap = unpack_u64(u), used = unpack_u64(u), rem = unpack_u64(u);
+	uint32_t slots = 0;
+	uint8_t dnflags = 0;
+	if (u->left) { /* a datanode that runs tasks */
+		slots = unpack_u32(u);
+		dnflags = unpack_u8(u);
+	}
 	if (!unpack_ok(u) || !id[0])
 		return reply_err(s, c, h, -EPROTO, "malformed registration");
 	char host[PROTO_ADDR_MAX + 1];
@@ -1541,7 +1698,9 @@ static void op_register(struct nn_server *s, struct conn *c, const struct proto_
 	s->dn_conn[i] = c;
 	c->dn = (int)i;
 	nn_dns_heartbeat(&s->dns, i, cap, used, rem, 0, ev_now());
-	log_info("datanode '%s' registered at %s", id, addr);
+	nn_jobs_node_up(s->jobs, i, slots, !(dnflags & PROTO_DNF_NO_EXEC));
+	log_info("datanode '%s' registered at %s (%u task slots%s)", id, addr, slots,
+		 (dnflags & PROTO_DNF_NO_EXEC) ? ", built-in filters only" : "");
 	struct buf p = BUF_INIT;
 	reply(s, c, h, &p);
 }
@@ -1640,7 +1799,7 @@ static void op_block_report(struct nn_server *s, struct conn *c, const struct pr
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed block report");
 	if (full)
-		on_dn_dead(s, (uint32_t)i); /* forget what we thought it held */
+		forget_node_replicas(s, (uint32_t)i); /* the report says it all */
 	for (uint32_t k = 0; k < n; k++) {
 		uint64_t id = unpack_u64(u), gs = unpack_u64(u), len = unpack_u64(u);
 		reported(s, (uint32_t)i, id, gs, len);
@@ -1686,6 +1845,7 @@ static void conn_close(struct nn_server *s, struct conn *c)
 	free(c->writing);
 	pending_release(s, c);
 	nn_locks_drop_session(&s->locks, c->id);
+	answer_waiters(s, c);
 	if (c->dn >= 0) {
 		struct nn_dn *d = &s->dns.v[c->dn];
 		if (c->said_bye) {
@@ -1696,6 +1856,7 @@ static void conn_close(struct nn_server *s, struct conn *c)
 			on_dn_dead(s, (uint32_t)c->dn);
 		}
 		nn_dns_lost(&s->dns, (uint32_t)c->dn, c->said_bye, ev_now());
+		nn_jobs_node_down(s->jobs, (uint32_t)c->dn);
 		s->dn_conn[c->dn] = NULL;
 	}
 	for (size_t i = 0; i < s->nflush; i++)
@@ -1729,6 +1890,7 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 		case PROTO_CN_ABANDON: case PROTO_CN_SETATTR: case PROTO_CN_SYMLINK:
 		case PROTO_CN_LINK: case PROTO_CN_MKNOD: case PROTO_CN_SETXATTR:
 		case PROTO_CN_REMOVEXATTR: case PROTO_CN_ALLOC_BLOCK: case PROTO_CN_UPDATE:
+		case PROTO_CN_JOB_SUBMIT:
 			return reply_err(s, c, h, -EROFS, "the namenode is in safe mode (waiting "
 				"for datanodes to report their blocks); try again shortly");
 		default: break;
@@ -1765,6 +1927,11 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 	case PROTO_CN_UPDATE: return op_update(s, c, h, &u);
 	case PROTO_CN_FILE_BLOCKS: return op_file_blocks(s, c, h, &u);
 	case PROTO_CN_LOCK: return op_lock(s, c, h, &u);
+	case PROTO_CN_JOB_SUBMIT: return op_job_submit(s, c, h, &u);
+	case PROTO_CN_JOB_STATUS: return op_job_status(s, c, h, &u);
+	case PROTO_CN_JOB_LIST: return op_job_list(s, c, h);
+	case PROTO_CN_JOB_KILL: return op_job_kill(s, c, h, &u);
+	case PROTO_CN_JOB_LOGS: return op_job_logs(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {
@@ -1775,6 +1942,14 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 		case PROTO_DN_BLOCK_RECEIVED: return op_block_report(s, c, h, &u, false);
 		case PROTO_DN_BLOCK_DELETED: return op_block_deleted(s, c, h, &u);
 		case PROTO_DN_BAD_BLOCK: return op_dn_bad_block(s, c, h, &u);
+		case PROTO_DN_TASK_STATUS: {
+			if (dn_of(s, c, h) < 0)
+				return;
+			if (nn_jobs_reports(s->jobs, (uint32_t)c->dn, &u))
+				return reply_err(s, c, h, -EPROTO, "malformed task report");
+			struct buf p = BUF_INIT;
+			return reply(s, c, h, &p);
+		}
 		case PROTO_DN_BYE: {
 			c->said_bye = true;
 			struct buf p = BUF_INIT;
@@ -1971,6 +2146,8 @@ static void turn_end(struct ev_loop *loop, void *arg)
 				 nn_repl_pending(s->repl));
 	}
 	push_commands(s);
+	if (s->nwaiters)
+		answer_waiters(s, NULL);
 	if (s->cfg.metadata_sync == 0 && nn_ns_dirty(s->ns)) {
 		if (nn_ns_sync(s->ns)) {
 			log_error("cannot make namespace changes durable; stopping so that no "
@@ -1996,8 +2173,10 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
 	check_safe_mode(s);
 	recover_leases(s);
-	if (!s->safe_mode)
+	if (!s->safe_mode) {
 		check_decommission(s);
+		nn_jobs_tick(s->jobs);
+	}
 	if (nn_repl_expire(s->repl, &s->dns, ev_now()) || ev_now() - s->repl_last > 3)
 		s->repl_dirty = true; /* a periodic pass also catches what events missed */
 	if (s->cfg.metadata_sync > 0 && ev_now() - s->last_sync >= s->cfg.metadata_sync) {
@@ -2044,6 +2223,12 @@ int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
 	log_info("namespace loaded: %llu inodes, %zu blocks",
 		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm));
 	s->started = ev_now();
+	struct nn_jobs_env jenv = {s->ns, s->bm, &s->dns, s, jobs_send, jobs_release};
+	s->jobs = nn_jobs_new(cfg, &jenv);
+	if (!s->jobs) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	s->safe_mode = nn_blockmap_count(s->bm) > 0;
 	if (s->safe_mode)
 		log_info("in safe mode until the datanodes report their blocks");
@@ -2092,6 +2277,8 @@ void nn_server_free(struct nn_server *s)
 		conn_close(s, s->conns);
 	if (s->lfd >= 0)
 		close(s->lfd);
+	nn_jobs_free(s->jobs);
+	free(s->waiters);
 	nn_ns_close(s->ns); /* syncs */
 	nn_blockmap_free(s->bm);
 	nn_locks_free(&s->locks);

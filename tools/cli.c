@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +111,68 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 {
 	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
 	return c;
+}
+
+struct glob_ctx {
+	const char *pat, *dir;
+	char **v;
+	int n, cap;
+};
+
+static int glob_one(void *arg, const char *name, const struct dfs_attr *a)
+{
+	(void)a;
+	struct glob_ctx *g = arg;
+	if (fnmatch(g->pat, name, FNM_PERIOD))
+		return 0;
+	if (g->n + 1 >= g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 16;
+		g->v = realloc(g->v, (size_t)g->cap * sizeof *g->v);
+		if (!g->v)
+			abort();
+	}
+	struct buf p = BUF_INIT;
+	cli_join(g->dir, name, &p);
+	g->v[g->n++] = p.data; /* the buf's storage is ours now */
+	return 0;
+}
+
+char **cli_expand(struct dfs_client *c, int argc, char **argv, int *outc)
+{
+	struct glob_ctx g = {0};
+	for (int i = 0; i < argc; i++) {
+		struct buf p = BUF_INIT;
+		cli_remote_path(argv[i], &p);
+		char *slash = strrchr(p.data, '/');
+		int before = g.n;
+		if (slash && strpbrk(slash + 1, "*?[") && !strpbrk(p.data, "\\")) {
+			*slash = 0;
+			g.pat = slash + 1;
+			g.dir = p.data[0] ? p.data : "/";
+			dfs_list(c, g.dir, glob_one, &g);
+			*slash = '/';
+		}
+		if (g.n == before) { /* no wildcard, or no match: keep it */
+			if (g.n + 1 >= g.cap) {
+				g.cap = g.cap ? g.cap * 2 : 16;
+				g.v = realloc(g.v, (size_t)g.cap * sizeof *g.v);
+				if (!g.v)
+					abort();
+			}
+			g.v[g.n++] = strdup(argv[i]);
+		}
+		buf_free(&p);
+	}
+	if (!g.v)
+		g.v = calloc(1, sizeof *g.v);
+	g.v[g.n] = NULL;
+	*outc = g.n;
+	return g.v;
+}
+
+void cli_expand_free(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }

@@ -51,6 +51,16 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
  * status: 0 for help, 2 for a usage error. */
 int cli_usage(const char *cmd, bool help);
 
+/*
+ * Expands shell wildcards (*, ?, [...]) in the last component of the remote paths
+ * argv[0..argc) (as `hdfs dfs -cat /out/part-*` does): each pattern is replaced by the
+ * matching names in name order (a leading '.' is matched only explicitly); a pattern
+ * that matches nothing, and any path without wildcards, stays as it is. Returns a new
+ * NULL-terminated array (free with cli_expand_free) and its length in *outc.
+ */
+char **cli_expand(struct dfs_client *c, int argc, char **argv, int *outc);
+void cli_expand_free(char **v, int n);
+
 /* Subcommands: each returns the process exit status. */
 int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);
@@ -69,5 +79,7 @@ int cmd_local(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_job(int argc, char **argv);
 
 #endif

@@ -331,15 +331,17 @@ int cmd_get(int argc, char **argv)
 	const char *dst = argv[argc - 1];
 	struct dfs_client *c = cli_connect();
 	struct buf src = BUF_INIT, t = BUF_INIT;
-	int status = 0;
+	int status = 0, nsrc;
+	char **srcs = cli_expand(c, n - 1, argv + optind, &nsrc);
+	n = nsrc + 1;
 	struct stat st;
 	bool dst_dir = strcmp(dst, "-") && stat(dst, &st) == 0 && S_ISDIR(st.st_mode);
 	if (n > 2 && !dst_dir && strcmp(dst, "-")) {
 		cli_error(dst, "not a directory (needed for several sources)");
 		status = 1;
 	}
-	for (int i = optind; !status && i < argc - 1; i++) {
-		cli_remote_path(argv[i], &src);
+	for (int i = 0; !status && i < nsrc; i++) {
+		cli_remote_path(srcs[i], &src);
 		if (!strcmp(dst, "-")) {
 			status |= get_file(c, src.data, 1, NULL);
 			continue;
@@ -352,6 +354,7 @@ int cmd_get(int argc, char **argv)
 		}
 		status |= get_one(c, src.data, t.data, force);
 	}
+	cli_expand_free(srcs, nsrc);
 	buf_free(&src);
 	buf_free(&t);
 	dfs_close(c);
@@ -368,9 +371,10 @@ int cmd_cat(int argc, char **argv)
 		return cli_usage("cat", false);
 	struct dfs_client *c = cli_connect();
 	struct buf p = BUF_INIT;
-	int status = 0;
-	for (int i = optind; i < argc; i++) {
-		cli_remote_path(argv[i], &p);
+	int status = 0, n;
+	char **v = cli_expand(c, argc - optind, argv + optind, &n);
+	for (int i = 0; i < n; i++) {
+		cli_remote_path(v[i], &p);
 		struct dfs_attr a;
 		int rc = dfs_stat(c, p.data, &a);
 		if (!rc && a.type == PROTO_T_DIR)
@@ -380,6 +384,7 @@ int cmd_cat(int argc, char **argv)
 		else
 			status |= get_file(c, p.data, 1, NULL);
 	}
+	cli_expand_free(v, n);
 	buf_free(&p);
 	dfs_close(c);
 	return status;

@@ -61,6 +61,28 @@ static const struct {
 	 "  decommission NODE         retire a datanode: its blocks are copied elsewhere, then\n"
 	 "                            it shows 'decommissioned' and can be stopped\n"
 	 "  recommission NODE         put it back in service\n"},
+	{"run", cmd_run,
+	 "run --input PATH... --output DIR (--map CMD | --grep STR | --regex ERE)\n"
+	 "       [--invert] [--ignore-case] [--count] [--overwrite] [--detach]",
+	 "Run a job next to the data: one task per block of every input file (directories:\n"
+	 "the files below them, names starting with '_' or '.' skipped), each on a node\n"
+	 "holding that block. A task gets the lines that start in its block.\n"
+	 "  --map CMD         run '/bin/sh -c CMD' with the lines on stdin; its stdout is the\n"
+	 "                    task's output (with a filter: after it)\n"
+	 "  --grep STR        keep the lines containing STR (a fixed string), in the datanode\n"
+	 "  --regex ERE       keep the lines matching a POSIX extended regular expression\n"
+	 "  --invert          keep the lines that do not match\n"
+	 "  --ignore-case     match ASCII letters in either case\n"
+	 "  --count           print the number of kept lines (last line of standard output)\n"
+	 "  --overwrite       replace DIR if it exists (else that is an error)\n"
+	 "  --detach          print the job id and return at once\n"
+	 "Output: DIR/part-NNNNN per task in input order, and DIR/_SUCCESS. Progress and\n"
+	 "the summary go to standard error. Exit status 0 when the job succeeded.\n"},
+	{"job", cmd_job, "job list [--json] | status ID [--json] | kill ID | logs ID [TASK]",
+	 "  list        recent jobs (the namenode keeps the last 100)\n"
+	 "  status ID   a job's state, tasks, placement and counts\n"
+	 "  kill ID     stop a running job; its output is removed\n"
+	 "  logs ID [TASK]  every attempt (of one task): node, exit status, standard error\n"},
 	{"mount", cmd_mount, "mount [-f] [-o OPTIONS] MOUNTPOINT",
 	 "Mounts the cluster at MOUNTPOINT with FUSE (runs dfs-fuse; -f stays in the\n"
 	 "foreground). Unmount with: fusermount3 -u MOUNTPOINT\n"},

@@ -1,0 +1,792 @@
+/* executor: task attempts on a datanode. See executor.h. */
+#include "executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "filter.h"
+#include "fsutil.h"
+#include "job.h"
+#include "log.h"
+#include "split.h"
+
+#define READ_SIZE (4u << 20)  /* split read size: a multiple of the checksum chunk */
+#define OUT_FLUSH (1u << 20)  /* filter output written in pieces of this size */
+
+struct attempt {
+	struct cx_exec *x;
+	struct job_launch l;
+	pthread_t thread;
+	atomic_bool kill, finished;
+	atomic_int kill_reason; /* 1: the namenode, 2: the executor stops */
+	atomic_uint_fast64_t bytes_in, bytes_local, bytes_out, records;
+	pid_t pid; /* the map command's process group, or 0 */
+	pthread_mutex_t pid_lock;
+	struct attempt *next;
+};
+
+struct cx_exec {
+	struct cx_opts o;
+	uid_t task_uid;
+	gid_t task_gid;
+	bool root;
+	int efd;
+	pthread_mutex_t lock;
+	struct attempt *attempts; /* running or finished, not yet joined */
+	struct buf done;          /* packed reports of ended attempts */
+	uint32_t ndone;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wake(struct cx_exec *x)
+{
+	uint64_t one = 1;
+	ssize_t r = write(x->efd, &one, sizeof one);
+	(void)r;
+}
+
+/* ---------- reading the split ---------- */
+
+struct source {
+	struct attempt *a;
+	struct dfs_client *c;
+	struct dfs_reader *r;
+	struct dfs_blocks known; /* blocks of the file past (or instead of) our own */
+	bool own_remote;         /* our own block is not readable here */
+	char err[256];
+};
+
+static const struct dfs_block *find_known(const struct source *s, uint64_t off)
+{
+	for (size_t i = 0; i < s->known.n; i++) {
+		const struct dfs_block *b = &s->known.v[i];
+		if (off >= b->offset && off < b->offset + b->length)
+			return b;
+	}
+	return NULL;
+}
+
+static ssize_t read_at(void *arg, uint64_t off, void *buf, size_t max)
+{
+	struct source *s = arg;
+	struct attempt *a = s->a;
+	struct cx_exec *x = a->x;
+	const struct job_launch *l = &a->l;
+	if (atomic_load(&a->kill))
+		return -EINTR;
+	if (!s->own_remote && off >= l->offset && off < l->offset + l->length) {
+		size_t n = l->offset + l->length - off < max ? (size_t)(l->offset + l->length - off)
+							      : max;
+		ssize_t r = x->o.local_read(x->o.local_arg, l->block, l->gs, off - l->offset, n,
+					    buf);
+		if (r > 0) {
+			atomic_fetch_add(&a->bytes_local, (uint64_t)r);
+			return r;
+		}
+		s->own_remote = true; /* not here (or bad here): read it like the others */
+	}
+	const struct dfs_block *b = find_known(s, off);
+	if (!b) {
+		dfs_blocks_free(&s->known);
+		memset(&s->known, 0, sizeof s->known);
+		uint64_t span = (l->length > (1u << 20) ? l->length : (1u << 20)) * 2;
+		int rc = dfs_file_blocks(s->c, l->ino, off, span, &s->known);
+		if (rc) {
+			snprintf(s->err, sizeof s->err, "cannot locate %s at offset %" PRIu64 ": %s",
+				 l->input, off, dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+			return rc;
+		}
+		b = find_known(s, off);
+		if (!b)
+			return 0; /* the file is shorter now */
+	}
+	uint64_t in = off - b->offset;
+	size_t n = b->length - in < max ? (size_t)(b->length - in) : max;
+	if (b->id == 0) {
+		memset(buf, 0, n); /* a hole */
+		return (ssize_t)n;
+	}
+	for (uint32_t i = 0; i < b->nlocs; i++) {
+		if (strcmp(b->locs[i].id, x->o.node_id) || in % PROTO_CHUNK_SIZE)
+			continue;
+		ssize_t r = x->o.local_read(x->o.local_arg, b->id, b->genstamp, in, n, buf);
+		if (r > 0) {
+			atomic_fetch_add(&a->bytes_local, (uint64_t)r);
+			return r;
+		}
+	}
+	int rc = dfs_read_block(s->r, b, in, n, buf);
+	if (rc) {
+		snprintf(s->err, sizeof s->err, "cannot read %s at offset %" PRIu64 ": %s",
+			 l->input, off, dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+		return rc;
+	}
+	return (ssize_t)n;
+}
+
+/* ---------- the map command ---------- */
+
+struct command {
+	struct attempt *a;
+	pid_t pid;
+	int in, out, err; /* our ends of its stdin, stdout, stderr (-1 when closed) */
+	struct dfs_writer *w;
+	struct buf tail; /* the end of its stderr */
+	double last_progress;
+	bool input_closed; /* it stopped reading: the rest of the input is dropped */
+	char why[256];
+};
+
+static void keep_tail(struct buf *t, const char *p, size_t n)
+{
+	buf_add(t, p, n);
+	if (t->len > 2 * JOB_STDERR_MAX)
+		buf_consume(t, t->len - JOB_STDERR_MAX);
+}
+
+/* Reads what stdout and stderr have ready; -errno on an output write failure. */
+static int drain(struct command *cmd, const struct pollfd *pf)
+{
+	char tmp[64 * 1024];
+	if (cmd->out >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		ssize_t n = read(cmd->out, tmp, sizeof tmp);
+		if (n > 0) {
+			int rc = dfs_write(cmd->w, tmp, (size_t)n);
+			if (rc) {
+				snprintf(cmd->why, sizeof cmd->why, "cannot write the output: %s",
+					 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+				return rc;
+			}
+			atomic_fetch_add(&cmd->a->bytes_out, (uint64_t)n);
+			cmd->last_progress = now_s();
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(cmd->out);
+			cmd->out = -1;
+		}
+	}
+	if (cmd->err >= 0 && (pf[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+		ssize_t n = read(cmd->err, tmp, sizeof tmp);
+		if (n > 0) {
+			keep_tail(&cmd->tail, tmp, (size_t)n);
+			cmd->last_progress = now_s();
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(cmd->err);
+			cmd->err = -1;
+		}
+	}
+	return 0;
+}
+
+/* Checks the kill flag and the no-progress timeout: -EINTR / -ETIMEDOUT. */
+static int check_alive(struct command *cmd)
+{
+	struct attempt *a = cmd->a;
+	if (atomic_load(&a->kill))
+		return -EINTR;
+	if (a->l.timeout && now_s() - cmd->last_progress > a->l.timeout) {
+		snprintf(cmd->why, sizeof cmd->why, "timed out: no progress for %u s",
+			 a->l.timeout);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* Feeds data to the command's stdin, draining its output meanwhile. */
+static int feed(struct command *cmd, const char *data, size_t len)
+{
+	while (len && !cmd->input_closed) {
+		struct pollfd pf[3] = {{cmd->in, POLLOUT, 0}, {cmd->out, POLLIN, 0},
+				       {cmd->err, POLLIN, 0}};
+		int n = poll(pf, 3, 200);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		int rc = check_alive(cmd);
+		if (rc)
+			return rc;
+		if (n <= 0)
+			continue;
+		if ((rc = drain(cmd, pf)))
+			return rc;
+		if (pf[0].revents & (POLLOUT | POLLERR | POLLHUP)) {
+			ssize_t w = write(cmd->in, data, len);
+			if (w > 0) {
+				data += w;
+				len -= (size_t)w;
+				cmd->last_progress = now_s();
+			} else if (w < 0 && errno == EPIPE) {
+				cmd->input_closed = true; /* it has read all it wants */
+			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				return -errno;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Closes stdin and reads stdout and stderr to their end. */
+static int finish_command(struct command *cmd)
+{
+	if (cmd->in >= 0) {
+		close(cmd->in);
+		cmd->in = -1;
+	}
+	while (cmd->out >= 0 || cmd->err >= 0) {
+		struct pollfd pf[3] = {{-1, 0, 0}, {cmd->out, POLLIN, 0}, {cmd->err, POLLIN, 0}};
+		int n = poll(pf, 3, 200);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		int rc = check_alive(cmd);
+		if (rc)
+			return rc;
+		if (n > 0 && (rc = drain(cmd, pf)))
+			return rc;
+	}
+	return 0;
+}
+
+static void set_env(char **env, size_t *n, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *e = malloc(len);
+	if (!e)
+		return;
+	snprintf(e, len, "%s=%s", name, value);
+	env[(*n)++] = e;
+}
+
+/* Starts /bin/sh -c CMD in scratch; 0 or -errno. */
+static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
+		 struct command *cmd)
+{
+	const struct job_launch *l = &a->l;
+	int pin[2], pout[2], perr[2];
+	if (pipe2(pin, O_CLOEXEC))
+		return -errno;
+	if (pipe2(pout, O_CLOEXEC)) {
+		close(pin[0]);
+		close(pin[1]);
+		return -errno;
+	}
+	if (pipe2(perr, O_CLOEXEC)) {
+		close(pin[0]);
+		close(pin[1]);
+		close(pout[0]);
+		close(pout[1]);
+		return -errno;
+	}
+	char *env[16];
+	size_t ne = 0;
+	char num[32];
+	set_env(env, &ne, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	set_env(env, &ne, "HOME", scratch);
+	set_env(env, &ne, "TMPDIR", scratch);
+	set_env(env, &ne, "DFS_JOB_ID", l->job);
+	snprintf(num, sizeof num, "%05u", l->task);
+	set_env(env, &ne, "DFS_TASK_ID", num);
+	snprintf(num, sizeof num, "%u", l->attempt);
+	set_env(env, &ne, "DFS_ATTEMPT", num);
+	set_env(env, &ne, "DFS_NODE_ID", x->o.node_id);
+	set_env(env, &ne, "DFS_INPUT_FILE", l->input);
+	snprintf(num, sizeof num, "%" PRIu64, l->offset);
+	set_env(env, &ne, "DFS_BLOCK_OFFSET", num);
+	snprintf(num, sizeof num, "%" PRIu64, l->length);
+	set_env(env, &ne, "DFS_SPLIT_LENGTH", num);
+	env[ne] = NULL;
+	char *argv[] = {"sh", "-c", l->map, NULL};
+	uid_t uid = x->task_uid;
+	gid_t gid = x->task_gid;
+	bool drop = x->root;
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* the child: async-signal-safe calls only */
+		setpgid(0, 0);
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		sigaction(SIGPIPE, &dfl, NULL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(pin[0], 0) < 0 || dup2(pout[1], 1) < 0 || dup2(perr[1], 2) < 0)
+			_exit(126);
+		syscall(SYS_close_range, 3u, ~0u, 0u);
+		if (chdir(scratch))
+			_exit(126);
+		if (drop && (setgroups(0, NULL) || setgid(gid) || setuid(uid)))
+			_exit(126);
+		execve("/bin/sh", argv, env);
+		_exit(127);
+	}
+	int saved = errno;
+	for (size_t i = 0; i < ne; i++)
+		free(env[i]);
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	if (pid < 0) {
+		close(pin[1]);
+		close(pout[0]);
+		close(perr[0]);
+		return -saved;
+	}
+	setpgid(pid, pid); /* also here: no race with a kill right after the fork */
+	fcntl(pin[1], F_SETFL, O_NONBLOCK);
+	fcntl(pout[0], F_SETFL, O_NONBLOCK);
+	fcntl(perr[0], F_SETFL, O_NONBLOCK);
+	cmd->pid = pid;
+	cmd->in = pin[1];
+	cmd->out = pout[0];
+	cmd->err = perr[0];
+	cmd->last_progress = now_s();
+	pthread_mutex_lock(&a->pid_lock);
+	a->pid = pid;
+	pthread_mutex_unlock(&a->pid_lock);
+	if (atomic_load(&a->kill))
+		kill(-pid, SIGKILL);
+	return 0;
+}
+
+/* Kills (when still running) and reaps the command; its exit status. */
+static int reap(struct attempt *a, struct command *cmd, bool force)
+{
+	if (!cmd->pid)
+		return -1;
+	if (force)
+		kill(-cmd->pid, SIGKILL);
+	int st = 0;
+	while (waitpid(cmd->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!force)
+		kill(-cmd->pid, SIGKILL); /* what it left running in its group */
+	pthread_mutex_lock(&a->pid_lock);
+	a->pid = 0;
+	pthread_mutex_unlock(&a->pid_lock);
+	cmd->pid = 0;
+	for (int *fd = &cmd->in; fd <= &cmd->err; fd++)
+		if (*fd >= 0) {
+			close(*fd);
+			*fd = -1;
+		}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---------- an attempt ---------- */
+
+struct run {
+	struct attempt *a;
+	struct filter *f;
+	struct command *cmd; /* NULL: no map */
+	struct dfs_writer *w;
+	struct buf out;      /* filter output waiting to be written */
+	char why[256];
+};
+
+static int flush_out(struct run *r)
+{
+	if (!r->out.len)
+		return 0;
+	int rc = dfs_write(r->w, r->out.data, r->out.len);
+	if (rc)
+		snprintf(r->why, sizeof r->why, "cannot write the output: %s",
+			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+	else
+		atomic_fetch_add(&r->a->bytes_out, r->out.len);
+	buf_reset(&r->out);
+	return rc;
+}
+
+static int sink(void *arg, const char *data, size_t len)
+{
+	struct run *r = arg;
+	struct attempt *a = r->a;
+	if (atomic_load(&a->kill))
+		return -EINTR;
+	atomic_fetch_add(&a->bytes_in, len);
+	if (r->f) {
+		bool counting = a->l.flags & JOB_F_COUNT;
+		uint64_t n = filter_run(r->f, data, len, counting ? NULL : &r->out);
+		atomic_fetch_add(&a->records, n);
+		if (r->cmd) {
+			int rc = feed(r->cmd, r->out.data, r->out.len);
+			buf_reset(&r->out);
+			return rc;
+		}
+		return r->out.len >= OUT_FLUSH ? flush_out(r) : 0;
+	}
+	return feed(r->cmd, data, len);
+}
+
+static void queue_report(struct attempt *a, uint8_t state, int exit_status, const char *msg,
+			 const char *tail)
+{
+	struct cx_exec *x = a->x;
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", a->l.job);
+	r.task = a->l.task;
+	r.attempt = a->l.attempt;
+	r.state = state;
+	r.exit_status = exit_status;
+	r.bytes_in = atomic_load(&a->bytes_in);
+	r.bytes_local = atomic_load(&a->bytes_local);
+	r.bytes_out = atomic_load(&a->bytes_out);
+	r.records = atomic_load(&a->records);
+	r.message = (char *)(msg ? msg : "");
+	r.stderr_tail = (char *)(tail ? tail : "");
+	pthread_mutex_lock(&x->lock);
+	job_report_pack(&x->done, &r);
+	x->ndone++;
+	atomic_store(&a->finished, true);
+	pthread_mutex_unlock(&x->lock);
+	wake(x);
+}
+
+static void *attempt_main(void *arg)
+{
+	struct attempt *a = arg;
+	struct cx_exec *x = a->x;
+	const struct job_launch *l = &a->l;
+	struct run r = {.a = a};
+	struct command cmd = {.a = a, .in = -1, .out = -1, .err = -1};
+	struct source src = {.a = a};
+	struct buf scratch = BUF_INIT, err = BUF_INIT;
+	int exit_status = -1, rc;
+	bool have_map = l->map && l->map[0];
+
+	struct dfs_client_opts co = {0};
+	snprintf(co.namenode, sizeof co.namenode, "%s", x->o.namenode);
+	memcpy(co.key, x->o.key, AUTH_KEY_LEN);
+	co.uid = l->uid;
+	co.gid = l->gid;
+	snprintf(co.favored, sizeof co.favored, "%s", x->o.node_id);
+	if ((rc = dfs_connect(&co, &src.c))) {
+		snprintf(r.why, sizeof r.why, "cannot reach the namenode: %s", strerror(-rc));
+		goto out;
+	}
+	if ((rc = dfs_reader_new(src.c, &src.r))) {
+		snprintf(r.why, sizeof r.why, "cannot start a reader: %s", strerror(-rc));
+		goto out;
+	}
+	if (have_map && !x->o.exec) {
+		rc = -EPERM;
+		snprintf(r.why, sizeof r.why, "this datanode runs built-in filters only (--no-exec)");
+		goto out;
+	}
+	if (l->filter && (rc = filter_new(l->filter, l->pattern, l->flags, &r.f, &err))) {
+		snprintf(r.why, sizeof r.why, "%s", err.data);
+		goto out;
+	}
+	if ((rc = dfs_create(src.c, l->output, 0644, true, 0, 0, &r.w))) {
+		snprintf(r.why, sizeof r.why, "cannot create %s: %s", l->output,
+			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+		goto out;
+	}
+	cmd.w = r.w;
+	if (have_map) {
+		buf_printf(&scratch, "%s/%s_%05u_%u", x->o.scratch, l->job, l->task, l->attempt);
+		fs_remove_tree(scratch.data);
+		if (fs_mkdir_p(x->o.scratch, 0755) || mkdir(scratch.data, 0700) ||
+		    (x->root && chown(scratch.data, x->task_uid, x->task_gid))) {
+			rc = -errno;
+			snprintf(r.why, sizeof r.why, "cannot make the scratch directory %s: %s",
+				 scratch.data, strerror(errno));
+			goto out;
+		}
+		if ((rc = spawn(x, a, scratch.data, &cmd))) {
+			snprintf(r.why, sizeof r.why, "cannot start the command: %s", strerror(-rc));
+			goto out;
+		}
+		r.cmd = &cmd;
+	}
+	struct split_opts so = {READ_SIZE, PROTO_CHUNK_SIZE, r.f != NULL};
+	uint64_t read_bytes;
+	rc = split_run(l->offset, l->length, l->fsize, &so, read_at, &src, sink, &r, &read_bytes);
+	if (rc == -EPIPE)
+		rc = 0;
+	if (rc && !r.why[0])
+		snprintf(r.why, sizeof r.why, "%s",
+			 src.err[0] ? src.err : cmd.why[0] ? cmd.why : strerror(-rc));
+	if (!rc && r.f && !r.cmd && (l->flags & JOB_F_COUNT))
+		buf_printf(&r.out, "%" PRIu64 "\n", (uint64_t)atomic_load(&a->records));
+	if (!rc && r.cmd) {
+		rc = finish_command(&cmd);
+		if (rc && !r.why[0])
+			snprintf(r.why, sizeof r.why, "%s", cmd.why[0] ? cmd.why : strerror(-rc));
+	}
+	if (r.cmd) {
+		exit_status = reap(a, &cmd, rc != 0);
+		if (!rc && exit_status) {
+			rc = -ECHILD;
+			if (exit_status > 128)
+				snprintf(r.why, sizeof r.why, "the command was killed by signal %d",
+					 exit_status - 128);
+			else
+				snprintf(r.why, sizeof r.why, "the command exited with status %d",
+					 exit_status);
+		}
+	}
+	if (!rc)
+		rc = flush_out(&r);
+	if (!rc) {
+		rc = dfs_writer_close(r.w);
+		r.w = NULL;
+		if (rc)
+			snprintf(r.why, sizeof r.why, "cannot finish the output: %s",
+				 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+	}
+out:
+	if (cmd.pid)
+		exit_status = reap(a, &cmd, true);
+	if (r.w)
+		dfs_writer_abort(r.w);
+	if (rc && src.c)
+		dfs_delete(src.c, l->output, false); /* no partial output left behind */
+	if (scratch.len)
+		fs_remove_tree(scratch.data);
+	uint8_t state = !rc ? JOB_A_SUCCEEDED
+			    : atomic_load(&a->kill) ? JOB_A_KILLED : JOB_A_FAILED;
+	if (state == JOB_A_KILLED)
+		snprintf(r.why, sizeof r.why, "%s",
+			 atomic_load(&a->kill_reason) == 2 ? "killed: the datanode is stopping"
+							   : "killed on the namenode's request");
+	log_debug("job %s task %05u attempt %u: %s%s%s", l->job, l->task, l->attempt,
+		  job_state_name(state), r.why[0] ? ": " : "", r.why);
+	queue_report(a, state, exit_status, r.why, cmd.tail.data);
+	filter_free(r.f);
+	buf_free(&r.out);
+	buf_free(&cmd.tail);
+	buf_free(&scratch);
+	buf_free(&err);
+	if (src.r)
+		dfs_reader_close(src.r);
+	dfs_blocks_free(&src.known);
+	if (src.c)
+		dfs_close(src.c);
+	return NULL;
+}
+
+/* ---------- the executor ---------- */
+
+static struct attempt *find(struct cx_exec *x, const char *job, uint32_t task, uint32_t n)
+{
+	for (struct attempt *a = x->attempts; a; a = a->next)
+		if (!strcmp(a->l.job, job) && a->l.task == task && a->l.attempt == n)
+			return a;
+	return NULL;
+}
+
+static void kill_attempt(struct attempt *a, int reason)
+{
+	atomic_store(&a->kill_reason, reason);
+	atomic_store(&a->kill, true);
+	pthread_mutex_lock(&a->pid_lock);
+	if (a->pid > 0)
+		kill(-a->pid, SIGKILL);
+	pthread_mutex_unlock(&a->pid_lock);
+}
+
+static void launch(struct cx_exec *x, struct job_launch *l)
+{
+	struct attempt *a = calloc(1, sizeof *a);
+	if (!a) {
+		job_launch_free(l);
+		return;
+	}
+	a->x = x;
+	a->l = *l;
+	pthread_mutex_init(&a->pid_lock, NULL);
+	pthread_mutex_lock(&x->lock);
+	bool dup = find(x, l->job, l->task, l->attempt) != NULL;
+	if (!dup) {
+		a->next = x->attempts;
+		x->attempts = a;
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (dup) {
+		job_launch_free(&a->l);
+		free(a);
+		return;
+	}
+	if (pthread_create(&a->thread, NULL, attempt_main, a)) {
+		a->thread = 0;
+		queue_report(a, JOB_A_FAILED, -1, "cannot start a thread", "");
+	}
+}
+
+void cx_tasks(struct cx_exec *x, struct unpack *u)
+{
+	uint32_t n = unpack_count(u, 1);
+	for (uint32_t i = 0; i < n && unpack_ok(u); i++) {
+		uint8_t op = unpack_u8(u);
+		if (op == PROTO_TASK_START) {
+			struct job_launch l;
+			if (job_launch_unpack(u, &l))
+				break;
+			launch(x, &l);
+		} else if (op == PROTO_TASK_KILL) {
+			char job[JOB_ID_MAX + 1];
+			unpack_str(u, job, sizeof job);
+			uint32_t task = unpack_u32(u), attempt = unpack_u32(u);
+			if (!unpack_ok(u))
+				break;
+			pthread_mutex_lock(&x->lock);
+			struct attempt *a = find(x, job, task, attempt);
+			if (a)
+				kill_attempt(a, 1);
+			pthread_mutex_unlock(&x->lock);
+		} else {
+			log_warn("unknown task operation %u from the namenode", op);
+			return;
+		}
+	}
+	if (!unpack_ok(u))
+		log_warn("malformed task list from the namenode");
+}
+
+/* Joins and frees finished attempts (x->lock held). */
+static void reap_finished(struct cx_exec *x)
+{
+	for (struct attempt **pp = &x->attempts; *pp;) {
+		struct attempt *a = *pp;
+		if (!atomic_load(&a->finished)) {
+			pp = &a->next;
+			continue;
+		}
+		*pp = a->next;
+		if (a->thread)
+			pthread_join(a->thread, NULL);
+		job_launch_free(&a->l);
+		pthread_mutex_destroy(&a->pid_lock);
+		free(a);
+	}
+}
+
+uint32_t cx_take_reports(struct cx_exec *x, bool progress, struct buf *out)
+{
+	struct buf body = BUF_INIT;
+	pthread_mutex_lock(&x->lock);
+	uint32_t n = x->ndone;
+	buf_add(&body, x->done.data, x->done.len);
+	buf_reset(&x->done);
+	x->ndone = 0;
+	reap_finished(x);
+	if (progress) {
+		for (struct attempt *a = x->attempts; a; a = a->next) {
+			if (atomic_load(&a->finished))
+				continue;
+			struct job_report r = {0};
+			snprintf(r.job, sizeof r.job, "%s", a->l.job);
+			r.task = a->l.task;
+			r.attempt = a->l.attempt;
+			r.state = JOB_A_RUNNING;
+			r.exit_status = -1;
+			r.bytes_in = atomic_load(&a->bytes_in);
+			r.bytes_local = atomic_load(&a->bytes_local);
+			r.bytes_out = atomic_load(&a->bytes_out);
+			r.records = atomic_load(&a->records);
+			r.message = "";
+			r.stderr_tail = "";
+			job_report_pack(&body, &r);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+	buf_reset(out);
+	pack_u32(out, n);
+	buf_add(out, body.data, body.len);
+	buf_free(&body);
+	return n;
+}
+
+uint32_t cx_running(struct cx_exec *x)
+{
+	uint32_t n = 0;
+	pthread_mutex_lock(&x->lock);
+	for (struct attempt *a = x->attempts; a; a = a->next)
+		n += !atomic_load(&a->finished);
+	pthread_mutex_unlock(&x->lock);
+	return n;
+}
+
+int cx_event_fd(const struct cx_exec *x) { return x->efd; }
+
+int cx_start(const struct cx_opts *o, struct cx_exec **out)
+{
+	struct cx_exec *x = calloc(1, sizeof *x);
+	if (!x)
+		return -ENOMEM;
+	x->o = *o;
+	x->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (x->efd < 0) {
+		int rc = -errno;
+		free(x);
+		return rc;
+	}
+	pthread_mutex_init(&x->lock, NULL);
+	buf_init(&x->done);
+	x->root = geteuid() == 0;
+	x->task_uid = 65534;
+	x->task_gid = 65534;
+	if (x->root && o->exec) {
+		struct passwd pw, *res = NULL;
+		char tmp[4096];
+		if (!getpwnam_r(o->task_user, &pw, tmp, sizeof tmp, &res) && res) {
+			x->task_uid = pw.pw_uid;
+			x->task_gid = pw.pw_gid;
+		} else {
+			log_warn("task user '%s' not found; map commands run as uid 65534",
+				 o->task_user);
+		}
+		if (x->task_uid == 0)
+			log_warn("task user '%s' is root: map commands run with full privileges",
+				 o->task_user);
+	}
+	fs_remove_tree(o->scratch); /* what a crash left behind */
+	*out = x;
+	return 0;
+}
+
+void cx_stop(struct cx_exec *x)
+{
+	if (!x)
+		return;
+	pthread_mutex_lock(&x->lock);
+	for (struct attempt *a = x->attempts; a; a = a->next)
+		kill_attempt(a, 2);
+	pthread_mutex_unlock(&x->lock);
+	for (;;) {
+		pthread_mutex_lock(&x->lock);
+		bool all = true;
+		for (struct attempt *a = x->attempts; a; a = a->next)
+			all &= atomic_load(&a->finished);
+		reap_finished(x);
+		pthread_mutex_unlock(&x->lock);
+		if (all)
+			break;
+		usleep(20000);
+	}
+	buf_free(&x->done);
+	close(x->efd);
+	pthread_mutex_destroy(&x->lock);
+	free(x);
+}

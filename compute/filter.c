@@ -1,0 +1,153 @@
+/* filter: fixed-string and ERE line selection. See filter.h. */
+#include "filter.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
+
+struct filter {
+	uint8_t kind, flags;
+	char *pat; /* fixed string (lower-cased with JOB_F_ICASE) */
+	size_t plen;
+	regex_t re;
+	char *lower; /* scratch: a lower-cased copy of the data (fixed string, no case) */
+	size_t lower_cap;
+};
+
+static char lower_of(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
+
+int filter_new(uint8_t kind, const char *pattern, uint8_t flags, struct filter **out,
+	       struct buf *err)
+{
+	struct filter *f = calloc(1, sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	f->kind = kind;
+	f->flags = flags;
+	if (kind == JOB_FILTER_REGEX) {
+		int cf = REG_EXTENDED | REG_NEWLINE | ((flags & JOB_F_ICASE) ? REG_ICASE : 0);
+		int rc = regcomp(&f->re, pattern, cf);
+		if (rc) {
+			char msg[256];
+			regerror(rc, &f->re, msg, sizeof msg);
+			buf_printf(err, "bad regular expression '%s': %s", pattern, msg);
+			free(f);
+			return -EINVAL;
+		}
+	} else if (kind == JOB_FILTER_GREP) {
+		f->pat = strdup(pattern);
+		if (!f->pat) {
+			free(f);
+			return -ENOMEM;
+		}
+		f->plen = strlen(pattern);
+		if (flags & JOB_F_ICASE)
+			for (size_t i = 0; i < f->plen; i++)
+				f->pat[i] = lower_of(f->pat[i]);
+	} else {
+		buf_printf(err, "unknown filter kind %u", kind);
+		free(f);
+		return -EINVAL;
+	}
+	*out = f;
+	return 0;
+}
+
+void filter_free(struct filter *f)
+{
+	if (!f)
+		return;
+	if (f->kind == JOB_FILTER_REGEX)
+		regfree(&f->re);
+	free(f->pat);
+	free(f->lower);
+	free(f);
+}
+
+/* Offset of the first match at or after pos in data[0..len), or len when none. */
+static size_t find(struct filter *f, const char *data, const char *hay, size_t len, size_t pos)
+{
+	if (f->kind == JOB_FILTER_REGEX) {
+		regmatch_t m[1];
+		m[0].rm_so = (regoff_t)pos;
+		m[0].rm_eo = (regoff_t)len;
+		if (regexec(&f->re, data, 1, m, REG_STARTEND))
+			return len;
+		return (size_t)m[0].rm_so < len ? (size_t)m[0].rm_so : len;
+	}
+	if (f->plen == 0)
+		return pos;
+	const char *p = memmem(hay + pos, len - pos, f->pat, f->plen);
+	return p ? (size_t)(p - hay) : len;
+}
+
+/* Appends data[a..b) (whole lines), adding the '\n' a last line may lack. */
+static void emit(struct buf *out, const char *data, size_t a, size_t b)
+{
+	if (!out || a >= b)
+		return;
+	buf_add(out, data + a, b - a);
+	if (data[b - 1] != '\n')
+		buf_add(out, "\n", 1);
+}
+
+/* Lines in data[a..b) (whole lines, the last maybe without its '\n'). */
+static uint64_t lines_in(const char *data, size_t a, size_t b)
+{
+	uint64_t n = 0;
+	const char *p = data + a, *end = data + b;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		n++;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
+uint64_t filter_run(struct filter *f, const char *data, size_t len, struct buf *out)
+{
+	const char *hay = data;
+	if (f->kind == JOB_FILTER_GREP && (f->flags & JOB_F_ICASE) && f->plen) {
+		if (f->lower_cap < len) {
+			char *p = realloc(f->lower, len);
+			if (!p)
+				abort();
+			f->lower = p;
+			f->lower_cap = len;
+		}
+		for (size_t i = 0; i < len; i++)
+			f->lower[i] = lower_of(data[i]);
+		hay = f->lower;
+	}
+	bool invert = f->flags & JOB_F_INVERT;
+	uint64_t n = 0;
+	size_t pos = 0;
+	while (pos < len) {
+		size_t m = find(f, data, hay, len, pos);
+		if (m >= len)
+			break;
+		const char *ls = m > pos ? memrchr(data + pos, '\n', m - pos) : NULL;
+		size_t start = ls ? (size_t)(ls - data) + 1 : pos;
+		const char *le = memchr(data + m, '\n', len - m);
+		size_t end = le ? (size_t)(le - data) + 1 : len;
+		if (invert) {
+			n += lines_in(data, pos, start);
+			emit(out, data, pos, start);
+		} else {
+			n++;
+			emit(out, data, start, end);
+		}
+		pos = end;
+	}
+	if (invert && pos < len) {
+		n += lines_in(data, pos, len);
+		emit(out, data, pos, len);
+	}
+	return n;
+}

@@ -1,0 +1,663 @@
+/* scheduler: jobs, tasks and attempts on the namenode. See scheduler.h. */
+#include "scheduler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "buf.h"
+
+struct node {
+	bool up, exec;
+	uint32_t slots, running;
+	char id[PROTO_ID_MAX + 1];
+};
+
+struct sched {
+	struct sched_cfg cfg;
+	struct sched_ops ops;
+	struct node *nodes;
+	uint32_t nnodes;
+	uint32_t rr; /* the node offered a slot first in the next pass */
+	struct sched_job *jobs, *last;
+	uint64_t seq;
+	char prefix[32];
+};
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		abort();
+	return p;
+}
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = xstrdup(s);
+}
+
+struct sched *sched_new(const struct sched_cfg *cfg, const struct sched_ops *ops)
+{
+	struct sched *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	if (!s->cfg.task_attempts)
+		s->cfg.task_attempts = 1;
+	if (!s->cfg.keep_jobs)
+		s->cfg.keep_jobs = 100;
+	s->ops = *ops;
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(s->prefix, sizeof s->prefix, "%Y%m%d%H%M%S", &tm);
+	return s;
+}
+
+static void free_job(struct sched_job *j)
+{
+	for (uint32_t i = 0; i < j->ntasks; i++) {
+		struct sched_task *t = &j->tasks[i];
+		for (uint32_t k = 0; k < t->nattempts; k++) {
+			free(t->attempts[k].message);
+			free(t->attempts[k].stderr_tail);
+		}
+		free(t->attempts);
+		free(t->bad_nodes);
+	}
+	for (uint32_t i = 0; i < j->ninputs; i++)
+		free(j->inputs[i].path);
+	free(j->inputs);
+	free(j->tasks);
+	job_spec_free(&j->spec);
+	free(j->error);
+	free(j->error_stderr);
+	free(j);
+}
+
+void sched_free(struct sched *s)
+{
+	if (!s)
+		return;
+	while (s->jobs) {
+		struct sched_job *j = s->jobs;
+		s->jobs = j->next;
+		free_job(j);
+	}
+	free(s->nodes);
+	free(s);
+}
+
+static struct node *node_at(struct sched *s, uint32_t i)
+{
+	if (i >= s->nnodes) {
+		uint32_t n = i + 1 > s->nnodes * 2 ? i + 1 : s->nnodes * 2;
+		struct node *v = realloc(s->nodes, n * sizeof *v);
+		if (!v)
+			abort();
+		memset(v + s->nnodes, 0, (n - s->nnodes) * sizeof *v);
+		s->nodes = v;
+		s->nnodes = n;
+	}
+	return &s->nodes[i];
+}
+
+const char *sched_node_id(const struct sched *s, uint32_t node)
+{
+	return node < s->nnodes ? s->nodes[node].id : "";
+}
+
+uint32_t sched_node_running(const struct sched *s, uint32_t node)
+{
+	return node < s->nnodes ? s->nodes[node].running : 0;
+}
+
+static bool needs_exec(const struct sched_job *j) { return j->spec.map && j->spec.map[0]; }
+
+static bool can_run(const struct sched *s, uint32_t n, const struct sched_job *j)
+{
+	const struct node *nd = &s->nodes[n];
+	return nd->up && nd->slots > 0 && (nd->exec || !needs_exec(j));
+}
+
+static bool failed_on(const struct sched_task *t, uint32_t n)
+{
+	for (uint32_t i = 0; i < t->nbad; i++)
+		if (t->bad_nodes[i] == n)
+			return true;
+	return false;
+}
+
+static bool running_on(const struct sched_task *t, uint32_t n)
+{
+	for (uint32_t i = 0; i < t->nattempts; i++)
+		if (t->attempts[i].state == JOB_A_RUNNING && t->attempts[i].node == n)
+			return true;
+	return false;
+}
+
+/* Nodes that could take t now or later without retrying where it failed; when it has
+ * failed everywhere, every node may be tried again. */
+static bool node_allowed(const struct sched *s, const struct sched_job *j,
+			 const struct sched_task *t, uint32_t n)
+{
+	if (!can_run(s, n, j) || running_on(t, n))
+		return false;
+	if (!failed_on(t, n))
+		return true;
+	for (uint32_t i = 0; i < s->nnodes; i++)
+		if (i != n && can_run(s, i, j) && !failed_on(t, i))
+			return false;
+	return true;
+}
+
+static bool is_holder(const uint32_t *h, uint32_t nh, uint32_t n)
+{
+	for (uint32_t i = 0; i < nh; i++)
+		if (h[i] == n)
+			return true;
+	return false;
+}
+
+/* True when some holder of t's block could run it (so waiting for one makes sense). */
+static bool has_viable_holder(struct sched *s, const struct sched_job *j,
+			      const struct sched_task *t, const uint32_t *h, uint32_t nh)
+{
+	for (uint32_t i = 0; i < nh; i++)
+		if (h[i] < s->nnodes && node_allowed(s, j, t, h[i]))
+			return true;
+	return false;
+}
+
+static struct sched_attempt *new_attempt(struct sched_task *t)
+{
+	if (t->nattempts == t->capattempts) {
+		uint32_t cap = t->capattempts ? t->capattempts * 2 : 2;
+		struct sched_attempt *v = realloc(t->attempts, cap * sizeof *v);
+		if (!v)
+			abort();
+		t->attempts = v;
+		t->capattempts = cap;
+	}
+	struct sched_attempt *a = &t->attempts[t->nattempts];
+	memset(a, 0, sizeof *a);
+	a->n = ++t->nattempts;
+	a->exit_status = -1;
+	return a;
+}
+
+static void launch(struct sched *s, struct sched_job *j, struct sched_task *t, uint32_t n,
+		   bool local, bool speculative, double now)
+{
+	struct sched_attempt *a = new_attempt(t);
+	a->node = n;
+	a->state = JOB_A_RUNNING;
+	a->local = local;
+	a->speculative = speculative;
+	a->start = a->last_report = now;
+	if (t->state == SCHED_T_PENDING) {
+		t->state = SCHED_T_RUNNING;
+		j->pending--;
+	}
+	j->running++;
+	if (speculative)
+		j->speculative++;
+	s->nodes[n].running++;
+	s->ops.launch(s->ops.arg, j, t, a);
+}
+
+/* An attempt stops running (any reason): its slot and counters. */
+static void attempt_stopped(struct sched *s, struct sched_job *j, struct sched_attempt *a,
+			    uint8_t state, double now)
+{
+	a->state = state;
+	a->end = now;
+	j->running--;
+	if (a->node < s->nnodes && s->nodes[a->node].running)
+		s->nodes[a->node].running--;
+}
+
+static void end_job(struct sched *s, struct sched_job *j, uint8_t state, double now)
+{
+	for (uint32_t i = 0; i < j->ntasks; i++) {
+		struct sched_task *t = &j->tasks[i];
+		for (uint32_t k = 0; k < t->nattempts; k++) {
+			struct sched_attempt *a = &t->attempts[k];
+			if (a->state != JOB_A_RUNNING)
+				continue;
+			attempt_stopped(s, j, a, JOB_A_KILLED, now);
+			set_str(&a->message, "killed: the job ended");
+			s->ops.kill(s->ops.arg, j, t, a);
+		}
+	}
+	j->state = state;
+	j->ended = now;
+	s->ops.ended(s->ops.arg, j);
+	/* forget the oldest ended jobs beyond keep_jobs */
+	uint32_t ended = 0;
+	for (struct sched_job *x = s->jobs; x; x = x->next)
+		ended += x->state != JOB_RUNNING;
+	struct sched_job **pp = &s->jobs;
+	while (*pp && ended > s->cfg.keep_jobs) {
+		struct sched_job *x = *pp;
+		if (x->state == JOB_RUNNING || x == j) {
+			pp = &x->next;
+			continue;
+		}
+		*pp = x->next;
+		free_job(x);
+		ended--;
+	}
+	s->last = NULL;
+	for (struct sched_job *x = s->jobs; x; x = x->next)
+		s->last = x;
+}
+
+void sched_submit(struct sched *s, struct sched_job *j, double now)
+{
+	j->seq = ++s->seq;
+	snprintf(j->id, sizeof j->id, "job_%s_%04llu", s->prefix, (unsigned long long)j->seq);
+	j->state = JOB_RUNNING;
+	j->submitted = now;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	j->submitted_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	j->pending = j->ntasks;
+	j->skip_since = -1;
+	j->input_bytes = 0;
+	for (uint32_t i = 0; i < j->ntasks; i++) {
+		struct sched_task *t = &j->tasks[i];
+		t->state = SCHED_T_PENDING;
+		t->winner = -1;
+		j->input_bytes += t->length;
+	}
+	j->next = NULL;
+	if (s->last)
+		s->last->next = j;
+	else
+		s->jobs = j;
+	s->last = j;
+	if (!j->ntasks)
+		end_job(s, j, JOB_SUCCEEDED, now);
+	else
+		sched_schedule(s, now);
+}
+
+/* Chooses a pending task of j for node n: node-local first, then (when allowed) one
+ * that must or may run remotely. Returns it or NULL; *local tells which. */
+static struct sched_task *pick_task(struct sched *s, struct sched_job *j, uint32_t n,
+				    double now, bool *local)
+{
+	struct sched_task *must_remote = NULL, *any = NULL;
+	uint32_t h[SCHED_MAX_HOLDERS];
+	for (uint32_t i = 0; i < j->ntasks; i++) {
+		struct sched_task *t = &j->tasks[i];
+		if (t->state != SCHED_T_PENDING || !node_allowed(s, j, t, n))
+			continue;
+		uint32_t nh = s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS);
+		if (is_holder(h, nh, n)) {
+			*local = true;
+			return t;
+		}
+		if (!must_remote && !has_viable_holder(s, j, t, h, nh))
+			must_remote = t;
+		if (!any)
+			any = t;
+	}
+	*local = false;
+	if (must_remote)
+		return must_remote;
+	if (any && j->skip_since >= 0 && now - j->skip_since >= s->cfg.locality_delay)
+		return any;
+	if (any && j->skip_since < 0)
+		j->skip_since = now;
+	return NULL;
+}
+
+/* Running jobs in fair-share order: fewest running attempts, then oldest. */
+static uint32_t jobs_by_share(struct sched *s, struct sched_job **out, uint32_t max)
+{
+	uint32_t n = 0;
+	for (struct sched_job *j = s->jobs; j && n < max; j = j->next) {
+		if (j->state != JOB_RUNNING || !j->pending)
+			continue;
+		uint32_t k = n++;
+		while (k > 0 && (out[k - 1]->running > j->running)) {
+			out[k] = out[k - 1];
+			k--;
+		}
+		out[k] = j;
+	}
+	return n;
+}
+
+static bool offer_slot(struct sched *s, uint32_t n, double now)
+{
+	struct sched_job *order[256];
+	uint32_t nj = jobs_by_share(s, order, 256);
+	for (uint32_t i = 0; i < nj; i++) {
+		struct sched_job *j = order[i];
+		if (!can_run(s, n, j))
+			continue;
+		bool local;
+		struct sched_task *t = pick_task(s, j, n, now, &local);
+		if (!t)
+			continue;
+		if (local)
+			j->skip_since = -1;
+		launch(s, j, t, n, local, false, now);
+		return true;
+	}
+	return false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void speculate(struct sched *s, struct sched_job *j, double now)
+{
+	if (j->state != JOB_RUNNING || j->pending || !j->done || !s->cfg.speculation)
+		return;
+	double *d = malloc(j->done * sizeof *d);
+	if (!d)
+		return;
+	uint32_t nd = 0;
+	for (uint32_t i = 0; i < j->ntasks && nd < j->done; i++) {
+		struct sched_task *t = &j->tasks[i];
+		if (t->state == SCHED_T_DONE && t->winner >= 0) {
+			struct sched_attempt *w = &t->attempts[t->winner];
+			d[nd++] = w->end - w->start;
+		}
+	}
+	qsort(d, nd, sizeof *d, cmp_double);
+	double median = nd ? d[nd / 2] : 0;
+	free(d);
+	double limit = s->cfg.spec_factor * median;
+	if (limit < s->cfg.spec_min)
+		limit = s->cfg.spec_min;
+	uint32_t h[SCHED_MAX_HOLDERS];
+	for (uint32_t i = 0; i < j->ntasks; i++) {
+		struct sched_task *t = &j->tasks[i];
+		if (t->state != SCHED_T_RUNNING)
+			continue;
+		struct sched_attempt *only = NULL;
+		uint32_t nrun = 0;
+		for (uint32_t k = 0; k < t->nattempts; k++)
+			if (t->attempts[k].state == JOB_A_RUNNING) {
+				only = &t->attempts[k];
+				nrun++;
+			}
+		if (nrun != 1 || now - only->start < limit)
+			continue;
+		/* a free slot elsewhere, on a replica holder when there is one */
+		uint32_t nh = s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS);
+		uint32_t best = SCHED_NO_NODE;
+		bool best_local = false;
+		for (uint32_t n = 0; n < s->nnodes; n++) {
+			struct node *nd2 = &s->nodes[n];
+			if (n == only->node || nd2->running >= nd2->slots || !node_allowed(s, j, t, n))
+				continue;
+			bool local = is_holder(h, nh, n);
+			if (best == SCHED_NO_NODE || (local && !best_local)) {
+				best = n;
+				best_local = local;
+			}
+		}
+		if (best != SCHED_NO_NODE)
+			launch(s, j, t, best, best_local, true, now);
+	}
+}
+
+void sched_schedule(struct sched *s, double now)
+{
+	bool placed = true;
+	while (placed) {
+		placed = false;
+		for (uint32_t k = 0; k < s->nnodes; k++) {
+			uint32_t n = (s->rr + k) % s->nnodes;
+			struct node *nd = &s->nodes[n];
+			if (!nd->up || nd->running >= nd->slots)
+				continue;
+			if (offer_slot(s, n, now))
+				placed = true;
+		}
+		if (s->nnodes)
+			s->rr = (s->rr + 1) % s->nnodes;
+	}
+	for (struct sched_job *j = s->jobs; j; j = j->next)
+		speculate(s, j, now);
+}
+
+static struct sched_attempt *find_attempt(struct sched *s, const char *job, uint32_t task,
+					  uint32_t attempt, struct sched_job **jo,
+					  struct sched_task **to)
+{
+	struct sched_job *j = sched_find(s, job);
+	if (!j || task >= j->ntasks)
+		return NULL;
+	struct sched_task *t = &j->tasks[task];
+	if (attempt < 1 || attempt > t->nattempts)
+		return NULL;
+	*jo = j;
+	*to = t;
+	return &t->attempts[attempt - 1];
+}
+
+/* Attempt a of t failed: retry, or fail the job when t has failed too often. */
+static void attempt_failed(struct sched *s, struct sched_job *j, struct sched_task *t,
+			   struct sched_attempt *a, const char *why, double now)
+{
+	attempt_stopped(s, j, a, JOB_A_FAILED, now);
+	if (why)
+		set_str(&a->message, why);
+	j->failed_attempts++;
+	t->failures++;
+	if (!failed_on(t, a->node)) {
+		uint32_t *v = realloc(t->bad_nodes, (t->nbad + 1) * sizeof *v);
+		if (!v)
+			abort();
+		v[t->nbad++] = a->node;
+		t->bad_nodes = v;
+	}
+	if (t->state == SCHED_T_DONE)
+		return;
+	if (t->failures >= s->cfg.task_attempts) {
+		struct buf e = BUF_INIT;
+		buf_printf(&e, "task %05u (%s at offset %llu) failed %u time%s; the last attempt, on "
+			       "node '%s': %s",
+			   t->index, j->inputs[t->file].path, (unsigned long long)t->offset,
+			   t->failures, t->failures == 1 ? "" : "s", sched_node_id(s, a->node),
+			   a->message ? a->message : "failed");
+		set_str(&j->error, e.data);
+		set_str(&j->error_stderr, a->stderr_tail);
+		buf_free(&e);
+		end_job(s, j, JOB_FAILED, now);
+		return;
+	}
+	bool other = false;
+	for (uint32_t k = 0; k < t->nattempts; k++)
+		other |= t->attempts[k].state == JOB_A_RUNNING;
+	if (!other) {
+		t->state = SCHED_T_PENDING;
+		j->pending++;
+	}
+}
+
+static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched_task *t,
+			      struct sched_attempt *a, double now)
+{
+	attempt_stopped(s, j, a, JOB_A_SUCCEEDED, now);
+	if (t->state == SCHED_T_DONE)
+		return; /* another attempt won: this one's output is discarded */
+	t->state = SCHED_T_DONE;
+	t->winner = (int32_t)(a - t->attempts);
+	j->done++;
+	j->records += a->records;
+	j->bytes_done += a->bytes_in;
+	if (a->local)
+		j->node_local++;
+	else
+		j->remote++;
+	for (uint32_t k = 0; k < t->nattempts; k++) {
+		struct sched_attempt *o = &t->attempts[k];
+		if (o->state != JOB_A_RUNNING)
+			continue;
+		attempt_stopped(s, j, o, JOB_A_KILLED, now);
+		set_str(&o->message, "killed: another attempt finished first");
+		s->ops.kill(s->ops.arg, j, t, o);
+	}
+	if (j->done == j->ntasks)
+		end_job(s, j, JOB_SUCCEEDED, now);
+}
+
+void sched_report(struct sched *s, uint32_t node, const struct job_report *r, double now)
+{
+	struct sched_job *j;
+	struct sched_task *t;
+	struct sched_attempt *a = find_attempt(s, r->job, r->task, r->attempt, &j, &t);
+	if (!a || a->node != node || a->state != JOB_A_RUNNING || j->state != JOB_RUNNING)
+		return;
+	a->last_report = now;
+	a->bytes_in = r->bytes_in;
+	a->bytes_local = r->bytes_local;
+	a->records = r->records;
+	a->exit_status = r->exit_status;
+	if (r->state == JOB_A_RUNNING)
+		return;
+	set_str(&a->stderr_tail, r->stderr_tail);
+	set_str(&a->message, r->message);
+	if (r->state == JOB_A_SUCCEEDED)
+		attempt_succeeded(s, j, t, a, now);
+	else
+		attempt_failed(s, j, t, a, r->message && r->message[0] ? r->message : "failed",
+			       now);
+	sched_schedule(s, now);
+}
+
+/* Fails every attempt running on node n (it is gone, or restarted). */
+static void lose_node(struct sched *s, uint32_t n, const char *why, double now)
+{
+	for (struct sched_job *j = s->jobs; j; j = j->next) {
+		for (uint32_t i = 0; i < j->ntasks && j->state == JOB_RUNNING; i++) {
+			struct sched_task *t = &j->tasks[i];
+			for (uint32_t k = 0; k < t->nattempts && j->state == JOB_RUNNING; k++) {
+				struct sched_attempt *a = &t->attempts[k];
+				if (a->state == JOB_A_RUNNING && a->node == n)
+					attempt_failed(s, j, t, a, why, now);
+			}
+		}
+	}
+}
+
+void sched_node_up(struct sched *s, uint32_t node, const char *id, uint32_t slots, bool exec,
+		   double now)
+{
+	struct node *nd = node_at(s, node);
+	if (nd->up && nd->running)
+		lose_node(s, node, "the node restarted", now);
+	nd->up = true;
+	nd->exec = exec;
+	nd->slots = slots;
+	nd->running = 0;
+	snprintf(nd->id, sizeof nd->id, "%s", id);
+	sched_schedule(s, now);
+}
+
+void sched_node_down(struct sched *s, uint32_t node, double now)
+{
+	if (node >= s->nnodes || !s->nodes[node].up)
+		return;
+	s->nodes[node].up = false;
+	lose_node(s, node, "its node was lost", now);
+	s->nodes[node].running = 0;
+	sched_schedule(s, now);
+}
+
+int sched_kill(struct sched *s, const char *id, double now)
+{
+	struct sched_job *j = sched_find(s, id);
+	if (!j)
+		return -ENOENT;
+	if (j->state != JOB_RUNNING)
+		return -EALREADY;
+	set_str(&j->error, "killed by a user");
+	end_job(s, j, JOB_KILLED, now);
+	sched_schedule(s, now);
+	return 0;
+}
+
+void sched_tick(struct sched *s, double now)
+{
+	for (struct sched_job *j = s->jobs; j; j = j->next) {
+		for (uint32_t i = 0; i < j->ntasks && j->state == JOB_RUNNING; i++) {
+			struct sched_task *t = &j->tasks[i];
+			for (uint32_t k = 0; k < t->nattempts && j->state == JOB_RUNNING; k++) {
+				struct sched_attempt *a = &t->attempts[k];
+				if (a->state != JOB_A_RUNNING ||
+				    now - a->last_report < s->cfg.task_timeout)
+					continue;
+				s->ops.kill(s->ops.arg, j, t, a);
+				char why[96];
+				snprintf(why, sizeof why, "timed out: no progress for %.0f s",
+					 s->cfg.task_timeout);
+				attempt_failed(s, j, t, a, why, now);
+			}
+		}
+	}
+	sched_schedule(s, now);
+}
+
+struct sched_job *sched_find(struct sched *s, const char *id)
+{
+	for (struct sched_job *j = s->jobs; j; j = j->next)
+		if (!strcmp(j->id, id))
+			return j;
+	return NULL;
+}
+
+struct sched_job *sched_jobs(struct sched *s) { return s->jobs; }
+
+void sched_job_info(const struct sched_job *j, double now, struct job_info *i)
+{
+	memset(i, 0, sizeof *i);
+	snprintf(i->id, sizeof i->id, "%s", j->id);
+	i->state = j->state;
+	i->output = j->spec.output;
+	i->what = NULL;
+	i->uid = j->uid;
+	i->total = j->ntasks;
+	i->done = j->done;
+	i->running = j->running;
+	i->failed_attempts = j->failed_attempts;
+	i->speculative = j->speculative;
+	i->node_local = j->node_local;
+	i->remote = j->remote;
+	i->input_bytes = j->input_bytes;
+	uint64_t read = j->bytes_done;
+	for (uint32_t k = 0; k < j->ntasks; k++) {
+		const struct sched_task *t = &j->tasks[k];
+		if (t->state != SCHED_T_RUNNING)
+			continue;
+		uint64_t best = 0;
+		for (uint32_t a = 0; a < t->nattempts; a++)
+			if (t->attempts[a].state == JOB_A_RUNNING && t->attempts[a].bytes_in > best)
+				best = t->attempts[a].bytes_in;
+		read += best;
+	}
+	i->bytes_read = read;
+	i->records = j->records;
+	i->flags = j->spec.flags;
+	i->submitted_ms = j->submitted_ms;
+	double end = j->state == JOB_RUNNING ? now : j->ended;
+	i->elapsed_ms = (int64_t)((end - j->submitted) * 1000);
+	i->error = j->error;
+	i->error_stderr = j->error_stderr;
+}

@@ -1,0 +1,253 @@
+/*
+ * Unit tests for the compute layer's pure parts: the line rule of splits
+ * (compute/split.h) -- every split's bytes concatenated give the file back exactly,
+ * whatever the block size, read size and line lengths -- the built-in filter
+ * (compute/filter.h) against grep's rules, and the job wire layouts (compute/job.h).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+#include "job.h"
+#include "log.h"
+#include "split.h"
+
+struct mem {
+	const char *data;
+	size_t len;
+	size_t max_read; /* short reads, to exercise the carry logic */
+};
+
+static ssize_t mem_read(void *arg, uint64_t off, void *buf, size_t max)
+{
+	struct mem *m = arg;
+	if (off >= m->len)
+		return 0;
+	size_t n = m->len - off < max ? m->len - off : max;
+	if (m->max_read && n > m->max_read)
+		n = m->max_read;
+	memcpy(buf, m->data + off, n);
+	return (ssize_t)n;
+}
+
+struct collect {
+	struct buf b;
+	bool whole;
+	int pieces;
+};
+
+static int collect(void *arg, const char *data, size_t len)
+{
+	struct collect *c = arg;
+	c->pieces++;
+	buf_add(&c->b, data, len);
+	return 0;
+}
+
+static int collect_lines(void *arg, const char *data, size_t len)
+{
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(data[len - 1], '\n'); /* only the final piece may lack it */
+	return collect(arg, data, len);
+}
+
+/* Splits data in blocks of bs and checks the splits give it back. */
+static void check_splits(const char *data, size_t len, size_t bs, size_t bufsz, size_t maxr,
+			 bool whole)
+{
+	struct mem m = {data, len, maxr};
+	struct buf all = BUF_INIT;
+	for (uint64_t s = 0; s < len; s += bs) {
+		uint64_t l = len - s < bs ? len - s : bs;
+		struct collect c = {BUF_INIT, whole, 0};
+		struct split_opts o = {bufsz, 4, false};
+		uint64_t rd;
+		int rc = split_run(s, l, len, &o, mem_read, &m, collect, &c, &rd);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_uint_ge(rd, c.b.len);
+		/* what it owns starts a line: the previous split's part ended one */
+		if (c.b.len && all.len)
+			ck_assert_int_eq(data[all.len - 1], '\n');
+		if (whole) { /* the whole-lines mode hands over the same bytes */
+			struct collect w = {BUF_INIT, true, 0};
+			struct split_opts ow = {bufsz, 4, true};
+			rc = split_run(s, l, len, &ow, mem_read, &m, collect, &w, &rd);
+			ck_assert_int_eq(rc, 0);
+			ck_assert_uint_eq(w.b.len, c.b.len);
+			ck_assert(!c.b.len || !memcmp(w.b.data, c.b.data, c.b.len));
+			buf_free(&w.b);
+		}
+		buf_add(&all, c.b.data, c.b.len);
+		buf_free(&c.b);
+	}
+	ck_assert_uint_eq(all.len, len);
+	ck_assert(!memcmp(all.data, data, len));
+	buf_free(&all);
+}
+
+START_TEST(test_split_rule)
+{
+	/* lines of every kind: empty, short, longer than a block, no trailing newline */
+	struct buf f = BUF_INIT;
+	srand(7);
+	for (int i = 0; i < 400; i++) {
+		int kind = rand() % 10;
+		int n = kind == 0 ? 0 : kind == 1 ? 150 + rand() % 300 : rand() % 20;
+		for (int k = 0; k < n; k++)
+			buf_addc(&f, (char)('a' + rand() % 26));
+		buf_addc(&f, '\n');
+	}
+	buf_adds(&f, "unterminated last line");
+	static const size_t bss[] = {1, 2, 3, 7, 16, 64, 100, 257, 4096, 1 << 20};
+	for (size_t i = 0; i < sizeof bss / sizeof bss[0]; i++) {
+		check_splits(f.data, f.len, bss[i], 16, 0, true);
+		check_splits(f.data, f.len, bss[i], 64, 5, false);
+		check_splits(f.data, f.len - 22, bss[i], 32, 0, true); /* ends with '\n' */
+	}
+	/* one line longer than every block, and blocks ending exactly at a newline */
+	check_splits("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nb\n", 39, 4, 8, 0, true);
+	check_splits("abc\nabc\nabc\n", 12, 4, 8, 0, true);
+	check_splits("\n\n\n\n", 4, 1, 8, 0, true);
+	check_splits("x", 1, 1, 8, 0, true);
+	buf_free(&f);
+}
+END_TEST
+
+START_TEST(test_split_whole_lines)
+{
+	const char *d = "one\ntwo\nthree\nfour\nfive has more letters\nsix";
+	struct mem m = {d, strlen(d), 3};
+	struct collect c = {BUF_INIT, true, 0};
+	struct split_opts o = {8, 1, true};
+	uint64_t rd;
+	/* the final piece (unterminated) goes through collect, not collect_lines */
+	ck_assert_int_eq(split_run(0, 20, strlen(d), &o, mem_read, &m, collect_lines, &c, &rd),
+			 0);
+	ck_assert_str_eq(c.b.data, "one\ntwo\nthree\nfour\nfive has more letters\n");
+	buf_free(&c.b);
+	struct collect c2 = {BUF_INIT, true, 0};
+	ck_assert_int_eq(split_run(20, strlen(d) - 20, strlen(d), &o, mem_read, &m, collect, &c2,
+				   &rd),
+			 0);
+	ck_assert_str_eq(c2.b.data, "six");
+	buf_free(&c2.b);
+}
+END_TEST
+
+static void grep_eq(uint8_t kind, const char *pat, uint8_t flags, const char *in,
+		    const char *want, uint64_t nwant)
+{
+	struct filter *f;
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	ck_assert_int_eq(filter_new(kind, pat, flags, &f, &err), 0);
+	uint64_t n = filter_run(f, in, strlen(in), &out);
+	ck_assert_str_eq(out.len ? out.data : "", want);
+	ck_assert_uint_eq(n, nwant);
+	ck_assert_uint_eq(filter_run(f, in, strlen(in), NULL), nwant); /* counting only */
+	filter_free(f);
+	buf_free(&out);
+	buf_free(&err);
+}
+
+START_TEST(test_filter)
+{
+	const char *in = "apple pie\nBanana split\ncherry\n\napple\nno fruit here";
+	grep_eq(JOB_FILTER_GREP, "apple", 0, in, "apple pie\napple\n", 2);
+	grep_eq(JOB_FILTER_GREP, "here", 0, in, "no fruit here\n", 1); /* newline added */
+	grep_eq(JOB_FILTER_GREP, "banana", 0, in, "", 0);
+	grep_eq(JOB_FILTER_GREP, "BANANA", JOB_F_ICASE, in, "Banana split\n", 1);
+	grep_eq(JOB_FILTER_GREP, "apple", JOB_F_INVERT, in,
+		"Banana split\ncherry\n\nno fruit here\n", 4);
+	grep_eq(JOB_FILTER_GREP, "", 0, "a\n\nb\n", "a\n\nb\n", 3);
+	grep_eq(JOB_FILTER_GREP, "p", 0, "ppp\np\n", "ppp\np\n", 2); /* one line, once */
+	grep_eq(JOB_FILTER_REGEX, "^(apple|cherry)$", 0, in, "cherry\napple\n", 2);
+	grep_eq(JOB_FILTER_REGEX, "^$", 0, in, "\n", 1);
+	grep_eq(JOB_FILTER_REGEX, "an+a", JOB_F_ICASE, in, "Banana split\n", 1);
+	grep_eq(JOB_FILTER_REGEX, "[0-9]", JOB_F_INVERT, "a1\nb\nc2\nd", "b\nd\n", 2);
+	grep_eq(JOB_FILTER_REGEX, "e.p", 0, "ne\npe\n", "", 0); /* never across lines */
+	struct filter *f;
+	struct buf err = BUF_INIT;
+	ck_assert_int_eq(filter_new(JOB_FILTER_REGEX, "a(b", 0, &f, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.data, "a(b"));
+	buf_free(&err);
+}
+END_TEST
+
+START_TEST(test_job_layouts)
+{
+	char *inputs[] = {"/a", "/b"};
+	struct job_spec s = {2, inputs, "/out", "wc -l", JOB_FILTER_GREP, "x", JOB_F_INVERT};
+	struct buf err = BUF_INIT, b = BUF_INIT;
+	ck_assert_int_eq(job_spec_check(&s, &err), 0);
+	job_spec_pack(&b, &s);
+	struct unpack u;
+	unpack_init(&u, b.data, b.len);
+	struct job_spec t;
+	ck_assert_int_eq(job_spec_unpack(&u, &t), 0);
+	ck_assert_uint_eq(t.ninputs, 2);
+	ck_assert_str_eq(t.inputs[1], "/b");
+	ck_assert_str_eq(t.map, "wc -l");
+	ck_assert_uint_eq(t.flags, JOB_F_INVERT);
+	job_spec_free(&t);
+	/* every truncation is refused, never a crash */
+	for (size_t n = 0; n < b.len; n++) {
+		unpack_init(&u, b.data, n);
+		ck_assert_int_eq(job_spec_unpack(&u, &t), -EPROTO);
+	}
+	/* bad specs */
+	struct job_spec bad = s;
+	bad.map = "";
+	bad.filter = 0;
+	buf_reset(&err);
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = s;
+	bad.flags |= JOB_F_COUNT;
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL); /* --count with --map */
+	bad = s;
+	bad.filter = JOB_FILTER_REGEX;
+	bad.pattern = "(";
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = s;
+	bad.ninputs = 0;
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+
+	struct job_report r = {"job_1", 3, 2, JOB_A_FAILED, 7, 100, 50, 10, 4, "boom", "err\n"};
+	buf_reset(&b);
+	job_report_pack(&b, &r);
+	unpack_init(&u, b.data, b.len);
+	struct job_report r2;
+	ck_assert_int_eq(job_report_unpack(&u, &r2), 0);
+	ck_assert_str_eq(r2.message, "boom");
+	ck_assert_int_eq(r2.exit_status, 7);
+	job_report_free(&r2);
+	unpack_init(&u, b.data, b.len - 1);
+	ck_assert_int_eq(job_report_unpack(&u, &r2), -EPROTO);
+	buf_free(&b);
+	buf_free(&err);
+}
+END_TEST
+
+static Suite *compute_suite(void)
+{
+	Suite *s = suite_create("compute");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_split_rule);
+	tcase_add_test(tc, test_split_whole_lines);
+	tcase_add_test(tc, test_filter);
+	tcase_add_test(tc, test_job_layouts);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_set_level(LOG_WARN);
+	SRunner *sr = srunner_create(compute_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,399 @@
+/*
+ * Unit tests for the job scheduler (compute/scheduler.h) with fake datanodes and a
+ * fake block map: node-local placement while slots are free, delay scheduling before
+ * a remote read, slots and heterogeneous nodes, retries on other nodes and the job
+ * failing after task_attempts, lost nodes, speculation (first finisher wins, the
+ * other is killed), fair sharing between jobs, kills, --no-exec nodes, empty jobs.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "scheduler.h"
+
+#define MAXL 256
+
+struct fake {
+	/* block b is held by the nodes in holders[b] (bitmask) */
+	uint32_t holders[64];
+	struct {
+		uint32_t task, attempt, node;
+		bool local, speculative;
+	} launched[MAXL], killed[MAXL];
+	int nlaunched, nkilled, nended;
+	uint8_t last_state;
+};
+
+static uint32_t f_holders(void *arg, uint64_t block, uint32_t *out, uint32_t max)
+{
+	struct fake *f = arg;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < 32 && n < max; i++)
+		if (f->holders[block] & (1u << i))
+			out[n++] = i;
+	return n;
+}
+
+static void f_launch(void *arg, struct sched_job *j, struct sched_task *t,
+		     struct sched_attempt *a)
+{
+	(void)j;
+	struct fake *f = arg;
+	ck_assert_int_lt(f->nlaunched, MAXL);
+	f->launched[f->nlaunched].task = t->index;
+	f->launched[f->nlaunched].attempt = a->n;
+	f->launched[f->nlaunched].node = a->node;
+	f->launched[f->nlaunched].local = a->local;
+	f->launched[f->nlaunched].speculative = a->speculative;
+	f->nlaunched++;
+}
+
+static void f_kill(void *arg, struct sched_job *j, struct sched_task *t, struct sched_attempt *a)
+{
+	(void)j;
+	struct fake *f = arg;
+	f->killed[f->nkilled].task = t->index;
+	f->killed[f->nkilled].attempt = a->n;
+	f->killed[f->nkilled].node = a->node;
+	f->nkilled++;
+}
+
+static void f_ended(void *arg, struct sched_job *j)
+{
+	struct fake *f = arg;
+	f->nended++;
+	f->last_state = j->state;
+}
+
+static struct sched *mk(struct fake *f, double delay, bool spec)
+{
+	memset(f, 0, sizeof *f);
+	struct sched_cfg cfg = {.locality_delay = delay, .task_attempts = 3, .task_timeout = 60,
+				.speculation = spec, .spec_min = 1, .spec_factor = 2,
+				.keep_jobs = 10};
+	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended};
+	return sched_new(&cfg, &ops);
+}
+
+/* A job of n tasks over one file; task i reads block i. */
+static struct sched_job *job(uint32_t n, bool map)
+{
+	struct sched_job *j = calloc(1, sizeof *j);
+	j->spec.ninputs = 1;
+	j->spec.inputs = calloc(1, sizeof(char *));
+	j->spec.inputs[0] = strdup("/in");
+	j->spec.output = strdup("/out");
+	j->spec.map = strdup(map ? "cat" : "");
+	j->spec.pattern = strdup("x");
+	j->spec.filter = map ? 0 : 1;
+	j->inputs = calloc(1, sizeof *j->inputs);
+	j->inputs[0].path = strdup("/in");
+	j->ninputs = 1;
+	j->tasks = calloc(n ? n : 1, sizeof *j->tasks);
+	j->ntasks = n;
+	for (uint32_t i = 0; i < n; i++) {
+		j->tasks[i].index = i;
+		j->tasks[i].block = i;
+		j->tasks[i].length = 100;
+		j->tasks[i].offset = 100 * i;
+	}
+	return j;
+}
+
+static void report(struct sched *s, struct sched_job *j, uint32_t task, uint32_t attempt,
+		   uint32_t node, uint8_t state, double now)
+{
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = task;
+	r.attempt = attempt;
+	r.state = state;
+	r.exit_status = state == JOB_A_FAILED ? 1 : 0;
+	r.records = 2;
+	r.bytes_in = 100;
+	r.message = (char *)(state == JOB_A_FAILED ? "the command exited with status 1" : "");
+	r.stderr_tail = (char *)"oops\n";
+	sched_report(s, node, &r, now);
+}
+
+START_TEST(test_local_when_slots_free)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 1, false);
+	for (uint32_t n = 0; n < 3; n++)
+		sched_node_up(s, n, "dn", 2, true, 0);
+	for (uint32_t b = 0; b < 6; b++)
+		f.holders[b] = 1u << (b % 3); /* one replica each, spread */
+	struct sched_job *j = job(6, false);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 6);
+	for (int i = 0; i < 6; i++) {
+		ck_assert(f.launched[i].local);
+		ck_assert_uint_eq(f.launched[i].node, f.launched[i].task % 3);
+	}
+	for (int i = 0; i < 6; i++)
+		report(s, j, f.launched[i].task, 1, f.launched[i].node, JOB_A_SUCCEEDED, 0.5);
+	ck_assert_int_eq(f.nended, 1);
+	ck_assert_int_eq(f.last_state, JOB_SUCCEEDED);
+	ck_assert_uint_eq(j->node_local, 6);
+	ck_assert_uint_eq(j->records, 12);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_delay_then_remote)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 1, false);
+	for (uint32_t n = 0; n < 2; n++)
+		sched_node_up(s, n, "dn", 1, true, 0);
+	for (uint32_t b = 0; b < 4; b++)
+		f.holders[b] = 1u; /* everything on node 0 */
+	struct sched_job *j = job(4, false);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 1); /* node 0's one slot; node 1 waits */
+	ck_assert_uint_eq(f.launched[0].node, 0);
+	sched_tick(s, 0.5);
+	ck_assert_int_eq(f.nlaunched, 1); /* still within the delay */
+	sched_tick(s, 1.1);
+	ck_assert_int_eq(f.nlaunched, 2); /* node 1 gives up waiting: a remote read */
+	ck_assert_uint_eq(f.launched[1].node, 1);
+	ck_assert(!f.launched[1].local);
+	/* node 0 frees up: the next task there is local again */
+	report(s, j, f.launched[0].task, 1, 0, JOB_A_SUCCEEDED, 1.2);
+	ck_assert_int_eq(f.nlaunched, 3);
+	ck_assert_uint_eq(f.launched[2].node, 0);
+	ck_assert(f.launched[2].local);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_slots_and_heterogeneous)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	sched_node_up(s, 0, "big", 3, true, 0);
+	sched_node_up(s, 1, "small", 1, true, 0);
+	for (uint32_t b = 0; b < 10; b++)
+		f.holders[b] = 3u;
+	struct sched_job *j = job(10, false);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 4);
+	int on0 = 0;
+	for (int i = 0; i < 4; i++)
+		on0 += f.launched[i].node == 0;
+	ck_assert_int_eq(on0, 3);
+	ck_assert_uint_eq(sched_node_running(s, 0), 3);
+	ck_assert_uint_eq(sched_node_running(s, 1), 1);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_retry_elsewhere_then_fail)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 3; n++)
+		sched_node_up(s, n, n == 1 ? "dn2" : "dn", 1, true, 0);
+	f.holders[0] = 7u;
+	struct sched_job *j = job(1, true);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 1);
+	uint32_t first = f.launched[0].node;
+	report(s, j, 0, 1, first, JOB_A_FAILED, 1);
+	ck_assert_int_eq(f.nlaunched, 2);
+	ck_assert_uint_ne(f.launched[1].node, first); /* another replica holder */
+	ck_assert_uint_eq(f.launched[1].attempt, 2);
+	report(s, j, 0, 2, f.launched[1].node, JOB_A_FAILED, 2);
+	ck_assert_int_eq(f.nlaunched, 3);
+	ck_assert_uint_ne(f.launched[2].node, first);
+	ck_assert_uint_ne(f.launched[2].node, f.launched[1].node);
+	/* a report from the wrong node is ignored */
+	report(s, j, 0, 3, (f.launched[2].node + 1) % 3, JOB_A_FAILED, 3);
+	ck_assert_int_eq(f.nended, 0);
+	report(s, j, 0, 3, f.launched[2].node, JOB_A_FAILED, 3);
+	ck_assert_int_eq(f.nended, 1);
+	ck_assert_int_eq(j->state, JOB_FAILED);
+	ck_assert_uint_eq(j->failed_attempts, 3);
+	ck_assert_ptr_nonnull(strstr(j->error, "task 00000"));
+	ck_assert_ptr_nonnull(strstr(j->error, "status 1"));
+	ck_assert_str_eq(j->error_stderr, "oops\n");
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_node_lost)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 2; n++)
+		sched_node_up(s, n, "dn", 1, true, 0);
+	f.holders[0] = 3u;
+	f.holders[1] = 3u;
+	struct sched_job *j = job(2, false);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 2);
+	uint32_t lost_task = f.launched[0].node == 0 ? f.launched[0].task : f.launched[1].task;
+	sched_node_down(s, 0, 1);
+	/* the task that ran on node 0 waits for node 1's slot */
+	uint32_t other = f.launched[0].node == 1 ? f.launched[0].task : f.launched[1].task;
+	report(s, j, other, 1, 1, JOB_A_SUCCEEDED, 2);
+	ck_assert_int_eq(f.nlaunched, 3);
+	ck_assert_uint_eq(f.launched[2].task, lost_task);
+	ck_assert_uint_eq(f.launched[2].node, 1);
+	report(s, j, lost_task, 2, 1, JOB_A_SUCCEEDED, 3);
+	ck_assert_int_eq(j->state, JOB_SUCCEEDED);
+	ck_assert_uint_eq(j->failed_attempts, 1);
+	/* a node that registers again (restarted) loses its attempts too */
+	struct sched_job *j2 = job(1, false);
+	f.holders[0] = 2u;
+	sched_submit(s, j2, 4);
+	ck_assert_int_eq(f.nlaunched, 4);
+	sched_node_up(s, 1, "dn", 1, true, 5);
+	ck_assert_uint_eq(j2->failed_attempts, 1);
+	ck_assert_int_eq(f.nlaunched, 5); /* and gets the retry */
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_speculation)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, true);
+	for (uint32_t n = 0; n < 3; n++)
+		sched_node_up(s, n, "dn", 1, true, 0);
+	for (uint32_t b = 0; b < 3; b++)
+		f.holders[b] = 7u;
+	struct sched_job *j = job(3, true);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 3);
+	/* two finish quickly; the third is slow */
+	report(s, j, f.launched[0].task, 1, f.launched[0].node, JOB_A_SUCCEEDED, 0.2);
+	report(s, j, f.launched[1].task, 1, f.launched[1].node, JOB_A_SUCCEEDED, 0.3);
+	ck_assert_int_eq(f.nlaunched, 3);
+	sched_tick(s, 0.9); /* under spec_min */
+	ck_assert_int_eq(f.nlaunched, 3);
+	sched_tick(s, 1.5);
+	ck_assert_int_eq(f.nlaunched, 4);
+	ck_assert(f.launched[3].speculative);
+	ck_assert_uint_eq(f.launched[3].task, f.launched[2].task);
+	ck_assert_uint_ne(f.launched[3].node, f.launched[2].node);
+	/* one backup only */
+	sched_tick(s, 3);
+	ck_assert_int_eq(f.nlaunched, 4);
+	/* the backup wins: the original is killed */
+	report(s, j, f.launched[3].task, 2, f.launched[3].node, JOB_A_SUCCEEDED, 3.1);
+	ck_assert_int_eq(f.nkilled, 1);
+	ck_assert_uint_eq(f.killed[0].node, f.launched[2].node);
+	ck_assert_int_eq(j->state, JOB_SUCCEEDED);
+	ck_assert_uint_eq(j->speculative, 1);
+	ck_assert_int_eq(j->tasks[f.launched[2].task].winner, 1);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_fair_share_and_kill)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	sched_node_up(s, 0, "dn", 4, true, 0);
+	for (uint32_t b = 0; b < 8; b++)
+		f.holders[b] = 1u;
+	struct sched_job *a = job(8, false);
+	sched_submit(s, a, 0);
+	ck_assert_int_eq(f.nlaunched, 4); /* a takes every slot */
+	struct sched_job *b = job(8, false);
+	sched_submit(s, b, 0.1);
+	ck_assert_int_eq(f.nlaunched, 4);
+	/* as a's tasks finish, the slots go to b until both run two */
+	report(s, a, 0, 1, 0, JOB_A_SUCCEEDED, 1);
+	report(s, a, 1, 1, 0, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 6);
+	ck_assert_uint_eq(a->running, 2);
+	ck_assert_uint_eq(b->running, 2);
+	ck_assert_int_eq(sched_kill(s, b->id, 2), 0);
+	ck_assert_int_eq(b->state, JOB_KILLED);
+	ck_assert_int_eq(f.nkilled, 2);
+	ck_assert_int_eq(sched_kill(s, b->id, 2), -EALREADY);
+	ck_assert_int_eq(sched_kill(s, "job_nope", 2), -ENOENT);
+	ck_assert_int_eq(f.nlaunched, 8); /* the freed slots go back to a */
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_no_exec_and_empty)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 5, false);
+	sched_node_up(s, 0, "filters-only", 2, false, 0);
+	sched_node_up(s, 1, "dn", 2, true, 0);
+	f.holders[0] = 1u; /* only on the no-exec node */
+	struct sched_job *m = job(1, true);
+	sched_submit(s, m, 0);
+	ck_assert_int_eq(f.nlaunched, 1);
+	ck_assert_uint_eq(f.launched[0].node, 1); /* no viable holder: remote at once */
+	ck_assert(!f.launched[0].local);
+	struct sched_job *g = job(1, false);
+	sched_submit(s, g, 0);
+	ck_assert_uint_eq(f.launched[1].node, 0); /* a filter runs there, locally */
+	struct sched_job *e = job(0, false);
+	sched_submit(s, e, 0);
+	ck_assert_int_eq(e->state, JOB_SUCCEEDED);
+	ck_assert_int_eq(f.nended, 1);
+	struct job_info info;
+	sched_job_info(e, 1, &info);
+	ck_assert_uint_eq(info.total, 0);
+	ck_assert_ptr_eq(sched_find(s, e->id), e);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	sched_node_up(s, 0, "dn", 1, true, 0);
+	sched_node_up(s, 1, "dn", 1, true, 0);
+	f.holders[0] = 3u;
+	struct sched_job *j = job(1, false);
+	sched_submit(s, j, 0);
+	report(s, j, 0, 1, f.launched[0].node, JOB_A_RUNNING, 30); /* progress */
+	sched_tick(s, 80);
+	ck_assert_int_eq(f.nkilled, 0);
+	sched_tick(s, 91);
+	ck_assert_int_eq(f.nkilled, 1);
+	ck_assert_int_eq(f.nlaunched, 2);
+	ck_assert_uint_ne(f.launched[1].node, f.launched[0].node);
+	sched_free(s);
+}
+END_TEST
+
+static Suite *sched_suite(void)
+{
+	Suite *s = suite_create("scheduler");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_local_when_slots_free);
+	tcase_add_test(tc, test_delay_then_remote);
+	tcase_add_test(tc, test_slots_and_heterogeneous);
+	tcase_add_test(tc, test_retry_elsewhere_then_fail);
+	tcase_add_test(tc, test_node_lost);
+	tcase_add_test(tc, test_speculation);
+	tcase_add_test(tc, test_fair_share_and_kill);
+	tcase_add_test(tc, test_no_exec_and_empty);
+	tcase_add_test(tc, test_timeout);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	log_set_level(LOG_WARN);
+	SRunner *sr = srunner_create(sched_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

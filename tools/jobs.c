@@ -1,0 +1,394 @@
+/*
+ * jobs: `dfs run` (submit a job and follow it) and `dfs job list|status|kill|logs`.
+ * Main thread only. The layouts of the messages are in compute/job.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "job.h"
+#include "json.h"
+#include "proto.h"
+
+static int job_status(struct dfs_client *c, const char *id, uint32_t wait_ms,
+		      struct job_info *out)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_str(&req, id);
+	pack_u32(&req, wait_ms);
+	int rc = dfs_call(c, PROTO_CN_JOB_STATUS, &req, &rep);
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		rc = job_info_unpack(&u, out);
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
+}
+
+static void human(uint64_t n, char out[32])
+{
+	cli_size(n, true, out);
+}
+
+/* One status line, redrawn in place on a terminal. */
+static void progress_line(const struct job_info *i)
+{
+	char rd[32], tot[32];
+	human(i->bytes_read, rd);
+	human(i->input_bytes, tot);
+	uint32_t placed = i->node_local + i->remote;
+	fprintf(stderr, "\r\033[K%s: tasks %u/%u done, %u running, %s of %s read, %s%.0f%% "
+			"node-local, %.1f s",
+		i->id, i->done, i->total, i->running, rd, tot, placed ? "" : "",
+		placed ? 100.0 * i->node_local / placed : 100.0, i->elapsed_ms / 1000.0);
+	fflush(stderr);
+}
+
+static void print_failure(const struct job_info *i)
+{
+	cli_error(NULL, "job %s %s: %s", i->id, job_state_name(i->state),
+		  i->error && i->error[0] ? i->error : "no reason given");
+	if (i->error_stderr && i->error_stderr[0]) {
+		fprintf(stderr, "--- standard error of that attempt (its end) ---\n%s",
+			i->error_stderr);
+		if (i->error_stderr[strlen(i->error_stderr) - 1] != '\n')
+			fputc('\n', stderr);
+		fprintf(stderr, "--- 'dfs job logs %s' shows every attempt ---\n", i->id);
+	}
+}
+
+static void summary(const struct job_info *i)
+{
+	char rd[32];
+	human(i->bytes_read, rd);
+	uint32_t placed = i->node_local + i->remote;
+	fprintf(stderr, "%s %s in %.2f s: %u tasks, %u node-local, %u remote (%.0f%% "
+			"node-local), %s read, %u failed attempts, %u speculative; output in %s\n",
+		i->id, job_state_name(i->state), i->elapsed_ms / 1000.0, i->total, i->node_local,
+		i->remote, placed ? 100.0 * i->node_local / placed : 100.0, rd, i->failed_attempts,
+		i->speculative, i->output);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"input", required_argument, 0, 'I'},  {"output", required_argument, 0, 'o'},
+		{"map", required_argument, 0, 'm'},    {"grep", required_argument, 0, 'g'},
+		{"regex", required_argument, 0, 'e'},  {"invert", no_argument, 0, 'V'},
+		{"ignore-case", no_argument, 0, 'i'},  {"count", no_argument, 0, 'c'},
+		{"overwrite", no_argument, 0, 'W'},    {"detach", no_argument, 0, 'd'},
+		{"help", no_argument, 0, 'H'},         {0, 0, 0, 0},
+	};
+	struct job_spec s = {0};
+	char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+	struct buf out = BUF_INIT;
+	bool detach = false;
+	const char *map = NULL, *pattern = NULL;
+	int ch;
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
+		switch (ch) {
+		case 'I': inputs[s.ninputs++] = optarg; break;
+		case 'o': buf_reset(&out); cli_remote_path(optarg, &out); break;
+		case 'm': map = optarg; break;
+		case 'g':
+		case 'e':
+			if (s.filter) {
+				cli_error(NULL, "give one of --grep and --regex");
+				free(inputs);
+				return 2;
+			}
+			s.filter = ch == 'g' ? JOB_FILTER_GREP : JOB_FILTER_REGEX;
+			pattern = optarg;
+			break;
+		case 'V': s.flags |= JOB_F_INVERT; break;
+		case 'i': s.flags |= JOB_F_ICASE; break;
+		case 'c': s.flags |= JOB_F_COUNT; break;
+		case 'W': s.flags |= JOB_F_OVERWRITE; break;
+		case 'd': detach = true; break;
+		default: free(inputs); return cli_usage("run", ch == 'H');
+		}
+	}
+	for (int i = optind; i < argc; i++) /* --input A B C */
+		inputs[s.ninputs++] = argv[i];
+	struct buf *paths = calloc(s.ninputs + 1, sizeof *paths);
+	s.inputs = calloc(s.ninputs + 1, sizeof *s.inputs);
+	for (uint32_t i = 0; i < s.ninputs; i++) {
+		cli_remote_path(inputs[i], &paths[i]);
+		s.inputs[i] = paths[i].data;
+	}
+	s.output = out.data;
+	s.map = (char *)(map ? map : "");
+	s.pattern = (char *)(pattern ? pattern : "");
+	struct buf err = BUF_INIT;
+	int status = 0;
+	if (job_spec_check(&s, &err)) {
+		cli_error(NULL, "%s", err.data);
+		fprintf(stderr, "try 'dfs run --help'\n");
+		status = 2;
+		goto out;
+	}
+	struct dfs_client *c = cli_connect();
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	job_spec_pack(&req, &s);
+	int rc = dfs_call(c, PROTO_CN_JOB_SUBMIT, &req, &rep);
+	char id[JOB_ID_MAX + 1] = "";
+	if (!rc) {
+		struct unpack u;
+		unpack_init(&u, rep.data, rep.len);
+		unpack_str(&u, id, sizeof id);
+		if (!unpack_ok(&u))
+			rc = -EPROTO;
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	if (rc) {
+		status = cli_fail(NULL, rc);
+		dfs_close(c);
+		goto out;
+	}
+	if (detach) {
+		printf("%s\n", id);
+		dfs_close(c);
+		goto out;
+	}
+	bool tty = isatty(2) && !cli_g.quiet;
+	if (!cli_g.quiet && !tty)
+		fprintf(stderr, "%s submitted\n", id);
+	struct job_info info = {0};
+	for (;;) {
+		rc = job_status(c, id, tty ? 250 : 5000, &info);
+		if (rc)
+			break;
+		if (info.state != JOB_RUNNING)
+			break;
+		if (tty)
+			progress_line(&info);
+		job_info_free(&info);
+	}
+	dfs_close(c);
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	if (rc) {
+		status = cli_fail(id, rc);
+		goto out;
+	}
+	if (info.state == JOB_SUCCEEDED) {
+		if (!cli_g.quiet)
+			summary(&info);
+		if (s.flags & JOB_F_COUNT)
+			printf("%" PRIu64 "\n", info.records);
+	} else {
+		print_failure(&info);
+		status = 1;
+	}
+	job_info_free(&info);
+out:
+	for (uint32_t i = 0; i < s.ninputs; i++)
+		buf_free(&paths[i]);
+	free(paths);
+	free(s.inputs);
+	free(inputs);
+	buf_free(&out);
+	buf_free(&err);
+	return status;
+}
+
+static void info_json(struct buf *o, const struct job_info *i)
+{
+	buf_addc(o, '{');
+	json_kstr(o, "id", i->id);
+	json_kstr(o, "state", job_state_name(i->state));
+	json_key(o, "tasks");
+	buf_addc(o, '{');
+	json_ku64(o, "total", i->total);
+	json_ku64(o, "done", i->done);
+	json_ku64(o, "running", i->running);
+	json_ku64(o, "failed_attempts", i->failed_attempts);
+	json_ku64(o, "speculative", i->speculative);
+	buf_addc(o, '}');
+	json_ku64(o, "node_local", i->node_local);
+	json_ku64(o, "remote", i->remote);
+	json_kstr(o, "output", i->output);
+	json_kstr(o, "what", i->what);
+	json_ku64(o, "uid", i->uid);
+	json_ku64(o, "input_bytes", i->input_bytes);
+	json_ku64(o, "bytes_read", i->bytes_read);
+	json_ku64(o, "records", i->records);
+	if (i->flags & JOB_F_COUNT)
+		json_ku64(o, "count", i->records);
+	json_ki64(o, "submitted_ms", i->submitted_ms);
+	json_kdbl(o, "elapsed", i->elapsed_ms / 1000.0);
+	if (i->error && i->error[0])
+		json_kstr(o, "error", i->error);
+	if (i->error_stderr && i->error_stderr[0])
+		json_kstr(o, "error_stderr", i->error_stderr);
+	buf_addc(o, '}');
+}
+
+static int job_list(struct dfs_client *c, bool json)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	int rc = dfs_call(c, PROTO_CN_JOB_LIST, &req, &rep);
+	if (rc) {
+		buf_free(&rep);
+		return cli_fail(NULL, rc);
+	}
+	struct unpack u;
+	unpack_init(&u, rep.data, rep.len);
+	uint32_t n = unpack_count(&u, 8);
+	struct buf o = BUF_INIT;
+	if (json)
+		buf_addc(&o, '[');
+	else
+		printf("%-30s %-10s %11s %8s  %s\n", "JOB", "STATE", "TASKS", "TIME", "OUTPUT");
+	for (uint32_t k = 0; k < n; k++) {
+		struct job_info i;
+		if (job_info_unpack(&u, &i)) {
+			rc = -EPROTO;
+			break;
+		}
+		if (json) {
+			json_sep(&o);
+			info_json(&o, &i);
+		} else {
+			char tasks[32];
+			snprintf(tasks, sizeof tasks, "%u/%u", i.done, i.total);
+			printf("%-30s %-10s %11s %7.1fs  %s\n", i.id, job_state_name(i.state), tasks,
+			       i.elapsed_ms / 1000.0, i.output);
+		}
+		job_info_free(&i);
+	}
+	if (json) {
+		buf_addc(&o, ']');
+		printf("%s\n", o.data);
+	}
+	buf_free(&o);
+	buf_free(&rep);
+	return rc ? cli_fail(NULL, rc) : 0;
+}
+
+static int job_logs(struct dfs_client *c, const char *id, int32_t task)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_str(&req, id);
+	pack_i32(&req, task);
+	int rc = dfs_call(c, PROTO_CN_JOB_LOGS, &req, &rep);
+	buf_free(&req);
+	if (rc) {
+		buf_free(&rep);
+		return cli_fail(id, rc);
+	}
+	struct unpack u;
+	unpack_init(&u, rep.data, rep.len);
+	uint32_t n = unpack_count(&u, 8);
+	for (uint32_t k = 0; k < n; k++) {
+		struct job_attempt_log a;
+		if (job_attempt_log_unpack(&u, &a)) {
+			rc = -EPROTO;
+			break;
+		}
+		printf("== task %05u attempt %u on %s: %s", a.task, a.attempt,
+		       a.node[0] ? a.node : "?", job_state_name(a.state));
+		if (a.exit_status >= 0)
+			printf(", exit status %d", a.exit_status);
+		printf(", %.2f s%s%s%s%s\n", a.elapsed_ms / 1000.0, a.local ? ", node-local" : ", remote read",
+		       a.speculative ? ", speculative" : "", a.message[0] ? ": " : "", a.message);
+		if (a.stderr_text[0]) {
+			fputs(a.stderr_text, stdout);
+			if (a.stderr_text[strlen(a.stderr_text) - 1] != '\n')
+				putchar('\n');
+		}
+		job_attempt_log_free(&a);
+	}
+	buf_free(&rep);
+	return rc ? cli_fail(id, rc) : 0;
+}
+
+int cmd_job(int argc, char **argv)
+{
+	static const struct option lo[] = {{"json", no_argument, 0, 'j'},
+					   {"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
+	bool json = false;
+	int ch;
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
+		if (ch == 'j')
+			json = true;
+		else
+			return cli_usage("job", ch == 'H');
+	}
+	int left = argc - optind;
+	char **a = argv + optind;
+	if (left < 1)
+		return cli_usage("job", false);
+	const char *sub = a[0];
+	bool needs_id = strcmp(sub, "list") != 0;
+	if (!strcmp(sub, "list") ? left != 1
+	    : !strcmp(sub, "logs") ? (left < 2 || left > 3)
+	    : (strcmp(sub, "status") && strcmp(sub, "kill")) || left != 2)
+		return cli_usage("job", false);
+	int32_t task = -1;
+	if (left == 3) {
+		char *end;
+		long t = strtol(a[2], &end, 10);
+		if (*end || t < 0 || t > INT32_MAX) {
+			cli_error(a[2], "not a task number");
+			return 2;
+		}
+		task = (int32_t)t;
+	}
+	struct dfs_client *c = cli_connect();
+	int st = 0;
+	if (!needs_id) {
+		st = job_list(c, json);
+	} else if (!strcmp(sub, "status")) {
+		struct job_info i;
+		int rc = job_status(c, a[1], 0, &i);
+		if (rc) {
+			st = cli_fail(a[1], rc);
+		} else {
+			if (json) {
+				struct buf o = BUF_INIT;
+				info_json(&o, &i);
+				printf("%s\n", o.data);
+				buf_free(&o);
+			} else {
+				char rd[32], tot[32];
+				human(i.bytes_read, rd);
+				human(i.input_bytes, tot);
+				printf("job        %s\nstate      %s\nwhat       %s\noutput     %s\n"
+				       "tasks      %u done, %u running, %u total\n"
+				       "placement  %u node-local, %u remote\n"
+				       "attempts   %u failed, %u speculative\n"
+				       "read       %s of %s\nrecords    %" PRIu64 "\n"
+				       "elapsed    %.2f s\n",
+				       i.id, job_state_name(i.state), i.what, i.output, i.done,
+				       i.running, i.total, i.node_local, i.remote, i.failed_attempts,
+				       i.speculative, rd, tot, i.records, i.elapsed_ms / 1000.0);
+				if (i.error[0])
+					printf("error      %s\n", i.error);
+			}
+			job_info_free(&i);
+		}
+	} else if (!strcmp(sub, "kill")) {
+		struct buf req = BUF_INIT, rep = BUF_INIT;
+		pack_str(&req, a[1]);
+		int rc = dfs_call(c, PROTO_CN_JOB_KILL, &req, &rep);
+		buf_free(&req);
+		buf_free(&rep);
+		if (rc)
+			st = cli_fail(a[1], rc);
+		else if (!cli_g.quiet)
+			fprintf(stderr, "killed %s\n", a[1]);
+	} else {
+		st = job_logs(c, a[1], task);
+	}
+	dfs_close(c);
+	return st;
+}
