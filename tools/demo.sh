@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: start the embedded local cluster in ./.dfs, store a generated dataset as
-# replicated, checksummed blocks, show where they live, read it back and verify it.
+# replicated, checksummed blocks, show where they live, read it back and verify it,
+# and run jobs next to the data (a filter and a map command) over it.
 set -euo pipefail
 BIN=${DFS_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 dfs() { "$BIN/dfs" "$@"; }
@@ -46,6 +47,22 @@ else
 	exit 1
 fi
 
+say "dfs run: a filter job next to the data (one task per block, on a node holding it)"
+dfs run --input /demo/readings.csv --output /demo/warnings --grep ',warn,' --overwrite
+echo "part files: $(dfs ls /demo/warnings | tr '\n' ' ')"
+local_n=$(grep -c ',warn,' "$work/readings.csv")
+dfs_n=$(dfs cat '/demo/warnings/part-*' | wc -l)
+echo "warn lines: $dfs_n from the job, $local_n from grep on the local copy"
+[ "$dfs_n" = "$local_n" ] || { echo "MISMATCH" >&2; exit 1; }
+
+say "dfs run: a map command (awk) on each block: readings per sensor, summed here"
+dfs run --input /demo/readings.csv --output /demo/per-sensor --overwrite \
+	--map "awk -F, '{ n[\$2]++ } END { for (s in n) print s, n[s] }'"
+dfs cat '/demo/per-sensor/part-*' | awk '{ n[$1] += $2 } END { for (s in n) print s, n[s] }' |
+	sort | head -5
+echo "..."
+dfs job list | tail -n 3
+
 MNT=$(dfs local status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["mount"] or "")')
 if [ -n "$MNT" ]; then
 	say "the same file through the FUSE mount at $MNT"
@@ -61,6 +78,8 @@ The cluster keeps running. Try (from this directory, or with DFS_DIR=$DIR):
   $BIN/dfs ls -l /demo
   $BIN/dfs cat /demo/readings.csv | head
   $BIN/dfs put somefile /demo/
+  $BIN/dfs run --input /demo --output /demo-out --regex ',sensor-0[0-9],warn,' --count
+  $BIN/dfs job list ; $BIN/dfs job logs JOB_ID
   $BIN/dfs local stop-node dn2      # then read again: the other replicas serve it
   $BIN/dfs local status
   ls $DIR/mnt/demo                  # the mount (when started as root): cp, rsync, vim...
