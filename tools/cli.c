@@ -119,21 +119,27 @@ struct glob_ctx {
 	int n, cap;
 };
 
-static int glob_one(void *arg, const char *name, const struct dfs_attr *a)
+/* Appends an allocated path (owned by the list from now on). */
+static void glob_push(struct glob_ctx *g, char *path)
 {
-	(void)a;
-	struct glob_ctx *g = arg;
-	if (fnmatch(g->pat, name, FNM_PERIOD))
-		return 0;
 	if (g->n + 1 >= g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 16;
 		g->v = realloc(g->v, (size_t)g->cap * sizeof *g->v);
 		if (!g->v)
 			abort();
 	}
+	g->v[g->n++] = path;
+}
+
+static int glob_one(void *arg, const char *name, const struct dfs_attr *a)
+{
+	(void)a;
+	struct glob_ctx *g = arg;
+	if (fnmatch(g->pat, name, FNM_PERIOD))
+		return 0;
 	struct buf p = BUF_INIT;
 	cli_join(g->dir, name, &p);
-	g->v[g->n++] = p.data; /* the buf's storage is ours now */
+	glob_push(g, p.data); /* the buf's storage is ours now */
 	return 0;
 }
 
@@ -152,15 +158,8 @@ char **cli_expand(struct dfs_client *c, int argc, char **argv, int *outc)
 			dfs_list(c, g.dir, glob_one, &g);
 			*slash = '/';
 		}
-		if (g.n == before) { /* no wildcard, or no match: keep it */
-			if (g.n + 1 >= g.cap) {
-				g.cap = g.cap ? g.cap * 2 : 16;
-				g.v = realloc(g.v, (size_t)g.cap * sizeof *g.v);
-				if (!g.v)
-					abort();
-			}
-			g.v[g.n++] = strdup(argv[i]);
-		}
+		if (g.n == before) /* no wildcard, or no match: keep it */
+			glob_push(&g, strdup(argv[i]));
 		buf_free(&p);
 	}
 	if (!g.v)
