@@ -36,6 +36,10 @@ static const struct {
 	F(task_user, K_STR),
 	F(trash_interval, K_SECS),
 	F(metadata_sync, K_SYNC),
+	F(max_connections, K_U32),
+	F(max_unauth_connections, K_U32),
+	F(handshake_timeout, K_SECS),
+	F(frame_timeout, K_SECS),
 	F(namenode, K_STR),
 	F(listen, K_STR),
 	F(advertise, K_STR),
@@ -68,6 +72,10 @@ void cfg_defaults(struct cfg *c)
 	snprintf(c->task_user, sizeof c->task_user, "nobody");
 	c->trash_interval = 0;
 	c->metadata_sync = 0;
+	c->max_connections = 4096;
+	c->max_unauth_connections = 64;
+	c->handshake_timeout = 5;
+	c->frame_timeout = 30;
 	snprintf(c->log_level, sizeof c->log_level, "info");
 }
 

@@ -30,6 +30,11 @@ struct cfg {
 	char task_user[64];   /* map commands run as this user (datanode run as root) */
 	double trash_interval;
 	double metadata_sync; /* 0 = always */
+	/* limits (hostile or broken peers) */
+	uint32_t max_connections;        /* per daemon */
+	uint32_t max_unauth_connections; /* still in the handshake; oldest dropped first */
+	double handshake_timeout;        /* to finish the handshake */
+	double frame_timeout;            /* to finish sending a frame once it has started */
 	/* where things are (daemon options; also settable in the file) */
 	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
 	char listen[256];   /* HOST:PORT to bind */

@@ -67,26 +67,43 @@ const char *dfs_dn_state_name(uint8_t state)
 
 /* ---------- connection and calls ---------- */
 
+/* Connects and authenticates. A handshake cut short (a server under a flood of
+ * unauthenticated connections drops the oldest ones) is tried again a few times. */
+static int open_conn(const struct dfs_client_opts *opts, int *out)
+{
+	int rc = 0;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		if (attempt)
+			usleep(50000u << attempt);
+		int fd = net_connect(opts->namenode, 5000);
+		if (fd < 0)
+			return fd;
+		net_set_timeout(fd, NN_TIMEOUT_MS); /* a hung namenode fails calls */
+		rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
+		if (!rc) {
+			*out = fd;
+			return 0;
+		}
+		close(fd);
+		if (rc != -ECONNRESET && rc != -EPIPE)
+			break;
+	}
+	return rc;
+}
+
 int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 {
 	errmsg[0] = 0;
-	int fd = net_connect(opts->namenode, 5000);
-	if (fd < 0) {
-		set_err("cannot connect to namenode %s: %s", opts->namenode, strerror(-fd));
-		return fd;
-	}
-	net_set_timeout(fd, NN_TIMEOUT_MS); /* a hung namenode fails calls, never hangs them */
-	int rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
-	if (rc) {
-		if (rc == -EACCES)
-			set_err("namenode %s refused the connection: wrong cluster key",
-				opts->namenode);
-		else
-			set_err("handshake with namenode %s failed: %s", opts->namenode,
-				strerror(-rc));
-		close(fd);
+	int fd = -1;
+	int rc = open_conn(opts, &fd);
+	if (rc == -EACCES)
+		set_err("namenode %s refused the connection: wrong cluster key", opts->namenode);
+	else if (rc == -EPROTO || rc == -ECONNRESET || rc == -EPIPE)
+		set_err("handshake with namenode %s failed: %s", opts->namenode, strerror(-rc));
+	else if (rc)
+		set_err("cannot connect to namenode %s: %s", opts->namenode, strerror(-rc));
+	if (rc)
 		return rc;
-	}
 	struct dfs_client *c = calloc(1, sizeof *c);
 	if (!c) {
 		close(fd);
@@ -149,17 +166,11 @@ static int reconnect(struct dfs_client *c)
 {
 	if (!c->reconnect)
 		return -ENOTCONN;
-	int fd = net_connect(c->opts.namenode, 5000);
-	if (fd < 0)
-		return fd;
-	net_set_timeout(fd, NN_TIMEOUT_MS);
-	int rc = auth_client(fd, c->opts.key, PROTO_ROLE_CLIENT, c->opts.uid, c->opts.gid);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	c->fd = fd;
-	return 0;
+	int fd = -1;
+	int rc = open_conn(&c->opts, &fd);
+	if (!rc)
+		c->fd = fd;
+	return rc;
 }
 
 void dfs_set_reconnect(struct dfs_client *c, bool on) { c->reconnect = on; }

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -65,4 +67,32 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	line[len++] = '\n';
 	ssize_t w = write(log_fd, line, len);
 	(void)w; /* nowhere left to report a failed log write */
+}
+
+void log_warn_limited(struct log_limit *l, const char *fmt, ...)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&lock);
+	unsigned suppressed = 0;
+	if (ts.tv_sec != l->window) {
+		suppressed = l->suppressed;
+		l->window = ts.tv_sec;
+		l->n = l->suppressed = 0;
+	}
+	bool out = l->n++ < LOG_LIMIT_BURST;
+	if (!out)
+		l->suppressed++;
+	pthread_mutex_unlock(&lock);
+	if (suppressed)
+		log_warn("... and %u more like the next in the last second(s)", suppressed);
+	if (!out)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
 }

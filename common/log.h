@@ -16,6 +16,19 @@ int log_parse_level(const char *s, enum log_level *out);
 int log_open(const char *path);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * A budget for a noisy warning (rejected peers: a flood must not fill the disk): at
+ * most LOG_LIMIT_BURST lines a second go out; the rest are counted and summed up in
+ * the next line that does. Zero-initialise one per kind of warning; thread-safe.
+ */
+#define LOG_LIMIT_BURST 5
+struct log_limit {
+	long window; /* the second being counted */
+	unsigned n, suppressed;
+};
+void log_warn_limited(struct log_limit *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

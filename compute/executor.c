@@ -52,6 +52,7 @@ struct cx_exec {
 	struct attempt *attempts; /* running or finished, not yet joined */
 	struct buf done;          /* packed reports of ended attempts */
 	uint32_t ndone;
+	atomic_bool stopping;     /* no new attempts */
 };
 
 static double now_s(void)
@@ -615,6 +616,14 @@ static void launch(struct cx_exec *x, struct job_launch *l)
 	a->x = x;
 	a->l = *l;
 	pthread_mutex_init(&a->pid_lock, NULL);
+	if (atomic_load(&x->stopping)) {
+		queue_report(a, JOB_A_FAILED, -1, "the datanode is stopping", "");
+		pthread_mutex_lock(&x->lock);
+		a->next = x->attempts; /* reaped with the others */
+		x->attempts = a;
+		pthread_mutex_unlock(&x->lock);
+		return;
+	}
 	pthread_mutex_lock(&x->lock);
 	bool dup = find(x, l->job, l->task, l->attempt) != NULL;
 	if (!dup) {
@@ -770,6 +779,7 @@ void cx_stop(struct cx_exec *x)
 {
 	if (!x)
 		return;
+	atomic_store(&x->stopping, true);
 	pthread_mutex_lock(&x->lock);
 	for (struct attempt *a = x->attempts; a; a = a->next)
 		kill_attempt(a, 2);
@@ -785,6 +795,13 @@ void cx_stop(struct cx_exec *x)
 			break;
 		usleep(20000);
 	}
+}
+
+void cx_free(struct cx_exec *x)
+{
+	if (!x)
+		return;
+	cx_stop(x); /* anything launched since */
 	buf_free(&x->done);
 	close(x->efd);
 	pthread_mutex_destroy(&x->lock);

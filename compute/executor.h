@@ -54,8 +54,11 @@ struct cx_exec;
 
 /* Starts an executor (no threads until tasks come). 0 or -errno. */
 int cx_start(const struct cx_opts *o, struct cx_exec **out);
-/* Kills every running attempt, waits for their threads and frees x. */
+/* Kills every running attempt and waits for their threads (their reports stay queued
+ * for cx_take_reports). */
 void cx_stop(struct cx_exec *x);
+/* Frees a stopped executor (once nobody takes its reports any more). */
+void cx_free(struct cx_exec *x);
 /* Carries out an NN_TASKS payload (launches and kills). */
 void cx_tasks(struct cx_exec *x, struct unpack *u);
 /* Becomes readable when reports are waiting (drain it with read(2)). */

@@ -188,7 +188,8 @@ int main(int argc, char **argv)
 	cx_stop(cx); /* its attempts end as killed; the namenode runs them elsewhere */
 	/* finish the transfers in flight, then say goodbye: the namenode sees a clean stop */
 	bool idle = dn_xfer_stop(xfer, 5);
-	dn_nnlink_stop(link);
+	dn_nnlink_stop(link); /* its last reports include the attempts killed above */
+	cx_free(cx);
 	if (idle)
 		dn_store_close(store);
 	buf_free(&err);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "connpool.h"
@@ -35,6 +36,7 @@ struct dn_xfer {
 	uint8_t key[AUTH_KEY_LEN];
 	bool sync_on_close;
 	pthread_t accept_thread;
+	struct log_limit reject_log;
 	atomic_uint active;
 	atomic_bool stopping;
 	atomic_uint_fast64_t bytes_written, bytes_read, blocks_written, blocks_read, crc_errors;
@@ -49,6 +51,8 @@ struct xconn {
 	int fd;
 	char peer[64];
 	bool busy;                 /* handling a request (conns_lock) */
+	bool authed;               /* past the handshake (conns_lock) */
+	bool dropped;              /* shut down to make room (conns_lock) */
 	struct xconn *prev, *next; /* x->conns (conns_lock) */
 };
 
@@ -433,11 +437,14 @@ static void *conn_main(void *arg)
 	net_set_timeout(xc->fd, 10000); /* handshake deadline */
 	int rc = auth_server_blocking(xc->fd, x->key, PROTO_ROLE_DATANODE, &peer);
 	if (rc) {
-		log_warn("peer %s: %s", xc->peer,
-			 rc == -EACCES ? "authentication failed: wrong cluster key"
-				       : "handshake failed: not a dfs client");
+		log_warn_limited(&x->reject_log, "peer %s: %s", xc->peer,
+				 rc == -EACCES ? "authentication failed: wrong cluster key"
+					       : "handshake failed: not a dfs client");
 		goto out;
 	}
+	pthread_mutex_lock(&x->conns_lock);
+	xc->authed = true;
+	pthread_mutex_unlock(&x->conns_lock);
 	net_set_bulk(xc->fd);
 	net_set_timeout(xc->fd, 120000);
 	struct buf req = BUF_INIT;
@@ -487,6 +494,29 @@ out:
 	return NULL;
 }
 
+/* Shuts the oldest connection still in the handshake (its thread then ends): room for
+ * a newcomer. True when one was found. */
+static bool drop_oldest_unauth(struct dn_xfer *x, bool only_if_full)
+{
+	pthread_mutex_lock(&x->conns_lock);
+	struct xconn *oldest = NULL;
+	uint32_t n = 0;
+	for (struct xconn *c = x->conns; c; c = c->next) /* newest first */
+		if (!c->authed && !c->dropped) {
+			oldest = c;
+			n++;
+		}
+	bool drop = oldest && (!only_if_full || n >= DN_XFER_MAX_UNAUTH);
+	if (drop) {
+		oldest->dropped = true;
+		shutdown(oldest->fd, SHUT_RDWR);
+		log_warn_limited(&x->reject_log, "peer %s: dropped, %u connections still in the "
+				 "handshake", oldest->peer, n);
+	}
+	pthread_mutex_unlock(&x->conns_lock);
+	return drop;
+}
+
 static void *accept_main(void *arg)
 {
 	struct dn_xfer *x = arg;
@@ -499,7 +529,8 @@ static void *accept_main(void *arg)
 				usleep(100000);
 			continue;
 		}
-		if (atomic_load(&x->active) >= DN_XFER_MAX_CONNS) {
+		drop_oldest_unauth(x, true);
+		if (atomic_load(&x->active) >= DN_XFER_MAX_CONNS && !drop_oldest_unauth(x, false)) {
 			close(fd); /* refuse rather than grow without limit */
 			continue;
 		}

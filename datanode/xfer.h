@@ -1,6 +1,8 @@
 /*
  * xfer: the datanode's data-transfer server. An accept thread hands each connection to
- * its own thread (at most DN_XFER_MAX_CONNS at once; more are refused), which
+ * its own thread (at most DN_XFER_MAX_CONNS at once; more are refused; of those at
+ * most DN_XFER_MAX_UNAUTH still in the handshake, the oldest dropped for a newcomer, so
+ * a flood of silent connections cannot lock authenticated peers out), which
  * authenticates the peer and serves DT_WRITE_BLOCK (receive, verify, store, forward
  * down the pipeline, ack back once every downstream node stored the packet) and
  * DT_READ_BLOCK (ranged reads sent with sendfile, checksums from the .meta file).
@@ -16,6 +18,7 @@
 #include "blockstore.h"
 
 #define DN_XFER_MAX_CONNS 512
+#define DN_XFER_MAX_UNAUTH 64
 
 struct dn_xfer;
 

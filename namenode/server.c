@@ -49,6 +49,8 @@ struct conn {
 	bool queued;      /* in the server's flush list */
 	bool closing;     /* close once out is written */
 	bool said_bye;
+	double accepted;    /* ev_now() at accept: the handshake deadline runs from here */
+	double frame_since; /* a frame has been arriving since then (0: none pending) */
 	int dn;           /* datanode index when a datanode's control channel, else -1 */
 	char peer_addr[64], peer_host[64];
 	uint64_t *writing; /* inodes this client created and has not completed: its leases */
@@ -80,6 +82,8 @@ struct nn_server {
 	struct conn **dn_conn; /* by datanode index */
 	uint32_t dn_conn_cap;
 	double last_sync;
+	uint32_t nunauth; /* connections still in the handshake */
+	struct log_limit reject_log;
 	struct nn_repl *repl;
 	bool repl_dirty;       /* something changed that may need copies or deletions */
 	double repl_last;      /* last scheduling pass */
@@ -103,6 +107,9 @@ struct waiter {
 	char job[JOB_ID_MAX + 1];
 	double deadline;
 };
+
+/* Rejected peers are logged at a bounded rate (common/log.h). */
+#define log_reject(s, ...) log_warn_limited(&(s)->reject_log, __VA_ARGS__)
 
 /* ---------- replies ---------- */
 
@@ -1846,6 +1853,8 @@ static void conn_close(struct nn_server *s, struct conn *c)
 	pending_release(s, c);
 	nn_locks_drop_session(&s->locks, c->id);
 	answer_waiters(s, c);
+	if (c->state == C_HANDSHAKE)
+		s->nunauth--;
 	if (c->dn >= 0) {
 		struct nn_dn *d = &s->dns.v[c->dn];
 		if (c->said_bye) {
@@ -1966,8 +1975,8 @@ static void handle_frame(struct nn_server *s, struct conn *c, const struct proto
 {
 	if (c->state == C_HANDSHAKE) {
 		if (h->type != PROTO_AUTH) {
-			log_warn("peer %s: expected a handshake, got message 0x%x; closing",
-				 c->peer_addr, h->type);
+			log_reject(s, "peer %s: expected a handshake, got message 0x%x; closing",
+				   c->peer_addr, h->type);
 			c->closing = true;
 			return;
 		}
@@ -1975,12 +1984,13 @@ static void handle_frame(struct nn_server *s, struct conn *c, const struct proto
 					   &c->out);
 		queue_flush(s, c);
 		if (rc) {
-			log_warn("peer %s: authentication failed: %s", c->peer_addr,
-				 rc == -EACCES ? "wrong cluster key" : "malformed handshake");
+			log_reject(s, "peer %s: authentication failed: %s", c->peer_addr,
+				   rc == -EACCES ? "wrong cluster key" : "malformed handshake");
 			c->closing = true;
 			return;
 		}
 		c->state = C_READY;
+		s->nunauth--;
 		return;
 	}
 	dispatch(s, c, h, payload);
@@ -2013,8 +2023,8 @@ static void conn_read(struct nn_server *s, struct conn *c)
 			struct proto_hdr h;
 			int rc = proto_hdr_decode((uint8_t *)c->in.data + off, &h, max_frame(c));
 			if (rc) {
-				log_warn("peer %s: %s; closing", c->peer_addr,
-					 rc == -EPROTO ? "garbage frame" : "frame too large");
+				log_reject(s, "peer %s: %s; closing", c->peer_addr,
+					   rc == -EPROTO ? "garbage frame" : "frame too large");
 				conn_close(s, c);
 				return;
 			}
@@ -2024,6 +2034,11 @@ static void conn_read(struct nn_server *s, struct conn *c)
 			off += PROTO_HDR_LEN + h.length;
 		}
 		buf_consume(&c->in, off);
+		/* the slow-sender clock runs while a frame is incomplete */
+		if (!c->in.len)
+			c->frame_since = 0;
+		else if (off || !c->frame_since)
+			c->frame_since = ev_now();
 		if (c->closing)
 			break;
 		if ((size_t)n < 64 * 1024)
@@ -2073,6 +2088,40 @@ static void conn_event(struct ev_loop *loop, int fd, int events, void *arg)
 		conn_read(s, c);
 }
 
+/* Makes room for a new connection among those still in the handshake: the oldest goes
+ * (a flood of silent connections cannot lock out the clients that authenticate). */
+static void drop_oldest_unauth(struct nn_server *s)
+{
+	struct conn *oldest = NULL;
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->state == C_HANDSHAKE && (!oldest || c->accepted <= oldest->accepted))
+			oldest = c;
+	if (!oldest)
+		return;
+	log_reject(s, "peer %s: dropped, %u connections still in the handshake "
+		   "(max_unauth_connections)", oldest->peer_addr, s->nunauth);
+	conn_close(s, oldest);
+}
+
+/* Closes connections past their deadlines: the handshake, or a frame begun and not
+ * finished (a slow sender holding buffers). */
+static void check_deadlines(struct nn_server *s)
+{
+	double now = ev_now();
+	for (struct conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		const char *why = NULL;
+		if (c->state == C_HANDSHAKE && now - c->accepted > s->cfg.handshake_timeout)
+			why = "no handshake within handshake_timeout";
+		else if (c->frame_since && now - c->frame_since > s->cfg.frame_timeout)
+			why = "a frame not finished within frame_timeout";
+		if (!why)
+			continue;
+		log_reject(s, "peer %s: %s; closing", c->peer_addr, why);
+		conn_close(s, c);
+	}
+}
+
 static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 {
 	(void)loop;
@@ -2085,6 +2134,16 @@ static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 				log_warn("accept failed: %s", strerror(errno));
 			return;
 		}
+		if (s->nunauth >= s->cfg.max_unauth_connections)
+			drop_oldest_unauth(s);
+		if (s->nconns >= s->cfg.max_connections) {
+			char peer[64];
+			net_peer_addr(cfd, peer, sizeof peer);
+			log_reject(s, "peer %s: refused, %u connections already (max_connections)",
+				   peer, s->nconns);
+			close(cfd);
+			continue;
+		}
 		struct conn *c = calloc(1, sizeof *c);
 		if (!c) {
 			close(cfd);
@@ -2092,6 +2151,8 @@ static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 		}
 		c->fd = cfd;
 		c->dn = -1;
+		c->accepted = ev_now();
+		s->nunauth++;
 		c->id = ++s->next_conn_id;
 		int one = 1;
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -2171,6 +2232,7 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	(void)loop;
 	struct nn_server *s = arg;
 	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
+	check_deadlines(s);
 	check_safe_mode(s);
 	recover_leases(s);
 	if (!s->safe_mode) {
