@@ -25,13 +25,17 @@ COMPUTE_SRC = $(wildcard compute/*.c)
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+REPLAY_BINS = $(patsubst %,$(O)/tests/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps test unit integration asan demo bench clean help format lint
+.PHONY: all deps test unit integration asan demo bench clean help format lint fuzz
+.SECONDARY:
 
 all: $(PROGS)
 
@@ -42,6 +46,7 @@ help:
 	@echo "make test     unit suites + integration tests on real processes"
 	@echo "make asan     the same tests built with AddressSanitizer + UBSan"
 	@echo "make bench    benchmarks (bench/*.sh), figures only"
+	@echo "make fuzz     each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 
 deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
@@ -96,14 +101,44 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
-unit: $(UNIT_BINS)
+# Fuzz inputs (seeds and every crash once found) replayed without libFuzzer.
+$(O)/tests/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o \
+		$(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) $(O)/libcompute.a $(O)/libdfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BINS) $(REPLAY_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz corpus $$t"; \
+		$(O)/tests/replay_$$t tests/fuzz/corpus/$$t; done
+
+# libFuzzer: everything built with clang and the fuzzer's coverage into build/fuzz,
+# each target run FUZZ_SECONDS from the seeds in tests/fuzz/corpus/T (new inputs go to
+# build/fuzz/corpus-T; a crash is saved as build/fuzz/crash-T-* and fails the run:
+# copy it into tests/fuzz/corpus/T so that it stays a regression test).
+FUZZ_O = build/fuzz
+fuzz: deps
+	@$(MAKE) --no-print-directory O=$(FUZZ_O) BIN=$(FUZZ_O)/bin CC=clang OPT=-O1 \
+		CFLAGS="-Wno-format-nonliteral" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+		$(patsubst %,$(FUZZ_O)/fuzz_%,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_O)/corpus-$$t; echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(FUZZ_O)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_O)/crash-$$t- $(FUZZ_O)/corpus-$$t \
+			tests/fuzz/corpus/$$t 2>&1 | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)|Test unit written' ; \
+		! ls $(FUZZ_O)/crash-$$t-* >/dev/null 2>&1 || { echo "fuzz $$t: crash saved in $(FUZZ_O)"; exit 1; }; \
+	done
+
+$(FUZZ_O)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) \
+		$(FUZZ_O)/libcompute.a $(FUZZ_O)/libdfs.a
+	$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(LIBS)
 
 integration: $(PROGS)
 	@DFS_BIN=$(abspath $(BIN)) tests/integration/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(REPLAY_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 

@@ -27,7 +27,8 @@ int filter_new(uint8_t kind, const char *pattern, uint8_t flags, struct filter *
 void filter_free(struct filter *f);
 /*
  * Selects lines of data[0..len), which must hold whole lines (only the input's very
- * last line may lack its '\n'). Appends the selected lines to out (NULL: only count
+ * last line may lack its '\n') and be followed by a NUL (data[len] == 0: regexec
+ * reads the string as a C string, as sanitizers check). Appends the selected lines to out (NULL: only count
  * them) and returns how many were selected.
  */
 uint64_t filter_run(struct filter *f, const char *data, size_t len, struct buf *out);

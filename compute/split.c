@@ -11,7 +11,7 @@ int split_run(uint64_t start, uint64_t len, uint64_t fsize, const struct split_o
 {
 	size_t cap = o->buf_size ? o->buf_size : (1u << 20);
 	size_t align = o->align ? o->align : 1;
-	char *buf = malloc(cap);
+	char *buf = malloc(cap + 1); /* + the NUL after each piece */
 	if (!buf)
 		return -ENOMEM;
 	uint64_t end = start + len; /* the split's end: its last line may run past it */
@@ -22,7 +22,7 @@ int split_run(uint64_t start, uint64_t len, uint64_t fsize, const struct split_o
 	*bytes_read = 0;
 	while (!done) {
 		if (have == cap) { /* a line longer than the buffer */
-			char *nb = realloc(buf, cap * 2);
+			char *nb = realloc(buf, cap * 2 + 1);
 			if (!nb) {
 				rc = -ENOMEM;
 				break;
@@ -81,15 +81,20 @@ int split_run(uint64_t start, uint64_t len, uint64_t fsize, const struct split_o
 			give = nl ? (size_t)(nl - buf) + 1 : 0;
 		}
 		if (give) {
+			char saved = buf[give];
+			buf[give] = 0;
 			rc = sink(sarg, buf, give);
+			buf[give] = saved;
 			if (rc)
 				break;
 			memmove(buf, buf + give, have - give);
 			have -= give;
 		}
 	}
-	if (!rc && have && !skipping)
+	if (!rc && have && !skipping) {
+		buf[have] = 0;
 		rc = sink(sarg, buf, have);
+	}
 	free(buf);
 	return rc;
 }

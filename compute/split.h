@@ -21,7 +21,8 @@
 /* Reads up to max bytes of the file at off into buf: bytes read (> 0), 0 at the end of
  * the file, or -errno. */
 typedef ssize_t (*split_read_fn)(void *arg, uint64_t off, void *buf, size_t max);
-/* Takes the next piece of the split's bytes: 0, or -errno to stop. */
+/* Takes the next piece of the split's bytes (data[len] is a NUL, so a piece may go to
+ * C string functions such as regexec): 0, or -errno to stop. */
 typedef int (*split_sink_fn)(void *arg, const char *data, size_t len);
 
 struct split_opts {

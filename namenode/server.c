@@ -1845,7 +1845,9 @@ static void op_block_deleted(struct nn_server *s, struct conn *c, const struct p
 
 /* ---------- connections ---------- */
 
-static void conn_close(struct nn_server *s, struct conn *c)
+/* Forgets what the connection held: leases, allocated blocks, locks, waiters, its
+ * datanode. */
+static void conn_release(struct nn_server *s, struct conn *c)
 {
 	if (c->nwriting)
 		leases_orphaned(s, c);
@@ -1868,6 +1870,11 @@ static void conn_close(struct nn_server *s, struct conn *c)
 		nn_jobs_node_down(s->jobs, (uint32_t)c->dn);
 		s->dn_conn[c->dn] = NULL;
 	}
+}
+
+static void conn_close(struct nn_server *s, struct conn *c)
+{
+	conn_release(s, c);
 	for (size_t i = 0; i < s->nflush; i++)
 		if (s->flush[i] == c)
 			s->flush[i] = NULL;
@@ -2325,6 +2332,44 @@ int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
 fail:
 	nn_server_free(s);
 	return rc;
+}
+
+int nn_server_inject(struct nn_server *s, uint8_t role, const uint8_t *bytes, size_t len)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return 0;
+	c->fd = -1;
+	c->dn = -1;
+	c->id = ++s->next_conn_id;
+	c->state = C_READY;
+	c->peer.role = role;
+	buf_init(&c->in);
+	buf_init(&c->out);
+	snprintf(c->peer_addr, sizeof c->peer_addr, "fuzz");
+	snprintf(c->peer_host, sizeof c->peer_host, "127.0.0.1");
+	int frames = 0;
+	size_t off = 0;
+	while (!c->closing && len - off >= PROTO_HDR_LEN) {
+		struct proto_hdr h;
+		if (proto_hdr_decode(bytes + off, &h, max_frame(c)) ||
+		    len - off - PROTO_HDR_LEN < h.length)
+			break;
+		handle_frame(s, c, &h, bytes + off + PROTO_HDR_LEN);
+		off += PROTO_HDR_LEN + h.length;
+		frames++;
+	}
+	/* the replies go nowhere: take c out of the flush list before the turn ends */
+	answer_waiters(s, c);
+	for (size_t i = 0; i < s->nflush; i++)
+		if (s->flush[i] == c)
+			s->flush[i] = NULL;
+	turn_end(s->loop, s); /* replication, commands, syncs: as after a loop turn */
+	conn_release(s, c);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+	return frames;
 }
 
 void nn_server_run(struct nn_server *s) { ev_run(s->loop); }
