@@ -218,14 +218,8 @@ static char *trim(char *s)
 	return s;
 }
 
-int cfg_load(struct cfg *c, const char *path, struct buf *err)
+static int load_stream(struct cfg *c, FILE *f, const char *path, struct buf *err)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		int e = errno;
-		buf_printf(err, "cannot open config '%s': %s", path, strerror(e));
-		return -e;
-	}
 	char line[8192];
 	int lineno = 0, rc = 0;
 	while (fgets(line, sizeof line, f)) {
@@ -251,6 +245,30 @@ int cfg_load(struct cfg *c, const char *path, struct buf *err)
 		if (rc)
 			break;
 	}
+	return rc;
+}
+
+int cfg_load(struct cfg *c, const char *path, struct buf *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		buf_printf(err, "cannot open config '%s': %s", path, strerror(e));
+		return -e;
+	}
+	int rc = load_stream(c, f, path, err);
+	fclose(f);
+	return rc;
+}
+
+int cfg_parse(struct cfg *c, const char *text, size_t len, const char *name, struct buf *err)
+{
+	if (!len)
+		return 0;
+	FILE *f = fmemopen((void *)text, len, "r");
+	if (!f)
+		return -errno;
+	int rc = load_stream(c, f, name, err);
 	fclose(f);
 	return rc;
 }

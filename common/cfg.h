@@ -54,6 +54,8 @@ int cfg_set(struct cfg *c, const char *key, const char *value, struct buf *err);
 int cfg_set_kv(struct cfg *c, const char *kv, struct buf *err);
 /* Loads a config file; unknown keys and bad values are errors naming the line. */
 int cfg_load(struct cfg *c, const char *path, struct buf *err);
+/* The same over text in memory (name is used in messages). */
+int cfg_parse(struct cfg *c, const char *text, size_t len, const char *name, struct buf *err);
 /* Parses a size with optional K/M/G suffix; -EINVAL when malformed. */
 int cfg_parse_size(const char *s, uint64_t *out);
 /* Parses seconds (fractional); -EINVAL when malformed or negative. */

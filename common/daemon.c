@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,9 @@ int daemon_init(const struct cfg *cfg, const char *prog, const char *name,
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* no OpenSSL clean-up at exit: a thread still finishing a handshake while the
+	 * process exits must not find its locks freed under it */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "net.h"
 #include "nnlink.h"
+#include "replicate.h"
 #include "scanner.h"
 #include "xfer.h"
 
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
 	bool idle = dn_xfer_stop(xfer, 5);
 	dn_nnlink_stop(link); /* its last reports include the attempts killed above */
 	cx_free(cx);
+	idle &= dn_replicate_drain(5); /* copies the namenode asked for, still in flight */
 	if (idle)
 		dn_store_close(store);
 	buf_free(&err);

@@ -26,6 +26,7 @@ struct job {
 };
 
 static atomic_uint running;
+static atomic_bool draining; /* the datanode is stopping: no new copies */
 
 static int read_ack(int fd, uint64_t seq, struct buf *in)
 {
@@ -149,6 +150,8 @@ int dn_replicate_start(struct dn_store *s, const uint8_t key[AUTH_KEY_LEN], uint
 {
 	if (!n)
 		return -EINVAL;
+	if (atomic_load(&draining))
+		return -ESHUTDOWN;
 	if (atomic_fetch_add(&running, 1) >= DN_REPLICATE_MAX) {
 		atomic_fetch_sub(&running, 1);
 		return -EBUSY;
@@ -177,4 +180,12 @@ int dn_replicate_start(struct dn_store *s, const uint8_t key[AUTH_KEY_LEN], uint
 		return -rc;
 	}
 	return 0;
+}
+
+bool dn_replicate_drain(double seconds)
+{
+	atomic_store(&draining, true);
+	for (double waited = 0; atomic_load(&running) && waited < seconds; waited += 0.02)
+		usleep(20000);
+	return atomic_load(&running) == 0;
 }

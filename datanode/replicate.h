@@ -7,6 +7,7 @@
 #ifndef DFS_DN_REPLICATE_H
 #define DFS_DN_REPLICATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -22,6 +23,9 @@ struct dn_target {
 
 /* Starts copying replica (id, gs, len) to targets (a pipeline, in order; copied).
  * -EBUSY when DN_REPLICATE_MAX copies already run. */
+/* Refuses new copies and waits up to seconds for those in flight: true when none is
+ * left (the datanode is stopping). */
+bool dn_replicate_drain(double seconds);
 int dn_replicate_start(struct dn_store *s, const uint8_t key[AUTH_KEY_LEN], uint64_t id,
 		       uint64_t gs, uint64_t len, const struct dn_target *targets, uint32_t n);
 

@@ -80,6 +80,9 @@ int cmd_mount(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_chmod(int argc, char **argv);
+int cmd_chown(int argc, char **argv);
+int cmd_chgrp(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 
 #endif

@@ -39,6 +39,15 @@ static const struct {
 	 "  -f  no error for paths that do not exist\n"},
 	{"mv", cmd_mv, "mv SRC... DST",
 	 "Rename (atomically) files or directories; into DST when it is a directory.\n"},
+	{"chmod", cmd_chmod, "chmod [-R] MODE PATH...",
+	 "Change permission bits: octal (755) or symbolic (u+x,go-w,a=rX).\n"
+	 "  -R  every file and directory below PATH too\n"},
+	{"chown", cmd_chown, "chown [-R] OWNER[:GROUP] PATH...",
+	 "Change the owner (and group): names of this host, or numbers.\n"
+	 "  -R  every file and directory below PATH too\n"},
+	{"chgrp", cmd_chgrp, "chgrp [-R] GROUP PATH...",
+	 "Change the group: a name of this host, or a number.\n"
+	 "  -R  every file and directory below PATH too\n"},
 	{"stat", cmd_stat, "stat [--json] PATH...", "Show a path's attributes.\n"},
 	{"du", cmd_du, "du [-s] [-h] [PATH...]",
 	 "Bytes used by each entry of a directory.\n  -s  one total per PATH\n  -h  human units\n"},

@@ -6,6 +6,7 @@
  *   6 job info            7 attempt log          8 AUTH (server side of the handshake)
  *   9 the built-in filter: pattern, NUL, data (the pattern arrives with a job)
  *  10 the split rule as a property: every split's bytes together are the input
+ *  11 a config file (`key = value` lines)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "cfg.h"
 #include "filter.h"
 #include "job.h"
 #include "log.h"
@@ -74,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 	struct unpack u;
 	unpack_init(&u, d, n);
-	switch (data[0] % 11) {
+	switch (data[0] % 12) {
 	case 0: {
 		struct proto_hdr h;
 		if (n >= PROTO_HDR_LEN)
@@ -161,6 +163,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 10:
 		split_property(d, n);
 		break;
+	case 11: {
+		struct cfg c;
+		struct buf err = BUF_INIT;
+		cfg_defaults(&c);
+		cfg_parse(&c, (const char *)d, n, "fuzz.conf", &err);
+		buf_free(&err);
+		break;
+	}
 	}
 	return 0;
 }

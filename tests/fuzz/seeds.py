@@ -73,6 +73,9 @@ write("wire", "grep", b"\x09" + b"\x00needle\x00hay\nneedle in hay\nno\n")
 write("wire", "regex", b"\x09" + b"\x03^(a|b)+$\x00ab\nabc\nba\n")
 write("wire", "split", b"\x0a" + b"\x05\x07" + b"one\ntwo\n\nlonger line here\nlast")
 
+write("wire", "config", b"\x0b" + b"# a config\nblock_size = 1M\nreplication=2\n"
+      b"metadata_sync = always\nspeculation = off\ntask_user = nobody\nlisten = 0.0.0.0:9000\n")
+
 # ---- blockstore: u16 data length, data, .meta ----
 data = b"block data\n" * 10
 meta = b"DFSC" + struct.pack(">HHII", 1, 0, 65536, 0)

@@ -79,6 +79,17 @@ check "an empty input: zero tasks" dfs run -q --input /empty --output /o/none --
 check "... and still _SUCCESS" dfs stat /o/none/_SUCCESS
 [ "$(status "$(last_job)" 'd["tasks"]["total"]')" = 0 ] && ok "no tasks for empty input" || fail "tasks for empty input"
 
+# ---------- two jobs at once share the slots ----------
+j1=$(dfs run --detach --input /big.txt --output /o/par1 --map 'sleep 0.2; cat')
+j2=$(dfs run --detach --input /big.txt --output /o/par2 --grep needle)
+both_over() { [ "$(status "$j1" 'd["state"]')" != running ] && [ "$(status "$j2" 'd["state"]')" != running ]; }
+check "two jobs at once finish" wait_for 60 both_over
+[ "$(status "$j1" 'd["state"]')/$(status "$j2" 'd["state"]')" = succeeded/succeeded ] &&
+	ok "both succeeded" || fail "jobs at once: $(status "$j1" 'd["state"]') $(status "$j2" 'd["state"]')"
+check "... with their own answers" bash -c "cmp <(dfs cat '/o/par1/part-*') '$T/big.txt' && cmp <(dfs cat '/o/par2/part-*') <(grep -F needle '$T/big.txt')"
+[ "$(status "$j2" 'd["elapsed"] < 10')" = True ] && ok "the short job was not stuck behind the long one" ||
+	fail "grep job waited $(status "$j2" 'd["elapsed"]')s"
+
 # ---------- the task's sandbox ----------
 check "environment job" dfs run -q --input /exact.txt --output /o/env --map \
 	'echo "$(id -un) $DFS_JOB_ID $DFS_TASK_ID $DFS_NODE_ID $DFS_INPUT_FILE $DFS_BLOCK_OFFSET $PWD"; touch junk'

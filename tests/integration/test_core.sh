@@ -93,4 +93,22 @@ dfs report --json >"$T/report.json"
 [ "$(json 'sorted(n["id"] for n in d["datanodes"])' <"$T/report.json")" = "['dn1', 'dn2', 'dn3']" ] &&
 	ok "report: persistent ids" || fail "report ids"
 check "df" bash -c "dfs df -h | grep -q '^dfs '"
+
+# chmod / chown / chgrp, octal and symbolic, -R
+mode() { dfs stat --json "$1" | json 'd["mode"]'; }
+dfs mkdir -p /perm/sub && dfs put - /perm/sub/f </dev/null
+check "chmod 640" dfs chmod 640 /perm/sub/f
+[ "$(mode /perm/sub/f)" = 0640 ] && ok "mode 640" || fail "mode $(mode /perm/sub/f)"
+check "chmod u+x,g-r,o=r" dfs chmod u+x,g-r,o=r /perm/sub/f
+[ "$(mode /perm/sub/f)" = 0704 ] && ok "symbolic mode" || fail "symbolic mode $(mode /perm/sub/f)"
+check "chmod -R a+rX,go-w (X: f has u+x already)" dfs chmod -R a+rX,go-w /perm
+[ "$(mode /perm/sub)" = 0755 ] && [ "$(mode /perm/sub/f)" = 0755 ] && ok "chmod -R" ||
+	fail "chmod -R: $(mode /perm/sub) $(mode /perm/sub/f)"
+check "chown -R 1234:5678" dfs chown -R 1234:5678 /perm
+[ "$(dfs stat --json /perm/sub/f | json 'd["uid"], d["gid"]')" = "(1234, 5678)" ] && ok "chown -R" || fail "chown"
+check "chgrp nogroup-by-number" dfs chgrp 42 /perm/sub/f
+[ "$(dfs stat --json /perm/sub/f | json 'd["gid"]')" = 42 ] && ok "chgrp" || fail "chgrp"
+expect_error "chmod with a bad mode" "not a mode" dfs chmod u+q /perm
+expect_error "chown to an unknown user" "no such user" dfs chown no-such-user-here /perm
+expect_error "chmod of a missing path" "no such file" dfs chmod 600 /perm/nope
 finish
