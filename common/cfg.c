@@ -36,6 +36,8 @@ static const struct {
 	F(task_user, K_STR),
 	F(trash_interval, K_SECS),
 	F(metadata_sync, K_SYNC),
+	F(permissions, K_BOOL),
+	F(superuser, K_U32),
 	F(max_connections, K_U32),
 	F(max_unauth_connections, K_U32),
 	F(handshake_timeout, K_SECS),
@@ -72,6 +74,7 @@ void cfg_defaults(struct cfg *c)
 	snprintf(c->task_user, sizeof c->task_user, "nobody");
 	c->trash_interval = 0;
 	c->metadata_sync = 0;
+	c->permissions = 1;
 	c->max_connections = 4096;
 	c->max_unauth_connections = 64;
 	c->handshake_timeout = 5;

@@ -30,6 +30,8 @@ struct cfg {
 	char task_user[64];   /* map commands run as this user (datanode run as root) */
 	double trash_interval;
 	double metadata_sync; /* 0 = always */
+	uint32_t permissions; /* 0: no permission checks */
+	uint32_t superuser;   /* a uid besides 0 that passes every check (0: none) */
 	/* limits (hostile or broken peers) */
 	uint32_t max_connections;        /* per daemon */
 	uint32_t max_unauth_connections; /* still in the handshake; oldest dropped first */

@@ -8,6 +8,7 @@
 
 #include "ev.h"
 #include "log.h"
+#include "perm.h"
 #include "proto.h"
 #include "scheduler.h"
 
@@ -158,6 +159,7 @@ static void ended(void *arg, struct sched_job *job)
 
 struct plan {
 	struct nn_jobs *j;
+	const struct nn_cred *cred;
 	struct sched_job *job;
 	uint32_t capinputs;
 	int rc;
@@ -167,6 +169,10 @@ struct plan {
 static int add_file(struct plan *p, const char *path, const struct nn_attr *a)
 {
 	struct sched_job *job = p->job;
+	if (!nn_perm_ok(a, p->cred, NN_R)) {
+		buf_printf(p->err, "input %s: permission denied", path);
+		return -EACCES;
+	}
 	if (job->ninputs == p->capinputs) {
 		uint32_t cap = p->capinputs ? p->capinputs * 2 : 16;
 		struct sched_input *v = realloc(job->inputs, cap * sizeof *v);
@@ -247,6 +253,12 @@ static int add_dir(struct plan *p, const char *dir, int depth)
 		buf_printf(p->err, "%s: directories nested too deep", dir);
 		return -ELOOP;
 	}
+	struct nn_attr da;
+	int src = nn_ns_stat(p->j->env.ns, dir, &da);
+	if (!src && !nn_perm_ok(&da, p->cred, NN_R | NN_X)) {
+		buf_printf(p->err, "input %s: permission denied", dir);
+		return -EACCES;
+	}
 	struct walk w = {p, dir, NULL, NULL, NULL, 0, 0};
 	char after[PROTO_NAME_MAX + 1] = "";
 	int rc = 0;
@@ -284,9 +296,10 @@ static bool below(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == 0 || path[n] == '/');
 }
 
-int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, uint32_t uid, uint32_t gid,
+int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, const struct nn_cred *cred,
 		   char id[JOB_ID_MAX + 1], struct buf *err)
 {
+	uint32_t uid = cred->uid, gid = cred->gid;
 	struct sched_job *job = calloc(1, sizeof *job);
 	if (!job)
 		return -ENOMEM;
@@ -312,12 +325,16 @@ int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, uint32_t uid, uint32_t g
 			rc = -EINVAL;
 		}
 	}
-	struct plan p = {j, job, 0, 0, err};
+	struct plan p = {j, cred, job, 0, 0, err};
 	for (uint32_t i = 0; !rc && i < job->spec.ninputs; i++) {
 		const char *in = job->spec.inputs[i];
 		struct nn_attr a;
-		rc = nn_ns_stat(j->env.ns, in, &a);
-		if (rc == -ENOENT)
+		rc = nn_perm_path(j->env.ns, in, cred, 0, 0);
+		if (!rc)
+			rc = nn_ns_stat(j->env.ns, in, &a);
+		if (rc == -EACCES)
+			buf_printf(err, "input %s: permission denied", in);
+		else if (rc == -ENOENT)
 			buf_printf(err, "input %s does not exist", in);
 		else if (rc)
 			buf_printf(err, "input %s: %s", in, strerror(-rc));
@@ -334,7 +351,14 @@ int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, uint32_t uid, uint32_t g
 	if (!rc) {
 		struct nn_attr a;
 		int src = nn_ns_stat(j->env.ns, job->spec.output, &a);
-		if (!src && !(job->spec.flags & JOB_F_OVERWRITE)) {
+		bool over = job->spec.flags & JOB_F_OVERWRITE;
+		int prc = src ? nn_perm_mkdirs(j->env.ns, job->spec.output, cred)
+		      : over ? nn_perm_remove(j->env.ns, job->spec.output, cred, true) : 0;
+		if (prc) {
+			buf_printf(err, "output %s: %s", job->spec.output,
+				   prc == -EACCES ? "permission denied" : strerror(-prc));
+			rc = prc;
+		} else if (!src && !over) {
 			buf_printf(err, "output %s already exists (remove it, or use --overwrite)",
 				   job->spec.output);
 			rc = -EEXIST;

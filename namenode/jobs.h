@@ -41,9 +41,11 @@ struct nn_jobs_env {
 struct nn_jobs *nn_jobs_new(const struct cfg *cfg, const struct nn_jobs_env *env);
 void nn_jobs_free(struct nn_jobs *j);
 
-/* CN_JOB_SUBMIT from a client with identity uid/gid: the job id into id, or -errno
- * with the reason in err. */
-int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, uint32_t uid, uint32_t gid,
+/* CN_JOB_SUBMIT: the job id into id, or -errno with the reason in err. Its tasks run
+ * as the caller's uid and gid. */
+struct nn_cred;
+/* The caller (cred, see perm.h) must be able to read the inputs and create the output. */
+int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, const struct nn_cred *cred,
 		   char id[JOB_ID_MAX + 1], struct buf *err);
 /* Packs a jobinfo: -ENOENT when unknown. */
 int nn_jobs_status(struct nn_jobs *j, const char *id, struct buf *out);

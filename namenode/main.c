@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"  --port-file FILE   write the bound HOST:PORT here once listening\n"
 		"  --set KEY=VALUE    override one setting (see README)\n"
 		"  --log FILE         log to FILE instead of standard error\n"
-		"  --log-level LEVEL  debug, info, warn or error\n");
+		"  --log-level LEVEL  debug, info, warn or error\n"
+		"  --no-permissions   no permission checks (setting permissions = 0)\n");
 }
 
 static int format(const struct cfg *cfg)
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
 		{"config", required_argument, 0, 'c'}, {"listen", required_argument, 0, 'l'},
 		{"port-file", required_argument, 0, 'p'}, {"set", required_argument, 0, 's'},
 		{"log", required_argument, 0, 'L'},    {"log-level", required_argument, 0, 'v'},
+		{"no-permissions", no_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
 	if (daemon_load_config(argc, argv, &cfg, "dfs-namenode"))
@@ -103,6 +105,7 @@ int main(int argc, char **argv)
 		case 's': rc = cfg_set_kv(&cfg, optarg, &err); break;
 		case 'L': rc = cfg_set(&cfg, "log_file", optarg, &err); break;
 		case 'v': rc = cfg_set(&cfg, "log_level", optarg, &err); break;
+		case 'P': cfg.permissions = 0; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -35,6 +35,7 @@
 #include "proto.h"
 #include "jobs.h"
 #include "locks.h"
+#include "perm.h"
 #include "replication.h"
 
 enum conn_state { C_HANDSHAKE, C_READY };
@@ -44,6 +45,7 @@ struct conn {
 	enum conn_state state;
 	struct auth_server auth;
 	struct auth_peer peer;
+	struct nn_cred cred; /* who the peer is, for permission checks (perm.h) */
 	struct buf in, out;
 	size_t safe;      /* bytes of out that may be written */
 	bool queued;      /* in the server's flush list */
@@ -230,6 +232,54 @@ static void pack_loc(struct buf *p, const struct nn_dn *d)
 static void new_owner(const struct conn *c, struct unpack *u, uint32_t *uid, uint32_t *gid);
 static bool pending_take(struct conn *c, uint64_t id);
 
+/* The caller's identity for permission checks: the superuser is uid 0 or the
+ * `superuser` setting; datanodes and every caller when checks are off pass too. */
+static struct nn_cred cred_of(const struct nn_server *s, const struct auth_peer *p)
+{
+	struct nn_cred c = {p->uid, p->gid, false};
+	c.super = !s->cfg.permissions || p->uid == 0 ||
+		  (s->cfg.superuser && p->uid == s->cfg.superuser) ||
+		  p->role != PROTO_ROLE_CLIENT;
+	return c;
+}
+
+/* Replies with rc and returns true when a permission check (perm.h) failed. */
+static bool denied(struct nn_server *s, struct conn *c, const struct proto_hdr *h, int rc)
+{
+	if (!rc)
+		return false;
+	reply_err(s, c, h, rc, NULL);
+	return true;
+}
+
+static int perm_setattr(struct nn_server *s, struct conn *c, const char *path, uint32_t valid,
+			uint32_t uid, uint32_t gid)
+{
+	int rc = nn_perm_path(s->ns, path, &c->cred, 0, 0);
+	struct nn_attr a;
+	if (rc || c->cred.super || nn_ns_stat(s->ns, path, &a))
+		return rc;
+	return nn_perm_setattr(&a, &c->cred, valid, uid, gid);
+}
+
+/* Extended attributes: the user namespace by the file's permissions, the others
+ * (trusted., security., system.) by the superuser only. */
+static int perm_xattr(struct nn_server *s, struct conn *c, const char *path, const char *name,
+		      int want)
+{
+	if (!c->cred.super && strncmp(name, "user.", 5))
+		return -EPERM;
+	return nn_perm_path(s->ns, path, &c->cred, 0, want);
+}
+
+static int perm_ino(struct nn_server *s, struct conn *c, uint64_t ino, int want)
+{
+	struct nn_attr a;
+	if (c->cred.super || nn_ns_stat_ino(s->ns, ino, &a))
+		return 0;
+	return nn_perm_ok(&a, &c->cred, want) ? 0 : -EACCES;
+}
+
 static void op_mkdir(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
 {
@@ -241,6 +291,9 @@ static void op_mkdir(struct nn_server *s, struct conn *c, const struct proto_hdr
 	new_owner(c, u, &uid, &gid);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, (flags & PROTO_MKDIR_PARENTS) ? nn_perm_mkdirs(s->ns, path, &c->cred)
+						       : nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0)))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_mkdir(s->ns, path, mode, flags & PROTO_MKDIR_PARENTS, uid, gid, &a);
 	if (rc)
@@ -367,6 +420,9 @@ static void op_create(struct nn_server *s, struct conn *c, const struct proto_hd
 	new_owner(c, u, &uid, &gid);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
+					 (flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
+		return;
 	if (repl > PROTO_REPL_MAX)
 		return reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
 				 PROTO_REPL_MAX);
@@ -515,6 +571,8 @@ static void op_get_blocks(struct nn_server *s, struct conn *c, const struct prot
 	uint64_t off = unpack_u64(u), len = unpack_u64(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat(s->ns, path, &a);
 	if (!rc && a.type == PROTO_T_DIR)
@@ -568,6 +626,8 @@ static void op_stat(struct nn_server *s, struct conn *c, const struct proto_hdr 
 	unpack_str(u, path, sizeof path);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat(s->ns, path, &a);
 	if (rc)
@@ -598,6 +658,8 @@ static void op_list(struct nn_server *s, struct conn *c, const struct proto_hdr 
 	uint32_t max = unpack_u32(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+		return;
 	if (max == 0 || max > 4096)
 		max = 4096;
 	struct buf entries = BUF_INIT, p = BUF_INIT;
@@ -625,6 +687,9 @@ static void op_rename(struct nn_server *s, struct conn *c, const struct proto_hd
 	uint32_t flags = unpack_u32(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_remove(s->ns, src, &c->cred, false)) ||
+	    denied(s, c, h, nn_perm_remove(s->ns, dst, &c->cred, false)))
+		return;
 	struct nn_blocks freed = {0};
 	int rc = nn_ns_rename(s->ns, src, dst, flags, &freed);
 	release_blocks(s, &freed);
@@ -643,6 +708,8 @@ static void op_delete(struct nn_server *s, struct conn *c, const struct proto_hd
 	uint8_t flags = unpack_u8(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_remove(s->ns, path, &c->cred, flags & PROTO_DELETE_RECURSIVE)))
+		return;
 	struct nn_attr a;
 	if ((flags & PROTO_DELETE_DIR) && !nn_ns_stat(s->ns, path, &a) && a.type != PROTO_T_DIR)
 		return reply_err(s, c, h, -ENOTDIR, NULL);
@@ -682,6 +749,8 @@ static void op_setrep(struct nn_server *s, struct conn *c, const struct proto_hd
 	uint16_t repl = unpack_u16(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_W)))
+		return;
 	if (repl < 1 || repl > PROTO_REPL_MAX)
 		return reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
 				 PROTO_REPL_MAX);
@@ -719,6 +788,8 @@ static void op_setattr(struct nn_server *s, struct conn *c, const struct proto_h
 	int64_t at = unpack_i64(u), mt = unpack_i64(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, perm_setattr(s, c, path, valid, uid, gid)))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_setattr(s->ns, path, valid, mode, uid, gid, at, mt, &a);
 	if (rc)
@@ -736,6 +807,8 @@ static void op_symlink(struct nn_server *s, struct conn *c, const struct proto_h
 	new_owner(c, u, &uid, &gid);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0)))
+		return;
 	struct nn_attr *a = malloc(sizeof *a);
 	if (!a)
 		return reply_err(s, c, h, -ENOMEM, NULL);
@@ -754,6 +827,8 @@ static void op_readlink(struct nn_server *s, struct conn *c, const struct proto_
 	unpack_str(u, path, sizeof path);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
+		return;
 	struct nn_attr *a = malloc(sizeof *a);
 	if (!a)
 		return reply_err(s, c, h, -ENOMEM, NULL);
@@ -779,6 +854,9 @@ static void op_link(struct nn_server *s, struct conn *c, const struct proto_hdr 
 	unpack_str(u, dst, sizeof dst);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, src, &c->cred, 0, 0)) ||
+	    denied(s, c, h, nn_perm_path(s->ns, dst, &c->cred, NN_W | NN_X, 0)))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_link(s->ns, src, dst, &a);
 	if (rc)
@@ -797,6 +875,8 @@ static void op_mknod(struct nn_server *s, struct conn *c, const struct proto_hdr
 	new_owner(c, u, &uid, &gid);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0)))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_mknod(s->ns, path, type, mode, rdev, uid, gid, &a);
 	if (rc)
@@ -834,6 +914,8 @@ static void op_setxattr(struct nn_server *s, struct conn *c, const struct proto_
 	const void *v = unpack_raw(u, n);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
+		return;
 	int rc;
 	uint64_t x = 0;
 	struct nn_attr a;
@@ -897,6 +979,8 @@ static void op_getxattr(struct nn_server *s, struct conn *c, const struct proto_
 	unpack_str(u, name, sizeof name);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+		return;
 	struct buf v = BUF_INIT;
 	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
 			 ? dfs_xattr_get(s, path, name, &v)
@@ -911,6 +995,8 @@ static void op_listxattr(struct nn_server *s, struct conn *c, const struct proto
 	unpack_str(u, path, sizeof path);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+		return;
 	struct buf v = BUF_INIT;
 	reply_bytes(s, c, h, nn_ns_xattr_list(s->ns, path, &v), &v);
 }
@@ -923,6 +1009,8 @@ static void op_removexattr(struct nn_server *s, struct conn *c, const struct pro
 	unpack_str(u, name, sizeof name);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
+		return;
 	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
 			 ? -EPERM : nn_ns_xattr_remove(s->ns, path, name);
 	if (rc)
@@ -1110,6 +1198,8 @@ static void op_file_blocks(struct nn_server *s, struct conn *c, const struct pro
 	uint64_t ino = unpack_u64(u), off = unpack_u64(u), len = unpack_u64(u);
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (denied(s, c, h, perm_ino(s, c, ino, NN_R)))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat_ino(s->ns, ino, &a);
 	if (!rc && a.type != PROTO_T_FILE)
@@ -1502,7 +1592,7 @@ static void op_job_submit(struct nn_server *s, struct conn *c, const struct prot
 {
 	char id[JOB_ID_MAX + 1];
 	struct buf err = BUF_INIT;
-	int rc = nn_jobs_submit(s->jobs, u, c->peer.uid, c->peer.gid, id, &err);
+	int rc = nn_jobs_submit(s->jobs, u, &c->cred, id, &err);
 	if (rc)
 		reply_err(s, c, h, rc, "%s", err.data);
 	else {
@@ -1998,6 +2088,7 @@ static void handle_frame(struct nn_server *s, struct conn *c, const struct proto
 		}
 		c->state = C_READY;
 		s->nunauth--;
+		c->cred = cred_of(s, &c->peer);
 		return;
 	}
 	dispatch(s, c, h, payload);
@@ -2334,7 +2425,8 @@ fail:
 	return rc;
 }
 
-int nn_server_inject(struct nn_server *s, uint8_t role, const uint8_t *bytes, size_t len)
+int nn_server_inject(struct nn_server *s, uint8_t role, uint32_t uid, const uint8_t *bytes,
+		     size_t len)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c)
@@ -2344,6 +2436,8 @@ int nn_server_inject(struct nn_server *s, uint8_t role, const uint8_t *bytes, si
 	c->id = ++s->next_conn_id;
 	c->state = C_READY;
 	c->peer.role = role;
+	c->peer.uid = c->peer.gid = uid;
+	c->cred = cred_of(s, &c->peer); /* uid 0: the superuser */
 	buf_init(&c->in);
 	buf_init(&c->out);
 	snprintf(c->peer_addr, sizeof c->peer_addr, "fuzz");

@@ -26,10 +26,11 @@ void nn_server_free(struct nn_server *s);
 
 /*
  * Test hook (the fuzzer, tests/fuzz/fuzz_namenode.c): handles the bytes of one
- * connection -- frames as a peer of `role` (PROTO_ROLE_*) that has authenticated
+ * connection -- frames as a peer of `role` (PROTO_ROLE_*) and uid (gid the same) that has authenticated
  * would send them -- exactly as the loop would, on a connection of their own that is
  * then closed; replies are dropped. Returns how many frames were handled.
  */
-int nn_server_inject(struct nn_server *s, uint8_t role, const uint8_t *bytes, size_t len);
+int nn_server_inject(struct nn_server *s, uint8_t role, uint32_t uid, const uint8_t *bytes,
+		     size_t len);
 
 #endif

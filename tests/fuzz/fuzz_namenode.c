@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the namenode's request handling. Each input is one connection's bytes:
- * a role byte (client or datanode) then frames, run through the real server (decoders,
+ * a role byte (client or datanode, root or not) then frames, run through the real server (decoders,
  * namespace in a temporary LevelDB, block map, scheduler) on a connection that is then
  * closed. A crash, a sanitizer report or a leak is a bug.
  */
@@ -54,7 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		LLVMFuzzerInitialize(NULL, NULL);
 	if (size < 1)
 		return 0;
+	/* bit 0: a datanode or a client; bit 1: the client is uid 1000 (permission checks
+	 * apply) or root */
 	uint8_t role = data[0] & 1 ? PROTO_ROLE_DATANODE : PROTO_ROLE_CLIENT;
-	nn_server_inject(server, role, data + 1, size - 1);
+	nn_server_inject(server, role, data[0] & 2 ? 1000 : 0, data + 1, size - 1);
 	return 0;
 }

@@ -40,6 +40,7 @@ client = b"".join([
     frame(0x1e, s("/")),                                           # fsck
 ])
 write("namenode", "client", b"\x00" + client)
+write("namenode", "user", b"\x02" + client)  # the same as uid 1000: permission checks
 datanode = b"".join([
     frame(0x40, s("dn9") + s("127.0.0.1:9") + struct.pack(">QQQIB", 1 << 30, 0, 1 << 30, 2, 0)),
     frame(0x42, struct.pack(">I", 2) + struct.pack(">QQQ", 5, 1, 100) * 2),
