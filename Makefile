@@ -9,12 +9,15 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g $(OPT) -pthread \
 	-Icommon -Icompute -MMD -MP $(SAN) $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SAN) $(LDFLAGS)
-LIBS = -lleveldb -lisal -lssl -lcrypto -lm
+LIBS = -lleveldb -lisal -lssl -lcrypto -lmicrohttpd -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 # Debian packages the build and the tests need (`make deps` installs what is missing).
 DEPS_PKGS = build-essential pkg-config libleveldb-dev libssl-dev libisal-dev libfuse3-dev \
-	fuse3 check python3 procps iproute2 rsync sqlite3 git util-linux
+	libmicrohttpd-dev fuse3 check python3 procps iproute2 rsync sqlite3 git util-linux
+
+# ... and what only the tests need (the status page is checked in headless Chromium).
+TEST_PKGS = chromium
 
 COMMON_SRC = $(wildcard common/*.c)
 NAMENODE_SRC = $(filter-out namenode/main.c,$(wildcard namenode/*.c))
@@ -34,7 +37,7 @@ PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 REPLAY_BINS = $(patsubst %,$(O)/tests/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps test unit integration asan demo bench clean help format lint fuzz
+.PHONY: all deps deps-test test unit integration asan demo bench clean help format lint fuzz
 .SECONDARY:
 
 all: $(PROGS)
@@ -47,6 +50,9 @@ help:
 	@echo "make asan     the same tests built with AddressSanitizer + UBSan"
 	@echo "make bench    benchmarks (bench/*.sh), figures only"
 	@echo "make fuzz     each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
+
+deps-test: deps
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(TEST_PKGS)"
 
 deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
@@ -137,7 +143,7 @@ $(FUZZ_O)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(call obj,$(NAMENODE_SRC) $(DAT
 integration: $(PROGS)
 	@DFS_BIN=$(abspath $(BIN)) tests/integration/run.sh
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(REPLAY_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration

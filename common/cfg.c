@@ -45,6 +45,7 @@ static const struct {
 	F(namenode, K_STR),
 	F(listen, K_STR),
 	F(advertise, K_STR),
+	F(http, K_STR),
 	F(key_file, K_STR),
 	F(name_dir, K_STR),
 	F(data_dir, K_STR),

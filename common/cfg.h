@@ -41,6 +41,7 @@ struct cfg {
 	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
 	char listen[256];   /* HOST:PORT to bind */
 	char advertise[256]; /* HOST:PORT others should use (default: listen) */
+	char http[256];      /* status page and /metrics HOST:PORT ("" or "off": none) */
 	char key_file[4096];
 	char name_dir[4096]; /* namenode metadata directory */
 	char data_dir[4096]; /* datanode block directory */

@@ -161,6 +161,9 @@ enum proto_type {
 	PROTO_CN_JOB_KILL = 0x33,   /* str job id => - */
 	PROTO_CN_JOB_LOGS = 0x34,   /* str job id, i32 task (-1: every task) => u32 n,
 	                               n x attemptlog */
+	PROTO_CN_TRASH = 0x35,      /* str path, str user name => str where it went (in
+	                               /user/NAME/.Trash/Current); PROTO_E_NOTSUP when the
+	                               trash is off (trash_interval 0): delete it instead */
 
 	/* datanode -> namenode (on the datanode's one long-lived connection) */
 	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,

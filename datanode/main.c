@@ -24,6 +24,7 @@
 #include "nnlink.h"
 #include "replicate.h"
 #include "scanner.h"
+#include "status.h"
 #include "xfer.h"
 
 static volatile sig_atomic_t stopping;
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 		"  --set KEY=VALUE       override one setting (see README)\n"
 		"  --no-sync             do not fsync replicas when a block is finished\n"
 		"  --no-exec             run built-in filters only, never map commands\n"
+		"  --http HOST:PORT      serve /metrics there (setting http; default: off)\n"
+		"  --http-port-file FILE write the bound HTTP HOST:PORT here\n"
 		"  --log FILE            log to FILE instead of standard error\n"
 		"  --log-level LEVEL     debug, info, warn or error\n");
 }
@@ -65,7 +68,7 @@ int main(int argc, char **argv)
 	struct cfg cfg;
 	cfg_defaults(&cfg);
 	snprintf(cfg.listen, sizeof cfg.listen, "0.0.0.0:9866");
-	const char *port_file = NULL, *id = NULL;
+	const char *port_file = NULL, *id = NULL, *http_port_file = NULL;
 	bool sync_on_close = true, exec = true;
 	struct buf err = BUF_INIT;
 	static const struct option opts[] = {
@@ -76,6 +79,8 @@ int main(int argc, char **argv)
 		{"set", required_argument, 0, 's'},      {"log", required_argument, 0, 'L'},
 		{"log-level", required_argument, 0, 'v'}, {"no-sync", no_argument, 0, 'S'},
 		{"no-exec", no_argument, 0, 'X'},
+		{"http", required_argument, 0, 'H'},
+		{"http-port-file", required_argument, 0, 'F'},
 		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
 	};
 	if (daemon_load_config(argc, argv, &cfg, "dfs-datanode"))
@@ -97,6 +102,8 @@ int main(int argc, char **argv)
 		case 'v': rc = cfg_set(&cfg, "log_level", optarg, &err); break;
 		case 'S': sync_on_close = false; break;
 		case 'X': exec = false; break;
+		case 'H': rc = cfg_set(&cfg, "http", optarg, &err); break;
+		case 'F': http_port_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -176,6 +183,22 @@ int main(int argc, char **argv)
 		log_error("cannot start the namenode link: %s", strerror(-rc));
 		return 1;
 	}
+	struct dn_status *status = NULL;
+	if (cfg.http[0] && strcmp(cfg.http, "off")) {
+		char hb[128];
+		rc = dn_status_start(cfg.http, store, xfer, cx, hb, sizeof hb, &status);
+		if (rc) {
+			log_error("cannot serve HTTP on '%s': %s", cfg.http, strerror(-rc));
+			return 1;
+		}
+		char line[140];
+		snprintf(line, sizeof line, "%s\n", hb);
+		if (http_port_file && (rc = fs_write_atomic(http_port_file, line, strlen(line)))) {
+			log_error("cannot write '%s': %s", http_port_file, strerror(-rc));
+			return 1;
+		}
+		log_info("metrics on http://%s/metrics", hb);
+	}
 	struct dn_scanner *scanner;
 	rc = dn_scanner_start(store, cfg.scan_period, &scanner);
 	if (rc) {
@@ -185,6 +208,7 @@ int main(int argc, char **argv)
 	while (!stopping)
 		pause();
 	dn_scanner_stop(scanner);
+	dn_status_stop(status);
 	log_info("datanode '%s' stopping", dn_store_id(store));
 	cx_stop(cx); /* its attempts end as killed; the namenode runs them elsewhere */
 	/* finish the transfers in flight, then say goodbye: the namenode sees a clean stop */

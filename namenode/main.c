@@ -45,7 +45,10 @@ static void usage(FILE *f)
 		"  --set KEY=VALUE    override one setting (see README)\n"
 		"  --log FILE         log to FILE instead of standard error\n"
 		"  --log-level LEVEL  debug, info, warn or error\n"
-		"  --no-permissions   no permission checks (setting permissions = 0)\n");
+		"  --no-permissions   no permission checks (setting permissions = 0)\n"
+		"  --http HOST:PORT   serve the status page, /api/status and /metrics (setting\n"
+		"                     http; default: off)\n"
+		"  --http-port-file FILE  write the bound HTTP HOST:PORT here\n");
 }
 
 static int format(const struct cfg *cfg)
@@ -81,7 +84,7 @@ int main(int argc, char **argv)
 	struct cfg cfg;
 	cfg_defaults(&cfg);
 	snprintf(cfg.listen, sizeof cfg.listen, "0.0.0.0:9000");
-	const char *port_file = NULL;
+	const char *port_file = NULL, *http_port_file = NULL;
 	struct buf err = BUF_INIT;
 	static const struct option opts[] = {
 		{"dir", required_argument, 0, 'd'},    {"key", required_argument, 0, 'k'},
@@ -89,6 +92,8 @@ int main(int argc, char **argv)
 		{"port-file", required_argument, 0, 'p'}, {"set", required_argument, 0, 's'},
 		{"log", required_argument, 0, 'L'},    {"log-level", required_argument, 0, 'v'},
 		{"no-permissions", no_argument, 0, 'P'},
+		{"http", required_argument, 0, 'H'},
+		{"http-port-file", required_argument, 0, 'F'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
 	if (daemon_load_config(argc, argv, &cfg, "dfs-namenode"))
@@ -106,6 +111,8 @@ int main(int argc, char **argv)
 		case 'L': rc = cfg_set(&cfg, "log_file", optarg, &err); break;
 		case 'v': rc = cfg_set(&cfg, "log_level", optarg, &err); break;
 		case 'P': cfg.permissions = 0; break;
+		case 'H': rc = cfg_set(&cfg, "http", optarg, &err); break;
+		case 'F': http_port_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -139,7 +146,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	rc = nn_server_start(&cfg, key, port_file, &server);
+	rc = nn_server_start(&cfg, key, port_file, http_port_file, &server);
 	if (rc) {
 		fprintf(stderr, "dfs-namenode: cannot start: %s\n", strerror(-rc));
 		return 1;

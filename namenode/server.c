@@ -36,6 +36,10 @@
 #include "jobs.h"
 #include "locks.h"
 #include "perm.h"
+#include "client.h"
+#include "http.h"
+#include "json.h"
+#include "trash.h"
 #include "replication.h"
 
 enum conn_state { C_HANDSHAKE, C_READY };
@@ -85,6 +89,7 @@ struct nn_server {
 	uint32_t dn_conn_cap;
 	double last_sync;
 	uint32_t nunauth; /* connections still in the handshake */
+	double trash_last; /* the last trash checkpoint (trash.h) */
 	struct log_limit reject_log;
 	struct nn_repl *repl;
 	bool repl_dirty;       /* something changed that may need copies or deletions */
@@ -95,6 +100,9 @@ struct nn_server {
 	bool safe_manual;      /* entered by an administrator: left only by one */
 	double started;
 	uint64_t rpc_count[256];
+	double rpc_seconds[256];  /* time spent handling each request type */
+	uint64_t heartbeats;
+	struct http *http;        /* status page and metrics, or NULL */
 	struct nn_locks locks;
 	uint64_t next_conn_id;
 	struct nn_jobs *jobs;
@@ -1585,6 +1593,35 @@ static void op_safemode(struct nn_server *s, struct conn *c, const struct proto_
 	buf_free(&p);
 }
 
+/* ---------- trash ---------- */
+
+static void op_trash(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		     struct unpack *u)
+{
+	char path[PROTO_PATH_MAX + 1], user[PROTO_NAME_MAX + 1];
+	unpack_str(u, path, sizeof path);
+	unpack_str(u, user, sizeof user);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (s->cfg.trash_interval <= 0)
+		return reply_err(s, c, h, -EOPNOTSUPP, "the trash is off (trash_interval 0)");
+	if (denied(s, c, h, nn_perm_remove(s->ns, path, &c->cred, true)))
+		return;
+	char where[PROTO_PATH_MAX + 1];
+	int rc = nn_trash_move(s->ns, path, user, c->peer.uid, c->peer.gid, (int64_t)time(NULL),
+			       where, sizeof where);
+	if (rc == -EINVAL)
+		return reply_err(s, c, h, rc, "already in the trash, or a bad user name");
+	if (rc == -EBUSY)
+		return reply_err(s, c, h, rc, "cannot move %s to the trash", path);
+	if (rc)
+		return reply_err(s, c, h, rc, NULL);
+	struct buf p = BUF_INIT;
+	pack_str(&p, where);
+	reply(s, c, h, &p);
+	buf_free(&p);
+}
+
 /* ---------- jobs ---------- */
 
 static void op_job_submit(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -1831,6 +1868,7 @@ static void op_heartbeat(struct nn_server *s, struct conn *c, const struct proto
 		return;
 	}
 	nn_dns_heartbeat(&s->dns, (uint32_t)i, cap, used, rem, xc, ev_now());
+	s->heartbeats++;
 	struct buf p = BUF_INIT;
 	pack_u32(&p, d->ncmds);
 	pack_raw(&p, d->cmds.data, d->cmds.len);
@@ -1982,8 +2020,8 @@ static void conn_close(struct nn_server *s, struct conn *c)
 	free(c);
 }
 
-static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
-		     const void *payload)
+static void dispatch_op(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			const void *payload)
 {
 	struct unpack u;
 	unpack_init(&u, payload, h->length);
@@ -1996,7 +2034,7 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 		case PROTO_CN_ABANDON: case PROTO_CN_SETATTR: case PROTO_CN_SYMLINK:
 		case PROTO_CN_LINK: case PROTO_CN_MKNOD: case PROTO_CN_SETXATTR:
 		case PROTO_CN_REMOVEXATTR: case PROTO_CN_ALLOC_BLOCK: case PROTO_CN_UPDATE:
-		case PROTO_CN_JOB_SUBMIT:
+		case PROTO_CN_JOB_SUBMIT: case PROTO_CN_TRASH:
 			return reply_err(s, c, h, -EROFS, "the namenode is in safe mode (waiting "
 				"for datanodes to report their blocks); try again shortly");
 		default: break;
@@ -2038,6 +2076,7 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 	case PROTO_CN_JOB_LIST: return op_job_list(s, c, h);
 	case PROTO_CN_JOB_KILL: return op_job_kill(s, c, h, &u);
 	case PROTO_CN_JOB_LOGS: return op_job_logs(s, c, h, &u);
+	case PROTO_CN_TRASH: return op_trash(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {
@@ -2065,6 +2104,15 @@ static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr
 		}
 	}
 	reply_err(s, c, h, -ENOSYS, "unknown request type 0x%x", h->type);
+}
+
+/* Handles one request, timing it for /metrics (the sync of the turn not included). */
+static void dispatch(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		     const void *payload)
+{
+	double t0 = ev_now();
+	dispatch_op(s, c, h, payload);
+	s->rpc_seconds[h->type & 0xff] += ev_now() - t0;
 }
 
 static void handle_frame(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -2331,11 +2379,19 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	struct nn_server *s = arg;
 	nn_dns_check(&s->dns, ev_now(), on_dn_dead, s);
 	check_deadlines(s);
+	http_tick(s->http);
 	check_safe_mode(s);
 	recover_leases(s);
 	if (!s->safe_mode) {
 		check_decommission(s);
 		nn_jobs_tick(s->jobs);
+		double every = s->cfg.trash_interval / 10 > 1 ? s->cfg.trash_interval / 10 : 1;
+		if (s->cfg.trash_interval > 0 && ev_now() - s->trash_last >= every) {
+			s->trash_last = ev_now();
+			struct nn_blocks freed = {0};
+			nn_trash_tick(s->ns, s->cfg.trash_interval, (int64_t)time(NULL), &freed);
+			release_blocks(s, &freed);
+		}
 	}
 	if (nn_repl_expire(s->repl, &s->dns, ev_now()) || ev_now() - s->repl_last > 3)
 		s->repl_dirty = true; /* a periodic pass also catches what events missed */
@@ -2348,6 +2404,233 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	}
 }
 
+/* ---------- status page and metrics (common/http.h) ---------- */
+
+static void status_json(struct nn_server *s, struct buf *o)
+{
+	struct totals t;
+	totals(s, &t, true);
+	double now = ev_now();
+	buf_addc(o, '{');
+	json_kbool(o, "safe_mode", s->safe_mode);
+	json_ku64(o, "capacity", t.capacity);
+	json_ku64(o, "used", t.used);
+	json_ku64(o, "remaining", t.remaining);
+	json_ku64(o, "files", nn_ns_files(s->ns));
+	json_ku64(o, "blocks", nn_blockmap_count(s->bm));
+	json_ku64(o, "under_replicated", t.under);
+	json_ku64(o, "corrupt", t.corrupt);
+	json_ku64(o, "missing", t.missing);
+	json_key(o, "datanodes");
+	buf_addc(o, '[');
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		json_sep(o);
+		buf_addc(o, '{');
+		json_kstr(o, "id", d->id);
+		json_kstr(o, "addr", d->addr);
+		json_kstr(o, "state", dfs_dn_state_name(nn_dn_shown_state(d)));
+		json_ku64(o, "capacity", d->capacity);
+		json_ku64(o, "used", d->used);
+		json_ku64(o, "remaining", d->remaining);
+		json_ku64(o, "blocks", d->nblocks);
+		json_kdbl(o, "last_contact_s", now - d->last_contact);
+		json_ku64(o, "xceivers", d->xceivers);
+		json_ku64(o, "tasks", nn_jobs_node_running(s->jobs, i));
+		buf_addc(o, '}');
+	}
+	buf_adds(o, "]}");
+}
+
+static void html_esc(struct buf *o, const char *v)
+{
+	for (; v && *v; v++) {
+		switch (*v) {
+		case '<': buf_adds(o, "&lt;"); break;
+		case '>': buf_adds(o, "&gt;"); break;
+		case '&': buf_adds(o, "&amp;"); break;
+		case '"': buf_adds(o, "&quot;"); break;
+		default: buf_addc(o, *v);
+		}
+	}
+}
+
+static const char *human(uint64_t n, char out[32])
+{
+	const char *u = "KMGTPE";
+	if (n < 1024) {
+		snprintf(out, 32, "%llu B", (unsigned long long)n);
+		return out;
+	}
+	double v = (double)n;
+	int i = -1;
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, 32, "%.1f %ciB", v, u[i]);
+	return out;
+}
+
+static void status_html(struct nn_server *s, struct buf *o)
+{
+	struct totals t;
+	totals(s, &t, true);
+	char a[32], b[32], c[32];
+	double now = ev_now();
+	buf_adds(o, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>dfs namenode</title>"
+		    "<meta http-equiv=\"refresh\" content=\"10\"><style>body{font-family:sans-serif;"
+		    "margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+		    "padding:.3em .6em;text-align:right}th{background:#eee}td:first-child,"
+		    "th:first-child{text-align:left}.bad{color:#b00;font-weight:bold}</style>"
+		    "</head><body><h1>dfs namenode</h1>");
+	buf_printf(o, "<h2>Cluster</h2><table id=\"summary\"><tr><th>capacity</th><td>%s</td></tr>"
+		      "<tr><th>used</th><td>%s</td></tr><tr><th>remaining</th><td>%s</td></tr>"
+		      "<tr><th>files and directories</th><td>%llu</td></tr>"
+		      "<tr><th>blocks</th><td>%zu</td></tr>",
+		   human(t.capacity, a), human(t.used, b), human(t.remaining, c),
+		   (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm));
+	buf_printf(o, "<tr><th>under-replicated blocks</th><td%s>%llu</td></tr>"
+		      "<tr><th>corrupt blocks</th><td%s>%llu</td></tr>"
+		      "<tr><th>missing blocks</th><td%s>%llu</td></tr>"
+		      "<tr><th>safe mode</th><td%s>%s</td></tr>"
+		      "<tr><th>up for</th><td>%.0f s</td></tr></table>",
+		   t.under ? " class=\"bad\"" : "", (unsigned long long)t.under,
+		   t.corrupt ? " class=\"bad\"" : "", (unsigned long long)t.corrupt,
+		   t.missing ? " class=\"bad\"" : "", (unsigned long long)t.missing,
+		   s->safe_mode ? " class=\"bad\"" : "", s->safe_mode ? "on" : "off",
+		   now - s->started);
+	buf_adds(o, "<h2>Datanodes</h2><table id=\"datanodes\"><tr><th>id</th><th>address</th>"
+		    "<th>state</th><th>last contact</th><th>capacity</th><th>used</th>"
+		    "<th>remaining</th><th>blocks</th><th>transfers</th><th>running tasks</th></tr>");
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		const char *st = dfs_dn_state_name(nn_dn_shown_state(d));
+		buf_adds(o, "<tr><td>");
+		html_esc(o, d->id);
+		buf_adds(o, "</td><td>");
+		html_esc(o, d->addr);
+		buf_printf(o, "</td><td%s>%s</td><td>%.1f s ago</td><td>%s</td><td>%s</td><td>%s</td>"
+			      "<td>%llu</td><td>%u</td><td>%u</td></tr>",
+			   strcmp(st, "live") ? " class=\"bad\"" : "", st, now - d->last_contact,
+			   human(d->capacity, a), human(d->used, b), human(d->remaining, c),
+			   (unsigned long long)d->nblocks, d->xceivers,
+			   nn_jobs_node_running(s->jobs, i));
+	}
+	buf_adds(o, "</table><h2>Recent jobs</h2><table id=\"jobs\"><tr><th>job</th><th>state</th>"
+		    "<th>tasks done</th><th>node-local</th><th>failed attempts</th><th>seconds</th>"
+		    "<th>output</th></tr>");
+	struct buf jl = BUF_INIT;
+	nn_jobs_list(s->jobs, &jl);
+	struct unpack u;
+	unpack_init(&u, jl.data, jl.len);
+	uint32_t nj = unpack_u32(&u);
+	for (uint32_t k = 0; k < nj; k++) {
+		struct job_info ji;
+		if (job_info_unpack(&u, &ji))
+			break;
+		buf_adds(o, "<tr><td>");
+		html_esc(o, ji.id);
+		buf_printf(o, "</td><td%s>%s</td><td>%u/%u</td><td>%u</td><td>%u</td><td>%.2f</td><td>",
+			   ji.state == JOB_FAILED ? " class=\"bad\"" : "", job_state_name(ji.state),
+			   ji.done, ji.total, ji.node_local, ji.failed_attempts,
+			   ji.elapsed_ms / 1000.0);
+		html_esc(o, ji.output);
+		buf_adds(o, "</td></tr>");
+		job_info_free(&ji);
+	}
+	buf_free(&jl);
+	buf_adds(o, "</table><p><a href=\"/api/status\">/api/status</a> &middot; "
+		    "<a href=\"/metrics\">/metrics</a></p></body></html>\n");
+}
+
+static void metrics(struct nn_server *s, struct buf *o)
+{
+	struct totals t;
+	totals(s, &t, true);
+	buf_printf(o, "# HELP dfs_files Files, directories and other inodes.\n# TYPE dfs_files gauge\n"
+		      "dfs_files %llu\n", (unsigned long long)nn_ns_files(s->ns));
+	buf_printf(o, "# HELP dfs_blocks Blocks in the namespace.\n# TYPE dfs_blocks gauge\n"
+		      "dfs_blocks %zu\n", nn_blockmap_count(s->bm));
+	buf_printf(o, "# TYPE dfs_under_replicated_blocks gauge\ndfs_under_replicated_blocks %llu\n"
+		      "# TYPE dfs_corrupt_blocks gauge\ndfs_corrupt_blocks %llu\n"
+		      "# TYPE dfs_missing_blocks gauge\ndfs_missing_blocks %llu\n",
+		   (unsigned long long)t.under, (unsigned long long)t.corrupt,
+		   (unsigned long long)t.missing);
+	buf_printf(o, "# TYPE dfs_capacity_bytes gauge\ndfs_capacity_bytes %llu\n"
+		      "# TYPE dfs_used_bytes gauge\ndfs_used_bytes %llu\n"
+		      "# TYPE dfs_remaining_bytes gauge\ndfs_remaining_bytes %llu\n",
+		   (unsigned long long)t.capacity, (unsigned long long)t.used,
+		   (unsigned long long)t.remaining);
+	buf_printf(o, "# TYPE dfs_safe_mode gauge\ndfs_safe_mode %d\n", s->safe_mode ? 1 : 0);
+	uint32_t by_state[8] = {0};
+	uint64_t tasks = 0;
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		by_state[nn_dn_shown_state(&s->dns.v[i]) & 7]++;
+		tasks += nn_jobs_node_running(s->jobs, i);
+	}
+	buf_adds(o, "# HELP dfs_datanodes Datanodes by state.\n# TYPE dfs_datanodes gauge\n");
+	for (uint8_t st = PROTO_DN_LIVE; st <= PROTO_DN_DECOMMISSIONED; st++)
+		buf_printf(o, "dfs_datanodes{state=\"%s\"} %u\n", dfs_dn_state_name(st), by_state[st]);
+	buf_printf(o, "# HELP dfs_replication_queue Block copies in flight.\n"
+		      "# TYPE dfs_replication_queue gauge\ndfs_replication_queue %u\n",
+		   nn_repl_pending(s->repl));
+	buf_printf(o, "# TYPE dfs_heartbeats_total counter\ndfs_heartbeats_total %llu\n",
+		   (unsigned long long)s->heartbeats);
+	buf_printf(o, "# TYPE dfs_connections gauge\ndfs_connections %u\n", s->nconns);
+	buf_printf(o, "# TYPE dfs_tasks_running gauge\ndfs_tasks_running %llu\n",
+		   (unsigned long long)tasks);
+	uint32_t jobs[5] = {0};
+	struct buf jl = BUF_INIT;
+	nn_jobs_list(s->jobs, &jl);
+	struct unpack u;
+	unpack_init(&u, jl.data, jl.len);
+	uint32_t nj = unpack_u32(&u);
+	for (uint32_t k = 0; k < nj; k++) {
+		struct job_info ji;
+		if (job_info_unpack(&u, &ji))
+			break;
+		jobs[ji.state < 5 ? ji.state : 0]++;
+		job_info_free(&ji);
+	}
+	buf_free(&jl);
+	buf_adds(o, "# HELP dfs_jobs Jobs the namenode remembers, by state.\n# TYPE dfs_jobs gauge\n");
+	for (uint8_t st = JOB_RUNNING; st <= JOB_KILLED; st++)
+		buf_printf(o, "dfs_jobs{state=\"%s\"} %u\n", job_state_name(st), jobs[st]);
+	buf_adds(o, "# HELP dfs_rpc_requests_total Requests handled, by operation.\n"
+		    "# TYPE dfs_rpc_requests_total counter\n");
+	for (int k = 0; k < 256; k++)
+		if (s->rpc_count[k])
+			buf_printf(o, "dfs_rpc_requests_total{op=\"%s\"} %llu\n",
+				   proto_type_name((uint16_t)k), (unsigned long long)s->rpc_count[k]);
+	buf_adds(o, "# HELP dfs_rpc_seconds_total Time spent handling requests, by operation.\n"
+		    "# TYPE dfs_rpc_seconds_total counter\n");
+	for (int k = 0; k < 256; k++)
+		if (s->rpc_count[k])
+			buf_printf(o, "dfs_rpc_seconds_total{op=\"%s\"} %.6f\n",
+				   proto_type_name((uint16_t)k), s->rpc_seconds[k]);
+}
+
+static int render(void *arg, const char *path, struct buf *body, const char **ctype)
+{
+	struct nn_server *s = arg;
+	if (!strcmp(path, "/")) {
+		status_html(s, body);
+		*ctype = HTTP_HTML;
+	} else if (!strcmp(path, "/api/status")) {
+		status_json(s, body);
+		buf_addc(body, '\n');
+		*ctype = HTTP_JSON;
+	} else if (!strcmp(path, "/metrics")) {
+		metrics(s, body);
+		*ctype = HTTP_PROMETHEUS;
+	} else {
+		buf_adds(body, "not found\n");
+		return 404;
+	}
+	return 200;
+}
+
 static void load_block(void *arg, const struct nn_blockrec *b, uint16_t repl)
 {
 	struct nn_server *s = arg;
@@ -2355,7 +2638,7 @@ static void load_block(void *arg, const struct nn_blockrec *b, uint16_t repl)
 }
 
 int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
-		    const char *port_file, struct nn_server **out)
+		    const char *port_file, const char *http_port_file, struct nn_server **out)
 {
 	struct nn_server *s = calloc(1, sizeof *s);
 	if (!s)
@@ -2416,6 +2699,20 @@ int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
 	ev_before_sleep(s->loop, turn_end, s);
 	ev_every(s->loop, 0.25, on_tick, s);
 	s->last_sync = ev_now();
+	if (cfg->http[0] && strcmp(cfg->http, "off")) {
+		char hb[128];
+		rc = http_start_in_loop(cfg->http, s->loop, render, s, hb, sizeof hb, &s->http);
+		if (rc) {
+			log_error("cannot serve HTTP on '%s': %s", cfg->http, strerror(-rc));
+			goto fail;
+		}
+		snprintf(line, sizeof line, "%s\n", hb);
+		if (http_port_file && (rc = fs_write_atomic(http_port_file, line, strlen(line)))) {
+			log_error("cannot write '%s': %s", http_port_file, strerror(-rc));
+			goto fail;
+		}
+		log_info("status page and metrics on http://%s/", hb);
+	}
 	the_server = s;
 	log_info("namenode listening on %s (metadata in '%s')", addr, cfg->name_dir);
 	*out = s;
@@ -2478,6 +2775,7 @@ void nn_server_free(struct nn_server *s)
 		conn_close(s, s->conns);
 	if (s->lfd >= 0)
 		close(s->lfd);
+	http_stop(s->http);
 	nn_jobs_free(s->jobs);
 	free(s->waiters);
 	nn_ns_close(s->ns); /* syncs */

@@ -3,6 +3,7 @@
  * du, df, setrep, blocks, report. Main thread only.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <dirent.h>
 
 #include "cli.h"
+#include "pack.h"
+#include "progress.h"
 #include "json.h"
 #include "proto.h"
 
@@ -75,6 +78,9 @@ static int put_stream(struct dfs_client *c, int fd, const char *src, const char 
 	bool read_err = false;
 	if (!buf)
 		abort();
+	struct stat st;
+	struct progress *pg = progress_start("put", dst, !fstat(fd, &st) && S_ISREG(st.st_mode)
+							     ? (uint64_t)st.st_size : 0);
 	for (;;) {
 		ssize_t n = read(fd, buf, bufsz);
 		if (n < 0 && errno == EINTR)
@@ -91,6 +97,7 @@ static int put_stream(struct dfs_client *c, int fd, const char *src, const char 
 		rc = dfs_write(w, buf, (size_t)n);
 		if (rc)
 			break;
+		progress_add(pg, (uint64_t)n);
 	}
 	free(buf);
 	int status = 0;
@@ -105,6 +112,7 @@ static int put_stream(struct dfs_client *c, int fd, const char *src, const char 
 		status = cli_fail(dst, rc);
 		dfs_delete(c, tmp.data, false);
 	}
+	progress_end(pg, !status);
 	buf_free(&tmp);
 	return status;
 }
@@ -241,13 +249,18 @@ int cmd_put(int argc, char **argv)
 
 /* ---------------- get / cat ---------------- */
 
+static void on_progress(void *arg, uint64_t done) { progress_set(arg, done); }
+
 static int get_file(struct dfs_client *c, const char *src, int fd, const char *dst_name)
 {
 	struct dfs_reader *r;
 	int rc = dfs_open(c, src, &r);
 	if (rc)
 		return cli_fail(src, rc);
-	rc = dfs_read_to_fd(r, fd, NULL, NULL);
+	/* no bar when the bytes go to the terminal themselves (cat, get -) */
+	struct progress *pg = dst_name ? progress_start("get", src, dfs_reader_attr(r)->size) : NULL;
+	rc = dfs_read_to_fd(r, fd, on_progress, pg);
+	progress_end(pg, !rc);
 	dfs_reader_close(r);
 	if (rc) {
 		cli_fail(rc == -EIO || !dst_name ? src : dst_name, rc);
@@ -527,17 +540,26 @@ int cmd_mkdir(int argc, char **argv)
 int cmd_rm(int argc, char **argv)
 {
 	static const struct option lo[] = {{"recursive", no_argument, 0, 'r'},
-					   {"force", no_argument, 0, 'f'}, HELP_OPT, {0, 0, 0, 0}};
-	bool recursive = false, force = false;
+					   {"force", no_argument, 0, 'f'},
+					   {"skip-trash", no_argument, 0, 'S'}, HELP_OPT, {0, 0, 0, 0}};
+	bool recursive = false, force = false, skip_trash = false;
 	int ch;
 	while ((ch = cli_getopt(argc, argv, "rRf", lo)) != -1) {
 		if (ch == 'r' || ch == 'R')
 			recursive = true;
 		else if (ch == 'f')
 			force = true;
+		else if (ch == 'S')
+			skip_trash = true;
 		else
 			return cli_usage("rm", ch == 'H');
 	}
+	char user[64];
+	struct passwd *pw = getpwuid(getuid());
+	if (pw)
+		snprintf(user, sizeof user, "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof user, "%u", (unsigned)getuid());
 	if (optind >= argc)
 		return cli_usage("rm", false);
 	struct dfs_client *c = cli_connect();
@@ -552,7 +574,27 @@ int cmd_rm(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		if (!rc)
+		bool trashed = false;
+		if (!rc && !skip_trash) {
+			struct buf req = BUF_INIT, rep = BUF_INIT;
+			pack_str(&req, p.data);
+			pack_str(&req, user);
+			int trc = dfs_call(c, PROTO_CN_TRASH, &req, &rep);
+			if (!trc) {
+				trashed = true;
+				struct unpack u;
+				unpack_init(&u, rep.data, rep.len);
+				char where[PROTO_PATH_MAX + 1];
+				unpack_str(&u, where, sizeof where);
+				if (!cli_g.quiet)
+					fprintf(stderr, "moved %s to the trash: %s\n", p.data, where);
+			} else if (trc != -EOPNOTSUPP && trc != -EINVAL) {
+				rc = trc; /* EINVAL: already in the trash, deleted below */
+			}
+			buf_free(&req);
+			buf_free(&rep);
+		}
+		if (!rc && !trashed)
 			rc = dfs_delete(c, p.data, recursive);
 		if (rc && !(force && rc == -ENOENT))
 			status |= cli_fail(p.data, rc);

@@ -129,10 +129,12 @@ static pid_t running_pid(const struct local *l, const char *name)
 }
 
 /* The address daemon `name` bound last (kept across restarts), or "". */
-static void daemon_addr(const struct local *l, const char *name, char *out, size_t sz)
+/* The HOST:PORT a daemon wrote in run/NAME.SUFFIX ("" when none). */
+static void daemon_file(const struct local *l, const char *name, const char *suffix, char *out,
+			size_t sz)
 {
 	struct buf p = BUF_INIT, b = BUF_INIT;
-	buf_printf(&p, "%s/run/%s.addr", l->dir.data, name);
+	buf_printf(&p, "%s/run/%s.%s", l->dir.data, name, suffix);
 	out[0] = 0;
 	if (fs_read_file(p.data, &b) == 0) {
 		char *nl = strchr(b.data, '\n');
@@ -142,6 +144,11 @@ static void daemon_addr(const struct local *l, const char *name, char *out, size
 	}
 	buf_free(&p);
 	buf_free(&b);
+}
+
+static void daemon_addr(const struct local *l, const char *name, char *out, size_t sz)
+{
+	daemon_file(l, name, "addr", out, sz);
 }
 
 /* ---- starting daemons ---- */
@@ -232,12 +239,13 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 	daemon_addr(l, name, old, sizeof old);
 	snprintf(listen, sizeof listen, "%s", old[0] ? old : "127.0.0.1:0");
 	struct buf bin = BUF_INIT, key = BUF_INIT, data = BUF_INIT, addrp = BUF_INIT,
-		   logp = BUF_INIT, store = BUF_INIT;
+		   logp = BUF_INIT, store = BUF_INIT, httpp = BUF_INIT;
 	buf_grow(&store, l->settings.len * 2 + 64);
 	bin_path(is_namenode ? "dfs-namenode" : "dfs-datanode", &bin);
 	path_of(l, "cluster.key", &key);
 	path_of(l, name, &data);
 	buf_printf(&addrp, "%s/run/%s.addr", l->dir.data, name);
+	buf_printf(&httpp, "%s/run/%s.http", l->dir.data, name);
 	buf_printf(&logp, "%s/logs/%s.log", l->dir.data, name);
 	int rc = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -260,6 +268,11 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 		args[n++] = listen;
 		args[n++] = "--port-file";
 		args[n++] = addrp.data;
+		/* status page and metrics on a free local port (run/NAME.http) */
+		args[n++] = "--http";
+		args[n++] = "127.0.0.1:0";
+		args[n++] = "--http-port-file";
+		args[n++] = httpp.data;
 		add_settings(l, args, &n, &store);
 		args[n] = NULL;
 		unlink(addrp.data);
@@ -288,6 +301,7 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 	buf_free(&key);
 	buf_free(&data);
 	buf_free(&addrp);
+	buf_free(&httpp);
 	buf_free(&logp);
 	buf_free(&store);
 	return rc;
@@ -502,7 +516,8 @@ static int local_status(struct local *l, bool json)
 			buf_adds(&out, "null");
 		daemon_addr(l, "namenode", addr, sizeof addr);
 		json_kstr(&out, "addr", addr[0] ? addr : NULL);
-		json_kstr(&out, "http", NULL);
+		daemon_file(l, "namenode", "http", addr, sizeof addr);
+		json_kstr(&out, "http", addr[0] && pid ? addr : NULL);
 		buf_addc(&out, '}');
 		json_key(&out, "datanodes");
 		buf_addc(&out, '[');
@@ -521,7 +536,8 @@ static int local_status(struct local *l, bool json)
 			daemon_addr(l, l->ids[i], addr, sizeof addr);
 			json_kstr(&out, "addr", addr[0] ? addr : NULL);
 			json_kstr(&out, "data_dir", d.data);
-			json_kstr(&out, "http", NULL);
+			daemon_file(l, l->ids[i], "http", addr, sizeof addr);
+			json_kstr(&out, "http", addr[0] && pid ? addr : NULL);
 			buf_addc(&out, '}');
 			buf_free(&d);
 		}
@@ -535,8 +551,10 @@ static int local_status(struct local *l, bool json)
 		printf("local cluster in %s\n", l->dir.data);
 		pid_t pid = running_pid(l, "namenode");
 		daemon_addr(l, "namenode", addr, sizeof addr);
-		printf("  %-10s %-8s %-22s %s\n", "namenode", pid ? "running" : "stopped", addr,
-		       "");
+		char web[256];
+		daemon_file(l, "namenode", "http", web, sizeof web);
+		printf("  %-10s %-8s %-22s %s%s\n", "namenode", pid ? "running" : "stopped", addr,
+		       web[0] && pid ? "status page http://" : "", web[0] && pid ? web : "");
 		for (int i = 0; i < l->nids; i++) {
 			struct buf d = BUF_INIT;
 			path_of(l, l->ids[i], &d);
@@ -654,6 +672,10 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 	if (!cli_g.quiet) {
 		printf("local cluster up: namenode %s, %d datanodes, state in %s\n", nn, l->nids,
 		       l->dir.data);
+		char web[256];
+		daemon_file(l, "namenode", "http", web, sizeof web);
+		if (web[0])
+			printf("status page: http://%s/\n", web);
 		if (mounted[0])
 			printf("mounted at %s\n", mounted);
 	}

@@ -33,10 +33,13 @@ static const struct {
 	 "  -h  sizes in K, M, G\n"},
 	{"mkdir", cmd_mkdir, "mkdir [-p] PATH...",
 	 "Create directories.\n  -p  create missing parents; no error if it exists\n"},
-	{"rm", cmd_rm, "rm [-r] [-f] PATH...",
-	 "Remove files; directories need -r.\n"
-	 "  -r  remove directories and their contents\n"
-	 "  -f  no error for paths that do not exist\n"},
+	{"rm", cmd_rm, "rm [-r] [-f] [--skip-trash] PATH...",
+	 "Remove files; directories need -r. With the cluster's trash_interval set, they\n"
+	 "go to /user/NAME/.Trash/Current/PATH first (emptied after that interval; 'dfs mv'\n"
+	 "brings them back).\n"
+	 "  -r            remove directories and their contents\n"
+	 "  -f            no error for paths that do not exist\n"
+	 "  --skip-trash  delete at once\n"},
 	{"mv", cmd_mv, "mv SRC... DST",
 	 "Rename (atomically) files or directories; into DST when it is a directory.\n"},
 	{"chmod", cmd_chmod, "chmod [-R] MODE PATH...",
@@ -120,7 +123,8 @@ static const char global_help[] =
 	"      --dir DIR             an embedded cluster's directory (else $DFS_DIR, ./.dfs)\n"
 	"      --key FILE            the cluster key file (else $DFS_KEY, from the config)\n"
 	"      --config FILE         config file (else $DFS_CONFIG, /etc/dfs/dfs.conf)\n"
-	"  -q, --quiet               less output\n";
+	"  -q, --quiet               less output (no progress bars)\n"
+	"  -v, --verbose             more output (a line per file copied)\n";
 
 int cli_usage(const char *cmd, bool help)
 {
@@ -191,7 +195,7 @@ static int take_globals(int argc, char **argv)
 			cli_g.quiet = true;
 			continue;
 		}
-		if (!strcmp(a, "--verbose")) {
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			cli_g.verbose = true;
 			continue;
 		}

@@ -41,7 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1:0");
 	cfg.metadata_sync = 3600; /* no fsync per input */
 	uint8_t key[AUTH_KEY_LEN] = {0};
-	if (nn_server_start(&cfg, key, NULL, &server))
+	if (nn_server_start(&cfg, key, NULL, NULL, &server))
 		abort();
 	atexit(cleanup);
 	return 0;
