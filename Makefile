@@ -37,7 +37,7 @@ PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 REPLAY_BINS = $(patsubst %,$(O)/tests/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps deps-test test unit integration asan demo bench clean help format lint fuzz
+.PHONY: install all deps deps-test test unit integration asan demo bench clean help format lint fuzz
 .SECONDARY:
 
 all: $(PROGS)
@@ -163,6 +163,14 @@ $(O)/bench/metabench: $(O)/bench/metabench.o $(O)/libdfs.a
 bench: all $(O)/bench/metabench
 	@for b in bench/*.sh; do echo "== $$b"; DFS_BIN=$(abspath $(BIN)) \
 		METABENCH=$(abspath $(O)/bench/metabench) $$b; done
+
+PREFIX ?= /usr/local
+# Installs the programs and the systemd units (dist/; see README "Deploy on N hosts").
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/dfs
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 dist/systemd/*.service $(DESTDIR)/etc/systemd/system/
+	test -e $(DESTDIR)/etc/dfs/dfs.conf || install -m 644 dist/dfs.conf.example $(DESTDIR)/etc/dfs/dfs.conf
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -40,3 +40,8 @@ long crc32c_verify(const void *p, size_t n, size_t chunk_size, const uint32_t *c
 	}
 	return -1;
 }
+
+uint32_t crc32c_extend(uint32_t crc, const void *p, size_t n)
+{
+	return ~crc32_iscsi((unsigned char *)p, (int)n, ~crc);
+}

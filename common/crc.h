@@ -10,6 +10,9 @@
 
 /* The standard CRC32C of p[0..n). */
 uint32_t crc32c(const void *p, size_t n);
+/* The CRC32C of (the data whose CRC32C is crc, then p[0..n)): a checksum over a stream
+ * in pieces of any size (start with 0, the CRC32C of nothing). */
+uint32_t crc32c_extend(uint32_t crc, const void *p, size_t n);
 /* CRC32C of each chunk_size chunk of p[0..n) (the last may be short) into out; returns
  * the number of chunks. */
 uint32_t crc32c_chunks(const void *p, size_t n, size_t chunk_size, uint32_t *out);

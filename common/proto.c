@@ -151,6 +151,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_CN_JOB_KILL: return "job_kill";
 	case PROTO_CN_JOB_LOGS: return "job_logs";
 	case PROTO_CN_TRASH: return "trash";
+	case PROTO_CN_BACKUP: return "backup";
 	case PROTO_DN_TASK_STATUS: return "task_status";
 	case PROTO_NN_TASKS: return "tasks";
 	case PROTO_DN_BAD_BLOCK: return "dn_bad_block";

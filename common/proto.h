@@ -164,6 +164,11 @@ enum proto_type {
 	PROTO_CN_TRASH = 0x35,      /* str path, str user name => str where it went (in
 	                               /user/NAME/.Trash/Current); PROTO_E_NOTSUP when the
 	                               trash is off (trash_interval 0): delete it instead */
+	PROTO_CN_BACKUP = 0x36,     /* u8 start (1: take a new snapshot) => u32 n, n
+	                               records (u32 key length, key, u32 value length,
+	                               value: the namespace's, in key order), u8 more; the
+	                               superuser only; the snapshot lives with the
+	                               connection (common/backup.h has the file) */
 
 	/* datanode -> namenode (on the datanode's one long-lived connection) */
 	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,

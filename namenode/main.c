@@ -6,7 +6,9 @@
  *                [--port-file FILE] [--set KEY=VALUE]... [--log FILE] [--log-level L]
  */
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,10 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "cfg.h"
 #include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
 #include "ns.h"
 #include "server.h"
@@ -48,7 +52,64 @@ static void usage(FILE *f)
 		"  --no-permissions   no permission checks (setting permissions = 0)\n"
 		"  --http HOST:PORT   serve the status page, /api/status and /metrics (setting\n"
 		"                     http; default: off)\n"
-		"  --http-port-file FILE  write the bound HTTP HOST:PORT here\n");
+		"  --http-port-file FILE  write the bound HTTP HOST:PORT here\n"
+		"\n"
+		"  dfs-namenode format --dir DIR [--from-backup BACKUPDIR]\n"
+		"      a new namespace (and cluster key), or one restored from 'dfs admin backup'\n");
+}
+
+static int next_record(void *arg, struct buf *key, struct buf *value)
+{
+	return backup_next(arg, key, value);
+}
+
+/* format --from-backup DIR: a namespace from `dfs admin backup`; the datanodes then
+ * report which replicas they hold. The cluster key is not in a backup: keep yours. */
+static int restore(const struct cfg *cfg, const char *from)
+{
+	if (!cfg->name_dir[0]) {
+		fprintf(stderr, "dfs-namenode: format: --dir is required\n");
+		return 2;
+	}
+	DIR *d = opendir(cfg->name_dir);
+	if (d) {
+		struct dirent *e;
+		bool empty = true;
+		while ((e = readdir(d)))
+			empty &= !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+		closedir(d);
+		if (!empty) {
+			fprintf(stderr, "dfs-namenode: format: '%s' is not empty; restore into a new "
+					"directory\n", cfg->name_dir);
+			return 1;
+		}
+	}
+	struct backup_reader *r;
+	int rc = backup_open(from, &r);
+	if (rc) {
+		fprintf(stderr, "dfs-namenode: format: cannot read a backup in '%s': %s\n", from,
+			rc == -EPROTO ? "not a dfs backup" : strerror(-rc));
+		return 1;
+	}
+	rc = nn_ns_restore(cfg->name_dir, next_record, r);
+	uint64_t n = backup_count(r);
+	backup_close(r);
+	if (rc == -EEXIST)
+		fprintf(stderr, "dfs-namenode: format: '%s' already holds a namespace\n",
+			cfg->name_dir);
+	else if (rc == -EPROTO)
+		fprintf(stderr, "dfs-namenode: format: the backup in '%s' is damaged or "
+				"incomplete; nothing restored\n", from);
+	else if (rc)
+		fprintf(stderr, "dfs-namenode: format: cannot restore into '%s': %s\n",
+			cfg->name_dir, strerror(-rc));
+	if (rc) {
+		fs_remove_tree(cfg->name_dir); /* no half-restored namespace (it was empty) */
+		return 1;
+	}
+	printf("restored %llu records from '%s' into '%s'\n", (unsigned long long)n, from,
+	       cfg->name_dir);
+	return 0;
 }
 
 static int format(const struct cfg *cfg)
@@ -84,7 +145,7 @@ int main(int argc, char **argv)
 	struct cfg cfg;
 	cfg_defaults(&cfg);
 	snprintf(cfg.listen, sizeof cfg.listen, "0.0.0.0:9000");
-	const char *port_file = NULL, *http_port_file = NULL;
+	const char *port_file = NULL, *http_port_file = NULL, *from_backup = NULL;
 	struct buf err = BUF_INIT;
 	static const struct option opts[] = {
 		{"dir", required_argument, 0, 'd'},    {"key", required_argument, 0, 'k'},
@@ -93,6 +154,7 @@ int main(int argc, char **argv)
 		{"log", required_argument, 0, 'L'},    {"log-level", required_argument, 0, 'v'},
 		{"no-permissions", no_argument, 0, 'P'},
 		{"http", required_argument, 0, 'H'},
+		{"from-backup", required_argument, 0, 'B'},
 		{"http-port-file", required_argument, 0, 'F'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
@@ -113,6 +175,7 @@ int main(int argc, char **argv)
 		case 'P': cfg.permissions = 0; break;
 		case 'H': rc = cfg_set(&cfg, "http", optarg, &err); break;
 		case 'F': http_port_file = optarg; break;
+		case 'B': from_backup = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -131,7 +194,11 @@ int main(int argc, char **argv)
 		buf_free(&kf);
 	}
 	if (optind < argc && !strcmp(argv[optind], "format"))
-		return format(&cfg);
+		return from_backup ? restore(&cfg, from_backup) : format(&cfg);
+	if (from_backup) {
+		fprintf(stderr, "dfs-namenode: --from-backup goes with 'format'\n");
+		return 2;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "dfs-namenode: unknown command '%s'\n", argv[optind]);
 		usage(stderr);

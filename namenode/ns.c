@@ -1549,3 +1549,107 @@ int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size
 	a.ctime = now_ns();
 	return commit_inode(ns, &a, out);
 }
+
+/* ---------- backup and restore ---------- */
+
+struct nn_ns_dump {
+	struct nn_ns *ns;
+	const leveldb_snapshot_t *snap;
+	leveldb_readoptions_t *ropts;
+	leveldb_iterator_t *it;
+};
+
+int nn_ns_dump_start(struct nn_ns *ns, struct nn_ns_dump **out)
+{
+	struct nn_ns_dump *d = calloc(1, sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	d->ns = ns;
+	d->snap = leveldb_create_snapshot(ns->db);
+	d->ropts = leveldb_readoptions_create();
+	leveldb_readoptions_set_snapshot(d->ropts, d->snap);
+	leveldb_readoptions_set_fill_cache(d->ropts, 0);
+	d->it = leveldb_create_iterator(ns->db, d->ropts);
+	leveldb_iter_seek_to_first(d->it);
+	*out = d;
+	return 0;
+}
+
+uint32_t nn_ns_dump_next(struct nn_ns_dump *d, struct buf *out, size_t max_bytes)
+{
+	uint32_t n = 0;
+	size_t start = out->len;
+	while (leveldb_iter_valid(d->it) && out->len - start < max_bytes) {
+		size_t kl, vl;
+		const char *k = leveldb_iter_key(d->it, &kl);
+		const char *v = leveldb_iter_value(d->it, &vl);
+		pack_u32(out, (uint32_t)kl);
+		pack_raw(out, k, kl);
+		pack_u32(out, (uint32_t)vl);
+		pack_raw(out, v, vl);
+		n++;
+		leveldb_iter_next(d->it);
+	}
+	return n;
+}
+
+void nn_ns_dump_end(struct nn_ns_dump *d)
+{
+	if (!d)
+		return;
+	leveldb_iter_destroy(d->it);
+	leveldb_readoptions_destroy(d->ropts);
+	leveldb_release_snapshot(d->ns->db, d->snap);
+	free(d);
+}
+
+int nn_ns_restore(const char *dir, int (*next)(void *arg, struct buf *key, struct buf *value),
+		  void *arg)
+{
+	int rc = fs_mkdir_p(dir, 0700);
+	if (rc)
+		return rc;
+	struct nn_ns *ns;
+	rc = open_db(dir, true, &ns);
+	if (rc)
+		return rc;
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	bool have_format = false;
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	size_t batched = 0;
+	while ((rc = next(arg, &k, &v)) == 1) {
+		if (k.len == 1 && k.data[0] == 'V')
+			have_format = v.len == 10 && !memcmp(v.data, "dfs-ns", 6) &&
+				      be32_get((uint8_t *)v.data + 6) == NN_NS_FORMAT;
+		leveldb_writebatch_put(wb, k.data, k.len, v.data, v.len);
+		batched += k.len + v.len;
+		if (batched > (8u << 20)) {
+			char *err = NULL;
+			leveldb_write(ns->db, ns->wopts_sync, wb, &err);
+			leveldb_writebatch_clear(wb);
+			batched = 0;
+			if (err) {
+				log_error("restore: %s", err);
+				leveldb_free(err);
+				rc = -EIO;
+				break;
+			}
+		}
+	}
+	if (!rc && !have_format)
+		rc = -EPROTO; /* not a dfs namespace of this format */
+	if (!rc) {
+		char *err = NULL;
+		leveldb_write(ns->db, ns->wopts_sync, wb, &err);
+		if (err) {
+			log_error("restore: %s", err);
+			leveldb_free(err);
+			rc = -EIO;
+		}
+	}
+	leveldb_writebatch_destroy(wb);
+	buf_free(&k);
+	buf_free(&v);
+	nn_ns_close(ns);
+	return rc;
+}

@@ -181,6 +181,20 @@ int nn_ns_update(struct nn_ns *ns, uint64_t ino, uint64_t size, uint32_t nblocks
 		 const struct nn_ns_change *ch, size_t n, struct nn_blocks *freed,
 		 struct nn_attr *out);
 
+/*
+ * Backups (dfs admin backup): a consistent snapshot of every record, read in pieces
+ * while the namenode keeps serving. Each record is appended to out as u32 key length,
+ * key, u32 value length, value; nn_ns_dump_next returns how many it appended (0: done).
+ */
+struct nn_ns_dump;
+int nn_ns_dump_start(struct nn_ns *ns, struct nn_ns_dump **out);
+uint32_t nn_ns_dump_next(struct nn_ns_dump *d, struct buf *out, size_t max_bytes);
+void nn_ns_dump_end(struct nn_ns_dump *d);
+/* Creates a namespace in dir (which must hold none: -EEXIST) from records given by next
+ * (1 with a record, 0 at the end, -errno) and syncs it. */
+int nn_ns_restore(const char *dir,
+		  int (*next)(void *arg, struct buf *key, struct buf *value), void *arg);
+
 /* Checks a path: absolute, no empty/./.. components, lengths within limits. */
 int nn_ns_check_path(const char *path);
 

@@ -63,6 +63,7 @@ struct conn {
 	uint32_t nwriting, capwriting;
 	uint64_t id;       /* unique per connection: its lock session */
 	uint64_t *pending; /* blocks from CN_ALLOC_BLOCK not yet used by a CN_UPDATE */
+	struct nn_ns_dump *dump; /* a backup being read (CN_BACKUP) */
 	uint32_t npending, cappending;
 	struct conn *prev, *next;
 };
@@ -1622,6 +1623,40 @@ static void op_trash(struct nn_server *s, struct conn *c, const struct proto_hdr
 	buf_free(&p);
 }
 
+/* ---------- backup ---------- */
+
+static void op_backup(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+		      struct unpack *u)
+{
+	uint8_t start = unpack_u8(u);
+	if (!unpack_ok(u))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	if (!c->cred.super || c->peer.role != PROTO_ROLE_CLIENT)
+		return reply_err(s, c, h, -EPERM, "only the superuser takes backups");
+	if (start) {
+		nn_ns_dump_end(c->dump);
+		c->dump = NULL;
+		int rc = nn_ns_dump_start(s->ns, &c->dump);
+		if (rc)
+			return reply_err(s, c, h, rc, NULL);
+		log_info("backup of the namespace started by %s", c->peer_addr);
+	} else if (!c->dump) {
+		return reply_err(s, c, h, -EINVAL, "no backup in progress on this connection");
+	}
+	struct buf p = BUF_INIT, recs = BUF_INIT;
+	uint32_t n = nn_ns_dump_next(c->dump, &recs, 4u << 20);
+	pack_u32(&p, n);
+	pack_raw(&p, recs.data, recs.len);
+	pack_u8(&p, n != 0);
+	if (!n) {
+		nn_ns_dump_end(c->dump);
+		c->dump = NULL;
+	}
+	reply(s, c, h, &p);
+	buf_free(&p);
+	buf_free(&recs);
+}
+
 /* ---------- jobs ---------- */
 
 static void op_job_submit(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -1982,6 +2017,8 @@ static void conn_release(struct nn_server *s, struct conn *c)
 	free(c->writing);
 	pending_release(s, c);
 	nn_locks_drop_session(&s->locks, c->id);
+	nn_ns_dump_end(c->dump);
+	c->dump = NULL;
 	answer_waiters(s, c);
 	if (c->state == C_HANDSHAKE)
 		s->nunauth--;
@@ -2077,6 +2114,7 @@ static void dispatch_op(struct nn_server *s, struct conn *c, const struct proto_
 	case PROTO_CN_JOB_KILL: return op_job_kill(s, c, h, &u);
 	case PROTO_CN_JOB_LOGS: return op_job_logs(s, c, h, &u);
 	case PROTO_CN_TRASH: return op_trash(s, c, h, &u);
+	case PROTO_CN_BACKUP: return op_backup(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {

@@ -3,9 +3,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "cli.h"
+#include "fsutil.h"
+#include "pack.h"
 #include "json.h"
 #include "proto.h"
 
@@ -109,6 +113,59 @@ static int admin_nodes(struct dfs_client *c)
 	return 0;
 }
 
+/* dfs admin backup DIR: the namespace, as one consistent snapshot, into
+ * DIR/namespace.dfsbak (common/backup.h). */
+static int admin_backup(struct dfs_client *c, const char *dir)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	struct backup_writer *w = NULL;
+	uint64_t total = 0;
+	int rc = 0;
+	for (uint8_t start = 1;; start = 0) {
+		buf_reset(&req);
+		pack_u8(&req, start);
+		rc = dfs_call(c, PROTO_CN_BACKUP, &req, &rep);
+		if (rc)
+			break;
+		if (rep.len < 5) {
+			rc = -EPROTO;
+			break;
+		}
+		if (!w) { /* the namenode agreed: now the file */
+			int frc = fs_mkdir_p(dir, 0700);
+			if (!frc)
+				frc = backup_create(dir, &w);
+			if (frc) {
+				cli_error(dir, "cannot write a backup there: %s", strerror(-frc));
+				buf_free(&req);
+				buf_free(&rep);
+				return 1;
+			}
+		}
+		/* u32 n, the records, then the 'more' byte */
+		uint32_t n = be32_get((const uint8_t *)rep.data);
+		uint8_t more = (uint8_t)rep.data[rep.len - 1];
+		if ((rc = backup_write(w, rep.data + 4, rep.len - 5, n)))
+			break;
+		total += n;
+		if (!more)
+			break;
+	}
+	buf_free(&req);
+	buf_free(&rep);
+	if (rc) {
+		backup_abort(w);
+		return cli_fail(dir, rc);
+	}
+	if ((rc = backup_finish(w))) {
+		cli_error(dir, "cannot finish the backup: %s", strerror(-rc));
+		return 1;
+	}
+	printf("backed up the namespace (%llu records) to %s/%s\n", (unsigned long long)total, dir,
+	       BACKUP_FILE);
+	return 0;
+}
+
 int cmd_admin(int argc, char **argv)
 {
 	static const struct option lo[] = {{"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
@@ -134,6 +191,10 @@ int cmd_admin(int argc, char **argv)
 			printf("datanode %s %s\n", argv[optind + 1],
 			       on ? "is being decommissioned (see 'dfs admin nodes')"
 				  : "is back in service");
+	} else if (!strcmp(sub, "backup") && optind + 1 < argc) {
+		struct dfs_client *c = cli_connect();
+		status = admin_backup(c, argv[optind + 1]);
+		dfs_close(c);
 	} else if (!strcmp(sub, "nodes")) {
 		struct dfs_client *c = cli_connect();
 		status = admin_nodes(c);

@@ -67,12 +67,16 @@ static const struct {
 	 "Check every file below PATH (default /): healthy, under- and over-replicated,\n"
 	 "corrupt and missing blocks. Exit status 0 when HEALTHY, 1 when CORRUPT.\n"},
 	{"admin", cmd_admin,
-	 "admin safemode get|enter|leave | nodes | decommission NODE | recommission NODE",
+	 "admin safemode get|enter|leave | nodes | decommission NODE | recommission NODE |\n"
+	 "       backup DIR",
 	 "  safemode get|enter|leave  the namenode's safe mode (read-only, no replication)\n"
 	 "  nodes                     every datanode: state, blocks, last contact\n"
 	 "  decommission NODE         retire a datanode: its blocks are copied elsewhere, then\n"
 	 "                            it shows 'decommissioned' and can be stopped\n"
-	 "  recommission NODE         put it back in service\n"},
+	 "  recommission NODE         put it back in service\n"
+	 "  backup DIR                a consistent snapshot of the namespace, taken online, into\n"
+	 "                            DIR/namespace.dfsbak (restore: dfs-namenode format --dir D\n"
+	 "                            --from-backup DIR; the datanodes then report their blocks)\n"},
 	{"run", cmd_run,
 	 "run --input PATH... --output DIR (--map CMD | --grep STR | --regex ERE)\n"
 	 "       [--invert] [--ignore-case] [--count] [--overwrite] [--detach]",
