@@ -260,17 +260,7 @@ static int add_dir(struct plan *p, const char *dir, int depth)
 		return -EACCES;
 	}
 	struct walk w = {p, dir, NULL, NULL, NULL, 0, 0};
-	char after[PROTO_NAME_MAX + 1] = "";
-	int rc = 0;
-	bool more = true;
-	while (more && !rc) {
-		uint32_t before = w.n;
-		rc = nn_ns_list(p->j->env.ns, dir, after, 1024, walk_entry, &w, &more);
-		if (w.n > before)
-			snprintf(after, sizeof after, "%s", w.names[w.n - 1]);
-		else
-			more = false;
-	}
+	int rc = nn_ns_list_all(p->j->env.ns, dir, walk_entry, &w);
 	for (uint32_t i = 0; i < w.n && !rc; i++) {
 		if (w.names[i][0] == '_' || w.names[i][0] == '.')
 			continue;

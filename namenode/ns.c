@@ -1653,3 +1653,31 @@ int nn_ns_restore(const char *dir, int (*next)(void *arg, struct buf *key, struc
 	nn_ns_close(ns);
 	return rc;
 }
+
+struct list_all {
+	nn_ns_list_cb cb;
+	void *arg;
+	char last[PROTO_NAME_MAX + 1];
+};
+
+static int list_all_one(void *arg, const char *name, const struct nn_attr *a)
+{
+	struct list_all *l = arg;
+	snprintf(l->last, sizeof l->last, "%s", name);
+	return l->cb(l->arg, name, a);
+}
+
+int nn_ns_list_all(struct nn_ns *ns, const char *path, nn_ns_list_cb cb, void *arg)
+{
+	struct list_all l = {cb, arg, ""};
+	char after[PROTO_NAME_MAX + 1] = "";
+	bool more = true;
+	int rc = 0;
+	while (more && !rc) {
+		rc = nn_ns_list(ns, path, after, 1024, list_all_one, &l, &more);
+		if (!strcmp(after, l.last))
+			break;
+		snprintf(after, sizeof after, "%s", l.last);
+	}
+	return rc;
+}

@@ -115,6 +115,9 @@ typedef int (*nn_ns_list_cb)(void *arg, const char *name, const struct nn_attr *
  * entries remain. cb returning non-zero stops the listing with that value. */
 int nn_ns_list(struct nn_ns *ns, const char *path, const char *start_after, uint32_t max,
 	       nn_ns_list_cb cb, void *arg, bool *more);
+/* Calls cb for every entry of directory path in name order, however many (paging
+ * inside); cb must not change the namespace. */
+int nn_ns_list_all(struct nn_ns *ns, const char *path, nn_ns_list_cb cb, void *arg);
 int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t flags,
 		 struct nn_blocks *freed);
 int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_blocks *freed);

@@ -106,13 +106,11 @@ struct subtree {
 	const struct nn_cred *c;
 	char (*dirs)[PROTO_NAME_MAX + 1];
 	uint32_t n, cap;
-	char last[PROTO_NAME_MAX + 1]; /* the last name listed, for paging */
 };
 
 static int note_dir(void *arg, const char *name, const struct nn_attr *a)
 {
 	struct subtree *t = arg;
-	snprintf(t->last, sizeof t->last, "%s", name);
 	if (a->type != PROTO_T_DIR)
 		return 0;
 	if (t->n == t->cap) {
@@ -139,15 +137,8 @@ static int check_subtree(struct nn_ns *ns, const char *path, const struct nn_cre
 		return -EACCES;
 	if (depth > 256)
 		return -ELOOP;
-	struct subtree t = {ns, c, NULL, 0, 0, ""};
-	char after[PROTO_NAME_MAX + 1] = "";
-	bool more = true;
-	while (more && !rc) {
-		rc = nn_ns_list(ns, path, after, 4096, note_dir, &t, &more);
-		if (!strcmp(after, t.last))
-			break;
-		snprintf(after, sizeof after, "%s", t.last);
-	}
+	struct subtree t = {ns, c, NULL, 0, 0};
+	rc = nn_ns_list_all(ns, path, note_dir, &t);
 	for (uint32_t i = 0; i < t.n && !rc; i++) {
 		struct buf p = BUF_INIT;
 		buf_printf(&p, "%s/%s", strcmp(path, "/") ? path : "", t.dirs[i]);

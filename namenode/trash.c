@@ -90,14 +90,7 @@ static int add_name(void *arg, const char *name, const struct nn_attr *a)
 
 static void list_all(struct nn_ns *ns, const char *dir, struct names *l)
 {
-	char after[PROTO_NAME_MAX + 1] = "";
-	bool more = true;
-	while (more) {
-		uint32_t before = l->n;
-		if (nn_ns_list(ns, dir, after, 1024, add_name, l, &more) || l->n == before)
-			break;
-		snprintf(after, sizeof after, "%s", l->v[l->n - 1]);
-	}
+	nn_ns_list_all(ns, dir, add_name, l);
 }
 
 void nn_trash_tick(struct nn_ns *ns, double interval, int64_t now_s, struct nn_blocks *freed)
