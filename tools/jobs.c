@@ -44,10 +44,16 @@ static void progress_line(const struct job_info *i)
 	human(i->bytes_read, rd);
 	human(i->input_bytes, tot);
 	uint32_t placed = i->node_local + i->remote;
-	fprintf(stderr, "\r\033[K%s: tasks %u/%u done, %u running, %s of %s read, %s%.0f%% "
+	double secs = i->elapsed_ms / 1000.0;
+	double rate = secs > 0 ? (double)i->bytes_read / secs : 0;
+	char rs[32];
+	human((uint64_t)rate, rs);
+	fprintf(stderr, "\r\033[K%s: tasks %u/%u done, %u running, %s of %s read (%s/s), %.0f%% "
 			"node-local, %.1f s",
-		i->id, i->done, i->total, i->running, rd, tot, placed ? "" : "",
-		placed ? 100.0 * i->node_local / placed : 100.0, i->elapsed_ms / 1000.0);
+		i->id, i->done, i->total, i->running, rd, tot, rs,
+		placed ? 100.0 * i->node_local / placed : 100.0, secs);
+	if (rate > 0 && i->input_bytes > i->bytes_read)
+		fprintf(stderr, ", ETA %.0f s", (double)(i->input_bytes - i->bytes_read) / rate);
 	fflush(stderr);
 }
 
