@@ -24,11 +24,14 @@
 
 struct replica {
 	uint64_t id, gs, len;
+	uint8_t vol; /* the data directory holding it */
 	struct replica *next;
 };
 
 struct dn_store {
-	char dir[4096];
+	char dir[4096]; /* the first data directory (messages) */
+	char vols[DN_MAX_VOLUMES][4096];
+	unsigned nvols, next_vol; /* next_vol: round-robin choice for new replicas */
 	char id[PROTO_ID_MAX + 1];
 	pthread_mutex_t lock; /* guards everything below */
 	int efd;              /* eventfd: changes pending */
@@ -46,6 +49,7 @@ struct dn_store {
 struct dn_writer {
 	struct dn_store *s;
 	uint64_t id, gs, len;
+	uint8_t vol;
 	int data_fd, meta_fd;
 	char data_path[4200], meta_path[4200];
 };
@@ -84,7 +88,7 @@ static void map_grow(struct dn_store *s)
 	free(ob);
 }
 
-static void map_put(struct dn_store *s, uint64_t id, uint64_t gs, uint64_t len)
+static void map_put(struct dn_store *s, uint64_t id, uint64_t gs, uint64_t len, uint8_t vol)
 {
 	struct replica *r = map_find(s, id);
 	if (r) {
@@ -103,6 +107,7 @@ static void map_put(struct dn_store *s, uint64_t id, uint64_t gs, uint64_t len)
 	}
 	r->gs = gs;
 	r->len = len;
+	r->vol = vol;
 	s->used += len;
 }
 
@@ -123,20 +128,27 @@ static void map_del(struct dn_store *s, uint64_t id)
 
 /* ---- paths ---- */
 
-static void final_paths(const struct dn_store *s, uint64_t id, uint64_t gs, char *data,
-			char *meta, size_t sz)
+static void final_paths(const struct dn_store *s, uint8_t vol, uint64_t id, uint64_t gs,
+			char *data, char *meta, size_t sz)
 {
-	snprintf(data, sz, "%.4000s/current/%02x/blk_%" PRIu64 "_%" PRIu64, s->dir,
+	snprintf(data, sz, "%.4000s/current/%02x/blk_%" PRIu64 "_%" PRIu64, s->vols[vol],
 		 (unsigned)(id & 0xff), id, gs);
 	snprintf(meta, sz, "%.4150s.meta", data);
 }
 
 /* ---- open / scan ---- */
 
-static int load_id(struct dn_store *s, const char *want)
+/* Reads vol's VERSION (the node id), or writes it: the wanted id, the id of the volumes
+ * before it, or a new random one. */
+static int load_id(struct dn_store *s, unsigned vol, const char *want)
 {
 	char path[4200];
-	snprintf(path, sizeof path, "%s/VERSION", s->dir);
+	snprintf(path, sizeof path, "%s/VERSION", s->vols[vol]);
+	char first[PROTO_ID_MAX + 1];
+	if (vol > 0) { /* every volume belongs to the same node */
+		snprintf(first, sizeof first, "%s", s->id);
+		want = first;
+	}
 	struct buf b = BUF_INIT;
 	int rc = fs_read_file(path, &b);
 	if (rc == 0) {
@@ -145,8 +157,8 @@ static int load_id(struct dn_store *s, const char *want)
 			log_error("malformed '%s'", path);
 			rc = -EINVAL;
 		} else if (want && *want && strcmp(want, id)) {
-			log_error("data directory '%s' belongs to datanode '%s', not '%s'", s->dir,
-				  id, want);
+			log_error("data directory '%s' belongs to datanode '%s', not '%s'",
+				  s->vols[vol], id, want);
 			rc = -EINVAL;
 		} else {
 			snprintf(s->id, sizeof s->id, "%s", id);
@@ -183,11 +195,11 @@ static bool replica_ok(const char *data, const char *meta, uint64_t *len)
 	return true;
 }
 
-static int scan(struct dn_store *s)
+static int scan(struct dn_store *s, uint8_t vol)
 {
 	char sub[4200];
 	for (unsigned x = 0; x < 256; x++) {
-		snprintf(sub, sizeof sub, "%s/current/%02x", s->dir, x);
+		snprintf(sub, sizeof sub, "%s/current/%02x", s->vols[vol], x);
 		DIR *d = opendir(sub);
 		if (!d) {
 			if (errno == ENOENT)
@@ -202,7 +214,7 @@ static int scan(struct dn_store *s)
 			    e->d_name[n])
 				continue;
 			char data[4200], meta[4200];
-			final_paths(s, id, gs, data, meta, sizeof data);
+			final_paths(s, vol, id, gs, data, meta, sizeof data);
 			uint64_t len;
 			if (!replica_ok(data, meta, &len)) {
 				log_warn("replica blk_%" PRIu64 "_%" PRIu64 " is damaged "
@@ -212,28 +224,17 @@ static int scan(struct dn_store *s)
 			struct replica *old = map_find(s, id);
 			if (old && old->gs > gs)
 				continue;
-			map_put(s, id, gs, len);
+			map_put(s, id, gs, len, vol);
 		}
 		closedir(d);
 	}
 	return 0;
 }
 
-int dn_store_open(const char *dir, const char *id, struct dn_store **out)
+/* Prepares one data directory: its layout, its id, its replicas, no half-written ones. */
+static int open_vol(struct dn_store *s, uint8_t vol, const char *id)
 {
-	struct dn_store *s = calloc(1, sizeof *s);
-	if (!s)
-		return -ENOMEM;
-	snprintf(s->dir, sizeof s->dir, "%s", dir);
-	pthread_mutex_init(&s->lock, NULL);
-	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->efd < 0) {
-		int e = errno;
-		pthread_mutex_destroy(&s->lock);
-		free(s);
-		return -e;
-	}
-	map_grow(s);
+	const char *dir = s->vols[vol];
 	char p[4200];
 	int rc = fs_mkdir_p(dir, 0700);
 	if (!rc) {
@@ -245,12 +246,11 @@ int dn_store_open(const char *dir, const char *id, struct dn_store **out)
 		rc = fs_mkdir_p(p, 0700);
 	}
 	if (!rc)
-		rc = load_id(s, id);
+		rc = load_id(s, vol, id);
 	if (!rc)
-		rc = scan(s);
+		rc = scan(s, vol);
 	if (rc) {
 		log_error("cannot open data directory '%s': %s", dir, strerror(-rc));
-		dn_store_close(s);
 		return rc;
 	}
 	/* replicas being written when the node stopped were never acknowledged whole */
@@ -266,7 +266,48 @@ int dn_store_open(const char *dir, const char *id, struct dn_store **out)
 	}
 	if (d)
 		closedir(d);
-	log_info("data directory '%s': datanode '%s', %zu replicas", dir, s->id, s->count);
+	return 0;
+}
+
+int dn_store_open(const char *dirs, const char *id, struct dn_store **out)
+{
+	struct dn_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->efd < 0) {
+		int e = errno;
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return -e;
+	}
+	map_grow(s);
+	/* "DIR" or "DIR1,DIR2,...": one volume per disk */
+	int rc = 0;
+	for (const char *p = dirs; *p && !rc;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (!n || n >= sizeof s->vols[0] || s->nvols == DN_MAX_VOLUMES) {
+			log_error("bad data directory list '%s' (at most %d, comma-separated)", dirs,
+				  DN_MAX_VOLUMES);
+			rc = -EINVAL;
+			break;
+		}
+		memcpy(s->vols[s->nvols], p, n);
+		s->vols[s->nvols][n] = 0;
+		rc = open_vol(s, (uint8_t)s->nvols, id);
+		s->nvols++;
+		p = comma ? comma + 1 : p + n;
+	}
+	if (!rc && !s->nvols)
+		rc = -EINVAL;
+	if (rc) {
+		dn_store_close(s);
+		return rc;
+	}
+	snprintf(s->dir, sizeof s->dir, "%s", s->vols[0]);
+	log_info("data directory '%s': datanode '%s', %zu replicas", dirs, s->id, s->count);
 	*out = s;
 	return 0;
 }
@@ -293,11 +334,21 @@ const char *dn_store_id(const struct dn_store *s) { return s->id; }
 
 void dn_store_usage(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint64_t *remaining)
 {
-	struct statvfs v;
 	*capacity = *remaining = 0;
-	if (!statvfs(s->dir, &v)) {
-		*capacity = (uint64_t)v.f_blocks * v.f_frsize;
-		*remaining = (uint64_t)v.f_bavail * v.f_frsize;
+	unsigned long fsids[DN_MAX_VOLUMES];
+	unsigned nfs = 0;
+	for (unsigned i = 0; i < s->nvols; i++) {
+		struct statvfs v;
+		if (statvfs(s->vols[i], &v))
+			continue;
+		bool seen = false; /* two directories on one disk count once */
+		for (unsigned k = 0; k < nfs; k++)
+			seen |= fsids[k] == v.f_fsid;
+		if (seen)
+			continue;
+		fsids[nfs++] = v.f_fsid;
+		*capacity += (uint64_t)v.f_blocks * v.f_frsize;
+		*remaining += (uint64_t)v.f_bavail * v.f_frsize;
 	}
 	pthread_mutex_lock(&s->lock);
 	*used = s->used;
@@ -328,8 +379,11 @@ int dn_store_create(struct dn_store *s, uint64_t id, uint64_t gs, struct dn_writ
 	w->s = s;
 	w->id = id;
 	w->gs = gs;
-	snprintf(w->data_path, sizeof w->data_path, "%.4000s/rbw/blk_%" PRIu64 "_%" PRIu64, s->dir, id,
-		 gs);
+	pthread_mutex_lock(&s->lock);
+	w->vol = (uint8_t)(s->next_vol++ % s->nvols); /* spread over the disks */
+	pthread_mutex_unlock(&s->lock);
+	snprintf(w->data_path, sizeof w->data_path, "%.4000s/rbw/blk_%" PRIu64 "_%" PRIu64,
+		 s->vols[w->vol], id, gs);
 	snprintf(w->meta_path, sizeof w->meta_path, "%.4150s.meta", w->data_path);
 	int rc = 0;
 	/* O_EXCL: a second writer of the same replica must not truncate the first's data */
@@ -420,7 +474,7 @@ int dn_writer_finalize(struct dn_writer *w, bool sync)
 	if (sync && (fdatasync(w->data_fd) || fdatasync(w->meta_fd)))
 		rc = -errno;
 	char data[4200], meta[4200];
-	final_paths(s, w->id, w->gs, data, meta, sizeof data);
+	final_paths(s, w->vol, w->id, w->gs, data, meta, sizeof data);
 	if (!rc && (rename(w->meta_path, meta) || rename(w->data_path, data)))
 		rc = -errno;
 	if (rc) {
@@ -432,7 +486,8 @@ int dn_writer_finalize(struct dn_writer *w, bool sync)
 	if (sync) {
 		/* make the renames durable too */
 		char dir[4200];
-		snprintf(dir, sizeof dir, "%s/current/%02x", s->dir, (unsigned)(w->id & 0xff));
+		snprintf(dir, sizeof dir, "%s/current/%02x", s->vols[w->vol],
+			 (unsigned)(w->id & 0xff));
 		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd >= 0) {
 			fsync(dfd);
@@ -442,7 +497,8 @@ int dn_writer_finalize(struct dn_writer *w, bool sync)
 	pthread_mutex_lock(&s->lock);
 	struct replica *old = map_find(s, w->id);
 	uint64_t old_gs = old ? old->gs : 0;
-	map_put(s, w->id, w->gs, w->len);
+	uint8_t old_vol = old ? old->vol : 0;
+	map_put(s, w->id, w->gs, w->len, w->vol);
 	if (s->nreceived == s->capreceived) {
 		s->capreceived = s->capreceived ? s->capreceived * 2 : 64;
 		s->received = realloc(s->received, s->capreceived * sizeof *s->received);
@@ -455,7 +511,7 @@ int dn_writer_finalize(struct dn_writer *w, bool sync)
 	if (old_gs && old_gs != w->gs) {
 		/* an older version of this block: superseded */
 		char od[4200], om[4200];
-		final_paths(s, w->id, old_gs, od, om, sizeof od);
+		final_paths(s, old_vol, w->id, old_gs, od, om, sizeof od);
 		unlink(od);
 		unlink(om);
 	}
@@ -479,11 +535,12 @@ int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t gs, int *data_f
 	struct replica *r = map_find(s, id);
 	int rc = !r ? -ENOENT : r->gs != gs ? -ESTALE : 0;
 	uint64_t l = r ? r->len : 0;
+	uint8_t vol = r ? r->vol : 0;
 	pthread_mutex_unlock(&s->lock);
 	if (rc)
 		return rc;
 	char data[4200], meta[4200];
-	final_paths(s, id, gs, data, meta, sizeof data);
+	final_paths(s, vol, id, gs, data, meta, sizeof data);
 	*data_fd = open(data, O_RDONLY | O_CLOEXEC);
 	if (*data_fd < 0) {
 		rc = -errno;
@@ -515,8 +572,12 @@ int dn_store_sync(struct dn_store *s, uint64_t id, uint64_t gs)
 		rc = -errno;
 	close(dfd);
 	close(mfd);
+	pthread_mutex_lock(&s->lock);
+	struct replica *r = map_find(s, id);
+	uint8_t vol = r ? r->vol : 0;
+	pthread_mutex_unlock(&s->lock);
 	char dir[4200];
-	snprintf(dir, sizeof dir, "%s/current/%02x", s->dir, (unsigned)(id & 0xff));
+	snprintf(dir, sizeof dir, "%s/current/%02x", s->vols[vol], (unsigned)(id & 0xff));
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (!rc && fsync(fd))
@@ -535,6 +596,7 @@ int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
 		return -ENOENT;
 	}
 	uint64_t rgs = r->gs;
+	uint8_t vol = r->vol;
 	map_del(s, id);
 	if (s->ndeleted == s->capdeleted) {
 		s->capdeleted = s->capdeleted ? s->capdeleted * 2 : 64;
@@ -546,7 +608,7 @@ int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
 	pthread_mutex_unlock(&s->lock);
 	dn_store_wake(s);
 	char data[4200], meta[4200];
-	final_paths(s, id, rgs, data, meta, sizeof data);
+	final_paths(s, vol, id, rgs, data, meta, sizeof data);
 	unlink(data);
 	unlink(meta);
 	return 0;

@@ -2,7 +2,7 @@
  * blockstore: the datanode's replicas on local disk. Thread-safe (one mutex guards the
  * replica map; file I/O happens outside it).
  *
- * Layout under the data directory (the store never takes a path from the network,
+ * Layout under each data directory (the store never takes a path from the network,
  * only block ids and genstamps):
  *   VERSION                      "id = <datanode id>"  (the node's persistent id)
  *   rbw/blk_<id>_<gs>[.meta]     replicas being written
@@ -35,9 +35,12 @@ struct dn_replica_info {
 	uint64_t id, gs, len;
 };
 
-/* Opens (creating if needed) the store in dir. The node id comes from dir/VERSION, or
- * is set to `id` (or a random one when id is NULL/empty) on first use; an `id` that
- * differs from the stored one is an error (-EINVAL). */
+/* Opens (creating if needed) the store in dir -- or in several, "DIR1,DIR2" (one per
+ * disk, at most DN_MAX_VOLUMES): new replicas go to each in turn, capacity is summed
+ * over the distinct file systems. The node id comes from DIR/VERSION, or is set to `id`
+ * (or a random one when id is NULL/empty) on first use; an `id` that differs from the
+ * stored one, or directories of different nodes, are an error (-EINVAL). */
+#define DN_MAX_VOLUMES 16
 int dn_store_open(const char *dir, const char *id, struct dn_store **out);
 void dn_store_close(struct dn_store *s);
 /* The persistent node id (borrowed, lives as long as the store). */

@@ -47,7 +47,7 @@ static void usage(FILE *f)
 		"usage: dfs-datanode --namenode HOST:PORT --data DIR [options]\n"
 		"\n"
 		"  --namenode HOST:PORT  the namenode (setting namenode)\n"
-		"  --data DIR            block directory (setting data_dir)\n"
+		"  --data DIR[,DIR...]   block directories, one per disk (setting data_dir)\n"
 		"  --id ID               persistent node id, fixed on first start (default: random)\n"
 		"  --listen HOST:PORT    data transfer address (port 0: any free port)\n"
 		"  --advertise HOST:PORT address others use to reach this node (default: listen)\n"
@@ -167,7 +167,9 @@ int main(int argc, char **argv)
 	memcpy(xo.key, key, AUTH_KEY_LEN);
 	xo.exec = exec;
 	snprintf(xo.task_user, sizeof xo.task_user, "%s", cfg.task_user);
-	snprintf(xo.scratch, sizeof xo.scratch, "%s/tasks", cfg.data_dir);
+	/* task scratch space in the first data directory */
+	snprintf(xo.scratch, sizeof xo.scratch, "%.*s/tasks",
+		 (int)strcspn(cfg.data_dir, ","), cfg.data_dir);
 	xo.local_read = local_read;
 	xo.local_arg = store;
 	struct cx_exec *cx;

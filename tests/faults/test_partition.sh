@@ -62,10 +62,12 @@ ip netns exec "$tag-nn" "$BIN/dfs-namenode" --config "$T/nn.conf" &
 pids+=($!)
 i=2
 for h in dn1 dn2 dn3; do
+	dirs=$T/$h
+	[ "$h" = dn1 ] && dirs="$T/dn1,$T/dn1-disk2" # two disks on this host
 	cat >"$T/$h.conf" <<EOF
 namenode = $nn
 key_file = $key
-data_dir = $T/$h
+data_dir = $dirs
 listen = 0.0.0.0:9866
 advertise = $NET.$i:9866   # what the others connect to
 http = $NET.$i:9864
@@ -102,6 +104,9 @@ check "... equals grep" bash -c "ip netns exec $tag-nn '$BIN/dfs' -n $nn --key '
 check "a map job across the hosts" c run -q --input /text --output /wc --map 'wc -l'
 [ "$(ip netns exec "$tag-nn" "$BIN/dfs" -n "$nn" --key "$key" cat '/wc/part-*' | awk '{s += $1} END {print s}')" = 60000 ] &&
 	ok "map outputs sum to the line count" || fail "map outputs"
+two_disks() { [ -n "$(find "$T/dn1/current" -name 'blk_*' ! -name '*.meta')" ] &&
+	[ -n "$(find "$T/dn1-disk2/current" -name 'blk_*' ! -name '*.meta')" ]; }
+check "dn1 spreads its replicas over its two disks" two_disks
 metrics_up() { in_ns nn python3 -c 'import urllib.request,sys; sys.exit(0 if b"dfs_datanodes{state=\"live\"} 3" in urllib.request.urlopen("http://'"$NET"'.1:9870/metrics", timeout=5).read() else 1)'; }
 check "namenode /metrics on its host address" metrics_up
 

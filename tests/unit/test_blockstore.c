@@ -682,6 +682,67 @@ START_TEST(test_reopen_discards_rbw)
 }
 END_TEST
 
+/* Two data directories (two disks): replicas spread over both, found again after a
+ * reopen, read, verified and deleted wherever they are; a directory of another node is
+ * refused. */
+START_TEST(test_volumes)
+{
+	char two[8500], second[4300];
+	snprintf(second, sizeof second, "%s-disk2", dir);
+	snprintf(two, sizeof two, "%s,%s", dir, second);
+	struct dn_store *s;
+	ck_assert_int_eq(dn_store_open(two, "dnv", &s), 0);
+	uint8_t data[3 * CHUNK];
+	for (uint64_t id = 1; id <= 10; id++) {
+		fill(data, sizeof data, (uint32_t)id);
+		put_replica(s, id, 1, data, sizeof data);
+	}
+	int in1 = 0, in2 = 0;
+	char p[9000];
+	for (uint64_t id = 1; id <= 10; id++) {
+		snprintf(p, sizeof p, "%s/current/%02x/blk_%" PRIu64 "_1", dir, (unsigned)id, id);
+		in1 += exists(p);
+		snprintf(p, sizeof p, "%s/current/%02x/blk_%" PRIu64 "_1", second, (unsigned)id, id);
+		in2 += exists(p);
+	}
+	ck_assert_int_eq(in1 + in2, 10);
+	ck_assert_int_gt(in1, 0);
+	ck_assert_int_gt(in2, 0);
+	dn_store_close(s);
+	ck_assert_int_eq(dn_store_open(two, NULL, &s), 0);
+	ck_assert_str_eq(dn_store_id(s), "dnv");
+	ck_assert_uint_eq(dn_store_count(s), 10);
+	for (uint64_t id = 1; id <= 10; id++) {
+		uint8_t back[3 * CHUNK];
+		fill(data, sizeof data, (uint32_t)id);
+		ck_assert_int_eq(dn_store_verify(s, id, 1), 0);
+		ck_assert_int_eq(dn_store_pread(s, id, 1, 0, sizeof back, back), (ssize_t)sizeof back);
+		ck_assert(!memcmp(back, data, sizeof back));
+		ck_assert_int_eq(dn_store_sync(s, id, 1), 0);
+	}
+	for (uint64_t id = 1; id <= 10; id++)
+		ck_assert_int_eq(dn_store_delete(s, id, 1), 0);
+	for (uint64_t id = 1; id <= 10; id++) {
+		snprintf(p, sizeof p, "%s/current/%02x/blk_%" PRIu64 "_1", second, (unsigned)id, id);
+		ck_assert(!exists(p));
+	}
+	uint64_t cap, used, rem;
+	dn_store_usage(s, &cap, &used, &rem);
+	ck_assert_uint_gt(cap, 0); /* the same disk twice counts once */
+	struct stat st;
+	ck_assert_int_eq(stat(dir, &st), 0);
+	dn_store_close(s);
+	/* a second directory that belongs to another node */
+	char other[4300], mixed[9000];
+	snprintf(other, sizeof other, "%s-other", dir);
+	ck_assert_int_eq(dn_store_open(other, "someone-else", &s), 0);
+	dn_store_close(s);
+	snprintf(mixed, sizeof mixed, "%s,%s", dir, other);
+	ck_assert_int_eq(dn_store_open(mixed, NULL, &s), -EINVAL);
+	ck_assert_int_eq(dn_store_open("", NULL, &s), -EINVAL);
+}
+END_TEST
+
 static Suite *blockstore_suite(void)
 {
 	Suite *s = suite_create("blockstore");
@@ -690,6 +751,7 @@ static Suite *blockstore_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_checked_fixture(tc, dir_setup, NULL);
 	tcase_add_test(tc, test_open_id);
+	tcase_add_test(tc, test_volumes);
 	tcase_add_test(tc, test_open_random_id);
 	tcase_add_test(tc, test_open_malformed_version);
 	tcase_add_test(tc, test_write_read);
