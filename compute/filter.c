@@ -20,6 +20,123 @@ struct filter {
 
 static char lower_of(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
 
+/*
+ * How big glibc's compiled form of an ERE gets, roughly: regcomp copies the operand of
+ * `+` once and of `{m,n}` about n times, so stacked or nested repetitions multiply
+ * (`(a|b)++++...` or `((a{99}){99}){99}` take all memory). Returns the estimate, capped.
+ */
+#define RE_COST_MAX 20000.0
+
+static double re_alt(const char **p, int depth);
+
+static double re_piece(const char **p, int depth)
+{
+	const char *c = *p;
+	double size;
+	if (*c == '(') {
+		c++;
+		*p = c;
+		size = depth > 64 ? RE_COST_MAX : re_alt(p, depth + 1);
+		c = *p;
+		if (*c == ')')
+			c++;
+	} else if (*c == '[') {
+		c++;
+		if (*c == '^')
+			c++;
+		if (*c == ']')
+			c++;
+		while (*c && *c != ']') {
+			if (*c == '[' && (c[1] == ':' || c[1] == '.' || c[1] == '=')) {
+				const char *end = strstr(c + 2, c[1] == ':' ? ":]" : c[1] == '.' ? ".]" : "=]");
+				c = end ? end + 2 : c + strlen(c);
+			} else {
+				c++;
+			}
+		}
+		if (*c)
+			c++;
+		size = 1;
+	} else {
+		if (*c == '\\' && c[1])
+			c++;
+		c++;
+		size = 1;
+	}
+	/* quantifiers, possibly stacked */
+	for (;;) {
+		if (*c == '*' || *c == '?') {
+			size = size * 1 + 1;
+			c++;
+		} else if (*c == '+') {
+			size = size * 2 + 1;
+			c++;
+		} else if (*c == '{') {
+			char *end;
+			unsigned long lo = strtoul(c + 1, &end, 10), hi = lo;
+			if (*end == ',')
+				hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
+			else
+				hi = lo;
+			while (*end && *end != '}')
+				end++;
+			c = *end ? end + 1 : end;
+			size = size * (double)(hi > lo ? hi : lo ? lo : 1) + 1;
+		} else {
+			break;
+		}
+		if (size > RE_COST_MAX)
+			size = RE_COST_MAX;
+	}
+	*p = c;
+	return size;
+}
+
+static double re_alt(const char **p, int depth)
+{
+	double total = 0;
+	while (**p && **p != ')') {
+		if (**p == '|') {
+			(*p)++;
+			continue;
+		}
+		total += re_piece(p, depth);
+		if (total > RE_COST_MAX)
+			return RE_COST_MAX;
+	}
+	return total;
+}
+
+int filter_check(uint8_t kind, const char *pattern, uint8_t flags, struct buf *err)
+{
+	if (kind != JOB_FILTER_REGEX)
+		return 0;
+	const char *p = pattern;
+	double cost = 0;
+	while (*p) { /* unbalanced ')' are regcomp's to report */
+		cost += re_alt(&p, 0);
+		if (*p)
+			p++;
+	}
+	if (cost >= RE_COST_MAX) {
+		buf_printf(err, "regular expression '%.80s' is too complex (nested or stacked "
+				"repetitions)", pattern);
+		return -EINVAL;
+	}
+	regex_t re;
+	int rc = regcomp(&re, pattern,
+			 REG_EXTENDED | REG_NEWLINE | REG_NOSUB | ((flags & JOB_F_ICASE) ? REG_ICASE : 0));
+	if (rc) {
+		char msg[256];
+		regerror(rc, &re, msg, sizeof msg);
+		buf_printf(err, "bad regular expression '%s': %s", pattern, msg);
+		regfree(&re);
+		return -EINVAL;
+	}
+	regfree(&re);
+	return 0;
+}
+
 int filter_new(uint8_t kind, const char *pattern, uint8_t flags, struct filter **out,
 	       struct buf *err)
 {
@@ -28,6 +145,10 @@ int filter_new(uint8_t kind, const char *pattern, uint8_t flags, struct filter *
 		return -ENOMEM;
 	f->kind = kind;
 	f->flags = flags;
+	if (kind == JOB_FILTER_REGEX && filter_check(kind, pattern, flags, err)) {
+		free(f);
+		return -EINVAL;
+	}
 	if (kind == JOB_FILTER_REGEX) {
 		int cf = REG_EXTENDED | REG_NEWLINE | ((flags & JOB_F_ICASE) ? REG_ICASE : 0);
 		int rc = regcomp(&f->re, pattern, cf);

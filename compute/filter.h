@@ -20,6 +20,10 @@
 
 struct filter;
 
+/* Checks a pattern before anyone compiles it for real: 0, or -EINVAL with the reason
+ * in err -- it does not compile, or it is too complex (stacked or nested repetitions
+ * that make glibc's regcomp take unbounded memory: a job must not take a server down). */
+int filter_check(uint8_t kind, const char *pattern, uint8_t flags, struct buf *err);
 /* kind: JOB_FILTER_GREP or JOB_FILTER_REGEX; flags: JOB_F_INVERT, JOB_F_ICASE.
  * 0, or -EINVAL with the reason in err (a pattern that does not compile). */
 int filter_new(uint8_t kind, const char *pattern, uint8_t flags, struct filter **out,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filter.h"
 #include "proto.h"
 
 int job_spec_check(const struct job_spec *s, struct buf *err)
@@ -27,20 +28,9 @@ int job_spec_check(const struct job_spec *s, struct buf *err)
 		return buf_printf(err, "--count counts the filter's lines; it cannot be used "
 				       "with --map"),
 		       -EINVAL;
-	if (s->filter == JOB_FILTER_REGEX) {
-		regex_t re;
-		int flags = REG_EXTENDED | REG_NEWLINE | REG_NOSUB |
-			    ((s->flags & JOB_F_ICASE) ? REG_ICASE : 0);
-		int rc = regcomp(&re, s->pattern ? s->pattern : "", flags);
-		if (rc) {
-			char msg[256];
-			regerror(rc, &re, msg, sizeof msg);
-			buf_printf(err, "bad regular expression '%s': %s", s->pattern, msg);
-			regfree(&re);
-			return -EINVAL;
-		}
-		regfree(&re);
-	}
+	if (s->filter == JOB_FILTER_REGEX &&
+	    filter_check(s->filter, s->pattern ? s->pattern : "", s->flags, err))
+		return -EINVAL;
 	return 0;
 }
 

@@ -1850,6 +1850,9 @@ static void op_register(struct nn_server *s, struct conn *c, const struct proto_
 	/* an unspecified listen host: use the address the node connected from */
 	if (!strcmp(host, "0.0.0.0"))
 		snprintf(addr, sizeof addr, "%s:%u", c->peer_host, port);
+	if (c->dn >= 0 && strcmp(s->dns.v[c->dn].id, id))
+		return reply_err(s, c, h, -EINVAL, "this connection is datanode '%s' already",
+				 s->dns.v[c->dn].id); /* (else the first id's slot would dangle) */
 	int old = nn_dns_find(&s->dns, id);
 	if (old >= 0) {
 		ensure_dn_conn(s, (uint32_t)old);

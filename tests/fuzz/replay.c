@@ -45,18 +45,20 @@ int main(int argc, char **argv)
 			n++;
 			continue;
 		}
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			char p[4096];
-			snprintf(p, sizeof p, "%s/%s", argv[i], e->d_name);
-			bad |= run_file(p);
-			n++;
+		/* in name order: a target that keeps state (the namenode) replays the same way */
+		struct dirent **list;
+		int k = scandir(argv[i], &list, NULL, alphasort);
+		for (int j = 0; j < k; j++) {
+			if (list[j]->d_name[0] != '.') {
+				char p[4096];
+				snprintf(p, sizeof p, "%s/%s", argv[i], list[j]->d_name);
+				bad |= run_file(p);
+				n++;
+			}
+			free(list[j]);
 		}
-		if (d)
-			closedir(d);
+		if (k >= 0)
+			free(list);
 	}
 	printf("replayed %d inputs\n", n);
 	return bad;
