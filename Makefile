@@ -130,7 +130,7 @@ fuzz: deps
 		$(patsubst %,$(FUZZ_O)/fuzz_%,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_O)/corpus-$$t; echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
-		$(FUZZ_O)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(FUZZ_O)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_O)/crash-$$t- $(FUZZ_O)/corpus-$$t \
 			tests/fuzz/corpus/$$t 2>&1 | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)|Test unit written' ; \
 		! ls $(FUZZ_O)/crash-$$t-* >/dev/null 2>&1 || { echo "fuzz $$t: crash saved in $(FUZZ_O)"; exit 1; }; \

@@ -27,16 +27,19 @@ static char lower_of(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
  */
 #define RE_COST_MAX 20000.0
 
-static double re_alt(const char **p, int depth);
+static double re_alt(const char **p, int depth, int *qnest);
 
-static double re_piece(const char **p, int depth)
+/* One atom and its quantifiers; *qnest gets how deeply quantifiers nest in it. */
+static double re_piece(const char **p, int depth, int *qnest)
 {
 	const char *c = *p;
 	double size;
+	int inner = 0;
+	*qnest = 0;
 	if (*c == '(') {
 		c++;
 		*p = c;
-		size = depth > 64 ? RE_COST_MAX : re_alt(p, depth + 1);
+		size = depth > 64 ? RE_COST_MAX : re_alt(p, depth + 1, &inner);
 		c = *p;
 		if (*c == ')')
 			c++;
@@ -58,13 +61,19 @@ static double re_piece(const char **p, int depth)
 			c++;
 		size = 1;
 	} else {
+		if (*c == '\\' && c[1] >= '1' && c[1] <= '9')
+			return RE_COST_MAX; /* a backreference: matching is exponential */
 		if (*c == '\\' && c[1])
 			c++;
 		c++;
 		size = 1;
 	}
-	/* quantifiers, possibly stacked */
+	/* quantifiers: one per atom (stacked ones, a++ or (a|)*+, make glibc's epsilon
+	 * closures explode and mean nothing in POSIX ERE) */
+	int nq = 0;
 	for (;;) {
+		if ((*c == '*' || *c == '?' || *c == '+' || *c == '{') && nq++)
+			return RE_COST_MAX;
 		if (*c == '*' || *c == '?') {
 			size = size * 1 + 1;
 			c++;
@@ -88,20 +97,27 @@ static double re_piece(const char **p, int depth)
 		if (size > RE_COST_MAX)
 			size = RE_COST_MAX;
 	}
+	*qnest = inner + (nq > 0);
+	if (*qnest > 3)
+		return RE_COST_MAX; /* quantified groups nested deeper than that */
 	*p = c;
 	return size;
 }
 
-static double re_alt(const char **p, int depth)
+static double re_alt(const char **p, int depth, int *qnest)
 {
 	double total = 0;
+	*qnest = 0;
 	while (**p && **p != ')') {
 		if (**p == '|') {
 			(*p)++;
 			continue;
 		}
-		total += re_piece(p, depth);
-		if (total > RE_COST_MAX)
+		int q = 0;
+		total += re_piece(p, depth, &q);
+		if (q > *qnest)
+			*qnest = q;
+		if (total >= RE_COST_MAX)
 			return RE_COST_MAX;
 	}
 	return total;
@@ -113,14 +129,16 @@ int filter_check(uint8_t kind, const char *pattern, uint8_t flags, struct buf *e
 		return 0;
 	const char *p = pattern;
 	double cost = 0;
-	while (*p) { /* unbalanced ')' are regcomp's to report */
-		cost += re_alt(&p, 0);
+	while (*p && cost < RE_COST_MAX) { /* unbalanced ')' are regcomp's to report */
+		int q = 0;
+		cost += re_alt(&p, 0, &q);
 		if (*p)
 			p++;
 	}
 	if (cost >= RE_COST_MAX) {
 		buf_printf(err, "regular expression '%.80s' is too complex (nested or stacked "
-				"repetitions)", pattern);
+				"repetitions, or backreferences, which POSIX ERE does not have)",
+			   pattern);
 		return -EINVAL;
 	}
 	regex_t re;
