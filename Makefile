@@ -124,6 +124,7 @@ unit: $(UNIT_BINS) $(REPLAY_BINS)
 # copy it into tests/fuzz/corpus/T so that it stays a regression test).
 FUZZ_O = build/fuzz
 fuzz: deps
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="clang"
 	@$(MAKE) --no-print-directory O=$(FUZZ_O) BIN=$(FUZZ_O)/bin CC=clang OPT=-O1 \
 		CFLAGS="-Wno-format-nonliteral" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
