@@ -215,36 +215,44 @@ static int check_alive(struct command *cmd)
 	return 0;
 }
 
-/* Feeds data to the command's stdin, draining its output meanwhile. */
-static int feed(struct command *cmd, const char *data, size_t len)
+/* One round of the command's pipes: waits (at most 200 ms) for stdin to take some of
+ * data[0..*len) -- none when len is NULL -- or stdout/stderr to have something, and
+ * moves what it can, advancing *data and *len. Checks the kill flag and the timeout. */
+static int pump(struct command *cmd, const char **data, size_t *len)
 {
-	while (len && !cmd->input_closed) {
-		struct pollfd pf[3] = {{cmd->in, POLLOUT, 0}, {cmd->out, POLLIN, 0},
-				       {cmd->err, POLLIN, 0}};
-		int n = poll(pf, 3, 200);
-		if (n < 0 && errno != EINTR)
+	bool feeding = len && *len && !cmd->input_closed;
+	struct pollfd pf[3] = {{feeding ? cmd->in : -1, POLLOUT, 0}, {cmd->out, POLLIN, 0},
+			       {cmd->err, POLLIN, 0}};
+	int n = poll(pf, 3, 200);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	int rc = check_alive(cmd);
+	if (rc || n <= 0)
+		return rc;
+	if ((rc = drain(cmd, pf)))
+		return rc;
+	if (feeding && (pf[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+		ssize_t w = write(cmd->in, *data, *len);
+		if (w > 0) {
+			*data += w;
+			*len -= (size_t)w;
+			cmd->last_progress = now_s();
+		} else if (w < 0 && errno == EPIPE) {
+			cmd->input_closed = true; /* it has read all it wants */
+		} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
 			return -errno;
-		int rc = check_alive(cmd);
-		if (rc)
-			return rc;
-		if (n <= 0)
-			continue;
-		if ((rc = drain(cmd, pf)))
-			return rc;
-		if (pf[0].revents & (POLLOUT | POLLERR | POLLHUP)) {
-			ssize_t w = write(cmd->in, data, len);
-			if (w > 0) {
-				data += w;
-				len -= (size_t)w;
-				cmd->last_progress = now_s();
-			} else if (w < 0 && errno == EPIPE) {
-				cmd->input_closed = true; /* it has read all it wants */
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				return -errno;
-			}
 		}
 	}
 	return 0;
+}
+
+/* Feeds data to the command's stdin, draining its output meanwhile. */
+static int feed(struct command *cmd, const char *data, size_t len)
+{
+	int rc = 0;
+	while (!rc && len && !cmd->input_closed)
+		rc = pump(cmd, &data, &len);
+	return rc;
 }
 
 /* Closes stdin and reads stdout and stderr to their end. */
@@ -254,18 +262,10 @@ static int finish_command(struct command *cmd)
 		close(cmd->in);
 		cmd->in = -1;
 	}
-	while (cmd->out >= 0 || cmd->err >= 0) {
-		struct pollfd pf[3] = {{-1, 0, 0}, {cmd->out, POLLIN, 0}, {cmd->err, POLLIN, 0}};
-		int n = poll(pf, 3, 200);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		int rc = check_alive(cmd);
-		if (rc)
-			return rc;
-		if (n > 0 && (rc = drain(cmd, pf)))
-			return rc;
-	}
-	return 0;
+	int rc = 0;
+	while (!rc && (cmd->out >= 0 || cmd->err >= 0))
+		rc = pump(cmd, NULL, NULL);
+	return rc;
 }
 
 static void set_env(char **env, size_t *n, const char *name, const char *value)

@@ -392,14 +392,33 @@ int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, const struct nn_cred *cr
 
 /* ---------- queries ---------- */
 
+/* A job's info as users see it; what (reset first) holds its description. */
+static void job_info_of(const struct sched_job *job, struct job_info *info, struct buf *what)
+{
+	sched_job_info(job, ev_now(), info);
+	buf_reset(what);
+	job_spec_describe(&job->spec, what);
+	info->what = what->data;
+}
+
 static void pack_info(const struct sched_job *job, struct buf *out)
 {
 	struct job_info info;
-	sched_job_info(job, ev_now(), &info);
 	struct buf what = BUF_INIT;
-	job_spec_describe(&job->spec, &what);
-	info.what = what.data;
+	job_info_of(job, &info, &what);
 	job_info_pack(out, &info);
+	buf_free(&what);
+}
+
+void nn_jobs_each(struct nn_jobs *j, void (*cb)(void *arg, const struct job_info *info),
+		  void *arg)
+{
+	struct buf what = BUF_INIT;
+	for (struct sched_job *job = sched_jobs(j->sched); job; job = job->next) {
+		struct job_info info;
+		job_info_of(job, &info, &what);
+		cb(arg, &info);
+	}
 	buf_free(&what);
 }
 

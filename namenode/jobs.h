@@ -53,6 +53,10 @@ int nn_jobs_status(struct nn_jobs *j, const char *id, struct buf *out);
 bool nn_jobs_over(struct nn_jobs *j, const char *id);
 /* u32 n, n x jobinfo. */
 void nn_jobs_list(struct nn_jobs *j, struct buf *out);
+/* Calls cb with each remembered job, oldest first (info's strings live for the call):
+ * for pages in this process, without a trip through the wire layout. */
+void nn_jobs_each(struct nn_jobs *j, void (*cb)(void *arg, const struct job_info *info),
+		  void *arg);
 int nn_jobs_kill(struct nn_jobs *j, const char *id);
 /* u32 n, n x attemptlog for task (-1: all). */
 int nn_jobs_logs(struct nn_jobs *j, const char *id, int32_t task, struct buf *out);

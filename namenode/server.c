@@ -2513,6 +2513,24 @@ static const char *human(uint64_t n, char out[32])
 	return out;
 }
 
+static void job_row(void *arg, const struct job_info *ji)
+{
+	struct buf *o = arg;
+	buf_adds(o, "<tr><td>");
+	html_esc(o, ji->id);
+	buf_printf(o, "</td><td%s>%s</td><td>%u/%u</td><td>%u</td><td>%u</td><td>%.2f</td><td>",
+		   ji->state == JOB_FAILED ? " class=\"bad\"" : "", job_state_name(ji->state),
+		   ji->done, ji->total, ji->node_local, ji->failed_attempts, ji->elapsed_ms / 1000.0);
+	html_esc(o, ji->output);
+	buf_adds(o, "</td></tr>");
+}
+
+static void count_job(void *arg, const struct job_info *ji)
+{
+	uint32_t *by_state = arg;
+	by_state[ji->state <= JOB_KILLED ? ji->state : 0]++;
+}
+
 static void status_html(struct nn_server *s, struct buf *o)
 {
 	struct totals t;
@@ -2561,26 +2579,7 @@ static void status_html(struct nn_server *s, struct buf *o)
 	buf_adds(o, "</table><h2>Recent jobs</h2><table id=\"jobs\"><tr><th>job</th><th>state</th>"
 		    "<th>tasks done</th><th>node-local</th><th>failed attempts</th><th>seconds</th>"
 		    "<th>output</th></tr>");
-	struct buf jl = BUF_INIT;
-	nn_jobs_list(s->jobs, &jl);
-	struct unpack u;
-	unpack_init(&u, jl.data, jl.len);
-	uint32_t nj = unpack_u32(&u);
-	for (uint32_t k = 0; k < nj; k++) {
-		struct job_info ji;
-		if (job_info_unpack(&u, &ji))
-			break;
-		buf_adds(o, "<tr><td>");
-		html_esc(o, ji.id);
-		buf_printf(o, "</td><td%s>%s</td><td>%u/%u</td><td>%u</td><td>%u</td><td>%.2f</td><td>",
-			   ji.state == JOB_FAILED ? " class=\"bad\"" : "", job_state_name(ji.state),
-			   ji.done, ji.total, ji.node_local, ji.failed_attempts,
-			   ji.elapsed_ms / 1000.0);
-		html_esc(o, ji.output);
-		buf_adds(o, "</td></tr>");
-		job_info_free(&ji);
-	}
-	buf_free(&jl);
+	nn_jobs_each(s->jobs, job_row, o);
 	buf_adds(o, "</table><p><a href=\"/api/status\">/api/status</a> &middot; "
 		    "<a href=\"/metrics\">/metrics</a></p></body></html>\n");
 }
@@ -2622,19 +2621,7 @@ static void metrics(struct nn_server *s, struct buf *o)
 	buf_printf(o, "# TYPE dfs_tasks_running gauge\ndfs_tasks_running %llu\n",
 		   (unsigned long long)tasks);
 	uint32_t jobs[5] = {0};
-	struct buf jl = BUF_INIT;
-	nn_jobs_list(s->jobs, &jl);
-	struct unpack u;
-	unpack_init(&u, jl.data, jl.len);
-	uint32_t nj = unpack_u32(&u);
-	for (uint32_t k = 0; k < nj; k++) {
-		struct job_info ji;
-		if (job_info_unpack(&u, &ji))
-			break;
-		jobs[ji.state < 5 ? ji.state : 0]++;
-		job_info_free(&ji);
-	}
-	buf_free(&jl);
+	nn_jobs_each(s->jobs, count_job, jobs);
 	buf_adds(o, "# HELP dfs_jobs Jobs the namenode remembers, by state.\n# TYPE dfs_jobs gauge\n");
 	for (uint8_t st = JOB_RUNNING; st <= JOB_KILLED; st++)
 		buf_printf(o, "dfs_jobs{state=\"%s\"} %u\n", job_state_name(st), jobs[st]);

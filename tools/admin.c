@@ -15,16 +15,10 @@
 
 int cmd_fsck(int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", no_argument, 0, 'j'},
-					   {"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
-	bool json = false;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
-		if (ch == 'j')
-			json = true;
-		else
-			return cli_usage("fsck", ch == 'H');
-	}
+	bool json;
+	int opts = cli_json_only("fsck", argc, argv, &json);
+	if (opts >= 0)
+		return opts;
 	if (argc - optind > 1)
 		return cli_usage("fsck", false);
 	struct buf p = BUF_INIT;

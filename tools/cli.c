@@ -175,3 +175,17 @@ void cli_expand_free(char **v, int n)
 		free(v[i]);
 	free(v);
 }
+
+int cli_json_only(const char *cmd, int argc, char **argv, bool *json)
+{
+	static const struct option lo[] = {{"json", no_argument, 0, 'j'},
+					   {"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
+	*json = false;
+	int ch;
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
+		if (ch != 'j')
+			return cli_usage(cmd, ch == 'H');
+		*json = true;
+	}
+	return -1;
+}

@@ -47,6 +47,10 @@ const char *cli_basename(const char *p);
  */
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
+/* The options of a command that takes only --json (and --help): -1 to go on (optind at
+ * the operands), else the exit status to return. */
+int cli_json_only(const char *cmd, int argc, char **argv, bool *json);
+
 /* Prints the command's usage (to stdout for --help, else stderr) and returns the exit
  * status: 0 for help, 2 for a usage error. */
 int cli_usage(const char *cmd, bool help);

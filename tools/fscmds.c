@@ -668,15 +668,10 @@ static void attr_json(struct buf *b, const char *path, const struct dfs_attr *a)
 
 int cmd_stat(int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", no_argument, 0, 'j'}, HELP_OPT, {0, 0, 0, 0}};
-	bool json = false;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
-		if (ch == 'j')
-			json = true;
-		else
-			return cli_usage("stat", ch == 'H');
-	}
+	bool json;
+	int opts = cli_json_only("stat", argc, argv, &json);
+	if (opts >= 0)
+		return opts;
 	if (optind >= argc)
 		return cli_usage("stat", false);
 	struct dfs_client *c = cli_connect();
@@ -950,15 +945,10 @@ int cmd_setrep(int argc, char **argv)
 
 int cmd_blocks(int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", no_argument, 0, 'j'}, HELP_OPT, {0, 0, 0, 0}};
-	bool json = false;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
-		if (ch == 'j')
-			json = true;
-		else
-			return cli_usage("blocks", ch == 'H');
-	}
+	bool json;
+	int opts = cli_json_only("blocks", argc, argv, &json);
+	if (opts >= 0)
+		return opts;
 	if (argc - optind != 1)
 		return cli_usage("blocks", false);
 	struct dfs_client *c = cli_connect();

@@ -32,22 +32,17 @@ static int job_status(struct dfs_client *c, const char *id, uint32_t wait_ms,
 	return rc;
 }
 
-static void human(uint64_t n, char out[32])
-{
-	cli_size(n, true, out);
-}
-
 /* One status line, redrawn in place on a terminal. */
 static void progress_line(const struct job_info *i)
 {
 	char rd[32], tot[32];
-	human(i->bytes_read, rd);
-	human(i->input_bytes, tot);
+	cli_size(i->bytes_read, true, rd);
+	cli_size(i->input_bytes, true, tot);
 	uint32_t placed = i->node_local + i->remote;
 	double secs = i->elapsed_ms / 1000.0;
 	double rate = secs > 0 ? (double)i->bytes_read / secs : 0;
 	char rs[32];
-	human((uint64_t)rate, rs);
+	cli_size((uint64_t)rate, true, rs);
 	fprintf(stderr, "\r\033[K%s: tasks %u/%u done, %u running, %s of %s read (%s/s), %.0f%% "
 			"node-local, %.1f s",
 		i->id, i->done, i->total, i->running, rd, tot, rs,
@@ -73,7 +68,7 @@ static void print_failure(const struct job_info *i)
 static void summary(const struct job_info *i)
 {
 	char rd[32];
-	human(i->bytes_read, rd);
+	cli_size(i->bytes_read, true, rd);
 	uint32_t placed = i->node_local + i->remote;
 	fprintf(stderr, "%s %s in %.2f s: %u tasks, %u node-local, %u remote (%.0f%% "
 			"node-local), %s read, %u failed attempts, %u speculative; output in %s\n",
@@ -319,16 +314,10 @@ static int job_logs(struct dfs_client *c, const char *id, int32_t task)
 
 int cmd_job(int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", no_argument, 0, 'j'},
-					   {"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
-	bool json = false;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
-		if (ch == 'j')
-			json = true;
-		else
-			return cli_usage("job", ch == 'H');
-	}
+	bool json;
+	int opts = cli_json_only("job", argc, argv, &json);
+	if (opts >= 0)
+		return opts;
 	int left = argc - optind;
 	char **a = argv + optind;
 	if (left < 1)
@@ -366,8 +355,8 @@ int cmd_job(int argc, char **argv)
 				buf_free(&o);
 			} else {
 				char rd[32], tot[32];
-				human(i.bytes_read, rd);
-				human(i.input_bytes, tot);
+				cli_size(i.bytes_read, true, rd);
+				cli_size(i.input_bytes, true, tot);
 				printf("job        %s\nstate      %s\nwhat       %s\noutput     %s\n"
 				       "tasks      %u done, %u running, %u total\n"
 				       "placement  %u node-local, %u remote\n"
