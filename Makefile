@@ -141,8 +141,14 @@ $(FUZZ_O)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(call obj,$(NAMENODE_SRC) $(DAT
 		$(FUZZ_O)/libcompute.a $(FUZZ_O)/libdfs.a
 	$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(LIBS)
 
-integration: $(PROGS)
-	@DFS_BIN=$(abspath $(BIN)) tests/integration/run.sh
+# Speaks the data-transfer protocol with bad tokens (tests/integration/test_security.sh).
+$(O)/tests/blockprobe: $(O)/tests/integration/blockprobe.o $(O)/libdfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+integration: $(PROGS) $(O)/tests/blockprobe
+	@DFS_BIN=$(abspath $(BIN)) DFS_PROBE=$(abspath $(O)/tests/blockprobe) \
+		tests/integration/run.sh
 
 test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(REPLAY_BINS)

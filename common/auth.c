@@ -100,7 +100,7 @@ static void error_frame(struct buf *out, uint16_t type, int err, const char *msg
 	buf_free(&p);
 }
 
-int auth_server_check(struct auth_server *s, const uint8_t key[AUTH_KEY_LEN],
+int auth_server_check(struct auth_server *s, const struct auth_keys *keys,
 		      const void *payload, size_t len, struct auth_peer *peer, struct buf *out)
 {
 	static const uint8_t zero[AUTH_NONCE_LEN];
@@ -115,10 +115,22 @@ int auth_server_check(struct auth_server *s, const uint8_t key[AUTH_KEY_LEN],
 		error_frame(out, PROTO_AUTH_OK, EPROTO, "bad handshake");
 		return -EPROTO;
 	}
+	const uint8_t *key = keys->cluster;
+	const char *what = "wrong cluster key";
+	if (role == PROTO_ROLE_DATANODE) {
+		key = keys->has_datanode ? keys->datanode : NULL;
+		what = "wrong datanode key";
+	} else if (role != PROTO_ROLE_CLIENT) {
+		key = NULL;
+	}
+	if (!key) {
+		error_frame(out, PROTO_AUTH_OK, EACCES, "this server does not take that role");
+		return -EACCES;
+	}
 	uint8_t want[AUTH_MAC_LEN];
 	mac(key, "dfs-client", s->nonce, cnonce, want);
 	if (!memcmp(s->nonce, zero, sizeof zero) || CRYPTO_memcmp(want, proof, sizeof want)) {
-		error_frame(out, PROTO_AUTH_OK, EACCES, "wrong cluster key");
+		error_frame(out, PROTO_AUTH_OK, EACCES, what);
 		return -EACCES;
 	}
 	peer->role = role;
@@ -130,7 +142,7 @@ int auth_server_check(struct auth_server *s, const uint8_t key[AUTH_KEY_LEN],
 	return 0;
 }
 
-int auth_server_blocking(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role,
+int auth_server_blocking(int fd, const struct auth_keys *keys, uint8_t role,
 			 struct auth_peer *peer)
 {
 	struct auth_server s;
@@ -148,7 +160,7 @@ int auth_server_blocking(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role,
 		goto out;
 	}
 	buf_reset(&out);
-	rc = auth_server_check(&s, key, in.data, in.len, peer, &out);
+	rc = auth_server_check(&s, keys, in.data, in.len, peer, &out);
 	int wrc = net_write_full(fd, out.data, out.len);
 	if (!rc)
 		rc = wrc;
@@ -164,6 +176,8 @@ int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t 
 	struct buf in = BUF_INIT, p = BUF_INIT;
 	struct proto_hdr h;
 	int rc = proto_recv(fd, &h, &in, PROTO_MAX_HANDSHAKE);
+	if (rc == -ECONNRESET || rc == -ETIMEDOUT)
+		rc = -ENOMSG; /* no greeting at all: a TLS server waits for our hello */
 	if (rc)
 		goto out;
 	struct unpack u;

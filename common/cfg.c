@@ -42,11 +42,17 @@ static const struct {
 	F(max_unauth_connections, K_U32),
 	F(handshake_timeout, K_SECS),
 	F(frame_timeout, K_SECS),
+	F(block_token_lifetime, K_SECS),
+	F(block_key_interval, K_SECS),
 	F(namenode, K_STR),
 	F(listen, K_STR),
 	F(advertise, K_STR),
 	F(http, K_STR),
 	F(key_file, K_STR),
+	F(datanode_key_file, K_STR),
+	F(tls_cert, K_STR),
+	F(tls_key, K_STR),
+	F(tls_ca, K_STR),
 	F(name_dir, K_STR),
 	F(data_dir, K_STR),
 	F(log_file, K_STR),
@@ -80,7 +86,22 @@ void cfg_defaults(struct cfg *c)
 	c->max_unauth_connections = 64;
 	c->handshake_timeout = 5;
 	c->frame_timeout = 30;
+	c->block_token_lifetime = 3600;
+	c->block_key_interval = 3600;
 	snprintf(c->log_level, sizeof c->log_level, "info");
+}
+
+void cfg_datanode_key_path(const struct cfg *c, char *out, size_t outsz)
+{
+	if (c->datanode_key_file[0]) {
+		snprintf(out, outsz, "%s", c->datanode_key_file);
+		return;
+	}
+	const char *slash = strrchr(c->key_file, '/');
+	if (!slash)
+		snprintf(out, outsz, "datanode.key");
+	else
+		snprintf(out, outsz, "%.*s/datanode.key", (int)(slash - c->key_file), c->key_file);
 }
 
 int cfg_parse_size(const char *s, uint64_t *out)

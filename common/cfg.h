@@ -37,12 +37,18 @@ struct cfg {
 	uint32_t max_unauth_connections; /* still in the handshake; oldest dropped first */
 	double handshake_timeout;        /* to finish the handshake */
 	double frame_timeout;            /* to finish sending a frame once it has started */
+	double block_token_lifetime;     /* a block access token is valid this long */
+	double block_key_interval;       /* the namenode rolls its block key this often */
 	/* where things are (daemon options; also settable in the file) */
 	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
 	char listen[256];   /* HOST:PORT to bind */
 	char advertise[256]; /* HOST:PORT others should use (default: listen) */
 	char http[256];      /* status page and /metrics HOST:PORT ("" or "off": none) */
 	char key_file[4096];
+	char datanode_key_file[4096]; /* "" = datanode.key next to key_file */
+	char tls_cert[4096];          /* TLS on when all three are set (tls.h) */
+	char tls_key[4096];
+	char tls_ca[4096];
 	char name_dir[4096]; /* namenode metadata directory */
 	char data_dir[4096]; /* datanode block directory */
 	char log_file[4096];
@@ -59,6 +65,8 @@ int cfg_set_kv(struct cfg *c, const char *kv, struct buf *err);
 int cfg_load(struct cfg *c, const char *path, struct buf *err);
 /* The same over text in memory (name is used in messages). */
 int cfg_parse(struct cfg *c, const char *text, size_t len, const char *name, struct buf *err);
+/* The datanode key's path: datanode_key_file, or datanode.key in key_file's directory. */
+void cfg_datanode_key_path(const struct cfg *c, char *out, size_t outsz);
 /* Parses a size with optional K/M/G suffix; -EINVAL when malformed. */
 int cfg_parse_size(const char *s, uint64_t *out);
 /* Parses seconds (fractional); -EINVAL when malformed or negative. */

@@ -8,6 +8,7 @@
  * block's length and the nodes that stored it.
  */
 #include "client.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -69,22 +70,24 @@ const char *dfs_dn_state_name(uint8_t state)
 
 /* Connects and authenticates. A handshake cut short (a server under a flood of
  * unauthenticated connections drops the oldest ones) is tried again a few times. */
-static int open_conn(const struct dfs_client_opts *opts, int *out)
+static int open_conn(const struct dfs_client_opts *opts, int *out, bool *connected)
 {
 	int rc = 0;
+	*connected = false;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (attempt)
 			usleep(50000u << attempt);
 		int fd = net_connect(opts->namenode, 5000);
 		if (fd < 0)
 			return fd;
+		*connected = true;
 		net_set_timeout(fd, NN_TIMEOUT_MS); /* a hung namenode fails calls */
 		rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
 		if (!rc) {
 			*out = fd;
 			return 0;
 		}
-		close(fd);
+		net_close(fd);
 		if (rc != -ECONNRESET && rc != -EPIPE)
 			break;
 	}
@@ -95,18 +98,25 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 {
 	errmsg[0] = 0;
 	int fd = -1;
-	int rc = open_conn(opts, &fd);
-	if (rc == -EACCES)
-		set_err("namenode %s refused the connection: wrong cluster key", opts->namenode);
-	else if (rc == -EPROTO || rc == -ECONNRESET || rc == -EPIPE)
-		set_err("handshake with namenode %s failed: %s", opts->namenode, strerror(-rc));
-	else if (rc)
+	bool connected;
+	int rc = open_conn(opts, &fd, &connected);
+	if (!connected && tls_on() && (rc == -EACCES || rc == -EPROTO))
+		set_err("TLS with namenode %s failed: %s", opts->namenode, tls_error());
+	else if (!connected && rc)
 		set_err("cannot connect to namenode %s: %s", opts->namenode, strerror(-rc));
+	else if (rc == -EACCES)
+		set_err("namenode %s refused the connection: wrong cluster key", opts->namenode);
+	else if (rc == -ENOMSG)
+		set_err("namenode %s sent no greeting: if the cluster uses TLS, give --tls-cert, "
+			"--tls-key and --tls-ca (or tls_* in the config)", opts->namenode);
+	else if (rc)
+		set_err("handshake with namenode %s failed: %s", opts->namenode,
+			tls_on() && rc == -EPROTO ? tls_error() : strerror(-rc));
 	if (rc)
 		return rc;
 	struct dfs_client *c = calloc(1, sizeof *c);
 	if (!c) {
-		close(fd);
+		net_close(fd);
 		return -ENOMEM;
 	}
 	c->opts = *opts;
@@ -122,7 +132,7 @@ void dfs_close(struct dfs_client *c)
 	if (!c)
 		return;
 	if (c->fd >= 0)
-		close(c->fd);
+		net_close(c->fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -138,7 +148,7 @@ static int recv_reply(int fd, struct proto_hdr *h, struct buf *rep)
 	bool have_hdr = false;
 	while (rep->len < want) {
 		buf_grow(rep, (want > rep->len + 16384 ? want - rep->len : 16384));
-		ssize_t n = recv(fd, rep->data + rep->len, rep->cap - rep->len - 1, 0);
+		ssize_t n = net_recv(fd, rep->data + rep->len, rep->cap - rep->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -167,7 +177,8 @@ static int reconnect(struct dfs_client *c)
 	if (!c->reconnect)
 		return -ENOTCONN;
 	int fd = -1;
-	int rc = open_conn(&c->opts, &fd);
+	bool connected;
+	int rc = open_conn(&c->opts, &fd, &connected);
 	if (!rc)
 		c->fd = fd;
 	return rc;
@@ -197,7 +208,7 @@ static int call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 		if (!rc && (h.reqid != id || h.type != type))
 			rc = -EPROTO;
 		if (rc && c->fd >= 0) {
-			close(c->fd); /* the stream is out of step: no further calls on it */
+			net_close(c->fd); /* the stream is out of step: no further calls on it */
 			c->fd = -1;
 		}
 		if (!rc || !c->reconnect || !was_open || attempt ||
@@ -684,6 +695,9 @@ static int call_blocks(struct dfs_client *c, uint16_t type, struct buf *req,
 		b->offset = unpack_u64(&u);
 		b->length = unpack_u64(&u);
 		rc = get_locs(&u, &b->nlocs, &b->locs);
+		const void *tok = unpack_raw(&u, TOKEN_LEN);
+		if (tok)
+			memcpy(b->token, tok, TOKEN_LEN);
 		out->n = i + 1;
 	}
 	if (!rc && !unpack_ok(&u))
@@ -692,6 +706,23 @@ out:
 	buf_free(&rep);
 	if (rc)
 		dfs_blocks_free(out);
+	return rc;
+}
+
+int dfs_block_token(struct dfs_client *c, uint64_t id, uint64_t gs, uint8_t modes,
+		    uint8_t out[TOKEN_LEN])
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	pack_u64(&req, id);
+	pack_u64(&req, gs);
+	pack_u8(&req, modes);
+	int rc = call(c, PROTO_CN_BLOCK_TOKEN, &req, &rep);
+	if (!rc && rep.len != TOKEN_LEN)
+		rc = -EPROTO;
+	if (!rc)
+		memcpy(out, rep.data, TOKEN_LEN);
+	buf_free(&req);
+	buf_free(&rep);
 	return rc;
 }
 
@@ -806,6 +837,7 @@ struct dfs_writer {
 	/* the open pipeline */
 	bool open;
 	uint64_t id, gs, seq, acked;
+	uint8_t token[TOKEN_LEN];
 	int fd;
 	uint32_t nlocs;
 	struct dfs_loc *locs;
@@ -879,7 +911,8 @@ static int dn_open(struct dfs_client *c, const struct dfs_loc *loc, int *fdp)
 	int fd = net_connect(loc->addr, 5000);
 	if (fd < 0) {
 		set_err("cannot connect to datanode '%s' at %s: %s", loc->id, loc->addr,
-			strerror(-fd));
+			tls_on() && (fd == -EACCES || fd == -EPROTO) ? tls_error()
+								     : strerror(-fd));
 		return -EIO;
 	}
 	net_set_bulk(fd);
@@ -888,7 +921,7 @@ static int dn_open(struct dfs_client *c, const struct dfs_loc *loc, int *fdp)
 	if (rc) {
 		set_err("datanode '%s' refused the connection: %s", loc->id,
 			rc == -EACCES ? "wrong cluster key" : strerror(-rc));
-		close(fd);
+		net_close(fd);
 		return rc == -EACCES ? rc : -EIO;
 	}
 	*fdp = fd;
@@ -902,7 +935,7 @@ static void close_pipeline(struct dfs_writer *w)
 	if (w->fd >= 0 && w->open && w->fin && w->acked == w->seq && w->nlocs)
 		connpool_put(&idle, w->locs[0].addr, w->fd);
 	else if (w->fd >= 0)
-		close(w->fd);
+		net_close(w->fd);
 	w->fd = -1;
 	w->open = false;
 }
@@ -966,6 +999,11 @@ static int open_block(struct dfs_writer *w)
 	(void)unpack_u64(&u);
 	free(w->locs);
 	rc = get_locs(&u, &w->nlocs, &w->locs);
+	const void *tok = unpack_raw(&u, TOKEN_LEN);
+	if (!rc && !tok)
+		rc = -EPROTO;
+	if (!rc)
+		memcpy(w->token, tok, TOKEN_LEN);
 	buf_free(&rep);
 	if (rc || !w->nlocs)
 		return rc ? rc : -EPROTO;
@@ -981,6 +1019,7 @@ static int open_block(struct dfs_writer *w)
 		pack_str(&req, w->locs[i].id);
 		pack_str(&req, w->locs[i].addr);
 	}
+	pack_raw(&req, w->token, TOKEN_LEN);
 	/* a kept connection may have died idle: then try once more on a fresh one */
 	for (int fresh = 0; fresh < 2; fresh++) {
 		bool kept = !fresh && (w->fd = connpool_take(&idle, w->locs[0].addr)) >= 0;
@@ -1255,6 +1294,7 @@ int dfs_block_finish(struct dfs_writer *w, bool sync, struct dfs_stored *out)
 	close_pipeline(w); /* keeps the connection for the next block */
 	out->id = w->id;
 	out->genstamp = w->gs;
+	memcpy(out->token, w->token, TOKEN_LEN);
 	out->n = w->nlocs;
 	out->nodes = w->locs; /* taken */
 	w->locs = NULL;
@@ -1267,10 +1307,12 @@ int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b)
 {
 	if (!b->id)
 		return 0; /* a hole */
-	uint8_t req[16];
+	uint8_t req[16 + TOKEN_LEN];
 	be64_put(req, b->id);
 	be64_put(req + 8, b->genstamp);
+	memcpy(req + 16, b->token, TOKEN_LEN);
 	int synced = 0, rc = b->nlocs ? 0 : -EIO;
+	bool refreshed = false;
 	for (uint32_t i = 0; i < b->nlocs; i++) {
 		int fd = connpool_take(&idle, b->locs[i].addr), one;
 		if (fd < 0 && (one = dn_open(c, &b->locs[i], &fd))) {
@@ -1288,9 +1330,16 @@ int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b)
 			connpool_put(&idle, b->locs[i].addr, fd); /* in step whatever the status */
 			one = proto_errno(h.status);
 		} else {
-			close(fd);
+			net_close(fd);
 		}
 		buf_free(&rep);
+		if (one == -EACCES && !refreshed) { /* the token expired: get a new one */
+			refreshed = true;
+			if (!dfs_block_token(c, b->id, b->genstamp, TOKEN_WRITE, req + 16)) {
+				i--;
+				continue;
+			}
+		}
 		if (one) {
 			set_err("block %" PRIu64 ": datanode '%s' could not sync it: %s", b->id,
 				b->locs[i].id, strerror(-one));
@@ -1345,6 +1394,9 @@ struct dfs_reader {
 	} conns[READER_CONNS];
 	unsigned next; /* the slot to reuse next */
 	struct buf in;
+	/* a token fetched again (the one in the block had expired) */
+	uint64_t fresh_id, fresh_gs;
+	uint8_t fresh_token[TOKEN_LEN];
 };
 
 static void reader_init_conns(struct dfs_reader *r)
@@ -1361,7 +1413,7 @@ static void reader_drop_fd(struct dfs_reader *r)
 		if (r->conns[i].fd == r->fd)
 			r->conns[i].fd = -1;
 	if (r->fd >= 0)
-		close(r->fd);
+		net_close(r->fd);
 	r->fd = -1;
 }
 
@@ -1390,7 +1442,7 @@ void dfs_reader_close(struct dfs_reader *r)
 		return;
 	for (int i = 0; i < READER_CONNS; i++)
 		if (r->conns[i].fd >= 0)
-			close(r->conns[i].fd);
+			net_close(r->conns[i].fd);
 	dfs_blocks_free(&r->blocks);
 	buf_free(&r->in);
 	free(r);
@@ -1411,12 +1463,12 @@ static int dn_connect(struct dfs_reader *r, const struct dfs_loc *loc)
 	int rc = auth_client(fd, r->c->opts.key, PROTO_ROLE_CLIENT, r->c->opts.uid,
 			     r->c->opts.gid);
 	if (rc) {
-		close(fd);
+		net_close(fd);
 		return rc;
 	}
 	unsigned k = r->next++ % READER_CONNS;
 	if (r->conns[k].fd >= 0)
-		close(r->conns[k].fd);
+		net_close(r->conns[k].fd);
 	r->conns[k].fd = fd;
 	snprintf(r->conns[k].addr, sizeof r->conns[k].addr, "%s", loc->addr);
 	r->fd = fd;
@@ -1437,17 +1489,26 @@ static int read_replica(struct dfs_reader *r, const struct dfs_block *b, const s
 	int rc = dn_connect(r, loc);
 	if (rc)
 		return rc;
-	uint8_t req[32];
+	uint8_t req[32 + TOKEN_LEN];
 	be64_put(req, b->id);
 	be64_put(req + 8, b->genstamp);
 	be64_put(req + 16, off);
 	be64_put(req + 24, len);
+	bool fresh = r->fresh_id == b->id && r->fresh_gs == b->genstamp;
+	memcpy(req + 32, fresh ? r->fresh_token : b->token, TOKEN_LEN);
 	struct proto_hdr h;
 	rc = proto_send(r->fd, PROTO_DT_READ_BLOCK, 0, 1, 0, req, sizeof req);
 	if (!rc)
 		rc = proto_recv(r->fd, &h, &r->in, 64 * 1024);
-	if (!rc && h.status)
-		return proto_errno(h.status); /* connection still in step */
+	if (!rc && h.status) {
+		rc = proto_errno(h.status); /* connection still in step */
+		if (rc == -EACCES) { /* the datanode says why */
+			struct unpack e;
+			unpack_init(&e, r->in.data, r->in.len);
+			unpack_str(&e, errmsg, sizeof errmsg);
+		}
+		return rc;
+	}
 	if (rc)
 		goto broken;
 	struct packet *p = malloc(sizeof *p);
@@ -1510,17 +1571,40 @@ static int read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t 
 	int rc = -EIO;
 	uint64_t done = 0;
 	char first[sizeof errmsg] = "";
+	bool refreshed = false;
 	for (uint32_t i = 0; i < b->nlocs; i++) {
 		uint64_t sent;
 		rc = read_replica(r, b, &b->locs[i], off + done, len - done, sink, arg, &sent);
 		done += sent;
 		if (!rc)
 			return 0;
-		if (rc == -EBADMSG || rc == -ENOENT)
-			dfs_bad_block(r->c, b->id, b->genstamp, b->locs[i].id,
-				      rc == -EBADMSG ? PROTO_BAD_CHECKSUM : PROTO_BAD_MISSING);
-		set_err("block %" PRIu64 ": replica on datanode '%s' failed: %s", b->id,
-			b->locs[i].id, rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
+		if (rc == -EACCES) {
+			/* the token expired, or a restarted namenode has new keys: ask again */
+			char why[256];
+			snprintf(why, sizeof why, "%.200s", errmsg);
+			int trc = refreshed ? -EACCES
+					    : dfs_block_token(r->c, b->id, b->genstamp, TOKEN_READ,
+							      r->fresh_token);
+			if (!refreshed && !trc) {
+				refreshed = true;
+				r->fresh_id = b->id;
+				r->fresh_gs = b->genstamp;
+				i--;
+				continue;
+			}
+			set_err("block %" PRIu64 ": datanode '%s' refused the read: %s", b->id,
+				b->locs[i].id, why);
+			if (!refreshed)
+				return trc; /* no new token: the namenode said why */
+		} else {
+			if (rc == -EBADMSG || rc == -ENOENT)
+				dfs_bad_block(r->c, b->id, b->genstamp, b->locs[i].id,
+					      rc == -EBADMSG ? PROTO_BAD_CHECKSUM
+							     : PROTO_BAD_MISSING);
+			set_err("block %" PRIu64 ": replica on datanode '%s' failed: %s", b->id,
+				b->locs[i].id,
+				rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
+		}
 		if (!first[0])
 			snprintf(first, sizeof first, "%s", errmsg);
 	}

@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "proto.h"
+#include "token.h"
 
 struct dfs_client;
 struct dfs_writer;
@@ -51,6 +52,7 @@ struct dfs_block {
 	uint64_t id, genstamp, offset, length;
 	uint32_t nlocs;
 	struct dfs_loc *locs; /* nearest first */
+	uint8_t token[TOKEN_LEN]; /* the block access token the datanodes want */
 };
 
 struct dfs_blocks {
@@ -169,7 +171,8 @@ void dfs_set_reconnect(struct dfs_client *c, bool on);
 struct dfs_stored {
 	uint64_t id, genstamp;
 	uint32_t n;
-	struct dfs_loc *nodes; /* the nodes that stored it */
+	struct dfs_loc *nodes;    /* the nodes that stored it */
+	uint8_t token[TOKEN_LEN]; /* lets its writer read and sync it */
 };
 int dfs_put_block(struct dfs_client *c, uint64_t ino, const void *data, size_t len, bool sync,
 		  struct dfs_stored *out);
@@ -188,6 +191,10 @@ int dfs_block_extend(struct dfs_writer *w, size_t len);
 int dfs_block_finish(struct dfs_writer *w, bool sync, struct dfs_stored *out);
 /* Puts every replica of a finished block on its datanode's disk (fsync): 0 when at
  * least one replica is synced. */
+/* A fresh block access token for block (id, gs) in modes (TOKEN_READ/TOKEN_WRITE):
+ * reads and syncs ask for one themselves when a datanode refuses an expired token. */
+int dfs_block_token(struct dfs_client *c, uint64_t id, uint64_t gs, uint8_t modes,
+		    uint8_t out[TOKEN_LEN]);
 int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b);
 
 struct dfs_change {

@@ -1,5 +1,6 @@
 /* connpool: idle connections kept by address (see connpool.h). Any thread. */
 #include "connpool.h"
+#include "net.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +35,7 @@ void connpool_put(struct connpool *p, const char *addr, int fd)
 			k = i;
 	if (k < 0) {
 		k = (int)(p->next++ % CONNPOOL_SLOTS);
-		close(p->v[k].fd);
+		net_close(p->v[k].fd);
 	}
 	p->v[k].used = true;
 	p->v[k].fd = fd;
@@ -47,7 +48,7 @@ void connpool_close_all(struct connpool *p)
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < CONNPOOL_SLOTS; i++)
 		if (p->v[i].used) {
-			close(p->v[i].fd);
+			net_close(p->v[i].fd);
 			p->v[i].used = false;
 		}
 	pthread_mutex_unlock(&p->lock);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "tls.h"
 
 int daemon_load_config(int argc, char **argv, struct cfg *cfg, const char *prog)
 {
@@ -23,7 +24,7 @@ int daemon_load_config(int argc, char **argv, struct cfg *cfg, const char *prog)
 }
 
 int daemon_init(const struct cfg *cfg, const char *prog, const char *name,
-		uint8_t key[AUTH_KEY_LEN], void (*on_signal)(int))
+		struct auth_keys *keys, void (*on_signal)(int))
 {
 	log_set_name(name);
 	enum log_level lvl;
@@ -36,16 +37,38 @@ int daemon_init(const struct cfg *cfg, const char *prog, const char *name,
 		fprintf(stderr, "%s: cannot open log '%s'\n", prog, cfg->log_file);
 		return 1;
 	}
-	int rc = auth_key_load(cfg->key_file, key);
+	char dnkey[sizeof cfg->key_file + 16];
+	cfg_datanode_key_path(cfg, dnkey, sizeof dnkey);
+	const char *what = "cluster", *path = cfg->key_file;
+	int rc = auth_key_load(cfg->key_file, keys->cluster);
+	if (!rc) {
+		what = "datanode";
+		path = dnkey;
+		rc = auth_key_load(dnkey, keys->datanode);
+	}
 	if (rc) {
 		const char *why = rc == -EINVAL ? "malformed key file" : strerror(-rc);
-		fprintf(stderr, "%s: cannot load cluster key '%s': %s\n", prog, cfg->key_file,
-			why);
+		fprintf(stderr, "%s: cannot load %s key '%s': %s%s\n", prog, what, path, why,
+			rc == -ENOENT && path == dnkey ? " ('dfs-namenode format' makes it next "
+			"to the cluster key; copy it to every datanode)" : "");
 		if (cfg->log_file[0])
-			log_error("cannot load cluster key '%s': %s", cfg->key_file, why);
+			log_error("cannot load %s key '%s': %s", what, path, why);
 		return 1;
 	}
+	keys->has_datanode = true;
 	signal(SIGPIPE, SIG_IGN);
+	if (cfg->tls_cert[0] || cfg->tls_key[0] || cfg->tls_ca[0]) {
+		struct buf err = BUF_INIT;
+		rc = tls_init(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, &err);
+		if (rc) {
+			fprintf(stderr, "%s: TLS: %s\n", prog, err.data);
+			if (cfg->log_file[0])
+				log_error("TLS: %s", err.data);
+			buf_free(&err);
+			return 1;
+		}
+		log_info("TLS 1.3 on every connection (CA '%s')", cfg->tls_ca);
+	}
 	/* no OpenSSL clean-up at exit: a thread still finishing a handshake while the
 	 * process exits must not find its locks freed under it */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);

@@ -15,10 +15,11 @@
 int daemon_load_config(int argc, char **argv, struct cfg *cfg, const char *prog);
 /*
  * Sets up logging (cfg log_level, log_file; lines tagged `name`), loads the cluster key
- * into key, ignores SIGPIPE and sends SIGTERM/SIGINT to on_signal. 0, or prints why
- * (as prog) and returns the exit status to use.
+ * and the datanode key (cfg_datanode_key_path) into keys, ignores SIGPIPE and sends
+ * SIGTERM/SIGINT to on_signal. 0, or prints why (as prog) and returns the exit status
+ * to use.
  */
 int daemon_init(const struct cfg *cfg, const char *prog, const char *name,
-		uint8_t key[AUTH_KEY_LEN], void (*on_signal)(int));
+		struct auth_keys *keys, void (*on_signal)(int));
 
 #endif

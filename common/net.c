@@ -1,5 +1,6 @@
 /* net: TCP helpers. See net.h. Any thread. */
 #include "net.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,6 +140,14 @@ int net_connect(const char *addr, int timeout_ms)
 	net_set_nonblock(fd, 0);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (tls_on()) {
+		char host[256];
+		uint16_t port;
+		net_parse_addr(addr, host, sizeof host, &port);
+		rc = tls_client(fd, host, timeout_ms > 0 ? timeout_ms : 10000);
+		if (rc)
+			goto out_close;
+	}
 	return fd;
 out_close:
 	close(fd);
@@ -184,11 +193,31 @@ void net_set_bulk(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 }
 
+ssize_t net_recv(int fd, void *p, size_t n)
+{
+	return tls_has(fd) ? tls_recv(fd, p, n) : read(fd, p, n);
+}
+
+ssize_t net_send(int fd, const void *p, size_t n)
+{
+	return tls_has(fd) ? tls_send(fd, p, n) : send(fd, p, n, MSG_NOSIGNAL);
+}
+
+size_t net_pending(int fd) { return tls_pending(fd); }
+
+void net_close(int fd)
+{
+	if (fd < 0)
+		return;
+	tls_drop(fd);
+	close(fd);
+}
+
 int net_read_full(int fd, void *p, size_t n)
 {
 	char *c = p;
 	while (n) {
-		ssize_t r = read(fd, c, n);
+		ssize_t r = net_recv(fd, c, n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -206,7 +235,7 @@ int net_write_full(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		ssize_t w = net_send(fd, c, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -220,6 +249,26 @@ int net_write_full(int fd, const void *p, size_t n)
 
 int net_writev_full(int fd, struct iovec *iov, int iovcnt)
 {
+	if (tls_has(fd)) { /* small pieces go out as one record */
+		size_t total = 0;
+		for (int i = 0; i < iovcnt; i++)
+			total += iov[i].iov_len;
+		if (total <= 16384) {
+			char one[16384];
+			size_t at = 0;
+			for (int i = 0; i < iovcnt; i++) {
+				memcpy(one + at, iov[i].iov_base, iov[i].iov_len);
+				at += iov[i].iov_len;
+			}
+			return net_write_full(fd, one, at);
+		}
+		for (int i = 0; i < iovcnt; i++) {
+			int rc = net_write_full(fd, iov[i].iov_base, iov[i].iov_len);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
 	while (iovcnt > 0) {
 		struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
 		ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
@@ -243,6 +292,27 @@ int net_writev_full(int fd, struct iovec *iov, int iovcnt)
 
 int net_sendfile_full(int out, int in, int64_t *off, size_t n)
 {
+	if (tls_has(out)) { /* the data must pass through the cipher: read, then send */
+		static __thread char *chunk;
+		if (!chunk && !(chunk = malloc(256 * 1024)))
+			return -ENOMEM;
+		while (n) {
+			size_t want = n < 256 * 1024 ? n : 256 * 1024;
+			ssize_t r = pread(in, chunk, want, (off_t)*off);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return -errno;
+			if (r == 0)
+				return -EIO; /* file shorter than promised */
+			int rc = net_write_full(out, chunk, (size_t)r);
+			if (rc)
+				return rc;
+			*off += r;
+			n -= (size_t)r;
+		}
+		return 0;
+	}
 	while (n) {
 		off_t o = (off_t)*off;
 		ssize_t w = sendfile(out, in, &o, n);

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include "net.h"
+#include "tls.h"
 #include "pack.h"
 
 int packet_decode(const void *payload, size_t n, struct packet *p)
@@ -65,6 +66,10 @@ int packet_send_file(int fd, uint64_t reqid, uint64_t seq, uint64_t offset, uint
 		return -EINVAL;
 	uint8_t hdr[PROTO_HDR_LEN + 25 + 4 * PACKET_MAX_CRCS];
 	size_t hl = headers(hdr, reqid, seq, offset, flags, len, crcs);
+	if (tls_has(fd)) { /* no sendfile through a cipher (net_sendfile_full copies) */
+		int rc = net_write_full(fd, hdr, hl);
+		return rc ? rc : net_sendfile_full(fd, in, &in_off, len);
+	}
 	int rc = (int)send(fd, hdr, hl, MSG_NOSIGNAL | MSG_MORE);
 	if (rc != (int)hl) {
 		rc = rc < 0 ? -errno : net_write_full(fd, hdr + rc, hl - (size_t)rc);

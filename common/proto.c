@@ -152,6 +152,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_CN_JOB_LOGS: return "job_logs";
 	case PROTO_CN_TRASH: return "trash";
 	case PROTO_CN_BACKUP: return "backup";
+	case PROTO_CN_BLOCK_TOKEN: return "block_token";
 	case PROTO_DN_TASK_STATUS: return "task_status";
 	case PROTO_NN_TASKS: return "tasks";
 	case PROTO_DN_BAD_BLOCK: return "dn_bad_block";
@@ -162,6 +163,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_DN_BLOCK_DELETED: return "block_deleted";
 	case PROTO_DN_BYE: return "bye";
 	case PROTO_NN_COMMANDS: return "commands";
+	case PROTO_NN_BLOCK_KEYS: return "block_keys";
 	case PROTO_DT_WRITE_BLOCK: return "write_block";
 	case PROTO_DT_PACKET: return "packet";
 	case PROTO_DT_ACK: return "ack";

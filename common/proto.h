@@ -38,7 +38,7 @@
 #include "buf.h"
 
 #define PROTO_MAGIC 0x44465331u /* "DFS1" */
-#define PROTO_VERSION 1u
+#define PROTO_VERSION 2u /* 2: block access tokens */
 #define PROTO_HDR_LEN 24
 #define PROTO_F_REPLY 0x0001
 
@@ -79,7 +79,9 @@ enum proto_type {
 	 *   honoured only from a root client (a mount acting for its callers); others get
 	 *   the connection's own identity
 	 * `block` is: u64 id, u64 genstamp, u64 offset in file, u64 length,
-	 *   u32 n, n x loc (nearest first)
+	 *   u32 n, n x loc (nearest first), token
+	 * `token` is a block access token: raw[TOKEN_LEN] (layout in token.h), for
+	 *   reading the block (CN_GET_BLOCKS, CN_FILE_BLOCKS) or writing it (pipelines)
 	 */
 	PROTO_CN_MKDIR = 0x10,      /* str path, u32 mode, u8 flags (PROTO_MKDIR_*) [ids]
 	                               => attr */
@@ -169,6 +171,9 @@ enum proto_type {
 	                               value: the namespace's, in key order), u8 more; the
 	                               superuser only; the snapshot lives with the
 	                               connection (common/backup.h has the file) */
+	PROTO_CN_BLOCK_TOKEN = 0x37, /* u64 block id, u64 genstamp, u8 modes (TOKEN_*)
+	                               => token (a fresh one, for a block the caller may
+	                               read, or write, now) */
 
 	/* datanode -> namenode (on the datanode's one long-lived connection) */
 	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,
@@ -195,10 +200,18 @@ enum proto_type {
 	PROTO_NN_COMMANDS = 0x46,       /* namenode -> datanode, unsolicited (reqid 0, no
 	                                   reply): the heartbeat reply's command list, sent
 	                                   at once so recovery never waits for a heartbeat */
+	PROTO_NN_BLOCK_KEYS = 0x4a,     /* namenode -> datanode, unsolicited: the block keys
+	                                   (token.h), before the DN_REGISTER reply and at
+	                                   every roll: u32 n, n x (u32 key id,
+	                                   i64 expires_ms, raw[32] key) */
 
-	/* client or datanode -> datanode (data transfer) */
+	/*
+	 * client or datanode -> datanode (data transfer). A client's request carries the
+	 * block's token and is refused (PROTO_E_ACCES, with why) without a valid one for
+	 * that block and mode; a datanode (it proved the datanode key) sends zeros there.
+	 */
 	PROTO_DT_WRITE_BLOCK = 0x60, /* u64 block id, u64 genstamp, u32 flags (PROTO_WRITE_*),
-	                                u32 n, n x loc (the rest of the pipeline)
+	                                u32 n, n x loc (the rest of the pipeline), token
 	                                => - once the whole pipeline is connected; then
 	                                DT_PACKETs flow down and DT_ACKs flow back */
 	PROTO_DT_PACKET = 0x61,      /* u64 seq, u64 offset in block, u32 data length,
@@ -206,9 +219,11 @@ enum proto_type {
 	                                chunk), raw data */
 	PROTO_DT_ACK = 0x62,         /* u64 seq, i32 status, u32 index of the failed
 	                                pipeline node (PROTO_NO_NODE when none) */
-	PROTO_DT_SYNC_BLOCK = 0x64,  /* u64 block id, u64 genstamp => - once the finalized
-	                                replica (data, checksums, name) is on disk */
-	PROTO_DT_READ_BLOCK = 0x63,  /* u64 block id, u64 genstamp, u64 offset, u64 length
+	PROTO_DT_SYNC_BLOCK = 0x64,  /* u64 block id, u64 genstamp, token (write) => - once
+	                                the finalized replica (data, checksums, name) is
+	                                on disk */
+	PROTO_DT_READ_BLOCK = 0x63,  /* u64 block id, u64 genstamp, u64 offset, u64 length,
+	                                token (read)
 	                                => u64 replica length; then DT_PACKETs (same reqid)
 	                                from the chunk holding offset, the last one with
 	                                PROTO_PKT_LAST */

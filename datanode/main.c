@@ -52,6 +52,11 @@ static void usage(FILE *f)
 		"  --listen HOST:PORT    data transfer address (port 0: any free port)\n"
 		"  --advertise HOST:PORT address others use to reach this node (default: listen)\n"
 		"  --key FILE            cluster key file\n"
+		"  --datanode-key FILE   datanode key file (default: datanode.key next to --key)\n"
+		"  --tls-cert FILE, --tls-key FILE, --tls-ca FILE\n"
+		"                        TLS 1.3 on every connection: this node's certificate\n"
+		"                        and key (PEM), and the CA that signed every peer's\n"
+		"                        certificate (settings tls_cert, tls_key, tls_ca)\n"
 		"  --port-file FILE      write the bound HOST:PORT here once listening\n"
 		"  --config FILE         read settings from a 'key = value' file\n"
 		"  --set KEY=VALUE       override one setting (see README)\n"
@@ -75,6 +80,8 @@ int main(int argc, char **argv)
 		{"namenode", required_argument, 0, 'n'}, {"data", required_argument, 0, 'd'},
 		{"id", required_argument, 0, 'i'},       {"listen", required_argument, 0, 'l'},
 		{"advertise", required_argument, 0, 'a'}, {"key", required_argument, 0, 'k'},
+		{"datanode-key", required_argument, 0, 'K'}, {"tls-cert", required_argument, 0, 'C'},
+		{"tls-key", required_argument, 0, 'Y'},  {"tls-ca", required_argument, 0, 'A'},
 		{"port-file", required_argument, 0, 'p'}, {"config", required_argument, 0, 'c'},
 		{"set", required_argument, 0, 's'},      {"log", required_argument, 0, 'L'},
 		{"log-level", required_argument, 0, 'v'}, {"no-sync", no_argument, 0, 'S'},
@@ -95,6 +102,10 @@ int main(int argc, char **argv)
 		case 'l': rc = cfg_set(&cfg, "listen", optarg, &err); break;
 		case 'a': rc = cfg_set(&cfg, "advertise", optarg, &err); break;
 		case 'k': rc = cfg_set(&cfg, "key_file", optarg, &err); break;
+		case 'K': rc = cfg_set(&cfg, "datanode_key_file", optarg, &err); break;
+		case 'C': rc = cfg_set(&cfg, "tls_cert", optarg, &err); break;
+		case 'Y': rc = cfg_set(&cfg, "tls_key", optarg, &err); break;
+		case 'A': rc = cfg_set(&cfg, "tls_ca", optarg, &err); break;
 		case 'p': port_file = optarg; break;
 		case 'c': break;
 		case 's': rc = cfg_set_kv(&cfg, optarg, &err); break;
@@ -125,8 +136,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dfs-datanode: bad node id '%s'\n", id);
 		return 2;
 	}
-	uint8_t key[AUTH_KEY_LEN];
-	int rc = daemon_init(&cfg, "dfs-datanode", "datanode", key, on_signal);
+	struct auth_keys keys;
+	int rc = daemon_init(&cfg, "dfs-datanode", "datanode", &keys, on_signal);
 	if (rc)
 		return rc;
 
@@ -139,7 +150,7 @@ int main(int argc, char **argv)
 	}
 	struct dn_xfer *xfer;
 	char bound[128];
-	rc = dn_xfer_start(cfg.listen, store, key, sync_on_close, bound, sizeof bound, &xfer);
+	rc = dn_xfer_start(cfg.listen, store, &keys, sync_on_close, bound, sizeof bound, &xfer);
 	if (rc) {
 		log_error("cannot listen on '%s': %s", cfg.listen, strerror(-rc));
 		fprintf(stderr, "dfs-datanode: cannot listen on '%s': %s\n", cfg.listen,
@@ -164,7 +175,7 @@ int main(int argc, char **argv)
 	struct cx_opts xo = {0};
 	snprintf(xo.node_id, sizeof xo.node_id, "%s", dn_store_id(store));
 	snprintf(xo.namenode, sizeof xo.namenode, "%s", cfg.namenode);
-	memcpy(xo.key, key, AUTH_KEY_LEN);
+	memcpy(xo.key, keys.cluster, AUTH_KEY_LEN); /* tasks are clients */
 	xo.exec = exec;
 	snprintf(xo.task_user, sizeof xo.task_user, "%s", cfg.task_user);
 	/* task scratch space in the first data directory */
@@ -180,7 +191,7 @@ int main(int argc, char **argv)
 	}
 	struct dn_nnlink *link;
 	rc = dn_nnlink_start(cfg.namenode, advertise, cfg.heartbeat_interval, store, xfer, cx,
-			     cfg.task_slots, exec, key, &link);
+			     cfg.task_slots, exec, keys.datanode, &link);
 	if (rc) {
 		log_error("cannot start the namenode link: %s", strerror(-rc));
 		return 1;

@@ -51,6 +51,12 @@ static bool unsolicited(struct dn_nnlink *l, const struct proto_hdr *h, struct b
 		run_commands(l, in);
 		return true;
 	}
+	if (h->type == PROTO_NN_BLOCK_KEYS) {
+		struct unpack u;
+		unpack_init(&u, in->data, in->len);
+		dn_xfer_set_block_keys(l->xfer, &u);
+		return true;
+	}
 	if (h->type == PROTO_NN_TASKS) {
 		struct unpack u;
 		unpack_init(&u, in->data, in->len);
@@ -222,7 +228,7 @@ static int session(struct dn_nnlink *l)
 	int rc = auth_client(l->fd, l->key, PROTO_ROLE_DATANODE, 0, 0);
 	if (rc) {
 		if (rc == -EACCES)
-			log_error("namenode %s refused this node: wrong cluster key", l->namenode);
+			log_error("namenode %s refused this node: wrong datanode key", l->namenode);
 		goto out;
 	}
 	net_set_timeout(l->fd, 30000);
@@ -295,7 +301,7 @@ static int session(struct dn_nnlink *l)
 	call(l, PROTO_DN_BYE, &e, &r);
 	buf_free(&r);
 out:
-	close(l->fd);
+	net_close(l->fd);
 	l->fd = -1;
 	return rc;
 }

@@ -18,7 +18,8 @@ struct dn_nnlink;
 /* Starts the thread. namenode and advertise are HOST:PORT strings (copied). The node
  * offers task_slots slots to the namenode's scheduler and runs the tasks it is sent
  * with cx (NULL: no tasks); it sends cx's reports as they come and the progress of
- * running tasks with every heartbeat. */
+ * running tasks with every heartbeat. key is the datanode key; the block keys the
+ * namenode sends go to xfer. */
 int dn_nnlink_start(const char *namenode, const char *advertise, double heartbeat_interval,
 		    struct dn_store *store, struct dn_xfer *xfer, struct cx_exec *cx,
 		    uint32_t task_slots, bool exec, const uint8_t key[AUTH_KEY_LEN],

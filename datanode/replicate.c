@@ -14,6 +14,7 @@
 #include "net.h"
 #include "pack.h"
 #include "packet.h"
+#include "token.h"
 
 #define WINDOW 16
 
@@ -80,6 +81,8 @@ static int copy(struct job *j)
 		pack_str(&req, j->t[i].id);
 		pack_str(&req, j->t[i].addr);
 	}
+	static const uint8_t no_token[TOKEN_LEN]; /* a datanode needs none */
+	pack_raw(&req, no_token, sizeof no_token);
 	struct proto_hdr h;
 	rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, 1, 0, req.data, req.len);
 	if (!rc)
@@ -122,7 +125,7 @@ static int copy(struct job *j)
 			goto out;
 out:
 	if (fd >= 0)
-		close(fd);
+		net_close(fd);
 	close(dfd);
 	close(mfd);
 	free(data);

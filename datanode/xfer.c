@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,11 +30,14 @@
 #include "net.h"
 #include "pack.h"
 #include "packet.h"
+#include "tls.h"
+#include "token.h"
 
 struct dn_xfer {
 	int lfd;
 	struct dn_store *store;
-	uint8_t key[AUTH_KEY_LEN];
+	struct auth_keys keys;
+	struct token_keys tokens; /* block keys, from the namenode (dn_xfer_set_block_keys) */
 	bool sync_on_close;
 	pthread_t accept_thread;
 	struct log_limit reject_log;
@@ -50,6 +54,7 @@ struct xconn {
 	struct dn_xfer *x;
 	int fd;
 	char peer[64];
+	struct auth_peer who;      /* after the handshake */
 	bool busy;                 /* handling a request (conns_lock) */
 	bool authed;               /* past the handshake (conns_lock) */
 	bool dropped;              /* shut down to make room (conns_lock) */
@@ -65,6 +70,36 @@ static int reply_status(int fd, const struct proto_hdr *h, int rc, const char *m
 	int r = proto_send(fd, h->type, PROTO_F_REPLY, h->reqid, proto_status(rc), p.data, p.len);
 	buf_free(&p);
 	return r;
+}
+
+/* ---------- block access tokens ---------- */
+
+/*
+ * May xc's peer do mode on block (id, gs) with token tok (NULL: none sent)? A datanode
+ * proved the datanode key in the handshake; a client needs a valid token. On refusal
+ * replies with why (the stream stays in step) and returns -EACCES.
+ */
+static int authorize(struct xconn *xc, const struct proto_hdr *h, const uint8_t *tok,
+		     uint64_t id, uint64_t gs, uint8_t mode)
+{
+	if (xc->who.role == PROTO_ROLE_DATANODE)
+		return 0;
+	const char *why = "no block token";
+	if (tok && !token_check(&xc->x->tokens, tok, id, gs, mode, token_now_ms(), &why))
+		return 0;
+	log_warn_limited(&xc->x->reject_log, "peer %s (uid %u): %s of block %" PRIu64
+			 " refused: %s", xc->peer, xc->who.uid,
+			 mode == TOKEN_READ ? "read" : "write", id, why);
+	reply_status(xc->fd, h, -EACCES, why);
+	return -EACCES;
+}
+
+void dn_xfer_set_block_keys(struct dn_xfer *x, struct unpack *u)
+{
+	if (token_keys_unpack(&x->tokens, u))
+		log_warn("malformed block keys from the namenode; keeping the old ones");
+	else
+		log_debug("block keys updated");
 }
 
 /* ---------- write pipeline ---------- */
@@ -169,8 +204,8 @@ static void *responder_main(void *arg)
  * pipeline, on a kept connection when there is one. */
 static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint64_t id,
 			      uint64_t gs, uint32_t flags, struct unpack *locs, uint32_t n,
-			      char *first, size_t firstsz, char addr[PROTO_ADDR_MAX + 1],
-			      int *out)
+			      const uint8_t *tok, char *first, size_t firstsz,
+			      char addr[PROTO_ADDR_MAX + 1], int *out)
 {
 	unpack_str(locs, first, firstsz);
 	unpack_str(locs, addr, PROTO_ADDR_MAX + 1);
@@ -186,6 +221,7 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 		unpack_str(locs, s, sizeof s);
 		pack_str(&req, s);
 	}
+	pack_raw(&req, tok, TOKEN_LEN);
 	int rc = unpack_ok(locs) ? 0 : -EPROTO;
 	int fd = -1;
 	/* a kept connection may have died idle: then once more on a fresh one */
@@ -198,7 +234,7 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 			if (!rc) {
 				net_set_bulk(fd);
 				net_set_timeout(fd, 120000);
-				rc = auth_client(fd, x->key, PROTO_ROLE_DATANODE, 0, 0);
+				rc = auth_client(fd, x->keys.datanode, PROTO_ROLE_DATANODE, 0, 0);
 			}
 		}
 		if (!rc)
@@ -207,7 +243,7 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 		if (!rc)
 			rc = proto_recv(fd, &rh, &rep, 64 * 1024);
 		if (rc && kept) {
-			close(fd);
+			net_close(fd);
 			fd = -1;
 			rc = 0;
 			continue;
@@ -219,7 +255,7 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 	buf_free(&req);
 	buf_free(&rep);
 	if (rc && fd >= 0)
-		close(fd);
+		net_close(fd);
 	if (!rc)
 		*out = fd;
 	return rc;
@@ -233,8 +269,16 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
 	uint32_t flags = unpack_u32(&u);
 	uint32_t n = unpack_count(&u, 8);
+	struct unpack locs = u; /* the rest of the pipeline, then the token */
+	for (uint32_t i = 0; i < 2 * n && unpack_ok(&u); i++) {
+		char skip[PROTO_ADDR_MAX + 1];
+		unpack_str(&u, skip, sizeof skip);
+	}
+	const uint8_t *tok = unpack_raw(&u, TOKEN_LEN);
 	if (!unpack_ok(&u) || n > PROTO_REPL_MAX)
 		return reply_status(xc->fd, h, -EPROTO, "malformed write request"), -EPROTO;
+	if (authorize(xc, h, tok, id, gs, TOKEN_WRITE))
+		return 0;
 	struct dn_writer *w;
 	int rc = dn_store_create(x->store, id, gs, &w);
 	if (rc) {
@@ -247,8 +291,8 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	char down_addr[PROTO_ADDR_MAX + 1] = "";
 	if (n) {
 		char next[PROTO_ID_MAX + 1] = "";
-		rc = connect_downstream(x, h, id, gs, flags, &u, n, next, sizeof next, down_addr,
-					&down);
+		rc = connect_downstream(x, h, id, gs, flags, &locs, n, tok, next, sizeof next,
+					down_addr, &down);
 		if (rc) {
 			char msg[256];
 			snprintf(msg, sizeof msg, "pipeline: cannot reach datanode '%s': %s", next,
@@ -263,7 +307,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	if (rc) {
 		dn_writer_abort(w);
 		if (down >= 0)
-			close(down);
+			net_close(down);
 		return rc;
 	}
 	struct responder r = {.up = xc->fd, .down = down, .reqid = h->reqid};
@@ -273,7 +317,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		pthread_mutex_init(&r.q.lock, NULL);
 		pthread_cond_init(&r.q.cond, NULL);
 		if (pthread_create(&rt, NULL, responder_main, &r)) {
-			close(down);
+			net_close(down);
 			dn_writer_abort(w);
 			return -EAGAIN;
 		}
@@ -339,7 +383,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	if (down >= 0 && !rc && finalized && !r.down_failed)
 		connpool_put(&x->idle, down_addr, down); /* every ack came back: in step */
 	else if (down >= 0)
-		close(down);
+		net_close(down);
 	free(pkt);
 	buf_free(&in);
 	return rc;
@@ -352,8 +396,11 @@ static int handle_sync(struct xconn *xc, const struct proto_hdr *h, struct buf *
 	struct unpack u;
 	unpack_init(&u, payload->data, payload->len);
 	uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
+	const uint8_t *tok = unpack_raw(&u, TOKEN_LEN);
 	if (!unpack_ok(&u))
 		return reply_status(xc->fd, h, -EPROTO, "malformed sync request"), -EPROTO;
+	if (authorize(xc, h, tok, id, gs, TOKEN_WRITE))
+		return 0;
 	int rc = xc->x->sync_on_close ? dn_store_sync(xc->x->store, id, gs) : 0;
 	if (rc && rc != -ENOENT && rc != -ESTALE)
 		log_error("block %" PRIu64 ": cannot sync it to disk: %s", id, strerror(-rc));
@@ -370,8 +417,11 @@ static int handle_read(struct xconn *xc, const struct proto_hdr *h, struct buf *
 	unpack_init(&u, payload->data, payload->len);
 	uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
 	uint64_t off = unpack_u64(&u), len = unpack_u64(&u);
+	const uint8_t *tok = unpack_raw(&u, TOKEN_LEN);
 	if (!unpack_ok(&u))
 		return reply_status(xc->fd, h, -EPROTO, "malformed read request"), -EPROTO;
+	if (authorize(xc, h, tok, id, gs, TOKEN_READ))
+		return 0;
 	int dfd = -1, mfd = -1;
 	uint64_t rlen;
 	int rc = dn_store_open_read(x->store, id, gs, &dfd, &mfd, &rlen);
@@ -433,12 +483,17 @@ static void *conn_main(void *arg)
 {
 	struct xconn *xc = arg;
 	struct dn_xfer *x = xc->x;
-	struct auth_peer peer;
 	net_set_timeout(xc->fd, 10000); /* handshake deadline */
-	int rc = auth_server_blocking(xc->fd, x->key, PROTO_ROLE_DATANODE, &peer);
+	int rc = tls_on() ? tls_server(xc->fd) : 0;
+	if (rc) {
+		log_warn_limited(&x->reject_log, "peer %s: %s", xc->peer, tls_error());
+		goto out;
+	}
+	rc = auth_server_blocking(xc->fd, &x->keys, PROTO_ROLE_DATANODE, &xc->who);
 	if (rc) {
 		log_warn_limited(&x->reject_log, "peer %s: %s", xc->peer,
-				 rc == -EACCES ? "authentication failed: wrong cluster key"
+				 rc == -EACCES ? "authentication failed: wrong key for the "
+						 "role it claimed"
 					       : "handshake failed: not a dfs client");
 		goto out;
 	}
@@ -488,7 +543,7 @@ out:
 	if (xc->next)
 		xc->next->prev = xc->prev;
 	pthread_mutex_unlock(&x->conns_lock);
-	close(xc->fd);
+	net_close(xc->fd);
 	atomic_fetch_sub(&x->active, 1);
 	free(xc);
 	return NULL;
@@ -570,26 +625,29 @@ static void *accept_main(void *arg)
 	return NULL;
 }
 
-int dn_xfer_start(const char *addr, struct dn_store *store, const uint8_t key[AUTH_KEY_LEN],
+int dn_xfer_start(const char *addr, struct dn_store *store, const struct auth_keys *keys,
 		  bool sync_on_close, char *bound, size_t boundsz, struct dn_xfer **out)
 {
 	struct dn_xfer *x = calloc(1, sizeof *x);
 	if (!x)
 		return -ENOMEM;
 	x->store = store;
-	memcpy(x->key, key, AUTH_KEY_LEN);
+	x->keys = *keys;
+	token_keys_init(&x->tokens);
 	x->sync_on_close = sync_on_close;
 	connpool_init(&x->idle);
 	pthread_mutex_init(&x->conns_lock, NULL);
 	x->lfd = net_listen(addr, 512);
 	if (x->lfd < 0) {
 		int rc = x->lfd;
+		token_keys_destroy(&x->tokens);
 		free(x);
 		return rc;
 	}
 	net_local_addr(x->lfd, bound, boundsz);
 	if (pthread_create(&x->accept_thread, NULL, accept_main, x)) {
 		close(x->lfd);
+		token_keys_destroy(&x->tokens);
 		free(x);
 		return -EAGAIN;
 	}
@@ -624,6 +682,8 @@ bool dn_xfer_stop(struct dn_xfer *x, double timeout_s)
 		usleep(10000);
 	if (atomic_load(&x->active))
 		return false; /* connection threads still hold x */
+	token_keys_destroy(&x->tokens);
+	OPENSSL_cleanse(&x->keys, sizeof x->keys);
 	free(x);
 	return true;
 }

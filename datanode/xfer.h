@@ -5,7 +5,9 @@
  * a flood of silent connections cannot lock authenticated peers out), which
  * authenticates the peer and serves DT_WRITE_BLOCK (receive, verify, store, forward
  * down the pipeline, ack back once every downstream node stored the packet) and
- * DT_READ_BLOCK (ranged reads sent with sendfile, checksums from the .meta file).
+ * DT_READ_BLOCK (ranged reads sent with sendfile, checksums from the .meta file). A
+ * client's request needs a block access token (token.h) for that block and mode; a
+ * peer that proved the datanode key (another datanode) needs none.
  * Threads share only the block store (thread-safe) and atomic counters.
  */
 #ifndef DFS_DN_XFER_H
@@ -16,6 +18,7 @@
 
 #include "auth.h"
 #include "blockstore.h"
+#include "pack.h"
 
 #define DN_XFER_MAX_CONNS 512
 #define DN_XFER_MAX_UNAUTH 64
@@ -27,8 +30,10 @@ struct dn_xfer_stats {
 };
 
 /* Listens on addr and starts the accept thread. bound receives the bound HOST:PORT. */
-int dn_xfer_start(const char *addr, struct dn_store *store, const uint8_t key[AUTH_KEY_LEN],
+int dn_xfer_start(const char *addr, struct dn_store *store, const struct auth_keys *keys,
 		  bool sync_on_close, char *bound, size_t boundsz, struct dn_xfer **out);
+/* Replaces the block keys with the set packed in u (NN_BLOCK_KEYS); any thread. */
+void dn_xfer_set_block_keys(struct dn_xfer *x, struct unpack *u);
 /* Connections being served now. */
 uint32_t dn_xfer_active(struct dn_xfer *x);
 void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out);

@@ -23,6 +23,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: dfs-fuse [-f] [-d] [-o OPTIONS] [-n HOST:PORT] [--dir DIR] [--key FILE]\n"
 		"                [--config FILE] [--connections N] [--read-ahead KB]\n"
+		"                [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
 		"                [--log FILE] [--log-level LEVEL] MOUNTPOINT\n"
 		"Mounts the dfs namespace at MOUNTPOINT.\n"
 		"  -f              stay in the foreground (default: become a daemon)\n"
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 		"                  allow_other is on, and default_permissions always\n"
 		"  -n HOST:PORT    the namenode (else $DFS_NAMENODE, --dir, ./.dfs, config)\n"
 		"  --connections N namenode connections (default 4, at most %d)\n"
+		"  --tls-cert, --tls-key, --tls-ca FILE\n"
+		"                  TLS to a TLS cluster (else tls_* from the config)\n"
 		"  --read-ahead KB kernel read-ahead for the mount (default 4096; 0 = leave\n"
 		"                  the kernel's 128; raising it needs root)\n"
 		"Unmount with: fusermount3 -u MOUNTPOINT\n",
@@ -67,6 +70,9 @@ int main(int argc, char **argv)
 		{"dir", required_argument, NULL, 'D'},
 		{"key", required_argument, NULL, 'K'},
 		{"config", required_argument, NULL, 'C'},
+		{"tls-cert", required_argument, NULL, 'T'},
+		{"tls-key", required_argument, NULL, 'Y'},
+		{"tls-ca", required_argument, NULL, 'A'},
 		{"log", required_argument, NULL, 'L'},
 		{"log-level", required_argument, NULL, 'V'},
 		{"connections", required_argument, NULL, 'P'},
@@ -102,6 +108,9 @@ int main(int argc, char **argv)
 		case 'D': la.dir = optarg; break;
 		case 'K': la.key = optarg; break;
 		case 'C': la.config = optarg; break;
+		case 'T': la.tls_cert = optarg; break;
+		case 'Y': la.tls_key = optarg; break;
+		case 'A': la.tls_ca = optarg; break;
 		case 'L': logfile = optarg; break;
 		case 'V': {
 			enum log_level l;

@@ -503,6 +503,7 @@ static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change 
 		free(b->locs);
 		b->id = ch[k].stored.id;
 		b->genstamp = ch[k].stored.genstamp;
+		memcpy(b->token, ch[k].stored.token, TOKEN_LEN);
 		b->offset = (uint64_t)ch[k].index * f->bs;
 		b->length = ch[k].len;
 		b->nlocs = ch[k].stored.n;

@@ -43,6 +43,11 @@ static void usage(FILE *f)
 		"\n"
 		"  --dir DIR          metadata directory (setting name_dir)\n"
 		"  --key FILE         cluster key file (default DIR/cluster.key)\n"
+		"  --datanode-key FILE  datanode key file (default: datanode.key next to --key)\n"
+		"  --tls-cert FILE, --tls-key FILE, --tls-ca FILE\n"
+		"                     TLS 1.3 on every connection: this node's certificate and\n"
+		"                     key (PEM), and the CA that signed every peer's\n"
+		"                     certificate (settings tls_cert, tls_key, tls_ca)\n"
 		"  --config FILE      read settings from a 'key = value' file\n"
 		"  --listen HOST:PORT address to serve on (port 0: any free port)\n"
 		"  --port-file FILE   write the bound HOST:PORT here once listening\n"
@@ -135,8 +140,17 @@ static int format(const struct cfg *cfg)
 			cfg->key_file, strerror(-rc));
 		return 1;
 	}
-	printf("formatted namespace in '%s'; cluster key in '%s'%s\n", cfg->name_dir,
-	       cfg->key_file, rc == -EEXIST ? " (existing key kept)" : "");
+	char dnkey[sizeof cfg->key_file + 16];
+	cfg_datanode_key_path(cfg, dnkey, sizeof dnkey);
+	int dnrc = auth_key_create(dnkey);
+	if (dnrc && dnrc != -EEXIST) {
+		fprintf(stderr, "dfs-namenode: format: cannot create key file '%s': %s\n",
+			dnkey, strerror(-dnrc));
+		return 1;
+	}
+	printf("formatted namespace in '%s'; cluster key in '%s'%s; datanode key in '%s'%s\n",
+	       cfg->name_dir, cfg->key_file, rc == -EEXIST ? " (existing key kept)" : "",
+	       dnkey, dnrc == -EEXIST ? " (existing key kept)" : "");
 	return 0;
 }
 
@@ -149,6 +163,8 @@ int main(int argc, char **argv)
 	struct buf err = BUF_INIT;
 	static const struct option opts[] = {
 		{"dir", required_argument, 0, 'd'},    {"key", required_argument, 0, 'k'},
+		{"datanode-key", required_argument, 0, 'K'}, {"tls-cert", required_argument, 0, 'C'},
+		{"tls-key", required_argument, 0, 'Y'},  {"tls-ca", required_argument, 0, 'A'},
 		{"config", required_argument, 0, 'c'}, {"listen", required_argument, 0, 'l'},
 		{"port-file", required_argument, 0, 'p'}, {"set", required_argument, 0, 's'},
 		{"log", required_argument, 0, 'L'},    {"log-level", required_argument, 0, 'v'},
@@ -166,6 +182,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': rc = cfg_set(&cfg, "name_dir", optarg, &err); break;
 		case 'k': rc = cfg_set(&cfg, "key_file", optarg, &err); break;
+		case 'K': rc = cfg_set(&cfg, "datanode_key_file", optarg, &err); break;
+		case 'C': rc = cfg_set(&cfg, "tls_cert", optarg, &err); break;
+		case 'Y': rc = cfg_set(&cfg, "tls_key", optarg, &err); break;
+		case 'A': rc = cfg_set(&cfg, "tls_ca", optarg, &err); break;
 		case 'c': break;
 		case 'l': rc = cfg_set(&cfg, "listen", optarg, &err); break;
 		case 'p': port_file = optarg; break;
@@ -208,12 +228,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dfs-namenode: --dir (or name_dir in the config) is required\n");
 		return 2;
 	}
-	uint8_t key[AUTH_KEY_LEN];
-	int rc = daemon_init(&cfg, "dfs-namenode", "namenode", key, on_signal);
+	if (cfg.block_token_lifetime < 1 || cfg.block_key_interval < 1) {
+		fprintf(stderr, "dfs-namenode: block_token_lifetime and block_key_interval must "
+				"be at least 1 second\n");
+		return 2;
+	}
+	/* a namespace formatted before datanodes had their own key gets one now */
+	char dnkey[sizeof cfg.key_file + 16];
+	cfg_datanode_key_path(&cfg, dnkey, sizeof dnkey);
+	if (!auth_key_create(dnkey))
+		fprintf(stderr, "dfs-namenode: made a new datanode key '%s': copy it to every "
+			"datanode\n", dnkey);
+	struct auth_keys keys;
+	int rc = daemon_init(&cfg, "dfs-namenode", "namenode", &keys, on_signal);
 	if (rc)
 		return rc;
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	rc = nn_server_start(&cfg, key, port_file, http_port_file, &server);
+	rc = nn_server_start(&cfg, &keys, port_file, http_port_file, &server);
 	if (rc) {
 		fprintf(stderr, "dfs-namenode: cannot start: %s\n", strerror(-rc));
 		return 1;

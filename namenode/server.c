@@ -41,8 +41,12 @@
 #include "json.h"
 #include "trash.h"
 #include "replication.h"
+#include "tls.h"
+#include "token.h"
+#include <openssl/crypto.h>
 
-enum conn_state { C_HANDSHAKE, C_READY };
+/* C_TLS: the TLS handshake (tls.h; only with TLS on), then the dfs handshake */
+enum conn_state { C_TLS, C_HANDSHAKE, C_READY };
 
 struct conn {
 	int fd;
@@ -76,7 +80,8 @@ struct orphan {
 
 struct nn_server {
 	struct cfg cfg;
-	uint8_t key[AUTH_KEY_LEN];
+	struct auth_keys keys;
+	struct token_keys tokens; /* block keys (token.h), rolled by on_tick */
 	struct ev_loop *loop;
 	int lfd;
 	struct nn_ns *ns;
@@ -234,6 +239,49 @@ static void pack_loc(struct buf *p, const struct nn_dn *d)
 {
 	pack_str(p, d->id);
 	pack_str(p, d->addr);
+}
+
+/* ---------- block access tokens (common/token.h) ---------- */
+
+static int64_t token_life_ms(const struct nn_server *s)
+{
+	return (int64_t)(s->cfg.block_token_lifetime * 1000);
+}
+
+static int64_t key_interval_ms(const struct nn_server *s)
+{
+	return (int64_t)(s->cfg.block_key_interval * 1000);
+}
+
+/* Appends the token for block (id, gs) in modes, minted for c's user. */
+static void pack_token(struct nn_server *s, struct buf *p, const struct conn *c, uint64_t id,
+		       uint64_t gs, uint8_t modes)
+{
+	uint8_t tok[TOKEN_LEN];
+	token_mint(&s->tokens, id, gs, modes, c->peer.uid, token_now_ms(), token_life_ms(s),
+		   tok);
+	pack_raw(p, tok, sizeof tok);
+}
+
+/* Queues the block keys to datanode connection c (unsolicited NN_BLOCK_KEYS). */
+static void send_block_keys(struct nn_server *s, struct conn *c)
+{
+	struct buf p = BUF_INIT;
+	token_keys_pack(&s->tokens, &p);
+	proto_frame(&c->out, PROTO_NN_BLOCK_KEYS, 0, 0, 0, p.data, p.len);
+	queue_flush(s, c);
+	buf_free(&p);
+}
+
+/* Rolls the block keys when due and sends the new set to every datanode. */
+static void roll_block_keys(struct nn_server *s)
+{
+	if (!token_keys_roll(&s->tokens, token_now_ms(), key_interval_ms(s), token_life_ms(s)))
+		return;
+	log_debug("block keys rolled over; sending them to the datanodes");
+	for (uint32_t i = 0; i < s->dns.n && i < s->dn_conn_cap; i++)
+		if (s->dn_conn[i] && !s->dn_conn[i]->closing)
+			send_block_keys(s, s->dn_conn[i]);
 }
 
 /* ---------- client operations ---------- */
@@ -476,6 +524,7 @@ static bool reply_pipeline(struct nn_server *s, struct conn *c, const struct pro
 	pack_u32(&p, got);
 	for (uint32_t i = 0; i < got; i++)
 		pack_loc(&p, &s->dns.v[targets[i]]);
+	pack_token(s, &p, c, nb->id, nb->gs, TOKEN_WRITE | TOKEN_READ);
 	reply(s, c, h, &p);
 	buf_free(&p);
 	return true;
@@ -622,6 +671,7 @@ static void reply_blocks(struct nn_server *s, struct conn *c, const struct proto
 		pack_u32(&p, n);
 		for (uint32_t r = 0; r < n; r++)
 			pack_loc(&p, &s->dns.v[reps[r]]);
+		pack_token(s, &p, c, bl.v[i].id, bl.v[i].gs, TOKEN_READ);
 	}
 	nn_blocks_free(&bl);
 	reply(s, c, h, &p);
@@ -1216,6 +1266,28 @@ static void op_file_blocks(struct nn_server *s, struct conn *c, const struct pro
 	if (rc)
 		return reply_err(s, c, h, rc, NULL);
 	reply_blocks(s, c, h, &a, off, len);
+}
+
+/* A fresh token for a block the caller may read (or write): clients whose token
+ * expired, or was signed by a key a restarted namenode no longer has, ask again. */
+static void op_block_token(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
+			   struct unpack *u)
+{
+	uint64_t id = unpack_u64(u), gs = unpack_u64(u);
+	uint8_t modes = unpack_u8(u);
+	if (!unpack_ok(u) || !modes || (modes & ~(TOKEN_READ | TOKEN_WRITE)))
+		return reply_err(s, c, h, -EPROTO, "malformed request");
+	struct nn_block *b = nn_blockmap_get(s->bm, id);
+	if (!b || b->gs != gs)
+		return reply_err(s, c, h, -ENOENT, "no block %llu with genstamp %llu",
+				 (unsigned long long)id, (unsigned long long)gs);
+	int want = ((modes & TOKEN_READ) ? NN_R : 0) | ((modes & TOKEN_WRITE) ? NN_W : 0);
+	if (denied(s, c, h, perm_ino(s, c, b->ino, want)))
+		return;
+	struct buf p = BUF_INIT;
+	pack_token(s, &p, c, id, gs, modes);
+	reply(s, c, h, &p);
+	buf_free(&p);
 }
 
 struct totals {
@@ -1873,6 +1945,7 @@ static void op_register(struct nn_server *s, struct conn *c, const struct proto_
 	nn_jobs_node_up(s->jobs, i, slots, !(dnflags & PROTO_DNF_NO_EXEC));
 	log_info("datanode '%s' registered at %s (%u task slots%s)", id, addr, slots,
 		 (dnflags & PROTO_DNF_NO_EXEC) ? ", built-in filters only" : "");
+	send_block_keys(s, c); /* before the reply: it knows them once registered */
 	struct buf p = BUF_INIT;
 	reply(s, c, h, &p);
 }
@@ -2023,7 +2096,7 @@ static void conn_release(struct nn_server *s, struct conn *c)
 	nn_ns_dump_end(c->dump);
 	c->dump = NULL;
 	answer_waiters(s, c);
-	if (c->state == C_HANDSHAKE)
+	if (c->state != C_READY)
 		s->nunauth--;
 	if (c->dn >= 0) {
 		struct nn_dn *d = &s->dns.v[c->dn];
@@ -2047,7 +2120,7 @@ static void conn_close(struct nn_server *s, struct conn *c)
 		if (s->flush[i] == c)
 			s->flush[i] = NULL;
 	ev_unwatch(s->loop, c->fd);
-	close(c->fd);
+	net_close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -2118,6 +2191,7 @@ static void dispatch_op(struct nn_server *s, struct conn *c, const struct proto_
 	case PROTO_CN_JOB_LOGS: return op_job_logs(s, c, h, &u);
 	case PROTO_CN_TRASH: return op_trash(s, c, h, &u);
 	case PROTO_CN_BACKUP: return op_backup(s, c, h, &u);
+	case PROTO_CN_BLOCK_TOKEN: return op_block_token(s, c, h, &u);
 	default: break;
 	}
 	if (is_dn) {
@@ -2166,12 +2240,13 @@ static void handle_frame(struct nn_server *s, struct conn *c, const struct proto
 			c->closing = true;
 			return;
 		}
-		int rc = auth_server_check(&c->auth, s->key, payload, h->length, &c->peer,
+		int rc = auth_server_check(&c->auth, &s->keys, payload, h->length, &c->peer,
 					   &c->out);
 		queue_flush(s, c);
 		if (rc) {
 			log_reject(s, "peer %s: authentication failed: %s", c->peer_addr,
-				   rc == -EACCES ? "wrong cluster key" : "malformed handshake");
+				   rc == -EPROTO ? "malformed handshake"
+						 : "wrong key for the role it claimed");
 			c->closing = true;
 			return;
 		}
@@ -2194,7 +2269,7 @@ static void conn_read(struct nn_server *s, struct conn *c)
 {
 	for (;;) {
 		buf_grow(&c->in, 64 * 1024);
-		ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
+		ssize_t n = net_recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -2228,7 +2303,7 @@ static void conn_read(struct nn_server *s, struct conn *c)
 			c->frame_since = ev_now();
 		if (c->closing)
 			break;
-		if ((size_t)n < 64 * 1024)
+		if ((size_t)n < 64 * 1024 && !net_pending(c->fd))
 			break; /* drained for now; epoll tells us when there is more */
 	}
 }
@@ -2238,7 +2313,7 @@ static void conn_event(struct ev_loop *loop, int fd, int events, void *arg);
 static void conn_flush(struct nn_server *s, struct conn *c)
 {
 	while (c->safe > 0) {
-		ssize_t n = send(c->fd, c->out.data, c->safe, MSG_NOSIGNAL);
+		ssize_t n = net_send(c->fd, c->out.data, c->safe);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -2267,6 +2342,24 @@ static void conn_event(struct ev_loop *loop, int fd, int events, void *arg)
 	(void)fd;
 	struct conn *c = arg;
 	struct nn_server *s = the_server;
+	if (c->state == C_TLS) {
+		bool want_write;
+		int rc = tls_server_step(c->fd, &want_write);
+		if (rc == -EAGAIN) {
+			ev_watch(s->loop, c->fd, want_write ? EV_WRITE : EV_READ, conn_event, c);
+			return;
+		}
+		if (rc) {
+			log_reject(s, "peer %s: %s; closing", c->peer_addr, tls_error());
+			conn_close(s, c);
+			return;
+		}
+		c->state = C_HANDSHAKE; /* now the dfs handshake, inside TLS */
+		auth_server_hello(&c->auth, PROTO_ROLE_NAMENODE, &c->out);
+		queue_flush(s, c);
+		ev_watch(s->loop, c->fd, EV_READ, conn_event, c);
+		return;
+	}
 	if (events & EV_WRITE) {
 		conn_flush(s, c);
 		return; /* c may be gone; a pending read event is reported again */
@@ -2281,7 +2374,7 @@ static void drop_oldest_unauth(struct nn_server *s)
 {
 	struct conn *oldest = NULL;
 	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->state == C_HANDSHAKE && (!oldest || c->accepted <= oldest->accepted))
+		if (c->state != C_READY && (!oldest || c->accepted <= oldest->accepted))
 			oldest = c;
 	if (!oldest)
 		return;
@@ -2298,7 +2391,7 @@ static void check_deadlines(struct nn_server *s)
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		const char *why = NULL;
-		if (c->state == C_HANDSHAKE && now - c->accepted > s->cfg.handshake_timeout)
+		if (c->state != C_READY && now - c->accepted > s->cfg.handshake_timeout)
 			why = "no handshake within handshake_timeout";
 		else if (c->frame_since && now - c->frame_since > s->cfg.frame_timeout)
 			why = "a frame not finished within frame_timeout";
@@ -2354,8 +2447,17 @@ static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
-		auth_server_hello(&c->auth, PROTO_ROLE_NAMENODE, &c->out);
-		queue_flush(s, c);
+		if (tls_on()) { /* the client speaks first: wait for its hello */
+			c->state = C_TLS;
+			if (tls_server_start(cfd)) {
+				conn_close(s, c);
+				continue;
+			}
+		} else {
+			c->state = C_HANDSHAKE;
+			auth_server_hello(&c->auth, PROTO_ROLE_NAMENODE, &c->out);
+			queue_flush(s, c);
+		}
 		if (ev_watch(s->loop, cfd, EV_READ, conn_event, c))
 			conn_close(s, c);
 	}
@@ -2423,6 +2525,7 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	http_tick(s->http);
 	check_safe_mode(s);
 	recover_leases(s);
+	roll_block_keys(s);
 	if (!s->safe_mode) {
 		check_decommission(s);
 		nn_jobs_tick(s->jobs);
@@ -2665,7 +2768,7 @@ static void load_block(void *arg, const struct nn_blockrec *b, uint16_t repl)
 	nn_blockmap_put(s->bm, b->id, b->gs, b->len, b->ino, repl);
 }
 
-int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
+int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 		    const char *port_file, const char *http_port_file, struct nn_server **out)
 {
 	struct nn_server *s = calloc(1, sizeof *s);
@@ -2673,7 +2776,13 @@ int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
 		return -ENOMEM;
 	s->cfg = *cfg;
 	s->lfd = -1;
-	memcpy(s->key, key, AUTH_KEY_LEN);
+	s->keys = *keys;
+	token_keys_init(&s->tokens);
+	if (!token_keys_roll(&s->tokens, token_now_ms(), key_interval_ms(s), token_life_ms(s))) {
+		log_error("cannot make block keys (no random bytes)");
+		free(s);
+		return -EIO;
+	}
 	nn_dns_init(&s->dns, cfg->stale_node_timeout, cfg->dead_node_timeout,
 		    cfg->maintenance_timeout);
 	s->repl = nn_repl_new();
@@ -2815,5 +2924,7 @@ void nn_server_free(struct nn_server *s)
 	free(s->flush);
 	free(s->dn_conn);
 	free(s->orphans);
+	token_keys_destroy(&s->tokens);
+	OPENSSL_cleanse(&s->keys, sizeof s->keys);
 	free(s);
 }

@@ -17,7 +17,7 @@ struct nn_server;
 /* Opens the namespace in cfg->name_dir and listens on cfg->listen (and serves the
  * status page and metrics on cfg->http unless it is empty or "off"). port_file and
  * http_port_file (may be NULL) receive the bound HOST:PORTs once listening. */
-int nn_server_start(const struct cfg *cfg, const uint8_t key[AUTH_KEY_LEN],
+int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 		    const char *port_file, const char *http_port_file, struct nn_server **out);
 /* Serves until nn_server_stop (signal-safe). */
 void nn_server_run(struct nn_server *s);

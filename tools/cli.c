@@ -47,7 +47,8 @@ struct dfs_client *cli_connect(void)
 	struct dfs_client_opts o;
 	memset(&o, 0, sizeof o);
 	struct buf err = BUF_INIT;
-	struct locate_args a = {cli_g.namenode, cli_g.dir, cli_g.config, cli_g.key};
+	struct locate_args a = {cli_g.namenode, cli_g.dir,     cli_g.config, cli_g.key,
+				cli_g.tls_cert, cli_g.tls_key, cli_g.tls_ca};
 	if (locate_cluster(&a, &o, &err)) {
 		cli_error(NULL, "%s", err.data);
 		exit(1);

@@ -17,6 +17,7 @@
 /* Options valid with every command (removed from argv before the command parses). */
 struct cli_global {
 	const char *namenode, *dir, *config, *key;
+	const char *tls_cert, *tls_key, *tls_ca;
 	bool quiet, verbose;
 };
 

@@ -13,6 +13,10 @@
  *   DIR/logs/<name>.log    its log
  *   DIR/mnt                the FUSE mount (default; run/fuse.pid is its dfs-fuse,
  *                          run/mount its mount point)
+ *   DIR/tls/               with `up --tls`: a throw-away CA (ca.pem, ca.key), the
+ *                          daemons' certificate (node.pem, node.key) and the clients'
+ *                          (client.pem, client.key); while it exists every start uses
+ *                          TLS
  *
  * Main thread only.
  */
@@ -33,6 +37,7 @@
 #include "ev.h"
 #include "fsutil.h"
 #include "json.h"
+#include "tls.h"
 
 #define MAX_NODES 64
 
@@ -231,6 +236,53 @@ static void add_settings(const struct local *l, char **args, int *n, struct buf 
 	}
 }
 
+/* Does this cluster use TLS (DIR/tls holds its CA)? */
+static bool uses_tls(const struct local *l)
+{
+	struct buf p = BUF_INIT;
+	path_of(l, "tls/ca.pem", &p);
+	bool yes = access(p.data, R_OK) == 0;
+	buf_free(&p);
+	return yes;
+}
+
+/* Makes DIR/tls (a new CA and certificates) unless it is there already. */
+static int make_tls(const struct local *l)
+{
+	if (uses_tls(l))
+		return 0;
+	struct buf p = BUF_INIT, err = BUF_INIT;
+	path_of(l, "tls", &p);
+	static const char *const names[] = {"node", "client", NULL};
+	int rc = fs_mkdir_p(p.data, 0700);
+	if (rc)
+		buf_printf(&err, "cannot create: %s", strerror(-rc));
+	else
+		rc = tls_make_local(p.data, names, &err);
+	if (rc)
+		cli_error(p.data, "%s", err.data);
+	buf_free(&p);
+	buf_free(&err);
+	return rc;
+}
+
+/* Turns TLS on in this process as the cluster's client (for wait_ready). */
+static int client_tls(const struct local *l)
+{
+	struct buf cert = BUF_INIT, key = BUF_INIT, ca = BUF_INIT, err = BUF_INIT;
+	path_of(l, "tls/client.pem", &cert);
+	path_of(l, "tls/client.key", &key);
+	path_of(l, "tls/ca.pem", &ca);
+	int rc = tls_init(cert.data, key.data, ca.data, &err);
+	if (rc)
+		cli_error(l->dir.data, "TLS: %s", err.data);
+	buf_free(&cert);
+	buf_free(&key);
+	buf_free(&ca);
+	buf_free(&err);
+	return rc;
+}
+
 static int start_daemon(struct local *l, const char *name, bool is_namenode, const char *nn_addr)
 {
 	if (running_pid(l, name))
@@ -239,7 +291,12 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 	daemon_addr(l, name, old, sizeof old);
 	snprintf(listen, sizeof listen, "%s", old[0] ? old : "127.0.0.1:0");
 	struct buf bin = BUF_INIT, key = BUF_INIT, data = BUF_INIT, addrp = BUF_INIT,
-		   logp = BUF_INIT, store = BUF_INIT, httpp = BUF_INIT;
+		   logp = BUF_INIT, store = BUF_INIT, httpp = BUF_INIT, cert = BUF_INIT,
+		   tkey = BUF_INIT, ca = BUF_INIT;
+	bool tls = uses_tls(l);
+	path_of(l, "tls/node.pem", &cert);
+	path_of(l, "tls/node.key", &tkey);
+	path_of(l, "tls/ca.pem", &ca);
 	buf_grow(&store, l->settings.len * 2 + 64);
 	bin_path(is_namenode ? "dfs-namenode" : "dfs-datanode", &bin);
 	path_of(l, "cluster.key", &key);
@@ -273,6 +330,14 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 		args[n++] = "127.0.0.1:0";
 		args[n++] = "--http-port-file";
 		args[n++] = httpp.data;
+		if (tls) {
+			args[n++] = "--tls-cert";
+			args[n++] = cert.data;
+			args[n++] = "--tls-key";
+			args[n++] = tkey.data;
+			args[n++] = "--tls-ca";
+			args[n++] = ca.data;
+		}
 		add_settings(l, args, &n, &store);
 		args[n] = NULL;
 		unlink(addrp.data);
@@ -304,6 +369,9 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 	buf_free(&httpp);
 	buf_free(&logp);
 	buf_free(&store);
+	buf_free(&cert);
+	buf_free(&tkey);
+	buf_free(&ca);
 	return rc;
 }
 
@@ -314,6 +382,10 @@ static int write_conf(struct local *l)
 	struct buf b = BUF_INIT, p = BUF_INIT;
 	buf_printf(&b, "# written by 'dfs local up'\nnamenode = %s\nkey_file = %s/cluster.key\n", nn,
 		   l->dir.data);
+	if (uses_tls(l))
+		buf_printf(&b, "tls_cert = %s/tls/client.pem\ntls_key = %s/tls/client.key\n"
+			       "tls_ca = %s/tls/ca.pem\n",
+			   l->dir.data, l->dir.data, l->dir.data);
 	path_of(l, "dfs.conf", &p);
 	int rc = fs_write_atomic(p.data, b.data, b.len);
 	buf_free(&b);
@@ -506,6 +578,7 @@ static int local_status(struct local *l, bool json)
 		buf_addc(&out, '{');
 		json_kstr(&out, "dir", l->dir.data);
 		json_kstr(&out, "key", key.data);
+		json_kbool(&out, "tls", uses_tls(l));
 		json_key(&out, "namenode");
 		buf_addc(&out, '{');
 		pid_t pid = running_pid(l, "namenode");
@@ -624,10 +697,12 @@ static int format_if_new(struct local *l)
 }
 
 static int local_up(struct local *l, int datanodes, const char *settings_arg,
-		    const char *mnt, const char *fuse_opts)
+		    const char *mnt, const char *fuse_opts, bool tls)
 {
 	int rc = ensure_layout(l);
 	if (rc)
+		return 1;
+	if ((tls && make_tls(l)) || (uses_tls(l) && client_tls(l)))
 		return 1;
 	load_nodes(l);
 	if (settings_arg) {
@@ -670,8 +745,8 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 	if (mnt && !local_mount(l, mnt, fuse_opts))
 		current_mount(l, mounted, sizeof mounted);
 	if (!cli_g.quiet) {
-		printf("local cluster up: namenode %s, %d datanodes, state in %s\n", nn, l->nids,
-		       l->dir.data);
+		printf("local cluster up: namenode %s, %d datanodes, state in %s%s\n", nn, l->nids,
+		       l->dir.data, uses_tls(l) ? ", TLS on every connection" : "");
 		char web[256];
 		daemon_file(l, "namenode", "http", web, sizeof web);
 		if (web[0])
@@ -713,9 +788,10 @@ int cmd_local(int argc, char **argv)
 		{"datanodes", required_argument, 0, 'N'}, {"mount", required_argument, 0, 'm'},
 		{"no-mount", no_argument, 0, 'M'},        {"json", no_argument, 0, 'j'},
 		{"kill", no_argument, 0, 'k'},            {"fuse-opts", required_argument, 0, 'F'},
-		{"help", no_argument, 0, 'H'},            {0, 0, 0, 0}};
+		{"tls", no_argument, 0, 'T'},             {"help", no_argument, 0, 'H'},
+		{0, 0, 0, 0}};
 	int datanodes = -1, ch;
-	bool json = false, force = false, no_mount = false;
+	bool json = false, force = false, no_mount = false, tls = false;
 	const char *mnt = NULL, *fuse_opts = NULL;
 	struct buf settings = BUF_INIT;
 	bool have_settings = false;
@@ -748,6 +824,7 @@ int cmd_local(int argc, char **argv)
 		case 'm': mnt = optarg; break;
 		case 'M': no_mount = true; break;
 		case 'F': fuse_opts = optarg; break;
+		case 'T': tls = true; break;
 		case 'j': json = true; break;
 		case 'k': force = true; break;
 		case 'H': return cli_usage("local", true);
@@ -764,7 +841,7 @@ int cmd_local(int argc, char **argv)
 		struct buf defmnt = BUF_INIT;
 		path_of(&l, "mnt", &defmnt);
 		status = local_up(&l, datanodes, have_settings ? settings.data : NULL,
-				  no_mount ? NULL : mnt ? mnt : defmnt.data, fuse_opts);
+				  no_mount ? NULL : mnt ? mnt : defmnt.data, fuse_opts, tls);
 		buf_free(&defmnt);
 	} else if (!strcmp(sub, "down")) {
 		status = local_down(&l);
@@ -792,7 +869,7 @@ int cmd_local(int argc, char **argv)
 		}
 	} else if (!strcmp(sub, "add-node")) {
 		load_nodes(&l);
-		status = local_up(&l, l.nids + 1, NULL, NULL, NULL);
+		status = local_up(&l, l.nids + 1, NULL, NULL, NULL, false);
 		if (!status)
 			printf("added datanode %s\n", l.ids[l.nids - 1]);
 	} else {

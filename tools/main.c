@@ -104,13 +104,15 @@ static const struct {
 	 "foreground). Unmount with: fusermount3 -u MOUNTPOINT\n"},
 	{"local", cmd_local,
 	 "local up [--dir DIR] [--datanodes N] [--mount MNT | --no-mount] [--fuse-opts OPTS]\n"
-	 "       [-o KEY=VALUE]... | down | status [--json] |\n"
+	 "       [--tls] [-o KEY=VALUE]... | down | status [--json] |\n"
 	 "       stop-node ID [--kill] | start-node ID | add-node",
 	 "The embedded cluster: a namenode and N datanodes (default 3) on 127.0.0.1 with\n"
 	 "all state under DIR (default ./.dfs, or $DFS_DIR).\n"
 	 "  up          format (first time) and start; returns when every datanode is live\n"
 	 "              and the FUSE mount (DIR/mnt, or --mount MNT) is up; run again on a\n"
-	 "              stopped DIR to restart it on the same ports\n"
+	 "              stopped DIR to restart it on the same ports; --tls makes a\n"
+	 "              throw-away CA and certificates in DIR/tls, and from then on every\n"
+	 "              connection of this cluster (daemons, tool, mount) is TLS 1.3\n"
 	 "  down        unmount, then stop exactly the processes of DIR\n"
 	 "  status      pids, addresses, data directories (--json for scripts)\n"
 	 "  stop-node   stop one daemon ('namenode' or a datanode id); --kill sends SIGKILL\n"
@@ -127,6 +129,8 @@ static const char global_help[] =
 	"      --dir DIR             an embedded cluster's directory (else $DFS_DIR, ./.dfs)\n"
 	"      --key FILE            the cluster key file (else $DFS_KEY, from the config)\n"
 	"      --config FILE         config file (else $DFS_CONFIG, /etc/dfs/dfs.conf)\n"
+	"      --tls-cert FILE, --tls-key FILE, --tls-ca FILE\n"
+	"                            TLS to a TLS cluster (else tls_* from the config)\n"
 	"  -q, --quiet               less output (no progress bars)\n"
 	"  -v, --verbose             more output (a line per file copied)\n";
 
@@ -173,6 +177,12 @@ static int take_globals(int argc, char **argv)
 			slot = &cli_g.key;
 		else if (!strcmp(a, "--config"))
 			slot = &cli_g.config;
+		else if (!strcmp(a, "--tls-cert"))
+			slot = &cli_g.tls_cert;
+		else if (!strcmp(a, "--tls-key"))
+			slot = &cli_g.tls_key;
+		else if (!strcmp(a, "--tls-ca"))
+			slot = &cli_g.tls_ca;
 		if (slot) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "dfs: option '%s' needs a value\n", a);

@@ -23,12 +23,17 @@ def conn():
 def authed():
     s = conn()
     hdr = s.recv(24, socket.MSG_WAITALL)
+    if len(hdr) < 24:
+        raise OSError("dropped before its greeting")  # the flood pushed it out
     length = struct.unpack(">I", hdr[16:20])[0]
     body = s.recv(length, socket.MSG_WAITALL)
+    if len(body) < 37:
+        raise OSError("dropped during its greeting")
     snonce = body[5:37]
     cnonce = os.urandom(32)
     proof = hmac.new(key, b"dfs-client" + snonce + cnonce, hashlib.sha256).digest()
-    p = struct.pack(">IB", 1, 1) + cnonce + proof + struct.pack(">II", os.getuid(), os.getgid())
+    version = struct.unpack(">I", body[0:4])[0]  # the server's protocol version
+    p = struct.pack(">IB", version, 1) + cnonce + proof + struct.pack(">II", os.getuid(), os.getgid())
     s.sendall(struct.pack(">IHHQIi", 0x44465331, 2, 0, 1, len(p), 0) + p)
     s.recv(24, socket.MSG_WAITALL)
     return s

@@ -40,8 +40,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(cfg.name_dir, sizeof cfg.name_dir, "%s", dir);
 	snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1:0");
 	cfg.metadata_sync = 3600; /* no fsync per input */
-	uint8_t key[AUTH_KEY_LEN] = {0};
-	if (nn_server_start(&cfg, key, NULL, NULL, &server))
+	struct auth_keys keys = {.has_datanode = true};
+	if (nn_server_start(&cfg, &keys, NULL, NULL, &server))
 		abort();
 	atexit(cleanup);
 	return 0;

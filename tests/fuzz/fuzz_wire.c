@@ -20,6 +20,7 @@
 #include "log.h"
 #include "packet.h"
 #include "proto.h"
+#include "token.h"
 #include "split.h"
 
 struct mem {
@@ -76,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 	struct unpack u;
 	unpack_init(&u, d, n);
-	switch (data[0] % 12) {
+	switch (data[0] % 13) {
 	case 0: {
 		struct proto_hdr h;
 		if (n >= PROTO_HDR_LEN)
@@ -133,9 +134,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct auth_server as;
 		struct buf out = BUF_INIT;
 		auth_server_hello(&as, PROTO_ROLE_NAMENODE, &out);
-		uint8_t key[AUTH_KEY_LEN] = {0};
+		struct auth_keys keys = {.has_datanode = true};
 		struct auth_peer peer;
-		auth_server_check(&as, key, d, n, &peer, &out);
+		auth_server_check(&as, &keys, d, n, &peer, &out);
 		buf_free(&out);
 		break;
 	}
@@ -169,6 +170,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg_defaults(&c);
 		cfg_parse(&c, (const char *)d, n, "fuzz.conf", &err);
 		buf_free(&err);
+		break;
+	}
+	case 12: { /* a block key set (NN_BLOCK_KEYS), then a token checked against it */
+		static struct token_keys ks;
+		static int init;
+		if (!init++)
+			token_keys_init(&ks);
+		if (token_keys_unpack(&ks, &u) || u.left < TOKEN_LEN)
+			break;
+		const uint8_t *tok = unpack_raw(&u, TOKEN_LEN);
+		struct token_info t;
+		token_decode(tok, &t);
+		const char *why = NULL;
+		int rc = token_check(&ks, tok, t.block, t.genstamp, TOKEN_READ, t.expires_ms, &why);
+		if (rc) {
+			/* only a token signed with one of the keys passes: check the refusal */
+			if (!why)
+				abort();
+		}
 		break;
 	}
 	}

@@ -38,6 +38,7 @@ client = b"".join([
     frame(0x18, s("/a") + struct.pack(">B", 1)),                   # delete -r
     frame(0x1b, b""),                                              # report
     frame(0x1e, s("/")),                                           # fsck
+    frame(0x37, struct.pack(">QQB", 1, 1, 1)),                     # block token
 ])
 write("namenode", "client", b"\x00" + client)
 write("namenode", "user", b"\x02" + client)  # the same as uid 1000: permission checks
@@ -69,11 +70,15 @@ write("wire", "info", b"\x06" + s("job_1") + b"\x02" + s("/o") + s("grep x") +
       s("") + s(""))
 write("wire", "attemptlog", b"\x07" + struct.pack(">II", 0, 1) + s("dn1") +
       struct.pack(">BiBBq", 2, 0, 0, 1, 5) + s("") + s(""))
-write("wire", "auth", b"\x08" + struct.pack(">IB", 1, 1) + bytes(64) + struct.pack(">II", 0, 0))
+write("wire", "auth", b"\x08" + struct.pack(">IB", 2, 1) + bytes(64) + struct.pack(">II", 0, 0))
 write("wire", "grep", b"\x09" + b"\x00needle\x00hay\nneedle in hay\nno\n")
 write("wire", "regex", b"\x09" + b"\x03^(a|b)+$\x00ab\nabc\nba\n")
 write("wire", "split", b"\x0a" + b"\x05\x07" + b"one\ntwo\n\nlonger line here\nlast")
 
+keys = struct.pack(">I", 2) + struct.pack(">Iq", 7, 1 << 40) + bytes(range(32)) + \
+    struct.pack(">Iq", 8, 1 << 40) + bytes(32)
+token = struct.pack(">IQQBqI", 7, 42, 1, 1, 1 << 40, 0) + bytes(32)
+write("wire", "token", b"\x0c" + keys + token)
 write("wire", "config", b"\x0b" + b"# a config\nblock_size = 1M\nreplication=2\n"
       b"metadata_sync = always\nspeculation = off\ntask_user = nobody\nlisten = 0.0.0.0:9000\n")
 

@@ -73,7 +73,13 @@ start_cluster() {
 	# no FUSE mount unless the test asks (MOUNT=1): most tests drive the dfs tool
 	local m=--no-mount
 	[ -n "${MOUNT:-}" ] && m=
-	dfs local up --dir "$DFS_DIR" -q $m "$@" || { echo "cannot start the cluster" >&2; exit 1; }
+	# DFS_TEST_TLS=1: the same test on a cluster with TLS on every connection
+	local tls=
+	[ -n "${DFS_TEST_TLS:-}" ] && tls=--tls
+	dfs local up --dir "$DFS_DIR" -q $m $tls "$@" || { echo "cannot start the cluster" >&2; exit 1; }
+	if [ -n "$tls" ] && [ "$(dfs local status --json | json 'd["tls"]')" != True ]; then
+		echo "the cluster did not turn TLS on" >&2; exit 1
+	fi
 }
 
 finish() {

@@ -85,7 +85,8 @@ for addr in sys.argv[1:]:
     s, hello = conn(addr)
     snonce = hello[5:37]; cn = os.urandom(32); key = os.urandom(32)
     mac = hmac.new(key, b"dfs-client" + snonce + cn, hashlib.sha256).digest()
-    body = struct.pack(">IB", 1, 1) + cn + mac + struct.pack(">II", 0, 0)
+    version = struct.unpack(">I", hello[0:4])[0]  # the server's protocol version
+    body = struct.pack(">IB", version, 1) + cn + mac + struct.pack(">II", 0, 0)
     s.sendall(struct.pack(">IHHQIi", 0x44465331, 2, 0, 0, len(body), 0) + body)
     r = s.recv(24, socket.MSG_WAITALL)
     status = struct.unpack(">i", r[20:24])[0] if len(r) == 24 else -1

@@ -588,7 +588,7 @@ END_TEST
 
 struct server_job {
 	int fd;
-	const uint8_t *key;
+	struct auth_keys keys;
 	struct auth_peer peer;
 	int rc;
 };
@@ -596,26 +596,44 @@ struct server_job {
 static void *auth_server_thread(void *arg)
 {
 	struct server_job *j = arg;
-	j->rc = auth_server_blocking(j->fd, j->key, PROTO_ROLE_NAMENODE, &j->peer);
+	j->rc = auth_server_blocking(j->fd, &j->keys, PROTO_ROLE_NAMENODE, &j->peer);
 	return NULL;
 }
 
-/* Runs one handshake; returns the client's result, the server's in *server_rc. */
-static int handshake(const uint8_t *skey, const uint8_t *ckey, struct auth_peer *peer,
-		     int *server_rc)
+/* A server's keys: cluster, and datanode (NULL: it takes no datanodes). */
+static struct auth_keys keys_of(const uint8_t *cluster, const uint8_t *datanode)
+{
+	struct auth_keys k = {.has_datanode = datanode != NULL};
+	memcpy(k.cluster, cluster, AUTH_KEY_LEN);
+	if (datanode)
+		memcpy(k.datanode, datanode, AUTH_KEY_LEN);
+	return k;
+}
+
+/* Runs one handshake of a peer in role with ckey against a server holding skeys;
+ * returns the client's result, the server's in *server_rc. */
+static int handshake_as(const struct auth_keys *skeys, uint8_t role, const uint8_t *ckey,
+			struct auth_peer *peer, int *server_rc)
 {
 	int sv[2];
 	make_pair(sv);
-	struct server_job j = {sv[0], skey, {0, 0, 0}, -1};
+	struct server_job j = {sv[0], *skeys, {0, 0, 0}, -1};
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, auth_server_thread, &j), 0);
-	int rc = auth_client(sv[1], ckey, PROTO_ROLE_CLIENT, 1234, 5678);
+	int rc = auth_client(sv[1], ckey, role, 1234, 5678);
 	pthread_join(t, NULL);
 	close(sv[0]);
 	close(sv[1]);
 	*peer = j.peer;
 	*server_rc = j.rc;
 	return rc;
+}
+
+static int handshake(const uint8_t *skey, const uint8_t *ckey, struct auth_peer *peer,
+		     int *server_rc)
+{
+	struct auth_keys k = keys_of(skey, NULL);
+	return handshake_as(&k, PROTO_ROLE_CLIENT, ckey, peer, server_rc);
 }
 
 static void load_new_key(const char *dir, const char *name, uint8_t key[AUTH_KEY_LEN])
@@ -662,11 +680,44 @@ START_TEST(test_handshake_wrong_key)
 }
 END_TEST
 
+START_TEST(test_handshake_roles)
+{
+	/* each role proves its own key: the cluster key does not make a datanode */
+	char dir[4200];
+	tmp_dir(dir, sizeof dir);
+	uint8_t ck[AUTH_KEY_LEN], dk[AUTH_KEY_LEN];
+	load_new_key(dir, "cluster", ck);
+	load_new_key(dir, "datanode", dk);
+	struct auth_keys both = keys_of(ck, dk), clients_only = keys_of(ck, NULL);
+	struct auth_peer peer;
+	int src;
+	ck_assert_int_eq(handshake_as(&both, PROTO_ROLE_DATANODE, dk, &peer, &src), 0);
+	ck_assert_int_eq(src, 0);
+	ck_assert_uint_eq(peer.role, PROTO_ROLE_DATANODE);
+	ck_assert_int_eq(handshake_as(&both, PROTO_ROLE_CLIENT, ck, &peer, &src), 0);
+	ck_assert_uint_eq(peer.role, PROTO_ROLE_CLIENT);
+	/* a client key holder claiming to be a datanode */
+	memset(&peer, 0, sizeof peer);
+	ck_assert_int_eq(handshake_as(&both, PROTO_ROLE_DATANODE, ck, &peer, &src), -EACCES);
+	ck_assert_int_eq(src, -EACCES);
+	ck_assert_uint_eq(peer.role, 0);
+	/* the datanode key does not make a client either */
+	ck_assert_int_eq(handshake_as(&both, PROTO_ROLE_CLIENT, dk, &peer, &src), -EACCES);
+	ck_assert_int_eq(src, -EACCES);
+	/* a server without the datanode key takes no datanodes; nor a made-up role */
+	ck_assert_int_eq(handshake_as(&clients_only, PROTO_ROLE_DATANODE, dk, &peer, &src),
+			 -EACCES);
+	ck_assert_int_eq(handshake_as(&both, PROTO_ROLE_NAMENODE, ck, &peer, &src), -EACCES);
+	ck_assert_int_eq(src, -EACCES);
+}
+END_TEST
+
 START_TEST(test_server_check_bad_auth)
 {
 	/* auth_server_check on its own: a malformed payload, a made-up proof, a wrong version */
 	uint8_t key[AUTH_KEY_LEN];
 	memset(key, 0x42, sizeof key);
+	struct auth_keys keys = keys_of(key, key);
 	struct auth_server s;
 	struct buf out = BUF_INIT;
 	auth_server_hello(&s, PROTO_ROLE_DATANODE, &out);
@@ -677,7 +728,7 @@ START_TEST(test_server_check_bad_auth)
 
 	struct auth_peer peer = {0, 0, 0};
 	buf_reset(&out);
-	ck_assert_int_eq(auth_server_check(&s, key, "short", 5, &peer, &out), -EPROTO);
+	ck_assert_int_eq(auth_server_check(&s, &keys, "short", 5, &peer, &out), -EPROTO);
 	ck_assert_int_eq(proto_hdr_decode((uint8_t *)out.data, &h, PROTO_MAX_HANDSHAKE), 0);
 	ck_assert_int_eq(proto_errno(h.status), -EPROTO);
 
@@ -691,7 +742,7 @@ START_TEST(test_server_check_bad_auth)
 	pack_u32(&p, 0);
 	pack_u32(&p, 0);
 	buf_reset(&out);
-	ck_assert_int_eq(auth_server_check(&s, key, p.data, p.len, &peer, &out), -EACCES);
+	ck_assert_int_eq(auth_server_check(&s, &keys, p.data, p.len, &peer, &out), -EACCES);
 	ck_assert_int_eq(proto_hdr_decode((uint8_t *)out.data, &h, PROTO_MAX_HANDSHAKE), 0);
 	ck_assert_uint_eq(h.type, PROTO_AUTH_OK);
 	ck_assert_int_eq(proto_errno(h.status), -EACCES);
@@ -700,7 +751,7 @@ START_TEST(test_server_check_bad_auth)
 	/* wrong version */
 	be32_put((uint8_t *)p.data, PROTO_VERSION + 1);
 	buf_reset(&out);
-	ck_assert_int_eq(auth_server_check(&s, key, p.data, p.len, &peer, &out), -EPROTO);
+	ck_assert_int_eq(auth_server_check(&s, &keys, p.data, p.len, &peer, &out), -EPROTO);
 	buf_free(&p);
 	buf_free(&out);
 }
@@ -727,6 +778,9 @@ START_TEST(test_server_check_replay)
 	uint8_t key[AUTH_KEY_LEN], cnonce[AUTH_NONCE_LEN], mac[AUTH_MAC_LEN];
 	fill(key, sizeof key, 5);
 	fill(cnonce, sizeof cnonce, 6);
+	uint8_t other[AUTH_KEY_LEN];
+	fill(other, sizeof other, 9);
+	struct auth_keys keys = keys_of(other, key); /* key: the datanode key */
 	struct auth_server s1, s2;
 	struct buf out = BUF_INIT, p = BUF_INIT;
 	auth_server_hello(&s1, PROTO_ROLE_NAMENODE, &out);
@@ -743,7 +797,7 @@ START_TEST(test_server_check_replay)
 
 	struct auth_peer peer = {0, 0, 0};
 	buf_reset(&out);
-	ck_assert_int_eq(auth_server_check(&s1, key, p.data, p.len, &peer, &out), 0);
+	ck_assert_int_eq(auth_server_check(&s1, &keys, p.data, p.len, &peer, &out), 0);
 	ck_assert_uint_eq(peer.role, PROTO_ROLE_DATANODE);
 	ck_assert_uint_eq(peer.uid, 10);
 	ck_assert_uint_eq(peer.gid, 20);
@@ -760,7 +814,7 @@ START_TEST(test_server_check_replay)
 
 	struct auth_peer peer2 = {0, 0, 0};
 	buf_reset(&out);
-	ck_assert_int_eq(auth_server_check(&s2, key, p.data, p.len, &peer2, &out), -EACCES);
+	ck_assert_int_eq(auth_server_check(&s2, &keys, p.data, p.len, &peer2, &out), -EACCES);
 	ck_assert_uint_eq(peer2.role, 0);
 	buf_free(&p);
 	buf_free(&out);
@@ -827,6 +881,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_key_load_malformed);
 	tcase_add_test(tc, test_handshake_ok);
 	tcase_add_test(tc, test_handshake_wrong_key);
+	tcase_add_test(tc, test_handshake_roles);
 	tcase_add_test(tc, test_server_check_bad_auth);
 	tcase_add_test(tc, test_server_check_replay);
 	tcase_add_test(tc, test_client_vs_garbage);
