@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http.h"
 #include "log.h"
 #include "tls.h"
 
@@ -60,6 +61,8 @@ int daemon_init(const struct cfg *cfg, const char *prog, const char *name,
 	if (cfg->tls_cert[0] || cfg->tls_key[0] || cfg->tls_ca[0]) {
 		struct buf err = BUF_INIT;
 		rc = tls_init(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, &err);
+		if (!rc)
+			rc = http_set_tls(cfg->tls_cert, cfg->tls_key, &err);
 		if (rc) {
 			fprintf(stderr, "%s: TLS: %s\n", prog, err.data);
 			if (cfg->log_file[0])

@@ -11,8 +11,31 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "fsutil.h"
 #include "log.h"
 #include "net.h"
+
+/* With TLS on (http_set_tls): the PEM text of the certificate and key, for HTTPS */
+static char *tls_cert_pem, *tls_key_pem;
+
+int http_set_tls(const char *cert, const char *key, struct buf *err)
+{
+	struct buf c = BUF_INIT, k = BUF_INIT;
+	int rc = fs_read_file(cert, &c);
+	if (!rc && (rc = fs_read_file(key, &k)))
+		cert = key;
+	if (rc) {
+		buf_printf(err, "cannot read '%s': %s", cert, strerror(-rc));
+		buf_free(&c);
+		buf_free(&k);
+		return rc;
+	}
+	free(tls_cert_pem);
+	free(tls_key_pem);
+	tls_cert_pem = c.data; /* NUL-terminated; kept for every later start */
+	tls_key_pem = k.data;
+	return 0;
+}
 
 struct http {
 	struct MHD_Daemon *d;
@@ -87,10 +110,18 @@ static int start(const char *addr, struct ev_loop *loop, http_render_fn render, 
 		flags |= MHD_USE_EPOLL;
 	else
 		flags |= MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	struct MHD_OptionItem https[] = {
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key_pem},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert_pem},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	if (tls_cert_pem)
+		flags |= MHD_USE_TLS;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
 				h->lfd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_ARRAY, tls_cert_pem ? https : https + 2, MHD_OPTION_END);
 	if (!h->d) {
 		close(h->lfd);
 		free(h);

@@ -6,6 +6,8 @@
  * Two ways to run it: in the caller's event loop (http_start_in_loop: the callback runs
  * on the loop thread, so the namenode's state needs no locks), or on its own thread
  * (http_start: the callback must be thread-safe, as the datanode's counters are).
+ * With http_set_tls called first (a daemon with TLS on), it serves HTTPS with the
+ * daemon's certificate (libmicrohttpd's GnuTLS); clients check it against the CA.
  */
 #ifndef DFS_HTTP_H
 #define DFS_HTTP_H
@@ -22,6 +24,8 @@ struct http;
 typedef int (*http_render_fn)(void *arg, const char *path, struct buf *body,
 			      const char **ctype);
 
+/* Serves HTTPS from now on with this certificate and key (PEM files). 0 or -errno. */
+int http_set_tls(const char *cert, const char *key, struct buf *err);
 /* Listens on addr (HOST:PORT, port 0: any); the bound HOST:PORT into bound. 0 or -errno. */
 int http_start(const char *addr, http_render_fn render, void *arg, char *bound, size_t boundsz,
 	       struct http **out);

@@ -293,11 +293,9 @@ int net_writev_full(int fd, struct iovec *iov, int iovcnt)
 int net_sendfile_full(int out, int in, int64_t *off, size_t n)
 {
 	if (tls_has(out)) { /* the data must pass through the cipher: read, then send */
-		static __thread char *chunk;
-		if (!chunk && !(chunk = malloc(256 * 1024)))
-			return -ENOMEM;
+		char chunk[64 * 1024]; /* four TLS records */
 		while (n) {
-			size_t want = n < 256 * 1024 ? n : 256 * 1024;
+			size_t want = n < sizeof chunk ? n : sizeof chunk;
 			ssize_t r = pread(in, chunk, want, (off_t)*off);
 			if (r < 0 && errno == EINTR)
 				continue;

@@ -25,6 +25,7 @@
 #include "replicate.h"
 #include "scanner.h"
 #include "status.h"
+#include "tls.h"
 #include "xfer.h"
 
 static volatile sig_atomic_t stopping;
@@ -210,7 +211,7 @@ int main(int argc, char **argv)
 			log_error("cannot write '%s': %s", http_port_file, strerror(-rc));
 			return 1;
 		}
-		log_info("metrics on http://%s/metrics", hb);
+		log_info("metrics on %s://%s/metrics", tls_on() ? "https" : "http", hb);
 	}
 	struct dn_scanner *scanner;
 	rc = dn_scanner_start(store, cfg.scan_period, &scanner);

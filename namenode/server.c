@@ -2848,7 +2848,7 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 			log_error("cannot write '%s': %s", http_port_file, strerror(-rc));
 			goto fail;
 		}
-		log_info("status page and metrics on http://%s/", hb);
+		log_info("status page and metrics on %s://%s/", tls_on() ? "https" : "http", hb);
 	}
 	the_server = s;
 	log_info("namenode listening on %s (metadata in '%s')", addr, cfg->name_dir);

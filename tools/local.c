@@ -750,7 +750,7 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 		char web[256];
 		daemon_file(l, "namenode", "http", web, sizeof web);
 		if (web[0])
-			printf("status page: http://%s/\n", web);
+			printf("status page: %s://%s/\n", uses_tls(l) ? "https" : "http", web);
 		if (mounted[0])
 			printf("mounted at %s\n", mounted);
 	}

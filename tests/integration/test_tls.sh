@@ -5,7 +5,7 @@
 #   from the cluster's CA: without one, or with another CA's, the handshake fails;
 # - a plaintext client is refused with a message that says why, and so is a TLS client
 #   against a plaintext cluster;
-# - the tool, a job and the FUSE mount work over TLS.
+# - the tool, a job and the FUSE mount work over TLS; the status pages are HTTPS.
 source "$(dirname "$0")/lib.sh"
 
 echo "--- test_core.sh on a TLS cluster"
@@ -69,6 +69,25 @@ PY
 for a in "$nn" "$dn"; do
 	out=$(python3 "$T/plain.py" "$a")
 	[[ $out == closed* ]] && ok "$a drops plaintext bytes ($out)" || fail "$a answered plaintext: $out"
+done
+
+# the status page and metrics are HTTPS with the node's certificate
+cat >"$T/https.py" <<'PY'
+import ssl, sys, urllib.request
+addr, ca = sys.argv[1], sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+body = urllib.request.urlopen("https://%s/metrics" % addr, context=ctx, timeout=5).read()
+if b"dfs_" not in body:
+    sys.exit("no metrics over HTTPS")
+try:
+    urllib.request.urlopen("http://%s/metrics" % addr, timeout=5).read()
+    sys.exit("plain HTTP answered")
+except OSError:
+    pass
+PY
+for w in "$(dfs local status --json | json 'd["namenode"]["http"]')" \
+	"$(dfs local status --json | json 'd["datanodes"][0]["http"]')"; do
+	check "$w serves /metrics over HTTPS only" python3 "$T/https.py" "$w" "$tls/ca.pem"
 done
 
 # ---- clients that do not fit ----
