@@ -64,8 +64,8 @@ int auth_server_blocking(int fd, const struct auth_keys *keys, uint8_t role,
  * Runs the client side on a blocking socket: answers the challenge with key (the
  * cluster key for PROTO_ROLE_CLIENT, the datanode key for PROTO_ROLE_DATANODE) and
  * checks the server's proof. -EACCES when either side holds another key, -EPROTO for a
- * peer that does not speak dfs, -ENOMSG when the server closed or stayed silent without
- * greeting (a TLS server waiting for a TLS client).
+ * peer that does not speak dfs, -ENOMSG when the server stayed silent for a second or more and
+ * then closed or timed out without greeting (a TLS server waiting for a TLS client).
  */
 int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t uid,
 		uint32_t gid);

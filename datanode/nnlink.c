@@ -270,7 +270,13 @@ static int session(struct dn_nnlink *l)
 		struct pollfd p[3] = {{dn_store_event_fd(l->store), POLLIN, 0},
 				      {l->fd, POLLIN, 0},
 				      {l->cx ? cx_event_fd(l->cx) : -1, POLLIN, 0}};
-		int n = poll(p, 3, (int)(wait * 1000) + 1);
+		/* frames already decrypted (TLS) are not seen by poll: take them at once */
+		bool pending = net_pending(l->fd) > 0;
+		int n = poll(p, 3, pending ? 0 : (int)(wait * 1000) + 1);
+		if (pending) {
+			p[1].revents |= POLLIN;
+			n = n > 0 ? n + 1 : 1;
+		}
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			goto out;
