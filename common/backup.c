@@ -141,6 +141,19 @@ int backup_open(const char *dir, struct backup_reader **out)
 	return 0;
 }
 
+/* Reads a record's field of len bytes into out (reset first). */
+static int read_field(struct backup_reader *r, uint32_t len, struct buf *out)
+{
+	if (len > MAX_FIELD)
+		return -EPROTO;
+	buf_reset(out);
+	buf_grow(out, len + 1);
+	if (read_rec(r, out->data, len))
+		return -EPROTO;
+	buf_commit(out, len);
+	return 0;
+}
+
 int backup_next(struct backup_reader *r, struct buf *key, struct buf *value)
 {
 	uint8_t b[4];
@@ -157,24 +170,9 @@ int backup_next(struct backup_reader *r, struct buf *key, struct buf *value)
 		r->count = r->seen;
 		return 0;
 	}
-	if (kl > MAX_FIELD)
-		return -EPROTO;
-	buf_reset(key);
-	buf_grow(key, kl + 1);
-	if (read_rec(r, key->data, kl))
-		return -EPROTO;
-	buf_commit(key, kl);
 	uint8_t vb[4];
-	if (read_rec(r, vb, 4))
+	if (read_field(r, kl, key) || read_rec(r, vb, 4) || read_field(r, be32_get(vb), value))
 		return -EPROTO;
-	uint32_t vl = be32_get(vb);
-	if (vl > MAX_FIELD)
-		return -EPROTO;
-	buf_reset(value);
-	buf_grow(value, vl + 1);
-	if (read_rec(r, value->data, vl))
-		return -EPROTO;
-	buf_commit(value, vl);
 	r->seen++;
 	return 1;
 }

@@ -1014,12 +1014,12 @@ static int open_block(struct dfs_writer *w)
 	pack_u64(&req, w->id);
 	pack_u64(&req, w->gs);
 	pack_u32(&req, w->nosync ? PROTO_WRITE_NOSYNC : 0);
+	pack_raw(&req, w->token, TOKEN_LEN);
 	pack_u32(&req, w->nlocs - 1);
 	for (uint32_t i = 1; i < w->nlocs; i++) {
 		pack_str(&req, w->locs[i].id);
 		pack_str(&req, w->locs[i].addr);
 	}
-	pack_raw(&req, w->token, TOKEN_LEN);
 	/* a kept connection may have died idle: then try once more on a fresh one */
 	for (int fresh = 0; fresh < 2; fresh++) {
 		bool kept = !fresh && (w->fd = connpool_take(&idle, w->locs[0].addr)) >= 0;

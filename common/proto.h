@@ -211,7 +211,7 @@ enum proto_type {
 	 * that block and mode; a datanode (it proved the datanode key) sends zeros there.
 	 */
 	PROTO_DT_WRITE_BLOCK = 0x60, /* u64 block id, u64 genstamp, u32 flags (PROTO_WRITE_*),
-	                                u32 n, n x loc (the rest of the pipeline), token
+	                                token, u32 n, n x loc (the rest of the pipeline)
 	                                => - once the whole pipeline is connected; then
 	                                DT_PACKETs flow down and DT_ACKs flow back */
 	PROTO_DT_PACKET = 0x61,      /* u64 seq, u64 offset in block, u32 data length,

@@ -170,6 +170,17 @@ static int handshake_error(SSL *s, int r, const char *side)
 	return -EPROTO;
 }
 
+/* The end of a blocking handshake that returned r: 0, or -errno with fd's session gone
+ * (a blocking socket "would block" only when its timeout passed). */
+static int blocking_result(int fd, SSL *s, int r)
+{
+	if (r == 1)
+		return 0;
+	int rc = handshake_error(s, r, "TLS handshake");
+	tls_drop(fd);
+	return rc == -EAGAIN ? -ETIMEDOUT : rc;
+}
+
 int tls_client(int fd, const char *host, int timeout_ms)
 {
 	SSL *s = attach(fd, client_ctx);
@@ -184,11 +195,7 @@ int tls_client(int fd, const char *host, int timeout_ms)
 	net_set_timeout(fd, timeout_ms);
 	int r = SSL_connect(s);
 	net_set_timeout(fd, 0);
-	if (r == 1)
-		return 0;
-	int rc = handshake_error(s, r, "TLS handshake");
-	tls_drop(fd);
-	return rc == -EAGAIN ? -ETIMEDOUT : rc;
+	return blocking_result(fd, s, r);
 }
 
 int tls_server(int fd)
@@ -196,12 +203,7 @@ int tls_server(int fd)
 	SSL *s = attach(fd, server_ctx);
 	if (!s)
 		return -ENOMEM;
-	int r = SSL_accept(s);
-	if (r == 1)
-		return 0;
-	int rc = handshake_error(s, r, "TLS handshake");
-	tls_drop(fd);
-	return rc == -EAGAIN ? -ETIMEDOUT : rc;
+	return blocking_result(fd, s, SSL_accept(s));
 }
 
 int tls_server_start(int fd)

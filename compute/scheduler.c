@@ -222,19 +222,24 @@ static void attempt_stopped(struct sched *s, struct sched_job *j, struct sched_a
 		s->nodes[a->node].running--;
 }
 
+/* Kills every running attempt of task t, saying why. */
+static void kill_running(struct sched *s, struct sched_job *j, struct sched_task *t,
+			 const char *why, double now)
+{
+	for (uint32_t k = 0; k < t->nattempts; k++) {
+		struct sched_attempt *a = &t->attempts[k];
+		if (a->state != JOB_A_RUNNING)
+			continue;
+		attempt_stopped(s, j, a, JOB_A_KILLED, now);
+		set_str(&a->message, why);
+		s->ops.kill(s->ops.arg, j, t, a);
+	}
+}
+
 static void end_job(struct sched *s, struct sched_job *j, uint8_t state, double now)
 {
-	for (uint32_t i = 0; i < j->ntasks; i++) {
-		struct sched_task *t = &j->tasks[i];
-		for (uint32_t k = 0; k < t->nattempts; k++) {
-			struct sched_attempt *a = &t->attempts[k];
-			if (a->state != JOB_A_RUNNING)
-				continue;
-			attempt_stopped(s, j, a, JOB_A_KILLED, now);
-			set_str(&a->message, "killed: the job ended");
-			s->ops.kill(s->ops.arg, j, t, a);
-		}
-	}
+	for (uint32_t i = 0; i < j->ntasks; i++)
+		kill_running(s, j, &j->tasks[i], "killed: the job ended", now);
 	j->state = state;
 	j->ended = now;
 	s->ops.ended(s->ops.arg, j);
@@ -506,14 +511,7 @@ static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched
 		j->node_local++;
 	else
 		j->remote++;
-	for (uint32_t k = 0; k < t->nattempts; k++) {
-		struct sched_attempt *o = &t->attempts[k];
-		if (o->state != JOB_A_RUNNING)
-			continue;
-		attempt_stopped(s, j, o, JOB_A_KILLED, now);
-		set_str(&o->message, "killed: another attempt finished first");
-		s->ops.kill(s->ops.arg, j, t, o);
-	}
+	kill_running(s, j, t, "killed: another attempt finished first", now);
 	if (j->done == j->ntasks)
 		end_job(s, j, JOB_SUCCEEDED, now);
 }

@@ -76,13 +76,13 @@ static int copy(struct job *j)
 	pack_u64(&req, j->id);
 	pack_u64(&req, j->gs);
 	pack_u32(&req, 0);
+	static const uint8_t no_token[TOKEN_LEN]; /* a datanode needs none */
+	pack_raw(&req, no_token, sizeof no_token);
 	pack_u32(&req, j->n - 1);
 	for (uint32_t i = 1; i < j->n; i++) {
 		pack_str(&req, j->t[i].id);
 		pack_str(&req, j->t[i].addr);
 	}
-	static const uint8_t no_token[TOKEN_LEN]; /* a datanode needs none */
-	pack_raw(&req, no_token, sizeof no_token);
 	struct proto_hdr h;
 	rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, 1, 0, req.data, req.len);
 	if (!rc)

@@ -203,8 +203,8 @@ static void *responder_main(void *arg)
 /* Connects to the next node (addr gets its address) and starts its part of the
  * pipeline, on a kept connection when there is one. */
 static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint64_t id,
-			      uint64_t gs, uint32_t flags, struct unpack *locs, uint32_t n,
-			      const uint8_t *tok, char *first, size_t firstsz,
+			      uint64_t gs, uint32_t flags, const uint8_t *tok, struct unpack *locs,
+			      uint32_t n, char *first, size_t firstsz,
 			      char addr[PROTO_ADDR_MAX + 1], int *out)
 {
 	unpack_str(locs, first, firstsz);
@@ -213,6 +213,7 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 	pack_u64(&req, id);
 	pack_u64(&req, gs);
 	pack_u32(&req, flags);
+	pack_raw(&req, tok, TOKEN_LEN);
 	pack_u32(&req, n - 1);
 	for (uint32_t i = 1; i < n; i++) {
 		char s[PROTO_ADDR_MAX + 1];
@@ -221,7 +222,6 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 		unpack_str(locs, s, sizeof s);
 		pack_str(&req, s);
 	}
-	pack_raw(&req, tok, TOKEN_LEN);
 	int rc = unpack_ok(locs) ? 0 : -EPROTO;
 	int fd = -1;
 	/* a kept connection may have died idle: then once more on a fresh one */
@@ -268,13 +268,8 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	unpack_init(&u, payload->data, payload->len);
 	uint64_t id = unpack_u64(&u), gs = unpack_u64(&u);
 	uint32_t flags = unpack_u32(&u);
-	uint32_t n = unpack_count(&u, 8);
-	struct unpack locs = u; /* the rest of the pipeline, then the token */
-	for (uint32_t i = 0; i < 2 * n && unpack_ok(&u); i++) {
-		char skip[PROTO_ADDR_MAX + 1];
-		unpack_str(&u, skip, sizeof skip);
-	}
 	const uint8_t *tok = unpack_raw(&u, TOKEN_LEN);
+	uint32_t n = unpack_count(&u, 8); /* the rest of the pipeline follows */
 	if (!unpack_ok(&u) || n > PROTO_REPL_MAX)
 		return reply_status(xc->fd, h, -EPROTO, "malformed write request"), -EPROTO;
 	if (authorize(xc, h, tok, id, gs, TOKEN_WRITE))
@@ -291,7 +286,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	char down_addr[PROTO_ADDR_MAX + 1] = "";
 	if (n) {
 		char next[PROTO_ID_MAX + 1] = "";
-		rc = connect_downstream(x, h, id, gs, flags, &locs, n, tok, next, sizeof next,
+		rc = connect_downstream(x, h, id, gs, flags, tok, &u, n, next, sizeof next,
 					down_addr, &down);
 		if (rc) {
 			char msg[256];

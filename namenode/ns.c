@@ -296,8 +296,15 @@ uint64_t nn_ns_block_count(const struct nn_ns *ns) { return ns->nblocks; }
 
 /* ---- open / format ---- */
 
+/* Opens the LevelDB in dir; with create, makes dir and a new, empty database there
+ * (an existing one is an error). */
 static int open_db(const char *dir, bool create, struct nn_ns **out)
 {
+	if (create) {
+		int rc = fs_mkdir_p(dir, 0700);
+		if (rc)
+			return rc;
+	}
 	struct nn_ns *ns = calloc(1, sizeof *ns);
 	if (!ns)
 		return -ENOMEM;
@@ -350,11 +357,8 @@ void nn_ns_close(struct nn_ns *ns)
 
 int nn_ns_format(const char *dir)
 {
-	int rc = fs_mkdir_p(dir, 0700);
-	if (rc)
-		return rc;
 	struct nn_ns *ns;
-	rc = open_db(dir, true, &ns);
+	int rc = open_db(dir, true, &ns);
 	if (rc)
 		return rc;
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
@@ -1606,11 +1610,8 @@ void nn_ns_dump_end(struct nn_ns_dump *d)
 int nn_ns_restore(const char *dir, int (*next)(void *arg, struct buf *key, struct buf *value),
 		  void *arg)
 {
-	int rc = fs_mkdir_p(dir, 0700);
-	if (rc)
-		return rc;
 	struct nn_ns *ns;
-	rc = open_db(dir, true, &ns);
+	int rc = open_db(dir, true, &ns);
 	if (rc)
 		return rc;
 	struct buf k = BUF_INIT, v = BUF_INIT;

@@ -152,6 +152,13 @@ static void reply(struct nn_server *s, struct conn *c, const struct proto_hdr *h
 	queue_flush(s, c);
 }
 
+/* A success reply without payload. */
+static void reply_ok(struct nn_server *s, struct conn *c, const struct proto_hdr *h)
+{
+	proto_frame(&c->out, h->type, PROTO_F_REPLY, h->reqid, 0, NULL, 0);
+	queue_flush(s, c);
+}
+
 static void reply_err(struct nn_server *s, struct conn *c, const struct proto_hdr *h, int rc,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void reply_err(struct nn_server *s, struct conn *c, const struct proto_hdr *h, int rc,
@@ -605,15 +612,13 @@ static void op_abandon(struct nn_server *s, struct conn *c, const struct proto_h
 		struct nn_blockrec r = {.id = id};
 		nn_blocks_push(&freed, &r);
 		release_blocks(s, &freed);
-		struct buf p = BUF_INIT;
-		return reply(s, c, h, &p);
+		return reply_ok(s, c, h);
 	}
 	int rc = nn_ns_abandon_block(s->ns, ino, id, &freed);
 	release_blocks(s, &freed);
 	if (rc)
 		return reply_err(s, c, h, rc, NULL);
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 static void reply_blocks(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -755,8 +760,7 @@ static void op_rename(struct nn_server *s, struct conn *c, const struct proto_hd
 	if (rc)
 		return reply_err(s, c, h, rc, rc == -EINVAL ? "cannot move a directory into itself"
 							    : NULL);
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 static void op_delete(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -777,8 +781,7 @@ static void op_delete(struct nn_server *s, struct conn *c, const struct proto_hd
 	release_blocks(s, &freed);
 	if (rc)
 		return reply_err(s, c, h, rc, rc == -EBUSY ? "cannot remove the root" : NULL);
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 /* Changes a file's replication (its blocks follow) or a directory's default. */
@@ -993,8 +996,7 @@ static void op_setxattr(struct nn_server *s, struct conn *c, const struct proto_
 	}
 	if (rc)
 		return reply_err(s, c, h, rc, NULL);
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 /* Replies "u32 n, n bytes" with v when rc is 0, else the error; frees v. */
@@ -1075,8 +1077,7 @@ static void op_removexattr(struct nn_server *s, struct conn *c, const struct pro
 	if (rc)
 		return reply_err(s, c, h, rc, rc == -EPERM ? "dfs attributes cannot be removed"
 							   : NULL);
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 /* ---------- block rewrites ----------
@@ -1419,8 +1420,7 @@ static void op_bad_block(struct nn_server *s, struct conn *c, const struct proto
 	int i = nn_dns_find(&s->dns, dn);
 	if (i >= 0)
 		bad_replica(s, id, gs, (uint32_t)i, why);
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 static void op_dn_bad_block(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -1437,8 +1437,7 @@ static void op_dn_bad_block(struct nn_server *s, struct conn *c, const struct pr
 	}
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 struct fsck {
@@ -1622,8 +1621,7 @@ static void op_decommission(struct nn_server *s, struct conn *c, const struct pr
 	s->repl_dirty = true;
 	log_info("datanode '%s' %s by an administrator", id,
 		 on ? "is being decommissioned" : "is back in service");
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 /* Marks decommissioning nodes done once everything they hold is safe elsewhere. */
@@ -1826,8 +1824,7 @@ static void op_job_kill(struct nn_server *s, struct conn *c, const struct proto_
 		return reply_err(s, c, h, rc, "no job %s", id);
 	if (rc == -EALREADY)
 		return reply_err(s, c, h, -EINVAL, "job %s has already ended", id);
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 static void op_job_logs(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -1946,8 +1943,7 @@ static void op_register(struct nn_server *s, struct conn *c, const struct proto_
 	log_info("datanode '%s' registered at %s (%u task slots%s)", id, addr, slots,
 		 (dnflags & PROTO_DNF_NO_EXEC) ? ", built-in filters only" : "");
 	send_block_keys(s, c); /* before the reply: it knows them once registered */
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 static int dn_of(struct nn_server *s, struct conn *c, const struct proto_hdr *h)
@@ -2057,8 +2053,7 @@ static void op_block_report(struct nn_server *s, struct conn *c, const struct pr
 		check_safe_mode(s);
 		log_info("datanode '%s' reported %u blocks", s->dns.v[i].id, n);
 	}
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 static void op_block_deleted(struct nn_server *s, struct conn *c, const struct proto_hdr *h,
@@ -2078,8 +2073,7 @@ static void op_block_deleted(struct nn_server *s, struct conn *c, const struct p
 	}
 	if (!unpack_ok(u))
 		return reply_err(s, c, h, -EPROTO, "malformed request");
-	struct buf p = BUF_INIT;
-	reply(s, c, h, &p);
+	reply_ok(s, c, h);
 }
 
 /* ---------- connections ---------- */
@@ -2207,13 +2201,11 @@ static void dispatch_op(struct nn_server *s, struct conn *c, const struct proto_
 				return;
 			if (nn_jobs_reports(s->jobs, (uint32_t)c->dn, &u))
 				return reply_err(s, c, h, -EPROTO, "malformed task report");
-			struct buf p = BUF_INIT;
-			return reply(s, c, h, &p);
+			return reply_ok(s, c, h);
 		}
 		case PROTO_DN_BYE: {
 			c->said_bye = true;
-			struct buf p = BUF_INIT;
-			return reply(s, c, h, &p);
+			return reply_ok(s, c, h);
 		}
 		default: break;
 		}

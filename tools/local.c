@@ -46,6 +46,7 @@ struct local {
 	char ids[MAX_NODES][PROTO_ID_MAX + 1];
 	int nids;
 	struct buf settings; /* "k=v\n" lines */
+	bool tls;            /* DIR/tls holds a CA: every connection is TLS */
 };
 
 static void path_of(const struct local *l, const char *rel, struct buf *out)
@@ -236,7 +237,7 @@ static void add_settings(const struct local *l, char **args, int *n, struct buf 
 	}
 }
 
-/* Does this cluster use TLS (DIR/tls holds its CA)? */
+/* Does DIR/tls hold a CA (the cluster uses TLS)? */
 static bool uses_tls(const struct local *l)
 {
 	struct buf p = BUF_INIT;
@@ -247,9 +248,9 @@ static bool uses_tls(const struct local *l)
 }
 
 /* Makes DIR/tls (a new CA and certificates) unless it is there already. */
-static int make_tls(const struct local *l)
+static int make_tls(struct local *l)
 {
-	if (uses_tls(l))
+	if (l->tls)
 		return 0;
 	struct buf p = BUF_INIT, err = BUF_INIT;
 	path_of(l, "tls", &p);
@@ -261,6 +262,8 @@ static int make_tls(const struct local *l)
 		rc = tls_make_local(p.data, names, &err);
 	if (rc)
 		cli_error(p.data, "%s", err.data);
+	else
+		l->tls = true;
 	buf_free(&p);
 	buf_free(&err);
 	return rc;
@@ -293,7 +296,6 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 	struct buf bin = BUF_INIT, key = BUF_INIT, data = BUF_INIT, addrp = BUF_INIT,
 		   logp = BUF_INIT, store = BUF_INIT, httpp = BUF_INIT, cert = BUF_INIT,
 		   tkey = BUF_INIT, ca = BUF_INIT;
-	bool tls = uses_tls(l);
 	path_of(l, "tls/node.pem", &cert);
 	path_of(l, "tls/node.key", &tkey);
 	path_of(l, "tls/ca.pem", &ca);
@@ -330,7 +332,7 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 		args[n++] = "127.0.0.1:0";
 		args[n++] = "--http-port-file";
 		args[n++] = httpp.data;
-		if (tls) {
+		if (l->tls) {
 			args[n++] = "--tls-cert";
 			args[n++] = cert.data;
 			args[n++] = "--tls-key";
@@ -382,7 +384,7 @@ static int write_conf(struct local *l)
 	struct buf b = BUF_INIT, p = BUF_INIT;
 	buf_printf(&b, "# written by 'dfs local up'\nnamenode = %s\nkey_file = %s/cluster.key\n", nn,
 		   l->dir.data);
-	if (uses_tls(l))
+	if (l->tls)
 		buf_printf(&b, "tls_cert = %s/tls/client.pem\ntls_key = %s/tls/client.key\n"
 			       "tls_ca = %s/tls/ca.pem\n",
 			   l->dir.data, l->dir.data, l->dir.data);
@@ -578,7 +580,7 @@ static int local_status(struct local *l, bool json)
 		buf_addc(&out, '{');
 		json_kstr(&out, "dir", l->dir.data);
 		json_kstr(&out, "key", key.data);
-		json_kbool(&out, "tls", uses_tls(l));
+		json_kbool(&out, "tls", l->tls);
 		json_key(&out, "namenode");
 		buf_addc(&out, '{');
 		pid_t pid = running_pid(l, "namenode");
@@ -702,7 +704,7 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 	int rc = ensure_layout(l);
 	if (rc)
 		return 1;
-	if ((tls && make_tls(l)) || (uses_tls(l) && client_tls(l)))
+	if ((tls && make_tls(l)) || (l->tls && client_tls(l)))
 		return 1;
 	load_nodes(l);
 	if (settings_arg) {
@@ -746,11 +748,11 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 		current_mount(l, mounted, sizeof mounted);
 	if (!cli_g.quiet) {
 		printf("local cluster up: namenode %s, %d datanodes, state in %s%s\n", nn, l->nids,
-		       l->dir.data, uses_tls(l) ? ", TLS on every connection" : "");
+		       l->dir.data, l->tls ? ", TLS on every connection" : "");
 		char web[256];
 		daemon_file(l, "namenode", "http", web, sizeof web);
 		if (web[0])
-			printf("status page: %s://%s/\n", uses_tls(l) ? "https" : "http", web);
+			printf("status page: %s://%s/\n", l->tls ? "https" : "http", web);
 		if (mounted[0])
 			printf("mounted at %s\n", mounted);
 	}
@@ -836,6 +838,7 @@ int cmd_local(int argc, char **argv)
 	const char *sub = argv[optind];
 	struct local l = {.dir = BUF_INIT, .settings = BUF_INIT};
 	locate_local_dir(cli_g.dir, &l.dir);
+	l.tls = uses_tls(&l);
 	int status = 0;
 	if (!strcmp(sub, "up")) {
 		struct buf defmnt = BUF_INIT;

@@ -16,7 +16,7 @@ cat >"$T/flood.py" <<'PY'
 import hashlib, hmac, os, socket, struct, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
 key = bytes.fromhex(open(sys.argv[2]).read().strip())
-n, secs, mode = int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+n, secs, mode, ready = int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
 def conn():
     s = socket.create_connection((host, int(port)), timeout=5)
     return s
@@ -43,6 +43,7 @@ for i in range(n):
         socks.append(authed() if mode == "slow-authed" else conn())
     except OSError:
         closed += 1
+open(ready, "w").close()  # every connection is open: the test's clients start now
 frame = struct.pack(">IHHQIi", 0x44465331, 0x15, 0, 7, 100, 0)
 end = time.time() + secs
 i = 0
@@ -70,20 +71,21 @@ for s in socks:
 print(closed)
 PY
 key=$DFS_DIR/cluster.key
-python3 "$T/flood.py" "$nn" "$key" 400 6 silent >"$T/silent" &
+python3 "$T/flood.py" "$nn" "$key" 400 6 silent "$T/r1" >"$T/silent" &
 p1=$!
-python3 "$T/flood.py" "$nn" "$key" 10 6 slow >"$T/slow" &
+python3 "$T/flood.py" "$nn" "$key" 10 6 slow "$T/r2" >"$T/slow" &
 p2=$!
-python3 "$T/flood.py" "$nn" "$key" 5 6 slow-authed >"$T/slowauth" &
+python3 "$T/flood.py" "$nn" "$key" 5 6 slow-authed "$T/r3" >"$T/slowauth" &
 p3=$!
-python3 "$T/flood.py" "$dn" "$key" 300 6 silent >"$T/dnsilent" &
+python3 "$T/flood.py" "$dn" "$key" 300 6 silent "$T/r4" >"$T/dnsilent" &
 p4=$!
-sleep 1.5
+wait_for 30 test -e "$T/r1" -a -e "$T/r2" -a -e "$T/r3" -a -e "$T/r4" ||
+	fail "the flood did not start"
 for i in 1 2 3; do
 	check "ls during the flood ($i)" timeout 10 dfs ls /
 	check "put during the flood ($i)" timeout 10 dfs put -f "$T/f" /g$i
 	check "get during the flood ($i)" bash -c "timeout 10 dfs get /f - | cmp - '$T/f'"
-	sleep 1
+	sleep 1 # pacing: the three rounds spread over the flood's 6 s
 done
 wait $p1 $p2 $p3 $p4
 [ "$(cat "$T/silent")" -ge 360 ] && ok "silent connections to the namenode dropped ($(cat "$T/silent") of 400)" ||

@@ -149,7 +149,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cs, "asdatanode")) {
 			int fd = net_connect(b->locs[0].addr, 5000);
 			int rc = fd < 0 ? fd : auth_client(fd, o.key, PROTO_ROLE_DATANODE, 0, 0);
-			printf("%s: %s\n", cs, rc ? "refused: wrong key for the role" : "ok");
+			if (rc == -EACCES)
+				printf("%s: refused: wrong key for the role\n", cs);
+			else
+				printf("%s: %s\n", cs, rc ? strerror(-rc) : "ok");
 			if (fd >= 0)
 				close(fd);
 		} else {

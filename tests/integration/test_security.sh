@@ -28,7 +28,7 @@ expect_line forged "refused: forged block token"
 expect_line widened "refused: forged block token"
 expect_line other "refused: block token is for another block"
 expect_line readsync "refused: block token does not allow writing"
-expect_line asdatanode "refused"
+expect_line asdatanode "refused: wrong key for the role"
 out=$("$PROBE" "$nn" "$key" /f expired reread 2>&1)
 echo "$out" | sed 's/^/  probe: /'
 expect_line expired "refused: block token expired"
@@ -39,7 +39,9 @@ grep -q "refused: block token expired" "$DFS_DIR"/logs/dn*.log &&
 # ---- keys roll over under a running workload ----
 head -c 40M /dev/urandom >"$T/big"
 check "put while the block keys roll" dfs put "$T/big" /big
-sleep 5 # tokens of the put have expired, keys rolled twice more
+# the probe waits until a token it got now has expired (keys roll twice meanwhile)
+out=$("$PROBE" "$nn" "$key" /big expired 2>&1)
+expect_line expired "refused: block token expired"
 check "get after several rolls" bash -c "dfs get /big '$T/big.out' && cmp '$T/big' '$T/big.out'"
 check "a job after several rolls" bash -c "dfs run -q --input /big --output /job --map 'wc -c' >/dev/null"
 sum=$(dfs cat '/job/part-*' | awk '{s += $1} END {print s}')
@@ -51,6 +53,7 @@ mkdir -p "$T/fake"
 "$BIN/dfs-datanode" --namenode "$nn" --data "$T/fake" --id fake --listen 127.0.0.1:0 \
 	--key "$key" --datanode-key "$key" --log "$T/fake.log" &
 fake=$!
+trap 'kill "$fake" 2>/dev/null; cleanup' EXIT
 if wait_for 10 grep -q "wrong datanode key" "$T/fake.log"; then
 	ok "the namenode refused a datanode holding only the cluster key"
 else
