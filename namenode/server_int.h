@@ -1,0 +1,282 @@
+/*
+ * server_int: the namenode server's private header (Redis's server.h, SQLite's
+ * sqliteInt.h): the state shared by the server's files, and the functions they call in
+ * each other. Everything here runs on the loop thread only; nothing is locked.
+ * server.h is the public API (start, run, stop, free, the test hook).
+ *
+ * Layout of the server:
+ *   server.c       lifecycle (start, free, the test hook), the periodic tick, and the
+ *                  helpers every request family uses (credentials, block release,
+ *                  block tokens)
+ *   conn.c         connections: accept, TLS and dfs handshakes, framing, deadlines,
+ *                  replies, the end-of-turn group-commit flush, close
+ *   optable.c      the request table {type, handler, flags} and the dispatcher, which
+ *                  enforces safe mode, the caller's role and privilege from it
+ *   op_files.c     files and directories: create, blocks, stat, list, rename, delete...
+ *   op_posix.c     the POSIX calls of the mount: setattr, symlink, readlink, link, mknod
+ *   op_xattr.c     extended attributes and file locks
+ *   op_admin.c     statfs, report, fsck, safe mode, decommission, trash, backup
+ *   op_datanode.c  the datanodes' requests: register, heartbeat, block reports...
+ *   op_jobs.c      the compute jobs' requests and the CN_JOB_STATUS waiters
+ *   lease.c        writers' leases and their recovery (state machine at its top)
+ *   safemode.c     safe mode (state machine at its top)
+ *   status.c       the status page, /api/status and /metrics
+ */
+#ifndef DFS_NN_SERVER_INT_H
+#define DFS_NN_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "blockmap.h"
+#include "buf.h"
+#include "cfg.h"
+#include "datanodes.h"
+#include "ev.h"
+#include "jobs.h"
+#include "locks.h"
+#include "log.h"
+#include "ns.h"
+#include "pack.h"
+#include "perm.h"
+#include "proto.h"
+#include "replication.h"
+#include "server.h"
+#include "token.h"
+
+struct http;
+
+/* ---------- state ---------- */
+
+/* NN_CONN_TLS: the TLS handshake (tls.h; only with TLS on), then the dfs handshake */
+enum nn_conn_state { NN_CONN_TLS, NN_CONN_HANDSHAKE, NN_CONN_READY };
+
+struct nn_conn {
+	int fd;
+	enum nn_conn_state state;
+	struct auth_server auth;
+	struct auth_peer peer;
+	struct nn_cred cred; /* who the peer is, for permission checks (perm.h) */
+	struct buf in, out;
+	size_t safe;      /* bytes of out that may be written */
+	bool queued;      /* in the server's flush list */
+	bool closing;     /* close once out is written */
+	bool said_bye;
+	double accepted;    /* ev_now() at accept: the handshake deadline runs from here */
+	double frame_since; /* a frame has been arriving since then (0: none pending) */
+	int dn;           /* datanode index when a datanode's control channel, else -1 */
+	char peer_addr[64], peer_host[64];
+	uint64_t *writing; /* inodes this client created and has not completed: its leases */
+	uint32_t nwriting, capwriting;
+	uint64_t id;       /* unique per connection: its lock session */
+	uint64_t *pending; /* blocks from CN_ALLOC_BLOCK not yet used by a CN_UPDATE */
+	struct nn_ns_dump *dump; /* a backup being read (CN_BACKUP) */
+	uint32_t npending, cappending;
+	struct nn_conn *prev, *next;
+};
+
+/* A writer's connection closed with the file still open: recovered at `deadline`. */
+struct nn_orphan {
+	uint64_t ino;
+	double deadline;
+};
+
+struct nn_server {
+	struct cfg cfg;
+	struct auth_keys keys;
+	struct token_keys tokens; /* block keys (token.h), rolled by on_tick */
+	struct ev_loop *loop;
+	int lfd;
+	struct nn_ns *ns;
+	struct nn_blockmap *bm;
+	struct nn_dns dns;
+	struct nn_conn *conns;
+	uint32_t nconns;
+	struct nn_conn **flush;
+	size_t nflush, capflush;
+	struct nn_conn **dn_conn; /* by datanode index */
+	uint32_t dn_conn_cap;
+	double last_sync;
+	uint32_t nunauth; /* connections still in the handshake */
+	double trash_last; /* the last trash checkpoint (trash.h) */
+	struct log_limit reject_log;
+	struct nn_repl *repl;
+	bool repl_dirty;       /* something changed that may need copies or deletions */
+	double repl_last;      /* last scheduling pass */
+	struct nn_orphan *orphans;  /* leases of writers that went away (recover_leases) */
+	uint32_t norphans, caporphans;
+	bool safe_mode;        /* read-only, no replication decisions (see check_safe_mode) */
+	bool safe_manual;      /* entered by an administrator: left only by one */
+	double started;
+	uint64_t rpc_count[256];
+	double rpc_seconds[256];  /* time spent handling each request type */
+	uint64_t heartbeats;
+	struct http *http;        /* status page and metrics, or NULL */
+	struct nn_locks locks;
+	uint64_t next_conn_id;
+	struct nn_jobs *jobs;
+	struct nn_waiter *waiters; /* CN_JOB_STATUS calls waiting for their job to end */
+	uint32_t nwaiters, capwaiters;
+};
+
+/* A client waiting (CN_JOB_STATUS with wait_ms) for a job to end. */
+struct nn_waiter {
+	struct nn_conn *c;
+	uint64_t reqid;
+	char job[JOB_ID_MAX + 1];
+	double deadline;
+};
+
+/* Rejected peers are logged at a bounded rate (common/log.h). */
+#define log_reject(s, ...) log_warn_limited(&(s)->reject_log, __VA_ARGS__)
+
+
+/* The signature of every request handler: s and c borrowed; u reads h's payload. */
+typedef void nn_op_fn(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		      struct unpack *u);
+
+/* ---------- conn.c: connections and replies ---------- */
+
+/* Puts c in the list flushed at the end of the turn (nn_conn_turn_end). */
+void nn_conn_queue(struct nn_server *s, struct nn_conn *c);
+/* Takes c out of the flush list (c is about to go without being flushed). */
+void nn_conn_unqueue(struct nn_server *s, struct nn_conn *c);
+/* Queues the reply to h with payload (borrowed). */
+void nn_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+	      const struct buf *payload);
+/* Queues a success reply without payload. */
+void nn_reply_ok(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h);
+/* Queues an error reply: status from rc (-errno), the message from fmt (NULL: none). */
+void nn_reply_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Appends the wire `attr` of a (proto.h). */
+void nn_pack_attr(struct buf *b, const struct nn_attr *a);
+/* Queues a reply carrying a's attr. */
+void nn_reply_attr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const struct nn_attr *a);
+/* Handles one whole frame of c: the handshake's AUTH, then requests (nn_dispatch). */
+void nn_conn_frame(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const void *payload);
+/* The largest frame c may send in its current state and role. */
+uint32_t nn_conn_max_frame(const struct nn_conn *c);
+/* Forgets what c held: leases, allocated blocks, locks, waiters, its datanode. */
+void nn_conn_release(struct nn_server *s, struct nn_conn *c);
+/* Releases, unlinks and frees c (and closes its socket). */
+void nn_conn_close(struct nn_server *s, struct nn_conn *c);
+/* Closes connections past the handshake or frame deadlines. */
+void nn_conn_check_deadlines(struct nn_server *s);
+/* Watches s->lfd for connections and hooks nn_conn_turn_end to the end of each loop
+ * turn; returns 0 or -errno. */
+int nn_conn_listen(struct nn_server *s);
+/* End of a loop turn: replication pass, datanode commands, waiters, the namespace
+ * sync, and only then the turn's replies (group commit). */
+void nn_conn_turn_end(struct nn_server *s);
+
+/* ---------- server.c: shared by the request families ---------- */
+
+/* The caller's identity for permission checks (perm.h) and privileged requests. */
+struct nn_cred nn_cred_of(const struct nn_server *s, const struct auth_peer *p);
+/* Replies with rc and returns true when a permission check (perm.h) failed (rc != 0). */
+bool nn_denied(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc);
+/* Forgets blocks no file uses and tells their holders to delete them; frees freed. */
+void nn_release_blocks(struct nn_server *s, struct nn_blocks *freed);
+/* Records the datanodes ("u32 n, n x str id" in u) a client says stored block id
+ * (its pipeline acked), with length len; finished clears under-construction. */
+int nn_note_stored(struct nn_server *s, struct unpack *u, uint64_t id, uint64_t len,
+		   bool finished);
+/* Appends the wire `loc` of datanode d. */
+void nn_pack_loc(struct buf *p, const struct nn_dn *d);
+/* Appends a block token for (id, gs) in modes (TOKEN_*), minted for c's user. */
+void nn_pack_token(struct nn_server *s, struct buf *p, const struct nn_conn *c, uint64_t id,
+		   uint64_t gs, uint8_t modes);
+/* Queues the block keys to datanode connection c (an unsolicited NN_BLOCK_KEYS). */
+void nn_send_block_keys(struct nn_server *s, struct nn_conn *c);
+
+/* ---------- lease.c: writers' leases (states at the top of lease.c) ---------- */
+
+/* c now holds the lease of ino (it created the file). */
+void nn_lease_add(struct nn_conn *c, uint64_t ino);
+/* c gave the lease of ino up (it completed the file). */
+void nn_lease_drop(struct nn_conn *c, uint64_t ino);
+/* c is going away: each file it still writes becomes an orphan, recovered after
+ * lease_timeout. */
+void nn_lease_orphan_all(struct nn_server *s, struct nn_conn *c);
+/* Closes the orphans whose time came (not in safe mode). */
+void nn_lease_recover(struct nn_server *s);
+
+/* ---------- safemode.c: safe mode (states at the top of safemode.c) ---------- */
+
+/* After the namespace is loaded: safe mode when there are blocks to wait for. */
+void nn_safemode_start(struct nn_server *s);
+/* Leaves the start-up safe mode once enough blocks have reported replicas. */
+void nn_safemode_check(struct nn_server *s);
+/* An administrator's safe mode: entered, or left, until the next command. */
+void nn_safemode_enter(struct nn_server *s);
+void nn_safemode_leave(struct nn_server *s);
+/* Counts the finished blocks and those with a replica on a connected datanode. */
+void nn_safemode_count(const struct nn_server *s, uint64_t *reported, uint64_t *total);
+
+/* ---------- status.c: status page, /api/status, /metrics ---------- */
+
+/* Cluster totals: space on the live datanodes, and (blocks) block health. */
+struct nn_totals {
+	uint64_t capacity, used, remaining;
+	uint64_t under, corrupt, missing;
+	const struct nn_dns *dns;
+};
+void nn_totals(struct nn_server *s, struct nn_totals *t, bool blocks);
+/* The HTTP callback (http.h): "/", "/api/status", "/metrics"; arg is the server. */
+int nn_status_render(void *arg, const char *path, struct buf *body, const char **ctype);
+
+/* ---------- the request families' helpers ---------- */
+
+/* op_posix.c: the owner of a new inode: the optional trailing [ids] of u honoured from
+ * a root client, else the peer itself. */
+void nn_new_owner(const struct nn_conn *c, struct unpack *u, uint32_t *uid, uint32_t *gid);
+/* op_files.c: changes a file's replication (its blocks follow) or a directory's
+ * default; a receives the new attributes. */
+int nn_set_replication(struct nn_server *s, const char *path, uint16_t repl,
+		       struct nn_attr *a);
+/* op_files.c: releases the blocks c allocated (CN_ALLOC_BLOCK) and never used. */
+void nn_pending_release(struct nn_server *s, struct nn_conn *c);
+/* op_admin.c: marks decommissioning nodes done once their blocks are safe elsewhere. */
+void nn_check_decommission(struct nn_server *s);
+/* op_datanode.c: datanode i is dead: forget its replicas and its tasks (nn_dns_check's
+ * callback; arg is the server). */
+void nn_on_dn_dead(void *arg, uint32_t i);
+/* op_datanode.c: sends every datanode its queued commands now. */
+void nn_push_commands(struct nn_server *s);
+/* op_jobs.c: answers the CN_JOB_STATUS waiters whose job ended or whose wait is over;
+ * with closing, drops closing's waiters unanswered instead. */
+void nn_answer_waiters(struct nn_server *s, struct nn_conn *closing);
+
+/* ---------- the request handlers (one per request type) ---------- */
+
+/* op_files.c */
+nn_op_fn nn_op_mkdir, nn_op_create, nn_op_add_block, nn_op_complete, nn_op_abandon,
+	nn_op_get_blocks, nn_op_stat, nn_op_list, nn_op_rename, nn_op_delete, nn_op_setrep,
+	nn_op_alloc_block, nn_op_update, nn_op_file_blocks, nn_op_block_token;
+/* op_posix.c */
+nn_op_fn nn_op_setattr, nn_op_symlink, nn_op_readlink, nn_op_link, nn_op_mknod;
+/* op_xattr.c */
+nn_op_fn nn_op_setxattr, nn_op_getxattr, nn_op_listxattr, nn_op_removexattr, nn_op_lock;
+/* op_admin.c */
+nn_op_fn nn_op_statfs, nn_op_report, nn_op_fsck, nn_op_safemode, nn_op_decommission,
+	nn_op_trash, nn_op_backup;
+/* op_datanode.c */
+nn_op_fn nn_op_bad_block, nn_op_register, nn_op_heartbeat, nn_op_block_report,
+	nn_op_block_received, nn_op_block_deleted, nn_op_dn_bad_block, nn_op_task_status,
+	nn_op_bye;
+/* op_jobs.c */
+nn_op_fn nn_op_job_submit, nn_op_job_status, nn_op_job_list, nn_op_job_kill,
+	nn_op_job_logs;
+
+/* ---------- optable.c: the request table and the dispatcher ---------- */
+
+/* Handles request h of c (READY): looks it up, checks, calls, times it (rpc_*). */
+void nn_dispatch(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		 const void *payload);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * status: what the namenode shows over HTTP (common/http.h) -- the status page "/",
+ * /api/status (JSON) and /metrics (Prometheus) -- and the cluster totals that CN_STATFS
+ * and CN_REPORT also use. Loop thread only (http_start_in_loop serves from the loop).
+ */
+#include "server_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "http.h"
+#include "json.h"
+
+/* ---------- cluster totals ---------- */
+
+static void count_block(void *arg, struct nn_block *b)
+{
+	struct nn_totals *t = arg;
+	uint32_t live = 0;
+	for (uint16_t i = 0; i < b->nrep; i++)
+		live += t->dns->v[b->reps[i]].state != PROTO_DN_DEAD;
+	if (b->flags & NN_BLOCK_CORRUPT)
+		t->corrupt++;
+	else if (live == 0 && !(b->flags & NN_BLOCK_UC))
+		t->missing++;
+	else if (live < b->repl && !(b->flags & NN_BLOCK_UC))
+		t->under++;
+}
+
+void nn_totals(struct nn_server *s, struct nn_totals *t, bool blocks)
+{
+	memset(t, 0, sizeof *t);
+	t->dns = &s->dns;
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		if (d->state == PROTO_DN_DEAD)
+			continue;
+		t->capacity += d->capacity;
+		t->used += d->used;
+		t->remaining += d->remaining;
+	}
+	if (blocks)
+		nn_blockmap_each(s->bm, count_block, t);
+}
+
+
+/* ---------- pages ---------- */
+
+static void status_json(struct nn_server *s, struct buf *o)
+{
+	struct nn_totals t;
+	nn_totals(s, &t, true);
+	double now = ev_now();
+	buf_addc(o, '{');
+	json_kbool(o, "safe_mode", s->safe_mode);
+	json_ku64(o, "capacity", t.capacity);
+	json_ku64(o, "used", t.used);
+	json_ku64(o, "remaining", t.remaining);
+	json_ku64(o, "files", nn_ns_files(s->ns));
+	json_ku64(o, "blocks", nn_blockmap_count(s->bm));
+	json_ku64(o, "under_replicated", t.under);
+	json_ku64(o, "corrupt", t.corrupt);
+	json_ku64(o, "missing", t.missing);
+	json_key(o, "datanodes");
+	buf_addc(o, '[');
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		json_sep(o);
+		buf_addc(o, '{');
+		json_kstr(o, "id", d->id);
+		json_kstr(o, "addr", d->addr);
+		json_kstr(o, "state", dfs_dn_state_name(nn_dn_shown_state(d)));
+		json_ku64(o, "capacity", d->capacity);
+		json_ku64(o, "used", d->used);
+		json_ku64(o, "remaining", d->remaining);
+		json_ku64(o, "blocks", d->nblocks);
+		json_kdbl(o, "last_contact_s", now - d->last_contact);
+		json_ku64(o, "xceivers", d->xceivers);
+		json_ku64(o, "tasks", nn_jobs_node_running(s->jobs, i));
+		buf_addc(o, '}');
+	}
+	buf_adds(o, "]}");
+}
+
+static void html_esc(struct buf *o, const char *v)
+{
+	for (; v && *v; v++) {
+		switch (*v) {
+		case '<': buf_adds(o, "&lt;"); break;
+		case '>': buf_adds(o, "&gt;"); break;
+		case '&': buf_adds(o, "&amp;"); break;
+		case '"': buf_adds(o, "&quot;"); break;
+		default: buf_addc(o, *v);
+		}
+	}
+}
+
+static const char *human(uint64_t n, char out[32])
+{
+	const char *u = "KMGTPE";
+	if (n < 1024) {
+		snprintf(out, 32, "%llu B", (unsigned long long)n);
+		return out;
+	}
+	double v = (double)n;
+	int i = -1;
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, 32, "%.1f %ciB", v, u[i]);
+	return out;
+}
+
+static void job_row(void *arg, const struct job_info *ji)
+{
+	struct buf *o = arg;
+	buf_adds(o, "<tr><td>");
+	html_esc(o, ji->id);
+	buf_printf(o, "</td><td%s>%s</td><td>%u/%u</td><td>%u</td><td>%u</td><td>%.2f</td><td>",
+		   ji->state == JOB_FAILED ? " class=\"bad\"" : "", job_state_name(ji->state),
+		   ji->done, ji->total, ji->node_local, ji->failed_attempts, ji->elapsed_ms / 1000.0);
+	html_esc(o, ji->output);
+	buf_adds(o, "</td></tr>");
+}
+
+static void count_job(void *arg, const struct job_info *ji)
+{
+	uint32_t *by_state = arg;
+	by_state[ji->state <= JOB_KILLED ? ji->state : 0]++;
+}
+
+static void status_html(struct nn_server *s, struct buf *o)
+{
+	struct nn_totals t;
+	nn_totals(s, &t, true);
+	char a[32], b[32], c[32];
+	double now = ev_now();
+	buf_adds(o, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>dfs namenode</title>"
+		    "<meta http-equiv=\"refresh\" content=\"10\"><style>body{font-family:sans-serif;"
+		    "margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+		    "padding:.3em .6em;text-align:right}th{background:#eee}td:first-child,"
+		    "th:first-child{text-align:left}.bad{color:#b00;font-weight:bold}</style>"
+		    "</head><body><h1>dfs namenode</h1>");
+	buf_printf(o, "<h2>Cluster</h2><table id=\"summary\"><tr><th>capacity</th><td>%s</td></tr>"
+		      "<tr><th>used</th><td>%s</td></tr><tr><th>remaining</th><td>%s</td></tr>"
+		      "<tr><th>files and directories</th><td>%llu</td></tr>"
+		      "<tr><th>blocks</th><td>%zu</td></tr>",
+		   human(t.capacity, a), human(t.used, b), human(t.remaining, c),
+		   (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm));
+	buf_printf(o, "<tr><th>under-replicated blocks</th><td%s>%llu</td></tr>"
+		      "<tr><th>corrupt blocks</th><td%s>%llu</td></tr>"
+		      "<tr><th>missing blocks</th><td%s>%llu</td></tr>"
+		      "<tr><th>safe mode</th><td%s>%s</td></tr>"
+		      "<tr><th>up for</th><td>%.0f s</td></tr></table>",
+		   t.under ? " class=\"bad\"" : "", (unsigned long long)t.under,
+		   t.corrupt ? " class=\"bad\"" : "", (unsigned long long)t.corrupt,
+		   t.missing ? " class=\"bad\"" : "", (unsigned long long)t.missing,
+		   s->safe_mode ? " class=\"bad\"" : "", s->safe_mode ? "on" : "off",
+		   now - s->started);
+	buf_adds(o, "<h2>Datanodes</h2><table id=\"datanodes\"><tr><th>id</th><th>address</th>"
+		    "<th>state</th><th>last contact</th><th>capacity</th><th>used</th>"
+		    "<th>remaining</th><th>blocks</th><th>transfers</th><th>running tasks</th></tr>");
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		const char *st = dfs_dn_state_name(nn_dn_shown_state(d));
+		buf_adds(o, "<tr><td>");
+		html_esc(o, d->id);
+		buf_adds(o, "</td><td>");
+		html_esc(o, d->addr);
+		buf_printf(o, "</td><td%s>%s</td><td>%.1f s ago</td><td>%s</td><td>%s</td><td>%s</td>"
+			      "<td>%llu</td><td>%u</td><td>%u</td></tr>",
+			   strcmp(st, "live") ? " class=\"bad\"" : "", st, now - d->last_contact,
+			   human(d->capacity, a), human(d->used, b), human(d->remaining, c),
+			   (unsigned long long)d->nblocks, d->xceivers,
+			   nn_jobs_node_running(s->jobs, i));
+	}
+	buf_adds(o, "</table><h2>Recent jobs</h2><table id=\"jobs\"><tr><th>job</th><th>state</th>"
+		    "<th>tasks done</th><th>node-local</th><th>failed attempts</th><th>seconds</th>"
+		    "<th>output</th></tr>");
+	nn_jobs_each(s->jobs, job_row, o);
+	buf_adds(o, "</table><p><a href=\"/api/status\">/api/status</a> &middot; "
+		    "<a href=\"/metrics\">/metrics</a></p></body></html>\n");
+}
+
+static void metrics(struct nn_server *s, struct buf *o)
+{
+	struct nn_totals t;
+	nn_totals(s, &t, true);
+	buf_printf(o, "# HELP dfs_files Files, directories and other inodes.\n# TYPE dfs_files gauge\n"
+		      "dfs_files %llu\n", (unsigned long long)nn_ns_files(s->ns));
+	buf_printf(o, "# HELP dfs_blocks Blocks in the namespace.\n# TYPE dfs_blocks gauge\n"
+		      "dfs_blocks %zu\n", nn_blockmap_count(s->bm));
+	buf_printf(o, "# TYPE dfs_under_replicated_blocks gauge\ndfs_under_replicated_blocks %llu\n"
+		      "# TYPE dfs_corrupt_blocks gauge\ndfs_corrupt_blocks %llu\n"
+		      "# TYPE dfs_missing_blocks gauge\ndfs_missing_blocks %llu\n",
+		   (unsigned long long)t.under, (unsigned long long)t.corrupt,
+		   (unsigned long long)t.missing);
+	buf_printf(o, "# TYPE dfs_capacity_bytes gauge\ndfs_capacity_bytes %llu\n"
+		      "# TYPE dfs_used_bytes gauge\ndfs_used_bytes %llu\n"
+		      "# TYPE dfs_remaining_bytes gauge\ndfs_remaining_bytes %llu\n",
+		   (unsigned long long)t.capacity, (unsigned long long)t.used,
+		   (unsigned long long)t.remaining);
+	buf_printf(o, "# TYPE dfs_safe_mode gauge\ndfs_safe_mode %d\n", s->safe_mode ? 1 : 0);
+	uint32_t by_state[8] = {0};
+	uint64_t tasks = 0;
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		by_state[nn_dn_shown_state(&s->dns.v[i]) & 7]++;
+		tasks += nn_jobs_node_running(s->jobs, i);
+	}
+	buf_adds(o, "# HELP dfs_datanodes Datanodes by state.\n# TYPE dfs_datanodes gauge\n");
+	for (uint8_t st = PROTO_DN_LIVE; st <= PROTO_DN_DECOMMISSIONED; st++)
+		buf_printf(o, "dfs_datanodes{state=\"%s\"} %u\n", dfs_dn_state_name(st), by_state[st]);
+	buf_printf(o, "# HELP dfs_replication_queue Block copies in flight.\n"
+		      "# TYPE dfs_replication_queue gauge\ndfs_replication_queue %u\n",
+		   nn_repl_pending(s->repl));
+	buf_printf(o, "# TYPE dfs_heartbeats_total counter\ndfs_heartbeats_total %llu\n",
+		   (unsigned long long)s->heartbeats);
+	buf_printf(o, "# TYPE dfs_connections gauge\ndfs_connections %u\n", s->nconns);
+	buf_printf(o, "# TYPE dfs_tasks_running gauge\ndfs_tasks_running %llu\n",
+		   (unsigned long long)tasks);
+	uint32_t jobs[5] = {0};
+	nn_jobs_each(s->jobs, count_job, jobs);
+	buf_adds(o, "# HELP dfs_jobs Jobs the namenode remembers, by state.\n# TYPE dfs_jobs gauge\n");
+	for (uint8_t st = JOB_RUNNING; st <= JOB_KILLED; st++)
+		buf_printf(o, "dfs_jobs{state=\"%s\"} %u\n", job_state_name(st), jobs[st]);
+	buf_adds(o, "# HELP dfs_rpc_requests_total Requests handled, by operation.\n"
+		    "# TYPE dfs_rpc_requests_total counter\n");
+	for (int k = 0; k < 256; k++)
+		if (s->rpc_count[k])
+			buf_printf(o, "dfs_rpc_requests_total{op=\"%s\"} %llu\n",
+				   proto_type_name((uint16_t)k), (unsigned long long)s->rpc_count[k]);
+	buf_adds(o, "# HELP dfs_rpc_seconds_total Time spent handling requests, by operation.\n"
+		    "# TYPE dfs_rpc_seconds_total counter\n");
+	for (int k = 0; k < 256; k++)
+		if (s->rpc_count[k])
+			buf_printf(o, "dfs_rpc_seconds_total{op=\"%s\"} %.6f\n",
+				   proto_type_name((uint16_t)k), s->rpc_seconds[k]);
+}
+
+int nn_status_render(void *arg, const char *path, struct buf *body, const char **ctype)
+{
+	struct nn_server *s = arg;
+	if (!strcmp(path, "/")) {
+		status_html(s, body);
+		*ctype = HTTP_HTML;
+	} else if (!strcmp(path, "/api/status")) {
+		status_json(s, body);
+		buf_addc(body, '\n');
+		*ctype = HTTP_JSON;
+	} else if (!strcmp(path, "/metrics")) {
+		metrics(s, body);
+		*ctype = HTTP_PROMETHEUS;
+	} else {
+		buf_adds(body, "not found\n");
+		return 404;
+	}
+	return 200;
+}
