@@ -67,8 +67,6 @@ void nn_op_bad_block(struct nn_server *s, struct nn_conn *c, const struct proto_
 void nn_op_dn_bad_block(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 			struct unpack *u)
 {
-	if (c->dn < 0)
-		return nn_reply_err(s, c, h, -EPERM, "datanode not registered");
 	uint32_t n = unpack_count(u, 17);
 	for (uint32_t k = 0; k < n && unpack_ok(u); k++) {
 		uint64_t id = unpack_u64(u), gs = unpack_u64(u);
@@ -170,21 +168,10 @@ void nn_op_register(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	nn_reply_ok(s, c, h);
 }
 
-static int dn_of(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h)
-{
-	if (c->dn < 0) {
-		nn_reply_err(s, c, h, -EPERM, "datanode not registered");
-		return -1;
-	}
-	return c->dn;
-}
-
 void nn_op_heartbeat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
 {
-	int i = dn_of(s, c, h);
-	if (i < 0)
-		return;
+	int i = c->dn; /* registered (NN_OP_REGISTERED) */
 	uint64_t cap = unpack_u64(u), used = unpack_u64(u), rem = unpack_u64(u);
 	uint32_t xc = unpack_u32(u);
 	if (!unpack_ok(u))
@@ -258,9 +245,7 @@ static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs,
 static void block_report(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 			 struct unpack *u, bool full)
 {
-	int i = dn_of(s, c, h);
-	if (i < 0)
-		return;
+	int i = c->dn; /* registered (NN_OP_REGISTERED) */
 	uint32_t n = unpack_count(u, 24);
 	if (!unpack_ok(u))
 		return nn_reply_err(s, c, h, -EPROTO, "malformed block report");
@@ -295,9 +280,7 @@ void nn_op_block_received(struct nn_server *s, struct nn_conn *c, const struct p
 void nn_op_block_deleted(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 			 struct unpack *u)
 {
-	int i = dn_of(s, c, h);
-	if (i < 0)
-		return;
+	int i = c->dn; /* registered (NN_OP_REGISTERED) */
 	uint32_t n = unpack_count(u, 8);
 	for (uint32_t k = 0; k < n && unpack_ok(u); k++) {
 		struct nn_block *b = nn_blockmap_get(s->bm, unpack_u64(u));
@@ -316,8 +299,6 @@ void nn_op_block_deleted(struct nn_server *s, struct nn_conn *c, const struct pr
 void nn_op_task_status(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		       struct unpack *u)
 {
-	if (dn_of(s, c, h) < 0)
-		return;
 	if (nn_jobs_reports(s->jobs, (uint32_t)c->dn, u))
 		return nn_reply_err(s, c, h, -EPROTO, "malformed task report");
 	nn_reply_ok(s, c, h);

@@ -1,92 +1,158 @@
 /*
- * optable: the namenode's request dispatcher. Loop thread only; no locks.
+ * optable: the namenode's requests, one table entry each (Redis's redisCommandTable),
+ * and the dispatcher that enforces the table's policy. Loop thread only; no locks.
+ *
+ * Every client->namenode (CN_*) and datanode->namenode (DN_*) id of proto.h has exactly
+ * one entry (tests/unit/test_optable.c checks it against proto.h's text). An entry says
+ * what the request does to the namenode's state -- exactly one of NN_OP_READS,
+ * NN_OP_MUTATES, NN_OP_SAFE_OK -- and who may send it. nn_dispatch is the one place
+ * that refuses, in this order:
+ *   1. an unknown type, or a datanode request (NN_OP_DATANODE) from anyone else:
+ *      ENOSYS "unknown request type"
+ *   2. NN_OP_MUTATES in safe mode: EROFS
+ *   3. NN_OP_SUPER from a caller that is not the superuser (nn_cred_of: uid 0, the
+ *      `superuser` setting, or permissions off), for every request or only for those
+ *      `needs_super` picks; NN_OP_CLIENT from a datanode: EPERM with the entry's message
+ *   4. NN_OP_REGISTERED on a datanode connection that has not registered: EPERM
+ * Handlers then only decode, check permissions on paths (perm.h) and act.
  */
 #include "server_int.h"
 
 #include <errno.h>
 
-static void dispatch_op(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-			const void *payload)
+/* CN_SAFEMODE: reading the state is for everyone, changing it for the superuser. */
+static bool safemode_changes(const struct unpack *u)
 {
-	struct unpack u;
-	unpack_init(&u, payload, h->length);
-	s->rpc_count[h->type & 0xff]++;
-	bool is_dn = c->peer.role == PROTO_ROLE_DATANODE;
-	if (s->safe_mode) {
-		switch (h->type) {
-		case PROTO_CN_MKDIR: case PROTO_CN_CREATE: case PROTO_CN_ADD_BLOCK:
-		case PROTO_CN_RENAME: case PROTO_CN_DELETE: case PROTO_CN_SETREP:
-		case PROTO_CN_ABANDON: case PROTO_CN_SETATTR: case PROTO_CN_SYMLINK:
-		case PROTO_CN_LINK: case PROTO_CN_MKNOD: case PROTO_CN_SETXATTR:
-		case PROTO_CN_REMOVEXATTR: case PROTO_CN_ALLOC_BLOCK: case PROTO_CN_UPDATE:
-		case PROTO_CN_JOB_SUBMIT: case PROTO_CN_TRASH:
-			return nn_reply_err(s, c, h, -EROFS, "the namenode is in safe mode (waiting "
-				"for datanodes to report their blocks); try again shortly");
-		default: break;
-		}
-	}
-	switch (h->type) {
-	case PROTO_CN_MKDIR: return nn_op_mkdir(s, c, h, &u);
-	case PROTO_CN_CREATE: return nn_op_create(s, c, h, &u);
-	case PROTO_CN_ADD_BLOCK: return nn_op_add_block(s, c, h, &u);
-	case PROTO_CN_COMPLETE: return nn_op_complete(s, c, h, &u);
-	case PROTO_CN_ABANDON: return nn_op_abandon(s, c, h, &u);
-	case PROTO_CN_GET_BLOCKS: return nn_op_get_blocks(s, c, h, &u);
-	case PROTO_CN_STAT: return nn_op_stat(s, c, h, &u);
-	case PROTO_CN_LIST: return nn_op_list(s, c, h, &u);
-	case PROTO_CN_RENAME: return nn_op_rename(s, c, h, &u);
-	case PROTO_CN_DELETE: return nn_op_delete(s, c, h, &u);
-	case PROTO_CN_SETREP: return nn_op_setrep(s, c, h, &u);
-	case PROTO_CN_STATFS: return nn_op_statfs(s, c, h, &u);
-	case PROTO_CN_REPORT: return nn_op_report(s, c, h, &u);
-	case PROTO_CN_BAD_BLOCK: return nn_op_bad_block(s, c, h, &u);
-	case PROTO_CN_FSCK: return nn_op_fsck(s, c, h, &u);
-	case PROTO_CN_SAFEMODE: return nn_op_safemode(s, c, h, &u);
-	case PROTO_CN_DECOMMISSION: return nn_op_decommission(s, c, h, &u);
-	case PROTO_CN_SETATTR: return nn_op_setattr(s, c, h, &u);
-	case PROTO_CN_SYMLINK: return nn_op_symlink(s, c, h, &u);
-	case PROTO_CN_READLINK: return nn_op_readlink(s, c, h, &u);
-	case PROTO_CN_LINK: return nn_op_link(s, c, h, &u);
-	case PROTO_CN_MKNOD: return nn_op_mknod(s, c, h, &u);
-	case PROTO_CN_SETXATTR: return nn_op_setxattr(s, c, h, &u);
-	case PROTO_CN_GETXATTR: return nn_op_getxattr(s, c, h, &u);
-	case PROTO_CN_LISTXATTR: return nn_op_listxattr(s, c, h, &u);
-	case PROTO_CN_REMOVEXATTR: return nn_op_removexattr(s, c, h, &u);
-	case PROTO_CN_ALLOC_BLOCK: return nn_op_alloc_block(s, c, h, &u);
-	case PROTO_CN_UPDATE: return nn_op_update(s, c, h, &u);
-	case PROTO_CN_FILE_BLOCKS: return nn_op_file_blocks(s, c, h, &u);
-	case PROTO_CN_LOCK: return nn_op_lock(s, c, h, &u);
-	case PROTO_CN_JOB_SUBMIT: return nn_op_job_submit(s, c, h, &u);
-	case PROTO_CN_JOB_STATUS: return nn_op_job_status(s, c, h, &u);
-	case PROTO_CN_JOB_LIST: return nn_op_job_list(s, c, h, &u);
-	case PROTO_CN_JOB_KILL: return nn_op_job_kill(s, c, h, &u);
-	case PROTO_CN_JOB_LOGS: return nn_op_job_logs(s, c, h, &u);
-	case PROTO_CN_TRASH: return nn_op_trash(s, c, h, &u);
-	case PROTO_CN_BACKUP: return nn_op_backup(s, c, h, &u);
-	case PROTO_CN_BLOCK_TOKEN: return nn_op_block_token(s, c, h, &u);
-	default: break;
-	}
-	if (is_dn) {
-		switch (h->type) {
-		case PROTO_DN_REGISTER: return nn_op_register(s, c, h, &u);
-		case PROTO_DN_HEARTBEAT: return nn_op_heartbeat(s, c, h, &u);
-		case PROTO_DN_BLOCK_REPORT: return nn_op_block_report(s, c, h, &u);
-		case PROTO_DN_BLOCK_RECEIVED: return nn_op_block_received(s, c, h, &u);
-		case PROTO_DN_BLOCK_DELETED: return nn_op_block_deleted(s, c, h, &u);
-		case PROTO_DN_BAD_BLOCK: return nn_op_dn_bad_block(s, c, h, &u);
-		case PROTO_DN_TASK_STATUS: return nn_op_task_status(s, c, h, &u);
-		case PROTO_DN_BYE: return nn_op_bye(s, c, h, &u);
-		default: break;
-		}
-	}
-	nn_reply_err(s, c, h, -ENOSYS, "unknown request type 0x%x", h->type);
+	struct unpack v = *u;
+	uint8_t action = unpack_u8(&v);
+	/* a malformed request goes on to the handler, which says so */
+	return unpack_ok(&v) && (action == PROTO_SAFEMODE_ENTER || action == PROTO_SAFEMODE_LEAVE);
 }
 
-/* Handles one request, timing it for /metrics (the sync of the turn not included). */
+#define OP(type, fn, flags) {type, #type, fn, flags, NULL, NULL}
+#define OP_SUPER(type, fn, flags, needs, denied) \
+	{type, #type, fn, (flags) | NN_OP_SUPER, needs, denied}
+
+/*
+ * NN_OP_SAFE_OK entries change state but run in safe mode too: datanode requests are
+ * how safe mode ends (and replica locations are soft state); CN_COMPLETE lets a writer
+ * close what it wrote; CN_BAD_BLOCK, CN_LOCK, CN_DECOMMISSION and the job control
+ * calls change memory only, or (a job's end and commit) what jobs own.
+ */
+static const struct nn_op ops[] = {
+	/* files and directories (op_files.c) */
+	OP(PROTO_CN_MKDIR, nn_op_mkdir, NN_OP_MUTATES),
+	OP(PROTO_CN_CREATE, nn_op_create, NN_OP_MUTATES),
+	OP(PROTO_CN_ADD_BLOCK, nn_op_add_block, NN_OP_MUTATES),
+	OP(PROTO_CN_COMPLETE, nn_op_complete, NN_OP_SAFE_OK),
+	OP(PROTO_CN_ABANDON, nn_op_abandon, NN_OP_MUTATES),
+	OP(PROTO_CN_GET_BLOCKS, nn_op_get_blocks, NN_OP_READS),
+	OP(PROTO_CN_STAT, nn_op_stat, NN_OP_READS),
+	OP(PROTO_CN_LIST, nn_op_list, NN_OP_READS),
+	OP(PROTO_CN_RENAME, nn_op_rename, NN_OP_MUTATES),
+	OP(PROTO_CN_DELETE, nn_op_delete, NN_OP_MUTATES),
+	OP(PROTO_CN_SETREP, nn_op_setrep, NN_OP_MUTATES),
+	OP(PROTO_CN_ALLOC_BLOCK, nn_op_alloc_block, NN_OP_MUTATES),
+	OP(PROTO_CN_UPDATE, nn_op_update, NN_OP_MUTATES),
+	OP(PROTO_CN_FILE_BLOCKS, nn_op_file_blocks, NN_OP_READS),
+	OP(PROTO_CN_BLOCK_TOKEN, nn_op_block_token, NN_OP_READS),
+	/* POSIX calls (op_posix.c) */
+	OP(PROTO_CN_SETATTR, nn_op_setattr, NN_OP_MUTATES),
+	OP(PROTO_CN_SYMLINK, nn_op_symlink, NN_OP_MUTATES),
+	OP(PROTO_CN_READLINK, nn_op_readlink, NN_OP_READS),
+	OP(PROTO_CN_LINK, nn_op_link, NN_OP_MUTATES),
+	OP(PROTO_CN_MKNOD, nn_op_mknod, NN_OP_MUTATES),
+	/* extended attributes and locks (op_xattr.c) */
+	OP(PROTO_CN_SETXATTR, nn_op_setxattr, NN_OP_MUTATES),
+	OP(PROTO_CN_GETXATTR, nn_op_getxattr, NN_OP_READS),
+	OP(PROTO_CN_LISTXATTR, nn_op_listxattr, NN_OP_READS),
+	OP(PROTO_CN_REMOVEXATTR, nn_op_removexattr, NN_OP_MUTATES),
+	OP(PROTO_CN_LOCK, nn_op_lock, NN_OP_SAFE_OK),
+	/* administration (op_admin.c) */
+	OP(PROTO_CN_STATFS, nn_op_statfs, NN_OP_READS),
+	OP(PROTO_CN_REPORT, nn_op_report, NN_OP_READS),
+	OP(PROTO_CN_FSCK, nn_op_fsck, NN_OP_READS),
+	OP_SUPER(PROTO_CN_SAFEMODE, nn_op_safemode, NN_OP_SAFE_OK, safemode_changes,
+		 "only the superuser may change safe mode"),
+	OP_SUPER(PROTO_CN_DECOMMISSION, nn_op_decommission, NN_OP_SAFE_OK, NULL,
+		 "only the superuser may decommission nodes"),
+	OP(PROTO_CN_TRASH, nn_op_trash, NN_OP_MUTATES),
+	OP_SUPER(PROTO_CN_BACKUP, nn_op_backup, NN_OP_READS | NN_OP_CLIENT, NULL,
+		 "only the superuser takes backups"),
+	OP(PROTO_CN_BAD_BLOCK, nn_op_bad_block, NN_OP_SAFE_OK),
+	/* jobs (op_jobs.c) */
+	OP(PROTO_CN_JOB_SUBMIT, nn_op_job_submit, NN_OP_MUTATES),
+	OP(PROTO_CN_JOB_STATUS, nn_op_job_status, NN_OP_READS),
+	OP(PROTO_CN_JOB_LIST, nn_op_job_list, NN_OP_READS),
+	OP(PROTO_CN_JOB_KILL, nn_op_job_kill, NN_OP_SAFE_OK),
+	OP(PROTO_CN_JOB_LOGS, nn_op_job_logs, NN_OP_READS),
+	/* datanodes (op_datanode.c) */
+	OP(PROTO_DN_REGISTER, nn_op_register, NN_OP_SAFE_OK | NN_OP_DATANODE),
+	OP(PROTO_DN_HEARTBEAT, nn_op_heartbeat, NN_OP_SAFE_OK | NN_OP_DATANODE | NN_OP_REGISTERED),
+	OP(PROTO_DN_BLOCK_REPORT, nn_op_block_report,
+	   NN_OP_SAFE_OK | NN_OP_DATANODE | NN_OP_REGISTERED),
+	OP(PROTO_DN_BLOCK_RECEIVED, nn_op_block_received,
+	   NN_OP_SAFE_OK | NN_OP_DATANODE | NN_OP_REGISTERED),
+	OP(PROTO_DN_BLOCK_DELETED, nn_op_block_deleted,
+	   NN_OP_SAFE_OK | NN_OP_DATANODE | NN_OP_REGISTERED),
+	OP(PROTO_DN_BAD_BLOCK, nn_op_dn_bad_block,
+	   NN_OP_SAFE_OK | NN_OP_DATANODE | NN_OP_REGISTERED),
+	OP(PROTO_DN_TASK_STATUS, nn_op_task_status,
+	   NN_OP_SAFE_OK | NN_OP_DATANODE | NN_OP_REGISTERED),
+	OP(PROTO_DN_BYE, nn_op_bye, NN_OP_SAFE_OK | NN_OP_DATANODE),
+};
+
+const struct nn_op *nn_optable_lookup(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+		if (ops[i].type == type)
+			return &ops[i];
+	return NULL;
+}
+
+const struct nn_op *nn_optable_at(size_t i)
+{
+	return i < sizeof ops / sizeof *ops ? &ops[i] : NULL;
+}
+
+/* Steps 1-4 of the file's comment: NULL when op may run, else the refusal (its errno
+ * in *rc). */
+static const char *refusal(const struct nn_server *s, const struct nn_conn *c,
+			   const struct nn_op *op, const struct unpack *u, int *rc)
+{
+	*rc = -EPERM;
+	if (op->flags & NN_OP_MUTATES && s->safe_mode) {
+		*rc = -EROFS;
+		return "the namenode is in safe mode (waiting for datanodes to report their "
+		       "blocks); try again shortly";
+	}
+	if ((op->flags & NN_OP_SUPER) && !c->cred.super && (!op->needs_super || op->needs_super(u)))
+		return op->denied;
+	if ((op->flags & NN_OP_CLIENT) && c->peer.role != PROTO_ROLE_CLIENT)
+		return op->denied;
+	if ((op->flags & NN_OP_REGISTERED) && c->dn < 0)
+		return "datanode not registered";
+	return NULL;
+}
+
 void nn_dispatch(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		 const void *payload)
 {
 	double t0 = ev_now();
-	dispatch_op(s, c, h, payload);
+	struct unpack u;
+	unpack_init(&u, payload, h->length);
+	s->rpc_count[h->type & 0xff]++;
+	const struct nn_op *op = nn_optable_lookup(h->type);
+	if (!op || ((op->flags & NN_OP_DATANODE) && c->peer.role != PROTO_ROLE_DATANODE)) {
+		nn_reply_err(s, c, h, -ENOSYS, "unknown request type 0x%x", h->type);
+	} else {
+		int rc;
+		const char *why = refusal(s, c, op, &u, &rc);
+		if (why)
+			nn_reply_err(s, c, h, rc, "%s", why);
+		else
+			op->fn(s, c, h, &u);
+	}
+	/* timed for /metrics (the sync of the turn not included) */
 	s->rpc_seconds[h->type & 0xff] += ev_now() - t0;
 }

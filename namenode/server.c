@@ -23,8 +23,9 @@
 
 /* ---------- credentials ---------- */
 
-/* The caller's identity for permission checks: the superuser is uid 0 or the
- * `superuser` setting; datanodes and every caller when checks are off pass too. */
+/* The one superuser rule, for permission checks and privileged requests alike
+ * (NN_OP_SUPER): uid 0 or the `superuser` setting; datanodes (they proved the
+ * datanode key) and every caller when checks are off pass too. */
 struct nn_cred nn_cred_of(const struct nn_server *s, const struct auth_peer *p)
 {
 	struct nn_cred c = {p->uid, p->gid, false};
@@ -271,6 +272,12 @@ fail:
 int nn_server_inject(struct nn_server *s, uint8_t role, uint32_t uid, const uint8_t *bytes,
 		     size_t len)
 {
+	return nn_server_inject_replies(s, role, uid, bytes, len, NULL);
+}
+
+int nn_server_inject_replies(struct nn_server *s, uint8_t role, uint32_t uid,
+			     const uint8_t *bytes, size_t len, struct buf *replies)
+{
 	struct nn_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return 0;
@@ -296,10 +303,13 @@ int nn_server_inject(struct nn_server *s, uint8_t role, uint32_t uid, const uint
 		off += PROTO_HDR_LEN + h.length;
 		frames++;
 	}
-	/* the replies go nowhere: take c out of the flush list before the turn ends */
+	/* the replies go nowhere (or to replies): take c out of the flush list before the
+	 * turn ends */
 	nn_answer_waiters(s, c);
 	nn_conn_unqueue(s, c);
 	nn_conn_turn_end(s); /* replication, commands, syncs: as after a loop turn */
+	if (replies)
+		buf_add(replies, c->out.data, c->out.len);
 	nn_conn_release(s, c);
 	buf_free(&c->in);
 	buf_free(&c->out);

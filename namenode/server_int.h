@@ -176,7 +176,15 @@ void nn_conn_turn_end(struct nn_server *s);
 
 /* ---------- server.c: shared by the request families ---------- */
 
-/* The caller's identity for permission checks (perm.h) and privileged requests. */
+/* nn_server_inject (server.h) that also appends every frame the server sent on the
+ * connection (replies, and unsolicited frames to a datanode) to replies (borrowed;
+ * may be NULL). For the unit tests of the dispatcher. */
+int nn_server_inject_replies(struct nn_server *s, uint8_t role, uint32_t uid,
+			     const uint8_t *bytes, size_t len, struct buf *replies);
+
+/* The caller's identity for permission checks (perm.h) and privileged requests
+ * (NN_OP_SUPER): super when uid 0, the `superuser` setting's uid, a datanode, or any
+ * caller with permissions off. The one superuser rule of the namenode. */
 struct nn_cred nn_cred_of(const struct nn_server *s, const struct auth_peer *p);
 /* Replies with rc and returns true when a permission check (perm.h) failed (rc != 0). */
 bool nn_denied(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc);
@@ -275,7 +283,34 @@ nn_op_fn nn_op_job_submit, nn_op_job_status, nn_op_job_list, nn_op_job_kill,
 
 /* ---------- optable.c: the request table and the dispatcher ---------- */
 
-/* Handles request h of c (READY): looks it up, checks, calls, times it (rpc_*). */
+/* What a request does to the namenode's state: every entry has exactly one of these. */
+#define NN_OP_READS 0x01   /* changes nothing durable */
+#define NN_OP_MUTATES 0x02 /* changes the namespace: refused in safe mode (EROFS) */
+#define NN_OP_SAFE_OK 0x04 /* changes state, and runs in safe mode too (optable.c: why) */
+/* Who may send it. */
+#define NN_OP_DATANODE 0x10   /* datanodes only; others get ENOSYS, as for unknown types */
+#define NN_OP_REGISTERED 0x20 /* only after DN_REGISTER on this connection (EPERM) */
+#define NN_OP_SUPER 0x40      /* the superuser only (nn_cred_of), or needs_super says when */
+#define NN_OP_CLIENT 0x80     /* clients only (EPERM with `denied`) */
+
+/* One request type: its handler and the policy nn_dispatch enforces before calling it. */
+struct nn_op {
+	uint16_t type;    /* PROTO_CN_* or PROTO_DN_* */
+	const char *name; /* the constant's name, "PROTO_CN_MKDIR" */
+	nn_op_fn *fn;
+	uint32_t flags;   /* NN_OP_* */
+	/* with NN_OP_SUPER: whether this request needs the superuser (NULL: every one);
+	 * u is the payload, unread (a copy may be decoded) */
+	bool (*needs_super)(const struct unpack *u);
+	const char *denied; /* the EPERM message for NN_OP_SUPER and NN_OP_CLIENT */
+};
+
+/* The entry for a request type, or NULL when the namenode does not serve it. */
+const struct nn_op *nn_optable_lookup(uint16_t type);
+/* The table's i-th entry, or NULL past the end (for walking the table: tests). */
+const struct nn_op *nn_optable_at(size_t i);
+/* Handles request h of c (READY): looks it up, enforces its flags (optable.c says how),
+ * calls its handler and counts and times it (rpc_count, rpc_seconds). */
 void nn_dispatch(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		 const void *payload);
 
