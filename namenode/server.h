@@ -2,7 +2,10 @@
  * server: the namenode's RPC server -- one epoll loop thread that owns the namespace,
  * the block map and the datanode table, authenticates every connection, decodes each
  * request, and answers it. Replies produced during a loop turn are held until the
- * turn's namespace changes are synced (group commit, see ns.h).
+ * turn's namespace changes are synced (group commit, see ns.h). This header is the
+ * whole public API; the server's files share their state through server_int.h, which
+ * also maps them (connections, the request table, one file per request family, leases,
+ * safe mode, the status pages).
  */
 #ifndef DFS_NN_SERVER_H
 #define DFS_NN_SERVER_H
