@@ -105,9 +105,9 @@ struct nn_server {
 	struct nn_repl *repl;
 	bool repl_dirty;       /* something changed that may need copies or deletions */
 	double repl_last;      /* last scheduling pass */
-	struct nn_orphan *orphans;  /* leases of writers that went away (recover_leases) */
+	struct nn_orphan *orphans;  /* leases of writers that went away (lease.c) */
 	uint32_t norphans, caporphans;
-	bool safe_mode;        /* read-only, no replication decisions (see check_safe_mode) */
+	bool safe_mode;        /* read-only, no replication decisions (safemode.c) */
 	bool safe_manual;      /* entered by an administrator: left only by one */
 	double started;
 	uint64_t rpc_count[256];
