@@ -93,6 +93,19 @@ void auth_server_hello(struct auth_server *s, uint8_t role, struct buf *out)
 	buf_free(&p);
 }
 
+/* The protocol version of the last peer that spoke another one, on this thread. */
+static _Thread_local uint32_t mismatched_version;
+
+const char *auth_strerror(int rc)
+{
+	static _Thread_local char text[96];
+	if (rc != -EPROTONOSUPPORT)
+		return proto_strerror(rc);
+	snprintf(text, sizeof text, "the peer speaks protocol version %u, this program speaks %u",
+		 (unsigned)mismatched_version, (unsigned)PROTO_VERSION);
+	return text;
+}
+
 static void error_frame(struct buf *out, uint16_t type, int err, const char *msg)
 {
 	struct buf p = BUF_INIT;
@@ -112,9 +125,17 @@ int auth_server_check(struct auth_server *s, const struct auth_keys *keys,
 	const uint8_t *cnonce = unpack_raw(&u, AUTH_NONCE_LEN);
 	const uint8_t *proof = unpack_raw(&u, AUTH_MAC_LEN);
 	uint32_t uid = unpack_u32(&u), gid = unpack_u32(&u);
-	if (!unpack_ok(&u) || version != PROTO_VERSION) {
+	if (!unpack_ok(&u)) {
 		error_frame(out, PROTO_AUTH_OK, EPROTO, "bad handshake");
 		return -EPROTO;
+	}
+	if (version != PROTO_VERSION) {
+		mismatched_version = version;
+		char msg[96];
+		snprintf(msg, sizeof msg, "this server speaks protocol version %u, the client %u",
+			 (unsigned)PROTO_VERSION, (unsigned)version);
+		error_frame(out, PROTO_AUTH_OK, EPROTONOSUPPORT, msg);
+		return -EPROTONOSUPPORT;
 	}
 	const uint8_t *key = keys->cluster;
 	const char *what = "wrong cluster key";
@@ -198,6 +219,7 @@ int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t 
 		goto out;
 	}
 	if (version != PROTO_VERSION) {
+		mismatched_version = version;
 		rc = -EPROTONOSUPPORT;
 		goto out;
 	}
