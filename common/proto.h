@@ -394,6 +394,7 @@ enum proto_task_op { PROTO_TASK_START = 1, PROTO_TASK_KILL = 2 };
 	X(HOSTUNREACH, 113, EHOSTUNREACH) \
 	X(ALREADY, 114, EALREADY) \
 	X(STALE, 116, ESTALE) \
+	X(UCLEAN, 117, EUCLEAN) /* an older on-disk format: upgrade it first */ \
 	X(DQUOT, 122, EDQUOT) \
 	X(CANCELED, 125, ECANCELED)
 

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "crc.h"
 #include "fsutil.h"
+#include "layout.h"
 #include "log.h"
 #include "pack.h"
 
@@ -138,32 +139,29 @@ static void final_paths(const struct dn_store *s, uint8_t vol, uint64_t id, uint
 
 /* ---- open / scan ---- */
 
-/* Reads vol's VERSION (the node id), or writes it: the wanted id, the id of the volumes
- * before it, or a new random one. */
+/* Reads vol's VERSION (the node id; layout.h), or writes it: the wanted id, the id of
+ * the volumes before it, or a new random one. A volume of another layout is refused. */
 static int load_id(struct dn_store *s, unsigned vol, const char *want)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/VERSION", s->vols[vol]);
 	char first[PROTO_ID_MAX + 1];
 	if (vol > 0) { /* every volume belongs to the same node */
 		snprintf(first, sizeof first, "%s", s->id);
 		want = first;
 	}
-	struct buf b = BUF_INIT;
-	int rc = fs_read_file(path, &b);
+	struct dn_version v;
+	int rc = dn_version_read(s->vols[vol], &v);
 	if (rc == 0) {
-		char id[PROTO_ID_MAX + 1];
-		if (sscanf(b.data, "id = %63s", id) != 1) {
-			log_error("malformed '%s'", path);
-			rc = -EINVAL;
-		} else if (want && *want && strcmp(want, id)) {
+		struct buf why = BUF_INIT;
+		if ((rc = dn_layout_check(s->vols[vol], &why))) {
+			log_error("%s", why.data);
+		} else if (want && *want && strcmp(want, v.id)) {
 			log_error("data directory '%s' belongs to datanode '%s', not '%s'",
-				  s->vols[vol], id, want);
+				  s->vols[vol], v.id, want);
 			rc = -EINVAL;
 		} else {
-			snprintf(s->id, sizeof s->id, "%s", id);
+			snprintf(s->id, sizeof s->id, "%s", v.id);
 		}
-		buf_free(&b);
+		buf_free(&why);
 		return rc;
 	}
 	if (rc != -ENOENT)
@@ -175,11 +173,9 @@ static int load_id(struct dn_store *s, unsigned vol, const char *want)
 		RAND_bytes(r, sizeof r);
 		snprintf(s->id, sizeof s->id, "dn-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
 	}
-	buf_reset(&b);
-	buf_printf(&b, "id = %s\n", s->id);
-	rc = fs_write_atomic(path, b.data, b.len);
-	buf_free(&b);
-	return rc;
+	snprintf(v.id, sizeof v.id, "%s", s->id);
+	v.layout = DN_LAYOUT_VERSION;
+	return dn_version_write(s->vols[vol], &v);
 }
 
 /* Checks a finalized replica's meta header and size against its data file. */
