@@ -9,9 +9,9 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "net.h"
 #include "pack.h"
 #include "proto.h"
@@ -197,15 +197,13 @@ int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t 
 {
 	struct buf in = BUF_INIT, p = BUF_INIT;
 	struct proto_hdr h;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = clock_now();
 	int rc = proto_recv(fd, &h, &in, PROTO_MAX_HANDSHAKE);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double waited = clock_now() - t0;
 	/* A server greets at once. Silence for a second or more, then a close or our
 	 * timeout: a TLS server waiting for a TLS hello (its handshake deadline passed).
 	 * A quick close is a server shedding load: the caller may try again. */
-	long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if ((rc == -ECONNRESET || rc == -ETIMEDOUT) && waited_ms >= 1000)
+	if ((rc == -ECONNRESET || rc == -ETIMEDOUT) && waited >= 1)
 		rc = -ENOMSG;
 	if (rc)
 		goto out;

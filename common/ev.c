@@ -1,12 +1,12 @@
 /* ev: epoll loop. See ev.h. Owned by the thread running ev_run. */
 #include "ev.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 struct ev_watch {
@@ -32,12 +32,7 @@ struct ev_loop {
 	volatile sig_atomic_t stop;
 };
 
-double ev_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+double ev_now(void) { return clock_now(); }
 
 struct ev_loop *ev_new(void)
 {

@@ -13,8 +13,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define FLUSH_DIRTY_SLOTS 64            /* flush on write past this many dirty slots */
@@ -96,12 +96,6 @@ static void pool_put(void *p, size_t size)
 	free(p);
 }
 
-static int64_t wall_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 /* ---- page-cache versions ---- */
 
@@ -680,7 +674,7 @@ ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off)
 		return -EFBIG;
 	pthread_rwlock_wrlock(&f->lock);
 	__atomic_store_n(&f->unflushed, true, __ATOMIC_RELAXED);
-	__atomic_store_n(&f->mtime, wall_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mtime, clock_wall_ns(), __ATOMIC_RELAXED);
 	const uint8_t *p = buf;
 	uint64_t pos = off, end = off + len;
 	int rc = 0;
@@ -736,7 +730,7 @@ int ofile_truncate(struct ofile *f, uint64_t size)
 		k++;
 	}
 	__atomic_store_n(&f->unflushed, true, __ATOMIC_RELAXED);
-	__atomic_store_n(&f->mtime, wall_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mtime, clock_wall_ns(), __ATOMIC_RELAXED);
 	if (size < f->low)
 		f->low = size;
 	__atomic_store_n(&f->size, size, __ATOMIC_RELAXED);
