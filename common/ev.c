@@ -1,6 +1,7 @@
 /* ev: epoll loop. See ev.h. Owned by the thread running ev_run. */
 #include "ev.h"
 #include "clock.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -26,7 +27,7 @@ struct ev_loop {
 	struct ev_watch *watches; /* indexed by fd */
 	int nwatches;
 	struct ev_timer *timers;
-	int ntimers;
+	int ntimers, captimers;
 	ev_hook_cb hook;
 	void *hook_arg;
 	volatile sig_atomic_t stop;
@@ -97,11 +98,9 @@ void ev_unwatch(struct ev_loop *l, int fd)
 
 int ev_every(struct ev_loop *l, double period, ev_timer_cb cb, void *arg)
 {
-	struct ev_timer *t = realloc(l->timers, (size_t)(l->ntimers + 1) * sizeof *t);
-	if (!t)
+	if (ALLOC_GROW(l->timers, l->ntimers + 1, l->captimers))
 		return -ENOMEM;
-	l->timers = t;
-	t[l->ntimers] = (struct ev_timer){period, ev_now() + period, cb, arg};
+	l->timers[l->ntimers] = (struct ev_timer){period, ev_now() + period, cb, arg};
 	return ++l->ntimers;
 }
 

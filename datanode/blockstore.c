@@ -22,6 +22,7 @@
 #include "layout.h"
 #include "log.h"
 #include "pack.h"
+#include "grow.h"
 
 struct replica {
 	uint64_t id, gs, len;
@@ -495,12 +496,8 @@ int dn_writer_finalize(struct dn_writer *w, bool sync)
 	uint64_t old_gs = old ? old->gs : 0;
 	uint8_t old_vol = old ? old->vol : 0;
 	map_put(s, w->id, w->gs, w->len, w->vol);
-	if (s->nreceived == s->capreceived) {
-		s->capreceived = s->capreceived ? s->capreceived * 2 : 64;
-		s->received = realloc(s->received, s->capreceived * sizeof *s->received);
-		if (!s->received)
-			abort();
-	}
+	if (ALLOC_GROW(s->received, s->nreceived + 1, s->capreceived))
+		abort();
 	s->received[s->nreceived++] = (struct dn_replica_info){w->id, w->gs, w->len};
 	pthread_mutex_unlock(&s->lock);
 	dn_store_wake(s);
@@ -594,12 +591,8 @@ int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
 	uint64_t rgs = r->gs;
 	uint8_t vol = r->vol;
 	map_del(s, id);
-	if (s->ndeleted == s->capdeleted) {
-		s->capdeleted = s->capdeleted ? s->capdeleted * 2 : 64;
-		s->deleted = realloc(s->deleted, s->capdeleted * sizeof *s->deleted);
-		if (!s->deleted)
-			abort();
-	}
+	if (ALLOC_GROW(s->deleted, s->ndeleted + 1, s->capdeleted))
+		abort();
 	s->deleted[s->ndeleted++] = id;
 	pthread_mutex_unlock(&s->lock);
 	dn_store_wake(s);
@@ -739,12 +732,8 @@ void dn_store_announce(struct dn_store *s, uint64_t id)
 	pthread_mutex_lock(&s->lock);
 	struct replica *r = map_find(s, id);
 	if (r) {
-		if (s->nreceived == s->capreceived) {
-			s->capreceived = s->capreceived ? s->capreceived * 2 : 64;
-			s->received = realloc(s->received, s->capreceived * sizeof *s->received);
-			if (!s->received)
-				abort();
-		}
+		if (ALLOC_GROW(s->received, s->nreceived + 1, s->capreceived))
+			abort();
 		s->received[s->nreceived++] = (struct dn_replica_info){r->id, r->gs, r->len};
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -755,12 +744,8 @@ void dn_store_announce(struct dn_store *s, uint64_t id)
 void dn_store_report_bad(struct dn_store *s, uint64_t id, uint64_t gs, uint8_t why)
 {
 	pthread_mutex_lock(&s->lock);
-	if (s->nbad == s->capbad) {
-		s->capbad = s->capbad ? s->capbad * 2 : 16;
-		s->bad = realloc(s->bad, s->capbad * sizeof *s->bad);
-		if (!s->bad)
-			abort();
-	}
+	if (ALLOC_GROW(s->bad, s->nbad + 1, s->capbad))
+		abort();
 	s->bad[s->nbad++] = (struct dn_bad_replica){id, gs, why};
 	pthread_mutex_unlock(&s->lock);
 	dn_store_wake(s);

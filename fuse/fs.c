@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "log.h"
 #include "ofile.h"
+#include "grow.h"
 
 static struct fs *the_fs(void) { return fuse_get_context()->private_data; }
 
@@ -637,14 +638,8 @@ static void dirlist_clear(struct dirlist *d)
 static int collect(void *arg, const char *name, const struct dfs_attr *a)
 {
 	struct dirlist *d = arg;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 256;
-		struct dirent_rec *v = realloc(d->v, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (ALLOC_GROW(d->v, d->n + 1, d->cap))
+		return -ENOMEM;
 	d->v[d->n].name = strdup(name);
 	if (!d->v[d->n].name)
 		return -ENOMEM;

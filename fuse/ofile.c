@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "grow.h"
 
 #define FLUSH_DIRTY_SLOTS 64            /* flush on write past this many dirty slots */
 #define FLUSH_DIRTY_BYTES (512ull << 20) /* ... or this many buffered bytes */
@@ -399,14 +400,8 @@ static int read_committed(struct ofile *f, uint32_t i, uint64_t off, uint64_t le
 /* Makes slot i dirty; loads its live committed bytes unless [0, cover) replaces them. */
 static int make_dirty(struct ofile *f, uint32_t i, uint64_t cover, struct dirty **out)
 {
-	if (f->ndirty == f->capdirty) {
-		size_t cap = f->capdirty ? f->capdirty * 2 : 4;
-		struct dirty *v = realloc(f->dirty, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		f->dirty = v;
-		f->capdirty = cap;
-	}
+	if (ALLOC_GROW(f->dirty, f->ndirty + 1, f->capdirty))
+		return -ENOMEM;
 	struct dirty d = {.index = i};
 	uint64_t live = live_len(f, i);
 	if (live > cover) {
