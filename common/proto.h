@@ -243,7 +243,10 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 #define PROTO_DT_MESSAGES(X) \
 	/* u64 block id, u64 genstamp, u32 flags (PROTO_WRITE_*), token, u32 n, n x loc \
 	   (the rest of the pipeline) => - once the whole pipeline is connected; then \
-	   DT_PACKETs flow down and DT_ACKs flow back */ \
+	   DT_PACKETs flow down and DT_ACKs flow back. A refusal's payload is str message, \
+	   u32 index of the pipeline node that failed, counted from the receiver (0: the \
+	   receiver itself; a node relaying a refusal from downstream adds one; a refusal \
+	   without the index, such as a token's, is the receiver's) */ \
 	X(DT_WRITE_BLOCK, 0x60, "write_block") \
 	/* u64 seq, u64 offset in block, u32 data length, u8 flags (PROTO_PKT_*), u32 n, \
 	   n x u32 crc32c (one per chunk), raw data */ \
