@@ -9,9 +9,9 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "net.h"
 #include "pack.h"
 #include "proto.h"
@@ -93,6 +93,19 @@ void auth_server_hello(struct auth_server *s, uint8_t role, struct buf *out)
 	buf_free(&p);
 }
 
+/* The protocol version of the last peer that spoke another one, on this thread. */
+static _Thread_local uint32_t mismatched_version;
+
+const char *auth_strerror(int rc)
+{
+	static _Thread_local char text[96];
+	if (rc != -EPROTONOSUPPORT)
+		return proto_strerror(rc);
+	snprintf(text, sizeof text, "the peer speaks protocol version %u, this program speaks %u",
+		 (unsigned)mismatched_version, (unsigned)PROTO_VERSION);
+	return text;
+}
+
 static void error_frame(struct buf *out, uint16_t type, int err, const char *msg)
 {
 	struct buf p = BUF_INIT;
@@ -112,9 +125,17 @@ int auth_server_check(struct auth_server *s, const struct auth_keys *keys,
 	const uint8_t *cnonce = unpack_raw(&u, AUTH_NONCE_LEN);
 	const uint8_t *proof = unpack_raw(&u, AUTH_MAC_LEN);
 	uint32_t uid = unpack_u32(&u), gid = unpack_u32(&u);
-	if (!unpack_ok(&u) || version != PROTO_VERSION) {
+	if (!unpack_ok(&u)) {
 		error_frame(out, PROTO_AUTH_OK, EPROTO, "bad handshake");
 		return -EPROTO;
+	}
+	if (version != PROTO_VERSION) {
+		mismatched_version = version;
+		char msg[96];
+		snprintf(msg, sizeof msg, "this server speaks protocol version %u, the client %u",
+			 (unsigned)PROTO_VERSION, (unsigned)version);
+		error_frame(out, PROTO_AUTH_OK, EPROTONOSUPPORT, msg);
+		return -EPROTONOSUPPORT;
 	}
 	const uint8_t *key = keys->cluster;
 	const char *what = "wrong cluster key";
@@ -176,15 +197,13 @@ int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t 
 {
 	struct buf in = BUF_INIT, p = BUF_INIT;
 	struct proto_hdr h;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = clock_now();
 	int rc = proto_recv(fd, &h, &in, PROTO_MAX_HANDSHAKE);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double waited = clock_now() - t0;
 	/* A server greets at once. Silence for a second or more, then a close or our
 	 * timeout: a TLS server waiting for a TLS hello (its handshake deadline passed).
 	 * A quick close is a server shedding load: the caller may try again. */
-	long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if ((rc == -ECONNRESET || rc == -ETIMEDOUT) && waited_ms >= 1000)
+	if ((rc == -ECONNRESET || rc == -ETIMEDOUT) && waited >= 1)
 		rc = -ENOMSG;
 	if (rc)
 		goto out;
@@ -198,6 +217,7 @@ int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t 
 		goto out;
 	}
 	if (version != PROTO_VERSION) {
+		mismatched_version = version;
 		rc = -EPROTONOSUPPORT;
 		goto out;
 	}

@@ -51,8 +51,9 @@ void auth_server_hello(struct auth_server *s, uint8_t role, struct buf *out);
 /*
  * Checks the client's AUTH payload against the key of the role it claims; on success
  * fills peer and appends AUTH_OK to out; on failure appends an error reply to out and
- * returns -EACCES (wrong key, replay, a role this server does not take) or -EPROTO
- * (malformed).
+ * returns -EACCES (wrong key, replay, a role this server does not take), -EPROTO
+ * (malformed) or -EPROTONOSUPPORT (the client speaks another protocol version; the
+ * reply names both, and so does auth_strerror on this thread).
  */
 int auth_server_check(struct auth_server *s, const struct auth_keys *keys,
 		      const void *payload, size_t len, struct auth_peer *peer,
@@ -65,9 +66,19 @@ int auth_server_blocking(int fd, const struct auth_keys *keys, uint8_t role,
  * cluster key for PROTO_ROLE_CLIENT, the datanode key for PROTO_ROLE_DATANODE) and
  * checks the server's proof. -EACCES when either side holds another key, -EPROTO for a
  * peer that does not speak dfs, -ENOMSG when the server stayed silent for a second or more and
- * then closed or timed out without greeting (a TLS server waiting for a TLS client).
+ * then closed or timed out without greeting (a TLS server waiting for a TLS client),
+ * -EPROTONOSUPPORT when the server speaks another protocol version (auth_strerror names
+ * both).
  */
 int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t uid,
 		uint32_t gid);
+
+/*
+ * What a handshake error means, for a message: for -EPROTONOSUPPORT "the peer speaks
+ * protocol version N, this program speaks M" with the version of the last handshake
+ * that failed so on this thread; otherwise proto_strerror(rc). The string lives until
+ * the next call on the same thread.
+ */
+const char *auth_strerror(int rc);
 
 #endif

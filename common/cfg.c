@@ -147,6 +147,17 @@ int cfg_parse_seconds(const char *s, double *out)
 
 int cfg_set(struct cfg *c, const char *key, const char *value, struct buf *err)
 {
+	if (!strcmp(key, "config_version")) {
+		uint64_t v;
+		if (cfg_parse_size(value, &v) || v == 0)
+			goto bad;
+		if (v > CFG_VERSION) {
+			buf_printf(err, "config_version %s is newer than this program's %d: use the "
+				   "dfs that wrote it", value, CFG_VERSION);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		if (strcmp(keys[i].key, key))
 			continue;

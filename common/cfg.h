@@ -57,6 +57,13 @@ struct cfg {
 
 /* Fills in the documented defaults. */
 void cfg_defaults(struct cfg *c);
+/*
+ * The config format's version. A file may say `config_version = N` (the ones dfs writes
+ * do); a file of a newer version is refused with both versions named, since its keys
+ * may mean something this program does not know. No older format exists yet: version 1
+ * is also what a file without the line is.
+ */
+#define CFG_VERSION 1
 /* Sets one key; on error returns -EINVAL and writes why into err. */
 int cfg_set(struct cfg *c, const char *key, const char *value, struct buf *err);
 /* Parses "key=value" (a --set flag). */

@@ -1,12 +1,13 @@
 /* ev: epoll loop. See ev.h. Owned by the thread running ev_run. */
 #include "ev.h"
+#include "clock.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 struct ev_watch {
@@ -26,18 +27,13 @@ struct ev_loop {
 	struct ev_watch *watches; /* indexed by fd */
 	int nwatches;
 	struct ev_timer *timers;
-	int ntimers;
+	int ntimers, captimers;
 	ev_hook_cb hook;
 	void *hook_arg;
 	volatile sig_atomic_t stop;
 };
 
-double ev_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+double ev_now(void) { return clock_now(); }
 
 struct ev_loop *ev_new(void)
 {
@@ -102,11 +98,9 @@ void ev_unwatch(struct ev_loop *l, int fd)
 
 int ev_every(struct ev_loop *l, double period, ev_timer_cb cb, void *arg)
 {
-	struct ev_timer *t = realloc(l->timers, (size_t)(l->ntimers + 1) * sizeof *t);
-	if (!t)
+	if (ALLOC_GROW(l->timers, l->ntimers + 1, l->captimers))
 		return -ENOMEM;
-	l->timers = t;
-	t[l->ntimers] = (struct ev_timer){period, ev_now() + period, cb, arg};
+	l->timers[l->ntimers] = (struct ev_timer){period, ev_now() + period, cb, arg};
 	return ++l->ntimers;
 }
 

@@ -1,5 +1,6 @@
 /* log: see log.h. Any thread. */
 #include "log.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,13 +73,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_warn_limited(struct log_limit *l, const char *fmt, ...)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	time_t second = (time_t)clock_now();
 	pthread_mutex_lock(&lock);
 	unsigned suppressed = 0;
-	if (ts.tv_sec != l->window) {
+	if (second != l->window) {
 		suppressed = l->suppressed;
-		l->window = ts.tv_sec;
+		l->window = second;
 		l->n = l->suppressed = 0;
 	}
 	bool out = l->n++ < LOG_LIMIT_BURST;

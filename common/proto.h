@@ -38,7 +38,10 @@
 #include "buf.h"
 
 #define PROTO_MAGIC 0x44465331u /* "DFS1" */
-#define PROTO_VERSION 2u /* 2: block access tokens */
+/* 2: block access tokens; 3: ids in order by direction (DN_BAD_BLOCK, DN_TASK_STATUS
+ * and the NN_* messages renumbered). A peer of another version is refused with both
+ * versions named (auth.h). */
+#define PROTO_VERSION 3u
 #define PROTO_HDR_LEN 24
 #define PROTO_F_REPLY 0x0001
 
@@ -63,171 +66,222 @@
 
 enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAMENODE = 3 };
 
-enum proto_type {
-	/* handshake (layouts above) */
-	PROTO_HELLO = 0x01,
-	PROTO_AUTH = 0x02,
-	PROTO_AUTH_OK = 0x03,
+/*
+ * Message ids, one list per direction (X-macros: X(NAME, id, log name)); the enum, the
+ * names and each id's direction are generated from these lists, so a message exists in
+ * exactly one place. Ids are in order within each section; PROTO_VERSION is bumped
+ * whenever an id or a layout changes. Replies carry the layout after "=>".
+ *
+ * Shared layouts:
+ * `attr` is: u64 ino, u8 type (PROTO_T_*), u32 mode (permission bits), u32 uid,
+ *   u32 gid, u32 nlink, u64 size, i64 mtime_ns, i64 atime_ns, i64 ctime_ns,
+ *   u16 replication, u64 block_size, u32 rdev, u8 flags (PROTO_A_*)
+ * `loc` is: str datanode id, str addr
+ * `[ids]` is an optional trailing u32 uid, u32 gid: the owner of a new inode,
+ *   honoured only from a root client (a mount acting for its callers); others get
+ *   the connection's own identity
+ * `block` is: u64 id, u64 genstamp, u64 offset in file, u64 length,
+ *   u32 n, n x loc (nearest first), token
+ * `token` is a block access token: raw[TOKEN_LEN] (layout in token.h), for
+ *   reading the block (CN_GET_BLOCKS, CN_FILE_BLOCKS) or writing it (pipelines)
+ */
 
-	/*
-	 * client -> namenode. Replies carry the layout after "=>".
-	 * `attr` is: u64 ino, u8 type (PROTO_T_*), u32 mode (permission bits), u32 uid,
-	 *   u32 gid, u32 nlink, u64 size, i64 mtime_ns, i64 atime_ns, i64 ctime_ns,
-	 *   u16 replication, u64 block_size, u32 rdev, u8 flags (PROTO_A_*)
-	 * `loc` is: str datanode id, str addr
-	 * `[ids]` is an optional trailing u32 uid, u32 gid: the owner of a new inode,
-	 *   honoured only from a root client (a mount acting for its callers); others get
-	 *   the connection's own identity
-	 * `block` is: u64 id, u64 genstamp, u64 offset in file, u64 length,
-	 *   u32 n, n x loc (nearest first), token
-	 * `token` is a block access token: raw[TOKEN_LEN] (layout in token.h), for
-	 *   reading the block (CN_GET_BLOCKS, CN_FILE_BLOCKS) or writing it (pipelines)
-	 */
-	PROTO_CN_MKDIR = 0x10,      /* str path, u32 mode, u8 flags (PROTO_MKDIR_*) [ids]
-	                               => attr */
-	PROTO_CN_CREATE = 0x11,     /* str path, u32 mode, u8 flags (PROTO_CREATE_*),
-	                               u16 replication (0 = inherit), u64 block_size
-	                               (0 = inherit), str client name [ids] => attr */
-	PROTO_CN_ADD_BLOCK = 0x12,  /* u64 ino, u64 prev block id (0 = none), u64 prev length,
-	                               u32 n, n x str node ids that stored prev,
-	                               str favored datanode id ("" = none),
-	                               u32 n, n x str datanode ids to avoid (they failed
-	                               this writer) => block (the pipeline, in order) */
-	PROTO_CN_COMPLETE = 0x13,   /* u64 ino, u64 last block id (0 = none), u64 last length,
-	                               u32 n, n x str node ids that stored it => attr */
-	PROTO_CN_GET_BLOCKS = 0x14, /* str path, u64 offset, u64 length
-	                               => attr, u32 n, n x block */
-	PROTO_CN_STAT = 0x15,       /* str path => attr */
-	PROTO_CN_LIST = 0x16,       /* str path, str start after (""), u32 max
-	                               => u32 n, n x (str name, attr), u8 more */
-	PROTO_CN_RENAME = 0x17,     /* str src, str dst, u32 flags (PROTO_RENAME_*) => - */
-	PROTO_CN_DELETE = 0x18,     /* str path, u8 flags (PROTO_DELETE_*) => - */
-	PROTO_CN_SETREP = 0x19,     /* str path, u16 replication => attr */
-	PROTO_CN_STATFS = 0x1a,     /* - => u64 capacity, u64 used, u64 remaining,
-	                               u64 files, u64 blocks */
-	PROTO_CN_REPORT = 0x1b,     /* - => u8 safe_mode, u64 capacity, u64 used,
-	                               u64 remaining, u64 files, u64 blocks,
-	                               u64 under_replicated, u64 corrupt, u64 missing,
-	                               u32 n, n x (str id, str addr, u8 state (PROTO_DN_*),
-	                               u64 capacity, u64 used, u64 remaining, u64 blocks,
-	                               i64 last_contact_ms, u32 xceivers) */
-	PROTO_CN_ABANDON = 0x1c,    /* u64 ino, u64 block id => - (drop a failed last block,
-	                               or a block of CN_ALLOC_BLOCK not to be used) */
-	PROTO_CN_BAD_BLOCK = 0x1d,  /* u64 block id, u64 genstamp, str datanode id,
-	                               u8 PROTO_BAD_* => - (a reader found a bad replica) */
-	PROTO_CN_FSCK = 0x1e,       /* str path => u64 files, u64 blocks,
-	                               u64 under_replicated, u64 over_replicated,
-	                               u64 corrupt, u64 missing, u32 n, n x (str path,
-	                               str problem) (at most 1000 problems listed) */
-	PROTO_CN_DECOMMISSION = 0x20, /* str datanode id, u8 1 = decommission, 0 = recommission
-	                               => - */
-	PROTO_CN_SAFEMODE = 0x1f,   /* u8 PROTO_SAFEMODE_* => u8 on, u64 blocks reported,
-	                               u64 blocks */
-	/* POSIX calls for the FUSE mount. */
-	PROTO_CN_SETATTR = 0x21,    /* str path, u32 valid (PROTO_SET_*), u32 mode, u32 uid,
-	                               u32 gid, i64 atime_ns, i64 mtime_ns => attr */
-	PROTO_CN_SYMLINK = 0x22,    /* str path, str target [ids] => attr */
-	PROTO_CN_READLINK = 0x23,   /* str path => str target */
-	PROTO_CN_LINK = 0x24,       /* str existing path, str new path => attr */
-	PROTO_CN_MKNOD = 0x25,      /* str path, u8 type (PROTO_T_*), u32 mode, u32 rdev
-	                               [ids] => attr */
-	PROTO_CN_SETXATTR = 0x26,   /* str path, str name, u32 flags (PROTO_XATTR_*),
-	                               u32 n, n bytes value => - */
-	PROTO_CN_GETXATTR = 0x27,   /* str path, str name => u32 n, n bytes value */
-	PROTO_CN_LISTXATTR = 0x28,  /* str path => u32 n, n bytes (NUL-terminated names) */
-	PROTO_CN_REMOVEXATTR = 0x29, /* str path, str name => - */
-	PROTO_CN_ALLOC_BLOCK = 0x2a, /* u64 ino, str favored datanode id, u32 n, n x str
-	                               datanode ids to avoid => block (a pipeline for a new
-	                               version of some slot of the file; the block belongs
-	                               to this connection until CN_UPDATE uses it, and is
-	                               deleted if the connection closes first) */
-	PROTO_CN_UPDATE = 0x2b,     /* u64 ino, u64 new size, u32 new block count, u32 n,
-	                               n x (u32 slot, u64 old id, u64 new id (0 = hole),
-	                               u64 length, u32 k, k x str node ids that stored it)
-	                               => attr (the file switches to the new version at
-	                               once; see nn_ns_update) */
-	PROTO_CN_FILE_BLOCKS = 0x2c, /* u64 ino, u64 offset, u64 length => attr, u32 n,
-	                               n x block (like CN_GET_BLOCKS, by inode) */
-	PROTO_CN_LOCK = 0x2d,       /* u64 ino, u64 owner, u8 kind (PROTO_LOCK_POSIX/FLOCK),
-	                               u8 type (PROTO_LOCK_*), u64 start, u64 end (inclusive),
-	                               u32 pid, u8 test => u8 conflict, then when set:
-	                               u8 type, u64 start, u64 end, u32 pid (the conflicting
-	                               lock). Without test, a conflict is EAGAIN (the
-	                               client retries to wait); a connection's locks go
-	                               when it closes */
-	/* Jobs (compute/job.h has the layouts of `spec`, `jobinfo` and `attemptlog`). */
-	PROTO_CN_JOB_SUBMIT = 0x30, /* spec => str job id */
-	PROTO_CN_JOB_STATUS = 0x31, /* str job id, u32 wait_ms (answer early only when the
-	                               job ends) => jobinfo */
-	PROTO_CN_JOB_LIST = 0x32,   /* - => u32 n, n x jobinfo (newest last) */
-	PROTO_CN_JOB_KILL = 0x33,   /* str job id => - */
-	PROTO_CN_JOB_LOGS = 0x34,   /* str job id, i32 task (-1: every task) => u32 n,
-	                               n x attemptlog */
-	PROTO_CN_TRASH = 0x35,      /* str path, str user name => str where it went (in
-	                               /user/NAME/.Trash/Current); PROTO_E_NOTSUP when the
-	                               trash is off (trash_interval 0): delete it instead */
-	PROTO_CN_BACKUP = 0x36,     /* u8 start (1: take a new snapshot) => u32 n, n
-	                               records (u32 key length, key, u32 value length,
-	                               value: the namespace's, in key order), u8 more; the
-	                               superuser only; the snapshot lives with the
-	                               connection (common/backup.h has the file) */
-	PROTO_CN_BLOCK_TOKEN = 0x37, /* u64 block id, u64 genstamp, u8 modes (TOKEN_*)
-	                               => token (a fresh one, for a block the caller may
-	                               read, or write, now) */
+/* Handshake, on every connection (layouts at the top of this file). */
+#define PROTO_HANDSHAKE_MESSAGES(X) \
+	X(HELLO, 0x01, "HELLO") \
+	X(AUTH, 0x02, "AUTH") \
+	X(AUTH_OK, 0x03, "AUTH_OK")
 
-	/* datanode -> namenode (on the datanode's one long-lived connection) */
-	PROTO_DN_REGISTER = 0x40,       /* str id, str addr, u64 capacity, u64 used,
-	                                   u64 remaining [u32 task slots, u8 flags
-	                                   (PROTO_DNF_*)] => - */
-	PROTO_DN_HEARTBEAT = 0x41,      /* u64 capacity, u64 used, u64 remaining,
-	                                   u32 xceivers => u32 n, n x command:
-	                                   u8 PROTO_CMD_*, u64 block id, u64 genstamp,
-	                                   u64 length, u32 n, n x loc (targets) */
-	PROTO_DN_BLOCK_REPORT = 0x42,   /* u32 n, n x (u64 id, u64 genstamp, u64 length):
-	                                   every finalized replica => - */
-	PROTO_DN_BLOCK_RECEIVED = 0x43, /* same layout: replicas finalized since => - */
-	PROTO_DN_BLOCK_DELETED = 0x44,  /* u32 n, n x u64 id => - */
-	PROTO_DN_BYE = 0x45,            /* - => - (graceful stop) */
-	PROTO_DN_BAD_BLOCK = 0x47,      /* u32 n, n x (u64 id, u64 genstamp, u8 PROTO_BAD_*):
-	                                   replicas its scanner found bad => - */
-	PROTO_DN_TASK_STATUS = 0x48,    /* u32 n, n x task report (compute/job.h): attempts
-	                                   that ended, and the progress of running ones
-	                                   => - */
-	PROTO_NN_TASKS = 0x49,          /* namenode -> datanode, unsolicited like
-	                                   NN_COMMANDS: u32 n, n x (u8 PROTO_TASK_START,
-	                                   task launch) or (u8 PROTO_TASK_KILL, str job id,
-	                                   u32 task, u32 attempt) */
-	PROTO_NN_COMMANDS = 0x46,       /* namenode -> datanode, unsolicited (reqid 0, no
-	                                   reply): the heartbeat reply's command list, sent
-	                                   at once so recovery never waits for a heartbeat */
-	PROTO_NN_BLOCK_KEYS = 0x4a,     /* namenode -> datanode, unsolicited: the block keys
-	                                   (token.h), before the DN_REGISTER reply and at
-	                                   every roll: u32 n, n x (u32 key id,
-	                                   i64 expires_ms, raw[32] key) */
+/* client -> namenode. */
+#define PROTO_CN_MESSAGES(X) \
+	/* str path, u32 mode, u8 flags (PROTO_MKDIR_*) [ids] => attr */ \
+	X(CN_MKDIR, 0x10, "mkdir") \
+	/* str path, u32 mode, u8 flags (PROTO_CREATE_*), u16 replication (0 = inherit), \
+	   u64 block_size (0 = inherit), str client name [ids] => attr */ \
+	X(CN_CREATE, 0x11, "create") \
+	/* u64 ino, u64 prev block id (0 = none), u64 prev length, u32 n, n x str node ids \
+	   that stored prev, str favored datanode id ("" = none), u32 n, n x str datanode \
+	   ids to avoid (they failed this writer) => block (the pipeline, in order) */ \
+	X(CN_ADD_BLOCK, 0x12, "add_block") \
+	/* u64 ino, u64 last block id (0 = none), u64 last length, u32 n, n x str node ids \
+	   that stored it => attr */ \
+	X(CN_COMPLETE, 0x13, "complete") \
+	/* str path, u64 offset, u64 length => attr, u32 n, n x block */ \
+	X(CN_GET_BLOCKS, 0x14, "get_blocks") \
+	/* str path => attr */ \
+	X(CN_STAT, 0x15, "stat") \
+	/* str path, str start after (""), u32 max => u32 n, n x (str name, attr), u8 more */ \
+	X(CN_LIST, 0x16, "list") \
+	/* str src, str dst, u32 flags (PROTO_RENAME_*) => - */ \
+	X(CN_RENAME, 0x17, "rename") \
+	/* str path, u8 flags (PROTO_DELETE_*) => - */ \
+	X(CN_DELETE, 0x18, "delete") \
+	/* str path, u16 replication => attr */ \
+	X(CN_SETREP, 0x19, "setrep") \
+	/* - => u64 capacity, u64 used, u64 remaining, u64 files, u64 blocks */ \
+	X(CN_STATFS, 0x1a, "statfs") \
+	/* - => u8 safe_mode, u64 capacity, u64 used, u64 remaining, u64 files, u64 blocks, \
+	   u64 under_replicated, u64 corrupt, u64 missing, u32 n, n x (str id, str addr, \
+	   u8 state (PROTO_DN_*), u64 capacity, u64 used, u64 remaining, u64 blocks, \
+	   i64 last_contact_ms, u32 xceivers) */ \
+	X(CN_REPORT, 0x1b, "report") \
+	/* u64 ino, u64 block id => - (drop a failed last block, or a block of \
+	   CN_ALLOC_BLOCK not to be used) */ \
+	X(CN_ABANDON, 0x1c, "abandon") \
+	/* u64 block id, u64 genstamp, str datanode id, u8 PROTO_BAD_* => - (a reader \
+	   found a bad replica) */ \
+	X(CN_BAD_BLOCK, 0x1d, "bad_block") \
+	/* str path => u64 files, u64 blocks, u64 under_replicated, u64 over_replicated, \
+	   u64 corrupt, u64 missing, u32 n, n x (str path, str problem) (at most 1000 \
+	   problems listed) */ \
+	X(CN_FSCK, 0x1e, "fsck") \
+	/* u8 PROTO_SAFEMODE_* => u8 on, u64 blocks reported, u64 blocks */ \
+	X(CN_SAFEMODE, 0x1f, "safemode") \
+	/* str datanode id, u8 1 = decommission, 0 = recommission => - */ \
+	X(CN_DECOMMISSION, 0x20, "decommission") \
+	/* POSIX calls for the FUSE mount. */ \
+	/* str path, u32 valid (PROTO_SET_*), u32 mode, u32 uid, u32 gid, i64 atime_ns, \
+	   i64 mtime_ns => attr */ \
+	X(CN_SETATTR, 0x21, "setattr") \
+	/* str path, str target [ids] => attr */ \
+	X(CN_SYMLINK, 0x22, "symlink") \
+	/* str path => str target */ \
+	X(CN_READLINK, 0x23, "readlink") \
+	/* str existing path, str new path => attr */ \
+	X(CN_LINK, 0x24, "link") \
+	/* str path, u8 type (PROTO_T_*), u32 mode, u32 rdev [ids] => attr */ \
+	X(CN_MKNOD, 0x25, "mknod") \
+	/* str path, str name, u32 flags (PROTO_XATTR_*), u32 n, n bytes value => - */ \
+	X(CN_SETXATTR, 0x26, "setxattr") \
+	/* str path, str name => u32 n, n bytes value */ \
+	X(CN_GETXATTR, 0x27, "getxattr") \
+	/* str path => u32 n, n bytes (NUL-terminated names) */ \
+	X(CN_LISTXATTR, 0x28, "listxattr") \
+	/* str path, str name => - */ \
+	X(CN_REMOVEXATTR, 0x29, "removexattr") \
+	/* u64 ino, str favored datanode id, u32 n, n x str datanode ids to avoid => block \
+	   (a pipeline for a new version of some slot of the file; the block belongs to \
+	   this connection until CN_UPDATE uses it, and is deleted if the connection \
+	   closes first) */ \
+	X(CN_ALLOC_BLOCK, 0x2a, "alloc_block") \
+	/* u64 ino, u64 new size, u32 new block count, u32 n, n x (u32 slot, u64 old id, \
+	   u64 new id (0 = hole), u64 length, u32 k, k x str node ids that stored it) \
+	   => attr (the file switches to the new version at once; see nn_ns_update) */ \
+	X(CN_UPDATE, 0x2b, "update") \
+	/* u64 ino, u64 offset, u64 length => attr, u32 n, n x block (like CN_GET_BLOCKS, \
+	   by inode) */ \
+	X(CN_FILE_BLOCKS, 0x2c, "file_blocks") \
+	/* u64 ino, u64 owner, u8 kind (PROTO_LOCK_POSIX/FLOCK), u8 type (PROTO_LOCK_*), \
+	   u64 start, u64 end (inclusive), u32 pid, u8 test => u8 conflict, then when set: \
+	   u8 type, u64 start, u64 end, u32 pid (the conflicting lock). Without test, a \
+	   conflict is EAGAIN (the client retries to wait); a connection's locks go when \
+	   it closes */ \
+	X(CN_LOCK, 0x2d, "lock") \
+	/* Jobs (compute/job.h has the layouts of `spec`, `jobinfo` and `attemptlog`). */ \
+	/* spec => str job id */ \
+	X(CN_JOB_SUBMIT, 0x30, "job_submit") \
+	/* str job id, u32 wait_ms (answer early only when the job ends) => jobinfo */ \
+	X(CN_JOB_STATUS, 0x31, "job_status") \
+	/* - => u32 n, n x jobinfo (newest last) */ \
+	X(CN_JOB_LIST, 0x32, "job_list") \
+	/* str job id => - */ \
+	X(CN_JOB_KILL, 0x33, "job_kill") \
+	/* str job id, i32 task (-1: every task) => u32 n, n x attemptlog */ \
+	X(CN_JOB_LOGS, 0x34, "job_logs") \
+	/* str path, str user name => str where it went (in /user/NAME/.Trash/Current); \
+	   PROTO_E_NOTSUP when the trash is off (trash_interval 0): delete it instead */ \
+	X(CN_TRASH, 0x35, "trash") \
+	/* u8 start (1: take a new snapshot) => u32 n, n records (u32 key length, key, \
+	   u32 value length, value: the namespace's, in key order), u8 more; the superuser \
+	   only; the snapshot lives with the connection (common/backup.h has the file) */ \
+	X(CN_BACKUP, 0x36, "backup") \
+	/* u64 block id, u64 genstamp, u8 modes (TOKEN_*) => token (a fresh one, for a \
+	   block the caller may read, or write, now) */ \
+	X(CN_BLOCK_TOKEN, 0x37, "block_token")
 
-	/*
-	 * client or datanode -> datanode (data transfer). A client's request carries the
-	 * block's token and is refused (PROTO_E_ACCES, with why) without a valid one for
-	 * that block and mode; a datanode (it proved the datanode key) sends zeros there.
-	 */
-	PROTO_DT_WRITE_BLOCK = 0x60, /* u64 block id, u64 genstamp, u32 flags (PROTO_WRITE_*),
-	                                token, u32 n, n x loc (the rest of the pipeline)
-	                                => - once the whole pipeline is connected; then
-	                                DT_PACKETs flow down and DT_ACKs flow back */
-	PROTO_DT_PACKET = 0x61,      /* u64 seq, u64 offset in block, u32 data length,
-	                                u8 flags (PROTO_PKT_*), u32 n, n x u32 crc32c (one per
-	                                chunk), raw data */
-	PROTO_DT_ACK = 0x62,         /* u64 seq, i32 status, u32 index of the failed
-	                                pipeline node (PROTO_NO_NODE when none) */
-	PROTO_DT_SYNC_BLOCK = 0x64,  /* u64 block id, u64 genstamp, token (write) => - once
-	                                the finalized replica (data, checksums, name) is
-	                                on disk */
-	PROTO_DT_READ_BLOCK = 0x63,  /* u64 block id, u64 genstamp, u64 offset, u64 length,
-	                                token (read)
-	                                => u64 replica length; then DT_PACKETs (same reqid)
-	                                from the chunk holding offset, the last one with
-	                                PROTO_PKT_LAST */
+/* datanode -> namenode, on the datanode's one long-lived connection. */
+#define PROTO_DN_MESSAGES(X) \
+	/* str id, str addr, u64 capacity, u64 used, u64 remaining [u32 task slots, \
+	   u8 flags (PROTO_DNF_*)] => - */ \
+	X(DN_REGISTER, 0x40, "register") \
+	/* u64 capacity, u64 used, u64 remaining, u32 xceivers => u32 n, n x command: \
+	   u8 PROTO_CMD_*, u64 block id, u64 genstamp, u64 length, u32 n, n x loc \
+	   (targets) */ \
+	X(DN_HEARTBEAT, 0x41, "heartbeat") \
+	/* u32 n, n x (u64 id, u64 genstamp, u64 length): every finalized replica => - */ \
+	X(DN_BLOCK_REPORT, 0x42, "block_report") \
+	/* same layout: replicas finalized since => - */ \
+	X(DN_BLOCK_RECEIVED, 0x43, "block_received") \
+	/* u32 n, n x u64 id => - */ \
+	X(DN_BLOCK_DELETED, 0x44, "block_deleted") \
+	/* - => - (graceful stop) */ \
+	X(DN_BYE, 0x45, "bye") \
+	/* u32 n, n x (u64 id, u64 genstamp, u8 PROTO_BAD_*): replicas its scanner found \
+	   bad => - */ \
+	X(DN_BAD_BLOCK, 0x46, "dn_bad_block") \
+	/* u32 n, n x task report (compute/job.h): attempts that ended, and the progress \
+	   of running ones => - */ \
+	X(DN_TASK_STATUS, 0x47, "task_status")
+
+/* namenode -> datanode, unsolicited (reqid 0, no reply), on the datanode's connection. */
+#define PROTO_NN_MESSAGES(X) \
+	/* the heartbeat reply's command list, sent at once so recovery never waits for a \
+	   heartbeat */ \
+	X(NN_COMMANDS, 0x50, "commands") \
+	/* u32 n, n x (u8 PROTO_TASK_START, task launch) or (u8 PROTO_TASK_KILL, \
+	   str job id, u32 task, u32 attempt) */ \
+	X(NN_TASKS, 0x51, "tasks") \
+	/* the block keys (token.h), before the DN_REGISTER reply and at every roll: \
+	   u32 n, n x (u32 key id, i64 expires_ms, raw[32] key) */ \
+	X(NN_BLOCK_KEYS, 0x52, "block_keys")
+
+/*
+ * client or datanode -> datanode (data transfer). A client's request carries the
+ * block's token and is refused (PROTO_E_ACCES, with why) without a valid one for that
+ * block and mode; a datanode (it proved the datanode key) sends zeros there.
+ */
+#define PROTO_DT_MESSAGES(X) \
+	/* u64 block id, u64 genstamp, u32 flags (PROTO_WRITE_*), token, u32 n, n x loc \
+	   (the rest of the pipeline) => - once the whole pipeline is connected; then \
+	   DT_PACKETs flow down and DT_ACKs flow back. A refusal's payload is str message, \
+	   u32 index of the pipeline node that failed, counted from the receiver (0: the \
+	   receiver itself; a node relaying a refusal from downstream adds one; a refusal \
+	   without the index, such as a token's, is the receiver's) */ \
+	X(DT_WRITE_BLOCK, 0x60, "write_block") \
+	/* u64 seq, u64 offset in block, u32 data length, u8 flags (PROTO_PKT_*), u32 n, \
+	   n x u32 crc32c (one per chunk), raw data */ \
+	X(DT_PACKET, 0x61, "packet") \
+	/* u64 seq, i32 status, u32 index of the failed pipeline node (PROTO_NO_NODE when \
+	   none) */ \
+	X(DT_ACK, 0x62, "ack") \
+	/* u64 block id, u64 genstamp, u64 offset, u64 length, token (read) => u64 replica \
+	   length; then DT_PACKETs (same reqid) from the chunk holding offset, the last one \
+	   with PROTO_PKT_LAST */ \
+	X(DT_READ_BLOCK, 0x63, "read_block") \
+	/* u64 block id, u64 genstamp, token (write) => - once the finalized replica \
+	   (data, checksums, name) is on disk */ \
+	X(DT_SYNC_BLOCK, 0x64, "sync_block")
+
+#define PROTO_ALL_MESSAGES(X) \
+	PROTO_HANDSHAKE_MESSAGES(X) PROTO_CN_MESSAGES(X) PROTO_DN_MESSAGES(X) \
+	PROTO_NN_MESSAGES(X) PROTO_DT_MESSAGES(X)
+
+#define PROTO_ENUM_ENTRY_(name, id, logname) PROTO_##name = id,
+enum proto_type { PROTO_ALL_MESSAGES(PROTO_ENUM_ENTRY_) };
+#undef PROTO_ENUM_ENTRY_
+
+/* Which conversation a message belongs to (its section above). */
+enum proto_dir {
+	PROTO_DIR_NONE = 0, /* not a message id */
+	PROTO_DIR_HANDSHAKE,
+	PROTO_DIR_CN, /* client -> namenode */
+	PROTO_DIR_DN, /* datanode -> namenode */
+	PROTO_DIR_NN, /* namenode -> datanode */
+	PROTO_DIR_DT, /* client or datanode -> datanode */
 };
+
+/* The section of a message id, PROTO_DIR_NONE for an unknown one. */
+enum proto_dir proto_type_dir(uint16_t type);
 
 /* inode types */
 enum proto_ftype {
@@ -285,43 +339,79 @@ enum proto_cmd { PROTO_CMD_DELETE = 1, PROTO_CMD_REPLICATE = 2 };
 enum proto_task_op { PROTO_TASK_START = 1, PROTO_TASK_KILL = 2 };
 #define PROTO_DNF_NO_EXEC 0x01 /* the datanode runs built-in filters only, no commands */
 
-/* Wire status codes; proto_status()/proto_errno() are the only mapping. */
-enum proto_status {
-	PROTO_OK = 0,
-	PROTO_E_PERM = 1,
-	PROTO_E_NOENT = 2,
-	PROTO_E_IO = 5,
-	PROTO_E_ACCES = 13,
-	PROTO_E_BUSY = 16,
-	PROTO_E_EXIST = 17,
-	PROTO_E_XDEV = 18,
-	PROTO_E_NOTDIR = 20,
-	PROTO_E_ISDIR = 21,
-	PROTO_E_INVAL = 22,
-	PROTO_E_FBIG = 27,
-	PROTO_E_NOSPC = 28,
-	PROTO_E_ROFS = 30,
-	PROTO_E_NAMETOOLONG = 36,
-	PROTO_E_NOSYS = 38,
-	PROTO_E_NOTEMPTY = 39,
-	PROTO_E_LOOP = 40,
-	PROTO_E_PROTO = 71,
-	PROTO_E_STALE = 116,
-	PROTO_E_AGAIN = 11,
-	PROTO_E_RANGE = 34,
-	PROTO_E_NODATA = 61,
-	PROTO_E_NOTSUP = 95,
-	PROTO_E_MLINK = 31,
-	PROTO_E_DEADLK = 35,
-	PROTO_E_TXTBSY = 26,
-	PROTO_E_NOLCK = 37,
-	PROTO_E_2BIG = 7,
-};
+/*
+ * Wire status codes: X(NAME, code, errno). Every errno a daemon may send has one (a unit
+ * test scans the daemons' sources for it); the codes are fixed numbers, equal to Linux's
+ * errno values, so they mean the same on any peer. proto_status()/proto_errno() are the
+ * only mapping; an unknown errno goes out as PROTO_E_IO.
+ */
+#define PROTO_STATUSES(X) \
+	X(PERM, 1, EPERM) \
+	X(NOENT, 2, ENOENT) \
+	X(SRCH, 3, ESRCH) \
+	X(INTR, 4, EINTR) \
+	X(IO, 5, EIO) \
+	X(NXIO, 6, ENXIO) \
+	X(2BIG, 7, E2BIG) \
+	X(NOEXEC, 8, ENOEXEC) \
+	X(BADF, 9, EBADF) \
+	X(CHILD, 10, ECHILD) \
+	X(AGAIN, 11, EAGAIN) \
+	X(NOMEM, 12, ENOMEM) \
+	X(ACCES, 13, EACCES) \
+	X(BUSY, 16, EBUSY) \
+	X(EXIST, 17, EEXIST) \
+	X(XDEV, 18, EXDEV) \
+	X(NODEV, 19, ENODEV) \
+	X(NOTDIR, 20, ENOTDIR) \
+	X(ISDIR, 21, EISDIR) \
+	X(INVAL, 22, EINVAL) \
+	X(NFILE, 23, ENFILE) \
+	X(MFILE, 24, EMFILE) \
+	X(TXTBSY, 26, ETXTBSY) \
+	X(FBIG, 27, EFBIG) \
+	X(NOSPC, 28, ENOSPC) \
+	X(ROFS, 30, EROFS) \
+	X(MLINK, 31, EMLINK) \
+	X(PIPE, 32, EPIPE) \
+	X(RANGE, 34, ERANGE) \
+	X(DEADLK, 35, EDEADLK) \
+	X(NAMETOOLONG, 36, ENAMETOOLONG) \
+	X(NOLCK, 37, ENOLCK) \
+	X(NOSYS, 38, ENOSYS) \
+	X(NOTEMPTY, 39, ENOTEMPTY) \
+	X(LOOP, 40, ELOOP) \
+	X(NOMSG, 42, ENOMSG) \
+	X(NODATA, 61, ENODATA) \
+	X(PROTO, 71, EPROTO) \
+	X(BADMSG, 74, EBADMSG) /* a checksum mismatch */ \
+	X(OVERFLOW, 75, EOVERFLOW) \
+	X(MSGSIZE, 90, EMSGSIZE) \
+	X(PROTONOSUPPORT, 93, EPROTONOSUPPORT) \
+	X(NOTSUP, 95, EOPNOTSUPP) \
+	X(CONNRESET, 104, ECONNRESET) \
+	X(NOTCONN, 107, ENOTCONN) \
+	X(SHUTDOWN, 108, ESHUTDOWN) \
+	X(TIMEDOUT, 110, ETIMEDOUT) \
+	X(CONNREFUSED, 111, ECONNREFUSED) \
+	X(HOSTUNREACH, 113, EHOSTUNREACH) \
+	X(ALREADY, 114, EALREADY) \
+	X(STALE, 116, ESTALE) \
+	X(UCLEAN, 117, EUCLEAN) /* an older on-disk format: upgrade it first */ \
+	X(DQUOT, 122, EDQUOT) \
+	X(CANCELED, 125, ECANCELED)
+
+#define PROTO_STATUS_ENTRY_(name, code, err) PROTO_E_##name = code,
+enum proto_status { PROTO_OK = 0, PROTO_STATUSES(PROTO_STATUS_ENTRY_) };
+#undef PROTO_STATUS_ENTRY_
 
 /* Maps -errno (or errno) to a wire status. */
 int32_t proto_status(int err);
 /* Maps a wire status to -errno (0 stays 0; unknown codes become -EIO). */
 int proto_errno(int32_t status);
+/* strerror() for errors users see: EBADMSG reads "checksum mismatch" (a block's data
+ * does not match its checksums; the only way dfs uses it). err is errno or -errno. */
+const char *proto_strerror(int err);
 
 struct proto_hdr {
 	uint32_t magic;

@@ -1,5 +1,6 @@
 /* token: block access tokens and their rolling keys. See token.h. Any thread. */
 #include "token.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -7,14 +8,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
-#include <time.h>
 
-int64_t token_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t token_now_ms(void) { return clock_wall_ms(); }
 
 void token_keys_init(struct token_keys *ks)
 {

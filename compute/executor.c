@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "client.h"
 #include "filter.h"
 #include "fsutil.h"
@@ -55,12 +55,6 @@ struct cx_exec {
 	atomic_bool stopping;     /* no new attempts */
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void wake(struct cx_exec *x)
 {
@@ -182,7 +176,7 @@ static int drain(struct command *cmd, const struct pollfd *pf)
 				return rc;
 			}
 			atomic_fetch_add(&cmd->a->bytes_out, (uint64_t)n);
-			cmd->last_progress = now_s();
+			cmd->last_progress = clock_now();
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			close(cmd->out);
 			cmd->out = -1;
@@ -192,7 +186,7 @@ static int drain(struct command *cmd, const struct pollfd *pf)
 		ssize_t n = read(cmd->err, tmp, sizeof tmp);
 		if (n > 0) {
 			keep_tail(&cmd->tail, tmp, (size_t)n);
-			cmd->last_progress = now_s();
+			cmd->last_progress = clock_now();
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			close(cmd->err);
 			cmd->err = -1;
@@ -207,7 +201,7 @@ static int check_alive(struct command *cmd)
 	struct attempt *a = cmd->a;
 	if (atomic_load(&a->kill))
 		return -EINTR;
-	if (a->l.timeout && now_s() - cmd->last_progress > a->l.timeout) {
+	if (a->l.timeout && clock_now() - cmd->last_progress > a->l.timeout) {
 		snprintf(cmd->why, sizeof cmd->why, "timed out: no progress for %u s",
 			 a->l.timeout);
 		return -ETIMEDOUT;
@@ -236,7 +230,7 @@ static int pump(struct command *cmd, const char **data, size_t *len)
 		if (w > 0) {
 			*data += w;
 			*len -= (size_t)w;
-			cmd->last_progress = now_s();
+			cmd->last_progress = clock_now();
 		} else if (w < 0 && errno == EPIPE) {
 			cmd->input_closed = true; /* it has read all it wants */
 		} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -359,7 +353,7 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
 	cmd->in = pin[1];
 	cmd->out = pout[0];
 	cmd->err = perr[0];
-	cmd->last_progress = now_s();
+	cmd->last_progress = clock_now();
 	pthread_mutex_lock(&a->pid_lock);
 	a->pid = pid;
 	pthread_mutex_unlock(&a->pid_lock);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "grow.h"
 
 struct filter {
 	uint8_t kind, flags;
@@ -253,13 +254,8 @@ uint64_t filter_run(struct filter *f, const char *data, size_t len, struct buf *
 {
 	const char *hay = data;
 	if (f->kind == JOB_FILTER_GREP && (f->flags & JOB_F_ICASE) && f->plen) {
-		if (f->lower_cap < len) {
-			char *p = realloc(f->lower, len);
-			if (!p)
-				abort();
-			f->lower = p;
-			f->lower_cap = len;
-		}
+		if (ALLOC_GROW(f->lower, len, f->lower_cap))
+			abort();
 		for (size_t i = 0; i < len; i++)
 			f->lower[i] = lower_of(data[i]);
 		hay = f->lower;

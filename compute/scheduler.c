@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "grow.h"
 
 struct node {
 	bool up, exec;
@@ -176,14 +177,8 @@ static bool has_viable_holder(struct sched *s, const struct sched_job *j,
 
 static struct sched_attempt *new_attempt(struct sched_task *t)
 {
-	if (t->nattempts == t->capattempts) {
-		uint32_t cap = t->capattempts ? t->capattempts * 2 : 2;
-		struct sched_attempt *v = realloc(t->attempts, cap * sizeof *v);
-		if (!v)
-			abort();
-		t->attempts = v;
-		t->capattempts = cap;
-	}
+	if (ALLOC_GROW(t->attempts, t->nattempts + 1, t->capattempts))
+		abort();
 	struct sched_attempt *a = &t->attempts[t->nattempts];
 	memset(a, 0, sizeof *a);
 	a->n = ++t->nattempts;

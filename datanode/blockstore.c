@@ -19,8 +19,10 @@
 #include "buf.h"
 #include "crc.h"
 #include "fsutil.h"
+#include "layout.h"
 #include "log.h"
 #include "pack.h"
+#include "grow.h"
 
 struct replica {
 	uint64_t id, gs, len;
@@ -138,32 +140,29 @@ static void final_paths(const struct dn_store *s, uint8_t vol, uint64_t id, uint
 
 /* ---- open / scan ---- */
 
-/* Reads vol's VERSION (the node id), or writes it: the wanted id, the id of the volumes
- * before it, or a new random one. */
+/* Reads vol's VERSION (the node id; layout.h), or writes it: the wanted id, the id of
+ * the volumes before it, or a new random one. A volume of another layout is refused. */
 static int load_id(struct dn_store *s, unsigned vol, const char *want)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/VERSION", s->vols[vol]);
 	char first[PROTO_ID_MAX + 1];
 	if (vol > 0) { /* every volume belongs to the same node */
 		snprintf(first, sizeof first, "%s", s->id);
 		want = first;
 	}
-	struct buf b = BUF_INIT;
-	int rc = fs_read_file(path, &b);
+	struct dn_version v;
+	int rc = dn_version_read(s->vols[vol], &v);
 	if (rc == 0) {
-		char id[PROTO_ID_MAX + 1];
-		if (sscanf(b.data, "id = %63s", id) != 1) {
-			log_error("malformed '%s'", path);
-			rc = -EINVAL;
-		} else if (want && *want && strcmp(want, id)) {
+		struct buf why = BUF_INIT;
+		if ((rc = dn_layout_check(s->vols[vol], &why))) {
+			log_error("%s", why.data);
+		} else if (want && *want && strcmp(want, v.id)) {
 			log_error("data directory '%s' belongs to datanode '%s', not '%s'",
-				  s->vols[vol], id, want);
+				  s->vols[vol], v.id, want);
 			rc = -EINVAL;
 		} else {
-			snprintf(s->id, sizeof s->id, "%s", id);
+			snprintf(s->id, sizeof s->id, "%s", v.id);
 		}
-		buf_free(&b);
+		buf_free(&why);
 		return rc;
 	}
 	if (rc != -ENOENT)
@@ -175,11 +174,9 @@ static int load_id(struct dn_store *s, unsigned vol, const char *want)
 		RAND_bytes(r, sizeof r);
 		snprintf(s->id, sizeof s->id, "dn-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
 	}
-	buf_reset(&b);
-	buf_printf(&b, "id = %s\n", s->id);
-	rc = fs_write_atomic(path, b.data, b.len);
-	buf_free(&b);
-	return rc;
+	snprintf(v.id, sizeof v.id, "%s", s->id);
+	v.layout = DN_LAYOUT_VERSION;
+	return dn_version_write(s->vols[vol], &v);
 }
 
 /* Checks a finalized replica's meta header and size against its data file. */
@@ -499,12 +496,8 @@ int dn_writer_finalize(struct dn_writer *w, bool sync)
 	uint64_t old_gs = old ? old->gs : 0;
 	uint8_t old_vol = old ? old->vol : 0;
 	map_put(s, w->id, w->gs, w->len, w->vol);
-	if (s->nreceived == s->capreceived) {
-		s->capreceived = s->capreceived ? s->capreceived * 2 : 64;
-		s->received = realloc(s->received, s->capreceived * sizeof *s->received);
-		if (!s->received)
-			abort();
-	}
+	if (ALLOC_GROW(s->received, s->nreceived + 1, s->capreceived))
+		abort();
 	s->received[s->nreceived++] = (struct dn_replica_info){w->id, w->gs, w->len};
 	pthread_mutex_unlock(&s->lock);
 	dn_store_wake(s);
@@ -598,12 +591,8 @@ int dn_store_delete(struct dn_store *s, uint64_t id, uint64_t gs)
 	uint64_t rgs = r->gs;
 	uint8_t vol = r->vol;
 	map_del(s, id);
-	if (s->ndeleted == s->capdeleted) {
-		s->capdeleted = s->capdeleted ? s->capdeleted * 2 : 64;
-		s->deleted = realloc(s->deleted, s->capdeleted * sizeof *s->deleted);
-		if (!s->deleted)
-			abort();
-	}
+	if (ALLOC_GROW(s->deleted, s->ndeleted + 1, s->capdeleted))
+		abort();
 	s->deleted[s->ndeleted++] = id;
 	pthread_mutex_unlock(&s->lock);
 	dn_store_wake(s);
@@ -743,12 +732,8 @@ void dn_store_announce(struct dn_store *s, uint64_t id)
 	pthread_mutex_lock(&s->lock);
 	struct replica *r = map_find(s, id);
 	if (r) {
-		if (s->nreceived == s->capreceived) {
-			s->capreceived = s->capreceived ? s->capreceived * 2 : 64;
-			s->received = realloc(s->received, s->capreceived * sizeof *s->received);
-			if (!s->received)
-				abort();
-		}
+		if (ALLOC_GROW(s->received, s->nreceived + 1, s->capreceived))
+			abort();
 		s->received[s->nreceived++] = (struct dn_replica_info){r->id, r->gs, r->len};
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -759,12 +744,8 @@ void dn_store_announce(struct dn_store *s, uint64_t id)
 void dn_store_report_bad(struct dn_store *s, uint64_t id, uint64_t gs, uint8_t why)
 {
 	pthread_mutex_lock(&s->lock);
-	if (s->nbad == s->capbad) {
-		s->capbad = s->capbad ? s->capbad * 2 : 16;
-		s->bad = realloc(s->bad, s->capbad * sizeof *s->bad);
-		if (!s->bad)
-			abort();
-	}
+	if (ALLOC_GROW(s->bad, s->nbad + 1, s->capbad))
+		abort();
 	s->bad[s->nbad++] = (struct dn_bad_replica){id, gs, why};
 	pthread_mutex_unlock(&s->lock);
 	dn_store_wake(s);

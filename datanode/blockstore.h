@@ -4,7 +4,8 @@
  *
  * Layout under each data directory (the store never takes a path from the network,
  * only block ids and genstamps):
- *   VERSION                      "id = <datanode id>"  (the node's persistent id)
+ *   VERSION                      the node's persistent id and the layout version
+ *                                (layout.h; an older or newer layout is refused)
  *   rbw/blk_<id>_<gs>[.meta]     replicas being written
  *   current/<xx>/blk_<id>_<gs>   finalized replicas (xx = two hex digits of the id)
  *   current/<xx>/blk_<id>_<gs>.meta

@@ -4,6 +4,7 @@
  *   dfs-datanode --namenode HOST:PORT --data DIR [--id ID] [--listen HOST:PORT]
  *                [--advertise HOST:PORT] [--key FILE] [--port-file FILE]
  *                [--config FILE] [--set KEY=VALUE]... [--log FILE] [--log-level L]
+ *   dfs-datanode upgrade --data DIR   (an older block store layout to this one)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +20,7 @@
 #include "daemon.h"
 #include "executor.h"
 #include "fsutil.h"
+#include "layout.h"
 #include "log.h"
 #include "net.h"
 #include "nnlink.h"
@@ -46,7 +48,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dfs-datanode --namenode HOST:PORT --data DIR [options]\n"
+		"       dfs-datanode upgrade --data DIR[,DIR...]\n"
 		"\n"
+		"  upgrade               bring data directories of an older block store layout\n"
+		"                        to this datanode's (it refuses to start on them before)\n"
 		"  --namenode HOST:PORT  the namenode (setting namenode)\n"
 		"  --data DIR[,DIR...]   block directories, one per disk (setting data_dir)\n"
 		"  --id ID               persistent node id, fixed on first start (default: random)\n"
@@ -67,6 +72,21 @@ static void usage(FILE *f)
 		"  --http-port-file FILE write the bound HTTP HOST:PORT here\n"
 		"  --log FILE            log to FILE instead of standard error\n"
 		"  --log-level LEVEL     debug, info, warn or error\n");
+}
+
+/* upgrade --data DIR: an older block store layout to this one (layout.h). */
+static int upgrade(const struct cfg *cfg)
+{
+	if (!cfg->data_dir[0]) {
+		fprintf(stderr, "dfs-datanode: upgrade: --data is required\n");
+		return 2;
+	}
+	struct buf out = BUF_INIT;
+	int rc = dn_layout_upgrade(cfg->data_dir, &out);
+	fprintf(rc ? stderr : stdout, "%s%s%s", rc ? "dfs-datanode: upgrade: " : "", out.data,
+		rc ? "\n" : "");
+	buf_free(&out);
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -124,6 +144,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc && !strcmp(argv[optind], "upgrade") && optind + 1 == argc)
+		return upgrade(&cfg);
 	if (optind < argc) {
 		fprintf(stderr, "dfs-datanode: unexpected argument '%s'\n", argv[optind]);
 		return 2;
@@ -142,6 +164,12 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 
+	rc = dn_layout_check(cfg.data_dir, &err);
+	if (rc) {
+		fprintf(stderr, "dfs-datanode: %s\n", err.data);
+		log_error("%s", err.data);
+		return 1;
+	}
 	struct dn_store *store;
 	rc = dn_store_open(cfg.data_dir, id, &store);
 	if (rc) {

@@ -72,6 +72,19 @@ static int reply_status(int fd, const struct proto_hdr *h, int rc, const char *m
 	return r;
 }
 
+/* A DT_WRITE_BLOCK refusal: the message, then the index (from this node: 0 is this node,
+ * 1 the next one...) of the pipeline node that failed (proto.h). */
+static int reply_pipeline_err(int fd, const struct proto_hdr *h, int rc, const char *msg,
+			      uint32_t failed)
+{
+	struct buf p = BUF_INIT;
+	pack_str(&p, msg);
+	pack_u32(&p, failed);
+	int r = proto_send(fd, h->type, PROTO_F_REPLY, h->reqid, proto_status(rc), p.data, p.len);
+	buf_free(&p);
+	return r;
+}
+
 /* ---------- block access tokens ---------- */
 
 /*
@@ -201,11 +214,14 @@ static void *responder_main(void *arg)
 }
 
 /* Connects to the next node (addr gets its address) and starts its part of the
- * pipeline, on a kept connection when there is one. */
+ * pipeline, on a kept connection when there is one. On failure why says what failed and
+ * *failed is that node's index from here (1: the next node; more when the next node
+ * reported a failure further down). */
 static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint64_t id,
 			      uint64_t gs, uint32_t flags, const uint8_t *tok, struct unpack *locs,
 			      uint32_t n, char *first, size_t firstsz,
-			      char addr[PROTO_ADDR_MAX + 1], int *out)
+			      char addr[PROTO_ADDR_MAX + 1], int *out, struct buf *why,
+			      uint32_t *failed)
 {
 	unpack_str(locs, first, firstsz);
 	unpack_str(locs, addr, PROTO_ADDR_MAX + 1);
@@ -248,8 +264,26 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 			rc = 0;
 			continue;
 		}
-		if (!rc && rh.status)
+		*failed = 1;
+		if (!rc && rh.status) {
 			rc = proto_errno(rh.status);
+			/* the next node refused: its message and its own index of the culprit */
+			struct unpack ru;
+			unpack_init(&ru, rep.data, rep.len);
+			char msg[256];
+			unpack_str(&ru, msg, sizeof msg);
+			uint32_t down_failed = unpack_u32(&ru);
+			if (unpack_ok(&ru) && down_failed < n) {
+				*failed = down_failed + 1;
+				buf_printf(why, "%s", msg);
+			} else {
+				buf_printf(why, "pipeline: datanode '%s' refused the write: %s", first,
+					   proto_strerror(rc));
+			}
+		} else if (rc) {
+			buf_printf(why, "pipeline: cannot reach datanode '%s': %s", first,
+				   proto_strerror(rc));
+		}
 		break;
 	}
 	buf_free(&req);
@@ -279,24 +313,27 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 	if (rc) {
 		if (rc == -EEXIST)
 			dn_store_announce(x->store, id); /* the namenode lost track of it */
-		reply_status(xc->fd, h, rc, rc == -EEXIST ? "replica exists" : "cannot create replica");
+		reply_pipeline_err(xc->fd, h, rc,
+				   rc == -EEXIST ? "replica exists" : "cannot create replica", 0);
 		return rc;
 	}
 	int down = -1;
 	char down_addr[PROTO_ADDR_MAX + 1] = "";
 	if (n) {
 		char next[PROTO_ID_MAX + 1] = "";
+		struct buf why = BUF_INIT;
+		uint32_t failed = 1;
 		rc = connect_downstream(x, h, id, gs, flags, tok, &u, n, next, sizeof next,
-					down_addr, &down);
+					down_addr, &down, &why, &failed);
 		if (rc) {
-			char msg[256];
-			snprintf(msg, sizeof msg, "pipeline: cannot reach datanode '%s': %s", next,
-				 strerror(-rc));
-			log_warn("block %" PRIu64 ": %s", id, msg);
+			log_warn("block %" PRIu64 ": %s", id, why.len ? why.data : "malformed pipeline");
 			dn_writer_abort(w);
-			reply_status(xc->fd, h, -EIO, msg);
+			reply_pipeline_err(xc->fd, h, -EIO, why.len ? why.data : "malformed pipeline",
+					   why.len ? failed : 0);
+			buf_free(&why);
 			return rc;
 		}
+		buf_free(&why);
 	}
 	rc = reply_status(xc->fd, h, 0, "");
 	if (rc) {

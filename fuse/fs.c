@@ -19,9 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "log.h"
 #include "ofile.h"
+#include "grow.h"
 
 static struct fs *the_fs(void) { return fuse_get_context()->private_data; }
 
@@ -115,7 +117,6 @@ static uint64_t path_hash(const char *dir, const char *name)
 	return h | 1; /* never 0 (an empty slot) */
 }
 
-static int64_t now_ns(void);
 
 static void xc_note(uint64_t h, const struct dfs_attr *a)
 {
@@ -126,7 +127,7 @@ static void xc_note(uint64_t h, const struct dfs_attr *a)
 			xc.v[k].hash = 0;
 	} else {
 		xc.v[k].hash = h;
-		xc.v[k].until = now_ns() + XC_TTL_NS;
+		xc.v[k].until = clock_wall_ns() + XC_TTL_NS;
 	}
 	pthread_mutex_unlock(&xc.lock);
 }
@@ -136,7 +137,7 @@ static bool xc_has_none(const char *path)
 	uint64_t h = path_hash(path, NULL);
 	pthread_mutex_lock(&xc.lock);
 	size_t k = h % XC_SLOTS;
-	bool none = xc.v[k].hash == h && xc.v[k].until > now_ns();
+	bool none = xc.v[k].hash == h && xc.v[k].until > clock_wall_ns();
 	pthread_mutex_unlock(&xc.lock);
 	return none;
 }
@@ -163,7 +164,7 @@ static __thread struct {
 static void made_note_hash(uint64_t h, const struct dfs_attr *a)
 {
 	made.hash = h;
-	made.when = now_ns();
+	made.when = clock_wall_ns();
 	made.a = *a;
 }
 
@@ -175,7 +176,7 @@ static void made_note(const char *path, const struct dfs_attr *a)
 static bool made_take(const char *path, struct dfs_attr *a)
 {
 	bool hit = made.hash && made.hash == path_hash(path, NULL) &&
-		   now_ns() - made.when < 100000000; /* 0.1 s */
+		   clock_wall_ns() - made.when < 100000000; /* 0.1 s */
 	if (hit)
 		*a = made.a;
 	made.hash = 0;
@@ -337,12 +338,6 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	return rc ? fail("chown", path, rc) : 0;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
@@ -357,7 +352,7 @@ static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse
 			continue;
 		valid |= i == 0 ? PROTO_SET_ATIME : PROTO_SET_MTIME;
 		t[i] = !tv || tv[i].tv_nsec == UTIME_NOW
-			       ? now_ns()
+			       ? clock_wall_ns()
 			       : (int64_t)tv[i].tv_sec * 1000000000 + tv[i].tv_nsec;
 	}
 	/* unflushed writes would set mtime when they land: land them first (by path only
@@ -643,14 +638,8 @@ static void dirlist_clear(struct dirlist *d)
 static int collect(void *arg, const char *name, const struct dfs_attr *a)
 {
 	struct dirlist *d = arg;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 256;
-		struct dirent_rec *v = realloc(d->v, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (ALLOC_GROW(d->v, d->n + 1, d->cap))
+		return -ENOMEM;
 	d->v[d->n].name = strdup(name);
 	if (!d->v[d->n].name)
 		return -ENOMEM;

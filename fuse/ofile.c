@@ -13,9 +13,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
+#include "grow.h"
 
 #define FLUSH_DIRTY_SLOTS 64            /* flush on write past this many dirty slots */
 #define FLUSH_DIRTY_BYTES (512ull << 20) /* ... or this many buffered bytes */
@@ -96,12 +97,6 @@ static void pool_put(void *p, size_t size)
 	free(p);
 }
 
-static int64_t wall_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 /* ---- page-cache versions ---- */
 
@@ -405,14 +400,8 @@ static int read_committed(struct ofile *f, uint32_t i, uint64_t off, uint64_t le
 /* Makes slot i dirty; loads its live committed bytes unless [0, cover) replaces them. */
 static int make_dirty(struct ofile *f, uint32_t i, uint64_t cover, struct dirty **out)
 {
-	if (f->ndirty == f->capdirty) {
-		size_t cap = f->capdirty ? f->capdirty * 2 : 4;
-		struct dirty *v = realloc(f->dirty, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		f->dirty = v;
-		f->capdirty = cap;
-	}
+	if (ALLOC_GROW(f->dirty, f->ndirty + 1, f->capdirty))
+		return -ENOMEM;
 	struct dirty d = {.index = i};
 	uint64_t live = live_len(f, i);
 	if (live > cover) {
@@ -680,7 +669,7 @@ ssize_t ofile_write(struct ofile *f, const void *buf, size_t len, uint64_t off)
 		return -EFBIG;
 	pthread_rwlock_wrlock(&f->lock);
 	__atomic_store_n(&f->unflushed, true, __ATOMIC_RELAXED);
-	__atomic_store_n(&f->mtime, wall_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mtime, clock_wall_ns(), __ATOMIC_RELAXED);
 	const uint8_t *p = buf;
 	uint64_t pos = off, end = off + len;
 	int rc = 0;
@@ -736,7 +725,7 @@ int ofile_truncate(struct ofile *f, uint64_t size)
 		k++;
 	}
 	__atomic_store_n(&f->unflushed, true, __ATOMIC_RELAXED);
-	__atomic_store_n(&f->mtime, wall_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mtime, clock_wall_ns(), __ATOMIC_RELAXED);
 	if (size < f->low)
 		f->low = size;
 	__atomic_store_n(&f->size, size, __ATOMIC_RELAXED);

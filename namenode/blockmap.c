@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 struct nn_blockmap {
 	struct nn_block *slots; /* id 0 = empty; removals backward-shift, no tombstones */
 	size_t cap, count;
@@ -134,14 +136,8 @@ bool nn_block_add_replica(struct nn_block *b, uint32_t dn)
 {
 	if (nn_block_has_replica(b, dn))
 		return false;
-	if (b->nrep == b->cap) {
-		uint16_t cap = b->cap ? (uint16_t)(b->cap * 2) : 4;
-		uint32_t *r = realloc(b->reps, cap * sizeof *r);
-		if (!r)
-			abort();
-		b->reps = r;
-		b->cap = cap;
-	}
+	if (ALLOC_GROW(b->reps, b->nrep + 1, b->cap))
+		abort();
 	b->reps[b->nrep++] = dn;
 	return true;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "log.h"
 #include "net.h"
 #include "pack.h"
@@ -41,14 +42,8 @@ uint32_t nn_dns_register(struct nn_dns *d, const char *id, const char *addr, dou
 	if (found >= 0) {
 		i = (uint32_t)found;
 	} else {
-		if (d->n == d->cap) {
-			uint32_t cap = d->cap ? d->cap * 2 : 16;
-			struct nn_dn *v = realloc(d->v, cap * sizeof *v);
-			if (!v)
-				abort();
-			d->v = v;
-			d->cap = cap;
-		}
+		if (ALLOC_GROW(d->v, d->n + 1, d->cap))
+			abort();
 		i = d->n++;
 		memset(&d->v[i], 0, sizeof d->v[i]);
 		buf_init(&d->v[i].cmds);

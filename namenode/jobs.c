@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "ev.h"
 #include "log.h"
 #include "perm.h"
@@ -173,14 +174,8 @@ static int add_file(struct plan *p, const char *path, const struct nn_attr *a)
 		buf_printf(p->err, "input %s: permission denied", path);
 		return -EACCES;
 	}
-	if (job->ninputs == p->capinputs) {
-		uint32_t cap = p->capinputs ? p->capinputs * 2 : 16;
-		struct sched_input *v = realloc(job->inputs, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		job->inputs = v;
-		p->capinputs = cap;
-	}
+	if (ALLOC_GROW(job->inputs, job->ninputs + 1, p->capinputs))
+		return -ENOMEM;
 	struct nn_blocks b = {0};
 	int rc = nn_ns_blocks(p->j->env.ns, a->ino, 0, 0, &b);
 	if (rc) {
@@ -228,16 +223,12 @@ static int walk_entry(void *arg, const char *name, const struct nn_attr *a)
 {
 	struct walk *w = arg;
 	if (w->n == w->cap) {
-		uint32_t cap = w->cap ? w->cap * 2 : 64;
-		void *n1 = realloc(w->names, cap * sizeof *w->names);
-		if (n1)
-			w->names = n1;
-		void *n2 = realloc(w->attrs, cap * sizeof *w->attrs);
-		if (n2)
-			w->attrs = n2;
-		if (!n1 || !n2)
+		/* two arrays of one capacity: both grow, then the capacity moves */
+		uint32_t cap_names = w->cap, cap_attrs = w->cap;
+		if (ALLOC_GROW(w->names, w->n + 1, cap_names) ||
+		    ALLOC_GROW(w->attrs, w->n + 1, cap_attrs))
 			return -ENOMEM;
-		w->cap = cap;
+		w->cap = cap_names < cap_attrs ? cap_names : cap_attrs;
 	}
 	snprintf(w->names[w->n], sizeof w->names[w->n], "%s", name);
 	w->attrs[w->n] = *a;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "grow.h"
 #include "proto.h"
 
 static bool same_owner(const struct nn_lock *a, const struct nn_lock *b)
@@ -38,14 +39,8 @@ static int push(struct nn_locks *t, const struct nn_lock *l)
 {
 	if (t->n >= NN_LOCKS_MAX)
 		return -ENOLCK;
-	if (t->n == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 64;
-		struct nn_lock *v = realloc(t->v, cap * sizeof *v);
-		if (!v)
-			return -ENOLCK;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (ALLOC_GROW(t->v, t->n + 1, t->cap))
+		return -ENOLCK;
 	t->v[t->n++] = *l;
 	return 0;
 }

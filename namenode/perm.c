@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "buf.h"
 #include "proto.h"
 
@@ -113,14 +114,8 @@ static int note_dir(void *arg, const char *name, const struct nn_attr *a)
 	struct subtree *t = arg;
 	if (a->type != PROTO_T_DIR)
 		return 0;
-	if (t->n == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 16;
-		void *v = realloc(t->dirs, cap * sizeof *t->dirs);
-		if (!v)
-			return -ENOMEM;
-		t->dirs = v;
-		t->cap = cap;
-	}
+	if (ALLOC_GROW(t->dirs, t->n + 1, t->cap))
+		return -ENOMEM;
 	snprintf(t->dirs[t->n++], sizeof t->dirs[0], "%s", name);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "log.h"
 #include "pack.h"
 
@@ -80,12 +81,8 @@ static uint32_t pending_for(const struct nn_repl *r, uint64_t id, uint32_t *targ
 static void add_pending(struct nn_repl *r, uint64_t block, uint32_t source, uint32_t target,
 			double deadline)
 {
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->v = realloc(r->v, r->cap * sizeof *r->v);
-		if (!r->v)
-			abort();
-	}
+	if (ALLOC_GROW(r->v, r->n + 1, r->cap))
+		abort();
 	r->v[r->n++] = (struct pending){block, source, target, deadline};
 }
 
@@ -188,12 +185,8 @@ static void examine(void *arg, struct nn_block *b)
 	uint32_t target = b->repl < s->live_nodes ? b->repl : s->live_nodes;
 	uint32_t have = live + pend + (live >= 2 ? maint : 0);
 	if (have < target) {
-		if (s->n == s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 256;
-			s->c = realloc(s->c, s->cap * sizeof *s->c);
-			if (!s->c)
-				abort();
-		}
+		if (ALLOC_GROW(s->c, s->n + 1, s->cap))
+			abort();
 		s->c[s->n++] = (struct cand){b, live};
 	} else if (live > b->repl && !pend && !maint) {
 		while (live-- > b->repl)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "buf.h"
 #include "log.h"
 #include "proto.h"
@@ -76,14 +77,8 @@ static int add_name(void *arg, const char *name, const struct nn_attr *a)
 {
 	(void)a;
 	struct names *l = arg;
-	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 16;
-		void *v = realloc(l->v, cap * sizeof *l->v);
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (ALLOC_GROW(l->v, l->n + 1, l->cap))
+		return -ENOMEM;
 	snprintf(l->v[l->n++], sizeof l->v[0], "%s", name);
 	return 0;
 }

@@ -382,8 +382,8 @@ static int write_conf(struct local *l)
 	char nn[256];
 	daemon_addr(l, "namenode", nn, sizeof nn);
 	struct buf b = BUF_INIT, p = BUF_INIT;
-	buf_printf(&b, "# written by 'dfs local up'\nnamenode = %s\nkey_file = %s/cluster.key\n", nn,
-		   l->dir.data);
+	buf_printf(&b, "# written by 'dfs local up'\nconfig_version = %d\nnamenode = %s\n"
+		   "key_file = %s/cluster.key\n", CFG_VERSION, nn, l->dir.data);
 	if (l->tls)
 		buf_printf(&b, "tls_cert = %s/tls/client.pem\ntls_key = %s/tls/client.key\n"
 			       "tls_ca = %s/tls/ca.pem\n",

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cli.h"
 
 struct progress {
@@ -16,12 +16,6 @@ struct progress {
 	bool tty;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct progress *progress_start(const char *verb, const char *what, uint64_t total)
 {
@@ -36,7 +30,7 @@ struct progress *progress_start(const char *verb, const char *what, uint64_t tot
 	/* keep the end of a long name: it is the part that differs */
 	snprintf(p->what, sizeof p->what, "%s%s", n > 40 ? "..." : "", n > 40 ? what + n - 37 : what);
 	p->total = total;
-	p->start = now_s();
+	p->start = clock_now();
 	p->tty = tty;
 	return p;
 }
@@ -72,7 +66,7 @@ void progress_set(struct progress *p, uint64_t done)
 	p->done = done;
 	if (p->total && p->done > p->total)
 		p->total = p->done;
-	double now = now_s();
+	double now = clock_now();
 	if (p->tty && now - p->last_draw >= 0.1)
 		draw(p, now);
 }
@@ -90,7 +84,7 @@ void progress_end(struct progress *p, bool ok)
 	if (p->tty && p->last_draw > 0)
 		fprintf(stderr, "\r\033[K");
 	if (cli_g.verbose && ok) {
-		double secs = now_s() - p->start;
+		double secs = clock_now() - p->start;
 		fprintf(stderr, "%s %s: %llu bytes in %.2f s (%.1f MB/s)\n", p->verb, p->what,
 			(unsigned long long)p->done, secs, secs > 0 ? p->done / secs / 1e6 : 0.0);
 	}

@@ -46,7 +46,7 @@ datanode = b"".join([
     frame(0x40, s("dn9") + s("127.0.0.1:9") + struct.pack(">QQQIB", 1 << 30, 0, 1 << 30, 2, 0)),
     frame(0x42, struct.pack(">I", 2) + struct.pack(">QQQ", 5, 1, 100) * 2),
     frame(0x41, struct.pack(">QQQI", 1 << 30, 0, 1 << 30, 0)),
-    frame(0x48, struct.pack(">I", 1) + s("job_x") + struct.pack(">IIBiQQQQ", 0, 1, 2, 0, 1, 1, 1, 1)
+    frame(0x47, struct.pack(">I", 1) + s("job_x") + struct.pack(">IIBiQQQQ", 0, 1, 2, 0, 1, 1, 1, 1)
           + s("") + s("")),
     frame(0x44, struct.pack(">IQ", 1, 5)),
     frame(0x45, b""),
@@ -70,7 +70,7 @@ write("wire", "info", b"\x06" + s("job_1") + b"\x02" + s("/o") + s("grep x") +
       s("") + s(""))
 write("wire", "attemptlog", b"\x07" + struct.pack(">II", 0, 1) + s("dn1") +
       struct.pack(">BiBBq", 2, 0, 0, 1, 5) + s("") + s(""))
-write("wire", "auth", b"\x08" + struct.pack(">IB", 2, 1) + bytes(64) + struct.pack(">II", 0, 0))
+write("wire", "auth", b"\x08" + struct.pack(">IB", 3, 1) + bytes(64) + struct.pack(">II", 0, 0))
 write("wire", "grep", b"\x09" + b"\x00needle\x00hay\nneedle in hay\nno\n")
 write("wire", "regex", b"\x09" + b"\x03^(a|b)+$\x00ab\nabc\nba\n")
 write("wire", "split", b"\x0a" + b"\x05\x07" + b"one\ntwo\n\nlonger line here\nlast")

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../../datanode/blockstore.h"
+#include "../../datanode/layout.h"
 #include "buf.h"
 #include "crc.h"
 #include "log.h"
@@ -137,8 +138,10 @@ START_TEST(test_open_id)
 	ck_assert_ptr_nonnull(f);
 	char line[128] = "";
 	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-	fclose(f);
 	ck_assert_str_eq(line, "id = dnX\n");
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+	fclose(f);
+	ck_assert_str_eq(line, "layout = 1\n"); /* DN_LAYOUT_VERSION, recorded */
 	snprintf(p, sizeof p, "%s/rbw", dir);
 	ck_assert(exists(p));
 
@@ -181,6 +184,58 @@ START_TEST(test_open_malformed_version)
 	fclose(f);
 	struct dn_store *s = NULL;
 	ck_assert_int_eq(dn_store_open(dir, NULL, &s), -EINVAL);
+}
+END_TEST
+
+static void put_version(const char *content)
+{
+	char p[4300];
+	snprintf(p, sizeof p, "%s/VERSION", dir);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+START_TEST(test_layout_versions)
+{
+	/* a directory of the layout before versions were recorded: refused until upgraded */
+	put_version("id = dnOld\n");
+	struct buf why = BUF_INIT;
+	ck_assert_int_eq(dn_layout_check(dir, &why), -EUCLEAN);
+	ck_assert_ptr_nonnull(strstr(why.data, "dfs-datanode upgrade --data"));
+	ck_assert_ptr_nonnull(strstr(why.data, "layout 0, this datanode uses 1"));
+	struct dn_store *s = NULL;
+	ck_assert_int_eq(dn_store_open(dir, NULL, &s), -EUCLEAN);
+	buf_reset(&why);
+	ck_assert_int_eq(dn_layout_upgrade(dir, &why), 0);
+	ck_assert_ptr_nonnull(strstr(why.data, "upgraded from layout 0 to 1"));
+	struct dn_version v;
+	ck_assert_int_eq(dn_version_read(dir, &v), 0);
+	ck_assert_str_eq(v.id, "dnOld");
+	ck_assert_int_eq(v.layout, DN_LAYOUT_VERSION);
+	buf_reset(&why);
+	ck_assert_int_eq(dn_layout_check(dir, &why), 0);
+	ck_assert_int_eq(dn_store_open(dir, NULL, &s), 0);
+	ck_assert_str_eq(dn_store_id(s), "dnOld");
+	dn_store_close(s);
+
+	/* a newer layout: refused, and upgrade leaves it alone */
+	put_version("id = dnNew\nlayout = 9\n");
+	buf_reset(&why);
+	ck_assert_int_eq(dn_layout_check(dir, &why), -EPROTONOSUPPORT);
+	ck_assert_ptr_nonnull(strstr(why.data, "layout 9, newer than this datanode's 1"));
+	s = NULL;
+	ck_assert_int_eq(dn_store_open(dir, NULL, &s), -EPROTONOSUPPORT);
+	buf_reset(&why);
+	ck_assert_int_eq(dn_layout_upgrade(dir, &why), -EPROTONOSUPPORT);
+	ck_assert_int_eq(dn_version_read(dir, &v), 0);
+	ck_assert_int_eq(v.layout, 9);
+
+	/* a bad layout line */
+	put_version("id = dnBad\nlayout = x\n");
+	ck_assert_int_eq(dn_version_read(dir, &v), -EINVAL);
+	buf_free(&why);
 }
 END_TEST
 
@@ -751,6 +806,7 @@ static Suite *blockstore_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_checked_fixture(tc, dir_setup, NULL);
 	tcase_add_test(tc, test_open_id);
+	tcase_add_test(tc, test_layout_versions);
 	tcase_add_test(tc, test_volumes);
 	tcase_add_test(tc, test_open_random_id);
 	tcase_add_test(tc, test_open_malformed_version);

@@ -5,6 +5,7 @@
  * otherwise block. Every test runs in its own forked process (CK_FORK default).
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -158,29 +159,100 @@ END_TEST
 
 /* ---- status mapping ---- */
 
+/* The status map as proto.h lists it, independently of proto.c's table. */
+#define ERRMAP_ENTRY(name, code, e) {#e, e, code},
 static const struct {
+	const char *name;
 	int err;
 	int32_t status;
-} errmap[] = {
-	{EPERM, PROTO_E_PERM},       {ENOENT, PROTO_E_NOENT},   {EIO, PROTO_E_IO},
-	{EACCES, PROTO_E_ACCES},     {EBUSY, PROTO_E_BUSY},     {EEXIST, PROTO_E_EXIST},
-	{EXDEV, PROTO_E_XDEV},       {ENOTDIR, PROTO_E_NOTDIR}, {EISDIR, PROTO_E_ISDIR},
-	{EINVAL, PROTO_E_INVAL},     {EFBIG, PROTO_E_FBIG},     {ENOSPC, PROTO_E_NOSPC},
-	{EROFS, PROTO_E_ROFS},       {ENAMETOOLONG, PROTO_E_NAMETOOLONG},
-	{ENOSYS, PROTO_E_NOSYS},     {ENOTEMPTY, PROTO_E_NOTEMPTY},
-	{ELOOP, PROTO_E_LOOP},       {EPROTO, PROTO_E_PROTO},   {ESTALE, PROTO_E_STALE},
-	{EAGAIN, PROTO_E_AGAIN},
-};
+} errmap[] = {PROTO_STATUSES(ERRMAP_ENTRY)};
+#undef ERRMAP_ENTRY
+#define NERRMAP (sizeof errmap / sizeof errmap[0])
 
 START_TEST(test_status_map)
 {
+	/* each errno travels and comes back as itself, with its fixed Linux number */
 	size_t i = (size_t)_i;
 	int e = errmap[i].err;
 	int32_t st = errmap[i].status;
+	ck_assert_int_eq(st, e); /* the codes are Linux's numbers (we build on Linux) */
 	ck_assert_int_eq(proto_status(-e), st);
 	ck_assert_int_eq(proto_status(e), st); /* positive errno works too */
 	ck_assert_int_eq(proto_errno(st), -e);
 	ck_assert_int_eq(proto_errno(proto_status(-e)), -e);
+	ck_assert_str_eq(strerrorname_np(e), errmap[i].name);
+}
+END_TEST
+
+START_TEST(test_status_unique)
+{
+	for (size_t i = 0; i < NERRMAP; i++)
+		for (size_t j = i + 1; j < NERRMAP; j++) {
+			ck_assert_msg(errmap[i].status != errmap[j].status, "code %d twice",
+				      errmap[i].status);
+			ck_assert_msg(errmap[i].err != errmap[j].err, "%s twice", errmap[i].name);
+		}
+}
+END_TEST
+
+static bool is_mapped(const char *name)
+{
+	if (!strcmp(name, "EWOULDBLOCK")) /* the same number as EAGAIN */
+		name = "EAGAIN";
+	for (size_t i = 0; i < NERRMAP; i++)
+		if (!strcmp(errmap[i].name, name))
+			return true;
+	return false;
+}
+
+/* Every `-EXXX` that the daemons' and the library's sources return. */
+static void scan_sources(const char *dir, struct buf *unmapped, int *files)
+{
+	DIR *d = opendir(dir);
+	ck_assert_msg(d != NULL, "cannot open '%s' (make unit runs from the repository)", dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 3 || strcmp(de->d_name + n - 2, ".c"))
+			continue;
+		char path[512];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		FILE *f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f);
+		(*files)++;
+		int c, prev = 0;
+		while ((c = fgetc(f)) != EOF) {
+			if (c == 'E' && prev == '-') {
+				char name[40] = "E";
+				size_t k = 1;
+				while ((c = fgetc(f)) != EOF && ((c >= 'A' && c <= 'Z') ||
+								 (c >= '0' && c <= '9')) &&
+				       k < sizeof name - 1)
+					name[k++] = (char)c;
+				name[k] = 0;
+				if (k >= 3 && !is_mapped(name) && !strstr(unmapped->data, name))
+					buf_printf(unmapped, " %s (%s)", name, path);
+			}
+			prev = c;
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+START_TEST(test_status_covers_sources)
+{
+	/* a daemon that sends an errno the wire does not know sends EIO instead: the map
+	 * must name every one the code base uses */
+	struct buf unmapped = BUF_INIT;
+	buf_printf(&unmapped, "%s", "");
+	int files = 0;
+	static const char *dirs[] = {"namenode", "datanode", "compute", "common"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		scan_sources(dirs[i], &unmapped, &files);
+	ck_assert_int_gt(files, 20);
+	ck_assert_msg(unmapped.len == 0, "errnos without a wire status:%s", unmapped.data);
+	buf_free(&unmapped);
 }
 END_TEST
 
@@ -190,11 +262,54 @@ START_TEST(test_status_ok_and_unknown)
 	ck_assert_int_eq(proto_errno(0), 0);
 	/* an errno the wire does not know travels as EIO */
 	ck_assert_int_eq(proto_status(-EDOM), PROTO_E_IO);
-	ck_assert_int_eq(proto_status(-ECONNRESET), PROTO_E_IO);
+	ck_assert_int_eq(proto_status(-EL2HLT), PROTO_E_IO);
 	/* a status this side does not know becomes -EIO */
 	ck_assert_int_eq(proto_errno(9999), -EIO);
 	ck_assert_int_eq(proto_errno(-1), -EIO);
-	ck_assert_int_eq(proto_errno(3), -EIO);
+	ck_assert_int_eq(proto_errno(EDOM), -EIO);
+}
+END_TEST
+
+START_TEST(test_strerror)
+{
+	ck_assert_str_eq(proto_strerror(-EBADMSG), "checksum mismatch");
+	ck_assert_str_eq(proto_strerror(EBADMSG), "checksum mismatch");
+	ck_assert_str_eq(proto_strerror(-ENOENT), strerror(ENOENT));
+	ck_assert_str_eq(auth_strerror(-EACCES), strerror(EACCES));
+}
+END_TEST
+
+START_TEST(test_type_dirs)
+{
+	/* every id is in one section, ids ascend within a section, and names are unique */
+#define ID_ENTRY(name, id, logname) {id, logname, #name},
+	static const struct {
+		uint16_t id;
+		const char *logname, *name;
+	} ids[] = {PROTO_ALL_MESSAGES(ID_ENTRY)};
+#undef ID_ENTRY
+	size_t n = sizeof ids / sizeof ids[0];
+	for (size_t i = 0; i < n; i++) {
+		enum proto_dir d = proto_type_dir(ids[i].id);
+		ck_assert_int_ne(d, PROTO_DIR_NONE);
+		ck_assert_str_eq(proto_type_name(ids[i].id), ids[i].logname);
+		/* the prefix says the direction */
+		const char *want = d == PROTO_DIR_CN   ? "CN_"
+				   : d == PROTO_DIR_DN ? "DN_"
+				   : d == PROTO_DIR_NN ? "NN_"
+				   : d == PROTO_DIR_DT ? "DT_"
+						       : "";
+		ck_assert_msg(!strncmp(ids[i].name, want, strlen(want)), "%s in section %d",
+			      ids[i].name, d);
+		if (i > 0 && proto_type_dir(ids[i - 1].id) == d)
+			ck_assert_msg(ids[i].id > ids[i - 1].id, "%s out of order", ids[i].name);
+		for (size_t j = i + 1; j < n; j++) {
+			ck_assert_uint_ne(ids[i].id, ids[j].id);
+			ck_assert_str_ne(ids[i].logname, ids[j].logname);
+		}
+	}
+	ck_assert_int_eq(proto_type_dir(0), PROTO_DIR_NONE);
+	ck_assert_int_eq(proto_type_dir(0x7fff), PROTO_DIR_NONE);
 }
 END_TEST
 
@@ -748,10 +863,25 @@ START_TEST(test_server_check_bad_auth)
 	ck_assert_int_eq(proto_errno(h.status), -EACCES);
 	ck_assert_uint_eq(peer.role, 0);
 
-	/* wrong version */
+	/* wrong version: refused, and the reply names both versions */
 	be32_put((uint8_t *)p.data, PROTO_VERSION + 1);
 	buf_reset(&out);
-	ck_assert_int_eq(auth_server_check(&s, &keys, p.data, p.len, &peer, &out), -EPROTO);
+	ck_assert_int_eq(auth_server_check(&s, &keys, p.data, p.len, &peer, &out),
+			 -EPROTONOSUPPORT);
+	ck_assert_int_eq(proto_hdr_decode((uint8_t *)out.data, &h, PROTO_MAX_HANDSHAKE), 0);
+	ck_assert_int_eq(proto_errno(h.status), -EPROTONOSUPPORT);
+	struct unpack u;
+	unpack_init(&u, out.data + PROTO_HDR_LEN, h.length);
+	char msg[128];
+	unpack_str(&u, msg, sizeof msg);
+	ck_assert(unpack_ok(&u));
+	char want[128];
+	snprintf(want, sizeof want, "this server speaks protocol version %u, the client %u",
+		 PROTO_VERSION, PROTO_VERSION + 1);
+	ck_assert_str_eq(msg, want);
+	snprintf(want, sizeof want, "the peer speaks protocol version %u, this program speaks %u",
+		 PROTO_VERSION + 1, PROTO_VERSION);
+	ck_assert_str_eq(auth_strerror(-EPROTONOSUPPORT), want);
 	buf_free(&p);
 	buf_free(&out);
 }
@@ -821,6 +951,38 @@ START_TEST(test_server_check_replay)
 }
 END_TEST
 
+/* A server of the next protocol version greets. */
+static void *future_server(void *arg)
+{
+	int fd = *(int *)arg;
+	struct buf p = BUF_INIT;
+	uint8_t nonce[AUTH_NONCE_LEN] = {1};
+	pack_u32(&p, PROTO_VERSION + 1);
+	pack_u8(&p, PROTO_ROLE_NAMENODE);
+	pack_raw(&p, nonce, sizeof nonce);
+	proto_send(fd, PROTO_HELLO, 0, 0, 0, p.data, p.len);
+	buf_free(&p);
+	return NULL;
+}
+
+START_TEST(test_client_vs_other_version)
+{
+	int sv[2];
+	make_pair(sv);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, future_server, &sv[0]), 0);
+	uint8_t key[AUTH_KEY_LEN] = {0};
+	ck_assert_int_eq(auth_client(sv[1], key, PROTO_ROLE_CLIENT, 0, 0), -EPROTONOSUPPORT);
+	char want[128];
+	snprintf(want, sizeof want, "the peer speaks protocol version %u, this program speaks %u",
+		 PROTO_VERSION + 1, PROTO_VERSION);
+	ck_assert_str_eq(auth_strerror(-EPROTONOSUPPORT), want);
+	pthread_join(t, NULL);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static void *garbage_server(void *arg)
 {
 	int fd = *(int *)arg;
@@ -853,9 +1015,13 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_hdr_bad_magic);
 	tcase_add_test(tc, test_hdr_too_long);
 	tcase_add_test(tc, test_frame);
-	tcase_add_loop_test(tc, test_status_map, 0, (int)(sizeof errmap / sizeof errmap[0]));
+	tcase_add_loop_test(tc, test_status_map, 0, (int)NERRMAP);
+	tcase_add_test(tc, test_status_unique);
+	tcase_add_test(tc, test_status_covers_sources);
 	tcase_add_test(tc, test_status_ok_and_unknown);
+	tcase_add_test(tc, test_strerror);
 	tcase_add_test(tc, test_type_name);
+	tcase_add_test(tc, test_type_dirs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("io");
@@ -885,6 +1051,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_server_check_bad_auth);
 	tcase_add_test(tc, test_server_check_replay);
 	tcase_add_test(tc, test_client_vs_garbage);
+	tcase_add_test(tc, test_client_vs_other_version);
 	suite_add_tcase(s, tc);
 	return s;
 }
