@@ -1,7 +1,7 @@
 /*
  * Unit tests for the namenode's request table and dispatcher (namenode/optable.c):
- * every client->namenode and datanode->namenode id in common/proto.h (read from the
- * header's text, so an id added there without a table entry fails here) has exactly
+ * every client->namenode and datanode->namenode id in common/proto.h (its X-macro
+ * lists, so an id added there without a table entry fails here) has exactly
  * one entry and nothing else has one; the flags classify every entry; requests that
  * only read leave the namespace clean; and the dispatcher, driven through
  * nn_server_inject_replies on a real server, refuses mutating requests in safe mode and
@@ -9,7 +9,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,47 +29,23 @@ struct proto_id {
 	unsigned long value;
 };
 
-/* Reads the PROTO_CN_* and PROTO_DN_* members of enum proto_type from proto.h's text
- * (comments stripped) into ids; returns how many. */
+/* The client->namenode and datanode->namenode ids: proto.h's own lists (X-macros), so
+ * an id added there without a table entry fails here. Returns how many. */
 static size_t read_proto_ids(struct proto_id *ids, size_t max)
 {
-	/* __FILE__ is tests/unit/test_optable.c, relative to the tree's root (make's cwd) */
-	char path[4096];
-	snprintf(path, sizeof path, "%s", __FILE__);
-	char *cut = strstr(path, "tests/unit/");
-	ck_assert_ptr_nonnull(cut);
-	snprintf(cut, sizeof path - (size_t)(cut - path), "common/proto.h");
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot open '%s' (run from the tree's root)", path);
-	static char text[1 << 20];
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	fclose(f);
-	text[n] = 0;
-	/* blank the comments: layouts mention other ids */
-	for (char *p = text; (p = strstr(p, "/*"));) {
-		char *end = strstr(p + 2, "*/");
-		ck_assert_ptr_nonnull(end);
-		memset(p, ' ', (size_t)(end + 2 - p));
+#define PROTO_ID_ENTRY(name, id, logname) {"PROTO_" #name, id},
+	static const struct proto_id all[] = {PROTO_CN_MESSAGES(PROTO_ID_ENTRY)
+						      PROTO_DN_MESSAGES(PROTO_ID_ENTRY)};
+#undef PROTO_ID_ENTRY
+	size_t n = sizeof all / sizeof all[0];
+	ck_assert_uint_le(n, max);
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = all[i];
+		/* the lists and the sections agree */
+		enum proto_dir d = proto_type_dir((uint16_t)all[i].value);
+		ck_assert(d == PROTO_DIR_CN || d == PROTO_DIR_DN);
 	}
-	char *start = strstr(text, "enum proto_type {");
-	ck_assert_ptr_nonnull(start);
-	char *stop = strstr(start, "};");
-	ck_assert_ptr_nonnull(stop);
-	*stop = 0;
-	regex_t re;
-	ck_assert_int_eq(regcomp(&re, "(PROTO_(CN|DN)_[A-Z0-9_]+)[[:space:]]*=[[:space:]]*"
-				      "(0x[0-9a-fA-F]+|[0-9]+)", REG_EXTENDED), 0);
-	size_t count = 0;
-	regmatch_t m[4];
-	for (char *p = start; !regexec(&re, p, 4, m, 0); p += m[0].rm_eo) {
-		ck_assert_uint_lt(count, max);
-		int len = (int)(m[1].rm_eo - m[1].rm_so);
-		snprintf(ids[count].name, sizeof ids[count].name, "%.*s", len, p + m[1].rm_so);
-		ids[count].value = strtoul(p + m[3].rm_so, NULL, 0);
-		count++;
-	}
-	regfree(&re);
-	return count;
+	return n;
 }
 
 static size_t table_size(void)
