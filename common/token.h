@@ -90,7 +90,4 @@ void token_decode(const uint8_t tok[TOKEN_LEN], struct token_info *out);
 int token_check(struct token_keys *ks, const uint8_t tok[TOKEN_LEN], uint64_t block,
 		uint64_t gs, uint8_t mode, int64_t now_ms, const char **why);
 
-/* Wall-clock milliseconds (tokens compare times across hosts). */
-int64_t token_now_ms(void);
-
 #endif

@@ -12,6 +12,7 @@
  * failed (each node adds one when relaying), so the client knows whom to drop.
  */
 #include "xfer.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -98,7 +99,7 @@ static int authorize(struct xconn *xc, const struct proto_hdr *h, const uint8_t 
 	if (xc->who.role == PROTO_ROLE_DATANODE)
 		return 0;
 	const char *why = "no block token";
-	if (tok && !token_check(&xc->x->tokens, tok, id, gs, mode, token_now_ms(), &why))
+	if (tok && !token_check(&xc->x->tokens, tok, id, gs, mode, clock_wall_ms(), &why))
 		return 0;
 	log_warn_limited(&xc->x->reject_log, "peer %s (uid %u): %s of block %" PRIu64
 			 " refused: %s", xc->peer, xc->who.uid,

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "http.h"
 #include "net.h"
 #include "tls.h"
@@ -36,14 +37,8 @@ void nn_conn_queue(struct nn_server *s, struct nn_conn *c)
 {
 	if (c->queued)
 		return;
-	if (s->nflush == s->capflush) {
-		size_t cap = s->capflush ? s->capflush * 2 : 64;
-		struct nn_conn **f = realloc(s->flush, cap * sizeof *f);
-		if (!f)
-			abort();
-		s->flush = f;
-		s->capflush = cap;
-	}
+	if (ALLOC_GROW(s->flush, s->nflush + 1, s->capflush))
+		abort();
 	s->flush[s->nflush++] = c;
 	c->queued = true;
 }
@@ -174,8 +169,9 @@ void nn_conn_frame(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 		nn_conn_queue(s, c);
 		if (rc) {
 			log_reject(s, "peer %s: authentication failed: %s", c->peer_addr,
-				   rc == -EPROTO ? "malformed handshake"
-						 : "wrong key for the role it claimed");
+				   rc == -EPROTO		? "malformed handshake"
+				   : rc == -EPROTONOSUPPORT ? auth_strerror(rc)
+							    : "wrong key for the role it claimed");
 			c->closing = true;
 			return;
 		}

@@ -25,14 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 void nn_lease_add(struct nn_conn *c, uint64_t ino)
 {
-	if (c->nwriting == c->capwriting) {
-		c->capwriting = c->capwriting ? c->capwriting * 2 : 4;
-		c->writing = realloc(c->writing, c->capwriting * sizeof *c->writing);
-		if (!c->writing)
-			abort();
-	}
+	if (ALLOC_GROW(c->writing, c->nwriting + 1, c->capwriting))
+		abort();
 	c->writing[c->nwriting++] = ino;
 }
 
@@ -48,12 +46,8 @@ void nn_lease_drop(struct nn_conn *c, uint64_t ino)
 void nn_lease_orphan_all(struct nn_server *s, struct nn_conn *c)
 {
 	for (uint32_t i = 0; i < c->nwriting; i++) {
-		if (s->norphans == s->caporphans) {
-			s->caporphans = s->caporphans ? s->caporphans * 2 : 16;
-			s->orphans = realloc(s->orphans, s->caporphans * sizeof *s->orphans);
-			if (!s->orphans)
-				abort();
-		}
+		if (ALLOC_GROW(s->orphans, s->norphans + 1, s->caporphans))
+			abort();
 		s->orphans[s->norphans++] =
 			(struct nn_orphan){c->writing[i], ev_now() + s->cfg.lease_timeout};
 	}

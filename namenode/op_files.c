@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 static bool pending_take(struct nn_conn *c, uint64_t id);
 
 static int perm_ino(struct nn_server *s, struct nn_conn *c, uint64_t ino, int want)
@@ -459,12 +461,8 @@ void nn_op_alloc_block(struct nn_server *s, struct nn_conn *c, const struct prot
 		return nn_reply_err(s, c, h, rc, NULL);
 	if (!reply_pipeline(s, c, h, &a, &nb, favored, exclude, nexclude))
 		return nn_reply_err(s, c, h, -ENOSPC, "no datanode has room for a block");
-	if (c->npending == c->cappending) {
-		c->cappending = c->cappending ? c->cappending * 2 : 8;
-		c->pending = realloc(c->pending, c->cappending * sizeof *c->pending);
-		if (!c->pending)
-			abort();
-	}
+	if (ALLOC_GROW(c->pending, c->npending + 1, c->cappending))
+		abort();
 	c->pending[c->npending++] = nb.id;
 }
 

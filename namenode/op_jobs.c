@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "grow.h"
+
 void nn_op_job_submit(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		      struct unpack *u)
 {
@@ -50,14 +52,8 @@ void nn_op_job_status(struct nn_server *s, struct nn_conn *c, const struct proto
 		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
 	if (!wait_ms || nn_jobs_over(s->jobs, id))
 		return reply_job_status(s, c, h->reqid, id);
-	if (s->nwaiters == s->capwaiters) {
-		uint32_t cap = s->capwaiters ? s->capwaiters * 2 : 16;
-		struct nn_waiter *v = realloc(s->waiters, cap * sizeof *v);
-		if (!v)
-			return reply_job_status(s, c, h->reqid, id);
-		s->waiters = v;
-		s->capwaiters = cap;
-	}
+	if (ALLOC_GROW(s->waiters, s->nwaiters + 1, s->capwaiters))
+		return reply_job_status(s, c, h->reqid, id);
 	struct nn_waiter *w = &s->waiters[s->nwaiters++];
 	w->c = c;
 	w->reqid = h->reqid;

@@ -5,6 +5,7 @@
  * files is in server_int.h.
  */
 #include "server_int.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -100,7 +101,7 @@ void nn_pack_token(struct nn_server *s, struct buf *p, const struct nn_conn *c, 
 		   uint64_t gs, uint8_t modes)
 {
 	uint8_t tok[TOKEN_LEN];
-	token_mint(&s->tokens, id, gs, modes, c->peer.uid, token_now_ms(), token_life_ms(s),
+	token_mint(&s->tokens, id, gs, modes, c->peer.uid, clock_wall_ms(), token_life_ms(s),
 		   tok);
 	pack_raw(p, tok, sizeof tok);
 }
@@ -117,7 +118,7 @@ void nn_send_block_keys(struct nn_server *s, struct nn_conn *c)
 /* Rolls the block keys when due and sends the new set to every datanode. */
 static void roll_block_keys(struct nn_server *s)
 {
-	if (!token_keys_roll(&s->tokens, token_now_ms(), key_interval_ms(s), token_life_ms(s)))
+	if (!token_keys_roll(&s->tokens, clock_wall_ms(), key_interval_ms(s), token_life_ms(s)))
 		return;
 	log_debug("block keys rolled over; sending them to the datanodes");
 	for (uint32_t i = 0; i < s->dns.n && i < s->dn_conn_cap; i++)
@@ -190,7 +191,7 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 	s->lfd = -1;
 	s->keys = *keys;
 	token_keys_init(&s->tokens);
-	if (!token_keys_roll(&s->tokens, token_now_ms(), key_interval_ms(s), token_life_ms(s))) {
+	if (!token_keys_roll(&s->tokens, clock_wall_ms(), key_interval_ms(s), token_life_ms(s))) {
 		log_error("cannot make block keys (no random bytes)");
 		free(s);
 		return -EIO;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "client.h"
 #include "net.h"
 #include "pack.h"
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cs, "expired")) {
 			struct token_info t;
 			token_decode(tok, &t);
-			int64_t wait = t.expires_ms - token_now_ms() + 1500;
+			int64_t wait = t.expires_ms - clock_wall_ms() + 1500;
 			if (wait > 0)
 				usleep((useconds_t)wait * 1000);
 			request(cs, o.key, b, PROTO_DT_READ_BLOCK, tok);
