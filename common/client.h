@@ -5,6 +5,8 @@
  *
  * Thread-safety: a struct dfs_client may be shared by threads (namenode calls are
  * serialised by its mutex); a dfs_writer or dfs_reader belongs to one thread at a time.
+ * (The implementation is client.c, client_ns.c, client_write.c and client_read.c;
+ * client_int.h describes its locking.)
  * Errors: functions return 0 or -errno; dfs_errmsg() then gives the server's or the
  * library's explanation for the calling thread ("" when there is none).
  */
@@ -189,12 +191,12 @@ int dfs_block_writer(struct dfs_client *c, uint64_t ino, const void *base, uint6
 		     struct dfs_writer **out);
 int dfs_block_extend(struct dfs_writer *w, size_t len);
 int dfs_block_finish(struct dfs_writer *w, bool sync, struct dfs_stored *out);
-/* Puts every replica of a finished block on its datanode's disk (fsync): 0 when at
- * least one replica is synced. */
 /* A fresh block access token for block (id, gs) in modes (TOKEN_READ/TOKEN_WRITE):
  * reads and syncs ask for one themselves when a datanode refuses an expired token. */
 int dfs_block_token(struct dfs_client *c, uint64_t id, uint64_t gs, uint8_t modes,
 		    uint8_t out[TOKEN_LEN]);
+/* Puts every replica of a finished block on its datanode's disk (fsync): 0 when at
+ * least one replica is synced. */
 int dfs_sync_block(struct dfs_client *c, const struct dfs_block *b);
 
 struct dfs_change {

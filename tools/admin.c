@@ -1,4 +1,4 @@
-/* admin: `dfs fsck` and `dfs admin` -- health checks and cluster administration.
+/* admin: `dfs admin` -- safe mode, datanodes, decommissioning, backups.
  * Main thread only. */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,63 +12,6 @@
 #include "pack.h"
 #include "json.h"
 #include "proto.h"
-
-int cmd_fsck(int argc, char **argv)
-{
-	bool json;
-	int opts = cli_json_only("fsck", argc, argv, &json);
-	if (opts >= 0)
-		return opts;
-	if (argc - optind > 1)
-		return cli_usage("fsck", false);
-	struct buf p = BUF_INIT;
-	cli_remote_path(optind < argc ? argv[optind] : "/", &p);
-	struct dfs_client *c = cli_connect();
-	struct dfs_fsck f;
-	int rc = dfs_fsck(c, p.data, &f);
-	dfs_close(c);
-	if (rc) {
-		int st = cli_fail(p.data, rc);
-		buf_free(&p);
-		return st;
-	}
-	bool healthy = !f.corrupt && !f.missing;
-	if (json) {
-		struct buf o = BUF_INIT;
-		buf_addc(&o, '{');
-		json_kstr(&o, "status", healthy ? "HEALTHY" : "CORRUPT");
-		json_kstr(&o, "path", p.data);
-		json_ku64(&o, "files", f.files);
-		json_ku64(&o, "blocks", f.blocks);
-		json_ku64(&o, "under_replicated", f.under_replicated);
-		json_ku64(&o, "over_replicated", f.over_replicated);
-		json_ku64(&o, "corrupt", f.corrupt);
-		json_ku64(&o, "missing", f.missing);
-		json_key(&o, "problems");
-		buf_addc(&o, '[');
-		for (uint32_t i = 0; i < f.nproblems; i++) {
-			json_sep(&o);
-			buf_addc(&o, '{');
-			json_kstr(&o, "path", f.problems[i].path);
-			json_kstr(&o, "problem", f.problems[i].what);
-			buf_addc(&o, '}');
-		}
-		buf_adds(&o, "]}");
-		printf("%s\n", o.data);
-		buf_free(&o);
-	} else {
-		for (uint32_t i = 0; i < f.nproblems; i++)
-			printf("%s: %s\n", f.problems[i].path, f.problems[i].what);
-		printf("Status: %s\n Path: %s\n Files: %" PRIu64 "\n Blocks: %" PRIu64 "\n"
-		       " Under-replicated blocks: %" PRIu64 "\n Over-replicated blocks: %" PRIu64
-		       "\n Corrupt blocks: %" PRIu64 "\n Missing blocks: %" PRIu64 "\n",
-		       healthy ? "HEALTHY" : "CORRUPT", p.data, f.files, f.blocks,
-		       f.under_replicated, f.over_replicated, f.corrupt, f.missing);
-	}
-	dfs_fsck_free(&f);
-	buf_free(&p);
-	return healthy ? 0 : 1;
-}
 
 static int admin_safemode(struct dfs_client *c, const char *what)
 {
@@ -162,10 +105,9 @@ static int admin_backup(struct dfs_client *c, const char *dir)
 
 int cmd_admin(int argc, char **argv)
 {
-	static const struct option lo[] = {{"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1)
-		return cli_usage("admin", ch == 'H');
+	int st = cli_parse_options("admin", argc, argv, NULL);
+	if (st >= 0)
+		return st;
 	if (optind >= argc)
 		return cli_usage("admin", false);
 	const char *sub = argv[optind];

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "proto.h"
 
 struct cli_global cli_g;
 const char *cli_cmd = "";
@@ -108,12 +109,6 @@ const char *cli_basename(const char *p)
 	return s ? s + 1 : p;
 }
 
-int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
-{
-	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-	return c;
-}
-
 struct glob_ctx {
 	const char *pat, *dir;
 	char **v;
@@ -177,16 +172,144 @@ void cli_expand_free(char **v, int n)
 	free(v);
 }
 
-int cli_json_only(const char *cmd, int argc, char **argv, bool *json)
+#define HELP_VAL 1000 /* getopt_long's value for --help (beyond every table index) */
+
+/* The getopt value of table entry i: its letter, or one beyond the letters. */
+static int opt_val(const struct cli_opt *o, int i) { return o->short_name ? o->short_name : 256 + i; }
+
+static bool takes_arg(const struct cli_opt *o)
 {
-	static const struct option lo[] = {{"json", no_argument, 0, 'j'},
-					   {"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
-	*json = false;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
-		if (ch != 'j')
-			return cli_usage(cmd, ch == 'H');
-		*json = true;
+	return o->type == CLI_T_STRING || (o->type == CLI_T_CALLBACK && o->has_arg);
+}
+
+int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_opt *opts)
+{
+	static const struct cli_opt none[] = {CLI_END};
+	if (!opts)
+		opts = none;
+	int n = 0;
+	while (opts[n].type != CLI_T_END)
+		n++;
+	struct option *lo = calloc((size_t)n + 2, sizeof *lo);
+	char *so = calloc((size_t)n * 2 + 2, 1);
+	if (!lo || !so)
+		abort();
+	int nl = 0, ns = 0;
+	for (int i = 0; i < n; i++) {
+		const struct cli_opt *o = &opts[i];
+		if (o->long_name)
+			lo[nl++] = (struct option){o->long_name, takes_arg(o) ? required_argument
+									     : no_argument,
+						   NULL, opt_val(o, i)};
+		if (o->short_name) {
+			so[ns++] = (char)o->short_name;
+			if (takes_arg(o))
+				so[ns++] = ':';
+		}
 	}
-	return -1;
+	lo[nl] = (struct option){"help", no_argument, NULL, HELP_VAL};
+	int status = -1, ch;
+	while (status < 0 && (ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		int i = 0;
+		while (i < n && opt_val(&opts[i], i) != ch)
+			i++;
+		if (ch == HELP_VAL || i == n) {
+			status = cli_usage(cmd, ch == HELP_VAL);
+			break;
+		}
+		const struct cli_opt *o = &opts[i];
+		switch (o->type) {
+		case CLI_T_BOOL: *(bool *)o->value = true; break;
+		case CLI_T_BIT: *(uint8_t *)o->value |= o->bit; break;
+		case CLI_T_STRING: *(const char **)o->value = optarg; break;
+		case CLI_T_CALLBACK:
+			if ((status = o->cb(o->value, o->has_arg ? optarg : NULL)) == 0)
+				status = -1;
+			break;
+		case CLI_T_END: break;
+		}
+	}
+	free(lo);
+	free(so);
+	return status;
+}
+
+bool cli_parse_repl(const char *s, uint16_t *out)
+{
+	uint64_t v;
+	if (!cli_parse_size(s, &v) || v < 1 || v > PROTO_REPL_MAX) {
+		cli_error(NULL, "replication must be between 1 and %d, not '%s'", PROTO_REPL_MAX, s);
+		return false;
+	}
+	*out = (uint16_t)v;
+	return true;
+}
+
+void cli_target(const char *dst, bool dst_dir, const char *src, struct buf *out)
+{
+	if (dst_dir) {
+		cli_join(dst, cli_basename(src), out);
+	} else {
+		buf_reset(out);
+		buf_adds(out, dst);
+	}
+}
+
+int cli_each_path(struct dfs_client *c, int argc, char **argv, const char *dflt,
+		  cli_path_fn fn, void *arg)
+{
+	char *dflt_v[] = {(char *)dflt};
+	if (!argc && dflt) {
+		argc = 1;
+		argv = dflt_v;
+	}
+	struct buf p = BUF_INIT;
+	int status = 0;
+	for (int i = 0; i < argc && !(status & 2); i++) {
+		cli_remote_path(argv[i], &p);
+		struct dfs_attr a;
+		int rc = dfs_stat(c, p.data, &a);
+		status |= rc ? cli_fail(p.data, rc) : fn(arg, p.data, &a);
+	}
+	buf_free(&p);
+	return status;
+}
+
+struct list_ctx {
+	const char *dir;
+	cli_path_fn fn;
+	void *arg;
+	int status;
+};
+
+static int list_entry(void *arg, const char *name, const struct dfs_attr *a)
+{
+	struct list_ctx *l = arg;
+	struct buf p = BUF_INIT;
+	cli_join(l->dir, name, &p);
+	l->status |= l->fn(l->arg, p.data, a);
+	buf_free(&p);
+	return 0;
+}
+
+int cli_list(struct dfs_client *c, const char *dir, cli_path_fn fn, void *arg)
+{
+	struct list_ctx l = {dir, fn, arg, 0};
+	int rc = dfs_list(c, dir, list_entry, &l);
+	return rc ? cli_fail(dir, rc) : l.status;
+}
+
+int cli_need_dir(const char *dst)
+{
+	cli_error(dst, "not a directory (needed for several sources)");
+	return 1;
+}
+
+int cli_remote_dest(struct dfs_client *c, const char *dst, int nsrc, struct buf *out,
+		    bool *is_dir)
+{
+	cli_remote_path(dst, out);
+	struct dfs_attr a;
+	*is_dir = dfs_stat(c, out->data, &a) == 0 && a.type == PROTO_T_DIR;
+	return nsrc > 1 && !*is_dir ? cli_need_dir(out->data) : 0;
 }

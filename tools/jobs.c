@@ -77,45 +77,58 @@ static void summary(const struct job_info *i)
 		i->speculative, i->output);
 }
 
+/* What `dfs run`'s options fill in beside the job's flags. */
+struct run_opts {
+	struct job_spec *s;
+	char **inputs; /* s->ninputs of them */
+	const char *pattern;
+};
+
+static int opt_input(void *arg, const char *path)
+{
+	struct run_opts *o = arg;
+	o->inputs[o->s->ninputs++] = (char *)path;
+	return 0;
+}
+
+static int set_filter(struct run_opts *o, uint8_t filter, const char *pattern)
+{
+	if (o->s->filter) {
+		cli_error(NULL, "give one of --grep and --regex");
+		return 2;
+	}
+	o->s->filter = filter;
+	o->pattern = pattern;
+	return 0;
+}
+
+static int opt_grep(void *o, const char *arg) { return set_filter(o, JOB_FILTER_GREP, arg); }
+static int opt_regex(void *o, const char *arg) { return set_filter(o, JOB_FILTER_REGEX, arg); }
+
 int cmd_run(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"input", required_argument, 0, 'I'},  {"output", required_argument, 0, 'o'},
-		{"map", required_argument, 0, 'm'},    {"grep", required_argument, 0, 'g'},
-		{"regex", required_argument, 0, 'e'},  {"invert", no_argument, 0, 'V'},
-		{"ignore-case", no_argument, 0, 'i'},  {"count", no_argument, 0, 'c'},
-		{"overwrite", no_argument, 0, 'W'},    {"detach", no_argument, 0, 'd'},
-		{"help", no_argument, 0, 'H'},         {0, 0, 0, 0},
-	};
 	struct job_spec s = {0};
 	char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
 	struct buf out = BUF_INIT;
 	bool detach = false;
-	const char *map = NULL, *pattern = NULL;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
-		switch (ch) {
-		case 'I': inputs[s.ninputs++] = optarg; break;
-		case 'o': buf_reset(&out); cli_remote_path(optarg, &out); break;
-		case 'm': map = optarg; break;
-		case 'g':
-		case 'e':
-			if (s.filter) {
-				cli_error(NULL, "give one of --grep and --regex");
-				free(inputs);
-				return 2;
-			}
-			s.filter = ch == 'g' ? JOB_FILTER_GREP : JOB_FILTER_REGEX;
-			pattern = optarg;
-			break;
-		case 'V': s.flags |= JOB_F_INVERT; break;
-		case 'i': s.flags |= JOB_F_ICASE; break;
-		case 'c': s.flags |= JOB_F_COUNT; break;
-		case 'W': s.flags |= JOB_F_OVERWRITE; break;
-		case 'd': detach = true; break;
-		default: free(inputs); return cli_usage("run", ch == 'H');
-		}
+	const char *map = NULL, *output = NULL;
+	struct run_opts ro = {&s, inputs, NULL};
+	const struct cli_opt opts[] = {
+		CLI_CALLBACK(0, "input", opt_input, &ro), CLI_STRING(0, "output", &output),
+		CLI_STRING(0, "map", &map),               CLI_CALLBACK(0, "grep", opt_grep, &ro),
+		CLI_CALLBACK(0, "regex", opt_regex, &ro), CLI_BIT(0, "invert", &s.flags, JOB_F_INVERT),
+		CLI_BIT(0, "ignore-case", &s.flags, JOB_F_ICASE),
+		CLI_BIT(0, "count", &s.flags, JOB_F_COUNT),
+		CLI_BIT(0, "overwrite", &s.flags, JOB_F_OVERWRITE),
+		CLI_BOOL(0, "detach", &detach),           CLI_END};
+	int st = cli_parse_options("run", argc, argv, opts);
+	if (st >= 0) {
+		free(inputs);
+		return st;
 	}
+	const char *pattern = ro.pattern;
+	if (output)
+		cli_remote_path(output, &out);
 	for (int i = optind; i < argc; i++) /* --input A B C */
 		inputs[s.ninputs++] = argv[i];
 	struct buf *paths = calloc(s.ninputs + 1, sizeof *paths);
@@ -314,10 +327,11 @@ static int job_logs(struct dfs_client *c, const char *id, int32_t task)
 
 int cmd_job(int argc, char **argv)
 {
-	bool json;
-	int opts = cli_json_only("job", argc, argv, &json);
-	if (opts >= 0)
-		return opts;
+	bool json = false;
+	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
+	int st = cli_parse_options("job", argc, argv, opts);
+	if (st >= 0)
+		return st;
 	int left = argc - optind;
 	char **a = argv + optind;
 	if (left < 1)
@@ -339,7 +353,7 @@ int cmd_job(int argc, char **argv)
 		task = (int32_t)t;
 	}
 	struct dfs_client *c = cli_connect();
-	int st = 0;
+	st = 0;
 	if (!needs_id) {
 		st = job_list(c, json);
 	} else if (!strcmp(sub, "status")) {

@@ -784,57 +784,57 @@ static int find_node(struct local *l, const char *id)
 	return -2;
 }
 
+static int opt_datanodes(void *datanodes, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || v < 1 || v > MAX_NODES) {
+		cli_error(NULL, "--datanodes must be between 1 and %d", MAX_NODES);
+		return 2;
+	}
+	*(int *)datanodes = (int)v;
+	return 0;
+}
+
+/* -o KEY=VALUE: checked now, appended to the settings (a struct buf) as a line. */
+static int opt_setting(void *settings, const char *kv)
+{
+	struct cfg scratch;
+	struct buf err = BUF_INIT;
+	cfg_defaults(&scratch);
+	int rc = cfg_set_kv(&scratch, kv, &err);
+	if (rc)
+		cli_error(NULL, "-o %s: %s", kv, err.data);
+	else
+		buf_printf(settings, "%s\n", kv);
+	buf_free(&err);
+	return rc ? 2 : 0;
+}
+
 int cmd_local(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"datanodes", required_argument, 0, 'N'}, {"mount", required_argument, 0, 'm'},
-		{"no-mount", no_argument, 0, 'M'},        {"json", no_argument, 0, 'j'},
-		{"kill", no_argument, 0, 'k'},            {"fuse-opts", required_argument, 0, 'F'},
-		{"tls", no_argument, 0, 'T'},             {"help", no_argument, 0, 'H'},
-		{0, 0, 0, 0}};
-	int datanodes = -1, ch;
+	int datanodes = -1;
 	bool json = false, force = false, no_mount = false, tls = false;
 	const char *mnt = NULL, *fuse_opts = NULL;
 	struct buf settings = BUF_INIT;
-	bool have_settings = false;
-	while ((ch = cli_getopt(argc, argv, "o:", lo)) != -1) {
-		switch (ch) {
-		case 'N': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > MAX_NODES) {
-				cli_error(NULL, "--datanodes must be between 1 and %d", MAX_NODES);
-				return 2;
-			}
-			datanodes = (int)v;
-			break;
-		}
-		case 'o': {
-			struct cfg scratch;
-			struct buf err = BUF_INIT;
-			cfg_defaults(&scratch);
-			if (cfg_set_kv(&scratch, optarg, &err)) {
-				cli_error(NULL, "-o %s: %s", optarg, err.data);
-				buf_free(&err);
-				return 2;
-			}
-			buf_free(&err);
-			buf_printf(&settings, "%s\n", optarg);
-			have_settings = true;
-			break;
-		}
-		case 'm': mnt = optarg; break;
-		case 'M': no_mount = true; break;
-		case 'F': fuse_opts = optarg; break;
-		case 'T': tls = true; break;
-		case 'j': json = true; break;
-		case 'k': force = true; break;
-		case 'H': return cli_usage("local", true);
-		default: return cli_usage("local", false);
-		}
+	const struct cli_opt opts[] = {
+		CLI_CALLBACK(0, "datanodes", opt_datanodes, &datanodes),
+		CLI_CALLBACK('o', NULL, opt_setting, &settings),
+		CLI_STRING(0, "mount", &mnt),
+		CLI_BOOL(0, "no-mount", &no_mount),
+		CLI_JSON(&json),
+		CLI_BOOL(0, "kill", &force),
+		CLI_STRING(0, "fuse-opts", &fuse_opts),
+		CLI_BOOL(0, "tls", &tls),
+		CLI_END};
+	int st = cli_parse_options("local", argc, argv, opts);
+	bool have_settings = settings.len > 0;
+	if (st < 0 && optind >= argc)
+		st = cli_usage("local", false);
+	if (st >= 0) {
+		buf_free(&settings);
+		return st;
 	}
-	if (optind >= argc)
-		return cli_usage("local", false);
 	const char *sub = argv[optind];
 	struct local l = {.dir = BUF_INIT, .settings = BUF_INIT};
 	locate_local_dir(cli_g.dir, &l.dir);
@@ -886,29 +886,45 @@ int cmd_local(int argc, char **argv)
 	return status;
 }
 
+/* dfs-fuse's command line, as `dfs mount` builds it. */
+struct fuse_args {
+	char *v[32];
+	int n;
+};
+
+static int opt_foreground(void *args, const char *arg)
+{
+	(void)arg;
+	struct fuse_args *a = args;
+	a->v[a->n++] = "-f";
+	return 0;
+}
+
+static int opt_fuse_o(void *args, const char *arg)
+{
+	struct fuse_args *a = args;
+	if (a->n > 20)
+		return cli_usage("mount", false);
+	a->v[a->n++] = "-o";
+	a->v[a->n++] = (char *)arg;
+	return 0;
+}
+
 int cmd_mount(int argc, char **argv)
 {
-	static const struct option lo[] = {{"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
-	char *args[32];
-	int n = 0, ch;
+	struct fuse_args fa = {.n = 0};
+	char **args = fa.v;
 	struct buf bin = BUF_INIT;
 	bin_path("dfs-fuse", &bin);
-	args[n++] = bin.data;
-	while ((ch = cli_getopt(argc, argv, "fo:", lo)) != -1) {
-		switch (ch) {
-		case 'f': args[n++] = "-f"; break;
-		case 'o':
-			if (n > 20)
-				return cli_usage("mount", false);
-			args[n++] = "-o";
-			args[n++] = optarg;
-			break;
-		case 'H': return cli_usage("mount", true);
-		default: return cli_usage("mount", false);
-		}
-	}
+	args[fa.n++] = bin.data;
+	const struct cli_opt opts[] = {CLI_FLAG_CALLBACK('f', NULL, opt_foreground, &fa),
+				       CLI_CALLBACK('o', NULL, opt_fuse_o, &fa), CLI_END};
+	int st = cli_parse_options("mount", argc, argv, opts);
+	if (st >= 0)
+		return st;
 	if (optind + 1 != argc)
 		return cli_usage("mount", false);
+	int n = fa.n;
 	const char *gl[][2] = {{"-n", cli_g.namenode}, {"--dir", cli_g.dir},
 			       {"--key", cli_g.key}, {"--config", cli_g.config}};
 	for (size_t i = 0; i < sizeof gl / sizeof gl[0]; i++)

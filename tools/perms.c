@@ -15,6 +15,8 @@
 #include "proto.h"
 
 struct change {
+	struct dfs_client *c;
+	bool recursive; /* -R */
 	const char *cmd;
 	uint32_t valid;   /* PROTO_SET_MODE / _UID / _GID */
 	const char *mode; /* the mode argument (chmod) */
@@ -73,60 +75,48 @@ static int apply_mode(const char *spec, uint32_t old, bool dir, uint32_t *out)
 	return 0;
 }
 
-static void change_one(struct dfs_client *c, struct change *ch, const char *path,
-		       const struct dfs_attr *a)
+/* Changes one path; a bad mode makes the status 2 (which ends the walk). Returns the
+ * status so far. */
+static int change_one(struct change *ch, const char *path, const struct dfs_attr *a)
 {
 	uint32_t mode = 0;
 	if ((ch->valid & PROTO_SET_MODE) &&
 	    apply_mode(ch->mode, a->mode, a->type == PROTO_T_DIR, &mode)) {
 		cli_error(ch->mode, "not a mode (octal, or like u+x,go-w)");
-		ch->status = 2;
-		return;
+		return ch->status = 2;
 	}
-	int rc = dfs_setattr(c, path, ch->valid, mode, ch->uid, ch->gid, 0, 0, NULL);
+	int rc = dfs_setattr(ch->c, path, ch->valid, mode, ch->uid, ch->gid, 0, 0, NULL);
 	if (rc)
 		ch->status |= cli_fail(path, rc);
+	return ch->status;
 }
 
-struct walk {
-	struct dfs_client *c;
-	struct change *ch;
-	const char *dir;
-};
-
-static void change_tree(struct dfs_client *c, struct change *ch, const char *path,
-			const struct dfs_attr *a);
-
-static int walk_entry(void *arg, const char *name, const struct dfs_attr *a)
+static int change_path(void *arg, const char *path, const struct dfs_attr *a)
 {
-	struct walk *w = arg;
-	struct buf p = BUF_INIT;
-	cli_join(w->dir, name, &p);
-	change_tree(w->c, w->ch, p.data, a);
-	buf_free(&p);
-	return 0;
+	struct change *ch = arg;
+	if (change_one(ch, path, a) == 2 || !ch->recursive || a->type != PROTO_T_DIR)
+		return ch->status;
+	int rc = cli_list(ch->c, path, change_path, ch);
+	if (rc && ch->status != 2)
+		ch->status |= rc;
+	return ch->status;
 }
 
-static void change_tree(struct dfs_client *c, struct change *ch, const char *path,
-			const struct dfs_attr *a)
+/* A number as an id: true with *out set. */
+static bool parse_id(const char *s, uint32_t *out)
 {
-	change_one(c, ch, path, a);
-	if (a->type != PROTO_T_DIR || ch->status == 2)
-		return;
-	struct walk w = {c, ch, path};
-	int rc = dfs_list(c, path, walk_entry, &w);
-	if (rc)
-		ch->status |= cli_fail(path, rc);
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
 }
 
 static int parse_user(const char *s, uint32_t *out)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s && !*end && v <= UINT32_MAX) {
-		*out = (uint32_t)v;
+	if (parse_id(s, out))
 		return 0;
-	}
 	struct passwd *pw = getpwnam(s);
 	if (!pw)
 		return -ENOENT;
@@ -136,12 +126,8 @@ static int parse_user(const char *s, uint32_t *out)
 
 static int parse_group(const char *s, uint32_t *out)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s && !*end && v <= UINT32_MAX) {
-		*out = (uint32_t)v;
+	if (parse_id(s, out))
 		return 0;
-	}
 	struct group *gr = getgrnam(s);
 	if (!gr)
 		return -ENOENT;
@@ -152,20 +138,14 @@ static int parse_group(const char *s, uint32_t *out)
 /* The shared body: options, the first argument (mode/owner/group), the paths. */
 static int run(const char *cmd, int argc, char **argv)
 {
-	static const struct option lo[] = {{"recursive", no_argument, 0, 'R'},
-					   {"help", no_argument, 0, 'H'}, {0, 0, 0, 0}};
-	bool recursive = false;
-	int ch;
-	while ((ch = cli_getopt(argc, argv, "R", lo)) != -1) {
-		if (ch == 'R')
-			recursive = true;
-		else
-			return cli_usage(cmd, ch == 'H');
-	}
+	struct change c = {NULL, false, cmd, 0, NULL, 0, 0, 0};
+	const struct cli_opt opts[] = {CLI_BOOL('R', "recursive", &c.recursive), CLI_END};
+	int st = cli_parse_options(cmd, argc, argv, opts);
+	if (st >= 0)
+		return st;
 	if (argc - optind < 2)
 		return cli_usage(cmd, false);
 	const char *what = argv[optind];
-	struct change c = {cmd, 0, NULL, 0, 0, 0};
 	if (!strcmp(cmd, "chmod")) {
 		uint32_t m;
 		if (apply_mode(what, 0, false, &m)) {
@@ -205,24 +185,14 @@ static int run(const char *cmd, int argc, char **argv)
 		if (!c.valid)
 			return cli_usage(cmd, false);
 	}
-	struct dfs_client *cl = cli_connect();
+	c.c = cli_connect();
 	int n;
-	char **paths = cli_expand(cl, argc - optind - 1, argv + optind + 1, &n);
-	struct buf p = BUF_INIT;
-	for (int i = 0; i < n && c.status != 2; i++) {
-		cli_remote_path(paths[i], &p);
-		struct dfs_attr a;
-		int rc = dfs_stat(cl, p.data, &a);
-		if (rc)
-			c.status |= cli_fail(p.data, rc);
-		else if (recursive)
-			change_tree(cl, &c, p.data, &a);
-		else
-			change_one(cl, &c, p.data, &a);
-	}
-	buf_free(&p);
+	char **paths = cli_expand(c.c, argc - optind - 1, argv + optind + 1, &n);
+	int rc = cli_each_path(c.c, n, paths, NULL, change_path, &c);
+	if (rc && c.status != 2)
+		c.status |= rc; /* paths that do not exist */
 	cli_expand_free(paths, n);
-	dfs_close(cl);
+	dfs_close(c.c);
 	return c.status;
 }
 

@@ -1,0 +1,67 @@
+/*
+ * client_int: what the files of the client library share, and nothing outside it may use
+ * (the public API is client.h). The library is four files:
+ *
+ *   client.c        the namenode connection: connect, handshake retries, reconnect,
+ *                   one call and its reply, the per-thread error text; shared decoders
+ *   client_ns.c     the namespace calls: one request stub per namenode message
+ *   client_write.c  the block write pipeline, its recovery, free-standing blocks (put)
+ *   client_read.c   verified block reads with replica failover (get, cat, pread)
+ *
+ * Threads and locks: dfs-fuse calls the library from many libfuse threads at once.
+ *  - struct dfs_client is shared by them: opts never change after dfs_connect; fd and
+ *    reqid are guarded by its lock, taken only inside client_call for one request and
+ *    its reply (so namenode calls are serialised, one in flight per connection).
+ *  - The error text is per thread (client_errmsg is __thread): no lock.
+ *  - A dfs_writer or dfs_reader is used by one thread at a time (its caller's rule);
+ *    their datanode connections are theirs alone, except the process-wide pool of idle
+ *    write connections in client_write.c, which has its own mutex (connpool.h).
+ */
+#ifndef DFS_CLIENT_INT_H
+#define DFS_CLIENT_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "client.h"
+#include "pack.h"
+
+#define CLIENT_ERR_MAX 512
+
+struct dfs_client {
+	struct dfs_client_opts opts; /* set by dfs_connect, read-only after */
+	pthread_mutex_t lock;        /* guards fd and reqid (held by client_call only) */
+	int fd;                      /* -1 after a broken connection */
+	uint64_t reqid;
+	bool reconnect; /* open a new connection when the old one broke */
+};
+
+/* The calling thread's error explanation (what dfs_errmsg returns). */
+extern __thread char client_errmsg[CLIENT_ERR_MAX];
+
+/* Sets the calling thread's error text. */
+void client_set_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Sets the error text from an error reply's payload (a string: the server's reason). */
+void client_err_from_reply(const void *data, size_t len);
+
+/* One request to the namenode and its reply payload in rep (reset first); an error
+ * reply gives -errno with the server's message as the error text. Thread-safe. */
+int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, struct buf *rep);
+/* client_call for a reply that is one attr (decoded into out, may be NULL); frees req. */
+int client_call_attr(struct dfs_client *c, uint16_t type, struct buf *req,
+		     struct dfs_attr *out);
+
+/* Decodes an attr (proto.h's attr layout); the cursor's error flag tells failure. */
+void client_get_attr(struct unpack *u, struct dfs_attr *a);
+/* Decodes "u32 n, n x (id, addr)" into a new array (caller frees *locs). */
+int client_get_locs(struct unpack *u, uint32_t *n, struct dfs_loc **locs);
+
+/* Connects to the datanode at addr and authenticates as this client, for bulk
+ * transfers; *connected says whether the TCP connection was made (a failure after it
+ * is the handshake's). */
+int client_dn_dial(const struct dfs_client *c, const char *addr, int *fdp, bool *connected);
+
+#endif
