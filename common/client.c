@@ -100,7 +100,7 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 			"--tls-key and --tls-ca (or tls_* in the config)", opts->namenode);
 	else if (rc)
 		client_set_err("handshake with namenode %s failed: %s", opts->namenode,
-			tls_on() && rc == -EPROTO ? tls_error() : strerror(-rc));
+			tls_on() && rc == -EPROTO ? tls_error() : auth_strerror(rc));
 	if (rc)
 		return rc;
 	struct dfs_client *c = calloc(1, sizeof *c);

@@ -237,7 +237,7 @@ static int read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t 
 							     : PROTO_BAD_MISSING);
 			client_set_err("block %" PRIu64 ": replica on datanode '%s' failed: %s", b->id,
 				b->locs[i].id,
-				rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
+				proto_strerror(rc));
 		}
 		if (!first[0])
 			snprintf(first, sizeof first, "%s", client_errmsg);

@@ -130,29 +130,26 @@ static int dn_open(struct dfs_client *c, const struct dfs_loc *loc, int *fdp)
 	}
 	if (rc) {
 		client_set_err("datanode '%s' refused the connection: %s", loc->id,
-			       rc == -EACCES ? "wrong cluster key" : strerror(-rc));
+			       rc == -EACCES ? "wrong cluster key" : auth_strerror(rc));
 		return rc == -EACCES ? rc : -EIO;
 	}
 	return 0;
 }
 
 /*
- * Which node of w's pipeline the first datanode's error reply blames: its message
- * reads "pipeline: cannot reach datanode 'X'", so the index in w->locs of the (last)
- * downstream node whose quoted id stands in msg, else 0 (the first node).
- * Known defect, kept for now: this reads a human message; a wire field naming the
- * failed node is to replace it (and this function with it).
+ * Which node of w's pipeline a DT_WRITE_BLOCK refusal blames: the reply's u32 after the
+ * message (proto.h), the failed node's index from the first node. A reply without it,
+ * or with an index past the pipeline, blames the first node.
  */
-static int pipeline_node_named_in(const struct dfs_writer *w, const char *msg)
+static int pipeline_failed_index(const struct dfs_writer *w, const struct buf *rep)
 {
-	int failed = 0;
-	for (uint32_t i = 1; i < w->nlocs; i++) {
-		char quoted[PROTO_ID_MAX + 3];
-		snprintf(quoted, sizeof quoted, "'%s'", w->locs[i].id);
-		if (strstr(msg, quoted))
-			failed = (int)i;
-	}
-	return failed;
+	struct unpack u;
+	unpack_init(&u, rep->data, rep->len);
+	(void)unpack_raw(&u, unpack_u32(&u)); /* the message (a str) */
+	uint32_t failed = unpack_u32(&u);
+	if (!unpack_ok(&u) || failed >= w->nlocs)
+		return 0;
+	return (int)failed;
 }
 
 /* The connection to the first node broke (rc): blames that node. Returns -EIO. */
@@ -199,7 +196,7 @@ static int read_ack(struct dfs_writer *w)
 		rc = proto_errno(status);
 		client_set_err("block %" PRIu64 ": datanode '%s' failed to store data: %s", w->id,
 			w->locs[w->failed_node].id,
-			rc == -EBADMSG ? "checksum mismatch" : strerror(-rc));
+			proto_strerror(rc));
 		return -EIO;
 	}
 	w->acked++;
@@ -273,7 +270,7 @@ static int open_block(struct dfs_writer *w)
 		}
 		if (!rc && h.status) {
 			client_err_from_reply(rep.data, rep.len);
-			w->failed_node = pipeline_node_named_in(w, client_errmsg);
+			w->failed_node = pipeline_failed_index(w, &rep);
 			rc = -EIO;
 		} else if (rc) {
 			client_set_err("datanode '%s' dropped the write: %s", w->locs[0].id,
