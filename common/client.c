@@ -221,23 +221,7 @@ int dfs_call(struct dfs_client *c, uint16_t type, const struct buf *req, struct 
 	return client_call(c, type, req, rep);
 }
 
-void client_get_attr(struct unpack *u, struct dfs_attr *a)
-{
-	a->ino = unpack_u64(u);
-	a->type = unpack_u8(u);
-	a->mode = unpack_u32(u);
-	a->uid = unpack_u32(u);
-	a->gid = unpack_u32(u);
-	a->nlink = unpack_u32(u);
-	a->size = unpack_u64(u);
-	a->mtime = unpack_i64(u);
-	a->atime = unpack_i64(u);
-	a->ctime = unpack_i64(u);
-	a->replication = unpack_u16(u);
-	a->block_size = unpack_u64(u);
-	a->rdev = unpack_u32(u);
-	a->flags = unpack_u8(u);
-}
+void client_get_attr(struct unpack *u, struct dfs_attr *a) { attr_unpack(u, a); }
 
 static int attr_reply(struct buf *rep, struct dfs_attr *out)
 {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "attr.h"
 #include "auth.h"
 #include "proto.h"
 #include "token.h"
@@ -31,18 +32,6 @@ struct dfs_client_opts {
 	uint8_t key[AUTH_KEY_LEN];
 	uint32_t uid, gid;                   /* identity sent in the handshake */
 	char favored[PROTO_ID_MAX + 1];      /* a datanode id to hold first replicas, or "" */
-};
-
-struct dfs_attr {
-	uint64_t ino;
-	uint8_t type; /* PROTO_T_* */
-	uint32_t mode, uid, gid, nlink;
-	uint64_t size;
-	int64_t mtime, atime, ctime; /* ns */
-	uint16_t replication;
-	uint64_t block_size;
-	uint32_t rdev;
-	uint8_t flags;
 };
 
 struct dfs_loc {

@@ -80,23 +80,7 @@ void nn_reply_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	buf_free(&p);
 }
 
-void nn_pack_attr(struct buf *b, const struct nn_attr *a)
-{
-	pack_u64(b, a->ino);
-	pack_u8(b, a->type);
-	pack_u32(b, a->mode);
-	pack_u32(b, a->uid);
-	pack_u32(b, a->gid);
-	pack_u32(b, a->nlink);
-	pack_u64(b, a->size);
-	pack_i64(b, a->mtime);
-	pack_i64(b, a->atime);
-	pack_i64(b, a->ctime);
-	pack_u16(b, a->replication);
-	pack_u64(b, a->block_size);
-	pack_u32(b, a->rdev);
-	pack_u8(b, a->flags);
-}
+void nn_pack_attr(struct buf *b, const struct nn_attr *a) { attr_pack(b, &a->base); }
 
 void nn_reply_attr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		   const struct nn_attr *a)

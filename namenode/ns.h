@@ -30,21 +30,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attr.h"
+
 #define NN_NS_FORMAT 1
 #define NN_ROOT_INO 1
 
 struct nn_ns;
 
+/* An inode: the attributes every client sees (attr.h; `base` is them as a struct
+ * dfs_attr, for attr_pack), and what only the namenode keeps. */
 struct nn_attr {
-	uint64_t ino;
-	uint8_t type; /* PROTO_T_* */
-	uint32_t mode, uid, gid, nlink;
-	uint64_t size;
-	int64_t mtime, atime, ctime; /* ns since the epoch */
-	uint16_t replication;
-	uint64_t block_size;
-	uint32_t rdev;
-	uint8_t flags; /* PROTO_A_* */
+	union {
+		struct {
+			DFS_ATTR_FIELDS
+		};
+		struct dfs_attr base;
+	};
 	uint32_t nblocks;
 	char target[4096]; /* symlink target */
 };
