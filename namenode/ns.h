@@ -1,25 +1,18 @@
 /*
  * ns: the namespace -- inodes, directory entries, per-file block lists, extended
  * attributes -- persisted in LevelDB. Owned by the namenode's loop thread (no locks).
+ * The implementation is split by concern (ns_store.c, ns_path.c, ns_mutate.c,
+ * ns_xattr.c, ns_backup.c) around a private header, ns_int.h, which also documents
+ * the on-disk records and the format version ("V" record, NN_NS_FORMAT below).
  *
- * Durability and group commit: every mutation is one LevelDB WriteBatch, applied at
- * once without sync (so the very next request sees it: LevelDB's memtable is the
- * in-memory overlay) and appended to the turn's merged batch. nn_ns_sync() writes that
- * merged batch again with sync=true -- one fsync for every mutation of the loop turn --
- * and the server holds every reply of the turn until it returns. Re-applying the same
- * puts and deletes in the same order is idempotent, and the synced copy lands in the
- * current log whatever log file the unsynced copies went to, so a crash after the sync
- * loses nothing that was answered. The id and generation-stamp counters travel in the
- * same batch as the mutation that used them.
+ * Durability and group commit: every mutation is applied at once without sync, so the
+ * very next request sees it, and queued into the loop turn's merged batch;
+ * nn_ns_sync() writes that batch synced -- one fsync for every mutation of the turn --
+ * and the server holds every reply of the turn until it returns, so a crash loses
+ * nothing that was answered. The id and generation-stamp counters travel in the same
+ * batch as the mutation that used them. (Details: ns_store.c.)
  *
- * Keys (binary, big-endian ids):
- *   "V"                        format record: "dfs-ns", u32 NN_NS_FORMAT
- *   "C"                        counters: u64 next inode, u64 next block id, u64 next genstamp
- *   "I" ino                    inode record (see struct nn_attr)
- *   "D" parent-ino name        directory entry: u64 child ino, u8 type
- *   "B" ino u32-index          block of a file: u64 id, u64 genstamp, u64 length
- *   "X" ino name               extended attribute value
- * The root directory is inode 1. Hard links are several "D" entries naming one inode
+ * The root directory is inode 1. Hard links are several entries naming one inode
  * (nlink counts them); symlink targets and device numbers live in the inode record.
  * A directory's replication / block_size (0 = unset) are inherited by new children.
  */
@@ -30,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The namespace format this build writes and reads (the "V" record, ns_int.h). */
 #define NN_NS_FORMAT 1
 #define NN_ROOT_INO 1
 

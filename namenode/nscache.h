@@ -2,10 +2,12 @@
  * nscache: the namenode's RAM cache of hot namespace records (inodes and directory
  * entries), keyed by their raw LevelDB key. Loop thread only.
  *
- * Coherence: ns.c fills it on reads that miss, and after every applied WriteBatch
- * replays the batch's puts and deletes into it (nn_nscache_apply), so it never holds a
- * value LevelDB does not. It holds at most `max_entries`; past that it starts over
- * empty (simple, and a namespace bigger than the cache still works, just slower).
+ * Coherence: ns_store.c is its only user. nn_ns_db_get fills it on reads that miss,
+ * and nn_ns_commit replays every applied WriteBatch's puts and deletes of "I" and "D"
+ * keys into it (nn_nscache_put / nn_nscache_del), so it never holds a value LevelDB
+ * does not; a failed write clears it (nn_nscache_clear). Writes therefore go through
+ * nn_ns_commit only. It holds at most `max_entries`; past that it starts over empty
+ * (simple, and a namespace bigger than the cache still works, just slower).
  */
 #ifndef DFS_NN_NSCACHE_H
 #define DFS_NN_NSCACHE_H
