@@ -1,10 +1,13 @@
 /*
  * Unit tests for the namespace's backups (namenode/ns_backup.c): a dump read in
- * pieces from a snapshot, restored into a new namespace.
+ * pieces from a snapshot, restored into a new namespace; restores refused without
+ * this build's format record.
  */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "buf.h"
 #include "pack.h"
@@ -70,11 +73,51 @@ START_TEST(test_dump_restore)
 }
 END_TEST
 
+/* Appends one record in the dump layout to b. */
+static void add_record(struct buf *b, const void *k, uint32_t kl, const void *v, uint32_t vl)
+{
+	pack_u32(b, kl);
+	pack_raw(b, k, kl);
+	pack_u32(b, vl);
+	pack_raw(b, v, vl);
+}
+
+START_TEST(test_restore_needs_this_format)
+{
+	uint8_t c[24] = {0}, fmt[10];
+	memcpy(fmt, "dfs-ns", 6);
+	char rdir[4300];
+	struct unpack u;
+	struct buf recs = BUF_INIT;
+	/* no format record at all */
+	add_record(&recs, "C", 1, c, sizeof c);
+	unpack_init(&u, recs.data, recs.len);
+	snprintf(rdir, sizeof rdir, "%s-none", dir);
+	ck_assert_int_eq(nn_ns_restore(rdir, restore_next, &u), -EPROTO);
+	/* another version's */
+	be32_put(fmt + 6, NN_NS_FORMAT + 1);
+	add_record(&recs, "V", 1, fmt, sizeof fmt);
+	unpack_init(&u, recs.data, recs.len);
+	snprintf(rdir, sizeof rdir, "%s-other", dir);
+	ck_assert_int_eq(nn_ns_restore(rdir, restore_next, &u), -EPROTO);
+	/* a damaged stream, though with this version's format record first */
+	be32_put(fmt + 6, NN_NS_FORMAT);
+	buf_reset(&recs);
+	add_record(&recs, "V", 1, fmt, sizeof fmt);
+	add_record(&recs, "C", 1, c, sizeof c);
+	unpack_init(&u, recs.data, recs.len - 1);
+	snprintf(rdir, sizeof rdir, "%s-cut", dir);
+	ck_assert_int_eq(nn_ns_restore(rdir, restore_next, &u), -EPROTO);
+	buf_free(&recs);
+}
+END_TEST
+
 static Suite *ns_backup_suite(void)
 {
 	Suite *s = suite_create("ns_backup");
 	TCase *tc = nstest_tcase("ns_backup");
 	tcase_add_test(tc, test_dump_restore);
+	tcase_add_test(tc, test_restore_needs_this_format);
 	suite_add_tcase(s, tc);
 	return s;
 }

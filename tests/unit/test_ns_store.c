@@ -1,13 +1,16 @@
 /*
- * Unit tests for the namespace's store (namenode/ns_store.c): format and open,
- * durability across reopen (synced or only closed), the start-up block scan and the
- * id counters.
+ * Unit tests for the namespace's store (namenode/ns_store.c): format and open, the
+ * format record (written here straight into LevelDB), durability across reopen (synced
+ * or only closed), the start-up block scan and the id counters.
  */
 #include <check.h>
 #include <errno.h>
+#include <leveldb/c.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "pack.h"
 
 #include "nstest.h"
 
@@ -36,6 +39,46 @@ START_TEST(test_format_open)
 	struct nn_ns *other = NULL;
 	ck_assert_int_eq(nn_ns_open(empty, &defaults, &other), -ENOENT);
 	ck_assert_ptr_null(other);
+}
+END_TEST
+
+/* Replaces the format record of the (closed) namespace in dir with value v. */
+static void put_format_record(const void *v, size_t n)
+{
+	leveldb_options_t *o = leveldb_options_create();
+	char *err = NULL;
+	leveldb_t *db = leveldb_open(o, dir, &err);
+	ck_assert_msg(!err, "%s", err ? err : "");
+	leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+	leveldb_put(db, wo, "V", 1, v, n, &err);
+	ck_assert_msg(!err, "%s", err ? err : "");
+	leveldb_writeoptions_destroy(wo);
+	leveldb_close(db);
+	leveldb_options_destroy(o);
+}
+
+START_TEST(test_format_version)
+{
+	/* another version of the format: refused as unreadable, not as absent */
+	nn_ns_close(ns);
+	ns = NULL;
+	uint8_t v[10];
+	memcpy(v, "dfs-ns", 6);
+	be32_put(v + 6, NN_NS_FORMAT + 1);
+	put_format_record(v, sizeof v);
+	struct nn_ns *other = NULL;
+	ck_assert_int_eq(nn_ns_open(dir, &defaults, &other), -EPROTO);
+	ck_assert_ptr_null(other);
+	/* another magic: no dfs namespace at all */
+	memcpy(v, "xfs-ns", 6);
+	be32_put(v + 6, NN_NS_FORMAT);
+	put_format_record(v, sizeof v);
+	ck_assert_int_eq(nn_ns_open(dir, &defaults, &other), -ENOENT);
+	/* this version again: opens, the root is there */
+	memcpy(v, "dfs-ns", 6);
+	put_format_record(v, sizeof v);
+	ck_assert_int_eq(nn_ns_open(dir, &defaults, &ns), 0);
+	ck_assert_uint_eq(stat_ok("/").ino, NN_ROOT_INO);
 }
 END_TEST
 
@@ -205,6 +248,7 @@ static Suite *ns_store_suite(void)
 	Suite *s = suite_create("ns_store");
 	TCase *tc = nstest_tcase("ns_store");
 	tcase_add_test(tc, test_format_open);
+	tcase_add_test(tc, test_format_version);
 	tcase_add_test(tc, test_durable_reopen);
 	tcase_add_test(tc, test_durable_without_sync_on_close);
 	tcase_add_test(tc, test_scan_blocks_after_reopen);
