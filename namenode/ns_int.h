@@ -42,7 +42,8 @@
  *   - a file's nblocks equals its number of "B" slots, 0..nblocks-1, and its size is
  *     the sum of their lengths;
  *   - PROTO_A_XATTRS is set exactly when the inode has an "X" record;
- *   - ns->nfiles counts "I" records and ns->nblocks the non-hole "B" slots.
+ *   - ns->nfiles counts "I" records and ns->nblocks the non-hole "B" slots (once
+ *     nn_ns_scan_blocks has counted them at start-up).
  */
 #ifndef DFS_NN_NS_INT_H
 #define DFS_NN_NS_INT_H

@@ -116,7 +116,8 @@ static inline int create_rc(const char *path, bool overwrite, struct nn_blocks *
 
 /* Creates a closed file of nblocks full 1M blocks and a last block of `tail` bytes;
  * ids receives the block ids. Returns its attributes. */
-static inline struct nn_attr write_file(const char *path, int nblocks, uint64_t tail, uint64_t *ids)
+static inline struct nn_attr write_file(const char *path, int nblocks, uint64_t tail,
+					uint64_t *ids)
 {
 	struct nn_attr a = create_ok(path);
 	uint64_t prev = 0, prev_len = 0;
@@ -158,8 +159,8 @@ static inline int list_cb(void *arg, const char *name, const struct nn_attr *a)
 	return l->stop_after && l->n == l->stop_after ? 42 : 0;
 }
 
-static inline void list_ok(const char *path, const char *after, uint32_t max, struct listing *l,
-		    bool *more)
+static inline void list_ok(const char *path, const char *after, uint32_t max,
+			   struct listing *l, bool *more)
 {
 	memset(l, 0, sizeof *l);
 	int rc = nn_ns_list(ns, path, after, max, list_cb, l, more);

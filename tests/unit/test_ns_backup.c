@@ -74,7 +74,8 @@ START_TEST(test_dump_restore)
 END_TEST
 
 /* Appends one record in the dump layout to b. */
-static void add_record(struct buf *b, const void *k, uint32_t kl, const void *v, uint32_t vl)
+static void add_record(struct buf *b, const void *k, uint32_t kl, const void *v,
+		       uint32_t vl)
 {
 	pack_u32(b, kl);
 	pack_raw(b, k, kl);
