@@ -2,6 +2,7 @@
  * dfs-namenode: the namespace and block manager.
  *
  *   dfs-namenode format --dir DIR [--key FILE]
+ *   dfs-namenode upgrade --dir DIR   (a namespace of an older format to this one)
  *   dfs-namenode [--config FILE] [--dir DIR] [--key FILE] [--listen HOST:PORT]
  *                [--port-file FILE] [--set KEY=VALUE]... [--log FILE] [--log-level L]
  */
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dfs-namenode format --dir DIR [--key FILE]\n"
+		"       dfs-namenode upgrade --dir DIR   (an older namespace format to this one)\n"
 		"       dfs-namenode [options]\n"
 		"\n"
 		"  --dir DIR          metadata directory (setting name_dir)\n"
@@ -115,6 +117,28 @@ static int restore(const struct cfg *cfg, const char *from)
 	printf("restored %llu records from '%s' into '%s'\n", (unsigned long long)n, from,
 	       cfg->name_dir);
 	return 0;
+}
+
+/* upgrade --dir DIR: an older namespace format to this one (ns.h); never done by a
+ * plain start, which refuses an older format. */
+static int upgrade(const struct cfg *cfg)
+{
+	if (!cfg->name_dir[0]) {
+		fprintf(stderr, "dfs-namenode: upgrade: --dir is required\n");
+		return 2;
+	}
+	struct buf why = BUF_INIT;
+	uint32_t from = 0;
+	int rc = nn_ns_upgrade(cfg->name_dir, &from, &why);
+	if (rc)
+		fprintf(stderr, "dfs-namenode: upgrade: %s\n", why.len ? why.data : strerror(-rc));
+	else if (from == NN_NS_FORMAT)
+		printf("namespace '%s' is already at format %u\n", cfg->name_dir, NN_NS_FORMAT);
+	else
+		printf("namespace '%s' upgraded from format %u to %u\n", cfg->name_dir, from,
+		       NN_NS_FORMAT);
+	buf_free(&why);
+	return rc ? 1 : 0;
 }
 
 static int format(const struct cfg *cfg)
@@ -215,6 +239,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc && !strcmp(argv[optind], "format"))
 		return from_backup ? restore(&cfg, from_backup) : format(&cfg);
+	if (optind < argc && !strcmp(argv[optind], "upgrade") && !from_backup)
+		return upgrade(&cfg);
 	if (from_backup) {
 		fprintf(stderr, "dfs-namenode: --from-backup goes with 'format'\n");
 		return 2;
@@ -246,7 +272,10 @@ int main(int argc, char **argv)
 	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	rc = nn_server_start(&cfg, &keys, port_file, http_port_file, &server);
 	if (rc) {
-		fprintf(stderr, "dfs-namenode: cannot start: %s\n", strerror(-rc));
+		fprintf(stderr, "dfs-namenode: cannot start: %s\n",
+			rc == -EUCLEAN || rc == -EPROTONOSUPPORT
+				? "the namespace is of another format (see the message above)"
+				: strerror(-rc));
 		return 1;
 	}
 	nn_server_run(server);

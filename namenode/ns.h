@@ -1,25 +1,18 @@
 /*
  * ns: the namespace -- inodes, directory entries, per-file block lists, extended
  * attributes -- persisted in LevelDB. Owned by the namenode's loop thread (no locks).
+ * The implementation is split by concern (ns_store.c, ns_path.c, ns_mutate.c,
+ * ns_xattr.c, ns_backup.c) around a private header, ns_int.h, which also documents
+ * the on-disk records and the format version ("V" record, NN_NS_FORMAT below).
  *
- * Durability and group commit: every mutation is one LevelDB WriteBatch, applied at
- * once without sync (so the very next request sees it: LevelDB's memtable is the
- * in-memory overlay) and appended to the turn's merged batch. nn_ns_sync() writes that
- * merged batch again with sync=true -- one fsync for every mutation of the loop turn --
- * and the server holds every reply of the turn until it returns. Re-applying the same
- * puts and deletes in the same order is idempotent, and the synced copy lands in the
- * current log whatever log file the unsynced copies went to, so a crash after the sync
- * loses nothing that was answered. The id and generation-stamp counters travel in the
- * same batch as the mutation that used them.
+ * Durability and group commit: every mutation is applied at once without sync, so the
+ * very next request sees it, and queued into the loop turn's merged batch;
+ * nn_ns_sync() writes that batch synced -- one fsync for every mutation of the turn --
+ * and the server holds every reply of the turn until it returns, so a crash loses
+ * nothing that was answered. The id and generation-stamp counters travel in the same
+ * batch as the mutation that used them. (Details: ns_store.c.)
  *
- * Keys (binary, big-endian ids):
- *   "V"                        format record: "dfs-ns", u32 NN_NS_FORMAT
- *   "C"                        counters: u64 next inode, u64 next block id, u64 next genstamp
- *   "I" ino                    inode record (see struct nn_attr)
- *   "D" parent-ino name        directory entry: u64 child ino, u8 type
- *   "B" ino u32-index          block of a file: u64 id, u64 genstamp, u64 length
- *   "X" ino name               extended attribute value
- * The root directory is inode 1. Hard links are several "D" entries naming one inode
+ * The root directory is inode 1. Hard links are several entries naming one inode
  * (nlink counts them); symlink targets and device numbers live in the inode record.
  * A directory's replication / block_size (0 = unset) are inherited by new children.
  */
@@ -32,6 +25,7 @@
 
 #include "attr.h"
 
+/* The namespace format this build writes and reads (the "V" record, ns_int.h). */
 #define NN_NS_FORMAT 1
 #define NN_ROOT_INO 1
 
@@ -73,8 +67,18 @@ struct nn_ns_defaults {
 
 /* Creates an empty namespace in dir (must not hold one: -EEXIST). */
 int nn_ns_format(const char *dir);
-/* Opens dir; -ENOENT when not formatted, -EPROTO on a format version it cannot read. */
+/* Opens dir; -ENOENT when not formatted, -EUCLEAN when its format is older than
+ * NN_NS_FORMAT (run nn_ns_upgrade first: never upgraded silently), -EPROTONOSUPPORT when
+ * newer; each logged with both versions. */
 int nn_ns_open(const char *dir, const struct nn_ns_defaults *defaults, struct nn_ns **out);
+/*
+ * `dfs-namenode upgrade`: brings the namespace in dir from an older format to
+ * NN_NS_FORMAT, one step at a time (each step one synced batch, the "V" record in it).
+ * *from gets the format found. 0 when done or already current; -ENOENT when dir holds
+ * no namespace, -EPROTONOSUPPORT when it is newer, -ENOTSUP when no step leads from its
+ * format (why explains).
+ */
+int nn_ns_upgrade(const char *dir, uint32_t *from, struct buf *why);
 void nn_ns_close(struct nn_ns *ns);
 
 /* True when mutations are waiting for nn_ns_sync. */

@@ -1,4 +1,5 @@
-/* nscache: chained hash of raw key -> value. Loop thread only; see nscache.h. */
+/* nscache: chained hash of raw key -> value. Loop thread only (ns_store.c); see
+ * nscache.h. */
 #include "nscache.h"
 
 #include <stdlib.h>

@@ -199,6 +199,8 @@ static bool is_mapped(const char *name)
 {
 	if (!strcmp(name, "EWOULDBLOCK")) /* the same number as EAGAIN */
 		name = "EAGAIN";
+	if (!strcmp(name, "ENOTSUP")) /* the same number as EOPNOTSUPP */
+		name = "EOPNOTSUPP";
 	for (size_t i = 0; i < NERRMAP; i++)
 		if (!strcmp(errmap[i].name, name))
 			return true;
