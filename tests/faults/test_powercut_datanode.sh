@@ -7,6 +7,7 @@
 # lost write, so the second half can fail.
 source "$(dirname "$0")/../integration/lib.sh"
 source "$(dirname "$0")/../power/lib.sh"
+check "the power-cut preload keeps what its model says" powercut_selftest
 start_cluster --datanodes 1 -o block_size=1M
 head -c 3500000 /dev/urandom >"$T/a"
 head -c 3500000 /dev/urandom >"$T/b"

@@ -9,6 +9,7 @@
 # answers); with a period (metadata_sync=N seconds) the last N seconds may be lost by design.
 source "$(dirname "$0")/../integration/lib.sh"
 source "$(dirname "$0")/../power/lib.sh"
+check "the power-cut preload keeps what its model says" powercut_selftest
 start_cluster -o block_size=1M
 clients="1 2 3"
 for k in $clients; do dfs mkdir -p /p/c$k; done

@@ -4,6 +4,7 @@
 # durable is kept in a shadow copy of its directory; a power cut is a kill -9 and the
 # shadow in place of the directory.
 #
+#   powercut_selftest             the library keeps what its model says (model.py)
 #   powercut_start NODE [ARG...]  restarts NODE (namenode or a datanode id) under the
 #                                 preload, with the same command line plus ARGs
 #   powercut_cut NODE             kill -9 NODE, then only what it had made durable stays
@@ -25,6 +26,17 @@ mkdir -p "$T/probe" "$T/probe-shadow"
 LD_PRELOAD=$POWERCUT_PRELOAD POWERCUT_DIR=$T/probe POWERCUT_SHADOW=$T/probe-shadow \
 	"$BIN/dfs-datanode" --help 2>&1 | grep -q "^powercut: pid" ||
 	powercut_skip "the preload does not load into $BIN/dfs-datanode (LD_PRELOAD=$POWERCUT_PRELOAD)"
+
+# powercut_selftest: the preload keeps what its model says (tests/power/model.py; run in
+# the real interpreter, so that no wrapper script of python3 runs under the preload too)
+powercut_selftest() {
+	local py m=$T/model
+	py=$(python3 -c 'import sys; print(sys.executable)') || return 1
+	rm -rf "$m" && mkdir -p "$m/dir" "$m/shadow" "$m/outside" || return 1
+	LD_PRELOAD=$POWERCUT_LIB POWERCUT_DIR=$m/dir POWERCUT_SHADOW=$m/shadow \
+		"$py" "$(dirname "$0")/../power/model.py" do "$m/dir" "$m/outside" 2>/dev/null &&
+		python3 "$(dirname "$0")/../power/model.py" check "$m/shadow"
+}
 
 powercut_start() {
 	local node=$1; shift

@@ -745,8 +745,34 @@ static int real_rename(int kind, int ofd, const char *from, int nfd, const char 
 	return R.renameat2(ofd, from, nfd, to, flags);
 }
 
-/* A rename in the shadow: what it knows of the source moves (an empty file if it knew
- * nothing); a source outside the watched directory gives an empty file too. */
+/* After a rename: the name at real path ra (shadow path to, NULL when outside the watched
+ * directory) holds what the shadow had at from (NULL: outside, or never seen); what it
+ * never saw gives an empty file (or directory). */
+static void sh_move(const char *from, const char *to, const char *ra)
+{
+	struct stat st;
+	if (from && to) {
+		make_parents(to);
+		if (!R.rename(from, to))
+			return;
+		sh_remove(to); /* a directory in the way, or a file where a directory goes */
+		if (!R.rename(from, to))
+			return;
+	}
+	if (from)
+		sh_remove(from); /* moved out of the watched directory */
+	if (!to)
+		return;
+	sh_remove(to);
+	if (lstat(ra, &st) == 0 && S_ISDIR(st.st_mode)) {
+		make_parents(to);
+		R.mkdir(to, st.st_mode & 07777);
+	} else {
+		sh_file(to, 0600, true);
+	}
+}
+
+/* A rename (or exchange) on the disk, mirrored in the shadow under the lock. */
 static int do_rename(int kind, int ofd, const char *from, int nfd, const char *to,
 		     unsigned flags)
 {
@@ -758,30 +784,24 @@ static int do_rename(int kind, int ofd, const char *from, int nfd, const char *t
 	lock();
 	int r = real_rename(kind, ofd, from, nfd, to, flags);
 	int saved = errno;
-	if (!r) {
-		struct stat st, rst;
-		bool known = fw && lstat(fs, &st) == 0;
-		if (tw && known) {
-			make_parents(ts);
-			if (R.renameat2(AT_FDCWD, fs, AT_FDCWD, ts, flags & RENAME_EXCHANGE) &&
-			    (errno == ENOTEMPTY || errno == EEXIST || errno == EISDIR ||
-			     errno == ENOTDIR)) {
-				sh_remove(ts);
-				R.rename(fs, ts);
-			}
-		} else if (tw) {
-			sh_remove(ts);
-			if (lstat(ta, &rst) == 0 && S_ISDIR(rst.st_mode)) {
-				make_parents(ts);
-				R.mkdir(ts, rst.st_mode & 07777);
-			} else {
-				sh_file(ts, lstat(ta, &rst) == 0 ? rst.st_mode : 0600, true);
-			}
-			if (fw) /* an exchange with a file the shadow never saw */
-				sh_file(fs, 0600, true);
-		} else {
-			sh_remove(fs); /* moved out of the watched directory */
-		}
+	struct stat st;
+	bool fk = fw && lstat(fs, &st) == 0, tk = tw && lstat(ts, &st) == 0;
+	const char *f = fw ? fs : NULL, *t = tw ? ts : NULL;
+	if (r) {
+		/* failed: nothing changed */
+	} else if (!(flags & RENAME_EXCHANGE)) {
+		sh_move(fk ? f : NULL, t, ta);
+	} else if (fk && tk) {
+		R.renameat2(AT_FDCWD, fs, AT_FDCWD, ts, RENAME_EXCHANGE);
+	} else if (fk) {
+		sh_move(f, t, ta);
+		sh_move(NULL, f, fa);
+	} else if (tk) {
+		sh_move(t, f, fa);
+		sh_move(NULL, t, ta);
+	} else {
+		sh_move(NULL, f, fa);
+		sh_move(NULL, t, ta);
 	}
 	unlock();
 	errno = saved;
