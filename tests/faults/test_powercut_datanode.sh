@@ -31,7 +31,8 @@ fi
 check "remove it" dfs rm --skip-trash /a
 
 check "the datanode runs under the power-cut preload, syncing" powercut_start dn1
-check "put two files (acknowledged: synced)" bash -c "dfs put -r 1 '$T/b' /b && dfs put -r 1 '$T/s' /s"
+check "put two files (acknowledged: synced)" \
+	bash -c "dfs put -r 1 '$T/b' /b && dfs put -r 1 '$T/s' /s"
 n=$(reports)
 check "power cut of the datanode" powercut_cut dn1
 check "restart it on what was durable" dfs local start-node dn1

@@ -57,8 +57,8 @@ check "restart the namenode on what was durable" dfs local start-node namenode
 check "it leaves safe mode" wait_for 60 out_of_safemode
 args=()
 for k in $clients; do args+=("$T/journal$k:/p/c$k"); done
-check "every acknowledged change survived the power cut" python3 "$(dirname "$0")/../power/nscheck.py" \
-	"$BIN/dfs" "${args[@]}"
+check "every acknowledged change survived the power cut" \
+	python3 "$(dirname "$0")/../power/nscheck.py" "$BIN/dfs" "${args[@]}"
 # A put in flight may have left its temporary file under construction, with a block no
 # datanode got: nothing recovers the lease of a writer from before a restart, so it stays
 # so (and fsck says CORRUPT) until it is removed.
@@ -69,5 +69,6 @@ for f in $(dfs ls -R /p | grep '\._COPYING_$'); do
 done
 healthy() { dfs fsck / >/dev/null; }
 check "fsck healthy" wait_for 60 healthy
-check "writes work again" bash -c "echo again | dfs put - /p/again && [ \"\$(dfs cat /p/again)\" = again ]"
+check "writes work again" \
+	bash -c "echo again | dfs put - /p/again && [ \"\$(dfs cat /p/again)\" = again ]"
 finish

@@ -25,7 +25,8 @@ asan_rt=$(ldd "$BIN/dfs-datanode" 2>/dev/null | awk '$1 ~ /^libasan/ { print $3 
 mkdir -p "$T/probe" "$T/probe-shadow"
 LD_PRELOAD=$POWERCUT_PRELOAD POWERCUT_DIR=$T/probe POWERCUT_SHADOW=$T/probe-shadow \
 	"$BIN/dfs-datanode" --help 2>&1 | grep -q "^powercut: pid" ||
-	powercut_skip "the preload does not load into $BIN/dfs-datanode (LD_PRELOAD=$POWERCUT_PRELOAD)"
+	powercut_skip "the preload does not load into $BIN/dfs-datanode" \
+		"(LD_PRELOAD=$POWERCUT_PRELOAD)"
 
 # powercut_selftest: the preload keeps what its model says (tests/power/model.py; run in
 # the real interpreter, so that no wrapper script of python3 runs under the preload too)
@@ -57,7 +58,8 @@ powercut_start() {
 	pid=$!
 	disown "$pid" # its kill -9 is no news
 	echo "$pid" >"$pidf"
-	wait_for 30 powercut_up "$addrf" "$pid" || { fail "$node did not start under the preload"; return 1; }
+	wait_for 30 powercut_up "$addrf" "$pid" ||
+		{ fail "$node did not start under the preload"; return 1; }
 	grep -q "^powercut: pid $pid: durable state of " "$DFS_DIR/logs/$node.log" ||
 		{ fail "$node runs without the preload"; return 1; }
 }

@@ -118,6 +118,14 @@ static char watch[PATH_MAX], shadow[PATH_MAX];
 static size_t watch_len;
 static atomic_uchar sync_fd[FD_MARKS]; /* 1: opened O_SYNC/O_DSYNC under the watched dir */
 
+/* A change the shadow could not follow: said in the daemon's log (the test then fails on
+ * a lost change rather than passing on a wrong model). */
+static void sh_fail(const char *what, const char *path)
+{
+	dprintf(2, "powercut: pid %d: cannot %s '%s' in the shadow: %m\n", (int)getpid(), what,
+		path);
+}
+
 static void lock(void) { pthread_mutex_lock(&mu); }
 static void unlock(void) { pthread_mutex_unlock(&mu); }
 
@@ -174,11 +182,15 @@ static void init(void)
 		return;
 	}
 	watch_len = strlen(watch);
-	if (!strncmp(shadow, watch, watch_len) && (shadow[watch_len] == '/' || !shadow[watch_len])) {
+	bool inside = !strncmp(shadow, watch, watch_len);
+	if (inside && (shadow[watch_len] == '/' || !shadow[watch_len])) {
 		dprintf(2, "powercut: the shadow %s is inside %s; doing nothing\n", shadow, watch);
 		return;
 	}
-	pthread_atfork(lock, unlock, unlock);
+	if (pthread_atfork(lock, unlock, unlock)) {
+		dprintf(2, "powercut: cannot register fork handlers; doing nothing\n");
+		return;
+	}
 	active = true;
 	dprintf(2, "powercut: pid %d: durable state of %s kept in %s\n", (int)getpid(), watch,
 		shadow);
@@ -262,8 +274,10 @@ static void make_parents(const char *sp)
 	snprintf(p, sizeof p, "%s", sp);
 	for (char *s = p + sl + 1; (s = strchr(s, '/')); s++) {
 		*s = 0;
-		if (R.mkdir(p, 0700) && errno != EEXIST)
+		if (R.mkdir(p, 0700) && errno != EEXIST) {
+			sh_fail("make directory", p);
 			return;
+		}
 		*s = '/';
 	}
 }
@@ -277,7 +291,9 @@ static void sh_file(const char *sp, mode_t mode, bool trunc)
 	make_parents(sp);
 	int fd = R.open(sp, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0),
 			mode & 07777);
-	if (fd >= 0)
+	if (fd < 0)
+		sh_fail("create", sp);
+	else
 		R.close(fd);
 }
 
@@ -285,7 +301,9 @@ static int rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
 {
 	(void)st;
 	(void)f;
-	return type == FTW_DP ? R.rmdir(p) : R.unlink(p);
+	if (type == FTW_DP ? R.rmdir(p) : R.unlink(p))
+		sh_fail("remove", p);
+	return 0;
 }
 
 /* Removes shadow path sp, whatever it is. */
@@ -294,10 +312,9 @@ static void sh_remove(const char *sp)
 	struct stat st;
 	if (lstat(sp, &st))
 		return;
-	if (S_ISDIR(st.st_mode))
-		nftw(sp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	else
-		R.unlink(sp);
+	bool dir = S_ISDIR(st.st_mode);
+	if (dir ? nftw(sp, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 : R.unlink(sp) != 0)
+		sh_fail("remove", sp);
 }
 
 /* The content of open file src (descriptor fd, or path when fd < 0) becomes durable:
@@ -311,8 +328,10 @@ static void sh_copy(int fd, const char *src, const char *sp)
 		src = self;
 	}
 	int in = R.open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
+	if (in < 0) {
+		sh_fail("read the file for", sp);
 		return;
+	}
 	struct stat st;
 	if (fstat(in, &st) || !S_ISREG(st.st_mode)) {
 		R.close(in);
@@ -321,6 +340,7 @@ static void sh_copy(int fd, const char *src, const char *sp)
 	make_parents(sp);
 	int out = R.open(sp, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 07777);
 	if (out < 0) {
+		sh_fail("write", sp);
 		R.close(in);
 		return;
 	}
@@ -344,11 +364,14 @@ static void sh_copy(int fd, const char *src, const char *sp)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0)
+			sh_fail("copy into", sp);
 		if (n <= 0)
 			break; /* the file shrank under us, or an error: what was copied stays */
 		off += n;
 	}
-	R.ftruncate64(out, off);
+	if (R.ftruncate64(out, off))
+		sh_fail("set the size of", sp);
 	R.close(out);
 	R.close(in);
 }
@@ -374,7 +397,8 @@ static int copy_one(const char *p, const struct stat *st, int type, struct FTW *
 		return 0;
 	if (type == FTW_D) {
 		make_parents(sp);
-		R.mkdir(sp, st->st_mode & 07777);
+		if (R.mkdir(sp, st->st_mode & 07777) && errno != EEXIST)
+			sh_fail("make directory", sp);
 	} else if (type == FTW_F) {
 		sh_copy(-1, p, sp);
 	}
@@ -758,6 +782,7 @@ static void sh_move(const char *from, const char *to, const char *ra)
 		sh_remove(to); /* a directory in the way, or a file where a directory goes */
 		if (!R.rename(from, to))
 			return;
+		sh_fail("rename into", to);
 	}
 	if (from)
 		sh_remove(from); /* moved out of the watched directory */
@@ -766,7 +791,8 @@ static void sh_move(const char *from, const char *to, const char *ra)
 	sh_remove(to);
 	if (lstat(ra, &st) == 0 && S_ISDIR(st.st_mode)) {
 		make_parents(to);
-		R.mkdir(to, st.st_mode & 07777);
+		if (R.mkdir(to, st.st_mode & 07777))
+			sh_fail("make directory", to);
 	} else {
 		sh_file(to, 0600, true);
 	}
@@ -792,7 +818,8 @@ static int do_rename(int kind, int ofd, const char *from, int nfd, const char *t
 	} else if (!(flags & RENAME_EXCHANGE)) {
 		sh_move(fk ? f : NULL, t, ta);
 	} else if (fk && tk) {
-		R.renameat2(AT_FDCWD, fs, AT_FDCWD, ts, RENAME_EXCHANGE);
+		if (R.renameat2(AT_FDCWD, fs, AT_FDCWD, ts, RENAME_EXCHANGE))
+			sh_fail("exchange with", ts);
 	} else if (fk) {
 		sh_move(f, t, ta);
 		sh_move(NULL, f, fa);
@@ -864,7 +891,8 @@ int unlinkat(int dirfd, const char *path, int flags)
 		int e_ = errno;                                                                  \
 		if (!r_) {                                                                       \
 			make_parents(sp_);                                                       \
-			mirror;                                                                  \
+			if ((mirror) && errno != EEXIST)                                         \
+				sh_fail("mirror " #call " as", sp_);                               \
 		}                                                                                \
 		unlock();                                                                        \
 		errno = e_;                                                                      \
@@ -891,14 +919,16 @@ int symlinkat(const char *target, int dirfd, const char *path)
 	MAKING(dirfd, path, R.symlinkat(target, dirfd, path), R.symlink(target, sp_));
 }
 
-/* A new name for old (at odirfd): the shadow's file gets it too, or an empty file does. */
-static void sh_link(int odirfd, const char *old, const char *sp)
+/* A new name for old (at odirfd): the shadow's file gets it too, or an empty file does.
+ * 0 (an empty file's failure is reported by sh_file), or -1 with errno. */
+static int sh_link(int odirfd, const char *old, const char *sp)
 {
 	char os[PATH_MAX];
 	struct stat st;
-	if (shadow_at(odirfd, old, os) && lstat(os, &st) == 0 && R.link(os, sp) == 0)
-		return;
+	if (shadow_at(odirfd, old, os) && lstat(os, &st) == 0)
+		return R.link(os, sp);
 	sh_file(sp, 0600, true);
+	return 0;
 }
 
 int link(const char *old, const char *path)
@@ -938,7 +968,8 @@ static int do_truncate(int kind, const char *path, int fd, off64_t len)
 	int e = errno;
 	if (!r) {
 		sh_file(sp, 0600, false);
-		R.truncate64(sp, len);
+		if (R.truncate64(sp, len))
+			sh_fail("truncate", sp);
 	}
 	unlock();
 	errno = e;
