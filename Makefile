@@ -146,9 +146,15 @@ $(O)/tests/blockprobe: $(O)/tests/integration/blockprobe.o $(O)/libdfs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-integration: $(PROGS) $(O)/tests/blockprobe
+# LD_PRELOAD library that keeps what a daemon made durable, for the power-cut tests
+# (tests/power/powercut.c). No sanitizers in it: under ASan the tests preload libasan first.
+$(O)/tests/libpowercut.so: tests/power/powercut.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -g -O2 -fPIC -shared -pthread -o $@ $< -ldl
+
+integration: $(PROGS) $(O)/tests/blockprobe $(O)/tests/libpowercut.so
 	@DFS_BIN=$(abspath $(BIN)) DFS_PROBE=$(abspath $(O)/tests/blockprobe) \
-		tests/integration/run.sh
+		DFS_POWERCUT=$(abspath $(O)/tests/libpowercut.so) tests/integration/run.sh
 
 test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(REPLAY_BINS)
