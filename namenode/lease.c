@@ -10,7 +10,9 @@
  *             added (CN_ADD_BLOCK checks the file is under construction).
  *   ORPHANED  that connection closed with the file still open: nn_conn_release ->
  *             nn_lease_orphan_all puts it in server.orphans with a deadline
- *             lease_timeout away.
+ *             lease_timeout away; and every file found under construction when the
+ *             namenode starts (nn_server_start -> nn_ns_scan_open_files ->
+ *             nn_lease_orphan), since no lease survives a restart.
  *   RECOVERED nn_lease_recover (every tick, never in safe mode: the replicas'
  *             lengths are not known yet) past the deadline -> recover_file closes the
  *             file at the length its datanodes stored: the last block keeps the length
@@ -43,14 +45,17 @@ void nn_lease_drop(struct nn_conn *c, uint64_t ino)
 		}
 }
 
+void nn_lease_orphan(struct nn_server *s, uint64_t ino)
+{
+	if (ALLOC_GROW(s->orphans, s->norphans + 1, s->caporphans))
+		abort();
+	s->orphans[s->norphans++] = (struct nn_orphan){ino, ev_now() + s->cfg.lease_timeout};
+}
+
 void nn_lease_orphan_all(struct nn_server *s, struct nn_conn *c)
 {
-	for (uint32_t i = 0; i < c->nwriting; i++) {
-		if (ALLOC_GROW(s->orphans, s->norphans + 1, s->caporphans))
-			abort();
-		s->orphans[s->norphans++] =
-			(struct nn_orphan){c->writing[i], ev_now() + s->cfg.lease_timeout};
-	}
+	for (uint32_t i = 0; i < c->nwriting; i++)
+		nn_lease_orphan(s, c->writing[i]);
 	free(c->writing);
 	c->writing = NULL;
 	c->nwriting = c->capwriting = 0;

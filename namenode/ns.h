@@ -132,6 +132,10 @@ int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
 /* Calls cb for every block of every file (start-up: building the block map). */
 typedef void (*nn_ns_block_cb)(void *arg, const struct nn_blockrec *b, uint16_t replication);
 int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg);
+/* Calls cb for every file still under construction (start-up: their writers' leases
+ * did not survive the restart, so they go to lease recovery). */
+typedef void (*nn_ns_ino_cb)(void *arg, uint64_t ino);
+int nn_ns_scan_open_files(struct nn_ns *ns, nn_ns_ino_cb cb, void *arg);
 
 /*
  * POSIX attribute changes. `valid` is a mask of PROTO_SET_*; times are ns since the

@@ -320,3 +320,28 @@ int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg)
 	leveldb_iter_destroy(it);
 	return rc;
 }
+
+int nn_ns_scan_open_files(struct nn_ns *ns, nn_ns_ino_cb cb, void *arg)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
+	int rc = 0;
+	for (leveldb_iter_seek(it, "I", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		size_t kl, vl;
+		const uint8_t *key = (const uint8_t *)leveldb_iter_key(it, &kl);
+		if (kl < 1 || key[0] != 'I')
+			break;
+		if (kl != NN_NS_PREFIX_LEN) {
+			rc = -EIO;
+			break;
+		}
+		const char *v = leveldb_iter_value(it, &vl);
+		struct nn_attr a;
+		rc = nn_ns_decode_inode(v, vl, be64_get(key + 1), &a);
+		if (rc)
+			break;
+		if (a.type == PROTO_T_FILE && (a.flags & PROTO_A_UNDER_CONSTRUCTION))
+			cb(arg, a.ino);
+	}
+	leveldb_iter_destroy(it);
+	return rc;
+}

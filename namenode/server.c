@@ -175,6 +175,9 @@ static void on_tick(struct ev_loop *loop, void *arg)
 
 /* ---------- status page and metrics (common/http.h) ---------- */
 
+/* A file open for writing when the namenode stopped: no connection holds its lease. */
+static void orphan_at_start(void *arg, uint64_t ino) { nn_lease_orphan(arg, ino); }
+
 static void load_block(void *arg, const struct nn_blockrec *b, uint16_t repl)
 {
 	struct nn_server *s = arg;
@@ -213,8 +216,14 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 		log_error("cannot load the block list: %s", strerror(-rc));
 		goto fail;
 	}
-	log_info("namespace loaded: %llu inodes, %zu blocks",
-		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm));
+	rc = nn_ns_scan_open_files(s->ns, orphan_at_start, s);
+	if (rc) {
+		log_error("cannot list the files under construction: %s", strerror(-rc));
+		goto fail;
+	}
+	log_info("namespace loaded: %llu inodes, %zu blocks, %u files under construction",
+		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm),
+		 s->norphans);
 	s->started = ev_now();
 	struct nn_jobs_env jenv = {s->ns, s->bm, &s->dns, s, jobs_send, jobs_release};
 	s->jobs = nn_jobs_new(cfg, &jenv);

@@ -211,6 +211,9 @@ void nn_lease_drop(struct nn_conn *c, uint64_t ino);
 /* c is going away: each file it still writes becomes an orphan, recovered after
  * lease_timeout. */
 void nn_lease_orphan_all(struct nn_server *s, struct nn_conn *c);
+/* ino has no writer any more (a file under construction found at start-up): recovered
+ * after lease_timeout. */
+void nn_lease_orphan(struct nn_server *s, uint64_t ino);
 /* Closes the orphans whose time came (not in safe mode). */
 void nn_lease_recover(struct nn_server *s);
 
