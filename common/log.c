@@ -47,13 +47,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (level < log_level)
 		return;
 	char line[2048];
-	struct timespec ts;
+	int64_t ms = clock_wall_ms();
+	time_t sec = (time_t)(ms / 1000);
 	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&sec, &tm);
 	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s[%d]: ",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, tags[level], log_name, (int)getpid());
+			 tm.tm_sec, (long)(ms % 1000), tags[level], log_name, (int)getpid());
 	if (n < 0)
 		return;
 	va_list ap;
