@@ -316,6 +316,7 @@ enum proto_status {
 	PROTO_E_TXTBSY = 26,
 	PROTO_E_NOLCK = 37,
 	PROTO_E_2BIG = 7,
+	PROTO_E_BADMSG = 74, /* a packet failed its checksum (client: "checksum mismatch") */
 };
 
 /* Maps -errno (or errno) to a wire status. */
