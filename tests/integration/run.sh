@@ -5,12 +5,18 @@
 # skip counts as a failure.
 cd "$(dirname "$0")/.." || exit 1
 passed=0 failed=0 skipped=0 failed_names=() skipped_names=()
-# daemons of the tests (state under /tmp/dfs-test.*, see lib.sh) that are alive; zombies
-# waiting for their reaper do not count, nor does anyone else's cluster (a demo in .dfs)
+# this run's tests keep their state under $DFS_TEST_ROOT/dfs-test.* (lib.sh), so that
+# the daemons of another run on the same machine are neither counted nor killed here
+DFS_TEST_ROOT=$(mktemp -d /tmp/dfs-run.XXXXXX) || exit 1
+export DFS_TEST_ROOT
+trap 'rm -rf "$DFS_TEST_ROOT"' EXIT
+# daemons of this run's tests that are alive; zombies waiting for their reaper do not
+# count, nor does anyone else's cluster (a demo in .dfs, another run's tests)
 daemons() {
 	ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^dfs-(namenode|datanode|fuse)$/ { print $1 }' |
 		while read -r pid; do
-			tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | grep -q '/tmp/dfs-test\.' && echo "$pid"
+			tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | grep -qF "$DFS_TEST_ROOT/dfs-test." &&
+				echo "$pid"
 		done | sort
 }
 tests=("$@")
