@@ -8,6 +8,7 @@ passed=0 failed=0 skipped=0 failed_names=() skipped_names=()
 # this run's tests keep their state under $DFS_TEST_ROOT/dfs-test.* (lib.sh), so that
 # the daemons of another run on the same machine are neither counted nor killed here
 DFS_TEST_ROOT=$(mktemp -d /tmp/dfs-run.XXXXXX) || exit 1
+chmod 755 "$DFS_TEST_ROOT" # tests run tools as other users, who must reach their files
 export DFS_TEST_ROOT
 trap 'rm -rf "$DFS_TEST_ROOT"' EXIT
 # daemons of this run's tests that are alive; zombies waiting for their reaper do not
