@@ -44,6 +44,7 @@ static const struct {
 	F(frame_timeout, K_SECS),
 	F(block_token_lifetime, K_SECS),
 	F(block_key_interval, K_SECS),
+	F(test_corrupt_writes, K_U32),
 	F(namenode, K_STR),
 	F(listen, K_STR),
 	F(advertise, K_STR),

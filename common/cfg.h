@@ -39,6 +39,8 @@ struct cfg {
 	double frame_timeout;            /* to finish sending a frame once it has started */
 	double block_token_lifetime;     /* a block access token is valid this long */
 	double block_key_interval;       /* the namenode rolls its block key this often */
+	/* TEST ONLY: a datanode flips a byte in every Nth packet it receives (0: never) */
+	uint32_t test_corrupt_writes;
 	/* where things are (daemon options; also settable in the file) */
 	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
 	char listen[256];   /* HOST:PORT to bind */

@@ -71,7 +71,11 @@ static void usage(FILE *f)
 		"  --http HOST:PORT      serve /metrics there (setting http; default: off)\n"
 		"  --http-port-file FILE write the bound HTTP HOST:PORT here\n"
 		"  --log FILE            log to FILE instead of standard error\n"
-		"  --log-level LEVEL     debug, info, warn or error\n");
+		"  --log-level LEVEL     debug, info, warn or error\n"
+		"\n"
+		"TEST ONLY, never in production: --set test_corrupt_writes=N flips a byte in\n"
+		"every Nth packet this node receives for a write, before verifying it, so that\n"
+		"it answers with a checksum error (0, the default: off).\n");
 }
 
 /* upgrade --data DIR: an older block store layout to this one (layout.h). */
@@ -185,6 +189,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dfs-datanode: cannot listen on '%s': %s\n", cfg.listen,
 			strerror(-rc));
 		return 1;
+	}
+	if (cfg.test_corrupt_writes) {
+		log_warn("TEST ONLY: test_corrupt_writes = %u: corrupting every %u%s packet received",
+			 cfg.test_corrupt_writes, cfg.test_corrupt_writes,
+			 cfg.test_corrupt_writes == 1 ? "st" : "th");
+		dn_xfer_set_test_corrupt(xfer, cfg.test_corrupt_writes);
 	}
 	char advertise[256];
 	if (cfg.advertise[0])

@@ -44,6 +44,11 @@ static int render(void *arg, const char *path, struct buf *o, const char **ctype
 			      "dfs_datanode_checksum_errors_total %llu\n",
 			   (unsigned long long)x.blocks_written, (unsigned long long)x.blocks_read,
 			   (unsigned long long)x.checksum_errors);
+		buf_printf(o, "# HELP dfs_datanode_pipeline_breaks_total Writes whose downstream "
+			      "datanode was lost mid-block.\n"
+			      "# TYPE dfs_datanode_pipeline_breaks_total counter\n"
+			      "dfs_datanode_pipeline_breaks_total %llu\n",
+			   (unsigned long long)x.pipeline_breaks);
 		buf_printf(o, "# HELP dfs_datanode_blocks Finalized replicas stored.\n"
 			      "# TYPE dfs_datanode_blocks gauge\ndfs_datanode_blocks %llu\n",
 			   (unsigned long long)blocks);

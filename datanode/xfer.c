@@ -10,6 +10,10 @@
  * an ack of the last packet means "stored durably on every node of the pipeline".
  * Ack `failed` is the index, counted from the receiving node, of the first node that
  * failed (each node adds one when relaying), so the client knows whom to drop.
+ *
+ * Test only: with test_corrupt_writes = N (dn_xfer_set_test_corrupt) the receiver flips
+ * a byte of every Nth non-empty packet it receives, after forwarding it downstream and
+ * before verifying it, so that this node (and only it) answers with a checksum error.
  */
 #include "xfer.h"
 #include "clock.h"
@@ -45,6 +49,9 @@ struct dn_xfer {
 	atomic_uint active;
 	atomic_bool stopping;
 	atomic_uint_fast64_t bytes_written, bytes_read, blocks_written, blocks_read, crc_errors;
+	atomic_uint_fast64_t pipeline_breaks; /* downstream lost mid-block (responder_main) */
+	atomic_uint corrupt_every;            /* test only: 0, or corrupt every Nth packet */
+	atomic_uint_fast64_t packets_in;      /* non-empty packets received, for corrupt_every */
 	struct connpool idle; /* downstream connections whose last pipeline ended cleanly */
 	/* every open connection, so a stop can end those waiting idle for a request */
 	pthread_mutex_t conns_lock;
@@ -165,8 +172,10 @@ static struct ackq_item ackq_pop(struct ackq *q)
 }
 
 struct responder {
+	struct dn_xfer *x;
 	int up, down;
-	uint64_t reqid;
+	uint64_t reqid, id;
+	const char *down_addr; /* borrowed from handle_write */
 	struct ackq q;
 	bool down_failed;
 };
@@ -195,6 +204,9 @@ static void *responder_main(void *arg)
 				rc = -EPROTO;
 			if (rc) {
 				r->down_failed = true;
+				atomic_fetch_add(&r->x->pipeline_breaks, 1);
+				log_warn("block %" PRIu64 ": lost the downstream datanode at %s: %s",
+					 r->id, r->down_addr, strerror(-rc));
 				if (!it.rc) {
 					status = proto_status(rc == -EPROTO ? EPROTO : EIO);
 					failed = 1;
@@ -296,6 +308,19 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 	return rc;
 }
 
+/* test_corrupt_writes: flips a byte of every Nth non-empty packet (its data lies in in). */
+static void corrupt_for_test(struct dn_xfer *x, uint64_t id, struct buf *in,
+			     const struct packet *pkt)
+{
+	unsigned every = atomic_load(&x->corrupt_every);
+	if (!every || !pkt->len || (atomic_fetch_add(&x->packets_in, 1) + 1) % every)
+		return;
+	size_t at = (size_t)(pkt->data - (const uint8_t *)in->data) + pkt->len / 2;
+	in->data[at] ^= 0x5a;
+	log_warn("block %" PRIu64 ": test_corrupt_writes: corrupted the packet at %" PRIu64, id,
+		 pkt->offset);
+}
+
 static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf *payload)
 {
 	struct dn_xfer *x = xc->x;
@@ -343,7 +368,8 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 			net_close(down);
 		return rc;
 	}
-	struct responder r = {.up = xc->fd, .down = down, .reqid = h->reqid};
+	struct responder r = {
+		.x = x, .up = xc->fd, .down = down, .reqid = h->reqid, .id = id, .down_addr = down_addr};
 	pthread_t rt;
 	bool have_responder = false;
 	if (down >= 0) {
@@ -372,6 +398,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		}
 		if (down_ok && proto_send(down, PROTO_DT_PACKET, 0, ph.reqid, 0, in.data, in.len))
 			down_ok = false; /* the responder reports it when the ack is missing */
+		corrupt_for_test(x, id, &in, pkt);
 		int wrc = dn_writer_write(w, pkt->offset, pkt->data, pkt->len, pkt->crcs,
 					  pkt->ncrcs);
 		if (wrc == -EBADMSG) {
@@ -690,6 +717,11 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const struct auth_ke
 
 uint32_t dn_xfer_active(struct dn_xfer *x) { return atomic_load(&x->active); }
 
+void dn_xfer_set_test_corrupt(struct dn_xfer *x, uint32_t every)
+{
+	atomic_store(&x->corrupt_every, every);
+}
+
 void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out)
 {
 	out->bytes_written = atomic_load(&x->bytes_written);
@@ -697,6 +729,7 @@ void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out)
 	out->blocks_written = atomic_load(&x->blocks_written);
 	out->blocks_read = atomic_load(&x->blocks_read);
 	out->checksum_errors = atomic_load(&x->crc_errors);
+	out->pipeline_breaks = atomic_load(&x->pipeline_breaks);
 }
 
 bool dn_xfer_stop(struct dn_xfer *x, double timeout_s)

@@ -27,6 +27,7 @@ struct dn_xfer;
 
 struct dn_xfer_stats {
 	uint64_t bytes_written, bytes_read, blocks_written, blocks_read, checksum_errors;
+	uint64_t pipeline_breaks; /* writes whose downstream node was lost mid-block */
 };
 
 /* Listens on addr and starts the accept thread. bound receives the bound HOST:PORT. */
@@ -34,8 +35,13 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const struct auth_ke
 		  bool sync_on_close, char *bound, size_t boundsz, struct dn_xfer **out);
 /* Replaces the block keys with the set packed in u (NN_BLOCK_KEYS); any thread. */
 void dn_xfer_set_block_keys(struct dn_xfer *x, struct unpack *u);
+/* TEST ONLY (setting test_corrupt_writes): from now on flip a byte in every `every`th
+ * non-empty packet received on the write path, before its checksums are verified, so
+ * that this node answers it with a checksum error; 0 turns it off. Any thread. */
+void dn_xfer_set_test_corrupt(struct dn_xfer *x, uint32_t every);
 /* Connections being served now. */
 uint32_t dn_xfer_active(struct dn_xfer *x);
+/* The transfer counters since start (atomics: any thread). */
 void dn_xfer_stats(struct dn_xfer *x, struct dn_xfer_stats *out);
 /* Stops accepting, waits up to timeout_s for the transfers in flight, and frees x when
  * they all ended (returns false, leaving x allocated, when some are still running). */

@@ -3,7 +3,7 @@
 # full disk move to the other nodes, placement stops choosing it, and every block still
 # gets its 3 replicas with the right bytes.
 source "$(dirname "$0")/../integration/lib.sh"
-if [ "$(id -u)" != 0 ]; then echo "SKIP $(basename "$0"): needs root to mount a tmpfs"; exit 0; fi
+if [ "$(id -u)" != 0 ]; then skip "needs root to mount a tmpfs"; fi
 start_cluster --datanodes 4 -o block_size=1M
 dfs local stop-node dn4
 mkdir "$T/keep" && cp -a "$DFS_DIR/dn4/." "$T/keep/"

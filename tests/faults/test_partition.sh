@@ -7,7 +7,7 @@
 # now-excess replicas are removed. Everything started here is stopped by pid.
 source "$(dirname "$0")/../integration/lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-	echo "SKIP $(basename "$0"): needs root and iproute2 for network namespaces"; exit 0
+	skip "needs root and iproute2 for network namespaces"
 fi
 tag=dfs$$
 NET=10.231.$(( $$ % 200 + 20 ))

@@ -48,6 +48,10 @@ int main(int argc, char **argv)
 		/* in name order: a target that keeps state (the namenode) replays the same way */
 		struct dirent **list;
 		int k = scandir(argv[i], &list, NULL, alphasort);
+		if (k < 0) {
+			perror(argv[i]);
+			return 1;
+		}
 		for (int j = 0; j < k; j++) {
 			if (list[j]->d_name[0] != '.') {
 				char p[4096];
@@ -57,8 +61,12 @@ int main(int argc, char **argv)
 			}
 			free(list[j]);
 		}
-		if (k >= 0)
-			free(list);
+		free(list);
+	}
+	/* an empty corpus would pass while testing nothing */
+	if (n == 0) {
+		fprintf(stderr, "replay: no inputs to replay\n");
+		return 1;
 	}
 	printf("replayed %d inputs\n", n);
 	return bad;

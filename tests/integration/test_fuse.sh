@@ -4,7 +4,7 @@
 # for a non-root user, a read-only mount, and a datanode killed during a large read.
 source "$(dirname "$0")/lib.sh"
 if [ ! -c /dev/fuse ] || [ "$(id -u)" != 0 ]; then
-	echo "SKIP $(basename "$0"): needs root and /dev/fuse"; exit 0
+	skip "needs root and /dev/fuse"
 fi
 chmod 755 "$T" # other users must reach the mount (permission checks below)
 MOUNT=1 start_cluster -o block_size=1M
