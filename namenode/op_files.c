@@ -246,7 +246,7 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 		pack_u64(&p, bl.v[i].len);
 		struct nn_block *b = nn_blockmap_get(s->bm, bl.v[i].id);
 		uint32_t reps[PROTO_REPL_MAX], n = 0;
-		if (b) {
+		if (b && b->nrep) { /* a block whose replicas all went has no array */
 			n = b->nrep > PROTO_REPL_MAX ? PROTO_REPL_MAX : b->nrep;
 			memcpy(reps, b->reps, n * sizeof *reps);
 			n = nn_dns_sort_for_reader(&s->dns, c->peer_host, reps, n);
