@@ -24,6 +24,7 @@
 #include "proto.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 #define CHUNK PROTO_CHUNK_SIZE
 
@@ -830,9 +831,5 @@ static Suite *blockstore_suite(void)
 int main(void)
 {
 	log_set_level(LOG_WARN); /* keep expected-failure messages, drop start-up chatter */
-	SRunner *sr = srunner_create(blockstore_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(blockstore_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "unit.h"
 
 /* ---- buf ---- */
 
@@ -172,11 +173,4 @@ static Suite *buf_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(buf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(buf_suite()); }

@@ -10,6 +10,7 @@
 
 #include "crc.h"
 #include "proto.h"
+#include "unit.h"
 
 #define CHUNK PROTO_CHUNK_SIZE
 
@@ -111,11 +112,4 @@ static Suite *crc_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(crc_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(crc_suite()); }

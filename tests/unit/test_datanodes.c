@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pack.h"
 #include "proto.h"
+#include "unit.h"
 
 #define GB (1024ULL * 1024ULL * 1024ULL)
 #define MB (1024ULL * 1024ULL)
@@ -611,9 +612,5 @@ static Suite *datanodes_suite(void)
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* the timeout tests log expected warnings */
-	SRunner *sr = srunner_create(datanodes_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(datanodes_suite());
 }

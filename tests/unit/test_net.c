@@ -20,6 +20,7 @@
 #include "net.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 /* ---- address parsing ---- */
 
@@ -276,11 +277,4 @@ static Suite *net_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(net_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(net_suite()); }

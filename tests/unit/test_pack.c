@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "pack.h"
+#include "unit.h"
 
 /* ---- pack / unpack ---- */
 
@@ -301,11 +302,4 @@ static Suite *pack_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pack_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(pack_suite()); }

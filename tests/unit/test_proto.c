@@ -30,6 +30,7 @@
 #include "proto.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 /* ---- helpers ---- */
 
@@ -1058,11 +1059,4 @@ static Suite *proto_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(proto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(proto_suite()); }
