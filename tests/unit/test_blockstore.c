@@ -42,17 +42,6 @@ static void dir_setup(void)
 
 /* ---- helpers ---- */
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
-}
-
 static struct dn_store *open_ok(const char *id)
 {
 	struct dn_store *s = NULL;
@@ -88,12 +77,6 @@ static void final_path(char *out, size_t sz, uint64_t id, uint64_t gs, const cha
 {
 	snprintf(out, sz, "%s/current/%02x/blk_%" PRIu64 "_%" PRIu64 "%s", dir,
 		 (unsigned)(id & 0xff), id, gs, suffix);
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0;
 }
 
 /* Number of entries (other than . and ..) in dir/sub. */

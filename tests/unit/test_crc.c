@@ -14,17 +14,6 @@
 
 #define CHUNK PROTO_CHUNK_SIZE
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
-}
-
 /* ---- crc ---- */
 
 START_TEST(test_crc32c_check_value)

@@ -107,14 +107,6 @@ END_TEST
 
 #define BIG (4u << 20)
 
-static void fill(uint8_t *b, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		b[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 struct writer {
 	int fd;
 	const uint8_t *data;

@@ -34,23 +34,6 @@
 
 /* ---- helpers ---- */
 
-static void make_pair(int sv[2])
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-}
-
-/* Fills p with a deterministic pseudo-random pattern. */
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
-}
-
 /* The temp directory of the current test case (unchecked fixture: parent process). */
 static void tmp_setup(void) { testdir_make("proto"); }
 

@@ -8,7 +8,12 @@
 #define DFS_UNIT_H
 
 #include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 /* Runs suite s (taken) and returns the process's exit status. */
 static inline int unit_run(Suite *s)
@@ -18,6 +23,32 @@ static inline int unit_run(Suite *s)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Fills p[0..n) with a deterministic pseudo-random pattern (xorshift32; seed 0 counts
+ * as 1): different seeds give different data. */
+static inline void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed ? seed : 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
+
+/* A connected pair of AF_UNIX stream sockets (close-on-exec) into sv. */
+static inline void make_pair(int sv[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+/* Whether path names something (following links). */
+static inline bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
 }
 
 #endif
