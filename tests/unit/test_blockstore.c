@@ -229,9 +229,7 @@ START_TEST(test_write_read)
 {
 	struct dn_store *s = open_ok("dnX");
 	const size_t l1 = 2 * CHUNK, l2 = CHUNK, l3 = 1000, total = l1 + l2 + l3;
-	uint8_t *data = malloc(total);
-	ck_assert_ptr_nonnull(data);
-	fill(data, total, 42);
+	uint8_t *data = random_bytes(total, 42);
 	uint32_t crcs[8];
 	uint32_t nchunks = crc32c_chunks(data, total, CHUNK, crcs);
 	ck_assert_uint_eq(nchunks, 4);
@@ -299,9 +297,7 @@ END_TEST
 START_TEST(test_write_bad_crc)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(2 * CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, 2 * CHUNK, 7);
+	uint8_t *data = random_bytes(2 * CHUNK, 7);
 	uint32_t crcs[2];
 	crc32c_chunks(data, 2 * CHUNK, CHUNK, crcs);
 	struct dn_writer *w;
@@ -326,9 +322,7 @@ END_TEST
 START_TEST(test_write_bad_offset)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, CHUNK, 8);
+	uint8_t *data = random_bytes(CHUNK, 8);
 	uint32_t crc[1];
 	crc32c_chunks(data, CHUNK, CHUNK, crc);
 	struct dn_writer *w;
@@ -587,9 +581,7 @@ END_TEST
 START_TEST(test_reopen_scan)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(3 * CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, 3 * CHUNK, 6);
+	uint8_t *data = random_bytes(3 * CHUNK, 6);
 	put_replica(s, 1000, 7, data, 3 * CHUNK - 5);
 	put_replica(s, 1001, 8, data, 2000);
 	dn_store_close(s);
@@ -633,9 +625,7 @@ END_TEST
 START_TEST(test_reopen_truncated_meta)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(3 * CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, 3 * CHUNK, 7);
+	uint8_t *data = random_bytes(3 * CHUNK, 7);
 	put_replica(s, 2000, 1, data, 3 * CHUNK);
 	put_replica(s, 2001, 1, data, 3 * CHUNK);
 	dn_store_close(s);

@@ -13,12 +13,18 @@
 
 /* ---- buf ---- */
 
+/* b holds nothing and is still a valid (empty, NUL-terminated) string. */
+static void assert_empty(const struct buf *b)
+{
+	ck_assert_uint_eq(b->len, 0);
+	ck_assert_str_eq(b->data, "");
+}
+
 START_TEST(test_buf_init_empty)
 {
 	struct buf b = BUF_INIT;
 	ck_assert_ptr_nonnull(b.data);
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	struct buf z;
 	memset(&z, 0xff, sizeof z);
 	buf_init(&z);
@@ -43,8 +49,7 @@ START_TEST(test_buf_add_binary)
 	ck_assert_uint_eq(b.len, 4);
 	ck_assert_int_eq(b.data[4], 0);
 	buf_reset(&b);
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	buf_free(&b);
 }
 END_TEST
@@ -103,12 +108,10 @@ START_TEST(test_buf_consume)
 	buf_consume(&b, 0);
 	ck_assert_str_eq(b.data, "world");
 	buf_consume(&b, 5);
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	buf_adds(&b, "abc");
 	buf_consume(&b, 100); /* more than there is empties it */
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	buf_free(&b);
 }
 END_TEST

@@ -32,9 +32,7 @@ END_TEST
 START_TEST(test_crc32c_chunks)
 {
 	size_t n = 3 * CHUNK + CHUNK / 2;
-	uint8_t *p = malloc(n);
-	ck_assert_ptr_nonnull(p);
-	fill(p, n, 11);
+	uint8_t *p = random_bytes(n, 11);
 	uint32_t crcs[6];
 	memset(crcs, 0, sizeof crcs);
 	crcs[4] = 0xdeadbeef;
@@ -58,9 +56,7 @@ END_TEST
 START_TEST(test_crc32c_verify)
 {
 	size_t n = 3 * CHUNK + CHUNK / 2;
-	uint8_t *p = malloc(n);
-	ck_assert_ptr_nonnull(p);
-	fill(p, n, 12);
+	uint8_t *p = random_bytes(n, 12);
 	uint32_t crcs[4];
 	ck_assert_uint_eq(crc32c_chunks(p, n, CHUNK, crcs), 4);
 	ck_assert_int_eq(crc32c_verify(p, n, CHUNK, crcs), -1);

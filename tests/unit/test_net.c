@@ -133,8 +133,8 @@ START_TEST(test_read_write_full)
 {
 	struct pair p;
 	pair_open(&p);
-	uint8_t *src = malloc(BIG), *dst = malloc(BIG);
-	fill(src, BIG, 7);
+	uint8_t *src = random_bytes(BIG, 7), *dst = malloc(BIG);
+	ck_assert_ptr_nonnull(dst);
 	for (int how = 0; how < 2; how++) {
 		/* more than the socket buffers hold: the writer blocks while we read */
 		struct writer w = {p.c, src, BIG, how, 1};

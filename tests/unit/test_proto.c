@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -603,17 +604,6 @@ END_TEST
 
 /* ---- auth ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 START_TEST(test_key_create_load)
 {
 	char dir[4200], path[4300];
@@ -637,9 +627,10 @@ START_TEST(test_key_create_load)
 	close(fd);
 	ck_assert_int_ge(n, 2 * AUTH_KEY_LEN);
 	for (int i = 0; i < AUTH_KEY_LEN; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		ck_assert(hi >= 0 && lo >= 0);
-		ck_assert_uint_eq(key[i], (unsigned)(hi << 4 | lo));
+		char digits[3];
+		snprintf(digits, sizeof digits, "%02x", key[i]);
+		ck_assert_msg(!strncasecmp(hex + 2 * i, digits, 2), "key byte %d: '%.2s', not %s", i,
+			      hex + 2 * i, digits);
 	}
 
 	/* never overwrites an existing key */

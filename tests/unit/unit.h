@@ -38,6 +38,15 @@ static inline void fill(uint8_t *p, size_t n, uint32_t seed)
 	}
 }
 
+/* A new buffer of n bytes of fill(seed)'s pattern; caller frees with free(). */
+static inline uint8_t *random_bytes(size_t n, uint32_t seed)
+{
+	uint8_t *p = malloc(n);
+	ck_assert_ptr_nonnull(p);
+	fill(p, n, seed);
+	return p;
+}
+
 /* A connected pair of AF_UNIX stream sockets (close-on-exec) into sv. */
 static inline void make_pair(int sv[2])
 {
