@@ -514,8 +514,7 @@ START_TEST(test_queue_delete)
 		unpack_u64(&u);
 		ck_assert_uint_eq(unpack_u32(&u), 0);
 	}
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 
 	/* a disconnected node gets nothing */
 	nn_dns_lost(&d, 2, true, 1);
@@ -552,8 +551,7 @@ START_TEST(test_queue_replicate)
 	unpack_str(&u, addr, sizeof addr);
 	ck_assert_str_eq(id, "dn5");
 	ck_assert_str_eq(addr, "10.0.0.3:9005");
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 }
 END_TEST
 

@@ -34,8 +34,7 @@ START_TEST(test_int_round_trip)
 	ck_assert_int_eq(unpack_i64(&u), -42);
 	ck_assert_int_eq(unpack_i32(&u), -7);
 	ck_assert_uint_eq(unpack_u64(&u), UINT64_MAX);
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 	buf_free(&b);
 }
 END_TEST
@@ -83,8 +82,7 @@ START_TEST(test_str_round_trip)
 	ck_assert_ptr_nonnull(d);
 	ck_assert_str_eq(d, "dup me");
 	free(d);
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 	buf_free(&b);
 }
 END_TEST

@@ -1,8 +1,8 @@
 /*
  * unit: what every Check suite under tests/unit shares -- running the suite, and the
- * small data helpers several suites use (a deterministic byte pattern, a connected
- * socket pair, whether a path exists). Header-only: each suite includes it once; every
- * test runs in its own forked process (CK_FORK default).
+ * small helpers several suites use (a deterministic byte pattern, a connected socket
+ * pair, whether a path exists, a message decoded to its end). Header-only: each suite
+ * includes it once; every test runs in its own forked process (CK_FORK default).
  */
 #ifndef DFS_UNIT_H
 #define DFS_UNIT_H
@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+
+#include "pack.h"
 
 /* Runs suite s (taken) and returns the process's exit status. */
 static inline int unit_run(Suite *s)
@@ -58,6 +60,13 @@ static inline bool exists(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0;
+}
+
+/* Decoding u met no error and used up every byte. */
+static inline void assert_read_all(const struct unpack *u)
+{
+	ck_assert(unpack_ok(u));
+	ck_assert_uint_eq(u->left, 0);
 }
 
 #endif
