@@ -448,15 +448,26 @@ static bool open_changes(int dirfd, const char *path, int flags)
 	return (flags & (O_CREAT | O_TRUNC)) && shadow_at(dirfd, path, sp);
 }
 
-/* After a write through fd: durable at once if fd is an O_SYNC/O_DSYNC one (checked
- * again: a descriptor closed inside libc, by fclose, is not unmarked). */
-static void written(int fd, ssize_t n)
+/* After a write through fd that returned n: durable at once if fd is an O_SYNC/O_DSYNC
+ * one (checked again: a descriptor closed inside libc, by fclose, is not unmarked).
+ * Returns n. */
+static ssize_t written(int fd, ssize_t n)
 {
 	if (n < 0 || fd < 0 || fd >= FD_MARKS || !atomic_load(&sync_fd[fd]))
-		return;
+		return n;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0 && (fl & O_DSYNC))
 		durable_fd(fd);
+	return n;
+}
+
+/* After an fsync or fdatasync of fd that returned r: the file is durable if it succeeded.
+ * Returns r. */
+static int synced(int fd, int r)
+{
+	if (!r)
+		durable_fd(fd);
+	return r;
 }
 
 static int fopen_flags(const char *mode)
@@ -480,192 +491,93 @@ static int fopen_flags(const char *mode)
 		va_end(ap);                                                                      \
 	}
 
+/* An open-like call (open, creat, fopen and their variants): made under the lock when it
+ * creates or truncates a watched file, then mirrored by opened(); fd_of gives the
+ * descriptor of what call returned (for fopen, fileno when it is not NULL). */
+#define OPENING(type, dirfd, path, flags, call, fd_of)                                           \
+	do {                                                                                     \
+		setup();                                                                         \
+		bool held_ = open_changes(dirfd, path, flags);                                   \
+		if (held_)                                                                       \
+			lock();                                                                  \
+		type r_ = call;                                                                  \
+		int e_ = errno;                                                                  \
+		int fd_ = fd_of;                                                                 \
+		if (fd_ >= 0)                                                                    \
+			opened(fd_, flags, held_);                                               \
+		if (held_)                                                                       \
+			unlock();                                                                \
+		errno = e_;                                                                      \
+		return r_;                                                                       \
+	} while (0)
+
+#define OPENING_FD(dirfd, path, flags, call) OPENING(int, dirfd, path, flags, call, r_)
+#define CREAT_FLAGS (O_CREAT | O_TRUNC | O_WRONLY)
+
 int open(const char *path, int flags, ...)
 {
-	setup();
 	MODE_ARG(flags, mode);
-	bool held_ = open_changes(AT_FDCWD, path, flags);
-	if (held_)
-		lock();
-	int fd = R.open(path, flags, mode);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(AT_FDCWD, path, flags, R.open(path, flags, mode));
 }
 
 int open64(const char *path, int flags, ...)
 {
-	setup();
 	MODE_ARG(flags, mode);
-	bool held_ = open_changes(AT_FDCWD, path, flags);
-	if (held_)
-		lock();
-	int fd = R.open64(path, flags, mode);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(AT_FDCWD, path, flags, R.open64(path, flags, mode));
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
-	setup();
 	MODE_ARG(flags, mode);
-	bool held_ = open_changes(dirfd, path, flags);
-	if (held_)
-		lock();
-	int fd = R.openat(dirfd, path, flags, mode);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(dirfd, path, flags, R.openat(dirfd, path, flags, mode));
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
 {
-	setup();
 	MODE_ARG(flags, mode);
-	bool held_ = open_changes(dirfd, path, flags);
-	if (held_)
-		lock();
-	int fd = R.openat64(dirfd, path, flags, mode);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(dirfd, path, flags, R.openat64(dirfd, path, flags, mode));
 }
 
 int __open_2(const char *path, int flags)
 {
-	setup();
-	bool held_ = open_changes(AT_FDCWD, path, flags);
-	if (held_)
-		lock();
-	int fd = R.open_2(path, flags);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(AT_FDCWD, path, flags, R.open_2(path, flags));
 }
 
 int __open64_2(const char *path, int flags)
 {
-	setup();
-	bool held_ = open_changes(AT_FDCWD, path, flags);
-	if (held_)
-		lock();
-	int fd = R.open64_2(path, flags);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(AT_FDCWD, path, flags, R.open64_2(path, flags));
 }
 
 int __openat_2(int dirfd, const char *path, int flags)
 {
-	setup();
-	bool held_ = open_changes(dirfd, path, flags);
-	if (held_)
-		lock();
-	int fd = R.openat_2(dirfd, path, flags);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(dirfd, path, flags, R.openat_2(dirfd, path, flags));
 }
 
 int __openat64_2(int dirfd, const char *path, int flags)
 {
-	setup();
-	bool held_ = open_changes(dirfd, path, flags);
-	if (held_)
-		lock();
-	int fd = R.openat64_2(dirfd, path, flags);
-	int e_ = errno;
-	opened(fd, flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(dirfd, path, flags, R.openat64_2(dirfd, path, flags));
 }
 
 int creat(const char *path, mode_t mode)
 {
-	setup();
-	bool held_ = open_changes(AT_FDCWD, path, O_CREAT | O_TRUNC | O_WRONLY);
-	if (held_)
-		lock();
-	int fd = R.creat(path, mode);
-	int e_ = errno;
-	opened(fd, O_CREAT | O_TRUNC | O_WRONLY, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(AT_FDCWD, path, CREAT_FLAGS, R.creat(path, mode));
 }
 
 int creat64(const char *path, mode_t mode)
 {
-	setup();
-	bool held_ = open_changes(AT_FDCWD, path, O_CREAT | O_TRUNC | O_WRONLY);
-	if (held_)
-		lock();
-	int fd = R.creat64(path, mode);
-	int e_ = errno;
-	opened(fd, O_CREAT | O_TRUNC | O_WRONLY, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return fd;
+	OPENING_FD(AT_FDCWD, path, CREAT_FLAGS, R.creat64(path, mode));
 }
 
 FILE *fopen(const char *path, const char *mode)
 {
-	setup();
 	int flags = fopen_flags(mode);
-	bool held_ = open_changes(AT_FDCWD, path, flags);
-	if (held_)
-		lock();
-	FILE *f = R.fopen(path, mode);
-	int e_ = errno;
-	if (f)
-		opened(fileno(f), flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return f;
+	OPENING(FILE *, AT_FDCWD, path, flags, R.fopen(path, mode), r_ ? fileno(r_) : -1);
 }
 
 FILE *fopen64(const char *path, const char *mode)
 {
-	setup();
 	int flags = fopen_flags(mode);
-	bool held_ = open_changes(AT_FDCWD, path, flags);
-	if (held_)
-		lock();
-	FILE *f = R.fopen64(path, mode);
-	int e_ = errno;
-	if (f)
-		opened(fileno(f), flags, held_);
-	if (held_)
-		unlock();
-	errno = e_;
-	return f;
+	OPENING(FILE *, AT_FDCWD, path, flags, R.fopen64(path, mode), r_ ? fileno(r_) : -1);
 }
 
 int close(int fd)
@@ -679,67 +591,49 @@ int close(int fd)
 ssize_t write(int fd, const void *b, size_t n)
 {
 	setup();
-	ssize_t r = R.write(fd, b, n);
-	written(fd, r);
-	return r;
+	return written(fd, R.write(fd, b, n));
 }
 
 ssize_t pwrite(int fd, const void *b, size_t n, off_t off)
 {
 	setup();
-	ssize_t r = R.pwrite(fd, b, n, off);
-	written(fd, r);
-	return r;
+	return written(fd, R.pwrite(fd, b, n, off));
 }
 
 ssize_t pwrite64(int fd, const void *b, size_t n, off64_t off)
 {
 	setup();
-	ssize_t r = R.pwrite64(fd, b, n, off);
-	written(fd, r);
-	return r;
+	return written(fd, R.pwrite64(fd, b, n, off));
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	setup();
-	ssize_t r = R.writev(fd, iov, cnt);
-	written(fd, r);
-	return r;
+	return written(fd, R.writev(fd, iov, cnt));
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	setup();
-	ssize_t r = R.pwritev(fd, iov, cnt, off);
-	written(fd, r);
-	return r;
+	return written(fd, R.pwritev(fd, iov, cnt, off));
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
 	setup();
-	ssize_t r = R.pwritev64(fd, iov, cnt, off);
-	written(fd, r);
-	return r;
+	return written(fd, R.pwritev64(fd, iov, cnt, off));
 }
 
 int fsync(int fd)
 {
 	setup();
-	int r = R.fsync(fd);
-	if (!r)
-		durable_fd(fd);
-	return r;
+	return synced(fd, R.fsync(fd));
 }
 
 int fdatasync(int fd)
 {
 	setup();
-	int r = R.fdatasync(fd);
-	if (!r)
-		durable_fd(fd);
-	return r;
+	return synced(fd, R.fdatasync(fd));
 }
 
 void sync(void)
@@ -853,9 +747,10 @@ int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned flags
 	return do_rename(2, ofd, from, nfd, to, flags);
 }
 
-/* unlink, rmdir and friends: the name goes from the shadow once it went from the disk
- * (the path is resolved first: after the call a removed directory cannot be) */
-#define REMOVING(dirfd, path, call)                                                              \
+/* A change of one name under the watched directory (made under the lock): when call
+ * succeeds, on_success mirrors it at the name's shadow path sp_ (the path is resolved
+ * first: after the call a removed directory cannot be). */
+#define CHANGING(dirfd, path, call, on_success)                                                  \
 	do {                                                                                     \
 		setup();                                                                         \
 		char sp_[PATH_MAX];                                                              \
@@ -864,12 +759,16 @@ int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned flags
 		lock();                                                                          \
 		int r_ = call;                                                                   \
 		int e_ = errno;                                                                  \
-		if (!r_)                                                                         \
-			sh_remove(sp_);                                                          \
+		if (!r_) {                                                                       \
+			on_success;                                                              \
+		}                                                                                \
 		unlock();                                                                        \
 		errno = e_;                                                                      \
 		return r_;                                                                       \
 	} while (0)
+
+/* unlink, rmdir and friends: the name goes from the shadow once it went from the disk */
+#define REMOVING(dirfd, path, call) CHANGING(dirfd, path, call, sh_remove(sp_))
 
 int unlink(const char *path) { REMOVING(AT_FDCWD, path, R.unlink(path)); }
 int rmdir(const char *path) { REMOVING(AT_FDCWD, path, R.rmdir(path)); }
@@ -881,23 +780,8 @@ int unlinkat(int dirfd, const char *path, int flags)
 
 /* mkdir, link, symlink: made in the shadow once made on the disk */
 #define MAKING(dirfd, path, call, mirror)                                                        \
-	do {                                                                                     \
-		setup();                                                                         \
-		char sp_[PATH_MAX];                                                              \
-		if (!shadow_at(dirfd, path, sp_))                                                \
-			return call;                                                             \
-		lock();                                                                          \
-		int r_ = call;                                                                   \
-		int e_ = errno;                                                                  \
-		if (!r_) {                                                                       \
-			make_parents(sp_);                                                       \
-			if ((mirror) && errno != EEXIST)                                         \
-				sh_fail("mirror " #call " as", sp_);                               \
-		}                                                                                \
-		unlock();                                                                        \
-		errno = e_;                                                                      \
-		return r_;                                                                       \
-	} while (0)
+	CHANGING(dirfd, path, call, make_parents(sp_);                                           \
+		 if ((mirror) && errno != EEXIST) sh_fail("mirror " #call " as", sp_))
 
 int mkdir(const char *path, mode_t mode)
 {

@@ -19,6 +19,7 @@
 #include "proto.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 #define MB (1024ULL * 1024ULL)
 
@@ -69,11 +70,7 @@ static inline TCase *nstest_tcase(const char *name)
 static inline int nstest_main(Suite *s)
 {
 	log_set_level(LOG_WARN); /* keep expected-failure messages, drop start-up chatter */
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
 
 /* ---- helpers ---- */

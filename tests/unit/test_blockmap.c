@@ -10,6 +10,7 @@
 
 #include "../../namenode/blockmap.h"
 #include "log.h"
+#include "unit.h"
 
 /* ---- helpers ---- */
 
@@ -331,9 +332,5 @@ static Suite *blockmap_suite(void)
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	SRunner *sr = srunner_create(blockmap_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(blockmap_suite());
 }

@@ -24,6 +24,7 @@
 #include "proto.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 #define CHUNK PROTO_CHUNK_SIZE
 
@@ -40,17 +41,6 @@ static void dir_setup(void)
 }
 
 /* ---- helpers ---- */
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
-}
 
 static struct dn_store *open_ok(const char *id)
 {
@@ -87,12 +77,6 @@ static void final_path(char *out, size_t sz, uint64_t id, uint64_t gs, const cha
 {
 	snprintf(out, sz, "%s/current/%02x/blk_%" PRIu64 "_%" PRIu64 "%s", dir,
 		 (unsigned)(id & 0xff), id, gs, suffix);
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0;
 }
 
 /* Number of entries (other than . and ..) in dir/sub. */
@@ -245,9 +229,7 @@ START_TEST(test_write_read)
 {
 	struct dn_store *s = open_ok("dnX");
 	const size_t l1 = 2 * CHUNK, l2 = CHUNK, l3 = 1000, total = l1 + l2 + l3;
-	uint8_t *data = malloc(total);
-	ck_assert_ptr_nonnull(data);
-	fill(data, total, 42);
+	uint8_t *data = random_bytes(total, 42);
 	uint32_t crcs[8];
 	uint32_t nchunks = crc32c_chunks(data, total, CHUNK, crcs);
 	ck_assert_uint_eq(nchunks, 4);
@@ -315,9 +297,7 @@ END_TEST
 START_TEST(test_write_bad_crc)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(2 * CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, 2 * CHUNK, 7);
+	uint8_t *data = random_bytes(2 * CHUNK, 7);
 	uint32_t crcs[2];
 	crc32c_chunks(data, 2 * CHUNK, CHUNK, crcs);
 	struct dn_writer *w;
@@ -342,9 +322,7 @@ END_TEST
 START_TEST(test_write_bad_offset)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, CHUNK, 8);
+	uint8_t *data = random_bytes(CHUNK, 8);
 	uint32_t crc[1];
 	crc32c_chunks(data, CHUNK, CHUNK, crc);
 	struct dn_writer *w;
@@ -603,9 +581,7 @@ END_TEST
 START_TEST(test_reopen_scan)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(3 * CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, 3 * CHUNK, 6);
+	uint8_t *data = random_bytes(3 * CHUNK, 6);
 	put_replica(s, 1000, 7, data, 3 * CHUNK - 5);
 	put_replica(s, 1001, 8, data, 2000);
 	dn_store_close(s);
@@ -649,9 +625,7 @@ END_TEST
 START_TEST(test_reopen_truncated_meta)
 {
 	struct dn_store *s = open_ok("dnX");
-	uint8_t *data = malloc(3 * CHUNK);
-	ck_assert_ptr_nonnull(data);
-	fill(data, 3 * CHUNK, 7);
+	uint8_t *data = random_bytes(3 * CHUNK, 7);
 	put_replica(s, 2000, 1, data, 3 * CHUNK);
 	put_replica(s, 2001, 1, data, 3 * CHUNK);
 	dn_store_close(s);
@@ -830,9 +804,5 @@ static Suite *blockstore_suite(void)
 int main(void)
 {
 	log_set_level(LOG_WARN); /* keep expected-failure messages, drop start-up chatter */
-	SRunner *sr = srunner_create(blockstore_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(blockstore_suite());
 }

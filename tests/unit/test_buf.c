@@ -9,15 +9,22 @@
 #include <string.h>
 
 #include "buf.h"
+#include "unit.h"
 
 /* ---- buf ---- */
+
+/* b holds nothing and is still a valid (empty, NUL-terminated) string. */
+static void assert_empty(const struct buf *b)
+{
+	ck_assert_uint_eq(b->len, 0);
+	ck_assert_str_eq(b->data, "");
+}
 
 START_TEST(test_buf_init_empty)
 {
 	struct buf b = BUF_INIT;
 	ck_assert_ptr_nonnull(b.data);
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	struct buf z;
 	memset(&z, 0xff, sizeof z);
 	buf_init(&z);
@@ -42,8 +49,7 @@ START_TEST(test_buf_add_binary)
 	ck_assert_uint_eq(b.len, 4);
 	ck_assert_int_eq(b.data[4], 0);
 	buf_reset(&b);
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	buf_free(&b);
 }
 END_TEST
@@ -102,12 +108,10 @@ START_TEST(test_buf_consume)
 	buf_consume(&b, 0);
 	ck_assert_str_eq(b.data, "world");
 	buf_consume(&b, 5);
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	buf_adds(&b, "abc");
 	buf_consume(&b, 100); /* more than there is empties it */
-	ck_assert_uint_eq(b.len, 0);
-	ck_assert_str_eq(b.data, "");
+	assert_empty(&b);
 	buf_free(&b);
 }
 END_TEST
@@ -172,11 +176,4 @@ static Suite *buf_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(buf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(buf_suite()); }

@@ -16,6 +16,7 @@
 #include "cfg.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 /* ---- cfg: parsers ---- */
 
@@ -328,11 +329,4 @@ static Suite *cfg_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cfg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(cfg_suite()); }

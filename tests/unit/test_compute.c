@@ -14,6 +14,7 @@
 #include "job.h"
 #include "log.h"
 #include "split.h"
+#include "unit.h"
 
 struct mem {
 	const char *data;
@@ -262,9 +263,5 @@ static Suite *compute_suite(void)
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	SRunner *sr = srunner_create(compute_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(compute_suite());
 }

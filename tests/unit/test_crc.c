@@ -10,19 +10,9 @@
 
 #include "crc.h"
 #include "proto.h"
+#include "unit.h"
 
 #define CHUNK PROTO_CHUNK_SIZE
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
-}
 
 /* ---- crc ---- */
 
@@ -42,9 +32,7 @@ END_TEST
 START_TEST(test_crc32c_chunks)
 {
 	size_t n = 3 * CHUNK + CHUNK / 2;
-	uint8_t *p = malloc(n);
-	ck_assert_ptr_nonnull(p);
-	fill(p, n, 11);
+	uint8_t *p = random_bytes(n, 11);
 	uint32_t crcs[6];
 	memset(crcs, 0, sizeof crcs);
 	crcs[4] = 0xdeadbeef;
@@ -68,9 +56,7 @@ END_TEST
 START_TEST(test_crc32c_verify)
 {
 	size_t n = 3 * CHUNK + CHUNK / 2;
-	uint8_t *p = malloc(n);
-	ck_assert_ptr_nonnull(p);
-	fill(p, n, 12);
+	uint8_t *p = random_bytes(n, 12);
 	uint32_t crcs[4];
 	ck_assert_uint_eq(crc32c_chunks(p, n, CHUNK, crcs), 4);
 	ck_assert_int_eq(crc32c_verify(p, n, CHUNK, crcs), -1);
@@ -111,11 +97,4 @@ static Suite *crc_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(crc_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(crc_suite()); }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pack.h"
 #include "proto.h"
+#include "unit.h"
 
 #define GB (1024ULL * 1024ULL * 1024ULL)
 #define MB (1024ULL * 1024ULL)
@@ -513,8 +514,7 @@ START_TEST(test_queue_delete)
 		unpack_u64(&u);
 		ck_assert_uint_eq(unpack_u32(&u), 0);
 	}
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 
 	/* a disconnected node gets nothing */
 	nn_dns_lost(&d, 2, true, 1);
@@ -551,8 +551,7 @@ START_TEST(test_queue_replicate)
 	unpack_str(&u, addr, sizeof addr);
 	ck_assert_str_eq(id, "dn5");
 	ck_assert_str_eq(addr, "10.0.0.3:9005");
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 }
 END_TEST
 
@@ -611,9 +610,5 @@ static Suite *datanodes_suite(void)
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* the timeout tests log expected warnings */
-	SRunner *sr = srunner_create(datanodes_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(datanodes_suite());
 }

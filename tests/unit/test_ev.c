@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "unit.h"
 
 struct counter {
 	int n, stop_at;
@@ -316,11 +317,4 @@ static Suite *ev_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(ev_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(ev_suite()); }

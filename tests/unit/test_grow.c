@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "grow.h"
+#include "unit.h"
 
 START_TEST(test_append_keeps_contents)
 {
@@ -74,11 +75,4 @@ static Suite *grow_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(grow_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(grow_suite()); }

@@ -11,6 +11,7 @@
 #include "../../namenode/locks.h"
 #include "log.h"
 #include "proto.h"
+#include "unit.h"
 
 static struct nn_lock mk(uint64_t session, uint64_t owner, uint8_t type, uint64_t start,
 			 uint64_t end)
@@ -120,9 +121,5 @@ static Suite *locks_suite(void)
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	SRunner *sr = srunner_create(locks_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(locks_suite());
 }

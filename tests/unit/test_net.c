@@ -20,6 +20,7 @@
 #include "net.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 /* ---- address parsing ---- */
 
@@ -106,14 +107,6 @@ END_TEST
 
 #define BIG (4u << 20)
 
-static void fill(uint8_t *b, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		b[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 struct writer {
 	int fd;
 	const uint8_t *data;
@@ -140,8 +133,8 @@ START_TEST(test_read_write_full)
 {
 	struct pair p;
 	pair_open(&p);
-	uint8_t *src = malloc(BIG), *dst = malloc(BIG);
-	fill(src, BIG, 7);
+	uint8_t *src = random_bytes(BIG, 7), *dst = malloc(BIG);
+	ck_assert_ptr_nonnull(dst);
 	for (int how = 0; how < 2; how++) {
 		/* more than the socket buffers hold: the writer blocks while we read */
 		struct writer w = {p.c, src, BIG, how, 1};
@@ -276,11 +269,4 @@ static Suite *net_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(net_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(net_suite()); }

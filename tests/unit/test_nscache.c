@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../namenode/nscache.h"
+#include "unit.h"
 
 /* The value cached for the NUL-terminated key k, as a string ("" on a miss). */
 static const char *get(struct nn_nscache *c, const char *k, char *out, size_t n)
@@ -87,11 +88,4 @@ static Suite *nscache_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(nscache_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(nscache_suite()); }

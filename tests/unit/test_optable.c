@@ -21,6 +21,7 @@
 #include "pack.h"
 #include "proto.h"
 #include "testdir.h"
+#include "unit.h"
 
 /* ---------- the table against proto.h ---------- */
 
@@ -450,9 +451,5 @@ static Suite *optable_suite(void)
 int main(void)
 {
 	log_set_level(LOG_ERROR);
-	SRunner *sr = srunner_create(optable_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(optable_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "pack.h"
+#include "unit.h"
 
 /* ---- pack / unpack ---- */
 
@@ -33,8 +34,7 @@ START_TEST(test_int_round_trip)
 	ck_assert_int_eq(unpack_i64(&u), -42);
 	ck_assert_int_eq(unpack_i32(&u), -7);
 	ck_assert_uint_eq(unpack_u64(&u), UINT64_MAX);
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 	buf_free(&b);
 }
 END_TEST
@@ -82,8 +82,7 @@ START_TEST(test_str_round_trip)
 	ck_assert_ptr_nonnull(d);
 	ck_assert_str_eq(d, "dup me");
 	free(d);
-	ck_assert(unpack_ok(&u));
-	ck_assert_uint_eq(u.left, 0);
+	assert_read_all(&u);
 	buf_free(&b);
 }
 END_TEST
@@ -185,18 +184,25 @@ START_TEST(test_str_too_long)
 }
 END_TEST
 
+/* Decoding a string from b fails, and what it was decoded into holds "". */
+static void assert_bad_str(const struct buf *b)
+{
+	struct unpack u;
+	char s[64];
+	memset(s, 'x', sizeof s);
+	unpack_init(&u, b->data, b->len);
+	unpack_str(&u, s, sizeof s);
+	ck_assert(!unpack_ok(&u));
+	ck_assert_str_eq(s, "");
+}
+
 START_TEST(test_str_length_past_end)
 {
 	/* the length prefix claims more bytes than the message holds */
 	struct buf b = BUF_INIT;
 	pack_u32(&b, 10);
 	pack_raw(&b, "abc", 3);
-	struct unpack u;
-	unpack_init(&u, b.data, b.len);
-	char s[64];
-	unpack_str(&u, s, sizeof s);
-	ck_assert(!unpack_ok(&u));
-	ck_assert_str_eq(s, "");
+	assert_bad_str(&b);
 	buf_free(&b);
 }
 END_TEST
@@ -205,13 +211,9 @@ START_TEST(test_str_embedded_nul)
 {
 	struct buf b = BUF_INIT;
 	pack_strn(&b, "ab\0cd", 5);
-	struct unpack u;
-	unpack_init(&u, b.data, b.len);
-	char s[64];
-	unpack_str(&u, s, sizeof s);
-	ck_assert(!unpack_ok(&u));
-	ck_assert_str_eq(s, "");
+	assert_bad_str(&b);
 
+	struct unpack u;
 	unpack_init(&u, b.data, b.len);
 	char *d = unpack_strdup(&u, 64);
 	ck_assert(!unpack_ok(&u));
@@ -221,9 +223,7 @@ START_TEST(test_str_embedded_nul)
 	/* a trailing NUL counts as embedded too */
 	buf_reset(&b);
 	pack_strn(&b, "abc\0", 4);
-	unpack_init(&u, b.data, b.len);
-	unpack_str(&u, s, sizeof s);
-	ck_assert(!unpack_ok(&u));
+	assert_bad_str(&b);
 	buf_free(&b);
 }
 END_TEST
@@ -301,11 +301,4 @@ static Suite *pack_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pack_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(pack_suite()); }

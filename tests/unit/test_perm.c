@@ -18,6 +18,7 @@
 #include "proto.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 static const struct nn_ns_defaults defaults = {3, 1 << 20};
 static char dir[4200];
@@ -262,11 +263,4 @@ static Suite *perm_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(perm_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(perm_suite()); }

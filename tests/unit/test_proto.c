@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,25 +31,9 @@
 #include "proto.h"
 
 #include "testdir.h"
+#include "unit.h"
 
 /* ---- helpers ---- */
-
-static void make_pair(int sv[2])
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-}
-
-/* Fills p with a deterministic pseudo-random pattern. */
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
-}
 
 /* The temp directory of the current test case (unchecked fixture: parent process). */
 static void tmp_setup(void) { testdir_make("proto"); }
@@ -619,17 +604,6 @@ END_TEST
 
 /* ---- auth ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 START_TEST(test_key_create_load)
 {
 	char dir[4200], path[4300];
@@ -653,9 +627,10 @@ START_TEST(test_key_create_load)
 	close(fd);
 	ck_assert_int_ge(n, 2 * AUTH_KEY_LEN);
 	for (int i = 0; i < AUTH_KEY_LEN; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		ck_assert(hi >= 0 && lo >= 0);
-		ck_assert_uint_eq(key[i], (unsigned)(hi << 4 | lo));
+		char digits[3];
+		snprintf(digits, sizeof digits, "%02x", key[i]);
+		ck_assert_msg(!strncasecmp(hex + 2 * i, digits, 2), "key byte %d: '%.2s', not %s", i,
+			      hex + 2 * i, digits);
 	}
 
 	/* never overwrites an existing key */
@@ -1058,11 +1033,4 @@ static Suite *proto_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(proto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(proto_suite()); }

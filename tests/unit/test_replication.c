@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pack.h"
 #include "proto.h"
+#include "unit.h"
 
 #define GB (1024ULL * 1024ULL * 1024ULL)
 #define MB (1024ULL * 1024ULL)
@@ -452,9 +453,5 @@ static Suite *replication_suite(void)
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* expiry logs expected warnings */
-	SRunner *sr = srunner_create(replication_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(replication_suite());
 }

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "scheduler.h"
+#include "unit.h"
 
 #define MAXL 256
 
@@ -391,9 +392,5 @@ static Suite *sched_suite(void)
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	SRunner *sr = srunner_create(sched_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(sched_suite());
 }

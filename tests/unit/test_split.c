@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "split.h"
+#include "unit.h"
 
 struct mem {
 	const char *data;
@@ -207,11 +208,4 @@ static Suite *split_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(split_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(split_suite()); }

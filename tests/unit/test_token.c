@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "token.h"
+#include "unit.h"
 
 #define MIN 60000 /* ms */
 
@@ -186,11 +187,4 @@ static Suite *token_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(token_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return unit_run(token_suite()); }
