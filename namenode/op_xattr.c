@@ -49,8 +49,8 @@ void nn_op_setxattr(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	unpack_str(u, name, sizeof name);
 	uint32_t flags = unpack_u32(u), n = unpack_u32(u);
 	const void *v = unpack_raw(u, n);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
 		return;
 	int rc;
@@ -69,9 +69,7 @@ void nn_op_setxattr(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	} else {
 		rc = nn_ns_xattr_set(s->ns, path, name, v, n, flags);
 	}
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_ok(s, c, h);
+	nn_reply_ok_or_err(s, c, h, rc);
 }
 
 /* Replies "u32 n, n bytes" with v when rc is 0, else the error; frees v. */
@@ -113,8 +111,8 @@ void nn_op_getxattr(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
 	unpack_str(u, path, sizeof path);
 	unpack_str(u, name, sizeof name);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	struct buf v = BUF_INIT;
@@ -129,8 +127,8 @@ void nn_op_listxattr(struct nn_server *s, struct nn_conn *c, const struct proto_
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	struct buf v = BUF_INIT;
@@ -143,8 +141,8 @@ void nn_op_removexattr(struct nn_server *s, struct nn_conn *c, const struct prot
 	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
 	unpack_str(u, path, sizeof path);
 	unpack_str(u, name, sizeof name);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
 		return;
 	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
@@ -169,8 +167,8 @@ void nn_op_lock(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 	l.end = unpack_u64(u);
 	l.pid = unpack_u32(u);
 	bool test = unpack_u8(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (l.kind > PROTO_LOCK_FLOCK || l.type < PROTO_LOCK_READ ||
 	    l.type > PROTO_LOCK_UNLOCK || l.start > l.end)
 		return nn_reply_err(s, c, h, -EINVAL, "bad lock request");
