@@ -58,11 +58,9 @@ int cmd_setrep(int argc, char **argv)
 {
 	bool wait = false;
 	const struct cli_opt opts[] = {CLI_BOOL('w', "wait", &wait), CLI_END};
-	int st = cli_parse_options("setrep", argc, argv, opts);
+	int st = cli_parse_options("setrep", argc, argv, opts, 2, CLI_ANY);
 	if (st >= 0)
 		return st;
-	if (argc - optind < 2)
-		return cli_usage("setrep", false);
 	uint16_t n;
 	if (!cli_parse_repl(argv[optind], &n))
 		return 2;
@@ -89,11 +87,9 @@ int cmd_blocks(int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
-	int st = cli_parse_options("blocks", argc, argv, opts);
+	int st = cli_parse_options("blocks", argc, argv, opts, 1, 1);
 	if (st >= 0)
 		return st;
-	if (argc - optind != 1)
-		return cli_usage("blocks", false);
 	struct dfs_client *c = cli_connect();
 	struct buf p = BUF_INIT, out = BUF_INIT;
 	cli_remote_path(argv[optind], &p);
@@ -176,11 +172,9 @@ int cmd_report(int argc, char **argv)
 	bool json = false, human = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_BOOL('h', "human-readable", &human),
 				       CLI_END};
-	int st = cli_parse_options("report", argc, argv, opts);
+	int st = cli_parse_options("report", argc, argv, opts, 0, 0);
 	if (st >= 0)
 		return st;
-	if (optind != argc)
-		return cli_usage("report", false);
 	struct dfs_client *c = cli_connect();
 	struct dfs_report r;
 	int rc = dfs_report(c, &r);
@@ -256,11 +250,9 @@ int cmd_fsck(int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
-	int st = cli_parse_options("fsck", argc, argv, opts);
+	int st = cli_parse_options("fsck", argc, argv, opts, 0, 1);
 	if (st >= 0)
 		return st;
-	if (argc - optind > 1)
-		return cli_usage("fsck", false);
 	struct buf p = BUF_INIT;
 	cli_remote_path(optind < argc ? argv[optind] : "/", &p);
 	struct dfs_client *c = cli_connect();
