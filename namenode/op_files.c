@@ -60,9 +60,8 @@ void nn_op_create(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	unpack_str(u, client, sizeof client);
 	uint32_t uid, gid;
 	nn_new_owner(c, u, &uid, &gid);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
 					    (flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
 		return;
 	if (repl > PROTO_REPL_MAX)
@@ -204,9 +203,8 @@ void nn_op_get_blocks(struct nn_server *s, struct nn_conn *c, const struct proto
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	uint64_t off = unpack_u64(u), len = unpack_u64(u);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat(s->ns, path, &a);
@@ -260,9 +258,8 @@ void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat(s->ns, path, &a);
@@ -290,9 +287,8 @@ void nn_op_list(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 	unpack_str(u, path, sizeof path);
 	unpack_str(u, after, sizeof after);
 	uint32_t max = unpack_u32(u);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	if (max == 0 || max > 4096)
 		max = 4096;
@@ -319,9 +315,8 @@ void nn_op_rename(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	unpack_str(u, src, sizeof src);
 	unpack_str(u, dst, sizeof dst);
 	uint32_t flags = unpack_u32(u);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_remove(s->ns, src, &c->cred, false)) ||
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_remove(s->ns, src, &c->cred, false)) ||
 	    nn_denied(s, c, h, nn_perm_remove(s->ns, dst, &c->cred, false)))
 		return;
 	struct nn_blocks freed = {0};
@@ -380,9 +375,8 @@ void nn_op_setrep(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	uint16_t repl = unpack_u16(u);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_W)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_W)))
 		return;
 	if (repl < 1 || repl > PROTO_REPL_MAX)
 		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
@@ -527,9 +521,7 @@ void nn_op_file_blocks(struct nn_server *s, struct nn_conn *c, const struct prot
 		       struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), off = unpack_u64(u), len = unpack_u64(u);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, perm_ino(s, c, ino, NN_R)))
+	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, perm_ino(s, c, ino, NN_R)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat_ino(s->ns, ino, &a);

@@ -49,9 +49,7 @@ void nn_op_setxattr(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	unpack_str(u, name, sizeof name);
 	uint32_t flags = unpack_u32(u), n = unpack_u32(u);
 	const void *v = unpack_raw(u, n);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
+	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
 		return;
 	int rc;
 	uint64_t x = 0;
@@ -111,9 +109,8 @@ void nn_op_getxattr(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
 	unpack_str(u, path, sizeof path);
 	unpack_str(u, name, sizeof name);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	struct buf v = BUF_INIT;
 	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
@@ -127,9 +124,8 @@ void nn_op_listxattr(struct nn_server *s, struct nn_conn *c, const struct proto_
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	struct buf v = BUF_INIT;
 	reply_bytes(s, c, h, nn_ns_xattr_list(s->ns, path, &v), &v);
@@ -141,9 +137,7 @@ void nn_op_removexattr(struct nn_server *s, struct nn_conn *c, const struct prot
 	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
 	unpack_str(u, path, sizeof path);
 	unpack_str(u, name, sizeof name);
-	if (nn_malformed(s, c, h, u))
-		return;
-	if (nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
+	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
 		return;
 	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
 			 ? -EPERM : nn_ns_xattr_remove(s->ns, path, name);
