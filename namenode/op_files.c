@@ -127,14 +127,22 @@ static uint32_t unpack_excluded(struct nn_server *s, struct unpack *u,
 	return n;
 }
 
+/* Skips the "u32 n, n x str node ids" at u (the nodes that stored a block) and returns a
+ * cursor at them, for nn_note_stored once the whole request has been checked. */
+static struct unpack skip_stored_by(struct unpack *u)
+{
+	struct unpack at = *u;
+	uint32_t n = unpack_count(u, 4);
+	for (uint32_t i = 0; i < n; i++)
+		(void)unpack_raw(u, unpack_u32(u));
+	return at;
+}
+
 void nn_op_add_block(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), prev = unpack_u64(u), prev_len = unpack_u64(u);
-	struct unpack acked = *u;
-	uint32_t n = unpack_count(u, 4);
-	for (uint32_t i = 0; i < n; i++)
-		(void)unpack_raw(u, unpack_u32(u));
+	struct unpack acked = skip_stored_by(u);
 	char favored[PROTO_ID_MAX + 1];
 	unpack_str(u, favored, sizeof favored);
 	uint32_t exclude[PROTO_REPL_MAX], nexclude = unpack_excluded(s, u, exclude);
@@ -161,10 +169,7 @@ void nn_op_complete(struct nn_server *s, struct nn_conn *c, const struct proto_h
 		    struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), last = unpack_u64(u), len = unpack_u64(u);
-	struct unpack acked = *u;
-	uint32_t n = unpack_count(u, 4);
-	for (uint32_t i = 0; i < n; i++)
-		(void)unpack_raw(u, unpack_u32(u));
+	struct unpack acked = skip_stored_by(u);
 	if (nn_malformed(s, c, h, u))
 		return;
 	struct nn_attr a;
@@ -471,10 +476,7 @@ void nn_op_update(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		ch[i].old_id = unpack_u64(u);
 		ch[i].new_id = unpack_u64(u);
 		ch[i].len = unpack_u64(u);
-		acked[i] = *u;
-		uint32_t k = unpack_count(u, 4);
-		for (uint32_t j = 0; j < k; j++)
-			(void)unpack_raw(u, unpack_u32(u));
+		acked[i] = skip_stored_by(u);
 		if (!ch[i].new_id)
 			continue;
 		struct nn_block *b = nn_blockmap_get(s->bm, ch[i].new_id);
