@@ -258,17 +258,26 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 	buf_free(&p);
 }
 
-void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-		struct unpack *u)
+bool nn_stat_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		     struct unpack *u, struct nn_attr *a)
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
-		return;
+		return false;
+	int rc = nn_ns_stat(s->ns, path, a);
+	if (rc)
+		nn_reply_err(s, c, h, rc, NULL);
+	return rc == 0;
+}
+
+void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		struct unpack *u)
+{
 	struct nn_attr a;
-	int rc = nn_ns_stat(s->ns, path, &a);
-	nn_reply_attr_or_err(s, c, h, rc, &a);
+	if (nn_stat_request(s, c, h, u, &a))
+		nn_reply_attr(s, c, h, &a);
 }
 
 struct list_ctx {

@@ -70,24 +70,18 @@ void nn_op_symlink(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 void nn_op_readlink(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1];
-	unpack_str(u, path, sizeof path);
-	if (nn_malformed(s, c, h, u) ||
-	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
-		return;
 	struct nn_attr *a = malloc(sizeof *a);
 	if (!a)
 		return nn_reply_err(s, c, h, -ENOMEM, NULL);
-	int rc = nn_ns_stat(s->ns, path, a);
-	if (!rc && a->type != PROTO_T_SYMLINK)
-		rc = -EINVAL;
-	if (rc) {
-		nn_reply_err(s, c, h, rc, NULL);
-	} else {
-		struct buf p = BUF_INIT;
-		pack_str(&p, a->target);
-		nn_reply(s, c, h, &p);
-		buf_free(&p);
+	if (nn_stat_request(s, c, h, u, a)) {
+		if (a->type == PROTO_T_SYMLINK) {
+			struct buf p = BUF_INIT;
+			pack_str(&p, a->target);
+			nn_reply(s, c, h, &p);
+			buf_free(&p);
+		} else {
+			nn_reply_err(s, c, h, -EINVAL, NULL);
+		}
 	}
 	free(a);
 }

@@ -260,6 +260,11 @@ int nn_set_replication(struct nn_server *s, const char *path, uint16_t repl,
 		       struct nn_attr *a);
 /* op_files.c: releases the blocks c allocated (CN_ALLOC_BLOCK) and never used. */
 void nn_pending_release(struct nn_server *s, struct nn_conn *c);
+/* op_files.c: the start of CN_STAT and CN_READLINK, whose request is "str path": decodes
+ * it, checks that the caller may look the path up and stats it into *a. false when any
+ * of that failed (the error is replied). */
+bool nn_stat_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		     struct unpack *u, struct nn_attr *a);
 /* op_admin.c: marks decommissioning nodes done once their blocks are safe elsewhere. */
 void nn_check_decommission(struct nn_server *s);
 /* op_datanode.c: datanode i is dead: forget its replicas and its tasks (nn_dns_check's
