@@ -164,6 +164,13 @@ int auth_server_check(struct auth_server *s, const struct auth_keys *keys,
 	return 0;
 }
 
+/* Receives the next handshake frame into h and in: -EPROTO unless it is of type. */
+static int recv_handshake(int fd, uint16_t type, struct proto_hdr *h, struct buf *in)
+{
+	int rc = proto_recv(fd, h, in, PROTO_MAX_HANDSHAKE);
+	return !rc && h->type != type ? -EPROTO : rc;
+}
+
 int auth_server_blocking(int fd, const struct auth_keys *keys, uint8_t role,
 			 struct auth_peer *peer)
 {
@@ -174,13 +181,9 @@ int auth_server_blocking(int fd, const struct auth_keys *keys, uint8_t role,
 	int rc = net_write_full(fd, out.data, out.len);
 	if (rc)
 		goto out;
-	rc = proto_recv(fd, &h, &in, PROTO_MAX_HANDSHAKE);
+	rc = recv_handshake(fd, PROTO_AUTH, &h, &in);
 	if (rc)
 		goto out;
-	if (h.type != PROTO_AUTH) {
-		rc = -EPROTO;
-		goto out;
-	}
 	buf_reset(&out);
 	rc = auth_server_check(&s, keys, in.data, in.len, peer, &out);
 	int wrc = net_write_full(fd, out.data, out.len);
@@ -237,13 +240,9 @@ int auth_client(int fd, const uint8_t key[AUTH_KEY_LEN], uint8_t role, uint32_t 
 	rc = proto_send(fd, PROTO_AUTH, 0, 0, 0, p.data, p.len);
 	if (rc)
 		goto out;
-	rc = proto_recv(fd, &h, &in, PROTO_MAX_HANDSHAKE);
+	rc = recv_handshake(fd, PROTO_AUTH_OK, &h, &in);
 	if (rc)
 		goto out;
-	if (h.type != PROTO_AUTH_OK) {
-		rc = -EPROTO;
-		goto out;
-	}
 	if (h.status) {
 		rc = proto_errno(h.status);
 		goto out;

@@ -1,6 +1,7 @@
 /* cfg: settings. See cfg.h. Filled by the main thread before any other starts. */
 #include "cfg.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -12,84 +13,73 @@
 
 enum kind { K_SIZE, K_U32, K_SECS, K_RATIO, K_STR, K_SYNC, K_BOOL };
 
+/* Each setting: its name, how its value is written, and its default as it would be
+ * written in the file (NULL: zero or "", or computed by cfg_defaults). */
 static const struct {
 	const char *key;
 	enum kind kind;
 	size_t off;
 	size_t size;
+	const char *def;
 } keys[] = {
-#define F(name, kind) {#name, kind, offsetof(struct cfg, name), sizeof(((struct cfg *)0)->name)}
-	F(block_size, K_SIZE),
-	F(replication, K_U32),
-	F(heartbeat_interval, K_SECS),
-	F(stale_node_timeout, K_SECS),
-	F(dead_node_timeout, K_SECS),
-	F(maintenance_timeout, K_SECS),
-	F(scan_period, K_SECS),
-	F(safemode_threshold, K_RATIO),
-	F(lease_timeout, K_SECS),
-	F(task_slots, K_U32),
-	F(locality_delay, K_SECS),
-	F(task_attempts, K_U32),
-	F(task_timeout, K_SECS),
-	F(speculation, K_BOOL),
-	F(task_user, K_STR),
-	F(trash_interval, K_SECS),
-	F(metadata_sync, K_SYNC),
-	F(permissions, K_BOOL),
-	F(superuser, K_U32),
-	F(max_connections, K_U32),
-	F(max_unauth_connections, K_U32),
-	F(handshake_timeout, K_SECS),
-	F(frame_timeout, K_SECS),
-	F(block_token_lifetime, K_SECS),
-	F(block_key_interval, K_SECS),
-	F(test_corrupt_writes, K_U32),
-	F(namenode, K_STR),
-	F(listen, K_STR),
-	F(advertise, K_STR),
-	F(http, K_STR),
-	F(key_file, K_STR),
-	F(datanode_key_file, K_STR),
-	F(tls_cert, K_STR),
-	F(tls_key, K_STR),
-	F(tls_ca, K_STR),
-	F(name_dir, K_STR),
-	F(data_dir, K_STR),
-	F(log_file, K_STR),
-	F(log_level, K_STR),
+#define F(name, kind, def) \
+	{#name, kind, offsetof(struct cfg, name), sizeof(((struct cfg *)0)->name), def}
+	F(block_size, K_SIZE, "64M"),
+	F(replication, K_U32, "3"),
+	F(heartbeat_interval, K_SECS, "1"),
+	F(stale_node_timeout, K_SECS, "4"),
+	F(dead_node_timeout, K_SECS, "10"),
+	F(maintenance_timeout, K_SECS, "600"),
+	F(scan_period, K_SECS, "1209600"),
+	F(safemode_threshold, K_RATIO, "0.999"),
+	F(lease_timeout, K_SECS, "60"),
+	F(task_slots, K_U32, NULL), /* the number of online CPUs */
+	F(locality_delay, K_SECS, "1"),
+	F(task_attempts, K_U32, "4"),
+	F(task_timeout, K_SECS, "600"),
+	F(speculation, K_BOOL, "on"),
+	F(task_user, K_STR, "nobody"),
+	F(trash_interval, K_SECS, "0"),
+	F(metadata_sync, K_SYNC, "always"),
+	F(permissions, K_BOOL, "on"),
+	F(superuser, K_U32, NULL),
+	F(max_connections, K_U32, "4096"),
+	F(max_unauth_connections, K_U32, "64"),
+	F(handshake_timeout, K_SECS, "5"),
+	F(frame_timeout, K_SECS, "30"),
+	F(block_token_lifetime, K_SECS, "3600"),
+	F(block_key_interval, K_SECS, "3600"),
+	F(test_corrupt_writes, K_U32, NULL), /* 0: off (test-only) */
+	F(namenode, K_STR, NULL),
+	F(listen, K_STR, NULL),
+	F(advertise, K_STR, NULL),
+	F(http, K_STR, NULL),
+	F(key_file, K_STR, NULL),
+	F(datanode_key_file, K_STR, NULL),
+	F(tls_cert, K_STR, NULL),
+	F(tls_key, K_STR, NULL),
+	F(tls_ca, K_STR, NULL),
+	F(name_dir, K_STR, NULL),
+	F(data_dir, K_STR, NULL),
+	F(log_file, K_STR, NULL),
+	F(log_level, K_STR, "info"),
 #undef F
 };
 
 void cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof *c);
-	c->block_size = 64u << 20;
-	c->replication = 3;
-	c->heartbeat_interval = 1;
-	c->stale_node_timeout = 4;
-	c->dead_node_timeout = 10;
-	c->maintenance_timeout = 600;
-	c->scan_period = 1209600;
-	c->safemode_threshold = 0.999;
-	c->lease_timeout = 60;
+	struct buf err = BUF_INIT;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (!keys[i].def)
+			continue;
+		int rc = cfg_set(c, keys[i].key, keys[i].def, &err);
+		assert(rc == 0 && "a default in keys[] does not parse");
+		(void)rc;
+	}
+	buf_free(&err);
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	c->task_slots = n > 0 ? (uint32_t)n : 1;
-	c->locality_delay = 1;
-	c->task_attempts = 4;
-	c->task_timeout = 600;
-	c->speculation = 1;
-	snprintf(c->task_user, sizeof c->task_user, "nobody");
-	c->trash_interval = 0;
-	c->metadata_sync = 0;
-	c->permissions = 1;
-	c->max_connections = 4096;
-	c->max_unauth_connections = 64;
-	c->handshake_timeout = 5;
-	c->frame_timeout = 30;
-	c->block_token_lifetime = 3600;
-	c->block_key_interval = 3600;
-	snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
 void cfg_datanode_key_path(const struct cfg *c, char *out, size_t outsz)

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,31 +76,29 @@ int net_listen(const char *addr, int backlog)
 	return fd;
 }
 
-static int format_addr(const struct sockaddr_in *sa, char *out, size_t outsz)
+/* The address of fd's own end (peer false) or of its peer as "IP:PORT" into out. */
+static int end_addr(int fd, bool peer, char *out, size_t outsz)
 {
-	char ip[INET_ADDRSTRLEN];
-	if (!inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip))
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	if (peer ? getpeername(fd, (struct sockaddr *)&sa, &len)
+		 : getsockname(fd, (struct sockaddr *)&sa, &len))
 		return -errno;
-	int n = snprintf(out, outsz, "%s:%u", ip, ntohs(sa->sin_port));
+	char ip[INET_ADDRSTRLEN];
+	if (!inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip))
+		return -errno;
+	int n = snprintf(out, outsz, "%s:%u", ip, ntohs(sa.sin_port));
 	return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
 }
 
 int net_local_addr(int fd, char *out, size_t outsz)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	if (getsockname(fd, (struct sockaddr *)&sa, &len))
-		return -errno;
-	return format_addr(&sa, out, outsz);
+	return end_addr(fd, false, out, outsz);
 }
 
 int net_peer_addr(int fd, char *out, size_t outsz)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	if (getpeername(fd, (struct sockaddr *)&sa, &len))
-		return -errno;
-	return format_addr(&sa, out, outsz);
+	return end_addr(fd, true, out, outsz);
 }
 
 int net_connect(const char *addr, int timeout_ms)

@@ -173,6 +173,15 @@ static void made_note(const char *path, const struct dfs_attr *a)
 	made_note_hash(path_hash(path, NULL), a);
 }
 
+/* Ends an operation op that made path (attributes a): noted when rc is 0, else failed. */
+static int made_or_fail(const char *op, const char *path, int rc, const struct dfs_attr *a)
+{
+	if (rc)
+		return fail(op, path, rc);
+	made_note(path, a);
+	return 0;
+}
+
 static bool made_take(const char *path, struct dfs_attr *a)
 {
 	bool hit = made.hash && made.hash == path_hash(path, NULL) &&
@@ -226,9 +235,7 @@ static int fs_mknod(const char *path, mode_t mode, dev_t rdev)
 	switch (mode & S_IFMT) {
 	case S_IFREG:
 		rc = dfs_create_closed(conn(), path, mode & 07777, false, uid, gid, &a);
-		if (!rc)
-			made_note(path, &a);
-		return rc ? fail("mknod", path, rc) : 0;
+		return made_or_fail("mknod", path, rc, &a);
 	case S_IFIFO: t = PROTO_T_FIFO; break;
 	case S_IFCHR: t = PROTO_T_CHR; break;
 	case S_IFBLK: t = PROTO_T_BLK; break;
@@ -236,9 +243,7 @@ static int fs_mknod(const char *path, mode_t mode, dev_t rdev)
 	default: return -EINVAL;
 	}
 	rc = dfs_mknod(conn(), path, t, mode & 07777, (uint32_t)rdev, uid, gid, &a);
-	if (!rc)
-		made_note(path, &a);
-	return rc ? fail("mknod", path, rc) : 0;
+	return made_or_fail("mknod", path, rc, &a);
 }
 
 static int fs_mkdir(const char *path, mode_t mode)
@@ -250,9 +255,7 @@ static int fs_mkdir(const char *path, mode_t mode)
 	caller(&uid, &gid);
 	struct dfs_attr a;
 	rc = dfs_mkdir_as(conn(), path, mode & 07777, uid, gid, &a);
-	if (!rc)
-		made_note(path, &a);
-	return rc ? fail("mkdir", path, rc) : 0;
+	return made_or_fail("mkdir", path, rc, &a);
 }
 
 static int fs_unlink(const char *path)
@@ -280,9 +283,7 @@ static int fs_symlink(const char *target, const char *path)
 	caller(&uid, &gid);
 	struct dfs_attr a;
 	rc = dfs_symlink(conn(), path, target, uid, gid, &a);
-	if (!rc)
-		made_note(path, &a);
-	return rc ? fail("symlink", path, rc) : 0;
+	return made_or_fail("symlink", path, rc, &a);
 }
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)

@@ -91,6 +91,24 @@ void nn_reply_attr(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	buf_free(&p);
 }
 
+void nn_reply_attr_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			  int rc, const struct nn_attr *a)
+{
+	if (rc)
+		nn_reply_err(s, c, h, rc, NULL);
+	else
+		nn_reply_attr(s, c, h, a);
+}
+
+void nn_reply_ok_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			int rc)
+{
+	if (rc)
+		nn_reply_err(s, c, h, rc, NULL);
+	else
+		nn_reply_ok(s, c, h);
+}
+
 /* ---------- connections ---------- */
 
 void nn_conn_release(struct nn_server *s, struct nn_conn *c)

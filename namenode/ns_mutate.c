@@ -318,15 +318,11 @@ int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t fl
 	char sname[PROTO_NAME_MAX + 1], dname[PROTO_NAME_MAX + 1];
 	bool sexists, dexists;
 	int rc = nn_ns_resolve_parent(ns, src, &sp, sname, &s, &sexists);
-	if (rc == -EBUSY)
-		return -EBUSY;
-	if (rc)
+	if (rc) /* -EBUSY for the root */
 		return rc;
 	if (!sexists)
 		return -ENOENT;
 	rc = nn_ns_resolve_parent(ns, dst, &dp, dname, &d, &dexists);
-	if (rc == -EBUSY)
-		return -EBUSY;
 	if (rc)
 		return rc;
 	if ((flags & PROTO_RENAME_NOREPLACE) && (flags & PROTO_RENAME_EXCHANGE))
@@ -501,20 +497,28 @@ int nn_ns_setattr(struct nn_ns *ns, const char *path, uint32_t valid, uint32_t m
 	return nn_ns_commit_inode(ns, &a, out);
 }
 
+/* Resolves the parent of path, whose last name must be free: -EEXIST when something
+ * (or the root itself) is there already. */
+static int resolve_free_name(struct nn_ns *ns, const char *path, struct nn_attr *parent,
+			     char name[PROTO_NAME_MAX + 1])
+{
+	struct nn_attr old;
+	bool exists;
+	int rc = nn_ns_resolve_parent(ns, path, parent, name, &old, &exists);
+	if (rc == -EBUSY || (!rc && exists))
+		return -EEXIST;
+	return rc;
+}
+
 /* Adds a new non-directory, non-file inode (a filled in by the caller) at path. */
 static int add_node(struct nn_ns *ns, const char *path, struct nn_attr *a, uint8_t type,
 		    uint32_t mode, uint32_t uid, uint32_t gid)
 {
-	struct nn_attr parent, old;
+	struct nn_attr parent;
 	char name[PROTO_NAME_MAX + 1];
-	bool exists;
-	int rc = nn_ns_resolve_parent(ns, path, &parent, name, &old, &exists);
-	if (rc == -EBUSY)
-		return -EEXIST;
+	int rc = resolve_free_name(ns, path, &parent, name);
 	if (rc)
 		return rc;
-	if (exists)
-		return -EEXIST;
 	int64_t t = nn_ns_now();
 	char target[sizeof a->target];
 	uint32_t rdev = a->rdev;
@@ -569,7 +573,7 @@ int nn_ns_mknod(struct nn_ns *ns, const char *path, uint8_t type, uint32_t mode,
 int nn_ns_link(struct nn_ns *ns, const char *existing, const char *newpath,
 	       struct nn_attr *out)
 {
-	struct nn_attr a, parent, old;
+	struct nn_attr a, parent;
 	int rc = nn_ns_stat(ns, existing, &a);
 	if (rc)
 		return rc;
@@ -578,14 +582,9 @@ int nn_ns_link(struct nn_ns *ns, const char *existing, const char *newpath,
 	if (a.nlink >= 65000)
 		return -EMLINK;
 	char name[PROTO_NAME_MAX + 1];
-	bool exists;
-	rc = nn_ns_resolve_parent(ns, newpath, &parent, name, &old, &exists);
-	if (rc == -EBUSY)
-		return -EEXIST;
+	rc = resolve_free_name(ns, newpath, &parent, name);
 	if (rc)
 		return rc;
-	if (exists)
-		return -EEXIST;
 	int64_t t = nn_ns_now();
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	a.nlink++;

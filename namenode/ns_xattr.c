@@ -21,23 +21,30 @@ static int xattr_name_ok(const char *name)
 	return n > PROTO_NAME_MAX ? -ERANGE : 0;
 }
 
-/* Checks name, resolves path into *a and builds the attribute's key into k (*kl). */
+/* One attribute of one inode: the inode and the key of the attribute's record. */
+struct xattr_ref {
+	struct nn_attr inode;
+	uint8_t key[NN_NS_KEY_MAX];
+	size_t keylen;
+};
+
+/* Checks name, resolves path and builds the reference to its attribute name into *x. */
 static int xattr_resolve(struct nn_ns *ns, const char *path, const char *name,
-			 struct nn_attr *a, uint8_t k[NN_NS_KEY_MAX], size_t *kl)
+			 struct xattr_ref *x)
 {
 	int rc = xattr_name_ok(name);
 	if (!rc)
-		rc = nn_ns_stat(ns, path, a);
+		rc = nn_ns_stat(ns, path, &x->inode);
 	if (!rc)
-		*kl = nn_ns_key_xattr(k, a->ino, name);
+		x->keylen = nn_ns_key_xattr(x->key, x->inode.ino, name);
 	return rc;
 }
 
-/* 0 when key k is set, -ENOENT when not, or another -errno. */
-static int xattr_exists(struct nn_ns *ns, const uint8_t *k, size_t kl)
+/* 0 when the attribute x is set, -ENOENT when not, or another -errno. */
+static int xattr_exists(struct nn_ns *ns, const struct xattr_ref *x)
 {
 	struct buf v = BUF_INIT;
-	int rc = nn_ns_db_get(ns, k, kl, &v);
+	int rc = nn_ns_db_get(ns, x->key, x->keylen, &v);
 	buf_free(&v);
 	return rc;
 }
@@ -89,13 +96,11 @@ int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const 
 {
 	if (len > NN_XATTR_MAX)
 		return -E2BIG;
-	struct nn_attr a;
-	uint8_t k[NN_NS_KEY_MAX];
-	size_t kl;
-	int rc = xattr_resolve(ns, path, name, &a, k, &kl);
+	struct xattr_ref x;
+	int rc = xattr_resolve(ns, path, name, &x);
 	if (rc)
 		return rc;
-	rc = xattr_exists(ns, k, kl);
+	rc = xattr_exists(ns, &x);
 	if (rc && rc != -ENOENT)
 		return rc;
 	if (!rc && (flags & PROTO_XATTR_CREATE))
@@ -103,22 +108,20 @@ int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const 
 	if (rc == -ENOENT && (flags & PROTO_XATTR_REPLACE))
 		return -ENODATA;
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	leveldb_writebatch_put(wb, (const char *)k, kl, value ? value : "", len);
-	a.flags |= PROTO_A_XATTRS;
-	a.ctime = nn_ns_now();
-	nn_ns_put_inode(wb, &a);
+	leveldb_writebatch_put(wb, (const char *)x.key, x.keylen, value ? value : "", len);
+	x.inode.flags |= PROTO_A_XATTRS;
+	x.inode.ctime = nn_ns_now();
+	nn_ns_put_inode(wb, &x.inode);
 	return nn_ns_commit(ns, wb);
 }
 
 int nn_ns_xattr_get(struct nn_ns *ns, const char *path, const char *name, struct buf *out)
 {
-	struct nn_attr a;
-	uint8_t k[NN_NS_KEY_MAX];
-	size_t kl;
-	int rc = xattr_resolve(ns, path, name, &a, k, &kl);
+	struct xattr_ref x;
+	int rc = xattr_resolve(ns, path, name, &x);
 	if (rc)
 		return rc;
-	rc = nn_ns_db_get(ns, k, kl, out);
+	rc = nn_ns_db_get(ns, x.key, x.keylen, out);
 	return rc == -ENOENT ? -ENODATA : rc;
 }
 
@@ -133,24 +136,22 @@ int nn_ns_xattr_list(struct nn_ns *ns, const char *path, struct buf *out)
 
 int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name)
 {
-	struct nn_attr a;
-	uint8_t k[NN_NS_KEY_MAX];
-	size_t kl;
-	int rc = xattr_resolve(ns, path, name, &a, k, &kl);
+	struct xattr_ref x;
+	int rc = xattr_resolve(ns, path, name, &x);
 	if (rc)
 		return rc;
-	rc = xattr_exists(ns, k, kl);
+	rc = xattr_exists(ns, &x);
 	if (rc)
 		return rc == -ENOENT ? -ENODATA : rc;
 	/* the last one gone: clear the inode's flag */
 	struct buf names = BUF_INIT;
-	xattr_names(ns, a.ino, &names);
+	xattr_names(ns, x.inode.ino, &names);
 	if (names.len == strlen(name) + 1)
-		a.flags &= (uint8_t)~PROTO_A_XATTRS;
+		x.inode.flags &= (uint8_t)~PROTO_A_XATTRS;
 	buf_free(&names);
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	leveldb_writebatch_delete(wb, (const char *)k, kl);
-	a.ctime = nn_ns_now();
-	nn_ns_put_inode(wb, &a);
+	leveldb_writebatch_delete(wb, (const char *)x.key, x.keylen);
+	x.inode.ctime = nn_ns_now();
+	nn_ns_put_inode(wb, &x.inode);
 	return nn_ns_commit(ns, wb);
 }

@@ -192,8 +192,8 @@ void nn_op_decommission(struct nn_server *s, struct nn_conn *c, const struct pro
 	char id[PROTO_ID_MAX + 1];
 	unpack_str(u, id, sizeof id);
 	uint8_t on = unpack_u8(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	int i = nn_dns_find(&s->dns, id);
 	if (i < 0)
 		return nn_reply_err(s, c, h, -ENOENT, "no datanode '%s'", id);
@@ -247,8 +247,8 @@ void nn_op_trash(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 	char path[PROTO_PATH_MAX + 1], user[PROTO_NAME_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	unpack_str(u, user, sizeof user);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (s->cfg.trash_interval <= 0)
 		return nn_reply_err(s, c, h, -EOPNOTSUPP, "the trash is off (trash_interval 0)");
 	if (nn_denied(s, c, h, nn_perm_remove(s->ns, path, &c->cred, true)))
@@ -274,8 +274,8 @@ void nn_op_backup(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		  struct unpack *u)
 {
 	uint8_t start = unpack_u8(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (start) {
 		nn_ns_dump_end(c->dump);
 		c->dump = NULL;

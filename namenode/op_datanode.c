@@ -74,8 +74,8 @@ void nn_op_dn_bad_block(struct nn_server *s, struct nn_conn *c, const struct pro
 		if (unpack_ok(u))
 			bad_replica(s, id, gs, (uint32_t)c->dn, why);
 	}
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	nn_reply_ok(s, c, h);
 }
 
@@ -290,8 +290,8 @@ void nn_op_block_deleted(struct nn_server *s, struct nn_conn *c, const struct pr
 			s->repl_dirty = true; /* a replica we did not ask to delete is gone */
 		}
 	}
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	nn_reply_ok(s, c, h);
 }
 

@@ -31,8 +31,8 @@ void nn_op_mkdir(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 	uint8_t flags = unpack_u8(u);
 	uint32_t uid, gid;
 	nn_new_owner(c, u, &uid, &gid);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	int perm = (flags & PROTO_MKDIR_PARENTS)
 			   ? nn_perm_mkdirs(s->ns, path, &c->cred)
 			   : nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0);
@@ -40,9 +40,7 @@ void nn_op_mkdir(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_mkdir(s->ns, path, mode, flags & PROTO_MKDIR_PARENTS, uid, gid, &a);
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_attr(s, c, h, &a);
+	nn_reply_attr_or_err(s, c, h, rc, &a);
 }
 
 static bool block_size_ok(uint64_t bs)
@@ -62,9 +60,8 @@ void nn_op_create(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	unpack_str(u, client, sizeof client);
 	uint32_t uid, gid;
 	nn_new_owner(c, u, &uid, &gid);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
 					    (flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
 		return;
 	if (repl > PROTO_REPL_MAX)
@@ -83,9 +80,7 @@ void nn_op_create(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		rc = nn_ns_complete(s->ns, a.ino, 0, 0, &a); /* same group commit */
 	else if (!rc)
 		nn_lease_add(c, a.ino);
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_attr(s, c, h, &a);
+	nn_reply_attr_or_err(s, c, h, rc, &a);
 }
 
 /* Puts new block nb of file a in the block map (under construction), chooses its
@@ -132,19 +127,27 @@ static uint32_t unpack_excluded(struct nn_server *s, struct unpack *u,
 	return n;
 }
 
+/* Skips the "u32 n, n x str node ids" at u (the nodes that stored a block) and returns a
+ * cursor at them, for nn_note_stored once the whole request has been checked. */
+static struct unpack skip_stored_by(struct unpack *u)
+{
+	struct unpack at = *u;
+	uint32_t n = unpack_count(u, 4);
+	for (uint32_t i = 0; i < n; i++)
+		(void)unpack_raw(u, unpack_u32(u));
+	return at;
+}
+
 void nn_op_add_block(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), prev = unpack_u64(u), prev_len = unpack_u64(u);
-	struct unpack acked = *u;
-	uint32_t n = unpack_count(u, 4);
-	for (uint32_t i = 0; i < n; i++)
-		(void)unpack_raw(u, unpack_u32(u));
+	struct unpack acked = skip_stored_by(u);
 	char favored[PROTO_ID_MAX + 1];
 	unpack_str(u, favored, sizeof favored);
 	uint32_t exclude[PROTO_REPL_MAX], nexclude = unpack_excluded(s, u, exclude);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (!nn_dns_live(&s->dns))
 		return nn_reply_err(s, c, h, -ENOSPC, "no live datanodes to write to");
 	struct nn_attr a;
@@ -166,12 +169,9 @@ void nn_op_complete(struct nn_server *s, struct nn_conn *c, const struct proto_h
 		    struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), last = unpack_u64(u), len = unpack_u64(u);
-	struct unpack acked = *u;
-	uint32_t n = unpack_count(u, 4);
-	for (uint32_t i = 0; i < n; i++)
-		(void)unpack_raw(u, unpack_u32(u));
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	struct unpack acked = skip_stored_by(u);
+	if (nn_malformed(s, c, h, u))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_complete(s->ns, ino, last, len, &a);
 	if (rc)
@@ -185,8 +185,8 @@ void nn_op_abandon(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 		   struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), id = unpack_u64(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	struct nn_blocks freed = {0};
 	if (pending_take(c, id)) { /* a free-standing block given up (CN_ALLOC_BLOCK) */
 		struct nn_blockrec r = {.id = id};
@@ -196,9 +196,7 @@ void nn_op_abandon(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	}
 	int rc = nn_ns_abandon_block(s->ns, ino, id, &freed);
 	nn_release_blocks(s, &freed);
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_ok(s, c, h);
+	nn_reply_ok_or_err(s, c, h, rc);
 }
 
 static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -210,9 +208,8 @@ void nn_op_get_blocks(struct nn_server *s, struct nn_conn *c, const struct proto
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	uint64_t off = unpack_u64(u), len = unpack_u64(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat(s->ns, path, &a);
@@ -261,20 +258,26 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 	buf_free(&p);
 }
 
-void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-		struct unpack *u)
+bool nn_stat_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		     struct unpack *u, struct nn_attr *a)
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
-		return;
-	struct nn_attr a;
-	int rc = nn_ns_stat(s->ns, path, &a);
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
+		return false;
+	int rc = nn_ns_stat(s->ns, path, a);
 	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_attr(s, c, h, &a);
+		nn_reply_err(s, c, h, rc, NULL);
+	return rc == 0;
+}
+
+void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		struct unpack *u)
+{
+	struct nn_attr a;
+	if (nn_stat_request(s, c, h, u, &a))
+		nn_reply_attr(s, c, h, &a);
 }
 
 struct list_ctx {
@@ -298,9 +301,8 @@ void nn_op_list(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 	unpack_str(u, path, sizeof path);
 	unpack_str(u, after, sizeof after);
 	uint32_t max = unpack_u32(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	if (max == 0 || max > 4096)
 		max = 4096;
@@ -327,9 +329,8 @@ void nn_op_rename(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	unpack_str(u, src, sizeof src);
 	unpack_str(u, dst, sizeof dst);
 	uint32_t flags = unpack_u32(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_remove(s->ns, src, &c->cred, false)) ||
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_remove(s->ns, src, &c->cred, false)) ||
 	    nn_denied(s, c, h, nn_perm_remove(s->ns, dst, &c->cred, false)))
 		return;
 	struct nn_blocks freed = {0};
@@ -347,8 +348,8 @@ void nn_op_delete(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	uint8_t flags = unpack_u8(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	bool recursive = flags & PROTO_DELETE_RECURSIVE;
 	if (nn_denied(s, c, h, nn_perm_remove(s->ns, path, &c->cred, recursive)))
 		return;
@@ -388,18 +389,15 @@ void nn_op_setrep(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	uint16_t repl = unpack_u16(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_W)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_W)))
 		return;
 	if (repl < 1 || repl > PROTO_REPL_MAX)
 		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
 				    PROTO_REPL_MAX);
 	struct nn_attr a;
 	int rc = nn_set_replication(s, path, repl, &a);
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_attr(s, c, h, &a);
+	nn_reply_attr_or_err(s, c, h, rc, &a);
 }
 
 
@@ -444,8 +442,8 @@ void nn_op_alloc_block(struct nn_server *s, struct nn_conn *c, const struct prot
 	char favored[PROTO_ID_MAX + 1];
 	unpack_str(u, favored, sizeof favored);
 	uint32_t exclude[PROTO_REPL_MAX], nexclude = unpack_excluded(s, u, exclude);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat_ino(s->ns, ino, &a);
 	if (!rc && a.type != PROTO_T_FILE)
@@ -472,8 +470,8 @@ void nn_op_update(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	uint64_t ino = unpack_u64(u), size = unpack_u64(u);
 	uint32_t nblocks = unpack_u32(u);
 	uint32_t n = unpack_count(u, 32);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	struct nn_ns_change *ch = calloc(n ? n : 1, sizeof *ch);
 	struct unpack *acked = calloc(n ? n : 1, sizeof *acked);
 	if (!ch || !acked) {
@@ -487,10 +485,7 @@ void nn_op_update(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		ch[i].old_id = unpack_u64(u);
 		ch[i].new_id = unpack_u64(u);
 		ch[i].len = unpack_u64(u);
-		acked[i] = *u;
-		uint32_t k = unpack_count(u, 4);
-		for (uint32_t j = 0; j < k; j++)
-			(void)unpack_raw(u, unpack_u32(u));
+		acked[i] = skip_stored_by(u);
 		if (!ch[i].new_id)
 			continue;
 		struct nn_block *b = nn_blockmap_get(s->bm, ch[i].new_id);
@@ -537,9 +532,7 @@ void nn_op_file_blocks(struct nn_server *s, struct nn_conn *c, const struct prot
 		       struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), off = unpack_u64(u), len = unpack_u64(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, perm_ino(s, c, ino, NN_R)))
+	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, perm_ino(s, c, ino, NN_R)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat_ino(s->ns, ino, &a);

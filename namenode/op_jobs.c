@@ -48,8 +48,8 @@ void nn_op_job_status(struct nn_server *s, struct nn_conn *c, const struct proto
 	char id[JOB_ID_MAX + 1];
 	unpack_str(u, id, sizeof id);
 	uint32_t wait_ms = unpack_u32(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (!wait_ms || nn_jobs_over(s->jobs, id))
 		return reply_job_status(s, c, h->reqid, id);
 	if (ALLOC_GROW(s->waiters, s->nwaiters + 1, s->capwaiters))
@@ -93,8 +93,8 @@ void nn_op_job_kill(struct nn_server *s, struct nn_conn *c, const struct proto_h
 {
 	char id[JOB_ID_MAX + 1];
 	unpack_str(u, id, sizeof id);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	int rc = nn_jobs_kill(s->jobs, id);
 	if (rc == -ENOENT)
 		return nn_reply_err(s, c, h, rc, "no job %s", id);
@@ -109,8 +109,8 @@ void nn_op_job_logs(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	char id[JOB_ID_MAX + 1];
 	unpack_str(u, id, sizeof id);
 	int32_t task = unpack_i32(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	struct buf p = BUF_INIT;
 	int rc = nn_jobs_logs(s->jobs, id, task, &p);
 	if (rc == -ENOENT)

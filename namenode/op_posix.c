@@ -40,15 +40,12 @@ void nn_op_setattr(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	uint32_t valid = unpack_u32(u), mode = unpack_u32(u), uid = unpack_u32(u),
 		 gid = unpack_u32(u);
 	int64_t at = unpack_i64(u), mt = unpack_i64(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, perm_setattr(s, c, path, valid, uid, gid)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, perm_setattr(s, c, path, valid, uid, gid)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_setattr(s->ns, path, valid, mode, uid, gid, at, mt, &a);
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_attr(s, c, h, &a);
+	nn_reply_attr_or_err(s, c, h, rc, &a);
 }
 
 void nn_op_symlink(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -59,43 +56,32 @@ void nn_op_symlink(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	unpack_str(u, target, sizeof target);
 	uint32_t uid, gid;
 	nn_new_owner(c, u, &uid, &gid);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0)))
 		return;
 	struct nn_attr *a = malloc(sizeof *a);
 	if (!a)
 		return nn_reply_err(s, c, h, -ENOMEM, NULL);
 	int rc = nn_ns_symlink(s->ns, path, target, uid, gid, a);
-	if (rc)
-		nn_reply_err(s, c, h, rc, NULL);
-	else
-		nn_reply_attr(s, c, h, a);
+	nn_reply_attr_or_err(s, c, h, rc, a);
 	free(a);
 }
 
 void nn_op_readlink(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1];
-	unpack_str(u, path, sizeof path);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
-		return;
 	struct nn_attr *a = malloc(sizeof *a);
 	if (!a)
 		return nn_reply_err(s, c, h, -ENOMEM, NULL);
-	int rc = nn_ns_stat(s->ns, path, a);
-	if (!rc && a->type != PROTO_T_SYMLINK)
-		rc = -EINVAL;
-	if (rc) {
-		nn_reply_err(s, c, h, rc, NULL);
-	} else {
-		struct buf p = BUF_INIT;
-		pack_str(&p, a->target);
-		nn_reply(s, c, h, &p);
-		buf_free(&p);
+	if (nn_stat_request(s, c, h, u, a)) {
+		if (a->type == PROTO_T_SYMLINK) {
+			struct buf p = BUF_INIT;
+			pack_str(&p, a->target);
+			nn_reply(s, c, h, &p);
+			buf_free(&p);
+		} else {
+			nn_reply_err(s, c, h, -EINVAL, NULL);
+		}
 	}
 	free(a);
 }
@@ -106,9 +92,8 @@ void nn_op_link(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 	char src[PROTO_PATH_MAX + 1], dst[PROTO_PATH_MAX + 1];
 	unpack_str(u, src, sizeof src);
 	unpack_str(u, dst, sizeof dst);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, src, &c->cred, 0, 0)) ||
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, src, &c->cred, 0, 0)) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, dst, &c->cred, NN_W | NN_X, 0)))
 		return;
 	struct nn_attr a;
@@ -127,13 +112,10 @@ void nn_op_mknod(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 	uint8_t type = unpack_u8(u);
 	uint32_t mode = unpack_u32(u), rdev = unpack_u32(u), uid, gid;
 	nn_new_owner(c, u, &uid, &gid);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X, 0)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_mknod(s->ns, path, type, mode, rdev, uid, gid, &a);
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_attr(s, c, h, &a);
+	nn_reply_attr_or_err(s, c, h, rc, &a);
 }

@@ -25,6 +25,25 @@ static int perm_xattr(struct nn_server *s, struct nn_conn *c, const char *path, 
 #define XATTR_REPL "user.dfs.replication"
 #define XATTR_BS "user.dfs.block_size"
 
+static bool is_dfs_xattr(const char *name)
+{
+	return !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS);
+}
+
+/* The "str path, str name" that CN_SETXATTR, CN_GETXATTR and CN_REMOVEXATTR start with.
+ * name holds one byte more than PROTO_NAME_MAX: a name of that length still decodes and
+ * the namespace refuses it with ERANGE. */
+struct xattr_req {
+	char path[PROTO_PATH_MAX + 1];
+	char name[PROTO_NAME_MAX + 2];
+};
+
+static void unpack_xattr_req(struct unpack *u, struct xattr_req *r)
+{
+	unpack_str(u, r->path, sizeof r->path);
+	unpack_str(u, r->name, sizeof r->name);
+}
+
 static int parse_u64(const void *v, uint32_t n, uint64_t *out)
 {
 	char tmp[32];
@@ -44,34 +63,30 @@ static int parse_u64(const void *v, uint32_t n, uint64_t *out)
 void nn_op_setxattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
-	unpack_str(u, path, sizeof path);
-	unpack_str(u, name, sizeof name);
+	struct xattr_req r;
+	unpack_xattr_req(u, &r);
 	uint32_t flags = unpack_u32(u), n = unpack_u32(u);
 	const void *v = unpack_raw(u, n);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, perm_xattr(s, c, r.path, r.name, NN_W)))
 		return;
 	int rc;
 	uint64_t x = 0;
 	struct nn_attr a;
-	if (!strcmp(name, XATTR_REPL)) {
+	if (!strcmp(r.name, XATTR_REPL)) {
 		rc = parse_u64(v, n, &x);
 		if (!rc && (x < 1 || x > PROTO_REPL_MAX))
 			rc = -EINVAL;
 		if (!rc)
-			rc = nn_set_replication(s, path, (uint16_t)x, &a);
-	} else if (!strcmp(name, XATTR_BS)) {
+			rc = nn_set_replication(s, r.path, (uint16_t)x, &a);
+	} else if (!strcmp(r.name, XATTR_BS)) {
 		rc = parse_u64(v, n, &x);
 		if (!rc)
-			rc = nn_ns_set_block_size(s->ns, path, x, &a);
+			rc = nn_ns_set_block_size(s->ns, r.path, x, &a);
 	} else {
-		rc = nn_ns_xattr_set(s->ns, path, name, v, n, flags);
+		rc = nn_ns_xattr_set(s->ns, r.path, r.name, v, n, flags);
 	}
-	if (rc)
-		return nn_reply_err(s, c, h, rc, NULL);
-	nn_reply_ok(s, c, h);
+	nn_reply_ok_or_err(s, c, h, rc);
 }
 
 /* Replies "u32 n, n bytes" with v when rc is 0, else the error; frees v. */
@@ -110,17 +125,14 @@ static int dfs_xattr_get(struct nn_server *s, const char *path, const char *name
 void nn_op_getxattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
-	unpack_str(u, path, sizeof path);
-	unpack_str(u, name, sizeof name);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	struct xattr_req r;
+	unpack_xattr_req(u, &r);
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, r.path, &c->cred, 0, NN_R)))
 		return;
 	struct buf v = BUF_INIT;
-	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
-			 ? dfs_xattr_get(s, path, name, &v)
-			 : nn_ns_xattr_get(s->ns, path, name, &v);
+	int rc = is_dfs_xattr(r.name) ? dfs_xattr_get(s, r.path, r.name, &v)
+				      : nn_ns_xattr_get(s->ns, r.path, r.name, &v);
 	reply_bytes(s, c, h, rc, &v);
 }
 
@@ -129,9 +141,8 @@ void nn_op_listxattr(struct nn_server *s, struct nn_conn *c, const struct proto_
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
 	struct buf v = BUF_INIT;
 	reply_bytes(s, c, h, nn_ns_xattr_list(s->ns, path, &v), &v);
@@ -140,15 +151,12 @@ void nn_op_listxattr(struct nn_server *s, struct nn_conn *c, const struct proto_
 void nn_op_removexattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		       struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1], name[PROTO_NAME_MAX + 2];
-	unpack_str(u, path, sizeof path);
-	unpack_str(u, name, sizeof name);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
-	if (nn_denied(s, c, h, perm_xattr(s, c, path, name, NN_W)))
+	struct xattr_req r;
+	unpack_xattr_req(u, &r);
+	if (nn_malformed(s, c, h, u) ||
+	    nn_denied(s, c, h, perm_xattr(s, c, r.path, r.name, NN_W)))
 		return;
-	int rc = !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS)
-			 ? -EPERM : nn_ns_xattr_remove(s->ns, path, name);
+	int rc = is_dfs_xattr(r.name) ? -EPERM : nn_ns_xattr_remove(s->ns, r.path, r.name);
 	if (rc)
 		return nn_reply_err(s, c, h, rc, rc == -EPERM ? "dfs attributes cannot be removed"
 							      : NULL);
@@ -169,8 +177,8 @@ void nn_op_lock(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 	l.end = unpack_u64(u);
 	l.pid = unpack_u32(u);
 	bool test = unpack_u8(u);
-	if (!unpack_ok(u))
-		return nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	if (nn_malformed(s, c, h, u))
+		return;
 	if (l.kind > PROTO_LOCK_FLOCK || l.type < PROTO_LOCK_READ ||
 	    l.type > PROTO_LOCK_UNLOCK || l.start > l.end)
 		return nn_reply_err(s, c, h, -EINVAL, "bad lock request");

@@ -44,6 +44,15 @@ bool nn_denied(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h
 	return true;
 }
 
+bool nn_malformed(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		  const struct unpack *u)
+{
+	if (unpack_ok(u))
+		return false;
+	nn_reply_err(s, c, h, -EPROTO, "malformed request");
+	return true;
+}
+
 /* ---------- block bookkeeping ---------- */
 
 void nn_release_blocks(struct nn_server *s, struct nn_blocks *freed)

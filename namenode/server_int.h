@@ -156,6 +156,13 @@ void nn_pack_attr(struct buf *b, const struct nn_attr *a);
 /* Queues a reply carrying a's attr. */
 void nn_reply_attr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		   const struct nn_attr *a);
+/* Queues the attr of a when rc is 0, else the error rc without a message. */
+void nn_reply_attr_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			  int rc, const struct nn_attr *a);
+/* Queues a success reply without payload when rc is 0, else the error rc without a
+ * message. */
+void nn_reply_ok_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			int rc);
 /* Handles one whole frame of c: the handshake's AUTH, then requests (nn_dispatch). */
 void nn_conn_frame(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		   const void *payload);
@@ -188,6 +195,10 @@ int nn_server_inject_replies(struct nn_server *s, uint8_t role, uint32_t uid,
 struct nn_cred nn_cred_of(const struct nn_server *s, const struct auth_peer *p);
 /* Replies with rc and returns true when a permission check (perm.h) failed (rc != 0). */
 bool nn_denied(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc);
+/* Replies -EPROTO "malformed request" and returns true when decoding the request in u
+ * failed (its sticky error is set). */
+bool nn_malformed(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		  const struct unpack *u);
 /* Forgets blocks no file uses and tells their holders to delete them; frees freed. */
 void nn_release_blocks(struct nn_server *s, struct nn_blocks *freed);
 /* Records the datanodes ("u32 n, n x str id" in u) a client says stored block id
@@ -252,6 +263,11 @@ int nn_set_replication(struct nn_server *s, const char *path, uint16_t repl,
 		       struct nn_attr *a);
 /* op_files.c: releases the blocks c allocated (CN_ALLOC_BLOCK) and never used. */
 void nn_pending_release(struct nn_server *s, struct nn_conn *c);
+/* op_files.c: the start of CN_STAT and CN_READLINK, whose request is "str path": decodes
+ * it, checks that the caller may look the path up and stats it into *a. false when any
+ * of that failed (the error is replied). */
+bool nn_stat_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		     struct unpack *u, struct nn_attr *a);
 /* op_admin.c: marks decommissioning nodes done once their blocks are safe elsewhere. */
 void nn_check_decommission(struct nn_server *s);
 /* op_datanode.c: datanode i is dead: forget its replicas and its tasks (nn_dns_check's

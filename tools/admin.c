@@ -105,11 +105,9 @@ static int admin_backup(struct dfs_client *c, const char *dir)
 
 int cmd_admin(int argc, char **argv)
 {
-	int st = cli_parse_options("admin", argc, argv, NULL);
+	int st = cli_parse_options("admin", argc, argv, NULL, 1, CLI_ANY);
 	if (st >= 0)
 		return st;
-	if (optind >= argc)
-		return cli_usage("admin", false);
 	const char *sub = argv[optind];
 	int status;
 	if (!strcmp(sub, "safemode") && optind + 1 < argc) {

@@ -58,11 +58,9 @@ int cmd_setrep(int argc, char **argv)
 {
 	bool wait = false;
 	const struct cli_opt opts[] = {CLI_BOOL('w', "wait", &wait), CLI_END};
-	int st = cli_parse_options("setrep", argc, argv, opts);
+	int st = cli_parse_options("setrep", argc, argv, opts, 2, CLI_ANY);
 	if (st >= 0)
 		return st;
-	if (argc - optind < 2)
-		return cli_usage("setrep", false);
 	uint16_t n;
 	if (!cli_parse_repl(argv[optind], &n))
 		return 2;
@@ -89,11 +87,9 @@ int cmd_blocks(int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
-	int st = cli_parse_options("blocks", argc, argv, opts);
+	int st = cli_parse_options("blocks", argc, argv, opts, 1, 1);
 	if (st >= 0)
 		return st;
-	if (argc - optind != 1)
-		return cli_usage("blocks", false);
 	struct dfs_client *c = cli_connect();
 	struct buf p = BUF_INIT, out = BUF_INIT;
 	cli_remote_path(argv[optind], &p);
@@ -151,22 +147,48 @@ int cmd_blocks(int argc, char **argv)
 
 /* ---------------- report, fsck ---------------- */
 
+/* One count of a report or fsck: its --json key and its label in the text output,
+ * so that each count is named once for both. */
+struct count {
+	const char *key, *label;
+	uint64_t v;
+};
+
+static void json_counts(struct buf *out, const struct count *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_ku64(out, v[i].key, v[i].v);
+}
+
+/* Prints "<indent><label>: <count>" a line. */
+static void print_counts(const char *indent, const struct count *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s: %" PRIu64 "\n", indent, v[i].label, v[i].v);
+}
+
 int cmd_report(int argc, char **argv)
 {
 	bool json = false, human = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_BOOL('h', "human-readable", &human),
 				       CLI_END};
-	int st = cli_parse_options("report", argc, argv, opts);
+	int st = cli_parse_options("report", argc, argv, opts, 0, 0);
 	if (st >= 0)
 		return st;
-	if (optind != argc)
-		return cli_usage("report", false);
 	struct dfs_client *c = cli_connect();
 	struct dfs_report r;
 	int rc = dfs_report(c, &r);
 	dfs_close(c);
 	if (rc)
 		return cli_fail(NULL, rc);
+	const struct count counts[] = {
+		{"files", "Files and directories", r.files},
+		{"blocks", "Blocks", r.blocks},
+		{"under_replicated", "Under-replicated blocks", r.under_replicated},
+		{"corrupt", "Corrupt blocks", r.corrupt},
+		{"missing", "Missing blocks", r.missing},
+	};
+	size_t ncounts = sizeof counts / sizeof counts[0];
 	if (json) {
 		struct buf out = BUF_INIT;
 		buf_addc(&out, '{');
@@ -174,11 +196,7 @@ int cmd_report(int argc, char **argv)
 		json_ku64(&out, "capacity", r.capacity);
 		json_ku64(&out, "used", r.used);
 		json_ku64(&out, "remaining", r.remaining);
-		json_ku64(&out, "files", r.files);
-		json_ku64(&out, "blocks", r.blocks);
-		json_ku64(&out, "under_replicated", r.under_replicated);
-		json_ku64(&out, "corrupt", r.corrupt);
-		json_ku64(&out, "missing", r.missing);
+		json_counts(&out, counts, ncounts);
 		json_key(&out, "datanodes");
 		buf_addc(&out, '[');
 		for (uint32_t i = 0; i < r.ndatanodes; i++) {
@@ -212,9 +230,7 @@ int cmd_report(int argc, char **argv)
 	printf("Configured capacity: %s\n", cli_size(r.capacity, human, a));
 	printf("DFS used: %s\nDFS remaining: %s\n", cli_size(r.used, human, b),
 	       cli_size(r.remaining, human, d));
-	printf("Files and directories: %" PRIu64 "\nBlocks: %" PRIu64 "\n", r.files, r.blocks);
-	printf("Under-replicated blocks: %" PRIu64 "\nCorrupt blocks: %" PRIu64
-	       "\nMissing blocks: %" PRIu64 "\n", r.under_replicated, r.corrupt, r.missing);
+	print_counts("", counts, ncounts);
 	printf("Datanodes: %u live, %u dead\n\n", live, dead);
 	printf("%-14s %-22s %-8s %10s %10s %10s %8s %s\n", "ID", "ADDRESS", "STATE", "CAPACITY",
 	       "USED", "REMAINING", "BLOCKS", "LAST CONTACT");
@@ -234,11 +250,9 @@ int cmd_fsck(int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
-	int st = cli_parse_options("fsck", argc, argv, opts);
+	int st = cli_parse_options("fsck", argc, argv, opts, 0, 1);
 	if (st >= 0)
 		return st;
-	if (argc - optind > 1)
-		return cli_usage("fsck", false);
 	struct buf p = BUF_INIT;
 	cli_remote_path(optind < argc ? argv[optind] : "/", &p);
 	struct dfs_client *c = cli_connect();
@@ -251,17 +265,22 @@ int cmd_fsck(int argc, char **argv)
 		return st;
 	}
 	bool healthy = !f.corrupt && !f.missing;
+	const char *status = healthy ? "HEALTHY" : "CORRUPT";
+	const struct count counts[] = {
+		{"files", "Files", f.files},
+		{"blocks", "Blocks", f.blocks},
+		{"under_replicated", "Under-replicated blocks", f.under_replicated},
+		{"over_replicated", "Over-replicated blocks", f.over_replicated},
+		{"corrupt", "Corrupt blocks", f.corrupt},
+		{"missing", "Missing blocks", f.missing},
+	};
+	size_t ncounts = sizeof counts / sizeof counts[0];
 	if (json) {
 		struct buf o = BUF_INIT;
 		buf_addc(&o, '{');
-		json_kstr(&o, "status", healthy ? "HEALTHY" : "CORRUPT");
+		json_kstr(&o, "status", status);
 		json_kstr(&o, "path", p.data);
-		json_ku64(&o, "files", f.files);
-		json_ku64(&o, "blocks", f.blocks);
-		json_ku64(&o, "under_replicated", f.under_replicated);
-		json_ku64(&o, "over_replicated", f.over_replicated);
-		json_ku64(&o, "corrupt", f.corrupt);
-		json_ku64(&o, "missing", f.missing);
+		json_counts(&o, counts, ncounts);
 		json_key(&o, "problems");
 		buf_addc(&o, '[');
 		for (uint32_t i = 0; i < f.nproblems; i++) {
@@ -277,11 +296,8 @@ int cmd_fsck(int argc, char **argv)
 	} else {
 		for (uint32_t i = 0; i < f.nproblems; i++)
 			printf("%s: %s\n", f.problems[i].path, f.problems[i].what);
-		printf("Status: %s\n Path: %s\n Files: %" PRIu64 "\n Blocks: %" PRIu64 "\n"
-		       " Under-replicated blocks: %" PRIu64 "\n Over-replicated blocks: %" PRIu64
-		       "\n Corrupt blocks: %" PRIu64 "\n Missing blocks: %" PRIu64 "\n",
-		       healthy ? "HEALTHY" : "CORRUPT", p.data, f.files, f.blocks,
-		       f.under_replicated, f.over_replicated, f.corrupt, f.missing);
+		printf("Status: %s\n Path: %s\n", status, p.data);
+		print_counts(" ", counts, ncounts);
 	}
 	dfs_fsck_free(&f);
 	buf_free(&p);

@@ -182,7 +182,8 @@ static bool takes_arg(const struct cli_opt *o)
 	return o->type == CLI_T_STRING || (o->type == CLI_T_CALLBACK && o->has_arg);
 }
 
-int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_opt *opts)
+int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
+		      int min, int max)
 {
 	static const struct cli_opt none[] = {CLI_END};
 	if (!opts)
@@ -231,6 +232,8 @@ int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_o
 	}
 	free(lo);
 	free(so);
+	if (status < 0 && (argc - optind < min || (max != CLI_ANY && argc - optind > max)))
+		status = cli_usage(cmd, false);
 	return status;
 }
 

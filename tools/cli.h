@@ -82,10 +82,15 @@ struct cli_opt {
 #define CLI_JSON(v) CLI_BOOL(0, "json", (v))
 #define CLI_END {CLI_T_END, 0, NULL, NULL, 0, false, NULL}
 
+/* No upper bound on the operands for cli_parse_options. */
+#define CLI_ANY (-1)
+
 /* Parses the options of command cmd (argv[0] = its name) by table opts (NULL: none
- * but --help): -1 to go on (optind at the operands), else the exit status to return
+ * but --help), then checks that at least min and at most max operands (CLI_ANY: any
+ * number) follow: -1 to go on (optind at the operands), else the exit status to return
  * (0 after --help, 2 after a usage error, or what a callback returned). */
-int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_opt *opts);
+int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
+		      int min, int max);
 
 /* Parses a replication factor (1..PROTO_REPL_MAX); false with a message when bad. */
 bool cli_parse_repl(const char *s, uint16_t *out);

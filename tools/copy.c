@@ -159,12 +159,10 @@ int cmd_put(int argc, char **argv)
 				       CLI_CALLBACK('r', "replication", opt_repl, &o.repl),
 				       CLI_CALLBACK('b', "block-size", opt_block_size, &o.bs),
 				       CLI_END};
-	int st = cli_parse_options("put", argc, argv, opts);
+	int st = cli_parse_options("put", argc, argv, opts, 2, CLI_ANY);
 	if (st >= 0)
 		return st;
 	int n = argc - optind;
-	if (n < 2)
-		return cli_usage("put", false);
 	struct dfs_client *c = cli_connect();
 	struct buf dst = BUF_INIT, t = BUF_INIT;
 	bool dst_dir;
@@ -268,12 +266,10 @@ int cmd_get(int argc, char **argv)
 {
 	bool force = false;
 	const struct cli_opt opts[] = {CLI_BOOL('f', "force", &force), CLI_END};
-	int st = cli_parse_options("get", argc, argv, opts);
+	int st = cli_parse_options("get", argc, argv, opts, 2, CLI_ANY);
 	if (st >= 0)
 		return st;
 	int n = argc - optind;
-	if (n < 2)
-		return cli_usage("get", false);
 	const char *dst = argv[argc - 1];
 	struct dfs_client *c = cli_connect();
 	struct buf src = BUF_INIT, t = BUF_INIT;
@@ -309,11 +305,9 @@ static int cat_path(void *c, const char *path, const struct dfs_attr *a)
 
 int cmd_cat(int argc, char **argv)
 {
-	int st = cli_parse_options("cat", argc, argv, NULL);
+	int st = cli_parse_options("cat", argc, argv, NULL, 1, CLI_ANY);
 	if (st >= 0)
 		return st;
-	if (optind >= argc)
-		return cli_usage("cat", false);
 	struct dfs_client *c = cli_connect();
 	int n;
 	char **v = cli_expand(c, argc - optind, argv + optind, &n);

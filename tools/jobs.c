@@ -121,7 +121,7 @@ int cmd_run(int argc, char **argv)
 		CLI_BIT(0, "count", &s.flags, JOB_F_COUNT),
 		CLI_BIT(0, "overwrite", &s.flags, JOB_F_OVERWRITE),
 		CLI_BOOL(0, "detach", &detach),           CLI_END};
-	int st = cli_parse_options("run", argc, argv, opts);
+	int st = cli_parse_options("run", argc, argv, opts, 0, CLI_ANY);
 	if (st >= 0) {
 		free(inputs);
 		return st;
@@ -329,13 +329,11 @@ int cmd_job(int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
-	int st = cli_parse_options("job", argc, argv, opts);
+	int st = cli_parse_options("job", argc, argv, opts, 1, CLI_ANY);
 	if (st >= 0)
 		return st;
 	int left = argc - optind;
 	char **a = argv + optind;
-	if (left < 1)
-		return cli_usage("job", false);
 	const char *sub = a[0];
 	bool needs_id = strcmp(sub, "list") != 0;
 	if (!strcmp(sub, "list") ? left != 1

@@ -104,7 +104,7 @@ int cmd_ls(int argc, char **argv)
 	const struct cli_opt opts[] = {CLI_BOOL('l', "long", &l.lng),
 				       CLI_BOOL('R', "recursive", &l.recursive),
 				       CLI_BOOL('h', "human-readable", &l.human), CLI_END};
-	int st = cli_parse_options("ls", argc, argv, opts);
+	int st = cli_parse_options("ls", argc, argv, opts, 0, CLI_ANY);
 	if (st >= 0)
 		return st;
 	l.c = cli_connect();
@@ -167,11 +167,9 @@ int cmd_stat(int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
-	int st = cli_parse_options("stat", argc, argv, opts);
+	int st = cli_parse_options("stat", argc, argv, opts, 1, CLI_ANY);
 	if (st >= 0)
 		return st;
-	if (optind >= argc)
-		return cli_usage("stat", false);
 	struct dfs_client *c = cli_connect();
 	int status = cli_each_path(c, argc - optind, argv + optind, NULL, stat_path, &json);
 	dfs_close(c);
@@ -221,7 +219,7 @@ int cmd_du(int argc, char **argv)
 	struct du_ctx d = {0};
 	const struct cli_opt opts[] = {CLI_BOOL('s', "summarize", &d.summary),
 				       CLI_BOOL('h', "human-readable", &d.human), CLI_END};
-	int st = cli_parse_options("du", argc, argv, opts);
+	int st = cli_parse_options("du", argc, argv, opts, 0, CLI_ANY);
 	if (st >= 0)
 		return st;
 	d.c = cli_connect();
@@ -234,7 +232,7 @@ int cmd_df(int argc, char **argv)
 {
 	bool human = false;
 	const struct cli_opt opts[] = {CLI_BOOL('h', "human-readable", &human), CLI_END};
-	int st = cli_parse_options("df", argc, argv, opts);
+	int st = cli_parse_options("df", argc, argv, opts, 0, CLI_ANY);
 	if (st >= 0)
 		return st;
 	struct dfs_client *c = cli_connect();

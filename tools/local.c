@@ -827,10 +827,8 @@ int cmd_local(int argc, char **argv)
 		CLI_STRING(0, "fuse-opts", &fuse_opts),
 		CLI_BOOL(0, "tls", &tls),
 		CLI_END};
-	int st = cli_parse_options("local", argc, argv, opts);
+	int st = cli_parse_options("local", argc, argv, opts, 1, CLI_ANY);
 	bool have_settings = settings.len > 0;
-	if (st < 0 && optind >= argc)
-		st = cli_usage("local", false);
 	if (st >= 0) {
 		buf_free(&settings);
 		return st;
@@ -919,11 +917,9 @@ int cmd_mount(int argc, char **argv)
 	args[fa.n++] = bin.data;
 	const struct cli_opt opts[] = {CLI_FLAG_CALLBACK('f', NULL, opt_foreground, &fa),
 				       CLI_CALLBACK('o', NULL, opt_fuse_o, &fa), CLI_END};
-	int st = cli_parse_options("mount", argc, argv, opts);
+	int st = cli_parse_options("mount", argc, argv, opts, 1, 1);
 	if (st >= 0)
 		return st;
-	if (optind + 1 != argc)
-		return cli_usage("mount", false);
 	int n = fa.n;
 	const char *gl[][2] = {{"-n", cli_g.namenode}, {"--dir", cli_g.dir},
 			       {"--key", cli_g.key}, {"--config", cli_g.config}};

@@ -157,52 +157,46 @@ static void main_help(FILE *f)
 	fprintf(f, "\n%s\n'dfs COMMAND --help' explains a command.\n", global_help);
 }
 
+/* The global options that take a value (the next argument, or after '=' where with_eq). */
+static const struct {
+	const char *name;
+	const char **slot;
+	bool with_eq;
+} value_globals[] = {
+	{"-n", &cli_g.namenode, false},       {"--namenode", &cli_g.namenode, true},
+	{"--dir", &cli_g.dir, true},          {"--key", &cli_g.key, true},
+	{"--config", &cli_g.config, true},    {"--tls-cert", &cli_g.tls_cert, false},
+	{"--tls-key", &cli_g.tls_key, false}, {"--tls-ca", &cli_g.tls_ca, false},
+};
+
 /* Removes the global options from argv (they may stand anywhere); returns new argc. */
 static int take_globals(int argc, char **argv)
 {
 	int out = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = NULL;
 		if (!strcmp(a, "--")) {
 			while (i < argc)
 				argv[out++] = argv[i++];
 			break;
 		}
-		if (!strcmp(a, "-n") || !strcmp(a, "--namenode"))
-			slot = &cli_g.namenode;
-		else if (!strcmp(a, "--dir"))
-			slot = &cli_g.dir;
-		else if (!strcmp(a, "--key"))
-			slot = &cli_g.key;
-		else if (!strcmp(a, "--config"))
-			slot = &cli_g.config;
-		else if (!strcmp(a, "--tls-cert"))
-			slot = &cli_g.tls_cert;
-		else if (!strcmp(a, "--tls-key"))
-			slot = &cli_g.tls_key;
-		else if (!strcmp(a, "--tls-ca"))
-			slot = &cli_g.tls_ca;
+		const char **slot = NULL, *value = NULL;
+		for (size_t k = 0; k < sizeof value_globals / sizeof value_globals[0] && !slot; k++) {
+			const char *name = value_globals[k].name;
+			size_t n = strlen(name);
+			if (!strcmp(a, name)) {
+				slot = value_globals[k].slot;
+			} else if (value_globals[k].with_eq && !strncmp(a, name, n) && a[n] == '=') {
+				slot = value_globals[k].slot;
+				value = a + n + 1;
+			}
+		}
 		if (slot) {
-			if (i + 1 >= argc) {
+			if (!value && i + 1 >= argc) {
 				fprintf(stderr, "dfs: option '%s' needs a value\n", a);
 				exit(2);
 			}
-			*slot = argv[++i];
-			continue;
-		}
-		const char *eq;
-		if (!strncmp(a, "--dir=", 6) || !strncmp(a, "--key=", 6) ||
-		    !strncmp(a, "--namenode=", 11) || !strncmp(a, "--config=", 9)) {
-			eq = strchr(a, '=') + 1;
-			if (a[2] == 'd')
-				cli_g.dir = eq;
-			else if (a[2] == 'k')
-				cli_g.key = eq;
-			else if (a[2] == 'n')
-				cli_g.namenode = eq;
-			else
-				cli_g.config = eq;
+			*slot = value ? value : argv[++i];
 			continue;
 		}
 		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {

@@ -16,11 +16,9 @@ int cmd_mkdir(int argc, char **argv)
 {
 	bool parents = false;
 	const struct cli_opt opts[] = {CLI_BOOL('p', "parents", &parents), CLI_END};
-	int st = cli_parse_options("mkdir", argc, argv, opts);
+	int st = cli_parse_options("mkdir", argc, argv, opts, 1, CLI_ANY);
 	if (st >= 0)
 		return st;
-	if (optind >= argc)
-		return cli_usage("mkdir", false);
 	struct dfs_client *c = cli_connect();
 	struct buf p = BUF_INIT;
 	int status = 0;
@@ -41,7 +39,7 @@ int cmd_rm(int argc, char **argv)
 	const struct cli_opt opts[] = {CLI_BOOL('r', "recursive", &recursive),
 				       CLI_BOOL('R', NULL, &recursive), CLI_BOOL('f', "force", &force),
 				       CLI_BOOL(0, "skip-trash", &skip_trash), CLI_END};
-	int st = cli_parse_options("rm", argc, argv, opts);
+	int st = cli_parse_options("rm", argc, argv, opts, 1, CLI_ANY);
 	if (st >= 0)
 		return st;
 	char user[64];
@@ -50,8 +48,6 @@ int cmd_rm(int argc, char **argv)
 		snprintf(user, sizeof user, "%s", pw->pw_name);
 	else
 		snprintf(user, sizeof user, "%u", (unsigned)getuid());
-	if (optind >= argc)
-		return cli_usage("rm", false);
 	struct dfs_client *c = cli_connect();
 	struct buf p = BUF_INIT;
 	int status = 0;
@@ -96,12 +92,10 @@ int cmd_rm(int argc, char **argv)
 
 int cmd_mv(int argc, char **argv)
 {
-	int st = cli_parse_options("mv", argc, argv, NULL);
+	int st = cli_parse_options("mv", argc, argv, NULL, 2, CLI_ANY);
 	if (st >= 0)
 		return st;
 	int n = argc - optind;
-	if (n < 2)
-		return cli_usage("mv", false);
 	struct dfs_client *c = cli_connect();
 	struct buf dst = BUF_INIT, src = BUF_INIT, t = BUF_INIT;
 	bool dst_dir;

@@ -140,11 +140,9 @@ static int run(const char *cmd, int argc, char **argv)
 {
 	struct change c = {NULL, false, cmd, 0, NULL, 0, 0, 0};
 	const struct cli_opt opts[] = {CLI_BOOL('R', "recursive", &c.recursive), CLI_END};
-	int st = cli_parse_options(cmd, argc, argv, opts);
+	int st = cli_parse_options(cmd, argc, argv, opts, 2, CLI_ANY);
 	if (st >= 0)
 		return st;
-	if (argc - optind < 2)
-		return cli_usage(cmd, false);
 	const char *what = argv[optind];
 	if (!strcmp(cmd, "chmod")) {
 		uint32_t m;
