@@ -128,8 +128,7 @@ int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t fl
 		 struct nn_blocks *freed);
 int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_blocks *freed);
 /* Sets a file's replication, or a directory's default for new files. */
-int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
-		 struct nn_attr *out);
+int nn_ns_setrep(struct nn_ns *ns, uint64_t ino, uint16_t replication, struct nn_attr *out);
 /* Calls cb for every block of every file (start-up: building the block map). */
 typedef void (*nn_ns_block_cb)(void *arg, const struct nn_blockrec *b, uint16_t replication);
 int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg);
@@ -180,11 +179,20 @@ int nn_ns_mknod_at(struct nn_ns *ns, uint64_t dir, const char *name, uint8_t typ
 /* Adds (dir, name) as another name of inode ino. */
 int nn_ns_link_at(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name,
 		  struct nn_attr *out);
-/* unlink(2) (rmdir false: a directory gives -EISDIR) or rmdir(2) (rmdir true: a
- * non-directory gives -ENOTDIR, a non-empty one -ENOTEMPTY). gone (may be NULL) gets
+/* unlink(2) (a directory gives -EISDIR) or, with NN_UNLINK_DIR, rmdir(2) (a
+ * non-directory gives -ENOTDIR, a non-empty one -ENOTEMPTY). With NN_UNLINK_KEEP a
+ * file losing its last name is kept, with nlink 0, until nn_ns_reclaim: a mount has it
+ * open (POSIX: an unlinked file lives until its last close). gone (may be NULL) gets
  * the inode as the name left it: nlink 0 when that was its last name. */
-int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, bool rmdir,
+#define NN_UNLINK_DIR 0x1
+#define NN_UNLINK_KEEP 0x2
+int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t flags,
 		    struct nn_blocks *freed, struct nn_attr *gone);
+/* Deletes a kept inode (NN_UNLINK_KEEP) at its last close: -ENOENT when ino is not
+ * kept (any more). Its blocks go to freed. */
+int nn_ns_reclaim(struct nn_ns *ns, uint64_t ino, struct nn_blocks *freed);
+/* Calls cb for every kept inode (start-up: no mount's open survives a restart). */
+int nn_ns_scan_kept(struct nn_ns *ns, nn_ns_ino_cb cb, void *arg);
 /* rename(2) with PROTO_RENAME_* flags, as nn_ns_rename; moving a directory into itself
  * or below it is -EINVAL, checked by walking the directories' parents. */
 int nn_ns_rename_at(struct nn_ns *ns, uint64_t sdir, const char *sname, uint64_t ddir,
@@ -214,7 +222,7 @@ int nn_ns_xattr_list_ino(struct nn_ns *ns, uint64_t ino, struct buf *out);
 int nn_ns_xattr_remove_ino(struct nn_ns *ns, uint64_t ino, const char *name);
 
 /* Sets a directory's block size for new files (0 = unset), or an empty file's. */
-int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size,
+int nn_ns_set_block_size(struct nn_ns *ns, uint64_t ino, uint64_t block_size,
 			 struct nn_attr *out);
 
 /* Reserves a fresh block id and generation stamp (for a block not yet in any file). */

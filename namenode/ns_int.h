@@ -31,6 +31,8 @@
  *   "B" u64 ino, u32 index      block slot: u64 block id (0: a hole), u64 genstamp,
  *                               u64 length
  *   "X" u64 ino, name bytes     extended attribute: the raw value
+ *   "U" u64 ino                 a file unlinked while a mount had it open: kept, with
+ *                               nlink 0, until nn_ns_reclaim (empty value)
  *
  * Versioning: "V" is the namespace's format version, written by nn_ns_format, checked
  * by nn_ns_open (no "V" or another magic: -ENOENT; another version: -EPROTO) and by
@@ -42,7 +44,8 @@
  *
  * Invariants every mutation keeps (one WriteBatch, so they hold on disk at every sync):
  *   - an inode's nlink is the number of "D" entries naming it (directories: 2 + their
- *     subdirectories); the root, inode 1, has no entry;
+ *     subdirectories); the root, inode 1, has no entry; an inode with nlink 0 has a
+ *     "U" record (it is kept for an open file) and a "U" record names such an inode;
  *   - a directory's parent is the directory whose "D" entry names it (the root's is
  *     itself), so walking parents from any directory reaches the root;
  *   - a file's nblocks equals its number of "B" slots, 0..nblocks-1, and its size is

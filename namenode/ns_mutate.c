@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "pack.h"
 
 static void touch_dir(struct nn_attr *d, int64_t t)
 {
@@ -33,16 +34,28 @@ static void touch_dir(struct nn_attr *d, int64_t t)
 	d->ctime = t;
 }
 
+/* The key of inode ino's "U" record (kept while open). */
+static size_t key_kept(uint8_t *k, uint64_t ino) { return nn_ns_key_prefix(k, 'U', ino); }
+
 /* Removes one link to inode a (its entry already deleted by the caller); when the last
- * link goes, deletes the inode, its blocks and xattrs into wb and freed. */
-static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr *a,
-		      struct nn_blocks *freed, int64_t t)
+ * link goes, deletes the inode, its blocks and xattrs into wb and freed -- or, with
+ * keep (a file some mount has open), keeps it with nlink 0 and a "U" record. */
+static void drop_link_keep(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr *a,
+			   struct nn_blocks *freed, int64_t t, bool keep)
 {
-	if (a->type != PROTO_T_DIR && a->nlink > 1) {
+	if (a->type != PROTO_T_DIR && (a->nlink > 1 || (keep && a->nlink == 1))) {
 		a->nlink--;
 		a->ctime = t;
 		nn_ns_put_inode(wb, a);
+		if (!a->nlink) {
+			uint8_t k[NN_NS_PREFIX_LEN];
+			leveldb_writebatch_put(wb, (const char *)k, key_kept(k, a->ino), "", 0);
+		}
 		return;
+	}
+	if (!a->nlink) { /* a kept inode going at last */
+		uint8_t k[NN_NS_PREFIX_LEN];
+		leveldb_writebatch_delete(wb, (const char *)k, key_kept(k, a->ino));
 	}
 	uint8_t k[NN_NS_PREFIX_LEN];
 	leveldb_writebatch_delete(wb, (const char *)k, nn_ns_key_inode(k, a->ino));
@@ -61,6 +74,12 @@ static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr
 		nn_blocks_free(&bl);
 	}
 	nn_ns_xattr_drop_all(ns, wb, a->ino);
+}
+
+static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr *a,
+		      struct nn_blocks *freed, int64_t t)
+{
+	drop_link_keep(ns, wb, a, freed, t, false);
 }
 
 static void init_child(struct nn_ns *ns, struct nn_attr *a, uint8_t type, uint32_t mode,
@@ -538,8 +557,9 @@ static int delete_tree(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_att
 	return rc;
 }
 
-/* Removes the name in slot sl (and, with recursive, a directory's whole subtree). */
-static int delete_in(struct nn_ns *ns, struct nn_ns_slot *sl, bool recursive,
+/* Removes the name in slot sl (and, with recursive, a directory's whole subtree);
+ * with keep, a file losing its last name is kept (drop_link_keep). */
+static int delete_in(struct nn_ns *ns, struct nn_ns_slot *sl, bool recursive, bool keep,
 		     struct nn_blocks *freed)
 {
 	struct nn_attr p = sl->dir, a = sl->old;
@@ -563,7 +583,7 @@ static int delete_in(struct nn_ns *ns, struct nn_ns_slot *sl, bool recursive,
 		p.nlink--;
 	}
 	nn_ns_del_dirent(wb, p.ino, name);
-	drop_link(ns, wb, &a, freed, t);
+	drop_link_keep(ns, wb, &a, freed, t, keep && a.type == PROTO_T_FILE);
 	touch_dir(&p, t);
 	nn_ns_put_inode(wb, &p);
 	return nn_ns_commit(ns, wb);
@@ -575,14 +595,15 @@ int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_b
 	int rc = slot_new(ns, path, 0, NULL, &sl);
 	if (rc)
 		return rc;
-	rc = delete_in(ns, sl, recursive, freed);
+	rc = delete_in(ns, sl, recursive, false, freed);
 	free(sl);
 	return rc;
 }
 
-int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, bool rmdir,
+int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t flags,
 		    struct nn_blocks *freed, struct nn_attr *gone)
 {
+	bool rmdir = flags & NN_UNLINK_DIR;
 	struct nn_ns_slot *sl;
 	int rc = slot_new(ns, NULL, dir, name, &sl);
 	if (rc)
@@ -592,7 +613,7 @@ int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, bool rmdir
 	else if (sl->exists && !rmdir && sl->old.type == PROTO_T_DIR)
 		rc = -EISDIR;
 	else
-		rc = delete_in(ns, sl, false, freed);
+		rc = delete_in(ns, sl, false, flags & NN_UNLINK_KEEP, freed);
 	if (!rc && gone) {
 		*gone = sl->old;
 		if (gone->type != PROTO_T_DIR && gone->nlink > 0)
@@ -602,13 +623,12 @@ int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, bool rmdir
 	return rc;
 }
 
-int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
-		 struct nn_attr *out)
+int nn_ns_setrep(struct nn_ns *ns, uint64_t ino, uint16_t replication, struct nn_attr *out)
 {
 	if (replication < 1 || replication > PROTO_REPL_MAX)
 		return -EINVAL;
 	struct nn_attr a;
-	int rc = nn_ns_stat(ns, path, &a);
+	int rc = nn_ns_stat_ino(ns, ino, &a);
 	if (rc)
 		return rc;
 	if (a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
@@ -796,6 +816,43 @@ int nn_ns_link_at(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name
 	return rc ? rc : link_node(ns, &a, NULL, dir, name, out);
 }
 
+int nn_ns_reclaim(struct nn_ns *ns, uint64_t ino, struct nn_blocks *freed)
+{
+	struct nn_attr a;
+	uint8_t k[NN_NS_PREFIX_LEN];
+	struct buf v = BUF_INIT;
+	int rc = nn_ns_db_get(ns, k, key_kept(k, ino), &v);
+	buf_free(&v);
+	if (rc)
+		return rc; /* -ENOENT: not kept (linked again, or reclaimed already) */
+	if ((rc = nn_ns_stat_ino(ns, ino, &a)))
+		return rc;
+	if (a.nlink)
+		return -EIO;
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	drop_link(ns, wb, &a, freed, nn_ns_now());
+	return nn_ns_commit(ns, wb);
+}
+
+int nn_ns_scan_kept(struct nn_ns *ns, nn_ns_ino_cb cb, void *arg)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
+	int rc = 0;
+	for (leveldb_iter_seek(it, "U", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		size_t kl;
+		const uint8_t *key = (const uint8_t *)leveldb_iter_key(it, &kl);
+		if (kl < 1 || key[0] != 'U')
+			break;
+		if (kl != NN_NS_PREFIX_LEN) {
+			rc = -EIO;
+			break;
+		}
+		cb(arg, be64_get(key + 1));
+	}
+	leveldb_iter_destroy(it);
+	return rc;
+}
+
 int nn_ns_update(struct nn_ns *ns, uint64_t ino, uint64_t size, uint32_t nblocks,
 		 const struct nn_ns_change *ch, size_t n, struct nn_blocks *freed,
 		 struct nn_attr *out)
@@ -882,13 +939,13 @@ out:
 	return rc;
 }
 
-int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size,
+int nn_ns_set_block_size(struct nn_ns *ns, uint64_t ino, uint64_t block_size,
 			 struct nn_attr *out)
 {
 	if (block_size % PROTO_CHUNK_SIZE || block_size > (1ULL << 40))
 		return -EINVAL;
 	struct nn_attr a;
-	int rc = nn_ns_stat(ns, path, &a);
+	int rc = nn_ns_stat_ino(ns, ino, &a);
 	if (rc)
 		return rc;
 	if (a.type == PROTO_T_FILE && a.nblocks)

@@ -135,24 +135,24 @@ START_TEST(test_nodes_and_links_at)
 
 	/* unlink: one name at a time; `gone` tells when the last went */
 	struct nn_attr gone;
-	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "f", false, NULL, &gone), 0);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "f", 0, NULL, &gone), 0);
 	ck_assert_uint_eq(gone.ino, f.ino);
 	ck_assert_uint_eq(gone.nlink, 1);
 	ck_assert_uint_eq(lookup_ok(NN_ROOT_INO, "g").nlink, 1);
-	ck_assert_int_eq(nn_ns_unlink_at(ns, NN_ROOT_INO, "g", false, NULL, &gone), 0);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, NN_ROOT_INO, "g", 0, NULL, &gone), 0);
 	ck_assert_uint_eq(gone.nlink, 0);
 	ck_assert_int_eq(nn_ns_stat_ino(ns, f.ino, &a), -ENOENT);
-	ck_assert_int_eq(nn_ns_unlink_at(ns, NN_ROOT_INO, "g", false, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, NN_ROOT_INO, "g", 0, NULL, NULL), -ENOENT);
 
 	/* unlink and rmdir keep to their types */
 	struct nn_attr e = mkdir_ok("/d/e");
-	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "e", false, NULL, NULL), -EISDIR);
-	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "p", true, NULL, NULL), -ENOTDIR);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "e", 0, NULL, NULL), -EISDIR);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "p", NN_UNLINK_DIR, NULL, NULL), -ENOTDIR);
 	create_ok("/d/e/x");
-	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "e", true, NULL, NULL), -ENOTEMPTY);
-	ck_assert_int_eq(nn_ns_unlink_at(ns, e.ino, "x", false, NULL, NULL), 0);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "e", NN_UNLINK_DIR, NULL, NULL), -ENOTEMPTY);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, e.ino, "x", 0, NULL, NULL), 0);
 	ck_assert_uint_eq(stat_ok("/d").nlink, 3);
-	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "e", true, NULL, NULL), 0);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "e", NN_UNLINK_DIR, NULL, NULL), 0);
 	ck_assert_uint_eq(stat_ok("/d").nlink, 2);
 }
 END_TEST
@@ -215,7 +215,62 @@ START_TEST(test_deep_without_path_limit)
 	ck_assert_int_eq(nn_ns_symlink_at(ns, d, "l", name, 0, 0, &a), 0);
 	ck_assert_int_eq(nn_ns_rename_at(ns, d, name, d, "g", 0, NULL), 0);
 	ck_assert_int_eq(nn_ns_rename_at(ns, NN_ROOT_INO, name, d, "loop", 0, NULL), -EINVAL);
-	ck_assert_int_eq(nn_ns_unlink_at(ns, d, "g", false, NULL, NULL), 0);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d, "g", 0, NULL, NULL), 0);
+}
+END_TEST
+
+struct inos {
+	uint64_t *v;
+	int *n;
+};
+
+static void note_ino(void *arg, uint64_t ino)
+{
+	struct inos *l = arg;
+	ck_assert_int_lt(*l->n, 4);
+	l->v[(*l->n)++] = ino;
+}
+
+START_TEST(test_kept_while_open)
+{
+	/* a file unlinked while open keeps its inode and blocks until reclaimed */
+	uint64_t ids[2];
+	struct nn_attr d = mkdir_ok("/d");
+	struct nn_attr f = write_file("/d/f", 2, 100, ids), a, gone;
+	uint64_t files = nn_ns_files(ns);
+	struct nn_blocks freed = {0};
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "f", NN_UNLINK_KEEP, &freed, &gone), 0);
+	ck_assert_uint_eq(gone.nlink, 0);
+	ck_assert_uint_eq(freed.n, 0);
+	ck_assert_int_eq(nn_ns_lookup(ns, d.ino, "f", &a), -ENOENT);
+	ck_assert_int_eq(nn_ns_stat_ino(ns, f.ino, &a), 0);
+	ck_assert_uint_eq(a.nlink, 0);
+	ck_assert_uint_eq(a.size, 1 * MB + 100);
+	ck_assert_uint_eq(nn_ns_files(ns), files);
+	/* kept across a restart until the namenode reclaims it */
+	reopen();
+	uint64_t seen[4];
+	int n = 0;
+	ck_assert_int_eq(nn_ns_scan_kept(ns, note_ino, &(struct inos){seen, &n}), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_uint_eq(seen[0], f.ino);
+	ck_assert_int_eq(nn_ns_reclaim(ns, f.ino, &freed), 0);
+	ck_assert_uint_eq(freed.n, 2);
+	ck_assert(blocks_have(&freed, ids[0]) && blocks_have(&freed, ids[1]));
+	ck_assert_int_eq(nn_ns_stat_ino(ns, f.ino, &a), -ENOENT);
+	ck_assert_uint_eq(nn_ns_files(ns), files - 1);
+	ck_assert_int_eq(nn_ns_reclaim(ns, f.ino, &freed), -ENOENT);
+	n = 0;
+	ck_assert_int_eq(nn_ns_scan_kept(ns, note_ino, &(struct inos){seen, &n}), 0);
+	ck_assert_int_eq(n, 0);
+	nn_blocks_free(&freed);
+	/* a file with another name left is not kept: it simply loses one */
+	struct nn_attr g = create_ok("/d/g");
+	ck_assert_int_eq(nn_ns_link_at(ns, g.ino, d.ino, "h", &a), 0);
+	ck_assert_int_eq(nn_ns_unlink_at(ns, d.ino, "g", NN_UNLINK_KEEP, NULL, &gone), 0);
+	ck_assert_uint_eq(gone.nlink, 1);
+	ck_assert_int_eq(nn_ns_reclaim(ns, g.ino, NULL), -ENOENT);
+	ck_assert_uint_eq(lookup_ok(d.ino, "h").nlink, 1);
 }
 END_TEST
 
@@ -265,6 +320,7 @@ int main(void)
 	tcase_add_test(tc, test_rename_at_loops);
 	tcase_add_test(tc, test_deep_without_path_limit);
 	tcase_add_test(tc, test_list_and_xattr_ino);
+	tcase_add_test(tc, test_kept_while_open);
 	suite_add_tcase(s, tc);
 	return nstest_main(s);
 }

@@ -202,7 +202,7 @@ static int find_scanned(const struct scanned *s, uint64_t id)
 START_TEST(test_durable_reopen)
 {
 	mkdir_ok("/d");
-	ck_assert_int_eq(nn_ns_setrep(ns, "/d", 2, NULL), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/d").ino, 2, NULL), 0);
 	uint64_t ids[2];
 	struct nn_attr f = write_file("/d/f", 2, 777, ids);
 	struct nn_attr g = create_ok("/g"); /* left under construction */
@@ -278,10 +278,10 @@ START_TEST(test_scan_blocks_after_reopen)
 	ida[0] = b0.id;
 	ida[1] = b1.id;
 	mkdir_ok("/r4");
-	ck_assert_int_eq(nn_ns_setrep(ns, "/r4", 4, NULL), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/r4").ino, 4, NULL), 0);
 	struct nn_attr b = write_file("/r4/b", 1, 20, idb);
 	struct nn_attr c = write_file("/c", 3, 30, idc);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/c", 6, NULL), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/c").ino, 6, NULL), 0);
 	ck_assert_int_eq(nn_ns_sync(ns), 0);
 
 	reopen();
