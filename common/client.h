@@ -257,8 +257,10 @@ int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *na
 int dfs_unlink_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t flags,
 		  struct dfs_attr *gone);
 int dfs_reclaim(struct dfs_client *c, uint64_t ino);
+/* kept (may be NULL) gets the inode of a file the rename replaced and, with
+ * PROTO_RENAME_KEEP, the namenode keeps for this connection (0: none). */
 int dfs_rename_at(struct dfs_client *c, uint64_t sdir, const char *sname, uint64_t ddir,
-		  const char *dname, uint32_t flags);
+		  const char *dname, uint32_t flags, uint64_t *kept);
 /* Every entry of directory dir, in name order, a page of 1024 at a time. */
 int dfs_readdir(struct dfs_client *c, uint64_t dir, dfs_list_cb cb, void *arg);
 int dfs_setxattr_ino(struct dfs_client *c, uint64_t ino, const char *name, const void *value,

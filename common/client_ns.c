@@ -523,14 +523,24 @@ int dfs_reclaim(struct dfs_client *c, uint64_t ino)
 	return call_void(c, PROTO_CN_RECLAIM, &req);
 }
 
+static int get_u64(struct unpack *u, void *arg)
+{
+	*(uint64_t *)arg = unpack_u64(u);
+	return 0;
+}
+
 int dfs_rename_at(struct dfs_client *c, uint64_t sdir, const char *sname, uint64_t ddir,
-		  const char *dname, uint32_t flags)
+		  const char *dname, uint32_t flags, uint64_t *kept)
 {
 	struct buf req = BUF_INIT;
 	pack_at(&req, sdir, sname);
 	pack_at(&req, ddir, dname);
 	pack_u32(&req, flags);
-	return call_void(c, PROTO_CN_RENAME_AT, &req);
+	uint64_t k = 0;
+	int rc = call_reply(c, PROTO_CN_RENAME_AT, &req, get_u64, &k);
+	if (kept)
+		*kept = rc ? 0 : k;
+	return rc;
 }
 
 static int get_statfs(struct unpack *u, void *arg)

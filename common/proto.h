@@ -233,7 +233,9 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	   until the connection closes) => attr (the inode as the name left it: nlink 0 \
 	   when that was its last name) */ \
 	X(CN_UNLINK_AT, 0x79, "unlink_at") \
-	/* at (source), at (target), u32 flags (PROTO_RENAME_*) => - */ \
+	/* at (source), at (target), u32 flags (PROTO_RENAME_*; PROTO_RENAME_KEEP: the \
+	   caller has the target open, so a file it replaces is kept as by \
+	   PROTO_DELETE_KEEP) => u64 the kept file's inode (0: none) */ \
 	X(CN_RENAME_AT, 0x7a, "rename_at") \
 	/* u64 dir, str start after (""), u32 max => as CN_LIST's reply */ \
 	X(CN_READDIR, 0x7b, "readdir") \
@@ -369,6 +371,7 @@ enum proto_ftype {
 #define PROTO_DELETE_KEEP 0x04 /* CN_UNLINK_AT of a file the caller has open */
 #define PROTO_RENAME_NOREPLACE 0x01
 #define PROTO_RENAME_EXCHANGE 0x02
+#define PROTO_RENAME_KEEP 0x04 /* CN_RENAME_AT over a file the caller has open */
 #define PROTO_PKT_LAST 0x01
 #define PROTO_WRITE_NOSYNC 0x01 /* finalize without fsync (the client syncs on demand
                                    with DT_SYNC_BLOCK, as for a FUSE close) */

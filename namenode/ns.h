@@ -194,7 +194,9 @@ int nn_ns_reclaim(struct nn_ns *ns, uint64_t ino, struct nn_blocks *freed);
 /* Calls cb for every kept inode (start-up: no mount's open survives a restart). */
 int nn_ns_scan_kept(struct nn_ns *ns, nn_ns_ino_cb cb, void *arg);
 /* rename(2) with PROTO_RENAME_* flags, as nn_ns_rename; moving a directory into itself
- * or below it is -EINVAL, checked by walking the directories' parents. */
+ * or below it is -EINVAL, checked by walking the directories' parents. With
+ * PROTO_RENAME_KEEP a file replaced and so losing its last name is kept, as
+ * NN_UNLINK_KEEP keeps it. */
 int nn_ns_rename_at(struct nn_ns *ns, uint64_t sdir, const char *sname, uint64_t ddir,
 		    const char *dname, uint32_t flags, struct nn_blocks *freed);
 int nn_ns_setattr_ino(struct nn_ns *ns, uint64_t ino, uint32_t valid, uint32_t mode,

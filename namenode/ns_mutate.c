@@ -460,7 +460,8 @@ static int rename_in(struct nn_ns *ns, struct nn_ns_slot *ss, struct nn_ns_slot 
 		if (dexists) {
 			if (d.type == PROTO_T_DIR)
 				dp.nlink--;
-			drop_link(ns, wb, &d, freed, t);
+			drop_link_keep(ns, wb, &d, freed, t,
+				       (flags & PROTO_RENAME_KEEP) && d.type == PROTO_T_FILE);
 		}
 		nn_ns_put_dirent(wb, dp.ino, dname, s.ino, s.type);
 		if (s.type == PROTO_T_DIR && !same_parent) {

@@ -344,7 +344,7 @@ void nn_op_rename(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	char src[PROTO_PATH_MAX + 1], dst[PROTO_PATH_MAX + 1];
 	unpack_str(u, src, sizeof src);
 	unpack_str(u, dst, sizeof dst);
-	uint32_t flags = unpack_u32(u);
+	uint32_t flags = unpack_u32(u) & ~(uint32_t)PROTO_RENAME_KEEP; /* CN_RENAME_AT's */
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_remove(s->ns, src, &c->cred, false)) ||
 	    nn_denied(s, c, h, nn_perm_remove(s->ns, dst, &c->cred, false)))

@@ -224,6 +224,19 @@ void nn_op_link_at(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	nn_reply_attr(s, c, h, &a);
 }
 
+/* c keeps inode ino (nameless, open there) until its CN_RECLAIM or its close; false
+ * when that could not be noted (then the next restart reclaims it). */
+static bool keep_for(struct nn_conn *c, uint64_t ino)
+{
+	if (ALLOC_GROW(c->kept, c->nkept + 1, c->capkept)) {
+		log_error("out of memory: inode %llu stays kept until the next restart",
+			  (unsigned long long)ino);
+		return false;
+	}
+	c->kept[c->nkept++] = ino;
+	return true;
+}
+
 void nn_op_unlink_at(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
 {
@@ -245,11 +258,8 @@ void nn_op_unlink_at(struct nn_server *s, struct nn_conn *c, const struct proto_
 	if (!rc && gone->type == PROTO_T_FILE && !gone->nlink) {
 		if (!keep)
 			nn_lease_drop(c, gone->ino); /* a file it was writing went with its name */
-		else if (ALLOC_GROW(c->kept, c->nkept + 1, c->capkept))
-			log_error("out of memory: inode %llu stays kept until the next restart",
-				  (unsigned long long)gone->ino);
 		else
-			c->kept[c->nkept++] = gone->ino;
+			keep_for(c, gone->ino);
 	}
 	nn_reply_attr_or_err(s, c, h, rc, gone);
 	free(gone);
@@ -320,13 +330,25 @@ void nn_op_rename_at(struct nn_server *s, struct nn_conn *c, const struct proto_
 	int rc = nn_ns_check_name(from.name);
 	if (rc || (rc = nn_ns_check_name(to.name)))
 		return nn_reply_err(s, c, h, rc, NULL);
+	struct nn_attr *old = malloc(sizeof *old);
+	if (!old)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	bool keep = (flags & PROTO_RENAME_KEEP) &&
+		    !nn_ns_lookup(s->ns, to.dir, to.name, old) && old->type == PROTO_T_FILE;
 	struct nn_blocks freed = {0};
 	rc = nn_ns_rename_at(s->ns, from.dir, from.name, to.dir, to.name, flags, &freed);
 	nn_release_blocks(s, &freed);
+	uint64_t kept = 0;
+	if (!rc && keep && !nn_ns_stat_ino(s->ns, old->ino, old) && !old->nlink)
+		kept = keep_for(c, old->ino) ? old->ino : 0;
+	free(old);
 	if (rc)
 		return nn_reply_err(s, c, h, rc,
 				    rc == -EINVAL ? "cannot move a directory into itself" : NULL);
-	nn_reply_ok(s, c, h);
+	struct buf p = BUF_INIT;
+	pack_u64(&p, kept);
+	nn_reply(s, c, h, &p);
+	buf_free(&p);
 }
 
 void nn_op_readdir(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,

@@ -109,9 +109,24 @@ wait_for 10 grep -q " $M4 fuse.dfs " /proc/mounts || fail "fourth mount did not 
 flock -x "$M4/lk" -c 'sleep 60' &
 holder=$!
 wait_for 10 bash -c "! flock -n -x '$M/lk' -c true" || fail "the fourth mount's lock did not show"
+# ... and the files it kept open past their last name: no hidden names, and the
+# namenode deletes them when the mount dies
+blocks() { dfs report --json | json 'd["blocks"]'; }
+before=$(blocks)
+head -c 3M /dev/urandom >"$M4/kept"
+sleep 60 <"$M4/kept" &
+reader=$!
+rm "$M4/kept"
+check "unlink while open: the name is gone" bash -c "! ls -a '$M4' | grep -q 'kept\|fuse_hidden'"
+check "unlink while open: the data is still there" \
+	bash -c "[ \$(stat -L -c %s /proc/$reader/fd/0) = 3145728 ]"
+[ "$(blocks)" -gt "$before" ] && ok "unlink while open: the namenode keeps its blocks" ||
+	fail "the kept file's blocks are gone already ($(blocks) <= $before)"
 pkill -9 -f "dfs-fuse.* $M4\$"
-kill "$holder" 2>/dev/null
+kill "$holder" "$reader" 2>/dev/null
 check "the locks of a mount that died are released" wait_for 10 flock -n -x "$M/lk" -c true
+reclaimed() { [ "$(blocks)" = "$before" ]; }
+check "the files it kept open are deleted when it dies" wait_for 10 reclaimed
 fusermount3 -u -z "$M4" 2>/dev/null
 
 # permissions as an unprivileged user (default_permissions + the caller's identity)
