@@ -23,8 +23,9 @@ static struct ofile *handle(const struct fuse_file_info *fi)
 	return (struct ofile *)(uintptr_t)fi->fh;
 }
 
-/* Opens the file whose fresh attributes and blocks are b (b may be taken) into fi. */
-static int open_blocks(struct dfs_blocks *b, struct fuse_file_info *fi)
+/* Opens the file whose fresh attributes and blocks are b (b may be taken) into fi;
+ * made says the file was just created here (nothing of it can be cached yet). */
+static int open_blocks(struct dfs_blocks *b, struct fuse_file_info *fi, bool made)
 {
 	const struct dfs_attr a = b->attr; /* ofile_get may take b */
 	if (a.type == PROTO_T_DIR)
@@ -36,6 +37,8 @@ static int open_blocks(struct dfs_blocks *b, struct fuse_file_info *fi)
 	int rc = ofile_get(fs_conn(), b, &f);
 	if (rc)
 		return rc;
+	if (made)
+		ofile_version_note(a.ino, a.mtime, a.size);
 	fi->keep_cache = ofile_version_same(&a);
 	if (!fi->keep_cache) {
 		/* the kernel may hold the old size for attr_timeout: drop it too */
@@ -67,7 +70,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* one call: fresh attributes (close-to-open) and the block list */
 	struct dfs_blocks b;
 	if (!rc && !(rc = dfs_file_blocks(fs_conn(), ino, 0, 0, &b))) {
-		rc = open_blocks(&b, fi);
+		rc = open_blocks(&b, fi, false);
 		dfs_blocks_free(&b);
 	}
 	if (!rc && (rc = open_trunc(fi)))
@@ -100,10 +103,10 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			rc = dfs_file_blocks(c, a.ino, 0, 0, &b);
 		if (!rc)
 			a = b.attr;
-		if (!rc && !(rc = open_blocks(&b, fi)) && (rc = open_trunc(fi)))
+		if (!rc && !(rc = open_blocks(&b, fi, false)) && (rc = open_trunc(fi)))
 			ofile_put(handle(fi));
 	} else if (!rc) {
-		rc = open_blocks(&b, fi);
+		rc = open_blocks(&b, fi, true);
 	}
 	dfs_blocks_free(&b);
 	if (rc) {
