@@ -772,37 +772,17 @@ START_TEST(test_volumes)
 }
 END_TEST
 
-static Suite *blockstore_suite(void)
-{
-	Suite *s = suite_create("blockstore");
-	TCase *tc = tcase_create("blockstore");
-	tcase_set_timeout(tc, 30);
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_checked_fixture(tc, dir_setup, NULL);
-	tcase_add_test(tc, test_open_id);
-	tcase_add_test(tc, test_layout_versions);
-	tcase_add_test(tc, test_volumes);
-	tcase_add_test(tc, test_open_random_id);
-	tcase_add_test(tc, test_open_malformed_version);
-	tcase_add_test(tc, test_write_read);
-	tcase_add_test(tc, test_write_bad_crc);
-	tcase_add_test(tc, test_write_bad_offset);
-	tcase_add_test(tc, test_create_existing);
-	tcase_add_test(tc, test_newer_genstamp_supersedes);
-	tcase_add_test(tc, test_open_read_errors);
-	tcase_add_test(tc, test_empty_replica);
-	tcase_add_test(tc, test_list);
-	tcase_add_test(tc, test_changes);
-	tcase_add_test(tc, test_reopen_scan);
-	tcase_add_test(tc, test_reopen_truncated_meta);
-	tcase_add_test(tc, test_abort);
-	tcase_add_test(tc, test_reopen_discards_rbw);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_WARN); /* keep expected-failure messages, drop start-up chatter */
-	return unit_run(blockstore_suite());
+	return UNIT_MAIN("blockstore",
+		{"blockstore", .timeout = 30, .once_setup = tmp_setup,
+		 .once_teardown = tmp_teardown, .setup = dir_setup,
+		 .tests = UNIT_TESTS(
+			test_open_id, test_layout_versions, test_volumes, test_open_random_id,
+			test_open_malformed_version, test_write_read, test_write_bad_crc,
+			test_write_bad_offset, test_create_existing, test_newer_genstamp_supersedes,
+			test_open_read_errors, test_empty_replica, test_list, test_changes,
+			test_reopen_scan, test_reopen_truncated_meta, test_abort,
+			test_reopen_discards_rbw)});
 }

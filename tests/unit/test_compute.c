@@ -248,20 +248,10 @@ START_TEST(test_job_layouts)
 }
 END_TEST
 
-static Suite *compute_suite(void)
-{
-	Suite *s = suite_create("compute");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_split_rule);
-	tcase_add_test(tc, test_split_whole_lines);
-	tcase_add_test(tc, test_filter);
-	tcase_add_test(tc, test_job_layouts);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	return unit_run(compute_suite());
+	return UNIT_MAIN("compute",
+		{"core", .tests = UNIT_TESTS(
+			test_split_rule, test_split_whole_lines, test_filter, test_job_layouts)});
 }

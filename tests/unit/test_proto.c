@@ -984,53 +984,23 @@ START_TEST(test_client_vs_garbage)
 }
 END_TEST
 
-static Suite *proto_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("proto");
-	TCase *tc = tcase_create("header");
-	tcase_add_test(tc, test_hdr_round_trip);
-	tcase_add_test(tc, test_hdr_bad_magic);
-	tcase_add_test(tc, test_hdr_too_long);
-	tcase_add_test(tc, test_frame);
-	tcase_add_loop_test(tc, test_status_map, 0, (int)NERRMAP);
-	tcase_add_test(tc, test_status_unique);
-	tcase_add_test(tc, test_status_covers_sources);
-	tcase_add_test(tc, test_status_ok_and_unknown);
-	tcase_add_test(tc, test_strerror);
-	tcase_add_test(tc, test_type_name);
-	tcase_add_test(tc, test_type_dirs);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("io");
-	tcase_add_test(tc, test_send_recv);
-	tcase_add_test(tc, test_recv_eof);
-	tcase_add_test(tc, test_recv_truncated);
-	tcase_add_test(tc, test_recv_garbage);
-	tcase_add_test(tc, test_recv_over_max);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("packet");
-	tcase_add_test(tc, test_packet_round_trip);
-	tcase_add_test(tc, test_packet_empty);
-	tcase_add_test(tc, test_packet_too_big);
-	tcase_add_test(tc, test_packet_bad_crc_count);
-	tcase_add_test(tc, test_packet_bad_length);
-	tcase_add_test(tc, test_ack_round_trip);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("auth");
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, test_key_create_load);
-	tcase_add_test(tc, test_key_load_malformed);
-	tcase_add_test(tc, test_handshake_ok);
-	tcase_add_test(tc, test_handshake_wrong_key);
-	tcase_add_test(tc, test_handshake_roles);
-	tcase_add_test(tc, test_server_check_bad_auth);
-	tcase_add_test(tc, test_server_check_replay);
-	tcase_add_test(tc, test_client_vs_garbage);
-	tcase_add_test(tc, test_client_vs_other_version);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("proto",
+		{"header", .loop = test_status_map, .loop_n = (int)NERRMAP, .tests = UNIT_TESTS(
+			test_hdr_round_trip, test_hdr_bad_magic, test_hdr_too_long, test_frame,
+			test_status_unique, test_status_covers_sources, test_status_ok_and_unknown,
+			test_strerror, test_type_name, test_type_dirs)},
+		{"io", .tests = UNIT_TESTS(
+			test_send_recv, test_recv_eof, test_recv_truncated, test_recv_garbage,
+			test_recv_over_max)},
+		{"packet", .tests = UNIT_TESTS(
+			test_packet_round_trip, test_packet_empty, test_packet_too_big,
+			test_packet_bad_crc_count, test_packet_bad_length, test_ack_round_trip)},
+		{"auth", .once_setup = tmp_setup, .once_teardown = tmp_teardown,
+		 .tests = UNIT_TESTS(
+			test_key_create_load, test_key_load_malformed, test_handshake_ok,
+			test_handshake_wrong_key, test_handshake_roles, test_server_check_bad_auth,
+			test_server_check_replay, test_client_vs_garbage,
+			test_client_vs_other_version)});
 }
-
-int main(void) { return unit_run(proto_suite()); }

@@ -372,25 +372,13 @@ START_TEST(test_timeout)
 }
 END_TEST
 
-static Suite *sched_suite(void)
-{
-	Suite *s = suite_create("scheduler");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_local_when_slots_free);
-	tcase_add_test(tc, test_delay_then_remote);
-	tcase_add_test(tc, test_slots_and_heterogeneous);
-	tcase_add_test(tc, test_retry_elsewhere_then_fail);
-	tcase_add_test(tc, test_node_lost);
-	tcase_add_test(tc, test_speculation);
-	tcase_add_test(tc, test_fair_share_and_kill);
-	tcase_add_test(tc, test_no_exec_and_empty);
-	tcase_add_test(tc, test_timeout);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	return unit_run(sched_suite());
+	return UNIT_MAIN("scheduler",
+		{"core", .tests = UNIT_TESTS(
+			test_local_when_slots_free, test_delay_then_remote,
+			test_slots_and_heterogeneous, test_retry_elsewhere_then_fail,
+			test_node_lost, test_speculation, test_fair_share_and_kill,
+			test_no_exec_and_empty, test_timeout)});
 }
