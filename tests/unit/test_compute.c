@@ -248,13 +248,31 @@ START_TEST(test_job_layouts)
 }
 END_TEST
 
-/* Every proper prefix of the message in b is refused by unpack_fn (which frees t then). */
-#define ASSERT_PREFIXES_REFUSED(b, unpack_fn, t)                                            \
-	for (size_t n_ = 0; n_ < (b)->len; n_++) {                                          \
+/*
+ * Message msg of layout NAME (a struct job_NAME) packs to exactly the bytes of want; they
+ * unpack, to the end, into a copy that packs to the same bytes again (so every field came
+ * back); job_NAME_free frees the copy; every proper prefix of them is refused.
+ */
+#define ASSERT_LAYOUT(NAME, msg, want)                                                      \
+	do {                                                                                \
+		struct job_##NAME t_;                                                       \
+		struct buf b_ = BUF_INIT;                                                   \
 		struct unpack u_;                                                           \
-		unpack_init(&u_, (b)->data, n_);                                            \
-		ck_assert_int_eq(unpack_fn(&u_, (t)), -EPROTO);                             \
-	}
+		job_##NAME##_pack(&b_, (msg));                                              \
+		assert_same_bytes(&b_, (want));                                             \
+		unpack_init(&u_, b_.data, b_.len);                                          \
+		ck_assert_int_eq(job_##NAME##_unpack(&u_, &t_), 0);                         \
+		assert_read_all(&u_);                                                       \
+		buf_reset(&b_);                                                             \
+		job_##NAME##_pack(&b_, &t_);                                                \
+		assert_same_bytes(&b_, (want));                                             \
+		job_##NAME##_free(&t_);                                                     \
+		for (size_t n_ = 0; n_ < (want)->len; n_++) {                               \
+			unpack_init(&u_, (want)->data, n_);                                 \
+			ck_assert_int_eq(job_##NAME##_unpack(&u_, &t_), -EPROTO);           \
+		}                                                                           \
+		buf_free(&b_);                                                              \
+	} while (0)
 
 /* The bytes of b are those of want. */
 static void assert_same_bytes(const struct buf *b, const struct buf *want)
@@ -263,14 +281,25 @@ static void assert_same_bytes(const struct buf *b, const struct buf *want)
 	ck_assert_mem_eq(b->data, want->data, b->len);
 }
 
+/* Message msg of layout NAME, right in every other way, is refused by job_NAME_unpack. */
+#define ASSERT_REFUSED(NAME, msg)                                                           \
+	do {                                                                                \
+		struct job_##NAME t_;                                                       \
+		struct buf b_ = BUF_INIT;                                                   \
+		struct unpack u_;                                                           \
+		job_##NAME##_pack(&b_, (msg));                                              \
+		unpack_init(&u_, b_.data, b_.len);                                          \
+		ck_assert_int_eq(job_##NAME##_unpack(&u_, &t_), -EPROTO);                   \
+		buf_free(&b_);                                                              \
+	} while (0)
+
 START_TEST(test_launch_layout)
 {
 	struct job_launch l = {"job_7", 3, 2, "wc -l", JOB_FILTER_REGEX, "a.*b", JOB_F_ICASE,
 			       "/in/f", 11, 12, 13, 14, 15, 16, "/out/part-00003", 1000, 1001,
 			       60};
-	struct buf b = BUF_INIT, want = BUF_INIT;
-	job_launch_pack(&b, &l);
 	/* the layout job.h documents, field by field */
+	struct buf want = BUF_INIT;
 	pack_str(&want, "job_7");
 	pack_u32(&want, 3);
 	pack_u32(&want, 2);
@@ -279,99 +308,40 @@ START_TEST(test_launch_layout)
 	pack_str(&want, "a.*b");
 	pack_u8(&want, JOB_F_ICASE);
 	pack_str(&want, "/in/f");
-	for (uint64_t v = 11; v <= 16; v++)
+	for (uint64_t v = 11; v <= 16; v++) /* ino, file size, offset, length, block, gs */
 		pack_u64(&want, v);
 	pack_str(&want, "/out/part-00003");
 	pack_u32(&want, 1000);
 	pack_u32(&want, 1001);
 	pack_u32(&want, 60);
-	assert_same_bytes(&b, &want);
-	struct unpack u;
-	unpack_init(&u, b.data, b.len);
-	struct job_launch t;
-	ck_assert_int_eq(job_launch_unpack(&u, &t), 0);
-	assert_read_all(&u);
-	ck_assert_str_eq(t.job, "job_7");
-	ck_assert_uint_eq(t.task, 3);
-	ck_assert_uint_eq(t.attempt, 2);
-	ck_assert_str_eq(t.map, "wc -l");
-	ck_assert_uint_eq(t.filter, JOB_FILTER_REGEX);
-	ck_assert_str_eq(t.pattern, "a.*b");
-	ck_assert_uint_eq(t.flags, JOB_F_ICASE);
-	ck_assert_str_eq(t.input, "/in/f");
-	ck_assert_uint_eq(t.ino, 11);
-	ck_assert_uint_eq(t.fsize, 12);
-	ck_assert_uint_eq(t.offset, 13);
-	ck_assert_uint_eq(t.length, 14);
-	ck_assert_uint_eq(t.block, 15);
-	ck_assert_uint_eq(t.gs, 16);
-	ck_assert_str_eq(t.output, "/out/part-00003");
-	ck_assert_uint_eq(t.uid, 1000);
-	ck_assert_uint_eq(t.gid, 1001);
-	ck_assert_uint_eq(t.timeout, 60);
-	job_launch_free(&t);
-	ck_assert_ptr_null(t.map);
-	ck_assert_ptr_null(t.output);
-	ASSERT_PREFIXES_REFUSED(&b, job_launch_unpack, &t);
-	/* an unknown filter is refused */
-	l.filter = JOB_FILTER_REGEX + 1;
-	buf_reset(&b);
-	job_launch_pack(&b, &l);
-	unpack_init(&u, b.data, b.len);
-	ck_assert_int_eq(job_launch_unpack(&u, &t), -EPROTO);
-	buf_free(&b);
+	ASSERT_LAYOUT(launch, &l, &want);
+	l.filter = JOB_FILTER_REGEX + 1; /* an unknown filter */
+	ASSERT_REFUSED(launch, &l);
 	buf_free(&want);
 }
 END_TEST
 
 START_TEST(test_report_layout)
 {
-	struct job_report r = {"job_2", 5, 1, JOB_A_SUCCEEDED, 0, 1ULL << 33, 7, 8, 9, "",
+	struct job_report r = {"job_2", 5, 1, JOB_A_SUCCEEDED, -3, 1ULL << 33, 7, 8, 9, "",
 			       "warning\n"};
-	struct buf b = BUF_INIT, want = BUF_INIT;
-	job_report_pack(&b, &r);
+	struct buf want = BUF_INIT;
 	pack_str(&want, "job_2");
 	pack_u32(&want, 5);
 	pack_u32(&want, 1);
 	pack_u8(&want, JOB_A_SUCCEEDED);
-	pack_i32(&want, 0);
-	pack_u64(&want, 1ULL << 33);
+	pack_i32(&want, -3);
+	pack_u64(&want, 1ULL << 33); /* bytes in, read locally, out, records */
 	pack_u64(&want, 7);
 	pack_u64(&want, 8);
 	pack_u64(&want, 9);
 	pack_str(&want, "");
 	pack_str(&want, "warning\n");
-	assert_same_bytes(&b, &want);
-	struct unpack u;
-	unpack_init(&u, b.data, b.len);
-	struct job_report t;
-	ck_assert_int_eq(job_report_unpack(&u, &t), 0);
-	assert_read_all(&u);
-	ck_assert_str_eq(t.job, "job_2");
-	ck_assert_uint_eq(t.task, 5);
-	ck_assert_uint_eq(t.attempt, 1);
-	ck_assert_uint_eq(t.state, JOB_A_SUCCEEDED);
-	ck_assert_int_eq(t.exit_status, 0);
-	ck_assert_uint_eq(t.bytes_in, 1ULL << 33);
-	ck_assert_uint_eq(t.bytes_local, 7);
-	ck_assert_uint_eq(t.bytes_out, 8);
-	ck_assert_uint_eq(t.records, 9);
-	ck_assert_str_eq(t.message, "");
-	ck_assert_str_eq(t.stderr_tail, "warning\n");
-	job_report_free(&t);
-	ck_assert_ptr_null(t.message);
-	ck_assert_ptr_null(t.stderr_tail);
-	ASSERT_PREFIXES_REFUSED(&b, job_report_unpack, &t);
-	/* a state outside JOB_A_* is refused */
-	static const uint8_t bad_states[] = {0, JOB_A_KILLED + 1};
-	for (size_t k = 0; k < sizeof bad_states; k++) {
-		r.state = bad_states[k];
-		buf_reset(&b);
-		job_report_pack(&b, &r);
-		unpack_init(&u, b.data, b.len);
-		ck_assert_int_eq(job_report_unpack(&u, &t), -EPROTO);
-	}
-	buf_free(&b);
+	ASSERT_LAYOUT(report, &r, &want);
+	r.state = 0; /* states outside JOB_A_* */
+	ASSERT_REFUSED(report, &r);
+	r.state = JOB_A_KILLED + 1;
+	ASSERT_REFUSED(report, &r);
 	buf_free(&want);
 }
 END_TEST
@@ -381,8 +351,7 @@ START_TEST(test_info_layout)
 	struct job_info i = {"job_9", JOB_FAILED, "/out", "grep 'x'", 1000, 10, 9, 1, 2, 3,
 			     4, 5, 1ULL << 40, 1ULL << 41, 77, JOB_F_OVERWRITE, -5,
 			     123456, "task 00003 failed", "oops\n"};
-	struct buf b = BUF_INIT, want = BUF_INIT;
-	job_info_pack(&b, &i);
+	struct buf want = BUF_INIT;
 	pack_str(&want, "job_9");
 	pack_u8(&want, JOB_FAILED);
 	pack_str(&want, "/out");
@@ -400,78 +369,31 @@ START_TEST(test_info_layout)
 	pack_i64(&want, 123456);
 	pack_str(&want, "task 00003 failed");
 	pack_str(&want, "oops\n");
-	assert_same_bytes(&b, &want);
-	struct unpack u;
-	unpack_init(&u, b.data, b.len);
-	struct job_info t;
-	ck_assert_int_eq(job_info_unpack(&u, &t), 0);
-	assert_read_all(&u);
-	ck_assert_str_eq(t.id, "job_9");
-	ck_assert_uint_eq(t.state, JOB_FAILED);
-	ck_assert_str_eq(t.output, "/out");
-	ck_assert_str_eq(t.what, "grep 'x'");
-	ck_assert_uint_eq(t.uid, 1000);
-	ck_assert_uint_eq(t.total, 10);
-	ck_assert_uint_eq(t.done, 9);
-	ck_assert_uint_eq(t.running, 1);
-	ck_assert_uint_eq(t.failed_attempts, 2);
-	ck_assert_uint_eq(t.speculative, 3);
-	ck_assert_uint_eq(t.node_local, 4);
-	ck_assert_uint_eq(t.remote, 5);
-	ck_assert_uint_eq(t.input_bytes, 1ULL << 40);
-	ck_assert_uint_eq(t.bytes_read, 1ULL << 41);
-	ck_assert_uint_eq(t.records, 77);
-	ck_assert_uint_eq(t.flags, JOB_F_OVERWRITE);
-	ck_assert_int_eq(t.submitted_ms, -5);
-	ck_assert_int_eq(t.elapsed_ms, 123456);
-	ck_assert_str_eq(t.error, "task 00003 failed");
-	ck_assert_str_eq(t.error_stderr, "oops\n");
-	job_info_free(&t);
-	ck_assert_ptr_null(t.what);
-	ck_assert_ptr_null(t.error_stderr);
-	ASSERT_PREFIXES_REFUSED(&b, job_info_unpack, &t);
-	buf_free(&b);
+	ASSERT_LAYOUT(info, &i, &want);
 	buf_free(&want);
 }
 END_TEST
 
 START_TEST(test_attempt_log_layout)
 {
-	struct job_attempt_log a = {4, 2, "dn3", JOB_A_KILLED, -1, true, false, 2500,
-				    "killed: speculation", "bye\n"};
-	struct buf b = BUF_INIT, want = BUF_INIT;
-	job_attempt_log_pack(&b, &a);
-	pack_u32(&want, 4);
-	pack_u32(&want, 2);
-	pack_str(&want, "dn3");
-	pack_u8(&want, JOB_A_KILLED);
-	pack_i32(&want, -1);
-	pack_u8(&want, 1);
-	pack_u8(&want, 0);
-	pack_i64(&want, 2500);
-	pack_str(&want, "killed: speculation");
-	pack_str(&want, "bye\n");
-	assert_same_bytes(&b, &want);
-	struct unpack u;
-	unpack_init(&u, b.data, b.len);
-	struct job_attempt_log t;
-	ck_assert_int_eq(job_attempt_log_unpack(&u, &t), 0);
-	assert_read_all(&u);
-	ck_assert_uint_eq(t.task, 4);
-	ck_assert_uint_eq(t.attempt, 2);
-	ck_assert_str_eq(t.node, "dn3");
-	ck_assert_uint_eq(t.state, JOB_A_KILLED);
-	ck_assert_int_eq(t.exit_status, -1);
-	ck_assert(t.speculative);
-	ck_assert(!t.local);
-	ck_assert_int_eq(t.elapsed_ms, 2500);
-	ck_assert_str_eq(t.message, "killed: speculation");
-	ck_assert_str_eq(t.stderr_text, "bye\n");
-	job_attempt_log_free(&t);
-	ck_assert_ptr_null(t.message);
-	ASSERT_PREFIXES_REFUSED(&b, job_attempt_log_unpack, &t);
-	buf_free(&b);
-	buf_free(&want);
+	/* both flags travel as u8, each on its own: try both ways round */
+	for (int spec = 0; spec <= 1; spec++) {
+		struct job_attempt_log a = {4, 2, "dn3", JOB_A_KILLED, -1, spec, !spec, 2500,
+					    "killed: speculation", "bye\n"};
+		struct buf want = BUF_INIT;
+		pack_u32(&want, 4);
+		pack_u32(&want, 2);
+		pack_str(&want, "dn3");
+		pack_u8(&want, JOB_A_KILLED);
+		pack_i32(&want, -1);
+		pack_u8(&want, (uint8_t)spec); /* speculative */
+		pack_u8(&want, (uint8_t)!spec); /* node-local */
+		pack_i64(&want, 2500);
+		pack_str(&want, "killed: speculation");
+		pack_str(&want, "bye\n");
+		ASSERT_LAYOUT(attempt_log, &a, &want);
+		buf_free(&want);
+	}
 }
 END_TEST
 
