@@ -14,7 +14,7 @@
 
 static bool pending_take(struct nn_conn *c, uint64_t id);
 
-static int perm_ino(struct nn_server *s, struct nn_conn *c, uint64_t ino, int want)
+int nn_perm_ino(struct nn_server *s, struct nn_conn *c, uint64_t ino, int want)
 {
 	struct nn_attr a;
 	if (c->cred.super || nn_ns_stat_ino(s->ns, ino, &a))
@@ -64,6 +64,13 @@ void nn_op_create(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
 					    (flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
 		return;
+	nn_create_reply(s, c, h, path, 0, NULL, mode, flags, repl, bs, uid, gid);
+}
+
+void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		     const char *path, uint64_t dir, const char *name, uint32_t mode,
+		     uint8_t flags, uint16_t repl, uint64_t bs, uint32_t uid, uint32_t gid)
+{
 	if (repl > PROTO_REPL_MAX)
 		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
 				    PROTO_REPL_MAX);
@@ -73,8 +80,10 @@ void nn_op_create(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 				 (unsigned long long)bs, PROTO_CHUNK_SIZE);
 	struct nn_attr a;
 	struct nn_blocks freed = {0};
-	int rc = nn_ns_create(s->ns, path, mode, flags & PROTO_CREATE_OVERWRITE, repl, bs,
-			      uid, gid, &a, &freed);
+	bool over = flags & PROTO_CREATE_OVERWRITE;
+	int rc = path ? nn_ns_create(s->ns, path, mode, over, repl, bs, uid, gid, &a, &freed)
+		      : nn_ns_create_at(s->ns, dir, name, mode, over, repl, bs, uid, gid, &a,
+					&freed);
 	nn_release_blocks(s, &freed);
 	if (!rc && (flags & PROTO_CREATE_CLOSED))
 		rc = nn_ns_complete(s->ns, a.ino, 0, 0, &a); /* same group commit */
@@ -304,12 +313,19 @@ void nn_op_list(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
+	nn_list_reply(s, c, h, path, 0, after, max);
+}
+
+void nn_list_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const char *path, uint64_t dir, const char *after, uint32_t max)
+{
 	if (max == 0 || max > 4096)
 		max = 4096;
 	struct buf entries = BUF_INIT, p = BUF_INIT;
 	struct list_ctx l = {&entries, 0};
 	bool more = false;
-	int rc = nn_ns_list(s->ns, path, after, max, list_one, &l, &more);
+	int rc = path ? nn_ns_list(s->ns, path, after, max, list_one, &l, &more)
+		      : nn_ns_list_ino(s->ns, dir, after, max, list_one, &l, &more);
 	if (rc) {
 		buf_free(&entries);
 		return nn_reply_err(s, c, h, rc, NULL);
@@ -365,10 +381,9 @@ void nn_op_delete(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 }
 
 /* Changes a file's replication (its blocks follow) or a directory's default. */
-int nn_set_replication(struct nn_server *s, const char *path, uint16_t repl,
-		       struct nn_attr *a)
+int nn_set_replication(struct nn_server *s, uint64_t ino, uint16_t repl, struct nn_attr *a)
 {
-	int rc = nn_ns_setrep(s->ns, path, repl, a);
+	int rc = nn_ns_setrep(s->ns, ino, repl, a);
 	if (rc || a->type != PROTO_T_FILE)
 		return rc;
 	struct nn_blocks bl = {0};
@@ -396,7 +411,9 @@ void nn_op_setrep(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
 				    PROTO_REPL_MAX);
 	struct nn_attr a;
-	int rc = nn_set_replication(s, path, repl, &a);
+	int rc = nn_ns_stat(s->ns, path, &a);
+	if (!rc)
+		rc = nn_set_replication(s, a.ino, repl, &a);
 	nn_reply_attr_or_err(s, c, h, rc, &a);
 }
 
@@ -532,7 +549,7 @@ void nn_op_file_blocks(struct nn_server *s, struct nn_conn *c, const struct prot
 		       struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), off = unpack_u64(u), len = unpack_u64(u);
-	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, perm_ino(s, c, ino, NN_R)))
+	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, nn_perm_ino(s, c, ino, NN_R)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat_ino(s->ns, ino, &a);
@@ -557,7 +574,7 @@ void nn_op_block_token(struct nn_server *s, struct nn_conn *c, const struct prot
 		return nn_reply_err(s, c, h, -ENOENT, "no block %llu with genstamp %llu",
 				    (unsigned long long)id, (unsigned long long)gs);
 	int want = ((modes & TOKEN_READ) ? NN_R : 0) | ((modes & TOKEN_WRITE) ? NN_W : 0);
-	if (nn_denied(s, c, h, perm_ino(s, c, b->ino, want)))
+	if (nn_denied(s, c, h, nn_perm_ino(s, c, b->ino, want)))
 		return;
 	struct buf p = BUF_INIT;
 	nn_pack_token(s, &p, c, id, gs, modes);

@@ -174,7 +174,7 @@ START_TEST(test_create_inherits_replication)
 {
 	mkdir_ok("/d");
 	struct nn_attr d;
-	ck_assert_int_eq(nn_ns_setrep(ns, "/d", 5, &d), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/d").ino, 5, &d), 0);
 	ck_assert_uint_eq(d.replication, 5);
 	ck_assert_uint_eq(stat_ok("/d").replication, 5);
 
@@ -189,12 +189,12 @@ START_TEST(test_create_inherits_replication)
 	ck_assert_uint_eq(a.replication, 2);
 
 	/* setrep on a file changes that file only */
-	ck_assert_int_eq(nn_ns_setrep(ns, "/g", 7, &a), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/g").ino, 7, &a), 0);
 	ck_assert_uint_eq(stat_ok("/g").replication, 7);
 	ck_assert_uint_eq(stat_ok("/d/f").replication, 5);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/g", 0, &a), -EINVAL);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/g", PROTO_REPL_MAX + 1, &a), -EINVAL);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/nope", 2, &a), -ENOENT);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/g").ino, 0, &a), -EINVAL);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/g").ino, PROTO_REPL_MAX + 1, &a), -EINVAL);
+	ck_assert_int_eq(nn_ns_setrep(ns, 999999, 2, &a), -ENOENT);
 	ck_assert_uint_eq(stat_ok("/g").replication, 7);
 }
 END_TEST
