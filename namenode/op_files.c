@@ -51,41 +51,47 @@ static bool block_size_ok(uint64_t bs)
 void nn_op_create(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		  struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1], client[256];
+	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
-	uint32_t mode = unpack_u32(u);
-	uint8_t flags = unpack_u8(u);
-	uint16_t repl = unpack_u16(u);
-	uint64_t bs = unpack_u64(u);
-	unpack_str(u, client, sizeof client);
-	uint32_t uid, gid;
-	nn_new_owner(c, u, &uid, &gid);
+	struct nn_create_req r;
+	nn_unpack_create(c, u, &r);
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
-					    (flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
+					    (r.flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
 		return;
-	nn_create_reply(s, c, h, path, 0, NULL, mode, flags, repl, bs, uid, gid);
+	nn_create_reply(s, c, h, path, 0, NULL, &r);
+}
+
+void nn_unpack_create(const struct nn_conn *c, struct unpack *u, struct nn_create_req *r)
+{
+	r->mode = unpack_u32(u);
+	r->flags = unpack_u8(u);
+	r->repl = unpack_u16(u);
+	r->bs = unpack_u64(u);
+	unpack_str(u, r->client, sizeof r->client);
+	nn_new_owner(c, u, &r->uid, &r->gid);
 }
 
 void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-		     const char *path, uint64_t dir, const char *name, uint32_t mode,
-		     uint8_t flags, uint16_t repl, uint64_t bs, uint32_t uid, uint32_t gid)
+		     const char *path, uint64_t dir, const char *name,
+		     const struct nn_create_req *r)
 {
-	if (repl > PROTO_REPL_MAX)
-		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
-				    PROTO_REPL_MAX);
-	if (!block_size_ok(bs))
+	if (r->repl > PROTO_REPL_MAX)
+		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d",
+				    r->repl, PROTO_REPL_MAX);
+	if (!block_size_ok(r->bs))
 		return nn_reply_err(s, c, h, -EINVAL,
 				    "block size %llu is not a multiple of %u (64K)",
-				 (unsigned long long)bs, PROTO_CHUNK_SIZE);
+				    (unsigned long long)r->bs, PROTO_CHUNK_SIZE);
 	struct nn_attr a;
 	struct nn_blocks freed = {0};
-	bool over = flags & PROTO_CREATE_OVERWRITE;
-	int rc = path ? nn_ns_create(s->ns, path, mode, over, repl, bs, uid, gid, &a, &freed)
-		      : nn_ns_create_at(s->ns, dir, name, mode, over, repl, bs, uid, gid, &a,
-					&freed);
+	bool over = r->flags & PROTO_CREATE_OVERWRITE;
+	int rc = path ? nn_ns_create(s->ns, path, r->mode, over, r->repl, r->bs, r->uid, r->gid,
+				     &a, &freed)
+		      : nn_ns_create_at(s->ns, dir, name, r->mode, over, r->repl, r->bs, r->uid,
+					r->gid, &a, &freed);
 	nn_release_blocks(s, &freed);
-	if (!rc && (flags & PROTO_CREATE_CLOSED))
+	if (!rc && (r->flags & PROTO_CREATE_CLOSED))
 		rc = nn_ns_complete(s->ns, a.ino, 0, 0, &a); /* same group commit */
 	else if (!rc)
 		nn_lease_add(c, a.ino);
@@ -267,26 +273,35 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 	buf_free(&p);
 }
 
-bool nn_stat_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-		     struct unpack *u, struct nn_attr *a)
+void nn_stat_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const char *path, uint64_t ino, nn_attr_reply_fn reply)
+{
+	struct nn_attr *a = malloc(sizeof *a);
+	if (!a)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	int rc = path ? nn_ns_stat(s->ns, path, a) : nn_ns_stat_ino(s->ns, ino, a);
+	if (rc)
+		nn_reply_err(s, c, h, rc, NULL);
+	else
+		reply(s, c, h, a);
+	free(a);
+}
+
+void nn_stat_path_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			struct unpack *u, nn_attr_reply_fn reply)
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
-		return false;
-	int rc = nn_ns_stat(s->ns, path, a);
-	if (rc)
-		nn_reply_err(s, c, h, rc, NULL);
-	return rc == 0;
+		return;
+	nn_stat_reply(s, c, h, path, 0, reply);
 }
 
 void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		struct unpack *u)
 {
-	struct nn_attr a;
-	if (nn_stat_request(s, c, h, u, &a))
-		nn_reply_attr(s, c, h, &a);
+	nn_stat_path_reply(s, c, h, u, nn_reply_attr);
 }
 
 struct list_ctx {
@@ -352,6 +367,11 @@ void nn_op_rename(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	struct nn_blocks freed = {0};
 	int rc = nn_ns_rename(s->ns, src, dst, flags, &freed);
 	nn_release_blocks(s, &freed);
+	nn_rename_reply(s, c, h, rc);
+}
+
+void nn_rename_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc)
+{
 	if (rc)
 		return nn_reply_err(s, c, h, rc,
 				    rc == -EINVAL ? "cannot move a directory into itself" : NULL);

@@ -63,47 +63,26 @@ void nn_op_lookup(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	free(a);
 }
 
-/* Decodes "u64 ino" and reads the inode into a: false when that failed (replied). */
-static bool ino_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-			struct unpack *u, struct nn_attr *a)
+/* The requests "u64 ino" that stat an inode (CN_GETATTR, CN_READLINK_INO): decodes it,
+ * then nn_stat_reply. */
+static void ino_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		      struct unpack *u, nn_attr_reply_fn reply)
 {
 	uint64_t ino = unpack_u64(u);
-	if (nn_malformed(s, c, h, u))
-		return false;
-	int rc = nn_ns_stat_ino(s->ns, ino, a);
-	if (rc)
-		nn_reply_err(s, c, h, rc, NULL);
-	return rc == 0;
+	if (!nn_malformed(s, c, h, u))
+		nn_stat_reply(s, c, h, NULL, ino, reply);
 }
 
 void nn_op_getattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		   struct unpack *u)
 {
-	struct nn_attr *a = malloc(sizeof *a);
-	if (!a)
-		return nn_reply_err(s, c, h, -ENOMEM, NULL);
-	if (ino_request(s, c, h, u, a))
-		nn_reply_attr(s, c, h, a);
-	free(a);
+	ino_reply(s, c, h, u, nn_reply_attr);
 }
 
 void nn_op_readlink_ino(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 			struct unpack *u)
 {
-	struct nn_attr *a = malloc(sizeof *a);
-	if (!a)
-		return nn_reply_err(s, c, h, -ENOMEM, NULL);
-	if (ino_request(s, c, h, u, a)) {
-		if (a->type == PROTO_T_SYMLINK) {
-			struct buf p = BUF_INIT;
-			pack_str(&p, a->target);
-			nn_reply(s, c, h, &p);
-			buf_free(&p);
-		} else {
-			nn_reply_err(s, c, h, -EINVAL, NULL);
-		}
-	}
-	free(a);
+	ino_reply(s, c, h, u, nn_readlink_reply);
 }
 
 void nn_op_setattr_ino(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -154,23 +133,17 @@ void nn_op_create_at(struct nn_server *s, struct nn_conn *c, const struct proto_
 		     struct unpack *u)
 {
 	struct at at;
-	char client[256];
 	if (!add_request(s, c, h, u, &at))
 		return;
-	uint32_t mode = unpack_u32(u);
-	uint8_t flags = unpack_u8(u);
-	uint16_t repl = unpack_u16(u);
-	uint64_t bs = unpack_u64(u);
-	unpack_str(u, client, sizeof client);
-	uint32_t uid, gid;
-	nn_new_owner(c, u, &uid, &gid);
+	struct nn_create_req r;
+	nn_unpack_create(c, u, &r);
 	if (nn_malformed(s, c, h, u))
 		return;
 	struct nn_attr old;
-	if ((flags & PROTO_CREATE_OVERWRITE) && !c->cred.super &&
+	if ((r.flags & PROTO_CREATE_OVERWRITE) && !c->cred.super &&
 	    !nn_ns_lookup(s->ns, at.dir, at.name, &old) && !nn_perm_ok(&old, &c->cred, NN_W))
 		return nn_reply_err(s, c, h, -EACCES, NULL);
-	nn_create_reply(s, c, h, NULL, at.dir, at.name, mode, flags, repl, bs, uid, gid);
+	nn_create_reply(s, c, h, NULL, at.dir, at.name, &r);
 }
 
 void nn_op_mknod_at(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,

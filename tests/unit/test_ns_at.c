@@ -312,15 +312,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("ns_at");
-	TCase *tc = nstest_tcase("ns_at");
-	tcase_add_test(tc, test_lookup_and_names);
-	tcase_add_test(tc, test_mkdir_create_at);
-	tcase_add_test(tc, test_nodes_and_links_at);
-	tcase_add_test(tc, test_rename_at_loops);
-	tcase_add_test(tc, test_deep_without_path_limit);
-	tcase_add_test(tc, test_list_and_xattr_ino);
-	tcase_add_test(tc, test_kept_while_open);
-	suite_add_tcase(s, tc);
-	return nstest_main(s);
+	return nstest_main("ns_at", UNIT_TESTS(
+		test_lookup_and_names, test_mkdir_create_at, test_nodes_and_links_at,
+		test_rename_at_loops, test_deep_without_path_limit, test_list_and_xattr_ino,
+		test_kept_while_open));
 }

@@ -335,19 +335,10 @@ START_TEST(test_alloc_ids_survive_restart)
 }
 END_TEST
 
-static Suite *ns_store_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("ns_store");
-	TCase *tc = nstest_tcase("ns_store");
-	tcase_add_test(tc, test_format_open);
-	tcase_add_test(tc, test_format_version);
-	tcase_add_test(tc, test_upgrade_from_format_1);
-	tcase_add_test(tc, test_durable_reopen);
-	tcase_add_test(tc, test_durable_without_sync_on_close);
-	tcase_add_test(tc, test_scan_blocks_after_reopen);
-	tcase_add_test(tc, test_alloc_ids_survive_restart);
-	suite_add_tcase(s, tc);
-	return s;
+	return nstest_main("ns_store", UNIT_TESTS(
+		test_format_open, test_format_version, test_upgrade_from_format_1,
+		test_durable_reopen, test_durable_without_sync_on_close,
+		test_scan_blocks_after_reopen, test_alloc_ids_survive_restart));
 }
-
-int main(void) { return nstest_main(ns_store_suite()); }

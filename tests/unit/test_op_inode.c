@@ -386,13 +386,7 @@ int main(void)
 {
 	log_set_level(LOG_ERROR);
 	nntest_name = "op_inode";
-	Suite *s = suite_create("op_inode");
-	TCase *tc = tcase_create("op_inode");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_calls);
-	tcase_add_test(tc, test_names);
-	tcase_add_test(tc, test_permissions);
-	tcase_add_test(tc, test_kept_until_reclaim);
-	suite_add_tcase(s, tc);
-	return unit_run(s);
+	return UNIT_MAIN("op_inode",
+		{"op_inode", .timeout = 30, .tests = UNIT_TESTS(
+			test_calls, test_names, test_permissions, test_kept_until_reclaim)});
 }

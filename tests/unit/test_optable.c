@@ -380,27 +380,14 @@ START_TEST(test_no_permissions_no_superuser_checks)
 }
 END_TEST
 
-static Suite *optable_suite(void)
-{
-	Suite *s = suite_create("optable");
-	TCase *tc = tcase_create("table");
-	tcase_add_test(tc, test_every_id_has_one_entry);
-	tcase_add_test(tc, test_flags);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("dispatcher");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_reads_leave_the_namespace_clean);
-	tcase_add_test(tc, test_safe_mode_refuses_writers);
-	tcase_add_test(tc, test_roles);
-	tcase_add_test(tc, test_one_superuser_rule);
-	tcase_add_test(tc, test_no_permissions_no_superuser_checks);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_ERROR);
 	nntest_name = "optable";
-	return unit_run(optable_suite());
+	return UNIT_MAIN("optable",
+		{"table", .tests = UNIT_TESTS(test_every_id_has_one_entry, test_flags)},
+		{"dispatcher", .timeout = 30, .tests = UNIT_TESTS(
+			test_reads_leave_the_namespace_clean, test_safe_mode_refuses_writers,
+			test_roles, test_one_superuser_rule,
+			test_no_permissions_no_superuser_checks)});
 }
