@@ -31,6 +31,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *cc)
 	if (fs->readahead > cc->max_readahead)
 		cc->max_readahead = fs->readahead;
 	cc->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* it would hide other mounts' sizes */
+	/* the page cache is dropped by open when the file changed (files.c), not whenever
+	 * a new mtime shows: with auto_inval_data the kernel would throw away the pages
+	 * this mount itself just wrote as soon as it saw the mtime of its own write */
+	cc->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	/* attributes with every directory batch, not just the first one (the "auto"
 	 * heuristic turns `ls -l` of a big directory into a lookup per entry) */
 	if (cc->capable & FUSE_CAP_READDIRPLUS)

@@ -60,6 +60,13 @@ mkdir -p "$M2"
 dfs mount "$M2" -o attr_timeout=1 &
 wait_for 10 grep -q " $M2 fuse.dfs " /proc/mounts || fail "second mount did not come up"
 check "POSIX checks (fuse_posix.py)" python3 "$(dirname "$0")/fuse_posix.py" "$M" "$M2"
+# what this mount wrote stays in its page cache: read back at memory speed, not refetched
+dd if=/dev/urandom of="$M/cached" bs=1M count=16 conv=fsync status=none
+resident() { fincore -b -r -n -o RES "$M/cached"; }
+[ "$(resident)" = 16777216 ] && ok "a file just written is in the page cache" ||
+	fail "a file just written: $(resident) bytes of 16777216 in the page cache"
+cmp -s "$M/cached" "$M2/cached" && ok "... and another mount reads the same bytes" ||
+	fail "another mount reads other bytes"
 check "random overwrites are on the datanodes" bash -c "dfs get /posix/rand - | cmp - '$M/posix/rand' &&
 	dfs get /posix/sparse - | cmp - '$M/posix/sparse'"
 
