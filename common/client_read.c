@@ -91,11 +91,15 @@ void dfs_reader_close(struct dfs_reader *r)
 	free(r);
 }
 
-static int dn_connect(struct dfs_reader *r, const struct dfs_loc *loc)
+/* Connects r to the replica at loc: a kept connection to it when there is one (*kept
+ * set), else a new one. */
+static int dn_connect(struct dfs_reader *r, const struct dfs_loc *loc, bool *kept)
 {
+	*kept = false;
 	for (int i = 0; i < READER_CONNS; i++)
 		if (r->conns[i].fd >= 0 && !strcmp(r->conns[i].addr, loc->addr)) {
 			r->fd = r->conns[i].fd;
+			*kept = true;
 			return 0;
 		}
 	int fd;
@@ -123,9 +127,6 @@ static int read_replica(struct dfs_reader *r, const struct dfs_block *b, const s
 			uint64_t off, uint64_t len, sink_fn sink, void *arg, uint64_t *sent)
 {
 	*sent = 0;
-	int rc = dn_connect(r, loc);
-	if (rc)
-		return rc;
 	uint8_t req[32 + TOKEN_LEN];
 	be64_put(req, b->id);
 	be64_put(req + 8, b->genstamp);
@@ -134,9 +135,20 @@ static int read_replica(struct dfs_reader *r, const struct dfs_block *b, const s
 	bool fresh = r->fresh_id == b->id && r->fresh_gs == b->genstamp;
 	memcpy(req + 32, fresh ? r->fresh_token : b->token, TOKEN_LEN);
 	struct proto_hdr h;
-	rc = proto_send(r->fd, PROTO_DT_READ_BLOCK, 0, 1, 0, req, sizeof req);
-	if (!rc)
-		rc = proto_recv(r->fd, &h, &r->in, 64 * 1024);
+	int rc;
+	/* a kept connection may have been closed while idle (the datanode's idle timeout):
+	 * then once more on a new one */
+	for (int attempt = 0;; attempt++) {
+		bool kept;
+		if ((rc = dn_connect(r, loc, &kept)))
+			return rc;
+		rc = proto_send(r->fd, PROTO_DT_READ_BLOCK, 0, 1, 0, req, sizeof req);
+		if (!rc)
+			rc = proto_recv(r->fd, &h, &r->in, 64 * 1024);
+		if (!rc || !kept || attempt)
+			break;
+		reader_drop_fd(r);
+	}
 	if (!rc && h.status) {
 		rc = proto_errno(h.status); /* connection still in step */
 		if (rc == -EACCES) /* the datanode says why */
