@@ -145,8 +145,10 @@ j=$(last_job)
 [ "$(status "$j" 'd["tasks"]["failed_attempts"]')" -ge 1 ] && ok "its dn2 attempts failed and were retried" ||
 	fail "no failed attempts: $(dfs job status "$j" --json)"
 
+# (a sleep of this run's own length, so that another test run's sleeps are not ours)
+SLOW=600.$$
 check "a map that is slow on dn2 only" dfs run -q --input /big.txt --output /o/slowdn2 \
-	--map 'if [ "$DFS_NODE_ID" = dn2 ]; then sleep 600; fi; cat'
+	--map "if [ \"\$DFS_NODE_ID\" = dn2 ]; then sleep $SLOW; fi; cat"
 j=$(last_job)
 [ "$(status "$j" 'd["tasks"]["speculative"]')" -ge 1 ] && ok "speculative attempts ran" || fail "no speculation"
 # every attempt dn2 got was overtaken by a backup elsewhere (without speculation the job
@@ -155,7 +157,7 @@ dfs job logs "$j" | grep ' on dn2: ' >"$T/dn2.attempts"
 [ -s "$T/dn2.attempts" ] && ! grep -qv ': killed' "$T/dn2.attempts" &&
 	ok "the slow node's attempts were overtaken and killed" || fail "dn2: $(cat "$T/dn2.attempts")"
 check "... with the right answer" cmp <(parts /o/slowdn2) "$T/big.txt"
-no_slow() { ! pgrep -f 'sleep 600' >/dev/null; }
+no_slow() { ! pgrep -f "sleep $SLOW" >/dev/null; }
 check "the losing attempts were killed" wait_for 10 no_slow
 
 jid=$(dfs run --detach --input /big.txt --output /o/kill9 --map 'sleep 2; cat')
