@@ -6,9 +6,10 @@
 #   bench/fuse.sh DIR [DIR...]    measures each directory, ratios to the first
 #
 # For each directory: sequential write of SIZE_MB (dd, 1 MiB blocks, conv=fsync),
-# sequential read (after dropping the page cache, then again warm), and FILES files
-# of 4 KiB in one directory: create, `ls -l`, read cold, read again warm, delete -- each as
-# a rate. Dropping caches needs root (otherwise "cold" is warm).
+# sequential read (after dropping the page cache, then again warm, then of a file read
+# right after it was written), and FILES files of 4 KiB in one directory: create (by one
+# process, and by four at once), `ls -l`, read cold, read again warm, delete -- each as a
+# rate. Dropping caches needs root (otherwise "cold" is warm).
 set -u
 SIZE_MB=${SIZE_MB:-1024}
 FILES=${FILES:-10000}
@@ -62,6 +63,18 @@ measure() { # measure LABEL DIR
 	t0=$(now); dd if="$d/seq" of=/dev/null bs=1M status=none; t1=$(now)
 	R[$label,reread]=$(rate $((SIZE_MB * 1048576)) "$t0" "$t1")
 	rm -f "$d/seq"
+	# written, then read back at once (what the page cache kept of the writer's data)
+	dd if=/dev/zero of="$d/seq" bs=1M count="$SIZE_MB" conv=fsync status=none
+	t0=$(now); dd if="$d/seq" of=/dev/null bs=1M status=none; t1=$(now)
+	R[$label,afterwrite]=$(rate $((SIZE_MB * 1048576)) "$t0" "$t1")
+	rm -f "$d/seq"
+	# four processes creating at once, each its share of FILES in its own directory
+	t0=$(now)
+	for p in 1 2 3 4; do FILES=$((FILES / 4)) small create "$d/par$p" & done
+	wait
+	t1=$(now)
+	R[$label,create4]=$(rate "$FILES" "$t0" "$t1")
+	rm -rf "$d"/par?
 	t0=$(now); small create "$d/small"; t1=$(now); R[$label,create]=$(rate "$FILES" "$t0" "$t1")
 	drop
 	t0=$(now); ls -l "$d/small" >/dev/null; t1=$(now); R[$label,ls]=$(rate "$FILES" "$t0" "$t1")
@@ -112,7 +125,9 @@ row() { # row KEY TITLE DIVISOR UNIT
 row write "write (dd, fsync)" 1e6 MB/s
 row read "read, cold" 1e6 MB/s
 row reread "read, warm" 1e6 MB/s
+row afterwrite "read right after write" 1e6 MB/s
 row create "create 4K files" 1 /s
+row create4 "create, 4 processes" 1 /s
 row ls "ls -l" 1 /s
 row readwarm "read 4K, warm" 1 /s
 row readcold "read 4K, cold" 1 /s
