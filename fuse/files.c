@@ -174,7 +174,9 @@ int fs_truncate(uint64_t ino, uint64_t size, struct fuse_file_info *fi)
 			return rc;
 	}
 	rc = ofile_truncate(f, size);
-	if (!rc)
+	/* ftruncate(2) changes the open file like a write: stored at close or fsync, as
+	 * close-to-open allows; truncate(2) has no close to wait for */
+	if (!rc && !(fi && fi->fh))
 		rc = ofile_flush(f, false);
 	if (!fi || !fi->fh)
 		ofile_put(f);

@@ -404,6 +404,14 @@ if OTHER:
           read(os.path.join(O, "shared")) == b"replaced by rename")
     write(os.path.join(O, "back"), os.urandom(10) + b"tail")
     check("and the other way round", read(p("back")).endswith(b"tail"))
+    write(p("ft"), b"y" * 100000)
+    fd = os.open(p("ft"), os.O_RDWR)
+    os.ftruncate(fd, 1000)
+    check("ftruncate shows at once on its own mount", os.stat(p("ft")).st_size == 1000)
+    os.close(fd)
+    check("... and on another mount after close",
+          os.stat(os.path.join(O, "ft")).st_size == 1000 and
+          read(os.path.join(O, "ft")) == b"y" * 1000)
     import mmap
     write(p("mm"), b"\0" * 8192)
     fd = os.open(p("mm"), os.O_RDWR)
