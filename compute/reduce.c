@@ -1,0 +1,270 @@
+/* reduce: keys, partitions and the built-in reducers. See reduce.h. Caller's thread. */
+#include "reduce.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t mr_key_len(const char *line, size_t len, uint32_t key_fields)
+{
+	size_t i = 0;
+	for (uint32_t f = 0; f < (key_fields ? key_fields : 1); f++) {
+		const char *t = memchr(line + i, '\t', len - i);
+		if (!t)
+			return len;
+		i = (size_t)(t - line) + 1;
+	}
+	return i - 1; /* before the key_fields-th tab */
+}
+
+int mr_key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+uint32_t mr_partition(const char *key, size_t klen, uint32_t nparts)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < klen; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 0x100000001b3ull;
+	}
+	return nparts > 1 ? (uint32_t)(h % nparts) : 0;
+}
+
+static const char *const names[] = {"", "count", "sum", "min", "max"};
+
+enum mr_builtin mr_builtin_parse(const char *name)
+{
+	for (int b = MR_COUNT; b <= MR_MAX; b++)
+		if (name && !strcmp(name, names[b]))
+			return (enum mr_builtin)b;
+	return MR_NONE;
+}
+
+const char *mr_builtin_name(enum mr_builtin b)
+{
+	return b >= MR_NONE && b <= MR_MAX ? names[b] : "";
+}
+
+/* ---------- numbers ---------- */
+
+struct num {
+	bool is_int;
+	int64_t i;
+	double d;
+};
+
+/* Parses v[0..n) as a number (spaces around it allowed); false when it is none. */
+static bool parse_num(const char *v, size_t n, struct num *out)
+{
+	char tmp[128];
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\r'))
+		n--;
+	while (n && *v == ' ')
+		v++, n--;
+	if (!n || n >= sizeof tmp)
+		return false;
+	memcpy(tmp, v, n);
+	tmp[n] = 0;
+	char *end;
+	errno = 0;
+	long long i = strtoll(tmp, &end, 10);
+	if (!*end && errno != ERANGE) {
+		*out = (struct num){true, i, (double)i};
+		return true;
+	}
+	errno = 0;
+	double d = strtod(tmp, &end);
+	if (*end || !isfinite(d))
+		return false;
+	*out = (struct num){false, 0, d};
+	return true;
+}
+
+static double num_d(const struct num *x) { return x->is_int ? (double)x->i : x->d; }
+
+static int num_cmp(const struct num *a, const struct num *b)
+{
+	if (a->is_int && b->is_int)
+		return a->i < b->i ? -1 : a->i > b->i;
+	double x = num_d(a), y = num_d(b);
+	return x < y ? -1 : x > y;
+}
+
+/* ---------- the reducer ---------- */
+
+enum rstate { R_EMPTY, R_IN_KEY, R_DONE, R_FAILED };
+
+struct mr_reducer {
+	enum mr_builtin b;
+	bool partials;
+	uint32_t key_fields;
+	mr_emit_fn emit;
+	void *arg;
+	enum rstate state;
+	int rc;
+	struct buf key;   /* the open key */
+	struct num acc;   /* its sum, or extreme */
+	struct buf extreme; /* min/max: the extreme value as written */
+	uint64_t count;   /* count: lines of the key */
+	uint64_t groups, records;
+	struct buf line, err;
+};
+
+struct mr_reducer *mr_reducer_new(enum mr_builtin b, bool partials, uint32_t key_fields,
+				  mr_emit_fn emit, void *arg)
+{
+	if (b < MR_COUNT || b > MR_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct mr_reducer *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->b = b;
+	r->partials = partials;
+	r->key_fields = key_fields ? key_fields : 1;
+	r->emit = emit;
+	r->arg = arg;
+	buf_init(&r->key);
+	buf_init(&r->extreme);
+	buf_init(&r->line);
+	buf_init(&r->err);
+	return r;
+}
+
+static int fail(struct mr_reducer *r, int rc)
+{
+	r->state = R_FAILED;
+	r->rc = rc;
+	return rc;
+}
+
+static int emit_key(struct mr_reducer *r)
+{
+	buf_reset(&r->line);
+	buf_add(&r->line, r->key.data, r->key.len);
+	buf_addc(&r->line, '\t');
+	if (r->b == MR_COUNT && !r->partials)
+		buf_printf(&r->line, "%" PRIu64, r->count);
+	else if (r->b == MR_MIN || r->b == MR_MAX)
+		buf_add(&r->line, r->extreme.data, r->extreme.len);
+	else if (r->acc.is_int)
+		buf_printf(&r->line, "%" PRId64, r->acc.i);
+	else
+		buf_printf(&r->line, "%.15g", r->acc.d);
+	buf_addc(&r->line, '\n');
+	r->groups++;
+	int rc = r->emit(r->arg, r->line.data, r->line.len);
+	return rc ? fail(r, rc) : 0;
+}
+
+/* Adds a value into the sum. */
+static void add(struct num *acc, const struct num *v)
+{
+	int64_t s;
+	if (acc->is_int && v->is_int && !__builtin_add_overflow(acc->i, v->i, &s)) {
+		acc->i = s;
+		acc->d = (double)s;
+		return;
+	}
+	acc->d = num_d(acc) + num_d(v);
+	acc->is_int = false;
+}
+
+int mr_reducer_line(struct mr_reducer *r, const char *line, size_t len)
+{
+	if (r->state == R_FAILED)
+		return r->rc;
+	if (r->state == R_DONE)
+		return fail(r, -EINVAL);
+	size_t kl = mr_key_len(line, len, r->key_fields);
+	const char *v = kl < len ? line + kl + 1 : line + len;
+	size_t vn = kl < len ? len - kl - 1 : 0;
+	bool same = r->state == R_IN_KEY && !mr_key_cmp(r->key.data, r->key.len, line, kl);
+	if (r->state == R_IN_KEY && !same) {
+		int rc = emit_key(r);
+		if (rc)
+			return rc;
+	}
+	r->records++;
+	struct num x = {true, 0, 0};
+	bool numeric = r->b != MR_COUNT || r->partials;
+	if (numeric && !parse_num(v, vn, &x)) {
+		buf_reset(&r->err);
+		buf_printf(&r->err, "%s: the value '%.*s' of key '%.*s' is not a number",
+			   names[r->b], (int)(vn > 64 ? 64 : vn), v, (int)(kl > 64 ? 64 : kl), line);
+		return fail(r, -EINVAL);
+	}
+	if (!same) {
+		buf_reset(&r->key);
+		buf_add(&r->key, line, kl);
+		r->state = R_IN_KEY;
+		r->count = 0;
+		r->acc = (struct num){true, 0, 0};
+		if (r->b == MR_MIN || r->b == MR_MAX) {
+			r->acc = x;
+			buf_reset(&r->extreme);
+			buf_add(&r->extreme, v, vn);
+			return 0;
+		}
+	}
+	switch (r->b) {
+	case MR_COUNT:
+		r->count++;
+		if (r->partials)
+			add(&r->acc, &x);
+		break;
+	case MR_SUM: add(&r->acc, &x); break;
+	case MR_MIN:
+	case MR_MAX: {
+		int c = num_cmp(&x, &r->acc);
+		if (r->b == MR_MIN ? c < 0 : c > 0) {
+			r->acc = x;
+			buf_reset(&r->extreme);
+			buf_add(&r->extreme, v, vn);
+		}
+		break;
+	}
+	default: break;
+	}
+	return 0;
+}
+
+int mr_reducer_finish(struct mr_reducer *r)
+{
+	if (r->state == R_FAILED)
+		return r->rc;
+	int rc = r->state == R_IN_KEY ? emit_key(r) : 0;
+	if (!rc)
+		r->state = R_DONE;
+	return rc;
+}
+
+const char *mr_reducer_error(const struct mr_reducer *r)
+{
+	if (r->err.len)
+		return r->err.data;
+	return r->state == R_FAILED ? strerror(-r->rc) : "";
+}
+
+uint64_t mr_reducer_groups(const struct mr_reducer *r) { return r->groups; }
+uint64_t mr_reducer_records(const struct mr_reducer *r) { return r->records; }
+
+void mr_reducer_free(struct mr_reducer *r)
+{
+	if (!r)
+		return;
+	buf_free(&r->key);
+	buf_free(&r->extreme);
+	buf_free(&r->line);
+	buf_free(&r->err);
+	free(r);
+}

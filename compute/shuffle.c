@@ -1,0 +1,687 @@
+/* shuffle: run files, merges and the map collector. See shuffle.h. Caller's thread. */
+#include "shuffle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc.h"
+#include "grow.h"
+#include "pack.h"
+
+/* ---------- run files ---------- */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int put_frame(int fd, const char *p, size_t n)
+{
+	uint8_t h[8];
+	be32_put(h, (uint32_t)n);
+	be32_put(h + 4, n ? crc32c(p, n) : 0);
+	int rc = write_all(fd, h, sizeof h);
+	return rc ? rc : write_all(fd, p, n);
+}
+
+int shuf_writer_open(struct shuf_writer *w, const char *path)
+{
+	memset(w, 0, sizeof *w);
+	buf_init(&w->frame);
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	return w->fd < 0 ? -errno : 0;
+}
+
+static int flush_frame(struct shuf_writer *w)
+{
+	if (!w->frame.len)
+		return 0;
+	int rc = put_frame(w->fd, w->frame.data, w->frame.len);
+	w->bytes += w->frame.len + 8;
+	buf_reset(&w->frame);
+	return rc;
+}
+
+int shuf_writer_add(struct shuf_writer *w, const char *line, size_t len)
+{
+	if (w->frame.len && w->frame.len + len + 1 > SHUF_FRAME) {
+		int rc = flush_frame(w);
+		if (rc)
+			return rc;
+	}
+	buf_add(&w->frame, line, len);
+	buf_addc(&w->frame, '\n');
+	w->records++;
+	return w->frame.len >= SHUF_FRAME ? flush_frame(w) : 0;
+}
+
+int shuf_writer_close(struct shuf_writer *w)
+{
+	int rc = flush_frame(w);
+	if (!rc)
+		rc = put_frame(w->fd, NULL, 0);
+	w->bytes += 8;
+	if (close(w->fd) && !rc)
+		rc = -errno;
+	w->fd = -1;
+	buf_free(&w->frame);
+	return rc;
+}
+
+void shuf_writer_abort(struct shuf_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	buf_free(&w->frame);
+}
+
+int shuf_reader_open(struct shuf_reader *r, const char *path)
+{
+	memset(r, 0, sizeof *r);
+	buf_init(&r->frame);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	return r->fd < 0 ? -errno : 0;
+}
+
+static int read_full(int fd, void *p, size_t n)
+{
+	char *c = p;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = read(fd, c + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -EBADMSG; /* torn */
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+int shuf_reader_next(struct shuf_reader *r, const char **line, size_t *len)
+{
+	while (r->pos >= r->frame.len) {
+		if (r->ended)
+			return 0;
+		uint8_t h[8];
+		int rc = read_full(r->fd, h, sizeof h);
+		if (rc)
+			return rc;
+		uint32_t n = be32_get(h), crc = be32_get(h + 4);
+		r->bytes += 8;
+		if (!n) {
+			if (crc)
+				return -EBADMSG;
+			r->ended = true;
+			buf_reset(&r->frame);
+			r->pos = 0;
+			return 0;
+		}
+		if (n > SHUF_FRAME_MAX)
+			return -EBADMSG;
+		buf_reset(&r->frame);
+		buf_grow(&r->frame, n);
+		if ((rc = read_full(r->fd, r->frame.data, n)))
+			return rc;
+		buf_commit(&r->frame, n);
+		r->bytes += n;
+		if (crc32c(r->frame.data, n) != crc || r->frame.data[n - 1] != '\n')
+			return -EBADMSG;
+		r->pos = 0;
+	}
+	const char *p = r->frame.data + r->pos;
+	const char *nl = memchr(p, '\n', r->frame.len - r->pos);
+	*line = p;
+	*len = (size_t)(nl - p); /* the frame ends with '\n': nl is found */
+	r->pos += *len + 1;
+	return 1;
+}
+
+void shuf_reader_close(struct shuf_reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	buf_free(&r->frame);
+}
+
+int shuf_run_check(const char *path, uint64_t *records)
+{
+	struct shuf_reader r;
+	int rc = shuf_reader_open(&r, path);
+	uint64_t n = 0;
+	const char *l;
+	size_t len;
+	while (!rc && (rc = shuf_reader_next(&r, &l, &len)) == 1) {
+		n++;
+		rc = 0;
+	}
+	shuf_reader_close(&r);
+	if (records)
+		*records = n;
+	return rc;
+}
+
+/* ---------- merging ---------- */
+
+struct source {
+	struct shuf_reader r;
+	const char *line;
+	size_t len, klen;
+	uint32_t index;
+};
+
+struct shuf_merge {
+	uint32_t key_fields;
+	uint32_t n, nheap;
+	struct source *src;
+	uint32_t *heap; /* indexes into src, min-heap by (key, index) */
+	int32_t last;   /* the source whose record was returned last (advanced next) */
+};
+
+static bool less(const struct shuf_merge *m, uint32_t a, uint32_t b)
+{
+	const struct source *x = &m->src[a], *y = &m->src[b];
+	int c = mr_key_cmp(x->line, x->klen, y->line, y->klen);
+	return c ? c < 0 : x->index < y->index;
+}
+
+static void sift_down(struct shuf_merge *m, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, s = i;
+		if (l < m->nheap && less(m, m->heap[l], m->heap[s]))
+			s = l;
+		if (r < m->nheap && less(m, m->heap[r], m->heap[s]))
+			s = r;
+		if (s == i)
+			return;
+		uint32_t t = m->heap[i];
+		m->heap[i] = m->heap[s];
+		m->heap[s] = t;
+		i = s;
+	}
+}
+
+/* Reads source i's next record; 1 when it has one, 0 at its end, or the error. */
+static int advance(struct shuf_merge *m, uint32_t i)
+{
+	struct source *s = &m->src[i];
+	int rc = shuf_reader_next(&s->r, &s->line, &s->len);
+	if (rc == 1)
+		s->klen = mr_key_len(s->line, s->len, m->key_fields);
+	return rc;
+}
+
+int shuf_merge_open(const char *const *paths, uint32_t n, uint32_t key_fields,
+		    struct shuf_merge **out)
+{
+	*out = NULL;
+	struct shuf_merge *m = calloc(1, sizeof *m);
+	if (!m)
+		return -ENOMEM;
+	m->key_fields = key_fields ? key_fields : 1;
+	m->src = calloc(n ? n : 1, sizeof *m->src);
+	m->heap = calloc(n ? n : 1, sizeof *m->heap);
+	m->last = -1;
+	int rc = m->src && m->heap ? 0 : -ENOMEM;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		m->src[i].index = i;
+		rc = shuf_reader_open(&m->src[i].r, paths[i]);
+		m->n = i + 1;
+		if (rc)
+			break;
+		int a = advance(m, i);
+		if (a < 0)
+			rc = a;
+		else if (a == 1)
+			m->heap[m->nheap++] = i;
+	}
+	if (rc) {
+		shuf_merge_close(m);
+		return rc;
+	}
+	for (uint32_t i = m->nheap / 2 + 1; i-- > 0;)
+		sift_down(m, i);
+	*out = m;
+	return 0;
+}
+
+int shuf_merge_next(struct shuf_merge *m, const char **line, size_t *len)
+{
+	if (m->last >= 0) {
+		int rc = advance(m, (uint32_t)m->last);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			m->heap[0] = m->heap[--m->nheap];
+		sift_down(m, 0);
+		m->last = -1;
+	}
+	if (!m->nheap)
+		return 0;
+	struct source *s = &m->src[m->heap[0]];
+	*line = s->line;
+	*len = s->len;
+	m->last = (int32_t)m->heap[0];
+	return 1;
+}
+
+uint64_t shuf_merge_bytes(const struct shuf_merge *m)
+{
+	uint64_t b = 0;
+	for (uint32_t i = 0; i < m->n; i++)
+		b += m->src[i].r.bytes;
+	return b;
+}
+
+void shuf_merge_close(struct shuf_merge *m)
+{
+	if (!m)
+		return;
+	for (uint32_t i = 0; i < m->n; i++)
+		shuf_reader_close(&m->src[i].r);
+	free(m->src);
+	free(m->heap);
+	free(m);
+}
+
+/* Merges paths[0..n) into out with one merge (n <= fan-in). */
+static int merge_once(char *const *paths, uint32_t n, uint32_t key_fields, const char *out,
+		      uint64_t *records)
+{
+	struct shuf_merge *m;
+	int rc = shuf_merge_open((const char *const *)paths, n, key_fields, &m);
+	if (rc)
+		return rc;
+	struct shuf_writer w;
+	rc = shuf_writer_open(&w, out);
+	if (rc) {
+		shuf_merge_close(m);
+		return rc;
+	}
+	const char *l;
+	size_t len;
+	while ((rc = shuf_merge_next(m, &l, &len)) == 1)
+		if ((rc = shuf_writer_add(&w, l, len)))
+			break;
+	shuf_merge_close(m);
+	if (rc) {
+		shuf_writer_abort(&w);
+		unlink(out);
+		return rc;
+	}
+	if (records)
+		*records = w.records;
+	rc = shuf_writer_close(&w);
+	if (rc)
+		unlink(out);
+	return rc;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int shuf_merge_reduce(char **paths, uint32_t *n, uint32_t fanin, uint32_t key_fields,
+		      const char *tmp_prefix, bool remove_inputs)
+{
+	if (fanin < 2)
+		fanin = 2;
+	uint32_t seq = 0;
+	while (*n > fanin) {
+		uint32_t k = 0; /* runs kept so far, in order */
+		for (uint32_t i = 0; i < *n; i += fanin) {
+			uint32_t g = *n - i < fanin ? *n - i : fanin;
+			if (g == 1) {
+				paths[k++] = paths[i];
+				continue;
+			}
+			struct buf out = BUF_INIT;
+			buf_printf(&out, "%s.m%u", tmp_prefix, seq++);
+			int rc = merge_once(paths + i, g, key_fields, out.data, NULL);
+			if (rc) {
+				buf_free(&out);
+				/* keep the list whole: the caller frees every name */
+				for (uint32_t j = i; j < *n; j++)
+					paths[k++] = paths[j];
+				*n = k;
+				return rc;
+			}
+			for (uint32_t j = i; j < i + g; j++) {
+				if (remove_inputs || starts_with(paths[j], tmp_prefix))
+					unlink(paths[j]);
+				free(paths[j]);
+			}
+			paths[k++] = buf_detach(&out, NULL);
+		}
+		*n = k;
+	}
+	return 0;
+}
+
+int shuf_merge_files(char **paths, uint32_t *np, uint32_t fanin, uint32_t key_fields,
+		     const char *out, bool remove_inputs, uint64_t *records)
+{
+	int rc = shuf_merge_reduce(paths, np, fanin, key_fields, out, remove_inputs);
+	uint32_t n = *np;
+	if (!rc && n == 1 && remove_inputs) {
+		rc = rename(paths[0], out) ? -errno : 0;
+		if (!rc && records)
+			rc = shuf_run_check(out, records);
+		return rc;
+	}
+	if (!rc)
+		rc = merge_once(paths, n, key_fields, out, records);
+	if (!rc)
+		for (uint32_t i = 0; i < n; i++)
+			if (remove_inputs || starts_with(paths[i], out))
+				unlink(paths[i]);
+	return rc;
+}
+
+/* ---------- the map collector ---------- */
+
+struct rec {
+	uint64_t off; /* in data */
+	uint32_t len, klen;
+	uint32_t part;
+	uint32_t pad;
+};
+
+struct shuf_map {
+	struct shuf_map_opts o;
+	char *base;
+	struct buf data;   /* the records' bytes */
+	struct buf carry;  /* an unfinished line */
+	struct rec *recs;
+	size_t nrecs, caprecs;
+	uint32_t nspills;
+	bool *has;          /* [spill * nparts + part]: that spill run exists */
+	size_t caphas;
+	bool finished, failed;
+	struct shuf_counters c;
+	struct buf why;
+};
+
+struct shuf_map *shuf_map_new(const struct shuf_map_opts *o)
+{
+	struct shuf_map *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->o = *o;
+	if (!m->o.nparts)
+		m->o.nparts = 1;
+	if (!m->o.key_fields)
+		m->o.key_fields = 1;
+	if (!m->o.fanin)
+		m->o.fanin = SHUF_FANIN;
+	m->base = strdup(o->base);
+	if (!m->base) {
+		free(m);
+		return NULL;
+	}
+	m->o.base = m->base;
+	buf_init(&m->data);
+	buf_init(&m->carry);
+	buf_init(&m->why);
+	return m;
+}
+
+static int rec_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct shuf_map *sort_map = arg;
+	const struct rec *a = pa, *b = pb;
+	if (a->part != b->part)
+		return a->part < b->part ? -1 : 1;
+	const char *d = sort_map->data.data;
+	int c = mr_key_cmp(d + a->off, a->klen, d + b->off, b->klen);
+	if (c)
+		return c;
+	return a->off < b->off ? -1 : a->off > b->off; /* position: stable */
+}
+
+static void run_name(const struct shuf_map *m, uint32_t spill, uint32_t part, struct buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "%s.s%u.p%u", m->base, spill, part);
+}
+
+static int emit_to_writer(void *arg, const char *line, size_t len)
+{
+	/* built-in lines end with '\n'; the writer adds its own */
+	return shuf_writer_add(arg, line, len ? len - 1 : 0);
+}
+
+/* Sorts the buffer and writes one run per non-empty partition. */
+static int spill(struct shuf_map *m)
+{
+	if (!m->nrecs)
+		return 0;
+	qsort_r(m->recs, m->nrecs, sizeof *m->recs, rec_cmp, m);
+	uint32_t s = m->nspills++;
+	size_t need = (size_t)m->nspills * m->o.nparts;
+	if (need > m->caphas) {
+		bool *v = realloc(m->has, need * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		memset(v + m->caphas, 0, (need - m->caphas) * sizeof *v);
+		m->has = v;
+		m->caphas = need;
+	}
+	struct buf name = BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < m->nrecs && !rc;) {
+		uint32_t part = m->recs[i].part;
+		run_name(m, s, part, &name);
+		struct shuf_writer w;
+		if ((rc = shuf_writer_open(&w, name.data)))
+			break;
+		m->has[(size_t)s * m->o.nparts + part] = true;
+		struct mr_reducer *comb = NULL;
+		if (m->o.combine) {
+			comb = mr_reducer_new(m->o.combine, false, m->o.key_fields, emit_to_writer,
+					      &w);
+			if (!comb)
+				rc = -ENOMEM;
+		}
+		for (; i < m->nrecs && m->recs[i].part == part && !rc; i++) {
+			const struct rec *r = &m->recs[i];
+			const char *line = m->data.data + r->off;
+			if (comb) {
+				rc = mr_reducer_line(comb, line, r->len);
+				m->c.combine_in++;
+			} else {
+				rc = shuf_writer_add(&w, line, r->len);
+			}
+		}
+		if (comb) {
+			if (!rc)
+				rc = mr_reducer_finish(comb);
+			if (rc == -EINVAL)
+				buf_printf(&m->why, "combiner %s", mr_reducer_error(comb));
+			m->c.combine_out += mr_reducer_groups(comb);
+			mr_reducer_free(comb);
+		}
+		if (rc) {
+			shuf_writer_abort(&w);
+			break;
+		}
+		rc = shuf_writer_close(&w);
+		m->c.spilled_bytes += w.bytes;
+	}
+	buf_free(&name);
+	m->nrecs = 0;
+	buf_reset(&m->data);
+	m->c.spills++;
+	return rc;
+}
+
+static int add_record(struct shuf_map *m, const char *line, size_t len)
+{
+	if (len > UINT32_MAX)
+		return -E2BIG;
+	uint64_t used = m->data.len + m->nrecs * sizeof(struct rec);
+	if (m->nrecs && used + len + sizeof(struct rec) > m->o.sort_buffer) {
+		int rc = spill(m);
+		if (rc)
+			return rc;
+	}
+	if (ALLOC_GROW(m->recs, m->nrecs + 1, m->caprecs))
+		return -ENOMEM;
+	uint32_t klen = (uint32_t)mr_key_len(line, len, m->o.key_fields);
+	m->recs[m->nrecs++] = (struct rec){m->data.len, (uint32_t)len, klen,
+					   mr_partition(line, klen, m->o.nparts), 0};
+	buf_add(&m->data, line, len);
+	m->c.records_out++;
+	return 0;
+}
+
+int shuf_map_add(struct shuf_map *m, const char *data, size_t len)
+{
+	if (m->failed || m->finished)
+		return -EINVAL;
+	int rc = 0;
+	while (len && !rc) {
+		const char *nl = memchr(data, '\n', len);
+		if (!nl) {
+			buf_add(&m->carry, data, len);
+			break;
+		}
+		size_t n = (size_t)(nl - data);
+		if (m->carry.len) {
+			buf_add(&m->carry, data, n);
+			rc = add_record(m, m->carry.data, m->carry.len);
+			buf_reset(&m->carry);
+		} else {
+			rc = add_record(m, data, n);
+		}
+		data += n + 1;
+		len -= n + 1;
+	}
+	if (rc)
+		m->failed = true;
+	return rc;
+}
+
+int shuf_map_finish(struct shuf_map *m, struct buf *why)
+{
+	int rc = m->failed || m->finished ? -EINVAL : 0;
+	if (!rc && m->carry.len) {
+		rc = add_record(m, m->carry.data, m->carry.len);
+		buf_reset(&m->carry);
+	}
+	if (!rc)
+		rc = spill(m);
+	char **paths = calloc(m->nspills + 1, sizeof *paths);
+	if (!paths && !rc)
+		rc = -ENOMEM;
+	struct buf name = BUF_INIT, out = BUF_INIT;
+	for (uint32_t p = 0; p < m->o.nparts && !rc; p++) {
+		uint32_t n = 0;
+		for (uint32_t s = 0; s < m->nspills && !rc; s++) {
+			if (!m->has[(size_t)s * m->o.nparts + p])
+				continue;
+			run_name(m, s, p, &name);
+			paths[n] = strdup(name.data);
+			if (!paths[n++])
+				rc = -ENOMEM;
+		}
+		buf_reset(&out);
+		buf_printf(&out, "%s.p%u", m->base, p);
+		if (!rc && !n) {
+			struct shuf_writer w;
+			rc = shuf_writer_open(&w, out.data);
+			if (!rc)
+				rc = shuf_writer_close(&w);
+		} else if (!rc) {
+			rc = shuf_merge_files(paths, &n, m->o.fanin, m->o.key_fields, out.data, true,
+					      NULL);
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			free(paths[i]);
+			paths[i] = NULL;
+		}
+	}
+	free(paths);
+	buf_free(&name);
+	buf_free(&out);
+	if (rc) {
+		m->failed = true;
+		if (why && m->why.len)
+			buf_add(why, m->why.data, m->why.len);
+	} else {
+		m->finished = true;
+	}
+	return rc;
+}
+
+void shuf_map_counters(const struct shuf_map *m, struct shuf_counters *out) { *out = m->c; }
+
+void shuf_map_free(struct shuf_map *m)
+{
+	if (!m)
+		return;
+	struct buf name = BUF_INIT;
+	for (uint32_t s = 0; s < m->nspills; s++)
+		for (uint32_t p = 0; p < m->o.nparts; p++) {
+			run_name(m, s, p, &name);
+			unlink(name.data);
+		}
+	if (!m->finished)
+		for (uint32_t p = 0; p < m->o.nparts; p++) {
+			buf_reset(&name);
+			buf_printf(&name, "%s.p%u", m->base, p);
+			unlink(name.data);
+		}
+	buf_free(&name);
+	buf_free(&m->data);
+	buf_free(&m->carry);
+	buf_free(&m->why);
+	free(m->recs);
+	free(m->has);
+	free(m->base);
+	free(m);
+}
+
+/* ---------- paths ---------- */
+
+void shuf_job_dir(const char *scratch, const char *job, struct buf *out)
+{
+	buf_printf(out, "%s/shuffle/%s", scratch, job);
+}
+
+void shuf_map_base(const char *scratch, const char *job, uint32_t task, uint32_t attempt,
+		   struct buf *out)
+{
+	buf_printf(out, "%s/shuffle/%s/m%05u_%u", scratch, job, task, attempt);
+}
+
+bool shuf_is_job_id(const char *s)
+{
+	if (!s || !*s || strlen(s) > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
