@@ -21,14 +21,18 @@
 
 #include "clock.h"
 #include "client.h"
+#include "fetch.h"
 #include "filter.h"
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
+#include "reduce.h"
+#include "shuffle.h"
 #include "split.h"
 
 #define READ_SIZE (4u << 20)  /* split read size: a multiple of the checksum chunk */
 #define OUT_FLUSH (1u << 20)  /* filter output written in pieces of this size */
+#define FEED_BATCH (256u << 10) /* merged records fed to a reduce command at once */
 
 struct attempt {
 	struct cx_exec *x;
@@ -37,6 +41,9 @@ struct attempt {
 	atomic_bool kill, finished;
 	atomic_int kill_reason; /* 1: the namenode, 2: the executor stops */
 	atomic_uint_fast64_t bytes_in, bytes_local, bytes_out, records;
+	atomic_uint_fast64_t counters[JOB_NCOUNTERS];
+	atomic_bool cleaned; /* the job ended: its map outputs go when this attempt ends */
+	uint32_t lost_map, lost_attempt; /* a reduce's fetch failure (attempt thread) */
 	pid_t pid; /* the map command's process group, or 0 */
 	pthread_mutex_t pid_lock;
 	struct attempt *next;
@@ -149,6 +156,7 @@ struct command {
 	pid_t pid;
 	int in, out, err; /* our ends of its stdin, stdout, stderr (-1 when closed) */
 	struct dfs_writer *w;
+	struct shuf_map *shuf; /* a MapReduce map: stdout goes here instead of w */
 	struct buf tail; /* the end of its stderr */
 	double last_progress;
 	bool input_closed; /* it stopped reading: the rest of the input is dropped */
@@ -169,7 +177,8 @@ static int drain(struct command *cmd, const struct pollfd *pf)
 	if (cmd->out >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 		ssize_t n = read(cmd->out, tmp, sizeof tmp);
 		if (n > 0) {
-			int rc = dfs_write(cmd->w, tmp, (size_t)n);
+			int rc = cmd->shuf ? shuf_map_add(cmd->shuf, tmp, (size_t)n)
+					   : dfs_write(cmd->w, tmp, (size_t)n);
 			if (rc) {
 				snprintf(cmd->why, sizeof cmd->why, "cannot write the output: %s",
 					 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
@@ -272,8 +281,8 @@ static void set_env(char **env, size_t *n, const char *name, const char *value)
 	env[(*n)++] = e;
 }
 
-/* Starts /bin/sh -c CMD in scratch; 0 or -errno. */
-static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
+/* Starts /bin/sh -c command in scratch; 0 or -errno. */
+static int spawn(struct cx_exec *x, struct attempt *a, const char *command, const char *scratch,
 		 struct command *cmd)
 {
 	const struct job_launch *l = &a->l;
@@ -304,13 +313,13 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
 	snprintf(num, sizeof num, "%u", l->attempt);
 	set_env(env, &ne, "DFS_ATTEMPT", num);
 	set_env(env, &ne, "DFS_NODE_ID", x->o.node_id);
-	set_env(env, &ne, "DFS_INPUT_FILE", l->input);
+	set_env(env, &ne, "DFS_INPUT_FILE", l->input ? l->input : "");
 	snprintf(num, sizeof num, "%" PRIu64, l->offset);
 	set_env(env, &ne, "DFS_BLOCK_OFFSET", num);
 	snprintf(num, sizeof num, "%" PRIu64, l->length);
 	set_env(env, &ne, "DFS_SPLIT_LENGTH", num);
 	env[ne] = NULL;
-	char *argv[] = {"sh", "-c", l->map, NULL};
+	char *argv[] = {"sh", "-c", (char *)command, NULL};
 	uid_t uid = x->task_uid;
 	gid_t gid = x->task_gid;
 	bool drop = x->root;
@@ -393,6 +402,7 @@ struct run {
 	struct filter *f;
 	struct command *cmd; /* NULL: no map */
 	struct dfs_writer *w;
+	struct shuf_map *shuf; /* a MapReduce map's output collector, else NULL */
 	struct buf out;      /* filter output waiting to be written */
 	char why[256];
 };
@@ -401,7 +411,8 @@ static int flush_out(struct run *r)
 {
 	if (!r->out.len)
 		return 0;
-	int rc = dfs_write(r->w, r->out.data, r->out.len);
+	int rc = r->shuf ? shuf_map_add(r->shuf, r->out.data, r->out.len)
+			 : dfs_write(r->w, r->out.data, r->out.len);
 	if (rc)
 		snprintf(r->why, sizeof r->why, "cannot write the output: %s",
 			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
@@ -418,6 +429,13 @@ static int sink(void *arg, const char *data, size_t len)
 	if (atomic_load(&a->kill))
 		return -EINTR;
 	atomic_fetch_add(&a->bytes_in, len);
+	if (r->shuf) { /* map input records */
+		uint64_t n = 0;
+		for (const char *p = data, *e = data + len; (p = memchr(p, '\n', (size_t)(e - p)));
+		     p++)
+			n++;
+		atomic_fetch_add(&a->counters[JOB_C_MAP_INPUT_RECORDS], n);
+	}
 	if (r->f) {
 		bool counting = a->l.flags & JOB_F_COUNT;
 		uint64_t n = filter_run(r->f, data, len, counting ? NULL : &r->out);
@@ -429,6 +447,8 @@ static int sink(void *arg, const char *data, size_t len)
 		}
 		return r->out.len >= OUT_FLUSH ? flush_out(r) : 0;
 	}
+	if (!r->cmd) /* a MapReduce job with no map: its input is the map output */
+		return shuf_map_add(r->shuf, data, len);
 	return feed(r->cmd, data, len);
 }
 
@@ -446,6 +466,10 @@ static void queue_report(struct attempt *a, uint8_t state, int exit_status, cons
 	r.bytes_local = atomic_load(&a->bytes_local);
 	r.bytes_out = atomic_load(&a->bytes_out);
 	r.records = atomic_load(&a->records);
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		r.counters[i] = atomic_load(&a->counters[i]);
+	r.lost_map = a->lost_map;
+	r.lost_attempt = a->lost_attempt;
 	r.message = (char *)(msg ? msg : "");
 	r.stderr_tail = (char *)(tail ? tail : "");
 	pthread_mutex_lock(&x->lock);
@@ -454,6 +478,343 @@ static void queue_report(struct attempt *a, uint8_t state, int exit_status, cons
 	atomic_store(&a->finished, true);
 	pthread_mutex_unlock(&x->lock);
 	wake(x);
+}
+
+/* ---------- pieces shared by maps and reduces ---------- */
+
+static int connect_client(struct attempt *a, struct dfs_client **c, char *why, size_t whysz)
+{
+	struct cx_exec *x = a->x;
+	struct dfs_client_opts co = {0};
+	snprintf(co.namenode, sizeof co.namenode, "%s", x->o.namenode);
+	memcpy(co.key, x->o.key, AUTH_KEY_LEN);
+	co.uid = a->l.uid;
+	co.gid = a->l.gid;
+	snprintf(co.favored, sizeof co.favored, "%s", x->o.node_id);
+	int rc = dfs_connect(&co, c);
+	if (rc)
+		snprintf(why, whysz, "cannot reach the namenode: %s", strerror(-rc));
+	return rc;
+}
+
+/* Makes the fresh scratch directory dir and starts command there. */
+static int start_command(struct attempt *a, const char *command, const char *dir,
+			 struct command *cmd, char *why, size_t whysz)
+{
+	struct cx_exec *x = a->x;
+	fs_remove_tree(dir);
+	if (fs_mkdir_p(x->o.scratch, 0755) || mkdir(dir, 0700) ||
+	    (x->root && chown(dir, x->task_uid, x->task_gid))) {
+		int rc = -errno;
+		snprintf(why, whysz, "cannot make the scratch directory %s: %s", dir,
+			 strerror(errno));
+		return rc;
+	}
+	int rc = spawn(x, a, command, dir, cmd);
+	if (rc)
+		snprintf(why, whysz, "cannot start the command: %s", strerror(-rc));
+	return rc;
+}
+
+/* Reaps the command (killing it when rc says the attempt failed); its exit status into
+ * *status; a non-zero status fails an attempt that was fine (-ECHILD, why says so). */
+static int end_command(struct attempt *a, struct command *cmd, int rc, int *status, char *why,
+		       size_t whysz)
+{
+	*status = reap(a, cmd, rc != 0);
+	if (rc || !*status)
+		return rc;
+	if (*status > 128)
+		snprintf(why, whysz, "the command was killed by signal %d", *status - 128);
+	else
+		snprintf(why, whysz, "the command exited with status %d", *status);
+	return -ECHILD;
+}
+
+static int close_output(struct run *r)
+{
+	int rc = dfs_writer_close(r->w);
+	r->w = NULL;
+	if (rc)
+		snprintf(r->why, sizeof r->why, "cannot finish the output: %s",
+			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+	return rc;
+}
+
+/* The job's map outputs went (PROTO_TASK_CLEANUP) while this attempt ran: what it
+ * wrote since goes too. */
+static void drop_if_cleaned(struct attempt *a)
+{
+	if (!atomic_load(&a->cleaned))
+		return;
+	struct buf dir = BUF_INIT;
+	shuf_job_dir(a->x->o.scratch, a->l.job, &dir);
+	fs_remove_tree(dir.data);
+	buf_free(&dir);
+}
+
+/* The attempt's end: its state from rc and the kill flag, logged and reported. */
+static void end_attempt(struct attempt *a, int rc, int exit_status, char *why, size_t whysz,
+			const char *tail)
+{
+	const struct job_launch *l = &a->l;
+	uint8_t state = !rc ? JOB_A_SUCCEEDED
+			    : atomic_load(&a->kill) ? JOB_A_KILLED : JOB_A_FAILED;
+	if (state == JOB_A_KILLED) {
+		snprintf(why, whysz, "%s",
+			 atomic_load(&a->kill_reason) == 2 ? "killed: the datanode is stopping"
+							   : "killed on the namenode's request");
+		a->lost_map = 0;
+	}
+	log_debug("job %s task %05u attempt %u: %s%s%s", l->job, l->task, l->attempt,
+		  job_state_name(state), why[0] ? ": " : "", why);
+	drop_if_cleaned(a);
+	queue_report(a, state, exit_status, why, tail);
+}
+
+/* ---------- a MapReduce map's output ---------- */
+
+static int start_collector(struct attempt *a, struct shuf_map **out, char *why, size_t whysz)
+{
+	struct cx_exec *x = a->x;
+	const struct job_launch *l = &a->l;
+	struct buf dir = BUF_INIT, base = BUF_INIT;
+	int rc = shuf_is_job_id(l->job) ? 0 : -EINVAL;
+	shuf_job_dir(x->o.scratch, l->job, &dir);
+	if (!rc)
+		rc = fs_mkdir_p(dir.data, 0700);
+	if (rc)
+		snprintf(why, whysz, "cannot make the shuffle directory %s: %s", dir.data,
+			 strerror(-rc));
+	shuf_map_base(x->o.scratch, l->job, l->task, l->attempt, &base);
+	struct shuf_map_opts o = {base.data, l->reducers, l->key_fields,
+				  x->o.sort_buffer ? x->o.sort_buffer : (64u << 20),
+				  mr_builtin_parse(l->combine), 0};
+	if (!rc && !(*out = shuf_map_new(&o))) {
+		rc = -ENOMEM;
+		snprintf(why, whysz, "cannot start the map output: out of memory");
+	}
+	buf_free(&dir);
+	buf_free(&base);
+	return rc;
+}
+
+/* ---------- a reduce attempt ---------- */
+
+/* Built-in reducers' lines, to the output. */
+static int emit_out(void *arg, const char *line, size_t len)
+{
+	struct run *r = arg;
+	buf_add(&r->out, line, len);
+	return r->out.len >= OUT_FLUSH ? flush_out(r) : 0;
+}
+
+/*
+ * The copy phase: every map's partition as a local run, fetched from the map's node or,
+ * when the map ran here, read in place (verified). paths[] gets one name per map, in
+ * map order. A map output that cannot be had sets a->lost_map.
+ */
+static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why,
+		     size_t whysz)
+{
+	struct cx_exec *x = a->x;
+	const struct job_launch *l = &a->l;
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	int rc = 0;
+	for (uint32_t i = 0; i < l->nmaps && !rc; i++) {
+		if (atomic_load(&a->kill)) {
+			rc = -EINTR;
+			break;
+		}
+		const struct job_map_loc *ml = &l->maps[i];
+		buf_reset(&path);
+		buf_reset(&err);
+		if (!strcmp(ml->node, x->o.node_id)) {
+			shuf_map_base(x->o.scratch, l->job, i, ml->attempt, &path);
+			buf_printf(&path, ".p%u", l->partition);
+			struct stat st;
+			rc = shuf_run_check(path.data, NULL);
+			if (!rc && !stat(path.data, &st))
+				atomic_fetch_add(&a->counters[JOB_C_SHUFFLE_BYTES_LOCAL],
+						 (uint64_t)st.st_size);
+			if (rc)
+				buf_printf(&err, "%s", rc == -EBADMSG ? "corrupt (bad checksum)"
+								      : strerror(-rc));
+		} else {
+			buf_printf(&path, "%s/m%05u", dir, i);
+			struct fetch_req fr = {ml->addr, x->o.key,   l->uid,       l->gid, l->job,
+					       i,        ml->attempt, l->partition, l->token};
+			uint64_t got = 0;
+			rc = fetch_map_output(&fr, path.data, &got, &err);
+			atomic_fetch_add(&a->counters[JOB_C_SHUFFLE_BYTES_REMOTE], got);
+		}
+		if (rc) {
+			snprintf(why, whysz, "cannot fetch the output of map %05u (attempt %u) from "
+				 "node '%s': %s", i, ml->attempt, ml->node, err.data);
+			if (!atomic_load(&a->kill)) {
+				a->lost_map = i + 1;
+				a->lost_attempt = ml->attempt;
+			}
+			break;
+		}
+		if (!(paths[i] = strdup(path.data)))
+			rc = -ENOMEM;
+	}
+	buf_free(&path);
+	buf_free(&err);
+	return rc;
+}
+
+/* The reduce phase: merged records to the built-in or the command; counts groups. */
+static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_reducer *red,
+			  struct command *cmd)
+{
+	const struct job_launch *l = &a->l;
+	struct buf prev = BUF_INIT, batch = BUF_INIT;
+	const char *line;
+	size_t len;
+	uint64_t records = 0, groups = 0;
+	int rc;
+	while ((rc = shuf_merge_next(m, &line, &len)) == 1) {
+		rc = 0;
+		size_t kl = mr_key_len(line, len, l->key_fields);
+		if (!records++ || mr_key_cmp(prev.data, prev.len, line, kl)) {
+			groups++;
+			buf_reset(&prev);
+			buf_add(&prev, line, kl);
+		}
+		if (red) {
+			rc = mr_reducer_line(red, line, len);
+		} else {
+			buf_add(&batch, line, len);
+			buf_addc(&batch, '\n');
+			if (batch.len >= FEED_BATCH) {
+				rc = feed(cmd, batch.data, batch.len);
+				buf_reset(&batch);
+			}
+		}
+		if (!rc && !(records & 1023)) {
+			atomic_store(&a->bytes_in, shuf_merge_bytes(m));
+			if (atomic_load(&a->kill))
+				rc = -EINTR;
+		}
+		if (rc)
+			break;
+	}
+	if (!rc && batch.len)
+		rc = feed(cmd, batch.data, batch.len);
+	atomic_store(&a->bytes_in, shuf_merge_bytes(m));
+	atomic_store(&a->records, records);
+	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_RECORDS], records);
+	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_GROUPS], groups);
+	buf_free(&prev);
+	buf_free(&batch);
+	return rc;
+}
+
+static void *reduce_main(struct attempt *a)
+{
+	struct cx_exec *x = a->x;
+	const struct job_launch *l = &a->l;
+	struct run r = {.a = a};
+	struct command cmd = {.a = a, .in = -1, .out = -1, .err = -1};
+	struct dfs_client *c = NULL;
+	struct buf dir = BUF_INIT, tmp = BUF_INIT, scratch = BUF_INIT;
+	char **paths = calloc(l->nmaps + 1, sizeof *paths);
+	uint32_t npaths = l->nmaps;
+	struct shuf_merge *m = NULL;
+	struct mr_reducer *red = NULL;
+	enum mr_builtin b = mr_builtin_parse(l->reduce);
+	int exit_status = -1, rc = paths && shuf_is_job_id(l->job) ? 0 : -EINVAL;
+	if (rc || (rc = connect_client(a, &c, r.why, sizeof r.why)))
+		goto out;
+	if (b == MR_NONE && !x->o.exec) {
+		rc = -EPERM;
+		snprintf(r.why, sizeof r.why, "this datanode runs built-ins only (--no-exec)");
+		goto out;
+	}
+	shuf_job_dir(x->o.scratch, l->job, &dir);
+	buf_printf(&dir, "/r%05u_%u", l->partition, l->attempt);
+	fs_remove_tree(dir.data);
+	if ((rc = fs_mkdir_p(dir.data, 0700))) {
+		snprintf(r.why, sizeof r.why, "cannot make %s: %s", dir.data, strerror(-rc));
+		goto out;
+	}
+	if ((rc = fetch_all(a, dir.data, paths, r.why, sizeof r.why)))
+		goto out;
+	buf_printf(&tmp, "%s/merge", dir.data);
+	rc = shuf_merge_reduce(paths, &npaths, SHUF_FANIN, l->key_fields, tmp.data, false);
+	for (uint32_t i = npaths; i < l->nmaps; i++)
+		paths[i] = NULL; /* merged away (and freed) */
+	if (!rc)
+		rc = shuf_merge_open((const char *const *)paths, npaths, l->key_fields, &m);
+	if (rc) {
+		snprintf(r.why, sizeof r.why, "cannot merge the map outputs: %s",
+			 rc == -EBADMSG ? "one is corrupt (bad checksum)" : strerror(-rc));
+		goto out;
+	}
+	if ((rc = dfs_create(c, l->output, 0644, true, l->out_repl, 0, &r.w))) {
+		snprintf(r.why, sizeof r.why, "cannot create %s: %s", l->output,
+			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+		goto out;
+	}
+	cmd.w = r.w;
+	if (b != MR_NONE) {
+		bool partials = l->combine && mr_builtin_parse(l->combine) == MR_COUNT;
+		if (!(red = mr_reducer_new(b, partials, l->key_fields, emit_out, &r))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	} else {
+		buf_printf(&scratch, "%s/%s_r%05u_%u", x->o.scratch, l->job, l->partition,
+			   l->attempt);
+		if ((rc = start_command(a, l->reduce, scratch.data, &cmd, r.why, sizeof r.why)))
+			goto out;
+	}
+	rc = reduce_records(a, m, red, red ? NULL : &cmd);
+	if (rc == -EBADMSG)
+		snprintf(r.why, sizeof r.why, "a map output is corrupt (bad checksum)");
+	if (red) {
+		if (!rc)
+			rc = mr_reducer_finish(red);
+		if (rc == -EINVAL)
+			snprintf(r.why, sizeof r.why, "%s", mr_reducer_error(red));
+	} else {
+		if (!rc)
+			rc = finish_command(&cmd);
+		rc = end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);
+	}
+	if (rc && !r.why[0])
+		snprintf(r.why, sizeof r.why, "%s", cmd.why[0] ? cmd.why : strerror(-rc));
+	if (!rc)
+		rc = flush_out(&r);
+	if (!rc)
+		rc = close_output(&r);
+out:
+	if (cmd.pid)
+		exit_status = reap(a, &cmd, true);
+	if (r.w)
+		dfs_writer_abort(r.w);
+	if (rc && c && l->output)
+		dfs_delete(c, l->output, false);
+	shuf_merge_close(m);
+	mr_reducer_free(red);
+	for (uint32_t i = 0; paths && i < l->nmaps; i++)
+		free(paths[i]);
+	free(paths);
+	if (dir.len)
+		fs_remove_tree(dir.data);
+	if (scratch.len)
+		fs_remove_tree(scratch.data);
+	end_attempt(a, rc, exit_status, r.why, sizeof r.why, cmd.tail.data);
+	buf_free(&r.out);
+	buf_free(&cmd.tail);
+	buf_free(&dir);
+	buf_free(&tmp);
+	buf_free(&scratch);
+	if (c)
+		dfs_close(c);
+	return NULL;
 }
 
 static void *attempt_main(void *arg)
@@ -468,16 +829,11 @@ static void *attempt_main(void *arg)
 	int exit_status = -1, rc;
 	bool have_map = l->map && l->map[0];
 
-	struct dfs_client_opts co = {0};
-	snprintf(co.namenode, sizeof co.namenode, "%s", x->o.namenode);
-	memcpy(co.key, x->o.key, AUTH_KEY_LEN);
-	co.uid = l->uid;
-	co.gid = l->gid;
-	snprintf(co.favored, sizeof co.favored, "%s", x->o.node_id);
-	if ((rc = dfs_connect(&co, &src.c))) {
-		snprintf(r.why, sizeof r.why, "cannot reach the namenode: %s", strerror(-rc));
+	bool mr = l->kind == JOB_K_MAP && l->reducers > 0;
+	if (l->kind == JOB_K_REDUCE)
+		return reduce_main(a);
+	if ((rc = connect_client(a, &src.c, r.why, sizeof r.why)))
 		goto out;
-	}
 	if ((rc = dfs_reader_new(src.c, &src.r))) {
 		snprintf(r.why, sizeof r.why, "cannot start a reader: %s", strerror(-rc));
 		goto out;
@@ -491,26 +847,19 @@ static void *attempt_main(void *arg)
 		snprintf(r.why, sizeof r.why, "%s", err.data);
 		goto out;
 	}
-	if ((rc = dfs_create(src.c, l->output, 0644, true, 0, 0, &r.w))) {
+	if (mr && (rc = start_collector(a, &r.shuf, r.why, sizeof r.why)))
+		goto out;
+	if (!mr && (rc = dfs_create(src.c, l->output, 0644, true, l->out_repl, 0, &r.w))) {
 		snprintf(r.why, sizeof r.why, "cannot create %s: %s", l->output,
 			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
 		goto out;
 	}
 	cmd.w = r.w;
+	cmd.shuf = r.shuf;
 	if (have_map) {
 		buf_printf(&scratch, "%s/%s_%05u_%u", x->o.scratch, l->job, l->task, l->attempt);
-		fs_remove_tree(scratch.data);
-		if (fs_mkdir_p(x->o.scratch, 0755) || mkdir(scratch.data, 0700) ||
-		    (x->root && chown(scratch.data, x->task_uid, x->task_gid))) {
-			rc = -errno;
-			snprintf(r.why, sizeof r.why, "cannot make the scratch directory %s: %s",
-				 scratch.data, strerror(errno));
+		if ((rc = start_command(a, l->map, scratch.data, &cmd, r.why, sizeof r.why)))
 			goto out;
-		}
-		if ((rc = spawn(x, a, scratch.data, &cmd))) {
-			snprintf(r.why, sizeof r.why, "cannot start the command: %s", strerror(-rc));
-			goto out;
-		}
 		r.cmd = &cmd;
 	}
 	struct split_opts so = {READ_SIZE, PROTO_CHUNK_SIZE, r.f != NULL};
@@ -528,45 +877,35 @@ static void *attempt_main(void *arg)
 		if (rc && !r.why[0])
 			snprintf(r.why, sizeof r.why, "%s", cmd.why[0] ? cmd.why : strerror(-rc));
 	}
-	if (r.cmd) {
-		exit_status = reap(a, &cmd, rc != 0);
-		if (!rc && exit_status) {
-			rc = -ECHILD;
-			if (exit_status > 128)
-				snprintf(r.why, sizeof r.why, "the command was killed by signal %d",
-					 exit_status - 128);
-			else
-				snprintf(r.why, sizeof r.why, "the command exited with status %d",
-					 exit_status);
-		}
-	}
+	if (r.cmd)
+		rc = end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);
 	if (!rc)
 		rc = flush_out(&r);
-	if (!rc) {
-		rc = dfs_writer_close(r.w);
-		r.w = NULL;
+	if (!rc && mr) {
+		rc = shuf_map_finish(r.shuf, &err);
 		if (rc)
-			snprintf(r.why, sizeof r.why, "cannot finish the output: %s",
-				 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+			snprintf(r.why, sizeof r.why, "cannot write the map output: %s",
+				 err.len ? err.data : strerror(-rc));
+		struct shuf_counters c;
+		shuf_map_counters(r.shuf, &c);
+		atomic_store(&a->counters[JOB_C_MAP_OUTPUT_RECORDS], c.records_out);
+		atomic_store(&a->counters[JOB_C_SPILLED_BYTES], c.spilled_bytes);
+		atomic_store(&a->counters[JOB_C_COMBINE_INPUT_RECORDS], c.combine_in);
+		atomic_store(&a->counters[JOB_C_COMBINE_OUTPUT_RECORDS], c.combine_out);
+	} else if (!rc) {
+		rc = close_output(&r);
 	}
 out:
 	if (cmd.pid)
 		exit_status = reap(a, &cmd, true);
 	if (r.w)
 		dfs_writer_abort(r.w);
-	if (rc && src.c)
+	shuf_map_free(r.shuf); /* removes its files unless it finished */
+	if (rc && src.c && !mr)
 		dfs_delete(src.c, l->output, false); /* no partial output left behind */
 	if (scratch.len)
 		fs_remove_tree(scratch.data);
-	uint8_t state = !rc ? JOB_A_SUCCEEDED
-			    : atomic_load(&a->kill) ? JOB_A_KILLED : JOB_A_FAILED;
-	if (state == JOB_A_KILLED)
-		snprintf(r.why, sizeof r.why, "%s",
-			 atomic_load(&a->kill_reason) == 2 ? "killed: the datanode is stopping"
-							   : "killed on the namenode's request");
-	log_debug("job %s task %05u attempt %u: %s%s%s", l->job, l->task, l->attempt,
-		  job_state_name(state), r.why[0] ? ": " : "", r.why);
-	queue_report(a, state, exit_status, r.why, cmd.tail.data);
+	end_attempt(a, rc, exit_status, r.why, sizeof r.why, cmd.tail.data);
 	filter_free(r.f);
 	buf_free(&r.out);
 	buf_free(&cmd.tail);
@@ -636,6 +975,25 @@ static void launch(struct cx_exec *x, struct job_launch *l)
 	}
 }
 
+/* A MapReduce job ended: its attempts here are killed and its map outputs removed. */
+static void cleanup_job(struct cx_exec *x, const char *job)
+{
+	if (!shuf_is_job_id(job))
+		return;
+	pthread_mutex_lock(&x->lock);
+	for (struct attempt *a = x->attempts; a; a = a->next)
+		if (!strcmp(a->l.job, job) && !atomic_load(&a->finished)) {
+			atomic_store(&a->cleaned, true);
+			kill_attempt(a, 1);
+		}
+	pthread_mutex_unlock(&x->lock);
+	struct buf dir = BUF_INIT;
+	shuf_job_dir(x->o.scratch, job, &dir);
+	fs_remove_tree(dir.data);
+	log_debug("job %s: map outputs removed", job);
+	buf_free(&dir);
+}
+
 void cx_tasks(struct cx_exec *x, struct unpack *u)
 {
 	uint32_t n = unpack_count(u, 1);
@@ -657,6 +1015,12 @@ void cx_tasks(struct cx_exec *x, struct unpack *u)
 			if (a)
 				kill_attempt(a, 1);
 			pthread_mutex_unlock(&x->lock);
+		} else if (op == PROTO_TASK_CLEANUP) {
+			char job[JOB_ID_MAX + 1];
+			unpack_str(u, job, sizeof job);
+			if (!unpack_ok(u))
+				break;
+			cleanup_job(x, job);
 		} else {
 			log_warn("unknown task operation %u from the namenode", op);
 			return;
@@ -707,6 +1071,8 @@ uint32_t cx_take_reports(struct cx_exec *x, bool progress, struct buf *out)
 			r.bytes_local = atomic_load(&a->bytes_local);
 			r.bytes_out = atomic_load(&a->bytes_out);
 			r.records = atomic_load(&a->records);
+			for (int c = 0; c < JOB_NCOUNTERS; c++)
+				r.counters[c] = atomic_load(&a->counters[c]);
 			r.message = "";
 			r.stderr_tail = "";
 			job_report_pack(&body, &r);

@@ -8,6 +8,7 @@
 
 #include "filter.h"
 #include "proto.h"
+#include "reduce.h"
 
 int job_spec_check(const struct job_spec *s, struct buf *err)
 {
@@ -18,8 +19,38 @@ int job_spec_check(const struct job_spec *s, struct buf *err)
 	if (s->filter > JOB_FILTER_REGEX || (s->flags & ~JOB_F_ALL))
 		return buf_printf(err, "unknown filter or flags"), -EINVAL;
 	bool has_map = s->map && s->map[0];
-	if (!has_map && s->filter == JOB_FILTER_NONE)
-		return buf_printf(err, "nothing to run: give --map, --grep or --regex"), -EINVAL;
+	bool mr = job_spec_is_mr(s);
+	if (!has_map && s->filter == JOB_FILTER_NONE && !mr)
+		return buf_printf(err, "nothing to run: give --map, --grep, --regex or --reduce"),
+		       -EINVAL;
+	if (mr && !s->reducers)
+		return buf_printf(err, "--reduce needs at least one reducer (--reducers N, N >= 1); "
+				       "--reducers 0 is a map-only job"),
+		       -EINVAL;
+	if (!mr && s->reducers)
+		return buf_printf(err, "--reducers needs --reduce CMD|count|sum|min|max"), -EINVAL;
+	if (s->reducers > MR_REDUCERS_MAX)
+		return buf_printf(err, "--reducers %u: at most %u", s->reducers, MR_REDUCERS_MAX),
+		       -EINVAL;
+	if (s->combine && s->combine[0] && !mr)
+		return buf_printf(err, "--combine needs --reduce"), -EINVAL;
+	if (s->combine && s->combine[0] && mr_builtin_parse(s->combine) == MR_NONE)
+		return buf_printf(err, "unknown built-in combiner '%s': --combine takes count, sum, "
+				       "min or max",
+				  s->combine),
+		       -EINVAL;
+	if (mr && (!s->key_fields || s->key_fields > MR_KEY_FIELDS_MAX))
+		return buf_printf(err, "--key-fields %u: the key is 1 to %u tab-separated fields",
+				  s->key_fields, MR_KEY_FIELDS_MAX),
+		       -EINVAL;
+	if (s->key_fields > 1 && !mr)
+		return buf_printf(err, "--key-fields needs --reduce"), -EINVAL;
+	if (s->out_repl > PROTO_REPL_MAX)
+		return buf_printf(err, "--output-replication %u: at most %u", s->out_repl,
+				  PROTO_REPL_MAX),
+		       -EINVAL;
+	if (mr && (s->flags & JOB_F_COUNT))
+		return buf_printf(err, "--count cannot be used with --reduce"), -EINVAL;
 	if (s->filter == JOB_FILTER_NONE && (s->flags & (JOB_F_INVERT | JOB_F_ICASE | JOB_F_COUNT)))
 		return buf_printf(err, "--invert, --ignore-case and --count need --grep or "
 				       "--regex"),
@@ -44,7 +75,14 @@ void job_spec_pack(struct buf *b, const struct job_spec *s)
 	pack_u8(b, s->filter);
 	pack_str(b, s->pattern);
 	pack_u8(b, s->flags);
+	pack_str(b, s->reduce);
+	pack_str(b, s->combine);
+	pack_u32(b, s->reducers);
+	pack_u32(b, s->key_fields);
+	pack_u16(b, s->out_repl);
 }
+
+bool job_spec_is_mr(const struct job_spec *s) { return s->reduce && s->reduce[0]; }
 
 int job_spec_unpack(struct unpack *u, struct job_spec *s)
 {
@@ -64,6 +102,11 @@ int job_spec_unpack(struct unpack *u, struct job_spec *s)
 	s->filter = unpack_u8(u);
 	s->pattern = unpack_strdup(u, JOB_PATTERN_MAX);
 	s->flags = unpack_u8(u);
+	s->reduce = unpack_strdup(u, JOB_CMD_MAX);
+	s->combine = unpack_strdup(u, JOB_CMD_MAX);
+	s->reducers = unpack_u32(u);
+	s->key_fields = unpack_u32(u);
+	s->out_repl = unpack_u16(u);
 	if (!unpack_ok(u)) {
 		job_spec_free(s);
 		return -EPROTO;
@@ -79,6 +122,8 @@ void job_spec_free(struct job_spec *s)
 	free(s->output);
 	free(s->map);
 	free(s->pattern);
+	free(s->reduce);
+	free(s->combine);
 	memset(s, 0, sizeof *s);
 }
 
@@ -92,6 +137,12 @@ void job_spec_describe(const struct job_spec *s, struct buf *out)
 	}
 	if (s->map && s->map[0])
 		buf_printf(out, "%smap '%s'", s->filter ? " | " : "", s->map);
+	if (job_spec_is_mr(s)) {
+		if (s->combine && s->combine[0])
+			buf_printf(out, "%scombine %s", out->len ? " | " : "", s->combine);
+		buf_printf(out, "%sreduce '%s' x %u", out->len ? " | " : "", s->reduce,
+			   s->reducers);
+	}
 }
 
 void job_launch_pack(struct buf *b, const struct job_launch *l)
@@ -114,6 +165,20 @@ void job_launch_pack(struct buf *b, const struct job_launch *l)
 	pack_u32(b, l->uid);
 	pack_u32(b, l->gid);
 	pack_u32(b, l->timeout);
+	pack_u8(b, l->kind);
+	pack_str(b, l->reduce);
+	pack_str(b, l->combine);
+	pack_u32(b, l->reducers);
+	pack_u32(b, l->key_fields);
+	pack_u16(b, l->out_repl);
+	pack_u32(b, l->partition);
+	pack_raw(b, l->token, JOB_TOKEN_LEN);
+	pack_u32(b, l->nmaps);
+	for (uint32_t i = 0; i < l->nmaps; i++) {
+		pack_str(b, l->maps[i].node);
+		pack_str(b, l->maps[i].addr);
+		pack_u32(b, l->maps[i].attempt);
+	}
 }
 
 int job_launch_unpack(struct unpack *u, struct job_launch *l)
@@ -137,6 +202,34 @@ int job_launch_unpack(struct unpack *u, struct job_launch *l)
 	l->uid = unpack_u32(u);
 	l->gid = unpack_u32(u);
 	l->timeout = unpack_u32(u);
+	{
+		l->kind = unpack_u8(u);
+		l->reduce = unpack_strdup(u, JOB_CMD_MAX);
+		l->combine = unpack_strdup(u, JOB_CMD_MAX);
+		l->reducers = unpack_u32(u);
+		l->key_fields = unpack_u32(u);
+		l->out_repl = unpack_u16(u);
+		l->partition = unpack_u32(u);
+		const void *tok = unpack_raw(u, JOB_TOKEN_LEN);
+		if (tok)
+			memcpy(l->token, tok, JOB_TOKEN_LEN);
+		uint32_t n = unpack_count(u, 12);
+		if (n > JOB_MAPS_MAX)
+			u->err = true;
+		if (unpack_ok(u) && n) {
+			l->maps = calloc(n, sizeof *l->maps);
+			if (!l->maps)
+				u->err = true;
+		}
+		for (uint32_t i = 0; i < n && unpack_ok(u); i++) {
+			unpack_str(u, l->maps[i].node, sizeof l->maps[i].node);
+			unpack_str(u, l->maps[i].addr, sizeof l->maps[i].addr);
+			l->maps[i].attempt = unpack_u32(u);
+			l->nmaps = i + 1;
+		}
+		if (l->kind > JOB_K_REDUCE || (l->kind == JOB_K_REDUCE && l->partition >= l->reducers))
+			u->err = true;
+	}
 	if (!unpack_ok(u) || l->filter > JOB_FILTER_REGEX) {
 		job_launch_free(l);
 		return -EPROTO;
@@ -150,7 +243,12 @@ void job_launch_free(struct job_launch *l)
 	free(l->pattern);
 	free(l->input);
 	free(l->output);
-	l->map = l->pattern = l->input = l->output = NULL;
+	free(l->reduce);
+	free(l->combine);
+	free(l->maps);
+	l->map = l->pattern = l->input = l->output = l->reduce = l->combine = NULL;
+	l->maps = NULL;
+	l->nmaps = 0;
 }
 
 void job_report_pack(struct buf *b, const struct job_report *r)
@@ -166,6 +264,10 @@ void job_report_pack(struct buf *b, const struct job_report *r)
 	pack_u64(b, r->records);
 	pack_str(b, r->message);
 	pack_str(b, r->stderr_tail);
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		pack_u64(b, r->counters[i]);
+	pack_u32(b, r->lost_map);
+	pack_u32(b, r->lost_attempt);
 }
 
 int job_report_unpack(struct unpack *u, struct job_report *r)
@@ -182,6 +284,10 @@ int job_report_unpack(struct unpack *u, struct job_report *r)
 	r->records = unpack_u64(u);
 	r->message = unpack_strdup(u, JOB_MSG_MAX);
 	r->stderr_tail = unpack_strdup(u, JOB_STDERR_MAX);
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		r->counters[i] = unpack_u64(u);
+	r->lost_map = unpack_u32(u);
+	r->lost_attempt = unpack_u32(u);
 	if (!unpack_ok(u) || r->state < JOB_A_RUNNING || r->state > JOB_A_KILLED) {
 		job_report_free(r);
 		return -EPROTO;
@@ -218,6 +324,11 @@ void job_info_pack(struct buf *b, const struct job_info *i)
 	pack_i64(b, i->elapsed_ms);
 	pack_str(b, i->error);
 	pack_str(b, i->error_stderr);
+	pack_u8(b, i->phase);
+	pack_u32(b, i->reduce_total);
+	pack_u32(b, i->reduce_done);
+	for (int k = 0; k < JOB_NCOUNTERS; k++)
+		pack_u64(b, i->counters[k]);
 }
 
 int job_info_unpack(struct unpack *u, struct job_info *i)
@@ -243,6 +354,11 @@ int job_info_unpack(struct unpack *u, struct job_info *i)
 	i->elapsed_ms = unpack_i64(u);
 	i->error = unpack_strdup(u, JOB_MSG_MAX);
 	i->error_stderr = unpack_strdup(u, JOB_STDERR_MAX);
+	i->phase = unpack_u8(u);
+	i->reduce_total = unpack_u32(u);
+	i->reduce_done = unpack_u32(u);
+	for (int k = 0; k < JOB_NCOUNTERS; k++)
+		i->counters[k] = unpack_u64(u);
 	if (!unpack_ok(u)) {
 		job_info_free(i);
 		return -EPROTO;
@@ -298,6 +414,20 @@ void job_attempt_log_free(struct job_attempt_log *a)
 	free(a->message);
 	free(a->stderr_text);
 	a->message = a->stderr_text = NULL;
+}
+
+const char *job_counter_name(int c)
+{
+	static const char *const names[JOB_NCOUNTERS] = {
+		"map_input_records",     "map_output_records",     "spilled_bytes",
+		"combine_input_records", "combine_output_records", "shuffle_bytes_local",
+		"shuffle_bytes_remote",  "reduce_input_groups",    "reduce_input_records"};
+	return c >= 0 && c < JOB_NCOUNTERS ? names[c] : "unknown";
+}
+
+const char *job_phase_name(uint8_t phase)
+{
+	return phase == JOB_PHASE_MAP ? "map" : phase == JOB_PHASE_REDUCE ? "reduce" : "done";
 }
 
 const char *job_state_name(uint8_t state)

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "grow.h"
+#include "reduce.h"
 
 struct node {
 	bool up, exec;
@@ -118,7 +119,17 @@ uint32_t sched_node_running(const struct sched *s, uint32_t node)
 	return node < s->nnodes ? s->nodes[node].running : 0;
 }
 
-static bool needs_exec(const struct sched_job *j) { return j->spec.map && j->spec.map[0]; }
+static bool needs_exec(const struct sched_job *j)
+{
+	return (j->spec.map && j->spec.map[0]) ||
+	       (job_spec_is_mr(&j->spec) && mr_builtin_parse(j->spec.reduce) == MR_NONE);
+}
+
+/* Reduce tasks of j may be placed now: every map is done (and no test holds them). */
+static bool reduces_ready(const struct sched *s, const struct sched_job *j)
+{
+	return j->maps_done == j->nmaps && !(s->ops.hold_reduces && s->ops.hold_reduces(s->ops.arg));
+}
 
 static bool can_run(const struct sched *s, uint32_t n, const struct sched_job *j)
 {
@@ -270,11 +281,13 @@ void sched_submit(struct sched *s, struct sched_job *j, double now)
 	j->pending = j->ntasks;
 	j->skip_since = -1;
 	j->input_bytes = 0;
+	j->nmaps = j->maps_done = j->reduce_done = 0;
 	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
 		t->state = SCHED_T_PENDING;
 		t->winner = -1;
 		j->input_bytes += t->length;
+		j->nmaps += t->kind == JOB_K_MAP;
 	}
 	j->next = NULL;
 	if (s->last)
@@ -295,9 +308,12 @@ static struct sched_task *pick_task(struct sched *s, struct sched_job *j, uint32
 {
 	struct sched_task *must_remote = NULL, *any = NULL;
 	uint32_t h[SCHED_MAX_HOLDERS];
+	bool reduces = reduces_ready(s, j);
 	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
 		if (t->state != SCHED_T_PENDING || !node_allowed(s, j, t, n))
+			continue;
+		if (t->kind == JOB_K_REDUCE && !reduces)
 			continue;
 		uint32_t nh = s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS);
 		if (is_holder(h, nh, n)) {
@@ -364,15 +380,18 @@ static int cmp_double(const void *a, const void *b)
 
 static void speculate(struct sched *s, struct sched_job *j, double now)
 {
-	if (j->state != JOB_RUNNING || j->pending || !j->done || !s->cfg.speculation)
+	if (j->state != JOB_RUNNING || !j->done || !s->cfg.speculation)
 		return;
+	for (uint32_t i = 0; i < j->ntasks; i++)
+		if (j->tasks[i].kind == JOB_K_MAP && j->tasks[i].state == SCHED_T_PENDING)
+			return; /* not every map has started */
 	double *d = malloc(j->done * sizeof *d);
 	if (!d)
 		return;
 	uint32_t nd = 0;
 	for (uint32_t i = 0; i < j->ntasks && nd < j->done; i++) {
 		struct sched_task *t = &j->tasks[i];
-		if (t->state == SCHED_T_DONE && t->winner >= 0) {
+		if (t->state == SCHED_T_DONE && t->winner >= 0 && t->kind == JOB_K_MAP) {
 			struct sched_attempt *w = &t->attempts[t->winner];
 			d[nd++] = w->end - w->start;
 		}
@@ -386,7 +405,7 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 	uint32_t h[SCHED_MAX_HOLDERS];
 	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
-		if (t->state != SCHED_T_RUNNING)
+		if (t->state != SCHED_T_RUNNING || t->kind != JOB_K_MAP || !nd)
 			continue;
 		struct sched_attempt *only = NULL;
 		uint32_t nrun = 0;
@@ -500,16 +519,27 @@ static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched
 	t->state = SCHED_T_DONE;
 	t->winner = (int32_t)(a - t->attempts);
 	j->done++;
-	j->records += a->records;
-	j->bytes_done += a->bytes_in;
-	if (a->local)
-		j->node_local++;
+	if (t->kind == JOB_K_MAP)
+		j->maps_done++;
 	else
-		j->remote++;
+		j->reduce_done++;
+	for (int c = 0; c < JOB_NCOUNTERS; c++)
+		j->counters[c] += a->counters[c];
+	j->records += a->records;
+	if (t->kind == JOB_K_MAP) { /* placement and input bytes are the maps' */
+		j->bytes_done += a->bytes_in;
+		if (a->local)
+			j->node_local++;
+		else
+			j->remote++;
+	}
 	kill_running(s, j, t, "killed: another attempt finished first", now);
 	if (j->done == j->ntasks)
 		end_job(s, j, JOB_SUCCEEDED, now);
 }
+
+static void map_output_lost(struct sched *s, struct sched_job *j, struct sched_task *t,
+			    const char *why, bool charge, double now);
 
 void sched_report(struct sched *s, uint32_t node, const struct job_report *r, double now)
 {
@@ -523,10 +553,32 @@ void sched_report(struct sched *s, uint32_t node, const struct job_report *r, do
 	a->bytes_local = r->bytes_local;
 	a->records = r->records;
 	a->exit_status = r->exit_status;
+	memcpy(a->counters, r->counters, sizeof a->counters);
 	if (r->state == JOB_A_RUNNING)
 		return;
 	set_str(&a->stderr_tail, r->stderr_tail);
 	set_str(&a->message, r->message);
+	if (r->state == JOB_A_FAILED && t->kind == JOB_K_REDUCE && r->lost_map &&
+	    r->lost_map <= j->nmaps) {
+		/* not the reducer's fault: it goes back to wait for that map */
+		struct sched_task *m = &j->tasks[r->lost_map - 1];
+		attempt_stopped(s, j, a, JOB_A_FAILED, now);
+		j->failed_attempts++;
+		bool other = false;
+		for (uint32_t k = 0; k < t->nattempts; k++)
+			other |= t->attempts[k].state == JOB_A_RUNNING;
+		if (!other && t->state != SCHED_T_DONE) {
+			t->state = SCHED_T_PENDING;
+			j->pending++;
+		}
+		if (m->kind == JOB_K_MAP && m->state == SCHED_T_DONE && m->winner >= 0 &&
+		    m->attempts[m->winner].n == r->lost_attempt)
+			map_output_lost(s, j, m, r->message && r->message[0] ? r->message
+									     : "fetch failed",
+					true, now);
+		sched_schedule(s, now);
+		return;
+	}
 	if (r->state == JOB_A_SUCCEEDED)
 		attempt_succeeded(s, j, t, a, now);
 	else
@@ -535,9 +587,69 @@ void sched_report(struct sched *s, uint32_t node, const struct job_report *r, do
 	sched_schedule(s, now);
 }
 
-/* Fails every attempt running on node n (it is gone, or restarted). */
+/* True while some reduce task of j is unfinished (map outputs are still needed). */
+static bool needs_map_outputs(const struct sched_job *j)
+{
+	return j->state == JOB_RUNNING && j->nmaps < j->ntasks &&
+	       j->reduce_done < j->ntasks - j->nmaps;
+}
+
+/* Map task t of j is done but its output is gone: back to PENDING, to run again.
+ * charge: count it as a failure of t on its node (a fetch failure). */
+static void map_output_lost(struct sched *s, struct sched_job *j, struct sched_task *t,
+			    const char *why, bool charge, double now)
+{
+	struct sched_attempt *w = &t->attempts[t->winner];
+	set_str(&w->message, why);
+	for (int c = 0; c < JOB_NCOUNTERS; c++)
+		j->counters[c] -= w->counters[c];
+	j->records -= w->records;
+	j->bytes_done -= w->bytes_in;
+	if (w->local)
+		j->node_local--;
+	else
+		j->remote--;
+	t->state = SCHED_T_PENDING;
+	t->winner = -1;
+	j->pending++;
+	j->done--;
+	j->maps_done--;
+	if (!charge)
+		return;
+	t->failures++;
+	j->failed_attempts++;
+	if (!failed_on(t, w->node)) {
+		uint32_t *v = realloc(t->bad_nodes, (t->nbad + 1) * sizeof *v);
+		if (!v)
+			abort();
+		v[t->nbad++] = w->node;
+		t->bad_nodes = v;
+	}
+	if (t->failures >= s->cfg.task_attempts) {
+		struct buf e = BUF_INIT;
+		buf_printf(&e, "task %05u (%s at offset %llu): its output could not be fetched "
+			       "%u time%s; the last time from node '%s': %s",
+			   t->index, j->inputs[t->file].path, (unsigned long long)t->offset,
+			   t->failures, t->failures == 1 ? "" : "s", sched_node_id(s, w->node), why);
+		set_str(&j->error, e.data);
+		buf_free(&e);
+		end_job(s, j, JOB_FAILED, now);
+	}
+}
+
+/* Fails every attempt running on node n (it is gone, or restarted), and runs again the
+ * finished maps whose outputs were there. */
 static void lose_node(struct sched *s, uint32_t n, const char *why, double now)
 {
+	for (struct sched_job *j = s->jobs; j; j = j->next) {
+		for (uint32_t i = 0; i < j->ntasks && needs_map_outputs(j); i++) {
+			struct sched_task *t = &j->tasks[i];
+			if (t->kind == JOB_K_MAP && t->state == SCHED_T_DONE && t->winner >= 0 &&
+			    t->attempts[t->winner].node == n)
+				map_output_lost(s, j, t, "its output was lost with its node", false,
+						now);
+		}
+	}
 	for (struct sched_job *j = s->jobs; j; j = j->next) {
 		for (uint32_t i = 0; i < j->ntasks && j->state == JOB_RUNNING; i++) {
 			struct sched_task *t = &j->tasks[i];
@@ -554,7 +666,7 @@ void sched_node_up(struct sched *s, uint32_t node, const char *id, uint32_t slot
 		   double now)
 {
 	struct node *nd = node_at(s, node);
-	if (nd->up && nd->running)
+	if (nd->up)
 		lose_node(s, node, "the node restarted", now);
 	nd->up = true;
 	nd->exec = exec;
@@ -637,7 +749,7 @@ void sched_job_info(const struct sched_job *j, double now, struct job_info *i)
 	uint64_t read = j->bytes_done;
 	for (uint32_t k = 0; k < j->ntasks; k++) {
 		const struct sched_task *t = &j->tasks[k];
-		if (t->state != SCHED_T_RUNNING)
+		if (t->state != SCHED_T_RUNNING || t->kind != JOB_K_MAP)
 			continue;
 		uint64_t best = 0;
 		for (uint32_t a = 0; a < t->nattempts; a++)
@@ -653,4 +765,9 @@ void sched_job_info(const struct sched_job *j, double now, struct job_info *i)
 	i->elapsed_ms = (int64_t)((end - j->submitted) * 1000);
 	i->error = j->error;
 	i->error_stderr = j->error_stderr;
+	i->phase = j->state != JOB_RUNNING ? JOB_PHASE_DONE
+		   : j->maps_done < j->nmaps ? JOB_PHASE_MAP : JOB_PHASE_REDUCE;
+	i->reduce_total = j->ntasks - j->nmaps;
+	i->reduce_done = j->reduce_done;
+	memcpy(i->counters, j->counters, sizeof i->counters);
 }

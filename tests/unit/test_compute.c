@@ -197,7 +197,8 @@ END_TEST
 START_TEST(test_job_layouts)
 {
 	char *inputs[] = {"/a", "/b"};
-	struct job_spec s = {2, inputs, "/out", "wc -l", JOB_FILTER_GREP, "x", JOB_F_INVERT};
+	struct job_spec s = {2,  inputs, "/out", "wc -l", JOB_FILTER_GREP, "x", JOB_F_INVERT,
+			     "", "",     0,      1,       0};
 	struct buf err = BUF_INIT, b = BUF_INIT;
 	ck_assert_int_eq(job_spec_check(&s, &err), 0);
 	job_spec_pack(&b, &s);
@@ -232,7 +233,46 @@ START_TEST(test_job_layouts)
 	bad.ninputs = 0;
 	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
 
-	struct job_report r = {"job_1", 3, 2, JOB_A_FAILED, 7, 100, 50, 10, 4, "boom", "err\n"};
+	/* MapReduce specs: round trip, and the rules on reducers, combiners, key fields */
+	struct job_spec mr = s;
+	mr.reduce = "count";
+	mr.combine = "count";
+	mr.reducers = 7;
+	mr.key_fields = 2;
+	mr.out_repl = 2;
+	ck_assert_int_eq(job_spec_check(&mr, &err), 0);
+	buf_reset(&b);
+	job_spec_pack(&b, &mr);
+	unpack_init(&u, b.data, b.len);
+	ck_assert_int_eq(job_spec_unpack(&u, &t), 0);
+	assert_read_all(&u);
+	ck_assert(job_spec_is_mr(&t));
+	ck_assert_str_eq(t.reduce, "count");
+	ck_assert_str_eq(t.combine, "count");
+	ck_assert_uint_eq(t.reducers, 7);
+	ck_assert_uint_eq(t.key_fields, 2);
+	ck_assert_uint_eq(t.out_repl, 2);
+	job_spec_free(&t);
+	bad = mr;
+	bad.reducers = 0; /* --reduce with --reducers 0 */
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = mr;
+	bad.key_fields = 0;
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = mr;
+	bad.combine = "uniq -c"; /* combiners are built-ins */
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = s;
+	bad.reducers = 3; /* --reducers without --reduce */
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = mr;
+	bad.map = "";
+	bad.filter = 0;
+	bad.flags = 0; /* no map: the input is the map output */
+	ck_assert_int_eq(job_spec_check(&bad, &err), 0);
+
+	struct job_report r = {"job_1", 3, 2, JOB_A_FAILED, 7, 100, 50, 10, 4, "boom", "err\n",
+			       {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2};
 	buf_reset(&b);
 	job_report_pack(&b, &r);
 	unpack_init(&u, b.data, b.len);
@@ -240,6 +280,9 @@ START_TEST(test_job_layouts)
 	ck_assert_int_eq(job_report_unpack(&u, &r2), 0);
 	ck_assert_str_eq(r2.message, "boom");
 	ck_assert_int_eq(r2.exit_status, 7);
+	ck_assert_uint_eq(r2.counters[JOB_C_REDUCE_INPUT_RECORDS], 9);
+	ck_assert_uint_eq(r2.lost_map, 4);
+	ck_assert_uint_eq(r2.lost_attempt, 2);
 	job_report_free(&r2);
 	unpack_init(&u, b.data, b.len - 1);
 	ck_assert_int_eq(job_report_unpack(&u, &r2), -EPROTO);

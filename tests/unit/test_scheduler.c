@@ -75,7 +75,7 @@ static struct sched *mk(struct fake *f, double delay, bool spec)
 	struct sched_cfg cfg = {.locality_delay = delay, .task_attempts = 3, .task_timeout = 60,
 				.speculation = spec, .spec_min = 1, .spec_factor = 2,
 				.keep_jobs = 10};
-	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended};
+	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended, NULL};
 	return sched_new(&cfg, &ops);
 }
 
