@@ -21,7 +21,7 @@ int job_spec_check(const struct job_spec *s, struct buf *err)
 	bool has_map = s->map && s->map[0];
 	bool mr = job_spec_is_mr(s);
 	if (!has_map && s->filter == JOB_FILTER_NONE && !mr)
-		return buf_printf(err, "nothing to run: give --map, --grep, --regex or --reduce"),
+		return buf_printf(err, "nothing to run: give --map, --grep or --regex (or --reduce)"),
 		       -EINVAL;
 	if (mr && !s->reducers)
 		return buf_printf(err, "--reduce needs at least one reducer (--reducers N, N >= 1); "
