@@ -3,7 +3,9 @@
  * fake block map: node-local placement while slots are free, delay scheduling before
  * a remote read, slots and heterogeneous nodes, retries on other nodes and the job
  * failing after task_attempts, lost nodes, speculation (first finisher wins, the
- * other is killed), fair sharing between jobs, kills, --no-exec nodes, empty jobs.
+ * other is killed), fair sharing between jobs, kills, --no-exec nodes, empty jobs;
+ * MapReduce jobs: reduces wait for every map, a lost node's finished maps run again, a
+ * reducer's fetch failure re-runs the map without counting against the reducer.
  */
 #include <check.h>
 #include <errno.h>
@@ -372,6 +374,172 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+
+/* A MapReduce job: nmaps map tasks (block i each), then nred reduce tasks. */
+static struct sched_job *mr_job(uint32_t nmaps, uint32_t nred)
+{
+	struct sched_job *j = job(nmaps, true);
+	j->spec.reduce = strdup("count");
+	j->spec.reducers = nred;
+	j->spec.key_fields = 1;
+	j->tasks = realloc(j->tasks, (nmaps + nred) * sizeof *j->tasks);
+	for (uint32_t r = 0; r < nred; r++) {
+		memset(&j->tasks[nmaps + r], 0, sizeof j->tasks[0]);
+		j->tasks[nmaps + r].index = nmaps + r;
+		j->tasks[nmaps + r].kind = JOB_K_REDUCE;
+		j->tasks[nmaps + r].partition = r;
+	}
+	j->ntasks = nmaps + nred;
+	return j;
+}
+
+/* The node of the last launch of task t (attempt into *attempt). */
+static uint32_t launched_on(const struct fake *f, uint32_t t, uint32_t *attempt)
+{
+	for (int i = f->nlaunched - 1; i >= 0; i--)
+		if (f->launched[i].task == t) {
+			if (attempt)
+				*attempt = f->launched[i].attempt;
+			return f->launched[i].node;
+		}
+	ck_abort_msg("task %u never launched", t);
+	return 0;
+}
+
+static int launches_of(const struct fake *f, uint32_t t)
+{
+	int n = 0;
+	for (int i = 0; i < f->nlaunched; i++)
+		n += f->launched[i].task == t;
+	return n;
+}
+
+START_TEST(test_mr_reduces_wait_for_maps)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 3; n++)
+		sched_node_up(s, n, "dn", 4, true, 0);
+	for (uint32_t b = 0; b < 3; b++)
+		f.holders[b] = 1u << b;
+	struct sched_job *j = mr_job(3, 2);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 3); /* the maps only, though slots are free */
+	struct job_info info;
+	sched_job_info(j, 0, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_MAP);
+	ck_assert_uint_eq(info.reduce_total, 2);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 1);
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 3);
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = 2;
+	r.attempt = 1;
+	r.state = JOB_A_SUCCEEDED;
+	r.counters[JOB_C_MAP_OUTPUT_RECORDS] = 7;
+	r.message = r.stderr_tail = (char *)"";
+	sched_report(s, 2, &r, 1);
+	ck_assert_int_eq(f.nlaunched, 5); /* now both reducers */
+	sched_job_info(j, 1, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_REDUCE);
+	ck_assert_uint_eq(info.counters[JOB_C_MAP_OUTPUT_RECORDS], 7);
+	ck_assert_uint_eq(info.node_local, 3);
+	report(s, j, 3, 1, launched_on(&f, 3, NULL), JOB_A_SUCCEEDED, 2);
+	report(s, j, 4, 1, launched_on(&f, 4, NULL), JOB_A_SUCCEEDED, 2);
+	ck_assert_int_eq(f.nended, 1);
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_job_info(j, 2, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_DONE);
+	ck_assert_uint_eq(info.reduce_done, 2);
+	ck_assert_uint_eq(info.node_local + info.remote, 3); /* placement counts maps */
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_mr_lost_node_reruns_maps)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 3; n++)
+		sched_node_up(s, n, "dn", 1, true, 0);
+	for (uint32_t b = 0; b < 3; b++)
+		f.holders[b] = 7; /* every node holds every block */
+	struct sched_job *j = mr_job(3, 1);
+	sched_submit(s, j, 0);
+	for (uint32_t t = 0; t < 3; t++)
+		report(s, j, t, 1, launched_on(&f, t, NULL), JOB_A_SUCCEEDED, 1);
+	uint32_t rnode = launched_on(&f, 3, NULL);
+	/* a node other than the reducer's, whose map output is lost */
+	uint32_t dead = (rnode + 1) % 3, lost = 3;
+	for (uint32_t t = 0; t < 3; t++)
+		if (launched_on(&f, t, NULL) == dead)
+			lost = t;
+	ck_assert_uint_lt(lost, 3);
+	sched_node_down(s, dead, 2);
+	struct job_info info;
+	sched_job_info(j, 2, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_MAP); /* a map to do again */
+	ck_assert_int_eq(launches_of(&f, lost), 2);
+	uint32_t at;
+	ck_assert_uint_ne(launched_on(&f, lost, &at), dead);
+	ck_assert_uint_eq(at, 2);
+	ck_assert_int_eq(f.nended, 0);
+	/* the reducer, still running, fails to fetch the old attempt: it waits again */
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = 3;
+	r.attempt = 1;
+	r.state = JOB_A_FAILED;
+	r.lost_map = lost + 1;
+	r.lost_attempt = 1;
+	r.message = (char *)"cannot fetch";
+	r.stderr_tail = (char *)"";
+	sched_report(s, rnode, &r, 3);
+	ck_assert_int_eq(launches_of(&f, 3), 1); /* not before the map is done again */
+	ck_assert_uint_eq(j->tasks[3].failures, 0); /* not the reducer's fault */
+	ck_assert_int_eq(launches_of(&f, lost), 2); /* the re-run attempt was not the one named */
+	report(s, j, lost, 2, launched_on(&f, lost, NULL), JOB_A_SUCCEEDED, 4);
+	ck_assert_int_eq(launches_of(&f, 3), 2);
+	report(s, j, 3, 2, launched_on(&f, 3, NULL), JOB_A_SUCCEEDED, 5);
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_mr_fetch_failure_reruns_map)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 2; n++)
+		sched_node_up(s, n, "dn", 2, true, 0);
+	f.holders[0] = f.holders[1] = 3;
+	struct sched_job *j = mr_job(2, 1);
+	sched_submit(s, j, 0);
+	report(s, j, 0, 1, launched_on(&f, 0, NULL), JOB_A_SUCCEEDED, 1);
+	report(s, j, 1, 1, launched_on(&f, 1, NULL), JOB_A_SUCCEEDED, 1);
+	uint32_t m0 = launched_on(&f, 0, NULL);
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = 2;
+	r.attempt = 1;
+	r.state = JOB_A_FAILED;
+	r.lost_map = 1;
+	r.lost_attempt = 1;
+	r.message = (char *)"map output is corrupt";
+	r.stderr_tail = (char *)"";
+	sched_report(s, launched_on(&f, 2, NULL), &r, 2);
+	ck_assert_int_eq(launches_of(&f, 0), 2);
+	ck_assert_uint_ne(launched_on(&f, 0, NULL), m0); /* away from the node that failed */
+	ck_assert_uint_eq(j->tasks[0].failures, 1);
+	ck_assert_uint_eq(j->tasks[2].failures, 0);
+	report(s, j, 0, 2, launched_on(&f, 0, NULL), JOB_A_SUCCEEDED, 3);
+	report(s, j, 2, 2, launched_on(&f, 2, NULL), JOB_A_SUCCEEDED, 4);
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_free(s);
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("scheduler");
@@ -385,6 +553,9 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_fair_share_and_kill);
 	tcase_add_test(tc, test_no_exec_and_empty);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_mr_reduces_wait_for_maps);
+	tcase_add_test(tc, test_mr_lost_node_reruns_maps);
+	tcase_add_test(tc, test_mr_fetch_failure_reruns_map);
 	suite_add_tcase(s, tc);
 	return s;
 }
