@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -318,6 +319,10 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *command, cons
 	set_env(env, &ne, "DFS_BLOCK_OFFSET", num);
 	snprintf(num, sizeof num, "%" PRIu64, l->length);
 	set_env(env, &ne, "DFS_SPLIT_LENGTH", num);
+	if (l->kind == JOB_K_REDUCE) {
+		snprintf(num, sizeof num, "%u", l->partition);
+		set_env(env, &ne, "DFS_PARTITION", num);
+	}
 	env[ne] = NULL;
 	char *argv[] = {"sh", "-c", (char *)command, NULL};
 	uid_t uid = x->task_uid;
@@ -339,6 +344,8 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *command, cons
 			_exit(126);
 		if (drop && (setgroups(0, NULL) || setgid(gid) || setuid(uid)))
 			_exit(126);
+		/* dies with the datanode (set after setuid, which clears it) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execve("/bin/sh", argv, env);
 		_exit(127);
 	}

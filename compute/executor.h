@@ -26,7 +26,8 @@
  * partitions stay in scratch/shuffle/JOB/. A reduce attempt copies partition r of every
  * map (compute/fetch.h; in place when the map ran here), merges them with a bounded
  * fan-in and runs the built-in reducer in this thread or the reduce command (like a map
- * command, the merged records on stdin); its output is written like a map's. A fetch
+ * command, the merged records on stdin, DFS_PARTITION in its environment); its output
+ * is written like a map's. A fetch
  * that fails names the map in the report (lost_map), so the namenode runs it again.
  * PROTO_TASK_CLEANUP (the job ended) kills the job's attempts and removes its map
  * outputs; the executor's start removes whatever a crash left.

@@ -5,9 +5,11 @@
 # reducers; `cat` as map and reduce gives each partition sorted and stable (keys with
 # no tab, empty values, non-UTF-8 bytes, --key-fields 2); built-ins sum/min/max; the
 # counters; bad input refused before anything runs; the map outputs removed when jobs
-# end; and a datanode killed after its maps finished but before the reducers fetched
+# end; a datanode killed after its maps finished but before the reducers fetched
 # (reducers held by the test-only setting test_hold_reduces, the job's state polled):
-# its maps run again and the answer is unchanged.
+# its maps run again and the answer is unchanged; the same for a map output corrupted
+# on disk (caught by its checksum), a reduce command failing on one node, and a
+# reducer's node killed mid-reduce.
 source "$(dirname "$0")/lib.sh"
 HOLD=$T/hold-reduces
 start_cluster -o block_size=64K -o sort_buffer=64K -o locality_delay=0.2 \
@@ -159,5 +161,66 @@ check "the job finishes" wait_for 120 bash -c "[ \"\$(dfs job status $jid --json
 reruns=$(dfs job logs "$jid" | grep -c 'output was lost with its node')
 [ "$reruns" -ge 1 ] && ok "$reruns lost map outputs in the attempt log" || fail "no lost map output logged"
 check "restart $victim" dfs local start-node "$victim"
+check "... it registers again" wait_for 20 bash -c \
+	"dfs report --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(sum(n[\"state\"] == \"live\" for n in d[\"datanodes\"]) != 3)'"
+
+# ---------- a corrupt map output is caught by its checksum ----------
+touch "$HOLD"
+jid=$(dfs run --detach --input /words.txt --output /o/corrupt --map 'tr -s " " "\n"' \
+	--reduce count --reducers 2)
+check "maps finished, reducers held (corrupt)" wait_for 60 phase_is reduce
+data_dirs=$(dfs local status --json | json '" ".join(n["data_dir"].split(",")[0] for n in d["datanodes"])')
+victim_file=$(for d in $data_dirs; do find "$d/tasks/shuffle/$jid" -name 'm*.p0' -size +1k; done | head -n 1)
+if [ -n "$victim_file" ]; then
+	python3 - "$victim_file" <<'EOF2'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 0x55]))
+EOF2
+	ok "flipped a byte of $(basename "$victim_file")"
+else
+	fail "no map output to corrupt"
+fi
+rm -f "$HOLD"
+job_over() { [ "$(status "$1" "d['state']")" != running ]; }
+check "the job finishes (corrupt)" wait_for 120 job_over "$jid"
+[ "$(status "$jid" 'd["state"]')" = succeeded ] && ok "succeeded" ||
+	fail "job with a corrupt map output: $(dfs job status "$jid" --json)"
+[ "$(dfs cat /o/corrupt/part-r-* | as_uniq | md5sum)" = "$WANT_SORTED" ] &&
+	ok "... with the same answer" || fail "the answer changed with a corrupt map output"
+dfs job logs "$jid" | grep -q 'corrupt' && ok "the corruption is in the attempt log" ||
+	fail "no corruption logged: $(dfs job logs "$jid" | grep '^==')"
+
+# ---------- a reduce command that fails on one node only ----------
+check "reduce failing on dn1 only" dfs run -q --input /words.txt --output /o/failone \
+	--map 'tr -s " " "\n"' --reduce 'if [ "$DFS_NODE_ID" = dn1 ]; then exit 3; fi; uniq -c' \
+	--reducers 7
+[ "$(dfs cat /o/failone/part-r-* | sort -k2 | md5sum)" = "$WANT_SORTED" ] &&
+	ok "... the same answer" || fail "the answer changed with a failing reducer"
+id=$(last_job)
+nm=$(status "$id" 'd["tasks"]["total"] - d["tasks"]["reduce_total"]')
+reduce_attempts() { dfs job logs "$1" | awk -v nm="$nm" '$1 == "==" && $3 + 0 >= nm'; }
+on_dn1=$(reduce_attempts "$id" | awk '$7 == "dn1:"' | wc -l)
+bad_dn1=$(reduce_attempts "$id" | awk '$7 == "dn1:"' | grep -vc 'exit status 3')
+[ "$on_dn1" -ge 1 ] && [ "$bad_dn1" -eq 0 ] && ok "$on_dn1 reduce attempts failed on dn1, retried elsewhere" ||
+	fail "reduce attempts on dn1: $(dfs job logs "$id" | grep '^==')"
+
+# ---------- a reducer killed mid-way (its node dies) ----------
+jid=$(dfs run --detach --input /words.txt --output /o/rkill --map 'tr -s " " "\n"' \
+	--reduce 'if [ "$DFS_ATTEMPT$DFS_PARTITION" = 10 ]; then
+		while [ -e /proc/$PPID ]; do sleep 0.1; done; exit 1; fi; uniq -c' --reducers 2)
+# reduce task 0 (partition 0) is task number nm: its first attempt waits while its
+# datanode lives
+r0=$(printf '%05d' "$nm")
+reducer_running() { dfs job logs "$jid" | grep -q "^== task $r0 attempt 1 on .*: running"; }
+check "reducer 0 is running" wait_for 60 reducer_running
+rnode=$(dfs job logs "$jid" | awk -v t="$r0" '$3 == t && /: running/ {print $7; exit}' | tr -d ':')
+check "kill -9 $rnode, mid-reduce" dfs local stop-node "$rnode" --kill
+check "the job finishes (reducer killed)" wait_for 120 job_over "$jid"
+[ "$(status "$jid" 'd["state"]')" = succeeded ] && ok "succeeded" ||
+	fail "job with a killed reducer: $(dfs job status "$jid" --json)"
+[ "$(dfs cat /o/rkill/part-r-* | sort -k2 | md5sum)" = "$WANT_SORTED" ] &&
+	ok "... with the same answer" || fail "the answer changed with a killed reducer"
+check "restart $rnode" dfs local start-node "$rnode"
 
 finish
