@@ -463,6 +463,13 @@ int cmd_job(int argc, char **argv)
 				       i.id, job_state_name(i.state), i.what, i.output, i.done,
 				       i.running, i.total, i.node_local, i.remote, i.failed_attempts,
 				       i.speculative, rd, tot, i.records, i.elapsed_ms / 1000.0);
+				if (i.reduce_total) {
+					printf("phase      %s, %u of %u reducers done\n",
+					       job_phase_name(i.phase), i.reduce_done, i.reduce_total);
+					for (int k = 0; k < JOB_NCOUNTERS; k++)
+						printf("  %-24s %" PRIu64 "\n", job_counter_name(k),
+						       i.counters[k]);
+				}
 				if (i.error[0])
 					printf("error      %s\n", i.error);
 			}
