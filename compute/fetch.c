@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "fsutil.h"
 #include "net.h"
 #include "pack.h"
 #include "shuffle.h"
@@ -153,16 +154,7 @@ int fetch_map_output(const struct fetch_req *r, const char *dest, uint64_t *byte
 			rc = -EPROTO;
 		if (rc || !in.len)
 			break;
-		const char *p = in.data;
-		for (size_t left = in.len; left && !rc;) {
-			ssize_t w = write(out, p, left);
-			if (w < 0 && errno != EINTR)
-				rc = -errno;
-			else if (w > 0) {
-				p += w;
-				left -= (size_t)w;
-			}
-		}
+		rc = fs_write_full(out, in.data, in.len);
 		*bytes += in.len;
 	}
 	if (out >= 0 && close(out) && !rc)

@@ -470,6 +470,32 @@ static struct sched_attempt *find_attempt(struct sched *s, const char *job, uint
 	return &t->attempts[attempt - 1];
 }
 
+/* One more failure of t, on node (avoided from now on). */
+static void charge_failure(struct sched_job *j, struct sched_task *t, uint32_t node)
+{
+	j->failed_attempts++;
+	t->failures++;
+	if (!failed_on(t, node)) {
+		uint32_t *v = realloc(t->bad_nodes, (t->nbad + 1) * sizeof *v);
+		if (!v)
+			abort();
+		v[t->nbad++] = node;
+		t->bad_nodes = v;
+	}
+}
+
+/* t is back to PENDING unless another attempt of it still runs (or it is done). */
+static void requeue_if_idle(struct sched_job *j, struct sched_task *t)
+{
+	bool other = false;
+	for (uint32_t k = 0; k < t->nattempts; k++)
+		other |= t->attempts[k].state == JOB_A_RUNNING;
+	if (!other && t->state != SCHED_T_DONE) {
+		t->state = SCHED_T_PENDING;
+		j->pending++;
+	}
+}
+
 /* Attempt a of t failed: retry, or fail the job when t has failed too often. */
 static void attempt_failed(struct sched *s, struct sched_job *j, struct sched_task *t,
 			   struct sched_attempt *a, const char *why, double now)
@@ -477,15 +503,7 @@ static void attempt_failed(struct sched *s, struct sched_job *j, struct sched_ta
 	attempt_stopped(s, j, a, JOB_A_FAILED, now);
 	if (why)
 		set_str(&a->message, why);
-	j->failed_attempts++;
-	t->failures++;
-	if (!failed_on(t, a->node)) {
-		uint32_t *v = realloc(t->bad_nodes, (t->nbad + 1) * sizeof *v);
-		if (!v)
-			abort();
-		v[t->nbad++] = a->node;
-		t->bad_nodes = v;
-	}
+	charge_failure(j, t, a->node);
 	if (t->state == SCHED_T_DONE)
 		return;
 	if (t->failures >= s->cfg.task_attempts) {
@@ -501,13 +519,7 @@ static void attempt_failed(struct sched *s, struct sched_job *j, struct sched_ta
 		end_job(s, j, JOB_FAILED, now);
 		return;
 	}
-	bool other = false;
-	for (uint32_t k = 0; k < t->nattempts; k++)
-		other |= t->attempts[k].state == JOB_A_RUNNING;
-	if (!other) {
-		t->state = SCHED_T_PENDING;
-		j->pending++;
-	}
+	requeue_if_idle(j, t);
 }
 
 static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched_task *t,
@@ -564,13 +576,7 @@ void sched_report(struct sched *s, uint32_t node, const struct job_report *r, do
 		struct sched_task *m = &j->tasks[r->lost_map - 1];
 		attempt_stopped(s, j, a, JOB_A_FAILED, now);
 		j->failed_attempts++;
-		bool other = false;
-		for (uint32_t k = 0; k < t->nattempts; k++)
-			other |= t->attempts[k].state == JOB_A_RUNNING;
-		if (!other && t->state != SCHED_T_DONE) {
-			t->state = SCHED_T_PENDING;
-			j->pending++;
-		}
+		requeue_if_idle(j, t);
 		if (m->kind == JOB_K_MAP && m->state == SCHED_T_DONE && m->winner >= 0 &&
 		    m->attempts[m->winner].n == r->lost_attempt)
 			map_output_lost(s, j, m, r->message && r->message[0] ? r->message
@@ -616,15 +622,7 @@ static void map_output_lost(struct sched *s, struct sched_job *j, struct sched_t
 	j->maps_done--;
 	if (!charge)
 		return;
-	t->failures++;
-	j->failed_attempts++;
-	if (!failed_on(t, w->node)) {
-		uint32_t *v = realloc(t->bad_nodes, (t->nbad + 1) * sizeof *v);
-		if (!v)
-			abort();
-		v[t->nbad++] = w->node;
-		t->bad_nodes = v;
-	}
+	charge_failure(j, t, w->node);
 	if (t->failures >= s->cfg.task_attempts) {
 		struct buf e = BUF_INIT;
 		buf_printf(&e, "task %05u (%s at offset %llu): its output could not be fetched "

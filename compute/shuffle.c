@@ -9,33 +9,19 @@
 #include <unistd.h>
 
 #include "crc.h"
+#include "fsutil.h"
 #include "grow.h"
 #include "pack.h"
 
 /* ---------- run files ---------- */
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static int put_frame(int fd, const char *p, size_t n)
 {
 	uint8_t h[8];
 	be32_put(h, (uint32_t)n);
 	be32_put(h + 4, n ? crc32c(p, n) : 0);
-	int rc = write_all(fd, h, sizeof h);
-	return rc ? rc : write_all(fd, p, n);
+	int rc = fs_write_full(fd, h, sizeof h);
+	return rc ? rc : fs_write_full(fd, p, n);
 }
 
 int shuf_writer_open(struct shuf_writer *w, const char *path)

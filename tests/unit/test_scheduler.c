@@ -406,6 +406,22 @@ static uint32_t launched_on(const struct fake *f, uint32_t t, uint32_t *attempt)
 	return 0;
 }
 
+/* Reduce task task's attempt 1 on node failed: it could not fetch map `map` attempt 1. */
+static void report_lost(struct sched *s, struct sched_job *j, uint32_t task, uint32_t node,
+			uint32_t map, double now)
+{
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = task;
+	r.attempt = 1;
+	r.state = JOB_A_FAILED;
+	r.lost_map = map + 1;
+	r.lost_attempt = 1;
+	r.message = (char *)"cannot fetch the output of a map";
+	r.stderr_tail = (char *)"";
+	sched_report(s, node, &r, now);
+}
+
 static int launches_of(const struct fake *f, uint32_t t)
 {
 	int n = 0;
@@ -486,16 +502,7 @@ START_TEST(test_mr_lost_node_reruns_maps)
 	ck_assert_uint_eq(at, 2);
 	ck_assert_int_eq(f.nended, 0);
 	/* the reducer, still running, fails to fetch the old attempt: it waits again */
-	struct job_report r = {0};
-	snprintf(r.job, sizeof r.job, "%s", j->id);
-	r.task = 3;
-	r.attempt = 1;
-	r.state = JOB_A_FAILED;
-	r.lost_map = lost + 1;
-	r.lost_attempt = 1;
-	r.message = (char *)"cannot fetch";
-	r.stderr_tail = (char *)"";
-	sched_report(s, rnode, &r, 3);
+	report_lost(s, j, 3, rnode, lost, 3);
 	ck_assert_int_eq(launches_of(&f, 3), 1); /* not before the map is done again */
 	ck_assert_uint_eq(j->tasks[3].failures, 0); /* not the reducer's fault */
 	ck_assert_int_eq(launches_of(&f, lost), 2); /* the re-run attempt was not the one named */
@@ -519,16 +526,7 @@ START_TEST(test_mr_fetch_failure_reruns_map)
 	report(s, j, 0, 1, launched_on(&f, 0, NULL), JOB_A_SUCCEEDED, 1);
 	report(s, j, 1, 1, launched_on(&f, 1, NULL), JOB_A_SUCCEEDED, 1);
 	uint32_t m0 = launched_on(&f, 0, NULL);
-	struct job_report r = {0};
-	snprintf(r.job, sizeof r.job, "%s", j->id);
-	r.task = 2;
-	r.attempt = 1;
-	r.state = JOB_A_FAILED;
-	r.lost_map = 1;
-	r.lost_attempt = 1;
-	r.message = (char *)"map output is corrupt";
-	r.stderr_tail = (char *)"";
-	sched_report(s, launched_on(&f, 2, NULL), &r, 2);
+	report_lost(s, j, 2, launched_on(&f, 2, NULL), 0, 2);
 	ck_assert_int_eq(launches_of(&f, 0), 2);
 	ck_assert_uint_ne(launched_on(&f, 0, NULL), m0); /* away from the node that failed */
 	ck_assert_uint_eq(j->tasks[0].failures, 1);
