@@ -289,8 +289,7 @@ static void info_json(struct buf *o, const struct job_info *i)
 	json_kstr(o, "id", i->id);
 	json_kstr(o, "state", job_state_name(i->state));
 	bool mr = i->reduce_total > 0;
-	if (mr)
-		json_kstr(o, "phase", job_phase_name(i->phase));
+	json_kstr(o, "phase", job_phase_name(i->phase));
 	json_key(o, "tasks");
 	buf_addc(o, '{');
 	json_ku64(o, "total", i->total);
@@ -298,10 +297,8 @@ static void info_json(struct buf *o, const struct job_info *i)
 	json_ku64(o, "running", i->running);
 	json_ku64(o, "failed_attempts", i->failed_attempts);
 	json_ku64(o, "speculative", i->speculative);
-	if (mr) {
-		json_ku64(o, "reduce_total", i->reduce_total);
-		json_ku64(o, "reduce_done", i->reduce_done);
-	}
+	json_ku64(o, "reduce_total", i->reduce_total);
+	json_ku64(o, "reduce_done", i->reduce_done);
 	buf_addc(o, '}');
 	if (mr) {
 		json_key(o, "counters");
