@@ -596,10 +596,11 @@ static int start_collector(struct attempt *a, struct shuf_map **out, char *why, 
 	shuf_map_base(x->o.scratch, l->job, l->task, l->attempt, &base);
 	struct shuf_map_opts o = {base.data, l->reducers, l->key_fields,
 				  x->o.sort_buffer ? x->o.sort_buffer : (64u << 20),
-				  mr_builtin_parse(l->combine), 0};
+				  mr_builtin_parse(l->combine), 0,
+				  l->partitioner == MR_PART_RANGE ? l->bounds : NULL};
 	if (!rc && !(*out = shuf_map_new(&o))) {
-		rc = -ENOMEM;
-		snprintf(why, whysz, "cannot start the map output: out of memory");
+		rc = -errno;
+		snprintf(why, whysz, "cannot start the map output: %s", strerror(errno));
 	}
 	buf_free(&dir);
 	buf_free(&base);

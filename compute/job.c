@@ -49,6 +49,19 @@ int job_spec_check(const struct job_spec *s, struct buf *err)
 		return buf_printf(err, "--output-replication %u: at most %u", s->out_repl,
 				  PROTO_REPL_MAX),
 		       -EINVAL;
+	if (s->partitioner > MR_PART_RANGE || (s->partitioner && !mr))
+		return buf_printf(err, "--partition range needs --reduce"), -EINVAL;
+	struct mr_bounds mb;
+	size_t bl = s->bounds ? strlen(s->bounds) : 0;
+	if (bl > MR_BOUNDS_MAX || mr_bounds_parse(s->bounds ? s->bounds : "", bl, &mb))
+		return buf_printf(err, "bad range boundaries (too long, or not increasing)"),
+		       -EINVAL;
+	bool too_many = mb.n >= (s->reducers ? s->reducers : 1) && mb.n;
+	mr_bounds_free(&mb);
+	if (too_many || (bl && s->partitioner != MR_PART_RANGE))
+		return buf_printf(err, "range boundaries: fewer than the reducers, and only with "
+				       "--partition range"),
+		       -EINVAL;
 	if (mr && (s->flags & JOB_F_COUNT))
 		return buf_printf(err, "--count cannot be used with --reduce"), -EINVAL;
 	if (s->filter == JOB_FILTER_NONE && (s->flags & (JOB_F_INVERT | JOB_F_ICASE | JOB_F_COUNT)))
@@ -80,6 +93,8 @@ void job_spec_pack(struct buf *b, const struct job_spec *s)
 	pack_u32(b, s->reducers);
 	pack_u32(b, s->key_fields);
 	pack_u16(b, s->out_repl);
+	pack_u8(b, s->partitioner);
+	pack_str(b, s->bounds);
 }
 
 bool job_spec_is_mr(const struct job_spec *s) { return s->reduce && s->reduce[0]; }
@@ -107,6 +122,8 @@ int job_spec_unpack(struct unpack *u, struct job_spec *s)
 	s->reducers = unpack_u32(u);
 	s->key_fields = unpack_u32(u);
 	s->out_repl = unpack_u16(u);
+	s->partitioner = unpack_u8(u);
+	s->bounds = unpack_strdup(u, MR_BOUNDS_MAX);
 	if (!unpack_ok(u)) {
 		job_spec_free(s);
 		return -EPROTO;
@@ -124,6 +141,7 @@ void job_spec_free(struct job_spec *s)
 	free(s->pattern);
 	free(s->reduce);
 	free(s->combine);
+	free(s->bounds);
 	memset(s, 0, sizeof *s);
 }
 
@@ -140,8 +158,8 @@ void job_spec_describe(const struct job_spec *s, struct buf *out)
 	if (job_spec_is_mr(s)) {
 		if (s->combine && s->combine[0])
 			buf_printf(out, "%scombine %s", out->len ? " | " : "", s->combine);
-		buf_printf(out, "%sreduce '%s' x %u", out->len ? " | " : "", s->reduce,
-			   s->reducers);
+		buf_printf(out, "%sreduce '%s' x %u%s", out->len ? " | " : "", s->reduce,
+			   s->reducers, s->partitioner == MR_PART_RANGE ? " (range)" : "");
 	}
 }
 
@@ -179,6 +197,8 @@ void job_launch_pack(struct buf *b, const struct job_launch *l)
 		pack_str(b, l->maps[i].addr);
 		pack_u32(b, l->maps[i].attempt);
 	}
+	pack_u8(b, l->partitioner);
+	pack_str(b, l->bounds);
 }
 
 int job_launch_unpack(struct unpack *u, struct job_launch *l)
@@ -227,6 +247,8 @@ int job_launch_unpack(struct unpack *u, struct job_launch *l)
 			l->maps[i].attempt = unpack_u32(u);
 			l->nmaps = i + 1;
 		}
+		l->partitioner = unpack_u8(u);
+		l->bounds = unpack_strdup(u, MR_BOUNDS_MAX);
 		if (l->kind > JOB_K_REDUCE || (l->kind == JOB_K_REDUCE && l->partition >= l->reducers))
 			u->err = true;
 	}
@@ -246,6 +268,8 @@ void job_launch_free(struct job_launch *l)
 	free(l->reduce);
 	free(l->combine);
 	free(l->maps);
+	free(l->bounds);
+	l->bounds = NULL;
 	l->map = l->pattern = l->input = l->output = l->reduce = l->combine = NULL;
 	l->maps = NULL;
 	l->nmaps = 0;

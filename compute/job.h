@@ -19,14 +19,16 @@
  *   spec:    u32 n, n x str input path, str output, str map command, u8 filter
  *            (JOB_FILTER_*), str pattern, u8 flags (JOB_F_*)
  *            str reduce, str combine, u32 reducers, u32 key fields,
- *            u16 output replication
+ *            u16 output replication, u8 partitioner (MR_PART_*), str boundaries
+ *            (range: reduce.h's blob)
  *   launch:  str job id, u32 task, u32 attempt, str map, u8 filter, str pattern,
  *            u8 flags, str input path, u64 ino, u64 file size, u64 split offset,
  *            u64 split length, u64 block id, u64 genstamp, str output file,
  *            u32 uid, u32 gid, u32 timeout seconds
  *            u8 kind (JOB_K_*), str reduce, str combine, u32 reducers, u32 key fields,
  *            u16 output replication, u32 partition, raw[32] job token, u32 n maps,
- *            n x (str node id, str addr, u32 attempt) (a reduce's maps, by task)
+ *            n x (str node id, str addr, u32 attempt) (a reduce's maps, by task),
+ *            u8 partitioner, str boundaries
  *   report:  str job id, u32 task, u32 attempt, u8 state (JOB_A_*), i32 exit status,
  *            u64 bytes in, u64 bytes read locally, u64 bytes out, u64 records,
  *            str message, str stderr tail
@@ -106,6 +108,8 @@ struct job_spec {
 	uint32_t reducers;    /* reduce tasks (0 with no reduce) */
 	uint32_t key_fields;  /* >= 1 */
 	uint16_t out_repl;    /* output replication (0: the file system's default) */
+	uint8_t partitioner;  /* MR_PART_* */
+	char *bounds;         /* range: the boundary blob (reduce.h), "" otherwise */
 };
 
 /* Where reduce tasks fetch one map's output. */
@@ -134,6 +138,8 @@ struct job_launch {
 	uint8_t token[JOB_TOKEN_LEN];
 	uint32_t nmaps; /* reduce: where each map's output is (maps[task]) */
 	struct job_map_loc *maps;
+	uint8_t partitioner;
+	char *bounds;
 };
 
 struct job_report {

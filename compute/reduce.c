@@ -38,6 +38,104 @@ uint32_t mr_partition(const char *key, size_t klen, uint32_t nparts)
 	return nparts > 1 ? (uint32_t)(h % nparts) : 0;
 }
 
+/* ---------- range partitions ---------- */
+
+int mr_bounds_parse(const char *blob, size_t len, struct mr_bounds *out)
+{
+	memset(out, 0, sizeof *out);
+	uint32_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += blob[i] == '\n';
+	if (len && blob[len - 1] != '\n')
+		return -EINVAL;
+	out->key = calloc(n ? n : 1, sizeof *out->key);
+	out->len = calloc(n ? n : 1, sizeof *out->len);
+	if (!out->key || !out->len) {
+		mr_bounds_free(out);
+		return -ENOMEM;
+	}
+	for (const char *p = blob, *e = blob + len; p < e;) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t kl = (size_t)(nl - p);
+		if (out->n && mr_key_cmp(out->key[out->n - 1], out->len[out->n - 1], p, kl) >= 0) {
+			mr_bounds_free(out);
+			return -EINVAL; /* not increasing */
+		}
+		out->key[out->n] = p;
+		out->len[out->n++] = kl;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+void mr_bounds_free(struct mr_bounds *b)
+{
+	free(b->key);
+	free(b->len);
+	memset(b, 0, sizeof *b);
+}
+
+uint32_t mr_partition_range(const struct mr_bounds *b, const char *key, size_t klen)
+{
+	uint32_t lo = 0, hi = b->n; /* the first boundary > key */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (mr_key_cmp(b->key[mid], b->len[mid], key, klen) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct skey {
+	const char *p;
+	size_t len;
+};
+
+static int skey_cmp(const void *a, const void *b)
+{
+	const struct skey *x = a, *y = b;
+	return mr_key_cmp(x->p, x->len, y->p, y->len);
+}
+
+void mr_bounds_from_sample(const char *sample, size_t len, uint32_t key_fields,
+			   uint32_t nparts, struct buf *out)
+{
+	size_t n = 0, cap = 0;
+	struct skey *v = NULL;
+	for (const char *p = sample, *e = sample + len; p < e;) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(e - p);
+		size_t kl = mr_key_len(p, ll, key_fields);
+		if (kl <= MR_BOUND_KEY_MAX && !memchr(p, 0, kl)) {
+			if (n == cap) {
+				size_t c2 = cap ? 2 * cap : 1024;
+				struct skey *w = realloc(v, c2 * sizeof *w);
+				if (!w)
+					break;
+				v = w;
+				cap = c2;
+			}
+			v[n++] = (struct skey){p, kl};
+		}
+		p += ll + 1;
+	}
+	qsort(v, n, sizeof *v, skey_cmp);
+	const struct skey *last = NULL;
+	for (uint32_t i = 1; i < nparts && n; i++) {
+		const struct skey *k = &v[(size_t)((double)i * n / nparts)];
+		if (last && mr_key_cmp(last->p, last->len, k->p, k->len) >= 0)
+			continue; /* few distinct keys: fewer boundaries */
+		buf_add(out, k->p, k->len);
+		buf_addc(out, '\n');
+		last = k;
+	}
+	free(v);
+}
+
+/* ---------- built-ins ---------- */
+
 static const char *const names[] = {"", "count", "sum", "min", "max"};
 
 enum mr_builtin mr_builtin_parse(const char *name)

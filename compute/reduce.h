@@ -9,7 +9,11 @@
  * fewer tabs is all key (and an empty value). The value is what follows the key's tab.
  * Keys compare as bytes (memcmp, a shorter prefix first: `LC_ALL=C sort` order), never
  * by locale. The partition of a key is a stable 64-bit FNV-1a hash of its bytes modulo
- * the number of reducers, the same on every node and every run.
+ * the number of reducers, the same on every node and every run; or, with range
+ * partitioning (TeraSort's trick), the number of boundaries <= the key, for N-1
+ * increasing boundary keys picked from a sample of the input at submit time, so that
+ * the partitions in order are globally sorted. Boundaries only balance the reducers'
+ * loads: any set of them gives a correct answer.
  *
  * Built-in reducers (MR_COUNT, MR_SUM, MR_MIN, MR_MAX) read sorted records and print
  * one `key<TAB>number` line per key: count the lines of a key; sum, min and max its
@@ -36,10 +40,13 @@
 
 #include "buf.h"
 
+enum mr_partitioner { MR_PART_HASH = 0, MR_PART_RANGE = 1 };
 enum mr_builtin { MR_NONE = 0, MR_COUNT = 1, MR_SUM = 2, MR_MIN = 3, MR_MAX = 4 };
 
 #define MR_REDUCERS_MAX 10000
 #define MR_KEY_FIELDS_MAX 1000
+#define MR_BOUND_KEY_MAX 4096 /* longer sampled keys are not made boundaries */
+#define MR_BOUNDS_MAX (512u << 10) /* bytes of a job's boundary keys */
 
 /* Length of the key of line[0..len): up to the key_fields-th tab (key_fields >= 1). */
 size_t mr_key_len(const char *line, size_t len, uint32_t key_fields);
@@ -47,6 +54,25 @@ size_t mr_key_len(const char *line, size_t len, uint32_t key_fields);
 int mr_key_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* The partition (0..nparts-1) of a key; nparts >= 1. */
 uint32_t mr_partition(const char *key, size_t klen, uint32_t nparts);
+
+/* Range boundaries: n increasing keys (borrowed from the blob they were parsed from). */
+struct mr_bounds {
+	uint32_t n;
+	const char **key;
+	size_t *len;
+};
+
+/* Parses a boundary blob ('\n'-terminated keys, strictly increasing): 0, -EINVAL (out
+ * empty), -ENOMEM. out borrows blob. */
+int mr_bounds_parse(const char *blob, size_t len, struct mr_bounds *out);
+void mr_bounds_free(struct mr_bounds *b);
+/* The range partition of a key: how many boundaries are <= it (0..n). */
+uint32_t mr_partition_range(const struct mr_bounds *b, const char *key, size_t klen);
+/* Up to nparts-1 boundaries at the quantiles of the keys of sample (lines, each
+ * '\n'-terminated), distinct and increasing, appended to out as a blob. Keys with a
+ * NUL byte, or longer than MR_BOUND_KEY_MAX, are left out. */
+void mr_bounds_from_sample(const char *sample, size_t len, uint32_t key_fields,
+			   uint32_t nparts, struct buf *out);
 
 /* The built-in named name ("count", "sum", "min", "max"), or MR_NONE (a command). */
 enum mr_builtin mr_builtin_parse(const char *name);

@@ -396,6 +396,8 @@ struct rec {
 struct shuf_map {
 	struct shuf_map_opts o;
 	char *base;
+	char *bounds_blob;
+	struct mr_bounds bounds; /* n == 0: hash partitions */
 	struct buf data;   /* the records' bytes */
 	struct buf carry;  /* an unfinished line */
 	struct rec *recs;
@@ -426,6 +428,19 @@ struct shuf_map *shuf_map_new(const struct shuf_map_opts *o)
 		return NULL;
 	}
 	m->o.base = m->base;
+	m->bounds_blob = strdup(o->bounds ? o->bounds : "");
+	if (!m->bounds_blob ||
+	    mr_bounds_parse(m->bounds_blob, strlen(m->bounds_blob), &m->bounds) ||
+	    (m->bounds.n && m->bounds.n >= m->o.nparts)) {
+		int e = m->bounds_blob ? EINVAL : ENOMEM;
+		mr_bounds_free(&m->bounds);
+		free(m->bounds_blob);
+		free(m->base);
+		free(m);
+		errno = e;
+		return NULL;
+	}
+	m->o.bounds = m->bounds_blob;
 	buf_init(&m->data);
 	buf_init(&m->carry);
 	buf_init(&m->why);
@@ -534,8 +549,9 @@ static int add_record(struct shuf_map *m, const char *line, size_t len)
 	if (ALLOC_GROW(m->recs, m->nrecs + 1, m->caprecs))
 		return -ENOMEM;
 	uint32_t klen = (uint32_t)mr_key_len(line, len, m->o.key_fields);
-	m->recs[m->nrecs++] = (struct rec){m->data.len, (uint32_t)len, klen,
-					   mr_partition(line, klen, m->o.nparts), 0};
+	uint32_t part = m->bounds.n ? mr_partition_range(&m->bounds, line, klen)
+				    : mr_partition(line, klen, m->o.nparts);
+	m->recs[m->nrecs++] = (struct rec){m->data.len, (uint32_t)len, klen, part, 0};
 	buf_add(&m->data, line, len);
 	m->c.records_out++;
 	return 0;
@@ -645,6 +661,8 @@ void shuf_map_free(struct shuf_map *m)
 	free(m->recs);
 	free(m->has);
 	free(m->base);
+	mr_bounds_free(&m->bounds);
+	free(m->bounds_blob);
 	free(m);
 }
 

@@ -114,6 +114,8 @@ struct shuf_map_opts {
 	uint64_t sort_buffer; /* bytes */
 	enum mr_builtin combine; /* MR_NONE: no combiner */
 	uint32_t fanin;       /* 0: SHUF_FANIN */
+	const char *bounds;   /* range partitions: the boundary blob (reduce.h); NULL or
+				 "": hash partitions */
 };
 
 struct shuf_counters {
@@ -125,7 +127,8 @@ struct shuf_counters {
 
 struct shuf_map;
 
-/* A collector (opts copied, base too). NULL with errno on failure. */
+/* A collector (opts copied, base and bounds too). NULL with errno on failure (EINVAL:
+ * bad boundaries). */
 struct shuf_map *shuf_map_new(const struct shuf_map_opts *o);
 /* Takes map output bytes (any split; a line may span calls). 0 or -errno. */
 int shuf_map_add(struct shuf_map *m, const char *data, size_t len);

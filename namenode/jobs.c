@@ -86,6 +86,8 @@ static void launch(void *arg, struct sched_job *job, struct sched_task *t,
 	l.reducers = job->spec.reducers;
 	l.key_fields = job->spec.key_fields;
 	l.out_repl = job->spec.out_repl;
+	l.partitioner = job->spec.partitioner;
+	l.bounds = job->spec.bounds;
 	l.partition = t->partition;
 	if (mr)
 		fetch_job_token(j->env.job_key, job->id, l.token);

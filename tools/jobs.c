@@ -15,6 +15,7 @@
 #include "json.h"
 #include "proto.h"
 #include "reduce.h"
+#include "sample.h"
 
 static int job_status(struct dfs_client *c, const char *id, uint32_t wait_ms,
 		      struct job_info *out)
@@ -154,7 +155,7 @@ int cmd_run(int argc, char **argv)
 	struct buf out = BUF_INIT;
 	bool detach = false;
 	const char *map = NULL, *output = NULL, *reduce = NULL, *combine = NULL;
-	const char *reducers = NULL, *key_fields = NULL, *out_repl = NULL;
+	const char *reducers = NULL, *key_fields = NULL, *out_repl = NULL, *partition = NULL;
 	struct run_opts ro = {&s, inputs, NULL};
 	const struct cli_opt opts[] = {
 		CLI_CALLBACK(0, "input", opt_input, &ro), CLI_STRING(0, "output", &output),
@@ -166,7 +167,8 @@ int cmd_run(int argc, char **argv)
 		CLI_BOOL(0, "detach", &detach),           CLI_STRING(0, "reduce", &reduce),
 		CLI_STRING(0, "combine", &combine),       CLI_STRING(0, "reducers", &reducers),
 		CLI_STRING(0, "key-fields", &key_fields),
-		CLI_STRING(0, "output-replication", &out_repl), CLI_END};
+		CLI_STRING(0, "output-replication", &out_repl),
+		CLI_STRING(0, "partition", &partition), CLI_END};
 	int st = cli_parse_options("run", argc, argv, opts, 0, CLI_ANY);
 	if (st >= 0) {
 		free(inputs);
@@ -204,6 +206,13 @@ int cmd_run(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (partition && strcmp(partition, "hash") && strcmp(partition, "range")) {
+		cli_error(NULL, "--partition '%s': hash or range", partition);
+		status = 2;
+		goto out;
+	}
+	s.partitioner = partition && !strcmp(partition, "range") ? MR_PART_RANGE : MR_PART_HASH;
+	s.bounds = "";
 	if (is_unknown_builtin(s.reduce)) {
 		cli_error(NULL, "unknown built-in reducer '%s': the built-ins are count, sum, min "
 				"and max (a command must be a program on the tasks' PATH)",
@@ -218,8 +227,19 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	struct dfs_client *c = cli_connect();
-	struct buf req = BUF_INIT, rep = BUF_INIT;
+	struct buf req = BUF_INIT, rep = BUF_INIT, bounds = BUF_INIT;
+	if (s.partitioner == MR_PART_RANGE) {
+		if (sample_bounds(c, &s, &bounds, &err)) {
+			cli_error(NULL, "%s", err.data);
+			status = 1;
+			dfs_close(c);
+			buf_free(&bounds);
+			goto out;
+		}
+		s.bounds = bounds.data;
+	}
 	job_spec_pack(&req, &s);
+	buf_free(&bounds);
 	int rc = dfs_call(c, PROTO_CN_JOB_SUBMIT, &req, &rep);
 	char id[JOB_ID_MAX + 1] = "";
 	if (!rc) {

@@ -81,7 +81,8 @@ static const struct {
 	 "run --input PATH... --output DIR (--map CMD | --grep STR | --regex ERE)\n"
 	 "       [--invert] [--ignore-case] [--count] [--overwrite] [--detach]\n"
 	 "       [--reduce CMD|count|sum|min|max [--combine count|sum|min|max]\n"
-	 "        [--reducers N] [--key-fields K]] [--output-replication R]",
+	 "        [--reducers N] [--key-fields K] [--partition hash|range]]\n"
+	 "       [--output-replication R]",
 	 "Run a job next to the data: one task per block of every input file (directories:\n"
 	 "the files below them, names starting with '_' or '.' skipped), each on a node\n"
 	 "holding that block. A task gets the lines that start in its block.\n"
@@ -100,7 +101,9 @@ static const struct {
 	 "                    partition; --map may be left out (the input is the map output)\n"
 	 "  --combine B       a built-in run on each map's sorted output first\n"
 	 "  --reducers N      reduce tasks (default 1); output DIR/part-r-NNNNN\n"
-	 "  --key-fields K    the key is the first K tab-separated fields (default 1)\n"
+	 "  --key-fields K    the key is the first K tab-separated fields (default 1)\n"	 "  --partition P     hash (default), or range: boundaries from a sample of the\n"
+	 "                    input taken now (through --map, run here), so part-r-* in\n"
+	 "                    order are globally sorted\n"
 	 "  --output-replication R  replication of the output files (default: the cluster's)\n"
 	 "Output: DIR/part-NNNNN per task in input order, and DIR/_SUCCESS. Progress and\n"
 	 "the summary go to standard error. Exit status 0 when the job succeeded.\n"},

@@ -3,7 +3,8 @@
 # (so every map spills many times): word count equals `tr -s ' ' '\n' | LC_ALL=C sort |
 # uniq -c` with 1, 3 and 7 reducers, with and without a combiner, built-in and shell
 # reducers; `cat` as map and reduce gives each partition sorted and stable (keys with
-# no tab, empty values, non-UTF-8 bytes, --key-fields 2); built-ins sum/min/max; the
+# no tab, empty values, non-UTF-8 bytes, --key-fields 2); --partition range gives a
+# globally sorted whole; built-ins sum/min/max; the
 # counters; bad input refused before anything runs; the map outputs removed when jobs
 # end; a datanode killed after its maps finished but before the reducers fetched
 # (reducers held by the test-only setting test_hold_reduces, the job's state polled):
@@ -101,6 +102,20 @@ for p in 0 1 2; do
 done
 check "... and stable" cmp <(dfs cat /o/kf2/part-r-* | sort -s -t$'\t' -k1,2) \
 	<(sort -s -t$'\t' -k1,2 "$T/kv.txt")
+
+# ---------- --partition range: the parts in order are globally sorted ----------
+check "cat | cat x 4, --partition range" dfs run -q --input /kv.txt --output /o/range \
+	--map cat --reduce cat --reducers 4 --partition range
+check "... part-r-* in order equal sort -s -t TAB -k1,1" \
+	cmp <(dfs cat /o/range/part-r-*) <(sort -s -t$'\t' -k1,1 "$T/kv.txt")
+nonempty=$(for p in 0 1 2 3; do dfs cat /o/range/part-r-0000$p | head -c1 | wc -c; done | grep -c 1)
+[ "$nonempty" -ge 3 ] && ok "the sample spread the keys ($nonempty of 4 parts used)" ||
+	fail "only $nonempty of 4 range parts used"
+check "word count, --partition range x 3" dfs run -q --input /words.txt --output /o/wcr \
+	--map 'tr -s " " "\n"' --combine count --reduce count --reducers 3 --partition range
+check "... globally sorted and equal to uniq -c" cmp <(dfs cat /o/wcr/part-r-* | awk -F'\t' '{printf "%7d %s\n", $2, $1}') "$T/want.wc"
+expect_error "--partition range without --reduce" "needs --reduce" \
+	dfs run --input /kv.txt --output /o/bad5 --map cat --partition range
 
 # ---------- sum, min, max ----------
 for b in sum min max; do

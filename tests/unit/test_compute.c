@@ -198,7 +198,7 @@ START_TEST(test_job_layouts)
 {
 	char *inputs[] = {"/a", "/b"};
 	struct job_spec s = {2,  inputs, "/out", "wc -l", JOB_FILTER_GREP, "x", JOB_F_INVERT,
-			     "", "",     0,      1,       0};
+			     "", "",     0,      1,       0,  0, ""};
 	struct buf err = BUF_INIT, b = BUF_INIT;
 	ck_assert_int_eq(job_spec_check(&s, &err), 0);
 	job_spec_pack(&b, &s);

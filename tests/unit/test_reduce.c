@@ -2,7 +2,9 @@
  * Unit tests for reduce (compute/reduce.h): keys (the first tab, key_fields 2, a line
  * with no tab, empty values, non-UTF-8 bytes), bytewise order, stable partitions, and
  * the built-in reducers count, sum, min and max, with and without partials (after a
- * combiner), and their error on a value that is not a number.
+ * combiner), and their error on a value that is not a number; range partitions: the
+ * boundary blob (increasing keys only), the partition of a key, boundaries from a sample
+ * at its quantiles (fewer when few keys are distinct).
  */
 #include <check.h>
 #include <errno.h>
@@ -168,6 +170,51 @@ START_TEST(test_emit_error_sticks)
 }
 END_TEST
 
+START_TEST(test_range)
+{
+	const char blob[] = "b\nd\ndd\n";
+	struct mr_bounds b;
+	ck_assert_int_eq(mr_bounds_parse(blob, strlen(blob), &b), 0);
+	ck_assert_uint_eq(b.n, 3);
+	ck_assert_uint_eq(mr_partition_range(&b, "a", 1), 0);
+	ck_assert_uint_eq(mr_partition_range(&b, "b", 1), 1); /* a boundary starts its range */
+	ck_assert_uint_eq(mr_partition_range(&b, "c", 1), 1);
+	ck_assert_uint_eq(mr_partition_range(&b, "d", 1), 2);
+	ck_assert_uint_eq(mr_partition_range(&b, "da", 2), 2);
+	ck_assert_uint_eq(mr_partition_range(&b, "dd", 2), 3);
+	ck_assert_uint_eq(mr_partition_range(&b, "\xff", 1), 3);
+	ck_assert_uint_eq(mr_partition_range(&b, "", 0), 0);
+	mr_bounds_free(&b);
+	ck_assert_int_eq(mr_bounds_parse("b\na\n", 4, &b), -EINVAL); /* not increasing */
+	ck_assert_int_eq(mr_bounds_parse("a\na\n", 4, &b), -EINVAL); /* not strictly */
+	ck_assert_int_eq(mr_bounds_parse("a", 1, &b), -EINVAL);       /* no end */
+	ck_assert_int_eq(mr_bounds_parse("", 0, &b), 0);
+	ck_assert_uint_eq(b.n, 0);
+	mr_bounds_free(&b);
+
+	/* quantiles of 100 distinct keys for 4 reducers */
+	struct buf sample = BUF_INIT, out = BUF_INIT;
+	for (int i = 99; i >= 0; i--)
+		buf_printf(&sample, "k%02d\tv\n", i);
+	mr_bounds_from_sample(sample.data, sample.len, 1, 4, &out);
+	ck_assert_str_eq(out.data, "k25\nk50\nk75\n");
+	/* few distinct keys: fewer boundaries, still increasing */
+	buf_reset(&sample);
+	buf_reset(&out);
+	for (int i = 0; i < 90; i++)
+		buf_printf(&sample, "%s\n", i < 80 ? "same" : "z");
+	mr_bounds_from_sample(sample.data, sample.len, 1, 8, &out);
+	ck_assert_str_eq(out.data, "same\n"); /* z is past the last quantile */
+	ck_assert_int_eq(mr_bounds_parse(out.data, out.len, &b), 0);
+	mr_bounds_free(&b);
+	buf_reset(&out);
+	mr_bounds_from_sample("", 0, 1, 8, &out); /* an empty sample: one partition */
+	ck_assert_uint_eq(out.len, 0);
+	buf_free(&sample);
+	buf_free(&out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reduce");
@@ -180,6 +227,7 @@ int main(void)
 	tcase_add_test(tc, test_sum_min_max);
 	tcase_add_test(tc, test_not_a_number);
 	tcase_add_test(tc, test_emit_error_sticks);
+	tcase_add_test(tc, test_range);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -226,7 +226,7 @@ static void collect(const char *input, size_t len, uint32_t nparts, uint32_t kf,
 		    uint64_t sort_buffer, enum mr_builtin comb, size_t piece,
 		    struct shuf_counters *c)
 {
-	struct shuf_map_opts o = {path_of("m00001_1"), nparts, kf, sort_buffer, comb, 2};
+	struct shuf_map_opts o = {path_of("m00001_1"), nparts, kf, sort_buffer, comb, 2, NULL};
 	struct shuf_map *m = shuf_map_new(&o);
 	ck_assert_ptr_nonnull(m);
 	for (size_t off = 0; off < len; off += piece)
@@ -347,7 +347,7 @@ END_TEST
 
 START_TEST(test_combiner_error_cleans_up)
 {
-	struct shuf_map_opts o = {path_of("m00002_1"), 2, 1, 64, MR_SUM, 0};
+	struct shuf_map_opts o = {path_of("m00002_1"), 2, 1, 64, MR_SUM, 0, NULL};
 	struct shuf_map *m = shuf_map_new(&o);
 	const char *in = "a\t1\nb\t2\nc\tnot-a-number\nd\t4\n";
 	int rc = shuf_map_add(m, in, strlen(in));
