@@ -378,34 +378,76 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A running attempt's estimate (LATE): progress rate and time left. */
+struct late {
+	struct sched_task *t;
+	struct sched_attempt *a;
+	double rate, left;
+};
+
+static int cmp_rate(const void *x, const void *y)
+{
+	const struct late *a = x, *b = y;
+	return a->rate < b->rate ? -1 : a->rate > b->rate;
+}
+
+static int cmp_left_desc(const void *x, const void *y)
+{
+	const struct late *a = x, *b = y;
+	return a->left > b->left ? -1 : a->left < b->left;
+}
+
+/* True when node n runs one of the slow attempts cand[0..nc) (a node not to back up on). */
+static bool runs_slow(const struct late *cand, uint32_t nc, uint32_t n)
+{
+	for (uint32_t i = 0; i < nc; i++)
+		if (cand[i].a->node == n)
+			return true;
+	return false;
+}
+
+/*
+ * LATE (Zaharia et al., OSDI'08) over j's map tasks, once each has started: a running
+ * attempt's progress is its share of the split read, its rate progress / elapsed, its
+ * time left (1 - progress) / rate. Candidates ran at least spec_min, are in the slowest
+ * quarter of the rates of the tasks running alone, and would take longer than a fresh
+ * copy (the median time of the finished tasks). The one with the longest time left is
+ * backed up first, on a free node that runs no candidate itself, while the backups
+ * running stay under the cap (a tenth of the slots, at least one).
+ */
 static void speculate(struct sched *s, struct sched_job *j, double now)
 {
 	if (j->state != JOB_RUNNING || !j->done || !s->cfg.speculation)
 		return;
-	for (uint32_t i = 0; i < j->ntasks; i++)
-		if (j->tasks[i].kind == JOB_K_MAP && j->tasks[i].state == SCHED_T_PENDING)
-			return; /* not every map has started */
-	double *d = malloc(j->done * sizeof *d);
-	if (!d)
-		return;
-	uint32_t nd = 0;
-	for (uint32_t i = 0; i < j->ntasks && nd < j->done; i++) {
+	uint32_t nmaps_running = 0, slots = 0, spec_running = 0;
+	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
-		if (t->state == SCHED_T_DONE && t->winner >= 0 && t->kind == JOB_K_MAP) {
+		if (t->kind == JOB_K_MAP && t->state == SCHED_T_PENDING)
+			return; /* not every map has started */
+		nmaps_running += t->kind == JOB_K_MAP && t->state == SCHED_T_RUNNING;
+		for (uint32_t k = 0; k < t->nattempts; k++)
+			spec_running += t->attempts[k].state == JOB_A_RUNNING &&
+					t->attempts[k].speculative;
+	}
+	for (uint32_t n = 0; n < s->nnodes; n++)
+		slots += s->nodes[n].up ? s->nodes[n].slots : 0;
+	uint32_t cap = slots / 10 > 1 ? slots / 10 : 1;
+	if (!nmaps_running || spec_running >= cap)
+		return;
+	double *d = malloc(j->done * sizeof *d);
+	struct late *c = malloc(nmaps_running * sizeof *c);
+	if (!d || !c)
+		goto out;
+	uint32_t nd = 0, nc = 0;
+	for (uint32_t i = 0; i < j->ntasks; i++) {
+		struct sched_task *t = &j->tasks[i];
+		if (t->kind != JOB_K_MAP)
+			continue;
+		if (t->state == SCHED_T_DONE && t->winner >= 0 && nd < j->done) {
 			struct sched_attempt *w = &t->attempts[t->winner];
 			d[nd++] = w->end - w->start;
 		}
-	}
-	qsort(d, nd, sizeof *d, cmp_double);
-	double median = nd ? d[nd / 2] : 0;
-	free(d);
-	double limit = s->cfg.spec_factor * median;
-	if (limit < s->cfg.spec_min)
-		limit = s->cfg.spec_min;
-	uint32_t h[SCHED_MAX_HOLDERS];
-	for (uint32_t i = 0; i < j->ntasks; i++) {
-		struct sched_task *t = &j->tasks[i];
-		if (t->state != SCHED_T_RUNNING || t->kind != JOB_K_MAP || !nd)
+		if (t->state != SCHED_T_RUNNING)
 			continue;
 		struct sched_attempt *only = NULL;
 		uint32_t nrun = 0;
@@ -414,15 +456,37 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 				only = &t->attempts[k];
 				nrun++;
 			}
-		if (nrun != 1 || now - only->start < limit)
-			continue;
-		/* a free slot elsewhere, on a replica holder when there is one */
+		if (nrun != 1)
+			continue; /* backed up already */
+		double el = now - only->start;
+		double p = t->length ? (double)only->bytes_in / (double)t->length : 0;
+		p = p > 1 ? 1 : p;
+		double rate = el > 0 ? p / el : 0;
+		c[nc++] = (struct late){t, only, rate, rate > 0 ? (1 - p) / rate : 1e300};
+	}
+	if (!nd || !nc)
+		goto out;
+	qsort(d, nd, sizeof *d, cmp_double);
+	double fresh = d[nd / 2];
+	qsort(c, nc, sizeof *c, cmp_rate);
+	double slow_rate = c[nc / 4].rate; /* SlowTaskThreshold: the slowest quarter */
+	uint32_t ns = 0;
+	for (uint32_t i = 0; i < nc; i++)
+		if (c[i].rate <= slow_rate && now - c[i].a->start >= s->cfg.spec_min &&
+		    c[i].left > fresh)
+			c[ns++] = c[i];
+	qsort(c, ns, sizeof *c, cmp_left_desc);
+	uint32_t h[SCHED_MAX_HOLDERS];
+	for (uint32_t i = 0; i < ns && spec_running < cap; i++) {
+		struct sched_task *t = c[i].t;
+		/* a free slot on a node that is not slow, on a replica holder when there is one */
 		uint32_t nh = s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS);
 		uint32_t best = SCHED_NO_NODE;
 		bool best_local = false;
 		for (uint32_t n = 0; n < s->nnodes; n++) {
 			struct node *nd2 = &s->nodes[n];
-			if (n == only->node || nd2->running >= nd2->slots || !node_allowed(s, j, t, n))
+			if (runs_slow(c, ns, n) || nd2->running >= nd2->slots ||
+			    !node_allowed(s, j, t, n))
 				continue;
 			bool local = is_holder(h, nh, n);
 			if (best == SCHED_NO_NODE || (local && !best_local)) {
@@ -430,9 +494,14 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 				best_local = local;
 			}
 		}
-		if (best != SCHED_NO_NODE)
+		if (best != SCHED_NO_NODE) {
 			launch(s, j, t, best, best_local, true, now);
+			spec_running++;
+		}
 	}
+out:
+	free(d);
+	free(c);
 }
 
 void sched_schedule(struct sched *s, double now)

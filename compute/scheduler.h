@@ -15,9 +15,12 @@
  * Faults: an attempt that fails (command exit status, read error, its node lost or
  * silent for task_timeout) is retried on another node, avoiding the nodes it failed
  * on, until a task has failed task_attempts times: then the job fails, naming the task,
- * the node and the reason. Speculation: once every task has started, a task whose only
- * attempt has run longer than max(spec_min, spec_factor x the median time of finished
- * tasks) gets a backup attempt on another node; the first attempt to succeed wins and
+ * the node and the reason. Speculation is LATE's (Zaharia et al., OSDI'08; see
+ * speculate()): once every map has started, a map attempt running alone for spec_min
+ * or more whose progress rate is in the slowest quarter and whose estimated time left
+ * exceeds the median time of the finished maps gets a backup -- the longest time left
+ * first, never on a node that runs such a slow attempt itself, while the backups running
+ * number under a tenth of the slots (at least one); the first attempt to succeed wins and
  * the others are killed.
  *
  * MapReduce jobs (spec.reduce set): tasks of kind JOB_K_MAP come first, then one
@@ -110,7 +113,6 @@ struct sched_cfg {
 	double task_timeout;    /* seconds without a report before an attempt is failed */
 	bool speculation;
 	double spec_min;        /* seconds an attempt runs before it may get a backup */
-	double spec_factor;
 	uint32_t keep_jobs;     /* ended jobs remembered */
 };
 

@@ -617,7 +617,6 @@ struct nn_jobs *nn_jobs_new(const struct cfg *cfg, const struct nn_jobs_env *env
 		.task_timeout = cfg->task_timeout > 0 ? cfg->task_timeout : 600,
 		.speculation = cfg->speculation != 0,
 		.spec_min = 1.0,
-		.spec_factor = 2.0,
 		.keep_jobs = 100,
 	};
 	struct sched_ops ops = {j, holders, launch, kill_attempt, ended, hold_reduces};

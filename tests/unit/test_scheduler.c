@@ -3,7 +3,8 @@
  * fake block map: node-local placement while slots are free, delay scheduling before
  * a remote read, slots and heterogeneous nodes, retries on other nodes and the job
  * failing after task_attempts, lost nodes, speculation (first finisher wins, the
- * other is killed), fair sharing between jobs, kills, --no-exec nodes, empty jobs;
+ * other is killed; LATE: the attempt with the longest time left by its progress rate is
+ * backed up, not the nearly done one, never on a slow node, under a cap), fair sharing between jobs, kills, --no-exec nodes, empty jobs;
  * MapReduce jobs: reduces wait for every map, a lost node's finished maps run again, a
  * reducer's fetch failure re-runs the map without counting against the reducer.
  */
@@ -75,7 +76,7 @@ static struct sched *mk(struct fake *f, double delay, bool spec)
 {
 	memset(f, 0, sizeof *f);
 	struct sched_cfg cfg = {.locality_delay = delay, .task_attempts = 3, .task_timeout = 60,
-				.speculation = spec, .spec_min = 1, .spec_factor = 2,
+				.speculation = spec, .spec_min = 1,
 				.keep_jobs = 10};
 	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended, NULL};
 	return sched_new(&cfg, &ops);
@@ -294,6 +295,55 @@ START_TEST(test_speculation)
 	ck_assert_int_eq(j->state, JOB_SUCCEEDED);
 	ck_assert_uint_eq(j->speculative, 1);
 	ck_assert_int_eq(j->tasks[f.launched[2].task].winner, 1);
+	sched_free(s);
+}
+END_TEST
+
+/* A progress report: attempt 1 of task read `bytes` of its 100. */
+static void progress(struct sched *s, struct sched_job *j, uint32_t task, uint32_t node,
+		     uint64_t bytes, double now)
+{
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = task;
+	r.attempt = 1;
+	r.state = JOB_A_RUNNING;
+	r.bytes_in = bytes;
+	r.message = r.stderr_tail = (char *)"";
+	sched_report(s, node, &r, now);
+}
+
+START_TEST(test_late)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, true);
+	for (uint32_t n = 0; n < 4; n++)
+		sched_node_up(s, n, "dn", 1, true, 0);
+	for (uint32_t b = 0; b < 4; b++)
+		f.holders[b] = 1u << b; /* task b on node b */
+	struct sched_job *j = job(4, true);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 4);
+	/* by the heartbeats: task 2 at 0.3/s (2.3 s left), task 3 crawling (0.03/s) */
+	progress(s, j, 1, 1, 95, 0.9);
+	progress(s, j, 2, 2, 27, 0.9);
+	progress(s, j, 3, 3, 3, 0.9);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 5); /* the slowest quarter is task 3 */
+	ck_assert_uint_eq(f.launched[4].task, 3);
+	ck_assert(f.launched[4].speculative);
+	ck_assert_uint_ne(f.launched[4].node, 3); /* not on the slow node */
+	ck_assert_uint_ne(f.launched[4].node, 2); /* busy */
+	/* task 2 slows down too, but the cap (a tenth of 4 slots: one) holds its backup */
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 1.01);
+	ck_assert_int_eq(f.nlaunched, 5);
+	progress(s, j, 2, 2, 28, 3);
+	sched_tick(s, 3);
+	ck_assert_int_eq(f.nlaunched, 5);
+	/* the backup wins; task 2 may now be backed up */
+	report(s, j, 3, 2, f.launched[4].node, JOB_A_SUCCEEDED, 3.5);
+	ck_assert_int_eq(f.nlaunched, 6);
+	ck_assert_uint_eq(f.launched[5].task, 2);
 	sched_free(s);
 }
 END_TEST
@@ -548,6 +598,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_retry_elsewhere_then_fail);
 	tcase_add_test(tc, test_node_lost);
 	tcase_add_test(tc, test_speculation);
+	tcase_add_test(tc, test_late);
 	tcase_add_test(tc, test_fair_share_and_kill);
 	tcase_add_test(tc, test_no_exec_and_empty);
 	tcase_add_test(tc, test_timeout);
