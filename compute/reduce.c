@@ -38,6 +38,8 @@ uint32_t mr_partition(const char *key, size_t klen, uint32_t nparts)
 	return nparts > 1 ? (uint32_t)(h % nparts) : 0;
 }
 
+static const char *const names[] = {"", "count", "sum", "min", "max"};
+
 /* ---------- range partitions ---------- */
 
 int mr_bounds_parse(const char *blob, size_t len, struct mr_bounds *out)
@@ -136,8 +138,6 @@ void mr_bounds_from_sample(const char *sample, size_t len, uint32_t key_fields,
 
 /* ---------- built-ins ---------- */
 
-static const char *const names[] = {"", "count", "sum", "min", "max"};
-
 enum mr_builtin mr_builtin_parse(const char *name)
 {
 	for (int b = MR_COUNT; b <= MR_MAX; b++)
@@ -151,16 +151,10 @@ const char *mr_builtin_name(enum mr_builtin b)
 	return b >= MR_NONE && b <= MR_MAX ? names[b] : "";
 }
 
-/* ---------- numbers ---------- */
-
-struct num {
-	bool is_int;
-	int64_t i;
-	double d;
-};
+/* ---------- numbers and partial answers ---------- */
 
 /* Parses v[0..n) as a number (spaces around it allowed); false when it is none. */
-static bool parse_num(const char *v, size_t n, struct num *out)
+static bool parse_num(const char *v, size_t n, struct mr_num *out)
 {
 	char tmp[128];
 	while (n && (v[n - 1] == ' ' || v[n - 1] == '\r'))
@@ -175,25 +169,80 @@ static bool parse_num(const char *v, size_t n, struct num *out)
 	errno = 0;
 	long long i = strtoll(tmp, &end, 10);
 	if (!*end && errno != ERANGE) {
-		*out = (struct num){true, i, (double)i};
+		*out = (struct mr_num){true, i, (double)i};
 		return true;
 	}
 	errno = 0;
 	double d = strtod(tmp, &end);
 	if (*end || !isfinite(d))
 		return false;
-	*out = (struct num){false, 0, d};
+	*out = (struct mr_num){false, 0, d};
 	return true;
 }
 
-static double num_d(const struct num *x) { return x->is_int ? (double)x->i : x->d; }
+static double num_d(const struct mr_num *x) { return x->is_int ? (double)x->i : x->d; }
 
-static int num_cmp(const struct num *a, const struct num *b)
+static int num_cmp(const struct mr_num *a, const struct mr_num *b)
 {
 	if (a->is_int && b->is_int)
 		return a->i < b->i ? -1 : a->i > b->i;
 	double x = num_d(a), y = num_d(b);
 	return x < y ? -1 : x > y;
+}
+
+/* Adds a value into the sum (doubles once an integer sum would overflow). */
+static void add(struct mr_num *acc, const struct mr_num *v)
+{
+	int64_t s;
+	if (acc->is_int && v->is_int && !__builtin_add_overflow(acc->i, v->i, &s)) {
+		acc->i = s;
+		acc->d = (double)s;
+		return;
+	}
+	acc->d = num_d(acc) + num_d(v);
+	acc->is_int = false;
+}
+
+int mr_partial_add(enum mr_builtin b, bool partials, struct mr_partial *p, const char *v,
+		   size_t n, bool *extreme)
+{
+	*extreme = false;
+	p->count++;
+	if (b == MR_COUNT && !partials)
+		return 0;
+	struct mr_num x;
+	if (!parse_num(v, n, &x))
+		return -EINVAL;
+	if (b == MR_COUNT || b == MR_SUM) {
+		if (p->count == 1)
+			p->v = (struct mr_num){true, 0, 0};
+		add(&p->v, &x);
+		return 0;
+	}
+	int c = p->count == 1 ? 0 : num_cmp(&x, &p->v);
+	if (p->count == 1 || (b == MR_MIN ? c < 0 : c > 0)) {
+		p->v = x;
+		*extreme = true;
+	}
+	return 0;
+}
+
+void mr_partial_format(enum mr_builtin b, bool partials, const struct mr_partial *p,
+		       struct buf *out)
+{
+	if (b == MR_COUNT && !partials)
+		buf_printf(out, "%" PRIu64, p->count);
+	else if (p->v.is_int)
+		buf_printf(out, "%" PRId64, p->v.i);
+	else
+		buf_printf(out, "%.15g", p->v.d);
+}
+
+void mr_partial_error(enum mr_builtin b, const char *key, size_t klen, const char *v, size_t vn,
+		      struct buf *out)
+{
+	buf_printf(out, "%s: the value '%.*s' of key '%.*s' is not a number", names[b],
+		   (int)(vn > 64 ? 64 : vn), v, (int)(klen > 64 ? 64 : klen), key);
 }
 
 /* ---------- the reducer ---------- */
@@ -208,10 +257,9 @@ struct mr_reducer {
 	void *arg;
 	enum rstate state;
 	int rc;
-	struct buf key;   /* the open key */
-	struct num acc;   /* its sum, or extreme */
+	struct buf key;     /* the open key */
+	struct mr_partial p; /* its answer so far */
 	struct buf extreme; /* min/max: the extreme value as written */
-	uint64_t count;   /* count: lines of the key */
 	uint64_t groups, records;
 	struct buf line, err;
 };
@@ -250,31 +298,14 @@ static int emit_key(struct mr_reducer *r)
 	buf_reset(&r->line);
 	buf_add(&r->line, r->key.data, r->key.len);
 	buf_addc(&r->line, '\t');
-	if (r->b == MR_COUNT && !r->partials)
-		buf_printf(&r->line, "%" PRIu64, r->count);
-	else if (r->b == MR_MIN || r->b == MR_MAX)
+	if (r->b == MR_MIN || r->b == MR_MAX)
 		buf_add(&r->line, r->extreme.data, r->extreme.len);
-	else if (r->acc.is_int)
-		buf_printf(&r->line, "%" PRId64, r->acc.i);
 	else
-		buf_printf(&r->line, "%.15g", r->acc.d);
+		mr_partial_format(r->b, r->partials, &r->p, &r->line);
 	buf_addc(&r->line, '\n');
 	r->groups++;
 	int rc = r->emit(r->arg, r->line.data, r->line.len);
 	return rc ? fail(r, rc) : 0;
-}
-
-/* Adds a value into the sum. */
-static void add(struct num *acc, const struct num *v)
-{
-	int64_t s;
-	if (acc->is_int && v->is_int && !__builtin_add_overflow(acc->i, v->i, &s)) {
-		acc->i = s;
-		acc->d = (double)s;
-		return;
-	}
-	acc->d = num_d(acc) + num_d(v);
-	acc->is_int = false;
 }
 
 int mr_reducer_line(struct mr_reducer *r, const char *line, size_t len)
@@ -293,45 +324,21 @@ int mr_reducer_line(struct mr_reducer *r, const char *line, size_t len)
 			return rc;
 	}
 	r->records++;
-	struct num x = {true, 0, 0};
-	bool numeric = r->b != MR_COUNT || r->partials;
-	if (numeric && !parse_num(v, vn, &x)) {
-		buf_reset(&r->err);
-		buf_printf(&r->err, "%s: the value '%.*s' of key '%.*s' is not a number",
-			   names[r->b], (int)(vn > 64 ? 64 : vn), v, (int)(kl > 64 ? 64 : kl), line);
-		return fail(r, -EINVAL);
-	}
 	if (!same) {
 		buf_reset(&r->key);
 		buf_add(&r->key, line, kl);
 		r->state = R_IN_KEY;
-		r->count = 0;
-		r->acc = (struct num){true, 0, 0};
-		if (r->b == MR_MIN || r->b == MR_MAX) {
-			r->acc = x;
-			buf_reset(&r->extreme);
-			buf_add(&r->extreme, v, vn);
-			return 0;
-		}
+		memset(&r->p, 0, sizeof r->p);
 	}
-	switch (r->b) {
-	case MR_COUNT:
-		r->count++;
-		if (r->partials)
-			add(&r->acc, &x);
-		break;
-	case MR_SUM: add(&r->acc, &x); break;
-	case MR_MIN:
-	case MR_MAX: {
-		int c = num_cmp(&x, &r->acc);
-		if (r->b == MR_MIN ? c < 0 : c > 0) {
-			r->acc = x;
-			buf_reset(&r->extreme);
-			buf_add(&r->extreme, v, vn);
-		}
-		break;
+	bool extreme;
+	if (mr_partial_add(r->b, r->partials, &r->p, v, vn, &extreme)) {
+		buf_reset(&r->err);
+		mr_partial_error(r->b, line, kl, v, vn, &r->err);
+		return fail(r, -EINVAL);
 	}
-	default: break;
+	if (extreme) {
+		buf_reset(&r->extreme);
+		buf_add(&r->extreme, v, vn);
 	}
 	return 0;
 }

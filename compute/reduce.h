@@ -79,6 +79,32 @@ enum mr_builtin mr_builtin_parse(const char *name);
 /* "count", ... ("" for MR_NONE). */
 const char *mr_builtin_name(enum mr_builtin b);
 
+/* A number as the built-ins see it: an integer while every value was one. */
+struct mr_num {
+	bool is_int;
+	int64_t i;
+	double d;
+};
+
+/* One key's partial answer, for combining in a table (shuffle.h); zero it to start. */
+struct mr_partial {
+	uint64_t count; /* values folded in */
+	struct mr_num v; /* the sum, or the extreme (count with partials: the sum) */
+};
+
+/* Folds value v[0..n) into p for built-in b: count counts (with partials it adds the
+ * values), sum adds, min/max keep the extreme, setting *extreme when this value is the
+ * new one (the caller keeps its text: that is what min/max print). 0, or -EINVAL when
+ * the value is not a number. */
+int mr_partial_add(enum mr_builtin b, bool partials, struct mr_partial *p, const char *v,
+		   size_t n, bool *extreme);
+/* Appends p's number for count and sum (min/max print the text they kept). */
+void mr_partial_format(enum mr_builtin b, bool partials, const struct mr_partial *p,
+		       struct buf *out);
+/* Appends the error for a value that is not a number. */
+void mr_partial_error(enum mr_builtin b, const char *key, size_t klen, const char *v, size_t vn,
+		      struct buf *out);
+
 /* Where a reducer's output lines go (each a whole line with its '\n'); 0 or -errno. */
 typedef int (*mr_emit_fn)(void *arg, const char *line, size_t len);
 
