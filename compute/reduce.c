@@ -28,14 +28,19 @@ int mr_key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-uint32_t mr_partition(const char *key, size_t klen, uint32_t nparts)
+uint64_t mr_hash(const char *key, size_t klen)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < klen; i++) {
 		h ^= (unsigned char)key[i];
 		h *= 0x100000001b3ull;
 	}
-	return nparts > 1 ? (uint32_t)(h % nparts) : 0;
+	return h;
+}
+
+uint32_t mr_partition(const char *key, size_t klen, uint32_t nparts)
+{
+	return nparts > 1 ? (uint32_t)(mr_hash(key, klen) % nparts) : 0;
 }
 
 static const char *const names[] = {"", "count", "sum", "min", "max"};

@@ -52,7 +52,9 @@ enum mr_builtin { MR_NONE = 0, MR_COUNT = 1, MR_SUM = 2, MR_MIN = 3, MR_MAX = 4 
 size_t mr_key_len(const char *line, size_t len, uint32_t key_fields);
 /* Bytewise order of two keys: <0, 0, >0 (memcmp, then the shorter first). */
 int mr_key_cmp(const char *a, size_t alen, const char *b, size_t blen);
-/* The partition (0..nparts-1) of a key; nparts >= 1. */
+/* The 64-bit FNV-1a hash of a key. */
+uint64_t mr_hash(const char *key, size_t klen);
+/* The partition (0..nparts-1) of a key (mr_hash mod nparts); nparts >= 1. */
 uint32_t mr_partition(const char *key, size_t klen, uint32_t nparts);
 
 /* Range boundaries: n increasing keys (borrowed from the blob they were parsed from). */

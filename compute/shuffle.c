@@ -393,6 +393,15 @@ struct rec {
 	uint32_t pad;
 };
 
+/* A key in the combining table (with a combiner): its partial answer so far. */
+struct cent {
+	uint64_t off, hash; /* the key's bytes in data */
+	uint32_t klen, part;
+	uint64_t ext_off;   /* min/max: the extreme value's text in data */
+	uint32_t ext_len;
+	struct mr_partial p;
+};
+
 struct shuf_map {
 	struct shuf_map_opts o;
 	char *base;
@@ -402,6 +411,10 @@ struct shuf_map {
 	struct buf carry;  /* an unfinished line */
 	struct rec *recs;
 	size_t nrecs, caprecs;
+	struct cent *ents;  /* the combining table: entries, and slots (index + 1, 0 = free) */
+	size_t nents, capents;
+	uint32_t *slots;
+	size_t nslots;      /* a power of two, or 0 */
 	uint32_t nspills;
 	bool *has;          /* [spill * nparts + part]: that spill run exists */
 	size_t caphas;
@@ -466,20 +479,11 @@ static void run_name(const struct shuf_map *m, uint32_t spill, uint32_t part, st
 	buf_printf(out, "%s.s%u.p%u", m->base, spill, part);
 }
 
-static int emit_to_writer(void *arg, const char *line, size_t len)
+/* Starts spill number m->nspills: its index, or -ENOMEM. */
+static int new_spill(struct shuf_map *m)
 {
-	/* built-in lines end with '\n'; the writer adds its own */
-	return shuf_writer_add(arg, line, len ? len - 1 : 0);
-}
-
-/* Sorts the buffer and writes one run per non-empty partition. */
-static int spill(struct shuf_map *m)
-{
-	if (!m->nrecs)
-		return 0;
-	qsort_r(m->recs, m->nrecs, sizeof *m->recs, rec_cmp, m);
-	uint32_t s = m->nspills++;
-	size_t need = (size_t)m->nspills * m->o.nparts;
+	uint32_t s = m->nspills;
+	size_t need = (size_t)(s + 1) * m->o.nparts;
 	if (need > m->caphas) {
 		bool *v = realloc(m->has, need * sizeof *v);
 		if (!v)
@@ -488,58 +492,182 @@ static int spill(struct shuf_map *m)
 		m->has = v;
 		m->caphas = need;
 	}
+	m->nspills++;
+	m->c.spills++;
+	return (int)s;
+}
+
+/* Opens spill s's run of partition part. */
+static int open_run(struct shuf_map *m, uint32_t s, uint32_t part, struct shuf_writer *w)
+{
 	struct buf name = BUF_INIT;
-	int rc = 0;
+	run_name(m, s, part, &name);
+	int rc = shuf_writer_open(w, name.data);
+	if (!rc)
+		m->has[(size_t)s * m->o.nparts + part] = true;
+	buf_free(&name);
+	return rc;
+}
+
+static int close_run(struct shuf_map *m, struct shuf_writer *w, int rc)
+{
+	if (rc) {
+		shuf_writer_abort(w);
+		return rc;
+	}
+	rc = shuf_writer_close(w);
+	m->c.spilled_bytes += w->bytes;
+	return rc;
+}
+
+/* Sorts the buffered records and writes one run per non-empty partition. */
+static int spill_records(struct shuf_map *m)
+{
+	qsort_r(m->recs, m->nrecs, sizeof *m->recs, rec_cmp, m);
+	int s = new_spill(m), rc = s < 0 ? s : 0;
 	for (size_t i = 0; i < m->nrecs && !rc;) {
 		uint32_t part = m->recs[i].part;
-		run_name(m, s, part, &name);
 		struct shuf_writer w;
-		if ((rc = shuf_writer_open(&w, name.data)))
+		if ((rc = open_run(m, (uint32_t)s, part, &w)))
 			break;
-		m->has[(size_t)s * m->o.nparts + part] = true;
-		struct mr_reducer *comb = NULL;
-		if (m->o.combine) {
-			comb = mr_reducer_new(m->o.combine, false, m->o.key_fields, emit_to_writer,
-					      &w);
-			if (!comb)
-				rc = -ENOMEM;
-		}
-		for (; i < m->nrecs && m->recs[i].part == part && !rc; i++) {
-			const struct rec *r = &m->recs[i];
-			const char *line = m->data.data + r->off;
-			if (comb) {
-				rc = mr_reducer_line(comb, line, r->len);
-				m->c.combine_in++;
-			} else {
-				rc = shuf_writer_add(&w, line, r->len);
-			}
-		}
-		if (comb) {
-			if (!rc)
-				rc = mr_reducer_finish(comb);
-			if (rc == -EINVAL)
-				buf_printf(&m->why, "combiner %s", mr_reducer_error(comb));
-			m->c.combine_out += mr_reducer_groups(comb);
-			mr_reducer_free(comb);
-		}
-		if (rc) {
-			shuf_writer_abort(&w);
-			break;
-		}
-		rc = shuf_writer_close(&w);
-		m->c.spilled_bytes += w.bytes;
+		for (; i < m->nrecs && m->recs[i].part == part && !rc; i++)
+			rc = shuf_writer_add(&w, m->data.data + m->recs[i].off, m->recs[i].len);
+		rc = close_run(m, &w, rc);
 	}
-	buf_free(&name);
 	m->nrecs = 0;
-	buf_reset(&m->data);
-	m->c.spills++;
 	return rc;
+}
+
+static int cent_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct shuf_map *m = arg;
+	const struct cent *a = pa, *b = pb;
+	if (a->part != b->part)
+		return a->part < b->part ? -1 : 1;
+	return mr_key_cmp(m->data.data + a->off, a->klen, m->data.data + b->off, b->klen);
+}
+
+/* Writes the combining table as `key<TAB>partial` runs, sorted, and empties it. */
+static int spill_table(struct shuf_map *m)
+{
+	qsort_r(m->ents, m->nents, sizeof *m->ents, cent_cmp, m);
+	int s = new_spill(m), rc = s < 0 ? s : 0;
+	struct buf line = BUF_INIT;
+	for (size_t i = 0; i < m->nents && !rc;) {
+		uint32_t part = m->ents[i].part;
+		struct shuf_writer w;
+		if ((rc = open_run(m, (uint32_t)s, part, &w)))
+			break;
+		for (; i < m->nents && m->ents[i].part == part && !rc; i++) {
+			const struct cent *e = &m->ents[i];
+			buf_reset(&line);
+			buf_add(&line, m->data.data + e->off, e->klen);
+			buf_addc(&line, '\t');
+			if (m->o.combine == MR_MIN || m->o.combine == MR_MAX)
+				buf_add(&line, m->data.data + e->ext_off, e->ext_len);
+			else
+				mr_partial_format(m->o.combine, false, &e->p, &line);
+			rc = shuf_writer_add(&w, line.data, line.len);
+		}
+		rc = close_run(m, &w, rc);
+	}
+	buf_free(&line);
+	m->c.combine_out += m->nents;
+	m->nents = 0;
+	if (m->nslots)
+		memset(m->slots, 0, m->nslots * sizeof *m->slots);
+	return rc;
+}
+
+/* Writes what is buffered as sorted runs (through the combiner when there is one). */
+static int spill(struct shuf_map *m)
+{
+	if (!m->nrecs && !m->nents)
+		return 0;
+	int rc = m->o.combine ? spill_table(m) : spill_records(m);
+	buf_reset(&m->data);
+	return rc;
+}
+
+/* The table's entry for key (hash h), or NULL. */
+static struct cent *lookup(struct shuf_map *m, const char *key, size_t klen, uint64_t h)
+{
+	if (!m->nslots)
+		return NULL;
+	for (size_t i = h & (m->nslots - 1); m->slots[i]; i = (i + 1) & (m->nslots - 1)) {
+		struct cent *e = &m->ents[m->slots[i] - 1];
+		if (e->hash == h && e->klen == klen && !memcmp(m->data.data + e->off, key, klen))
+			return e;
+	}
+	return NULL;
+}
+
+static void insert_slot(struct shuf_map *m, size_t ent)
+{
+	size_t i = m->ents[ent].hash & (m->nslots - 1);
+	while (m->slots[i])
+		i = (i + 1) & (m->nslots - 1);
+	m->slots[i] = (uint32_t)(ent + 1);
+}
+
+/* Folds a record into the combining table (in-map combining: one entry per key, so a
+ * word count spills its distinct words, not every word). */
+static int combine_record(struct shuf_map *m, const char *line, size_t len)
+{
+	size_t kl = mr_key_len(line, len, m->o.key_fields);
+	const char *v = kl < len ? line + kl + 1 : line + len;
+	size_t vn = kl < len ? len - kl - 1 : 0;
+	uint64_t h = mr_hash(line, kl);
+	m->c.records_out++;
+	m->c.combine_in++;
+	struct cent *e = lookup(m, line, kl, h);
+	if (!e) {
+		uint64_t used = m->data.len + m->nents * sizeof *m->ents + m->nslots * 4;
+		if (m->nents && used + kl + vn + sizeof *m->ents + 8 > m->o.sort_buffer) {
+			int rc = spill(m);
+			if (rc)
+				return rc;
+		}
+		if (ALLOC_GROW(m->ents, m->nents + 1, m->capents))
+			return -ENOMEM;
+		if ((m->nents + 1) * 2 > m->nslots) {
+			size_t n = m->nslots ? m->nslots * 2 : 1024;
+			uint32_t *v2 = calloc(n, sizeof *v2);
+			if (!v2)
+				return -ENOMEM;
+			free(m->slots);
+			m->slots = v2;
+			m->nslots = n;
+			for (size_t i = 0; i < m->nents; i++)
+				insert_slot(m, i);
+		}
+		e = &m->ents[m->nents];
+		*e = (struct cent){m->data.len, h, (uint32_t)kl, 0, 0, 0, {0, {true, 0, 0}}};
+		e->part = m->bounds.n ? mr_partition_range(&m->bounds, line, kl)
+			  : m->o.nparts > 1 ? (uint32_t)(h % m->o.nparts) : 0;
+		buf_add(&m->data, line, kl);
+		insert_slot(m, m->nents++);
+	}
+	bool extreme;
+	if (mr_partial_add(m->o.combine, false, &e->p, v, vn, &extreme)) {
+		buf_printf(&m->why, "combiner ");
+		mr_partial_error(m->o.combine, line, kl, v, vn, &m->why);
+		return -EINVAL;
+	}
+	if (extreme) {
+		e->ext_off = m->data.len;
+		e->ext_len = (uint32_t)vn;
+		buf_add(&m->data, v, vn);
+	}
+	return 0;
 }
 
 static int add_record(struct shuf_map *m, const char *line, size_t len)
 {
 	if (len > UINT32_MAX)
 		return -E2BIG;
+	if (m->o.combine)
+		return combine_record(m, line, len);
 	uint64_t used = m->data.len + m->nrecs * sizeof(struct rec);
 	if (m->nrecs && used + len + sizeof(struct rec) > m->o.sort_buffer) {
 		int rc = spill(m);
@@ -659,6 +787,8 @@ void shuf_map_free(struct shuf_map *m)
 	buf_free(&m->carry);
 	buf_free(&m->why);
 	free(m->recs);
+	free(m->ents);
+	free(m->slots);
 	free(m->has);
 	free(m->base);
 	mr_bounds_free(&m->bounds);

@@ -17,13 +17,17 @@
  *
  * Map collector (struct shuf_map), its state machine:
  *   FILLING --shuf_map_add, buffer past sort_buffer--> spill: the buffer sorted by
- *     (partition, key, position) and written as one run per non-empty partition
- *     (through the combiner when there is one), then FILLING again, empty
+ *     (partition, key, position) and written as one run per non-empty partition, then
+ *     FILLING again, empty. With a (built-in) combiner the buffer is a hash table of
+ *     one partial answer per key instead (in-map combining: a word count buffers its
+ *     distinct words, not every word), spilled sorted by (partition, key) as
+ *     `key<TAB>partial` lines
  *   FILLING --shuf_map_finish--> the last spill, then each partition's spills merged
  *     (fan-in bounded, multi-pass) into its final run <base>.p<R>, an empty run for an
  *     empty partition; spills removed --> DONE
  *   any --error--> FAILED (shuf_map_free removes whatever it wrote)
- * The buffer holds the records' bytes plus a 24-byte index entry each; a record larger
+ * The buffer holds the records' bytes plus a 24-byte index entry each (combining: the
+ * keys, the extremes' texts, and about 70 bytes of table per key); a record larger
  * than sort_buffer is still taken (alone), so memory is bounded by sort_buffer plus the
  * longest record.
  */
