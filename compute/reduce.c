@@ -128,7 +128,8 @@ void mr_bounds_from_sample(const char *sample, size_t len, uint32_t key_fields,
 		}
 		p += ll + 1;
 	}
-	qsort(v, n, sizeof *v, skey_cmp);
+	if (n)
+		qsort(v, n, sizeof *v, skey_cmp);
 	const struct skey *last = NULL;
 	for (uint32_t i = 1; i < nparts && n; i++) {
 		const struct skey *k = &v[(size_t)((double)i * n / nparts)];
