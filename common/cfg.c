@@ -39,6 +39,7 @@ static const struct {
 	F(task_timeout, K_SECS, "600"),
 	F(speculation, K_BOOL, "on"),
 	F(sort_buffer, K_SIZE, "64M"),
+	F(reduce_slowstart, K_RATIO, "0.8"),
 	F(task_user, K_STR, "nobody"),
 	F(trash_interval, K_SECS, "0"),
 	F(metadata_sync, K_SYNC, "always"),

@@ -28,6 +28,7 @@ struct cfg {
 	double task_timeout;
 	uint32_t speculation; /* 0 or 1 */
 	uint64_t sort_buffer; /* bytes of a map task's sort buffer (MapReduce jobs) */
+	double reduce_slowstart; /* share of a job's maps done before its reducers start */
 	char task_user[64];   /* map commands run as this user (datanode run as root) */
 	double trash_interval;
 	double metadata_sync; /* 0 = always */

@@ -341,8 +341,15 @@ enum proto_dn_state {
 };
 
 enum proto_cmd { PROTO_CMD_DELETE = 1, PROTO_CMD_REPLICATE = 2 };
-/* PROTO_TASK_CLEANUP: str job id -- the job ended: remove its map outputs */
-enum proto_task_op { PROTO_TASK_START = 1, PROTO_TASK_KILL = 2, PROTO_TASK_CLEANUP = 3 };
+/* PROTO_TASK_CLEANUP: str job id -- the job ended: remove its map outputs.
+ * PROTO_TASK_MAPS: str job id, u32 map task, str node id, str addr, u32 attempt -- where
+ * that map's output now is (attempt 0: lost, being run again), for the job's reducers */
+enum proto_task_op {
+	PROTO_TASK_START = 1,
+	PROTO_TASK_KILL = 2,
+	PROTO_TASK_CLEANUP = 3,
+	PROTO_TASK_MAPS = 4,
+};
 #define PROTO_DNF_NO_EXEC 0x01 /* the datanode runs built-in filters only, no commands */
 
 /*

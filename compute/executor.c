@@ -45,6 +45,9 @@ struct attempt {
 	atomic_uint_fast64_t counters[JOB_NCOUNTERS];
 	atomic_bool cleaned; /* the job ended: its map outputs go when this attempt ends */
 	uint32_t lost_map, lost_attempt; /* a reduce's fetch failure (attempt thread) */
+	/* a reduce's map locations (l.maps) change as maps finish (PROTO_TASK_MAPS) */
+	pthread_mutex_t maps_lock;
+	pthread_cond_t maps_cond;
 	pid_t pid; /* the map command's process group, or 0 */
 	pthread_mutex_t pid_lock;
 	struct attempt *next;
@@ -619,8 +622,10 @@ static int emit_out(void *arg, const char *line, size_t len)
 
 /*
  * The copy phase: every map's partition as a local run, fetched from the map's node or,
- * when the map ran here, read in place (verified). paths[] gets one name per map, in
- * map order. A map output that cannot be had sets a->lost_map.
+ * when the map ran here, read in place (verified), as the maps finish (a launch before
+ * the last map is done -- slow start -- lists the others with attempt 0, and
+ * PROTO_TASK_MAPS fills them in). paths[i] gets map i's run. A map output that cannot
+ * be had sets a->lost_map.
  */
 static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why,
 		     size_t whysz)
@@ -629,12 +634,34 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 	const struct job_launch *l = &a->l;
 	struct buf path = BUF_INIT, err = BUF_INIT;
 	int rc = 0;
-	for (uint32_t i = 0; i < l->nmaps && !rc; i++) {
+	uint32_t left = l->nmaps;
+	while (left && !rc) {
 		if (atomic_load(&a->kill)) {
 			rc = -EINTR;
 			break;
 		}
-		const struct job_map_loc *ml = &l->maps[i];
+		/* the next map whose output is known (slow start: some are still running) */
+		struct job_map_loc loc;
+		uint32_t i = l->nmaps;
+		pthread_mutex_lock(&a->maps_lock);
+		for (uint32_t k = 0; k < l->nmaps && i == l->nmaps; k++)
+			if (!paths[k] && l->maps[k].attempt)
+				i = k;
+		if (i == l->nmaps) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&a->maps_cond, &a->maps_lock, &ts);
+			pthread_mutex_unlock(&a->maps_lock);
+			continue;
+		}
+		loc = l->maps[i];
+		pthread_mutex_unlock(&a->maps_lock);
+		const struct job_map_loc *ml = &loc;
 		buf_reset(&path);
 		buf_reset(&err);
 		if (!strcmp(ml->node, x->o.node_id)) {
@@ -657,8 +684,11 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 			atomic_fetch_add(&a->counters[JOB_C_SHUFFLE_BYTES_REMOTE], got);
 		}
 		if (rc) {
-			snprintf(why, whysz, "cannot fetch the output of map %05u (attempt %u) from "
-				 "node '%s': %s", i, ml->attempt, ml->node, err.data);
+			struct buf msg = BUF_INIT;
+			buf_printf(&msg, "cannot fetch the output of map %05u (attempt %u) from node "
+				   "'%s': %s", i, ml->attempt, ml->node, err.data);
+			snprintf(why, whysz, "%s", msg.data); /* a long reason is cut */
+			buf_free(&msg);
 			if (!atomic_load(&a->kill)) {
 				a->lost_map = i + 1;
 				a->lost_attempt = ml->attempt;
@@ -667,6 +697,7 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 		}
 		if (!(paths[i] = strdup(path.data)))
 			rc = -ENOMEM;
+		left--;
 	}
 	buf_free(&path);
 	buf_free(&err);
@@ -748,19 +779,8 @@ static void *reduce_main(struct attempt *a)
 		snprintf(r.why, sizeof r.why, "cannot make %s: %s", dir.data, strerror(-rc));
 		goto out;
 	}
-	if ((rc = fetch_all(a, dir.data, paths, r.why, sizeof r.why)))
-		goto out;
-	buf_printf(&tmp, "%s/merge", dir.data);
-	rc = shuf_merge_reduce(paths, &npaths, SHUF_FANIN, l->key_fields, tmp.data, false);
-	for (uint32_t i = npaths; i < l->nmaps; i++)
-		paths[i] = NULL; /* merged away (and freed) */
-	if (!rc)
-		rc = shuf_merge_open((const char *const *)paths, npaths, l->key_fields, &m);
-	if (rc) {
-		snprintf(r.why, sizeof r.why, "cannot merge the map outputs: %s",
-			 rc == -EBADMSG ? "one is corrupt (bad checksum)" : strerror(-rc));
-		goto out;
-	}
+	/* the output and the reduce command first: with slow start the copy phase may
+	 * wait for maps a while (the command waits on its stdin meanwhile) */
 	if ((rc = dfs_create(c, l->output, 0644, true, l->out_repl, 0, &r.w))) {
 		snprintf(r.why, sizeof r.why, "cannot create %s: %s", l->output,
 			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
@@ -778,6 +798,20 @@ static void *reduce_main(struct attempt *a)
 			   l->attempt);
 		if ((rc = start_command(a, l->reduce, scratch.data, &cmd, r.why, sizeof r.why)))
 			goto out;
+	}
+	if ((rc = fetch_all(a, dir.data, paths, r.why, sizeof r.why)))
+		goto out;
+	cmd.last_progress = clock_now(); /* waiting for maps is no stall of the command */
+	buf_printf(&tmp, "%s/merge", dir.data);
+	rc = shuf_merge_reduce(paths, &npaths, SHUF_FANIN, l->key_fields, tmp.data, false);
+	for (uint32_t i = npaths; i < l->nmaps; i++)
+		paths[i] = NULL; /* merged away (and freed) */
+	if (!rc)
+		rc = shuf_merge_open((const char *const *)paths, npaths, l->key_fields, &m);
+	if (rc) {
+		snprintf(r.why, sizeof r.why, "cannot merge the map outputs: %s",
+			 rc == -EBADMSG ? "one is corrupt (bad checksum)" : strerror(-rc));
+		goto out;
 	}
 	rc = reduce_records(a, m, red, red ? NULL : &cmd);
 	if (rc == -EBADMSG)
@@ -957,6 +991,8 @@ static void launch(struct cx_exec *x, struct job_launch *l)
 	a->x = x;
 	a->l = *l;
 	pthread_mutex_init(&a->pid_lock, NULL);
+	pthread_mutex_init(&a->maps_lock, NULL);
+	pthread_cond_init(&a->maps_cond, NULL);
 	if (atomic_load(&x->stopping)) {
 		queue_report(a, JOB_A_FAILED, -1, "the datanode is stopping", "");
 		pthread_mutex_lock(&x->lock);
@@ -981,6 +1017,24 @@ static void launch(struct cx_exec *x, struct job_launch *l)
 		a->thread = 0;
 		queue_report(a, JOB_A_FAILED, -1, "cannot start a thread", "");
 	}
+}
+
+/* Map task `task` of job finished (or its output was lost: attempt 0): the reduce
+ * attempts of the job here learn where its output is. */
+static void update_maps(struct cx_exec *x, const char *job, uint32_t task,
+			const struct job_map_loc *loc)
+{
+	pthread_mutex_lock(&x->lock);
+	for (struct attempt *a = x->attempts; a; a = a->next) {
+		if (strcmp(a->l.job, job) || a->l.kind != JOB_K_REDUCE || task >= a->l.nmaps ||
+		    atomic_load(&a->finished))
+			continue;
+		pthread_mutex_lock(&a->maps_lock);
+		a->l.maps[task] = *loc;
+		pthread_cond_signal(&a->maps_cond);
+		pthread_mutex_unlock(&a->maps_lock);
+	}
+	pthread_mutex_unlock(&x->lock);
 }
 
 /* A MapReduce job ended: its attempts here are killed and its map outputs removed. */
@@ -1023,6 +1077,17 @@ void cx_tasks(struct cx_exec *x, struct unpack *u)
 			if (a)
 				kill_attempt(a, 1);
 			pthread_mutex_unlock(&x->lock);
+		} else if (op == PROTO_TASK_MAPS) {
+			struct job_map_loc loc;
+			char job[JOB_ID_MAX + 1];
+			unpack_str(u, job, sizeof job);
+			uint32_t task = unpack_u32(u);
+			unpack_str(u, loc.node, sizeof loc.node);
+			unpack_str(u, loc.addr, sizeof loc.addr);
+			loc.attempt = unpack_u32(u);
+			if (!unpack_ok(u))
+				break;
+			update_maps(x, job, task, &loc);
 		} else if (op == PROTO_TASK_CLEANUP) {
 			char job[JOB_ID_MAX + 1];
 			unpack_str(u, job, sizeof job);
@@ -1052,6 +1117,8 @@ static void reap_finished(struct cx_exec *x)
 			pthread_join(a->thread, NULL);
 		job_launch_free(&a->l);
 		pthread_mutex_destroy(&a->pid_lock);
+		pthread_mutex_destroy(&a->maps_lock);
+		pthread_cond_destroy(&a->maps_cond);
 		free(a);
 	}
 }

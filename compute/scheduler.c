@@ -125,10 +125,32 @@ static bool needs_exec(const struct sched_job *j)
 	       (job_spec_is_mr(&j->spec) && mr_builtin_parse(j->spec.reduce) == MR_NONE);
 }
 
-/* Reduce tasks of j may be placed now: every map is done (and no test holds them). */
+/* Reduce tasks of j may be placed now: every map is done, or reduce_slowstart of them
+ * and none waits for a slot (and no test holds them). */
 static bool reduces_ready(const struct sched *s, const struct sched_job *j)
 {
-	return j->maps_done == j->nmaps && !(s->ops.hold_reduces && s->ops.hold_reduces(s->ops.arg));
+	if (s->ops.hold_reduces && s->ops.hold_reduces(s->ops.arg))
+		return false;
+	if (j->maps_done == j->nmaps)
+		return true;
+	if ((double)j->maps_done < s->cfg.reduce_slowstart * j->nmaps)
+		return false;
+	for (uint32_t i = 0; i < j->nmaps; i++)
+		if (j->tasks[i].state == SCHED_T_PENDING)
+			return false;
+	return true;
+}
+
+/* Tells j's running reducers where map t's output is now. */
+static void map_located(struct sched *s, struct sched_job *j, struct sched_task *t)
+{
+	if (!s->ops.map_located || t->kind != JOB_K_MAP || j->nmaps == j->ntasks)
+		return;
+	for (uint32_t i = j->nmaps; i < j->ntasks; i++)
+		if (j->tasks[i].state == SCHED_T_RUNNING) {
+			s->ops.map_located(s->ops.arg, j, t);
+			return;
+		}
 }
 
 static bool can_run(const struct sched *s, uint32_t n, const struct sched_job *j)
@@ -504,6 +526,50 @@ out:
 	free(c);
 }
 
+static void requeue_if_idle(struct sched_job *j, struct sched_task *t);
+
+/* A reducer must not starve the maps it waits for: when a pending map of a job has no
+ * free slot on any node it may run on, the newest of the job's reducers (all waiting
+ * for maps) on such a node is killed -- not a failure -- and placed again later. True
+ * when one was. */
+static bool preempt_reducer(struct sched *s, double now)
+{
+	for (struct sched_job *j = s->jobs; j; j = j->next) {
+		if (j->state != JOB_RUNNING || j->maps_done == j->nmaps || j->nmaps == j->ntasks)
+			continue;
+		for (uint32_t i = 0; i < j->nmaps; i++) {
+			struct sched_task *m = &j->tasks[i];
+			if (m->state != SCHED_T_PENDING)
+				continue;
+			bool room = false;
+			for (uint32_t n = 0; n < s->nnodes && !room; n++)
+				room = s->nodes[n].running < s->nodes[n].slots &&
+				       node_allowed(s, j, m, n);
+			if (room)
+				continue; /* it will be placed (maybe after the locality delay) */
+			struct sched_task *vt = NULL;
+			struct sched_attempt *va = NULL;
+			for (uint32_t r = j->nmaps; r < j->ntasks; r++)
+				for (uint32_t k = 0; k < j->tasks[r].nattempts; k++) {
+					struct sched_attempt *a = &j->tasks[r].attempts[k];
+					if (a->state == JOB_A_RUNNING && node_allowed(s, j, m, a->node) &&
+					    (!va || a->start > va->start)) {
+						vt = &j->tasks[r];
+						va = a;
+					}
+				}
+			if (!va)
+				continue;
+			attempt_stopped(s, j, va, JOB_A_KILLED, now);
+			set_str(&va->message, "killed: a map it waits for needs its slot");
+			s->ops.kill(s->ops.arg, j, vt, va);
+			requeue_if_idle(j, vt);
+			return true;
+		}
+	}
+	return false;
+}
+
 void sched_schedule(struct sched *s, double now)
 {
 	bool placed = true;
@@ -519,6 +585,8 @@ void sched_schedule(struct sched *s, double now)
 		}
 		if (s->nnodes)
 			s->rr = (s->rr + 1) % s->nnodes;
+		if (!placed)
+			placed = preempt_reducer(s, now);
 	}
 	for (struct sched_job *j = s->jobs; j; j = j->next)
 		speculate(s, j, now);
@@ -615,6 +683,7 @@ static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched
 			j->remote++;
 	}
 	kill_running(s, j, t, "killed: another attempt finished first", now);
+	map_located(s, j, t);
 	if (j->done == j->ntasks)
 		end_job(s, j, JOB_SUCCEEDED, now);
 }
@@ -689,6 +758,7 @@ static void map_output_lost(struct sched *s, struct sched_job *j, struct sched_t
 	j->pending++;
 	j->done--;
 	j->maps_done--;
+	map_located(s, j, t);
 	if (!charge)
 		return;
 	charge_failure(j, t, w->node);

@@ -24,10 +24,15 @@
  * the others are killed.
  *
  * MapReduce jobs (spec.reduce set): tasks of kind JOB_K_MAP come first, then one
- * JOB_K_REDUCE task per partition. A reduce task is placed only once every map task is
- * done (no slow start yet), so a reducer never holds a slot a map it waits for needs,
- * and goes to any node at once (it has no block). Its launch names each map's winning
- * attempt. Map outputs live on their nodes, so while some reduce task is unfinished:
+ * JOB_K_REDUCE task per partition. A reduce task is placed once reduce_slowstart of the
+ * maps are done and no map is waiting for a slot (slow start: reducers copy map outputs
+ * while the last maps run), or once every map is done; it goes to any node at once (it
+ * has no block). Its launch names each finished map's winning attempt, and
+ * ops.map_located tells the running reducers of every map that finishes or is lost
+ * afterwards. A reducer never starves the maps it waits for: when a map is pending and
+ * no slot is free, the newest reducer still waiting for maps is killed to make room
+ * (preempt_reducer; not a failure) and placed again later. Map outputs live on their
+ * nodes, so while some reduce task is unfinished:
  *   - a node lost or restarted takes its finished maps' outputs with it: those maps go
  *     back to PENDING (lose_node -> map_output_lost) and run again;
  *   - a reduce attempt that could not fetch a map's output (report.lost_map) fails
@@ -113,6 +118,7 @@ struct sched_cfg {
 	double task_timeout;    /* seconds without a report before an attempt is failed */
 	bool speculation;
 	double spec_min;        /* seconds an attempt runs before it may get a backup */
+	double reduce_slowstart; /* share of maps done before reducers may start (0..1) */
 	uint32_t keep_jobs;     /* ended jobs remembered */
 };
 
@@ -129,6 +135,9 @@ struct sched_ops {
 	void (*ended)(void *arg, struct sched_job *j);
 	/* Optional: true while no reduce task may start (a test's hold). */
 	bool (*hold_reduces)(void *arg);
+	/* Optional: map task t of MapReduce job j finished (t->winner) or lost its output
+	 * (t->winner < 0) while reducers of j run: tell them. */
+	void (*map_located)(void *arg, struct sched_job *j, struct sched_task *t);
 };
 
 struct sched;

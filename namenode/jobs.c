@@ -45,6 +45,48 @@ static void attempt_path(const struct sched_job *job, const struct sched_task *t
 			   attempt);
 }
 
+/* Where map task m's output is: its winner's node and attempt (attempt 0: not done). */
+static void map_loc(struct nn_jobs *j, const struct sched_task *m, struct job_map_loc *out)
+{
+	memset(out, 0, sizeof *out);
+	if (m->state != SCHED_T_DONE || m->winner < 0)
+		return;
+	const struct sched_attempt *w = &m->attempts[m->winner];
+	snprintf(out->node, sizeof out->node, "%s", j->env.dns->v[w->node].id);
+	snprintf(out->addr, sizeof out->addr, "%s", j->env.dns->v[w->node].addr);
+	out->attempt = w->n;
+}
+
+/* Slow start: the running reducers of job learn where map t's output is now. */
+static void map_located(void *arg, struct sched_job *job, struct sched_task *t)
+{
+	struct nn_jobs *j = arg;
+	uint32_t n = j->env.dns->n;
+	bool *sent = calloc(n ? n : 1, sizeof *sent);
+	if (!sent)
+		return;
+	struct job_map_loc loc;
+	map_loc(j, t, &loc);
+	struct buf p = BUF_INIT;
+	pack_u32(&p, 1);
+	pack_u8(&p, PROTO_TASK_MAPS);
+	pack_str(&p, job->id);
+	pack_u32(&p, t->index);
+	pack_str(&p, loc.node);
+	pack_str(&p, loc.addr);
+	pack_u32(&p, loc.attempt);
+	for (uint32_t i = job->nmaps; i < job->ntasks; i++)
+		for (uint32_t k = 0; k < job->tasks[i].nattempts; k++) {
+			const struct sched_attempt *a = &job->tasks[i].attempts[k];
+			if (a->state == JOB_A_RUNNING && a->node < n && !sent[a->node]) {
+				sent[a->node] = true;
+				j->env.send(j->env.arg, a->node, PROTO_NN_TASKS, &p);
+			}
+		}
+	buf_free(&p);
+	free(sent);
+}
+
 static bool hold_reduces(void *arg)
 {
 	struct nn_jobs *j = arg;
@@ -96,15 +138,8 @@ static void launch(void *arg, struct sched_job *job, struct sched_task *t,
 		l.maps = calloc(l.nmaps ? l.nmaps : 1, sizeof *l.maps);
 		if (!l.maps)
 			abort();
-		for (uint32_t i = 0; i < job->nmaps; i++) {
-			const struct sched_task *m = &job->tasks[i];
-			const struct sched_attempt *w = &m->attempts[m->winner];
-			snprintf(l.maps[i].node, sizeof l.maps[i].node, "%s",
-				 j->env.dns->v[w->node].id);
-			snprintf(l.maps[i].addr, sizeof l.maps[i].addr, "%s",
-				 j->env.dns->v[w->node].addr);
-			l.maps[i].attempt = w->n;
-		}
+		for (uint32_t i = 0; i < job->nmaps; i++)
+			map_loc(j, &job->tasks[i], &l.maps[i]);
 	}
 	pack_u32(&p, 1);
 	pack_u8(&p, PROTO_TASK_START);
@@ -617,9 +652,10 @@ struct nn_jobs *nn_jobs_new(const struct cfg *cfg, const struct nn_jobs_env *env
 		.task_timeout = cfg->task_timeout > 0 ? cfg->task_timeout : 600,
 		.speculation = cfg->speculation != 0,
 		.spec_min = 1.0,
+		.reduce_slowstart = cfg->reduce_slowstart,
 		.keep_jobs = 100,
 	};
-	struct sched_ops ops = {j, holders, launch, kill_attempt, ended, hold_reduces};
+	struct sched_ops ops = {j, holders, launch, kill_attempt, ended, hold_reduces, map_located};
 	j->sched = sched_new(&sc, &ops);
 	if (!j->sched) {
 		free(j);

@@ -10,7 +10,7 @@
 # (reducers held by the test-only setting test_hold_reduces, the job's state polled):
 # its maps run again and the answer is unchanged; the same for a map output corrupted
 # on disk (caught by its checksum), a reduce command failing on one node, and a
-# reducer's node killed mid-reduce.
+# reducer's node killed mid-reduce; and slow start (reducers copying while a map runs).
 source "$(dirname "$0")/lib.sh"
 HOLD=$T/hold-reduces
 start_cluster -o block_size=64K -o sort_buffer=64K -o locality_delay=0.2 \
@@ -253,5 +253,22 @@ check "the job finishes (reducer killed)" wait_for 120 job_over "$jid"
 [ "$(dfs cat /o/rkill/part-r-* | sort -k2 | md5sum)" = "$WANT_SORTED" ] &&
 	ok "... with the same answer" || fail "the answer changed with a killed reducer"
 check "restart $rnode" dfs local start-node "$rnode"
+check "... it registers again" wait_for 20 bash -c \
+	"dfs report --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(sum(n[\"state\"] == \"live\" for n in d[\"datanodes\"]) != 3)'"
+
+# ---------- slow start: reducers run while the last maps do ----------
+# map 0 waits until a reduce command has started: the job can only finish if its
+# reducers start before every map is done (reduce_slowstart 0.8 of the maps)
+marker=/tmp/dfs-slowstart.$$
+jid=$(dfs run --detach --input /words.txt --output /o/slow --reducers 2 \
+	--map "if [ \"\$DFS_TASK_ID\" = 00000 ]; then while [ ! -e $marker.\$DFS_JOB_ID ]; do sleep 0.05; done; fi; tr -s ' ' '\n'" \
+	--reduce "touch $marker.\$DFS_JOB_ID; uniq -c")
+check "the job finishes: its reducers started before map 0 ended" wait_for 120 job_over "$jid"
+[ "$(status "$jid" 'd["state"]')" = succeeded ] && ok "succeeded" ||
+	fail "slow start job: $(dfs job status "$jid" --json)"
+[ "$(dfs cat /o/slow/part-r-* | sort -k2 | md5sum)" = "$WANT_SORTED" ] &&
+	ok "... with the same answer" || fail "the answer changed with slow start"
+rm -f "$marker".*
+[ "$(status "$jid" 'd["state"]')" = running ] && dfs job kill "$jid" >/dev/null 2>&1
 
 finish

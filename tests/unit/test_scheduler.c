@@ -6,7 +6,9 @@
  * other is killed; LATE: the attempt with the longest time left by its progress rate is
  * backed up, not the nearly done one, never on a slow node, under a cap), fair sharing between jobs, kills, --no-exec nodes, empty jobs;
  * MapReduce jobs: reduces wait for every map, a lost node's finished maps run again, a
- * reducer's fetch failure re-runs the map without counting against the reducer.
+ * reducer's fetch failure re-runs the map without counting against the reducer; slow
+ * start (reducers once a share of the maps is done and none waits, told of each map
+ * that finishes) and a reducer preempted for a map that has no slot.
  */
 #include <check.h>
 #include <errno.h>
@@ -27,7 +29,8 @@ struct fake {
 		uint32_t task, attempt, node;
 		bool local, speculative;
 	} launched[MAXL], killed[MAXL];
-	int nlaunched, nkilled, nended;
+	int nlaunched, nkilled, nended, nlocated;
+	uint32_t located[MAXL];
 	uint8_t last_state;
 };
 
@@ -72,13 +75,20 @@ static void f_ended(void *arg, struct sched_job *j)
 	f->last_state = j->state;
 }
 
+static void f_located(void *arg, struct sched_job *j, struct sched_task *t)
+{
+	(void)j;
+	struct fake *f = arg;
+	f->located[f->nlocated++] = t->index;
+}
+
 static struct sched *mk(struct fake *f, double delay, bool spec)
 {
 	memset(f, 0, sizeof *f);
 	struct sched_cfg cfg = {.locality_delay = delay, .task_attempts = 3, .task_timeout = 60,
-				.speculation = spec, .spec_min = 1,
+				.speculation = spec, .spec_min = 1, .reduce_slowstart = 1,
 				.keep_jobs = 10};
-	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended, NULL};
+	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended, NULL, f_located};
 	return sched_new(&cfg, &ops);
 }
 
@@ -438,6 +448,7 @@ static struct sched_job *mr_job(uint32_t nmaps, uint32_t nred)
 		j->tasks[nmaps + r].index = nmaps + r;
 		j->tasks[nmaps + r].kind = JOB_K_REDUCE;
 		j->tasks[nmaps + r].partition = r;
+		j->tasks[nmaps + r].block = 63; /* no block: no holder */
 	}
 	j->ntasks = nmaps + nred;
 	return j;
@@ -564,6 +575,59 @@ START_TEST(test_mr_lost_node_reruns_maps)
 }
 END_TEST
 
+START_TEST(test_mr_slow_start_and_preemption)
+{
+	struct fake f;
+	memset(&f, 0, sizeof f);
+	struct sched_cfg cfg = {.locality_delay = 0, .task_attempts = 3, .task_timeout = 60,
+				.reduce_slowstart = 0.5, .keep_jobs = 10};
+	struct sched_ops ops = {&f, f_holders, f_launch, f_kill, f_ended, NULL, f_located};
+	struct sched *s = sched_new(&cfg, &ops);
+	for (uint32_t n = 0; n < 2; n++)
+		sched_node_up(s, n, "dn", 2, true, 0);
+	for (uint32_t b = 0; b < 4; b++)
+		f.holders[b] = 1u << (b % 2); /* maps 0, 2 on node 0; 1, 3 on node 1 */
+	struct sched_job *j = mr_job(4, 2);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 4);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 4); /* 1 of 4 maps: under the slow start share */
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 6); /* 2 of 4: both reducers, maps 2 and 3 running */
+	ck_assert_uint_ge(f.launched[4].task, 4);
+	ck_assert_uint_ge(f.launched[5].task, 4);
+	struct job_info info;
+	sched_job_info(j, 1, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_MAP);
+	/* one reducer on each node (locality put them where the maps ended) */
+	ck_assert_uint_ne(launched_on(&f, 4, NULL), launched_on(&f, 5, NULL));
+	/* map 2 fails on node 0; node 1 runs map 3 and a reducer: that reducer, waiting
+	 * for maps, is preempted for map 2, which may not go back to node 0 */
+	report(s, j, 2, 1, 0, JOB_A_FAILED, 2);
+	ck_assert_int_eq(f.nkilled, 1);
+	ck_assert_uint_eq(f.killed[0].node, 1);
+	ck_assert_uint_ge(f.killed[0].task, 4);
+	ck_assert_uint_eq(j->tasks[f.killed[0].task].failures, 0);
+	ck_assert_int_eq(launches_of(&f, 2), 2);
+	ck_assert_uint_eq(launched_on(&f, 2, NULL), 1);
+	/* the reducers hear of each map that finishes now */
+	report(s, j, 3, 1, 1, JOB_A_SUCCEEDED, 3);
+	ck_assert_int_eq(f.nlocated, 1);
+	ck_assert_uint_eq(f.located[0], 3);
+	report(s, j, 2, 2, 1, JOB_A_SUCCEEDED, 4);
+	ck_assert_int_eq(f.nlocated, 2);
+	ck_assert_int_eq(f.nlaunched, 8); /* the preempted reducer again */
+	/* every reducer (the preempted one again) finishes */
+	for (uint32_t r = 4; r < 6; r++) {
+		uint32_t at;
+		uint32_t node = launched_on(&f, r, &at);
+		report(s, j, r, at, node, JOB_A_SUCCEEDED, 5);
+	}
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_free(s);
+}
+END_TEST
+
 START_TEST(test_mr_fetch_failure_reruns_map)
 {
 	struct fake f;
@@ -605,6 +669,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_mr_reduces_wait_for_maps);
 	tcase_add_test(tc, test_mr_lost_node_reruns_maps);
 	tcase_add_test(tc, test_mr_fetch_failure_reruns_map);
+	tcase_add_test(tc, test_mr_slow_start_and_preemption);
 	suite_add_tcase(s, tc);
 	return s;
 }
