@@ -117,6 +117,36 @@ check "... globally sorted and equal to uniq -c" cmp <(dfs cat /o/wcr/part-r-* |
 expect_error "--partition range without --reduce" "needs --reduce" \
 	dfs run --input /kv.txt --output /o/bad5 --map cat --partition range
 
+# ---------- edges: empty map output, one key with a million values, long keys ----------
+check "a map with no output" dfs run -q --input /words.txt --output /o/empty --map true \
+	--reduce count --reducers 3
+[ -z "$(dfs cat /o/empty/part-r-*)" ] && [ "$(dfs ls /o/empty | grep -c part-r-)" = 3 ] &&
+	ok "... three empty part-r files" || fail "empty map output: $(dfs ls /o/empty)"
+check "one key, a million values, no combiner" dfs run -q --input /words.txt --output /o/million \
+	--map 'awk "{for (i = 0; i < 25; i++) print \"k\t1\"}"' --reduce sum --reducers 2
+[ "$(dfs cat /o/million/part-r-*)" = "$(printf 'k\t1000000')" ] && ok "... summed to 1000000" ||
+	fail "million: $(dfs cat /o/million/part-r-* | head -c 200)"
+check "map output 12x the sort buffer" dfs run -q --input /kv.txt --output /o/x12 \
+	--map 'awk "{for (i = 0; i < 12; i++) print}"' --reduce count --reducers 2
+id=$(last_job)
+sp=$(status "$id" 'd["counters"]["spilled_bytes"]')
+nm=$(status "$id" 'd["tasks"]["total"] - d["tasks"]["reduce_total"]')
+[ "$sp" -ge $((10 * 65536 * nm)) ] && ok "... spilled $sp bytes over $nm maps (>= 10 sort buffers each)" ||
+	fail "spilled only $sp bytes over $nm maps"
+check "... and counted right" cmp <(dfs cat /o/x12/part-r-* | sort) \
+	<(cut -f1 "$T/kv.txt" | sort | uniq -c | awk '{printf "%s\t%d\n", $2, 12 * $1}' | sort)
+python3 - "$T/long.txt" <<'EOF2'
+import sys
+with open(sys.argv[1], "w") as f:
+    for k in ["b" * 300000, "a" * 200000, "b" * 300000, "short"]:
+        f.write(k + "\t1\n")
+EOF2
+dfs put "$T/long.txt" /long.txt
+check "keys longer than the sort buffer" dfs run -q --input /long.txt --output /o/long \
+	--reduce count --reducers 2
+check "... counted" cmp <(dfs cat /o/long/part-r-* | sort) \
+	<(cut -f1 "$T/long.txt" | sort | uniq -c | awk '{print $2 "\t" $1}' | sort)
+
 # ---------- sum, min, max ----------
 for b in sum min max; do
 	check "reduce $b" dfs run -q --input /nums.txt --output /o/$b --reduce $b --combine $b --reducers 2
