@@ -229,6 +229,47 @@ int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *repor
 		 uint64_t *total);
 
 /*
+ * The same calls addressed by inode (the mount; proto.h's PROTO_CN_INODE_MESSAGES): a
+ * name is (dir inode, name), a file its inode number, and no path is resolved. uid and
+ * gid own a new inode when the caller connected as root (else the caller does); flags
+ * of dfs_create_at are PROTO_CREATE_*; dfs_unlink_at's flags are PROTO_DELETE_DIR (rmdir)
+ * and PROTO_DELETE_KEEP (the caller has the file open: it lives on, nameless, until
+ * dfs_reclaim on the same connection or until that connection closes), and gone gets
+ * the inode as the name left it (nlink 0: that was its last name).
+ */
+int dfs_lookup(struct dfs_client *c, uint64_t dir, const char *name, struct dfs_attr *out);
+int dfs_getattr(struct dfs_client *c, uint64_t ino, struct dfs_attr *out);
+int dfs_readlink_ino(struct dfs_client *c, uint64_t ino, char *out, size_t size);
+int dfs_setattr_ino(struct dfs_client *c, uint64_t ino, uint32_t valid, uint32_t mode,
+		    uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime,
+		    struct dfs_attr *out);
+int dfs_mkdir_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
+		 uint32_t uid, uint32_t gid, struct dfs_attr *out);
+int dfs_create_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
+		  uint8_t flags, uint16_t replication, uint64_t block_size, uint32_t uid,
+		  uint32_t gid, struct dfs_attr *out);
+int dfs_mknod_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t type,
+		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out);
+int dfs_symlink_at(struct dfs_client *c, uint64_t dir, const char *name, const char *target,
+		   uint32_t uid, uint32_t gid, struct dfs_attr *out);
+int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
+		struct dfs_attr *out);
+int dfs_unlink_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t flags,
+		  struct dfs_attr *gone);
+int dfs_reclaim(struct dfs_client *c, uint64_t ino);
+/* kept (may be NULL) gets the inode of a file the rename replaced and, with
+ * PROTO_RENAME_KEEP, the namenode keeps for this connection (0: none). */
+int dfs_rename_at(struct dfs_client *c, uint64_t sdir, const char *sname, uint64_t ddir,
+		  const char *dname, uint32_t flags, uint64_t *kept);
+/* Every entry of directory dir, in name order, a page of 1024 at a time. */
+int dfs_readdir(struct dfs_client *c, uint64_t dir, dfs_list_cb cb, void *arg);
+int dfs_setxattr_ino(struct dfs_client *c, uint64_t ino, const char *name, const void *value,
+		     size_t len, uint32_t flags);
+int dfs_getxattr_ino(struct dfs_client *c, uint64_t ino, const char *name, struct buf *out);
+int dfs_listxattr_ino(struct dfs_client *c, uint64_t ino, struct buf *out);
+int dfs_removexattr_ino(struct dfs_client *c, uint64_t ino, const char *name);
+
+/*
  * Creates path and returns a writer. replication / block_size 0 take the directory's
  * or the cluster's default. Data is stored only when dfs_writer_close returns 0: then
  * every byte is on every node of its block's pipeline.

@@ -1,7 +1,8 @@
 /*
  * client_ns: the namespace calls of the client library -- one request stub per
  * namenode message (stat, mkdir, list, rename, xattrs, locks, block lists, reports,
- * fsck, safe mode, the copy-on-write update). Each packs its request, makes one
+ * fsck, safe mode, the copy-on-write update), and their inode-addressed forms for the
+ * mount (lookup, getattr, *_at, *_ino, readdir). Each packs its request, makes one
  * client_call and decodes the reply; the layouts are in proto.h.
  *
  * Threads: any (a stub keeps no state; client_call serialises the connection).
@@ -123,18 +124,37 @@ int dfs_link(struct dfs_client *c, const char *existing, const char *newpath,
 	return client_call_attr(c, PROTO_CN_LINK, &req, out);
 }
 
+/* CN_SETATTR's fields after its path (CN_SETATTR_INO's after its inode); makes the
+ * call. */
+static int call_setattr(struct dfs_client *c, uint16_t type, struct buf *req, uint32_t valid,
+			uint32_t mode, uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime,
+			struct dfs_attr *out)
+{
+	pack_u32(req, valid);
+	pack_u32(req, mode);
+	pack_u32(req, uid);
+	pack_u32(req, gid);
+	pack_i64(req, atime);
+	pack_i64(req, mtime);
+	return client_call_attr(c, type, req, out);
+}
+
 int dfs_setattr(struct dfs_client *c, const char *path, uint32_t valid, uint32_t mode,
 		uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime, struct dfs_attr *out)
 {
 	struct buf req = BUF_INIT;
 	pack_str(&req, path);
-	pack_u32(&req, valid);
-	pack_u32(&req, mode);
-	pack_u32(&req, uid);
-	pack_u32(&req, gid);
-	pack_i64(&req, atime);
-	pack_i64(&req, mtime);
-	return client_call_attr(c, PROTO_CN_SETATTR, &req, out);
+	return call_setattr(c, PROTO_CN_SETATTR, &req, valid, mode, uid, gid, atime, mtime, out);
+}
+
+int dfs_setattr_ino(struct dfs_client *c, uint64_t ino, uint32_t valid, uint32_t mode,
+		    uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime,
+		    struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	return call_setattr(c, PROTO_CN_SETATTR_INO, &req, valid, mode, uid, gid, atime, mtime,
+			    out);
 }
 
 struct str_out {
@@ -157,6 +177,14 @@ int dfs_readlink(struct dfs_client *c, const char *path, char *out, size_t size)
 	return call_reply(c, PROTO_CN_READLINK, &req, get_str, &s);
 }
 
+int dfs_readlink_ino(struct dfs_client *c, uint64_t ino, char *out, size_t size)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	struct str_out s = {out, size};
+	return call_reply(c, PROTO_CN_READLINK_INO, &req, get_str, &s);
+}
+
 /* A call whose reply is "u32 n, n bytes", appended to out (reset first). */
 static int get_bytes(struct unpack *u, void *arg)
 {
@@ -175,39 +203,93 @@ static int call_bytes(struct dfs_client *c, uint16_t type, struct buf *req, stru
 	return call_reply(c, type, req, get_bytes, out);
 }
 
-int dfs_setxattr(struct dfs_client *c, const char *path, const char *name, const void *value,
-		 size_t len, uint32_t flags)
+/* The head of an xattr request: the inode by path, or by number when path is NULL
+ * (the _INO types), then the name when there is one; returns the request type. */
+static uint16_t pack_xattr_head(struct buf *req, uint16_t type, const char *path,
+				uint64_t ino, const char *name)
+{
+	if (path)
+		pack_str(req, path);
+	else
+		pack_u64(req, ino);
+	if (name)
+		pack_str(req, name);
+	return path ? type : (uint16_t)(type - PROTO_CN_SETXATTR + PROTO_CN_SETXATTR_INO);
+}
+
+static int setxattr_(struct dfs_client *c, const char *path, uint64_t ino, const char *name,
+		     const void *value, size_t len, uint32_t flags)
 {
 	struct buf req = BUF_INIT;
-	pack_str(&req, path);
-	pack_str(&req, name);
+	uint16_t type = pack_xattr_head(&req, PROTO_CN_SETXATTR, path, ino, name);
 	pack_u32(&req, flags);
 	pack_u32(&req, (uint32_t)len);
 	pack_raw(&req, value, len);
-	return call_void(c, PROTO_CN_SETXATTR, &req);
+	return call_void(c, type, &req);
+}
+
+static int getxattr_(struct dfs_client *c, const char *path, uint64_t ino, const char *name,
+		     struct buf *out)
+{
+	struct buf req = BUF_INIT;
+	uint16_t type = pack_xattr_head(&req, PROTO_CN_GETXATTR, path, ino, name);
+	return call_bytes(c, type, &req, out);
+}
+
+static int listxattr_(struct dfs_client *c, const char *path, uint64_t ino, struct buf *out)
+{
+	struct buf req = BUF_INIT;
+	uint16_t type = pack_xattr_head(&req, PROTO_CN_LISTXATTR, path, ino, NULL);
+	return call_bytes(c, type, &req, out);
+}
+
+static int removexattr_(struct dfs_client *c, const char *path, uint64_t ino, const char *name)
+{
+	struct buf req = BUF_INIT;
+	uint16_t type = pack_xattr_head(&req, PROTO_CN_REMOVEXATTR, path, ino, name);
+	return call_void(c, type, &req);
+}
+
+int dfs_setxattr(struct dfs_client *c, const char *path, const char *name, const void *value,
+		 size_t len, uint32_t flags)
+{
+	return setxattr_(c, path, 0, name, value, len, flags);
 }
 
 int dfs_getxattr(struct dfs_client *c, const char *path, const char *name, struct buf *out)
 {
-	struct buf req = BUF_INIT;
-	pack_str(&req, path);
-	pack_str(&req, name);
-	return call_bytes(c, PROTO_CN_GETXATTR, &req, out);
+	return getxattr_(c, path, 0, name, out);
 }
 
 int dfs_listxattr(struct dfs_client *c, const char *path, struct buf *out)
 {
-	struct buf req = BUF_INIT;
-	pack_str(&req, path);
-	return call_bytes(c, PROTO_CN_LISTXATTR, &req, out);
+	return listxattr_(c, path, 0, out);
 }
 
 int dfs_removexattr(struct dfs_client *c, const char *path, const char *name)
 {
-	struct buf req = BUF_INIT;
-	pack_str(&req, path);
-	pack_str(&req, name);
-	return call_void(c, PROTO_CN_REMOVEXATTR, &req);
+	return removexattr_(c, path, 0, name);
+}
+
+int dfs_setxattr_ino(struct dfs_client *c, uint64_t ino, const char *name, const void *value,
+		     size_t len, uint32_t flags)
+{
+	return setxattr_(c, NULL, ino, name, value, len, flags);
+}
+
+int dfs_getxattr_ino(struct dfs_client *c, uint64_t ino, const char *name, struct buf *out)
+{
+	return getxattr_(c, NULL, ino, name, out);
+}
+
+int dfs_listxattr_ino(struct dfs_client *c, uint64_t ino, struct buf *out)
+{
+	return listxattr_(c, NULL, ino, out);
+}
+
+int dfs_removexattr_ino(struct dfs_client *c, uint64_t ino, const char *name)
+{
+	return removexattr_(c, NULL, ino, name);
 }
 
 struct lock_reply {
@@ -292,17 +374,22 @@ int dfs_rmdir(struct dfs_client *c, const char *path)
 	return call_void(c, PROTO_CN_DELETE, &req);
 }
 
-int dfs_list(struct dfs_client *c, const char *path, dfs_list_cb cb, void *arg)
+/* Every entry of directory path (or inode dir when path is NULL), a page at a time. */
+static int list_all(struct dfs_client *c, const char *path, uint64_t dir, dfs_list_cb cb,
+		    void *arg)
 {
 	char after[PROTO_NAME_MAX + 1] = "";
 	struct buf req = BUF_INIT, rep = BUF_INIT;
 	int rc;
 	for (;;) {
 		buf_reset(&req);
-		pack_str(&req, path);
+		if (path)
+			pack_str(&req, path);
+		else
+			pack_u64(&req, dir);
 		pack_str(&req, after);
 		pack_u32(&req, 1024);
-		rc = client_call(c, PROTO_CN_LIST, &req, &rep);
+		rc = client_call(c, path ? PROTO_CN_LIST : PROTO_CN_READDIR, &req, &rep);
 		if (rc)
 			break;
 		struct unpack u;
@@ -324,6 +411,135 @@ int dfs_list(struct dfs_client *c, const char *path, dfs_list_cb cb, void *arg)
 	}
 	buf_free(&req);
 	buf_free(&rep);
+	return rc;
+}
+
+int dfs_list(struct dfs_client *c, const char *path, dfs_list_cb cb, void *arg)
+{
+	return list_all(c, path, 0, cb, arg);
+}
+
+int dfs_readdir(struct dfs_client *c, uint64_t dir, dfs_list_cb cb, void *arg)
+{
+	return list_all(c, NULL, dir, cb, arg);
+}
+
+/* ---- the rest of the inode-addressed calls ---- */
+
+static void pack_at(struct buf *req, uint64_t dir, const char *name)
+{
+	pack_u64(req, dir);
+	pack_str(req, name);
+}
+
+int dfs_lookup(struct dfs_client *c, uint64_t dir, const char *name, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	return client_call_attr(c, PROTO_CN_LOOKUP, &req, out);
+}
+
+int dfs_getattr(struct dfs_client *c, uint64_t ino, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	return client_call_attr(c, PROTO_CN_GETATTR, &req, out);
+}
+
+/* Appends the [ids] owner of a new inode and makes the call. */
+static int call_new_inode(struct dfs_client *c, uint16_t type, struct buf *req, uint32_t uid,
+			  uint32_t gid, struct dfs_attr *out)
+{
+	pack_u32(req, uid);
+	pack_u32(req, gid);
+	return client_call_attr(c, type, req, out);
+}
+
+int dfs_mkdir_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
+		 uint32_t uid, uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_u32(&req, mode);
+	return call_new_inode(c, PROTO_CN_MKDIR_AT, &req, uid, gid, out);
+}
+
+int dfs_create_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
+		  uint8_t flags, uint16_t replication, uint64_t block_size, uint32_t uid,
+		  uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_u32(&req, mode);
+	pack_u8(&req, flags);
+	pack_u16(&req, replication);
+	pack_u64(&req, block_size);
+	pack_str(&req, "");
+	return call_new_inode(c, PROTO_CN_CREATE_AT, &req, uid, gid, out);
+}
+
+int dfs_mknod_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t type,
+		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_u8(&req, type);
+	pack_u32(&req, mode);
+	pack_u32(&req, rdev);
+	return call_new_inode(c, PROTO_CN_MKNOD_AT, &req, uid, gid, out);
+}
+
+int dfs_symlink_at(struct dfs_client *c, uint64_t dir, const char *name, const char *target,
+		   uint32_t uid, uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_str(&req, target);
+	return call_new_inode(c, PROTO_CN_SYMLINK_AT, &req, uid, gid, out);
+}
+
+int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
+		struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	pack_at(&req, dir, name);
+	return client_call_attr(c, PROTO_CN_LINK_AT, &req, out);
+}
+
+int dfs_unlink_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t flags,
+		  struct dfs_attr *gone)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_u8(&req, flags);
+	return client_call_attr(c, PROTO_CN_UNLINK_AT, &req, gone);
+}
+
+int dfs_reclaim(struct dfs_client *c, uint64_t ino)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	return call_void(c, PROTO_CN_RECLAIM, &req);
+}
+
+static int get_u64(struct unpack *u, void *arg)
+{
+	*(uint64_t *)arg = unpack_u64(u);
+	return 0;
+}
+
+int dfs_rename_at(struct dfs_client *c, uint64_t sdir, const char *sname, uint64_t ddir,
+		  const char *dname, uint32_t flags, uint64_t *kept)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, sdir, sname);
+	pack_at(&req, ddir, dname);
+	pack_u32(&req, flags);
+	uint64_t k = 0;
+	int rc = call_reply(c, PROTO_CN_RENAME_AT, &req, get_u64, &k);
+	if (kept)
+		*kept = rc ? 0 : k;
 	return rc;
 }
 

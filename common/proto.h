@@ -39,9 +39,9 @@
 
 #define PROTO_MAGIC 0x44465331u /* "DFS1" */
 /* 2: block access tokens; 3: ids in order by direction (DN_BAD_BLOCK, DN_TASK_STATUS
- * and the NN_* messages renumbered). A peer of another version is refused with both
- * versions named (auth.h). */
-#define PROTO_VERSION 3u
+ * and the NN_* messages renumbered); 4: the inode-addressed calls (0x70-0x80). A peer
+ * of another version is refused with both versions named (auth.h). */
+#define PROTO_VERSION 4u
 #define PROTO_HDR_LEN 24
 #define PROTO_F_REPLY 0x0001
 
@@ -199,6 +199,58 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	   block the caller may read, or write, now) */ \
 	X(CN_BLOCK_TOKEN, 0x37, "block_token")
 
+/*
+ * client -> namenode, addressed by inode: the mount's calls (libfuse's low-level API).
+ * A name is `at`: u64 directory inode, str name (1..255 bytes, no '/', not "." or
+ * ".."); a file is its u64 inode. No path is resolved, so only the kernel limits how
+ * deep a file may be. Permissions: the caller's search permission on the directories
+ * above was checked by the lookups that led it there, as in any POSIX file system;
+ * each call checks the directory or inode it names (search to look up, read to list,
+ * write and search to add or remove a name, the sticky bit's rule, the owner for
+ * setattr). Inode numbers are never reused, so one names one file for ever.
+ */
+#define PROTO_CN_INODE_MESSAGES(X) \
+	/* at => attr */ \
+	X(CN_LOOKUP, 0x70, "lookup") \
+	/* u64 ino => attr */ \
+	X(CN_GETATTR, 0x71, "getattr") \
+	/* u64 ino => str target */ \
+	X(CN_READLINK_INO, 0x72, "readlink_ino") \
+	/* u64 ino, then CN_SETATTR's fields after its path => attr */ \
+	X(CN_SETATTR_INO, 0x73, "setattr_ino") \
+	/* at, u32 mode [ids] => attr */ \
+	X(CN_MKDIR_AT, 0x74, "mkdir_at") \
+	/* at, then CN_CREATE's fields after its path => attr */ \
+	X(CN_CREATE_AT, 0x75, "create_at") \
+	/* at, u8 type (PROTO_T_*), u32 mode, u32 rdev [ids] => attr */ \
+	X(CN_MKNOD_AT, 0x76, "mknod_at") \
+	/* at, str target [ids] => attr */ \
+	X(CN_SYMLINK_AT, 0x77, "symlink_at") \
+	/* u64 ino, at (its new name) => attr */ \
+	X(CN_LINK_AT, 0x78, "link_at") \
+	/* at, u8 flags (PROTO_DELETE_DIR: rmdir; PROTO_DELETE_KEEP: the caller has the \
+	   file open, so losing its last name it is kept until the caller's CN_RECLAIM or \
+	   until the connection closes) => attr (the inode as the name left it: nlink 0 \
+	   when that was its last name) */ \
+	X(CN_UNLINK_AT, 0x79, "unlink_at") \
+	/* at (source), at (target), u32 flags (PROTO_RENAME_*; PROTO_RENAME_KEEP: the \
+	   caller has the target open, so a file it replaces is kept as by \
+	   PROTO_DELETE_KEEP) => u64 the kept file's inode (0: none) */ \
+	X(CN_RENAME_AT, 0x7a, "rename_at") \
+	/* u64 dir, str start after (""), u32 max => as CN_LIST's reply */ \
+	X(CN_READDIR, 0x7b, "readdir") \
+	/* u64 ino, then CN_SETXATTR's fields after its path => - */ \
+	X(CN_SETXATTR_INO, 0x7c, "setxattr_ino") \
+	/* u64 ino, str name => u32 n, n bytes value */ \
+	X(CN_GETXATTR_INO, 0x7d, "getxattr_ino") \
+	/* u64 ino => u32 n, n bytes (NUL-terminated names) */ \
+	X(CN_LISTXATTR_INO, 0x7e, "listxattr_ino") \
+	/* u64 ino, str name => - */ \
+	X(CN_REMOVEXATTR_INO, 0x7f, "removexattr_ino") \
+	/* u64 ino => - (the last close of a file this connection kept with \
+	   PROTO_DELETE_KEEP: it goes now) */ \
+	X(CN_RECLAIM, 0x80, "reclaim")
+
 /* datanode -> namenode, on the datanode's one long-lived connection. */
 #define PROTO_DN_MESSAGES(X) \
 	/* str id, str addr, u64 capacity, u64 used, u64 remaining [u32 task slots, \
@@ -268,7 +320,8 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(DT_FETCH_MAP_OUTPUT, 0x65, "fetch_map_output")
 
 #define PROTO_ALL_MESSAGES(X) \
-	PROTO_HANDSHAKE_MESSAGES(X) PROTO_CN_MESSAGES(X) PROTO_DN_MESSAGES(X) \
+	PROTO_HANDSHAKE_MESSAGES(X) PROTO_CN_MESSAGES(X) PROTO_CN_INODE_MESSAGES(X) \
+	PROTO_DN_MESSAGES(X) \
 	PROTO_NN_MESSAGES(X) PROTO_DT_MESSAGES(X)
 
 #define PROTO_ENUM_ENTRY_(name, id, logname) PROTO_##name = id,
@@ -320,8 +373,10 @@ enum proto_ftype {
 #define PROTO_XATTR_REPLACE 0x02
 #define PROTO_DELETE_RECURSIVE 0x01
 #define PROTO_DELETE_DIR 0x02 /* only a directory (rmdir): ENOTDIR for anything else */
+#define PROTO_DELETE_KEEP 0x04 /* CN_UNLINK_AT of a file the caller has open */
 #define PROTO_RENAME_NOREPLACE 0x01
 #define PROTO_RENAME_EXCHANGE 0x02
+#define PROTO_RENAME_KEEP 0x04 /* CN_RENAME_AT over a file the caller has open */
 #define PROTO_PKT_LAST 0x01
 #define PROTO_WRITE_NOSYNC 0x01 /* finalize without fsync (the client syncs on demand
                                    with DT_SYNC_BLOCK, as for a FUSE close) */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <regex.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,33 +164,151 @@ void job_spec_describe(const struct job_spec *s, struct buf *out)
 	}
 }
 
+/*
+ * The fixed layouts (launch, report, info, attempt log) are tables: each lists its
+ * struct's fields in wire order, and one packer, one unpacker and one free walk them,
+ * so a layout is written once (job.h documents the same order).
+ *
+ * FIELD_INTS lists the integer kinds of field: the kind, the member's C type, and the
+ * pack_ / unpack_ function of its wire width (a bool travels as u8).
+ */
+#define FIELD_INTS(X)                                                                      \
+	X(U8, uint8_t, u8)                                                                 \
+	X(BOOL, bool, u8)                                                                  \
+	X(U16, uint16_t, u16)                                                              \
+	X(U32, uint32_t, u32)                                                              \
+	X(I32, int32_t, i32)                                                               \
+	X(U64, uint64_t, u64)                                                              \
+	X(I64, int64_t, i64)
+
+#define KIND_ENUM(kind, type, wire) F_##kind,
+enum field_kind {
+	FIELD_INTS(KIND_ENUM)
+	F_ID,  /* a str into a char array of the struct */
+	F_STR, /* a str into a heap copy (char *), freed by fields_free */
+};
+#undef KIND_ENUM
+
+struct field {
+	enum field_kind kind;
+	size_t off;
+	size_t max; /* F_ID: the array's size; F_STR: the longest string accepted */
+};
+
+#define FIELD(type, kind, name, max) {F_##kind, offsetof(type, name), (max)}
+#define FIELD_ID(type, name) {F_ID, offsetof(type, name), sizeof ((type *)0)->name}
+#define NFIELDS(t) (sizeof (t) / sizeof (t)[0])
+
+static void fields_pack(struct buf *b, const void *obj, const struct field *f, size_t n)
+{
+#define PACK_INT(kind, type, wire)                                                         \
+	case F_##kind: pack_##wire(b, *(const type *)p); break;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = (const char *)obj + f[i].off;
+		switch (f[i].kind) {
+		FIELD_INTS(PACK_INT)
+		case F_ID: pack_str(b, p); break;
+		case F_STR: pack_str(b, *(char *const *)p); break;
+		}
+	}
+#undef PACK_INT
+}
+
+static void fields_free(void *obj, const struct field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i].kind == F_STR) {
+			char **p = (char **)((char *)obj + f[i].off);
+			free(*p);
+			*p = NULL;
+		}
+}
+
+/* Decodes obj (size bytes, zeroed first): 0, or -EPROTO with obj's strings freed. */
+static int fields_unpack(struct unpack *u, void *obj, size_t size, const struct field *f,
+			 size_t n)
+{
+#define UNPACK_INT(kind, type, wire)                                                       \
+	case F_##kind: *(type *)p = unpack_##wire(u); break;
+	memset(obj, 0, size);
+	for (size_t i = 0; i < n; i++) {
+		char *p = (char *)obj + f[i].off;
+		switch (f[i].kind) {
+		FIELD_INTS(UNPACK_INT)
+		case F_ID: unpack_str(u, p, f[i].max); break;
+		case F_STR: *(char **)p = unpack_strdup(u, f[i].max); break;
+		}
+	}
+#undef UNPACK_INT
+	if (unpack_ok(u))
+		return 0;
+	fields_free(obj, f, n);
+	return -EPROTO;
+}
+
+/* the fields of each layout, in wire order */
+#define FL(kind, name, max) FIELD(struct job_launch, kind, name, max)
+#define FR(kind, name, max) FIELD(struct job_report, kind, name, max)
+#define FI(kind, name, max) FIELD(struct job_info, kind, name, max)
+#define FA(kind, name, max) FIELD(struct job_attempt_log, kind, name, max)
+
+static const struct field launch_fields[] = {
+	FIELD_ID(struct job_launch, job), FL(U32, task, 0), FL(U32, attempt, 0),
+	FL(STR, map, JOB_CMD_MAX), FL(U8, filter, 0), FL(STR, pattern, JOB_PATTERN_MAX),
+	FL(U8, flags, 0), FL(STR, input, PROTO_PATH_MAX), FL(U64, ino, 0), FL(U64, fsize, 0),
+	FL(U64, offset, 0), FL(U64, length, 0), FL(U64, block, 0), FL(U64, gs, 0),
+	FL(STR, output, PROTO_PATH_MAX), FL(U32, uid, 0), FL(U32, gid, 0), FL(U32, timeout, 0),
+	FL(U8, kind, 0), FL(STR, reduce, JOB_CMD_MAX), FL(STR, combine, JOB_CMD_MAX),
+	FL(U32, reducers, 0), FL(U32, key_fields, 0), FL(U16, out_repl, 0), FL(U32, partition, 0),
+	FL(U8, partitioner, 0), FL(STR, bounds, MR_BOUNDS_MAX),
+	/* then by hand: raw token, u32 n, n x map location */
+};
+
+static const struct field report_fields[] = {
+	FIELD_ID(struct job_report, job), FR(U32, task, 0), FR(U32, attempt, 0),
+	FR(U8, state, 0), FR(I32, exit_status, 0), FR(U64, bytes_in, 0), FR(U64, bytes_local, 0),
+	FR(U64, bytes_out, 0), FR(U64, records, 0), FR(STR, message, JOB_MSG_MAX),
+	FR(STR, stderr_tail, JOB_STDERR_MAX), FR(U32, lost_map, 0), FR(U32, lost_attempt, 0),
+	/* then by hand: the counters */
+};
+
+static const struct field info_fields[] = {
+	FIELD_ID(struct job_info, id), FI(U8, state, 0), FI(STR, output, PROTO_PATH_MAX),
+	FI(STR, what, JOB_CMD_MAX + JOB_PATTERN_MAX + 64), FI(U32, uid, 0), FI(U32, total, 0),
+	FI(U32, done, 0), FI(U32, running, 0), FI(U32, failed_attempts, 0),
+	FI(U32, speculative, 0), FI(U32, node_local, 0), FI(U32, remote, 0),
+	FI(U64, input_bytes, 0), FI(U64, bytes_read, 0), FI(U64, records, 0), FI(U8, flags, 0),
+	FI(I64, submitted_ms, 0), FI(I64, elapsed_ms, 0), FI(STR, error, JOB_MSG_MAX),
+	FI(STR, error_stderr, JOB_STDERR_MAX), FI(U8, phase, 0), FI(U32, reduce_total, 0),
+	FI(U32, reduce_done, 0),
+	/* then by hand: the counters */
+};
+
+static const struct field attempt_log_fields[] = {
+	FA(U32, task, 0), FA(U32, attempt, 0), FIELD_ID(struct job_attempt_log, node),
+	FA(U8, state, 0), FA(I32, exit_status, 0), FA(BOOL, speculative, 0), FA(BOOL, local, 0),
+	FA(I64, elapsed_ms, 0), FA(STR, message, JOB_MSG_MAX), FA(STR, stderr_text, JOB_STDERR_MAX),
+};
+#undef FL
+#undef FR
+#undef FI
+#undef FA
+
+static void counters_pack(struct buf *b, const uint64_t *c)
+{
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		pack_u64(b, c[i]);
+}
+
+static void counters_unpack(struct unpack *u, uint64_t *c)
+{
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		c[i] = unpack_u64(u);
+}
+
 void job_launch_pack(struct buf *b, const struct job_launch *l)
 {
-	pack_str(b, l->job);
-	pack_u32(b, l->task);
-	pack_u32(b, l->attempt);
-	pack_str(b, l->map);
-	pack_u8(b, l->filter);
-	pack_str(b, l->pattern);
-	pack_u8(b, l->flags);
-	pack_str(b, l->input);
-	pack_u64(b, l->ino);
-	pack_u64(b, l->fsize);
-	pack_u64(b, l->offset);
-	pack_u64(b, l->length);
-	pack_u64(b, l->block);
-	pack_u64(b, l->gs);
-	pack_str(b, l->output);
-	pack_u32(b, l->uid);
-	pack_u32(b, l->gid);
-	pack_u32(b, l->timeout);
-	pack_u8(b, l->kind);
-	pack_str(b, l->reduce);
-	pack_str(b, l->combine);
-	pack_u32(b, l->reducers);
-	pack_u32(b, l->key_fields);
-	pack_u16(b, l->out_repl);
-	pack_u32(b, l->partition);
+	fields_pack(b, l, launch_fields, NFIELDS(launch_fields));
 	pack_raw(b, l->token, JOB_TOKEN_LEN);
 	pack_u32(b, l->nmaps);
 	for (uint32_t i = 0; i < l->nmaps; i++) {
@@ -197,62 +316,28 @@ void job_launch_pack(struct buf *b, const struct job_launch *l)
 		pack_str(b, l->maps[i].addr);
 		pack_u32(b, l->maps[i].attempt);
 	}
-	pack_u8(b, l->partitioner);
-	pack_str(b, l->bounds);
 }
 
 int job_launch_unpack(struct unpack *u, struct job_launch *l)
 {
-	memset(l, 0, sizeof *l);
-	unpack_str(u, l->job, sizeof l->job);
-	l->task = unpack_u32(u);
-	l->attempt = unpack_u32(u);
-	l->map = unpack_strdup(u, JOB_CMD_MAX);
-	l->filter = unpack_u8(u);
-	l->pattern = unpack_strdup(u, JOB_PATTERN_MAX);
-	l->flags = unpack_u8(u);
-	l->input = unpack_strdup(u, PROTO_PATH_MAX);
-	l->ino = unpack_u64(u);
-	l->fsize = unpack_u64(u);
-	l->offset = unpack_u64(u);
-	l->length = unpack_u64(u);
-	l->block = unpack_u64(u);
-	l->gs = unpack_u64(u);
-	l->output = unpack_strdup(u, PROTO_PATH_MAX);
-	l->uid = unpack_u32(u);
-	l->gid = unpack_u32(u);
-	l->timeout = unpack_u32(u);
-	{
-		l->kind = unpack_u8(u);
-		l->reduce = unpack_strdup(u, JOB_CMD_MAX);
-		l->combine = unpack_strdup(u, JOB_CMD_MAX);
-		l->reducers = unpack_u32(u);
-		l->key_fields = unpack_u32(u);
-		l->out_repl = unpack_u16(u);
-		l->partition = unpack_u32(u);
-		const void *tok = unpack_raw(u, JOB_TOKEN_LEN);
-		if (tok)
-			memcpy(l->token, tok, JOB_TOKEN_LEN);
-		uint32_t n = unpack_count(u, 12);
-		if (n > JOB_MAPS_MAX)
-			u->err = true;
-		if (unpack_ok(u) && n) {
-			l->maps = calloc(n, sizeof *l->maps);
-			if (!l->maps)
-				u->err = true;
-		}
-		for (uint32_t i = 0; i < n && unpack_ok(u); i++) {
-			unpack_str(u, l->maps[i].node, sizeof l->maps[i].node);
-			unpack_str(u, l->maps[i].addr, sizeof l->maps[i].addr);
-			l->maps[i].attempt = unpack_u32(u);
-			l->nmaps = i + 1;
-		}
-		l->partitioner = unpack_u8(u);
-		l->bounds = unpack_strdup(u, MR_BOUNDS_MAX);
-		if (l->kind > JOB_K_REDUCE || (l->kind == JOB_K_REDUCE && l->partition >= l->reducers))
-			u->err = true;
+	if (fields_unpack(u, l, sizeof *l, launch_fields, NFIELDS(launch_fields)))
+		return -EPROTO;
+	const void *tok = unpack_raw(u, JOB_TOKEN_LEN);
+	if (tok)
+		memcpy(l->token, tok, JOB_TOKEN_LEN);
+	uint32_t n = unpack_count(u, 12);
+	if (n > JOB_MAPS_MAX)
+		u->err = true;
+	if (unpack_ok(u) && n && !(l->maps = calloc(n, sizeof *l->maps)))
+		u->err = true;
+	for (uint32_t i = 0; i < n && unpack_ok(u); i++) {
+		unpack_str(u, l->maps[i].node, sizeof l->maps[i].node);
+		unpack_str(u, l->maps[i].addr, sizeof l->maps[i].addr);
+		l->maps[i].attempt = unpack_u32(u);
+		l->nmaps = i + 1;
 	}
-	if (!unpack_ok(u) || l->filter > JOB_FILTER_REGEX) {
+	if (!unpack_ok(u) || l->filter > JOB_FILTER_REGEX || l->kind > JOB_K_REDUCE ||
+	    (l->kind == JOB_K_REDUCE && l->partition >= l->reducers)) {
 		job_launch_free(l);
 		return -EPROTO;
 	}
@@ -261,57 +346,23 @@ int job_launch_unpack(struct unpack *u, struct job_launch *l)
 
 void job_launch_free(struct job_launch *l)
 {
-	free(l->map);
-	free(l->pattern);
-	free(l->input);
-	free(l->output);
-	free(l->reduce);
-	free(l->combine);
+	fields_free(l, launch_fields, NFIELDS(launch_fields));
 	free(l->maps);
-	free(l->bounds);
-	l->bounds = NULL;
-	l->map = l->pattern = l->input = l->output = l->reduce = l->combine = NULL;
 	l->maps = NULL;
 	l->nmaps = 0;
 }
 
 void job_report_pack(struct buf *b, const struct job_report *r)
 {
-	pack_str(b, r->job);
-	pack_u32(b, r->task);
-	pack_u32(b, r->attempt);
-	pack_u8(b, r->state);
-	pack_i32(b, r->exit_status);
-	pack_u64(b, r->bytes_in);
-	pack_u64(b, r->bytes_local);
-	pack_u64(b, r->bytes_out);
-	pack_u64(b, r->records);
-	pack_str(b, r->message);
-	pack_str(b, r->stderr_tail);
-	for (int i = 0; i < JOB_NCOUNTERS; i++)
-		pack_u64(b, r->counters[i]);
-	pack_u32(b, r->lost_map);
-	pack_u32(b, r->lost_attempt);
+	fields_pack(b, r, report_fields, NFIELDS(report_fields));
+	counters_pack(b, r->counters);
 }
 
 int job_report_unpack(struct unpack *u, struct job_report *r)
 {
-	memset(r, 0, sizeof *r);
-	unpack_str(u, r->job, sizeof r->job);
-	r->task = unpack_u32(u);
-	r->attempt = unpack_u32(u);
-	r->state = unpack_u8(u);
-	r->exit_status = unpack_i32(u);
-	r->bytes_in = unpack_u64(u);
-	r->bytes_local = unpack_u64(u);
-	r->bytes_out = unpack_u64(u);
-	r->records = unpack_u64(u);
-	r->message = unpack_strdup(u, JOB_MSG_MAX);
-	r->stderr_tail = unpack_strdup(u, JOB_STDERR_MAX);
-	for (int i = 0; i < JOB_NCOUNTERS; i++)
-		r->counters[i] = unpack_u64(u);
-	r->lost_map = unpack_u32(u);
-	r->lost_attempt = unpack_u32(u);
+	if (fields_unpack(u, r, sizeof *r, report_fields, NFIELDS(report_fields)))
+		return -EPROTO;
+	counters_unpack(u, r->counters);
 	if (!unpack_ok(u) || r->state < JOB_A_RUNNING || r->state > JOB_A_KILLED) {
 		job_report_free(r);
 		return -EPROTO;
@@ -321,68 +372,20 @@ int job_report_unpack(struct unpack *u, struct job_report *r)
 
 void job_report_free(struct job_report *r)
 {
-	free(r->message);
-	free(r->stderr_tail);
-	r->message = r->stderr_tail = NULL;
+	fields_free(r, report_fields, NFIELDS(report_fields));
 }
 
 void job_info_pack(struct buf *b, const struct job_info *i)
 {
-	pack_str(b, i->id);
-	pack_u8(b, i->state);
-	pack_str(b, i->output);
-	pack_str(b, i->what);
-	pack_u32(b, i->uid);
-	pack_u32(b, i->total);
-	pack_u32(b, i->done);
-	pack_u32(b, i->running);
-	pack_u32(b, i->failed_attempts);
-	pack_u32(b, i->speculative);
-	pack_u32(b, i->node_local);
-	pack_u32(b, i->remote);
-	pack_u64(b, i->input_bytes);
-	pack_u64(b, i->bytes_read);
-	pack_u64(b, i->records);
-	pack_u8(b, i->flags);
-	pack_i64(b, i->submitted_ms);
-	pack_i64(b, i->elapsed_ms);
-	pack_str(b, i->error);
-	pack_str(b, i->error_stderr);
-	pack_u8(b, i->phase);
-	pack_u32(b, i->reduce_total);
-	pack_u32(b, i->reduce_done);
-	for (int k = 0; k < JOB_NCOUNTERS; k++)
-		pack_u64(b, i->counters[k]);
+	fields_pack(b, i, info_fields, NFIELDS(info_fields));
+	counters_pack(b, i->counters);
 }
 
 int job_info_unpack(struct unpack *u, struct job_info *i)
 {
-	memset(i, 0, sizeof *i);
-	unpack_str(u, i->id, sizeof i->id);
-	i->state = unpack_u8(u);
-	i->output = unpack_strdup(u, PROTO_PATH_MAX);
-	i->what = unpack_strdup(u, JOB_CMD_MAX + JOB_PATTERN_MAX + 64);
-	i->uid = unpack_u32(u);
-	i->total = unpack_u32(u);
-	i->done = unpack_u32(u);
-	i->running = unpack_u32(u);
-	i->failed_attempts = unpack_u32(u);
-	i->speculative = unpack_u32(u);
-	i->node_local = unpack_u32(u);
-	i->remote = unpack_u32(u);
-	i->input_bytes = unpack_u64(u);
-	i->bytes_read = unpack_u64(u);
-	i->records = unpack_u64(u);
-	i->flags = unpack_u8(u);
-	i->submitted_ms = unpack_i64(u);
-	i->elapsed_ms = unpack_i64(u);
-	i->error = unpack_strdup(u, JOB_MSG_MAX);
-	i->error_stderr = unpack_strdup(u, JOB_STDERR_MAX);
-	i->phase = unpack_u8(u);
-	i->reduce_total = unpack_u32(u);
-	i->reduce_done = unpack_u32(u);
-	for (int k = 0; k < JOB_NCOUNTERS; k++)
-		i->counters[k] = unpack_u64(u);
+	if (fields_unpack(u, i, sizeof *i, info_fields, NFIELDS(info_fields)))
+		return -EPROTO;
+	counters_unpack(u, i->counters);
 	if (!unpack_ok(u)) {
 		job_info_free(i);
 		return -EPROTO;
@@ -392,52 +395,22 @@ int job_info_unpack(struct unpack *u, struct job_info *i)
 
 void job_info_free(struct job_info *i)
 {
-	free(i->output);
-	free(i->what);
-	free(i->error);
-	free(i->error_stderr);
-	i->output = i->what = i->error = i->error_stderr = NULL;
+	fields_free(i, info_fields, NFIELDS(info_fields));
 }
 
 void job_attempt_log_pack(struct buf *b, const struct job_attempt_log *a)
 {
-	pack_u32(b, a->task);
-	pack_u32(b, a->attempt);
-	pack_str(b, a->node);
-	pack_u8(b, a->state);
-	pack_i32(b, a->exit_status);
-	pack_u8(b, a->speculative);
-	pack_u8(b, a->local);
-	pack_i64(b, a->elapsed_ms);
-	pack_str(b, a->message);
-	pack_str(b, a->stderr_text);
+	fields_pack(b, a, attempt_log_fields, NFIELDS(attempt_log_fields));
 }
 
 int job_attempt_log_unpack(struct unpack *u, struct job_attempt_log *a)
 {
-	memset(a, 0, sizeof *a);
-	a->task = unpack_u32(u);
-	a->attempt = unpack_u32(u);
-	unpack_str(u, a->node, sizeof a->node);
-	a->state = unpack_u8(u);
-	a->exit_status = unpack_i32(u);
-	a->speculative = unpack_u8(u);
-	a->local = unpack_u8(u);
-	a->elapsed_ms = unpack_i64(u);
-	a->message = unpack_strdup(u, JOB_MSG_MAX);
-	a->stderr_text = unpack_strdup(u, JOB_STDERR_MAX);
-	if (!unpack_ok(u)) {
-		job_attempt_log_free(a);
-		return -EPROTO;
-	}
-	return 0;
+	return fields_unpack(u, a, sizeof *a, attempt_log_fields, NFIELDS(attempt_log_fields));
 }
 
 void job_attempt_log_free(struct job_attempt_log *a)
 {
-	free(a->message);
-	free(a->stderr_text);
-	a->message = a->stderr_text = NULL;
+	fields_free(a, attempt_log_fields, NFIELDS(attempt_log_fields));
 }
 
 const char *job_counter_name(int c)

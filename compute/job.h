@@ -26,14 +26,13 @@
  *            u64 split length, u64 block id, u64 genstamp, str output file,
  *            u32 uid, u32 gid, u32 timeout seconds
  *            u8 kind (JOB_K_*), str reduce, str combine, u32 reducers, u32 key fields,
- *            u16 output replication, u32 partition, raw[32] job token, u32 n maps,
- *            n x (str node id, str addr, u32 attempt) (a reduce's maps, by task),
- *            u8 partitioner, str boundaries
+ *            u16 output replication, u32 partition, u8 partitioner, str boundaries,
+ *            raw[32] job token, u32 n maps, n x (str node id, str addr, u32 attempt)
+ *            (a reduce's maps, by task; attempt 0: not done yet)
  *   report:  str job id, u32 task, u32 attempt, u8 state (JOB_A_*), i32 exit status,
  *            u64 bytes in, u64 bytes read locally, u64 bytes out, u64 records,
- *            str message, str stderr tail
- *            counters (JOB_NCOUNTERS x u64, enum job_counter), u32 lost map task + 1
- *            (0: none), u32 its attempt
+ *            str message, str stderr tail, u32 lost map task + 1 (0: none),
+ *            u32 its attempt, counters (JOB_NCOUNTERS x u64, enum job_counter)
  *   info:    str id, u8 state (JOB_*), str output, str what, u32 uid, u32 total,
  *            u32 done, u32 running, u32 failed attempts, u32 speculative,
  *            u32 node-local, u32 remote, u64 input bytes, u64 bytes read,

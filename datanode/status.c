@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "json.h"
+#include "prom.h"
 
 struct dn_status {
 	struct dn_store *store;
@@ -28,40 +29,24 @@ static int render(void *arg, const char *path, struct buf *o, const char **ctype
 	uint32_t active = dn_xfer_active(s->xfer), tasks = s->cx ? cx_running(s->cx) : 0;
 	if (!strcmp(path, "/metrics")) {
 		*ctype = HTTP_PROMETHEUS;
-		buf_printf(o, "# HELP dfs_datanode_bytes_written_total Bytes of block data received.\n"
-			      "# TYPE dfs_datanode_bytes_written_total counter\n"
-			      "dfs_datanode_bytes_written_total %llu\n",
-			   (unsigned long long)x.bytes_written);
-		buf_printf(o, "# HELP dfs_datanode_bytes_read_total Bytes of block data served.\n"
-			      "# TYPE dfs_datanode_bytes_read_total counter\n"
-			      "dfs_datanode_bytes_read_total %llu\n",
-			   (unsigned long long)x.bytes_read);
-		buf_printf(o, "# TYPE dfs_datanode_blocks_written_total counter\n"
-			      "dfs_datanode_blocks_written_total %llu\n"
-			      "# TYPE dfs_datanode_blocks_read_total counter\n"
-			      "dfs_datanode_blocks_read_total %llu\n"
-			      "# TYPE dfs_datanode_checksum_errors_total counter\n"
-			      "dfs_datanode_checksum_errors_total %llu\n",
-			   (unsigned long long)x.blocks_written, (unsigned long long)x.blocks_read,
-			   (unsigned long long)x.checksum_errors);
-		buf_printf(o, "# HELP dfs_datanode_pipeline_breaks_total Writes whose downstream "
-			      "datanode was lost mid-block.\n"
-			      "# TYPE dfs_datanode_pipeline_breaks_total counter\n"
-			      "dfs_datanode_pipeline_breaks_total %llu\n",
-			   (unsigned long long)x.pipeline_breaks);
-		buf_printf(o, "# HELP dfs_datanode_blocks Finalized replicas stored.\n"
-			      "# TYPE dfs_datanode_blocks gauge\ndfs_datanode_blocks %llu\n",
-			   (unsigned long long)blocks);
-		buf_printf(o, "# TYPE dfs_datanode_capacity_bytes gauge\n"
-			      "dfs_datanode_capacity_bytes %llu\n"
-			      "# TYPE dfs_datanode_used_bytes gauge\ndfs_datanode_used_bytes %llu\n"
-			      "# TYPE dfs_datanode_remaining_bytes gauge\n"
-			      "dfs_datanode_remaining_bytes %llu\n",
-			   (unsigned long long)cap, (unsigned long long)used,
-			   (unsigned long long)rem);
-		buf_printf(o, "# TYPE dfs_datanode_transfers gauge\ndfs_datanode_transfers %u\n"
-			      "# TYPE dfs_datanode_tasks_running gauge\ndfs_datanode_tasks_running %u\n",
-			   active, tasks);
+		prom_u64(o, "dfs_datanode_bytes_written_total", PROM_COUNTER,
+			 "Bytes of block data received.", x.bytes_written);
+		prom_u64(o, "dfs_datanode_bytes_read_total", PROM_COUNTER,
+			 "Bytes of block data served.", x.bytes_read);
+		prom_u64(o, "dfs_datanode_blocks_written_total", PROM_COUNTER, NULL,
+			 x.blocks_written);
+		prom_u64(o, "dfs_datanode_blocks_read_total", PROM_COUNTER, NULL, x.blocks_read);
+		prom_u64(o, "dfs_datanode_checksum_errors_total", PROM_COUNTER, NULL,
+			 x.checksum_errors);
+		prom_u64(o, "dfs_datanode_pipeline_breaks_total", PROM_COUNTER,
+			 "Writes whose downstream datanode was lost mid-block.", x.pipeline_breaks);
+		prom_u64(o, "dfs_datanode_blocks", PROM_GAUGE, "Finalized replicas stored.",
+			 blocks);
+		prom_u64(o, "dfs_datanode_capacity_bytes", PROM_GAUGE, NULL, cap);
+		prom_u64(o, "dfs_datanode_used_bytes", PROM_GAUGE, NULL, used);
+		prom_u64(o, "dfs_datanode_remaining_bytes", PROM_GAUGE, NULL, rem);
+		prom_u64(o, "dfs_datanode_transfers", PROM_GAUGE, NULL, active);
+		prom_u64(o, "dfs_datanode_tasks_running", PROM_GAUGE, NULL, tasks);
 		return 200;
 	}
 	if (!strcmp(path, "/")) {

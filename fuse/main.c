@@ -1,20 +1,22 @@
 /*
- * dfs-fuse: mounts the cluster's namespace (libfuse3). Finds the cluster as every
- * client does (locate.h), opens a small pool of namenode connections, then runs
- * libfuse's multi-threaded loop, in the foreground with -f or as a daemon.
+ * dfs-fuse: mounts the cluster's namespace (libfuse3's low-level API; mount.h). Finds
+ * the cluster as every client does (locate.h), opens a small pool of namenode
+ * connections, then runs libfuse's multi-threaded session loop (a /dev/fuse clone per
+ * worker thread), in the foreground with -f or as a daemon.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
-#include "fs.h"
 #include "fsutil.h"
+#include "mount.h"
 #include "locate.h"
 #include "log.h"
 
@@ -29,8 +31,9 @@ static void usage(FILE *out)
 		"  -f              stay in the foreground (default: become a daemon)\n"
 		"  -d              foreground with libfuse's request debugging\n"
 		"  -o OPTIONS      mount options: ro, allow_other, attr_timeout=S,\n"
-		"                  entry_timeout=S, max_read=N, ... (libfuse3's); as root\n"
-		"                  allow_other is on, and default_permissions always\n"
+		"                  entry_timeout=S, negative_timeout=S (default 1, 1, 0),\n"
+		"                  max_read=N, ... (libfuse3's); as root allow_other is on,\n"
+		"                  and default_permissions always\n"
 		"  -n HOST:PORT    the namenode (else $DFS_NAMENODE, --dir, ./.dfs, config)\n"
 		"  --connections N namenode connections (default 4, at most %d)\n"
 		"  --tls-cert, --tls-key, --tls-ca FILE\n"
@@ -39,6 +42,46 @@ static void usage(FILE *out)
 		"                  the kernel's 128; raising it needs root)\n"
 		"Unmount with: fusermount3 -u MOUNTPOINT\n",
 		FS_POOL_MAX);
+}
+
+/* Takes dfs-fuse's own options (the cache timeouts, "ro") out of the comma-separated
+ * list in, leaving libfuse's in out; -1 with a message for a bad value. */
+static int split_options(const char *in, struct fs *fs, struct buf *out)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} mine[] = {
+		{"attr_timeout=", offsetof(struct fs, attr_timeout)},
+		{"entry_timeout=", offsetof(struct fs, entry_timeout)},
+		{"negative_timeout=", offsetof(struct fs, negative_timeout)},
+	};
+	char *copy = strdup(in ? in : ""), *save = NULL;
+	int rc = copy ? 0 : -1;
+	for (char *o = copy ? strtok_r(copy, ",", &save) : NULL; o && !rc;
+	     o = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < sizeof mine / sizeof mine[0] &&
+		       strncmp(o, mine[i].key, strlen(mine[i].key)))
+			i++;
+		if (i < sizeof mine / sizeof mine[0]) {
+			char *end;
+			double v = strtod(o + strlen(mine[i].key), &end);
+			if (*end || end == o + strlen(mine[i].key) || v < 0 || v > 86400) {
+				fprintf(stderr, "dfs-fuse: -o %s: seconds from 0 to 86400\n", o);
+				rc = -1;
+			}
+			*(double *)((char *)fs + mine[i].off) = v;
+			continue;
+		}
+		if (!strcmp(o, "ro"))
+			fs->read_only = true; /* ours to enforce too (EROFS before any call) */
+		if (out->len)
+			buf_addc(out, ',');
+		buf_adds(out, o);
+	}
+	free(copy);
+	return rc;
 }
 
 /*
@@ -81,7 +124,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct locate_args la = {0};
-	bool foreground = false, debug = false, read_only = false;
+	bool foreground = false, debug = false;
 	const char *logfile = NULL, *mnt = NULL;
 	unsigned npool = 4, readahead_kb = 4096;
 	struct buf opts = BUF_INIT;
@@ -150,10 +193,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	/* ro is ours to enforce too (EROFS before any namenode call) */
-	for (const char *p = opts.data; opts.len && (p = strstr(p, "ro")); p += 2)
-		if ((p == opts.data || p[-1] == ',') && (p[2] == 0 || p[2] == ','))
-			read_only = true;
+	static struct fs fs = {.entry_timeout = 1, .attr_timeout = 1, .negative_timeout = 0};
+	struct buf o = BUF_INIT;
+	/* our defaults first, so the user's -o can override them */
+	buf_adds(&o, "default_permissions,fsname=dfs,subtype=dfs");
+	if (geteuid() == 0)
+		buf_adds(&o, ",allow_other");
+	if (split_options(opts.data, &fs, &o))
+		return 2;
 	if (logfile && log_open(logfile)) {
 		fprintf(stderr, "dfs-fuse: cannot open log file '%s': %s\n", logfile,
 			strerror(errno));
@@ -170,8 +217,7 @@ int main(int argc, char **argv)
 	buf_free(&err);
 	co.uid = (uint32_t)getuid();
 	co.gid = (uint32_t)getgid();
-	static struct fs fs;
-	fs.read_only = read_only;
+	fs_the = &fs;
 	fs.readahead = readahead_kb ? readahead_kb * 1024 : 1 << 20;
 	for (unsigned i = 0; i < npool; i++) {
 		if (dfs_connect(&co, &fs.pool[i])) {
@@ -182,42 +228,38 @@ int main(int argc, char **argv)
 		fs.npool++;
 	}
 
-	/* our defaults first, so the user's -o can override them */
-	struct buf o = BUF_INIT;
-	buf_adds(&o, "default_permissions,fsname=dfs,subtype=dfs,entry_timeout=1,"
-		     "negative_timeout=0,attr_timeout=1");
-	if (geteuid() == 0)
-		buf_adds(&o, ",allow_other");
-	if (opts.len) {
-		buf_addc(&o, ',');
-		buf_adds(&o, opts.data);
-	}
 	char *fargv[] = {argv[0], "-o", o.data, debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, fargv);
-	struct fuse *f = fuse_new(&args, &fs_ops, sizeof fs_ops, &fs);
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, &fs);
 	fuse_opt_free_args(&args); /* what libfuse's option parsing allocated */
-	if (!f) {
+	if (!fs.se) {
 		fprintf(stderr, "dfs-fuse: bad mount options '%s'\n", o.data);
 		return 2;
 	}
-	if (fuse_mount(f, mnt)) {
+	int rc = 1;
+	if (fuse_session_mount(fs.se, mnt)) {
 		fprintf(stderr, "dfs-fuse: cannot mount at '%s'\n", mnt);
-		fuse_destroy(f);
-		return 1;
+		goto destroy;
 	}
 	set_readahead(mnt, readahead_kb);
-	int rc = 1;
-	if (fuse_set_signal_handlers(fuse_get_session(f)))
-		goto out;
-	if (fuse_daemonize(foreground))
+	if (fuse_set_signal_handlers(fs.se) || fuse_daemonize(foreground))
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	log_info("mounted %s at %s", co.namenode, mnt);
-	rc = fuse_loop_mt(f, 0) ? 1 : 0;
-	fuse_remove_signal_handlers(fuse_get_session(f));
+	/* a /dev/fuse clone per worker thread: requests spread over them without one
+	 * shared queue */
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	if (lc) {
+		fuse_loop_cfg_set_clone_fd(lc, 1);
+		fuse_loop_cfg_set_max_threads(lc, 64);
+	}
+	rc = fuse_session_loop_mt(fs.se, lc) ? 1 : 0;
+	fuse_loop_cfg_destroy(lc);
+	fuse_remove_signal_handlers(fs.se);
 out:
-	fuse_unmount(f);
-	fuse_destroy(f);
+	fuse_session_unmount(fs.se);
+destroy:
+	fuse_session_destroy(fs.se);
 	for (unsigned i = 0; i < fs.npool; i++)
 		dfs_close(fs.pool[i]);
 	buf_free(&o);

@@ -49,7 +49,7 @@ struct ofile {
 	 * (close stores small blocks in their memory only; fsync syncs the rest) */
 	uint8_t *synced;
 	size_t nsynced;
-	uint64_t key;   /* name key of the first opener (ofile_version_note) */
+	struct dfs_client *kept; /* unlinked while open: reclaim there at the last close */
 };
 
 #define NBUCKETS 1024
@@ -109,10 +109,9 @@ static struct {
 	} v[NVERSIONS];
 } versions = {PTHREAD_MUTEX_INITIALIZER, {{0, 0, 0}}};
 
-void ofile_version_note(uint64_t ino, uint64_t key, int64_t mtime, uint64_t size)
+void ofile_version_note(uint64_t ino, int64_t mtime, uint64_t size)
 {
 	pthread_mutex_lock(&versions.lock);
-	ino ^= key;
 	size_t k = ino % NVERSIONS;
 	versions.v[k].ino = ino;
 	versions.v[k].mtime = mtime;
@@ -120,10 +119,10 @@ void ofile_version_note(uint64_t ino, uint64_t key, int64_t mtime, uint64_t size
 	pthread_mutex_unlock(&versions.lock);
 }
 
-bool ofile_version_same(const struct dfs_attr *a, uint64_t key)
+bool ofile_version_same(const struct dfs_attr *a)
 {
 	pthread_mutex_lock(&versions.lock);
-	uint64_t ino = a->ino ^ key;
+	uint64_t ino = a->ino;
 	size_t k = ino % NVERSIONS;
 	bool same = versions.v[k].ino == ino && versions.v[k].mtime == a->mtime &&
 		    versions.v[k].size == a->size;
@@ -254,10 +253,14 @@ void ofile_put(struct ofile *f)
 	*pp = f->next;
 	table.n--;
 	pthread_mutex_unlock(&table.lock);
-	int rc = ofile_flush(f, false);
+	int rc = f->kept ? 0 : ofile_flush(f, false); /* a kept file's data is going */
 	if (rc)
 		log_error("inode %llu: unflushed writes lost at release: %s",
 			  (unsigned long long)f->ino, strerror(-rc));
+	if (f->kept && (rc = dfs_reclaim(f->kept, f->ino)))
+		log_warn("inode %llu: unlinked while open, not reclaimed (%s): the namenode "
+			 "deletes it when this mount goes", (unsigned long long)f->ino,
+			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
 	while (f->ndirty)
 		drop_dirty(f, 0);
 	free(f->dirty);
@@ -319,12 +322,18 @@ void ofile_overlay(struct dfs_attr *a)
 	pthread_mutex_unlock(&table.lock);
 }
 
-void ofile_set_key(struct ofile *f, uint64_t key)
+void ofile_mark_kept(uint64_t ino, struct dfs_client *session)
 {
-	pthread_rwlock_wrlock(&f->lock);
-	if (!f->key)
-		f->key = key;
-	pthread_rwlock_unlock(&f->lock);
+	pthread_mutex_lock(&table.lock);
+	struct ofile *f;
+	for (f = table.b[ino % NBUCKETS]; f; f = f->next)
+		if (f->ino == ino)
+			break;
+	if (f)
+		f->kept = session;
+	pthread_mutex_unlock(&table.lock);
+	if (!f) /* closed meanwhile: nothing will reclaim it but us */
+		dfs_reclaim(session, ino);
 }
 
 uint64_t ofile_ino(const struct ofile *f) { return f->ino; }
@@ -504,8 +513,7 @@ static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change 
 	f->cur.attr = *a;
 	f->low = a->size;
 	__atomic_store_n(&f->mtime, a->mtime, __ATOMIC_RELAXED);
-	if (f->key)
-		ofile_version_note(f->ino, f->key, a->mtime, a->size);
+	ofile_version_note(f->ino, a->mtime, a->size); /* the kernel holds our own writes */
 	return 0;
 }
 

@@ -61,13 +61,13 @@ uint64_t ofile_ino(const struct ofile *f);
 uint64_t ofile_size(struct ofile *f);
 
 /*
- * Remembers the version (mtime, size) of inode ino the kernel has cached under name
- * `key` (a hash of the path it was opened by: hard links are separate kernel inodes
- * with separate caches); ofile_version_same tells whether attr still matches it.
+ * Remembers the version (mtime, size) of inode ino the kernel has cached;
+ * ofile_version_same tells whether attr still matches it.
  */
-void ofile_version_note(uint64_t ino, uint64_t key, int64_t mtime, uint64_t size);
-bool ofile_version_same(const struct dfs_attr *attr, uint64_t key);
-/* Sets the name key under which the file's own writes are noted (the first opener's). */
-void ofile_set_key(struct ofile *f, uint64_t key);
+void ofile_version_note(uint64_t ino, int64_t mtime, uint64_t size);
+bool ofile_version_same(const struct dfs_attr *attr);
+/* Open inode ino lost its last name and the namenode keeps it for this mount (on
+ * session, the connection that unlinked it): its last close reclaims it there. */
+void ofile_mark_kept(uint64_t ino, struct dfs_client *session);
 
 #endif

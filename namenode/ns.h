@@ -26,7 +26,7 @@
 #include "attr.h"
 
 /* The namespace format this build writes and reads (the "V" record, ns_int.h). */
-#define NN_NS_FORMAT 1
+#define NN_NS_FORMAT 2
 #define NN_ROOT_INO 1
 
 struct nn_ns;
@@ -41,6 +41,7 @@ struct nn_attr {
 		struct dfs_attr base;
 	};
 	uint32_t nblocks;
+	uint64_t parent;   /* a directory's parent (the root's is itself); 0 for others */
 	char target[4096]; /* symlink target */
 };
 
@@ -127,8 +128,7 @@ int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t fl
 		 struct nn_blocks *freed);
 int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_blocks *freed);
 /* Sets a file's replication, or a directory's default for new files. */
-int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
-		 struct nn_attr *out);
+int nn_ns_setrep(struct nn_ns *ns, uint64_t ino, uint16_t replication, struct nn_attr *out);
 /* Calls cb for every block of every file (start-up: building the block map). */
 typedef void (*nn_ns_block_cb)(void *arg, const struct nn_blockrec *b, uint16_t replication);
 int nn_ns_scan_blocks(struct nn_ns *ns, nn_ns_block_cb cb, void *arg);
@@ -154,6 +154,57 @@ int nn_ns_mknod(struct nn_ns *ns, const char *path, uint8_t type, uint32_t mode,
 int nn_ns_link(struct nn_ns *ns, const char *existing, const char *newpath,
 	       struct nn_attr *out);
 
+/*
+ * The same calls addressed by inode, for the mount (libfuse's low-level API): a name
+ * in a directory is (dir inode, name), a file is its inode number, and no path is
+ * resolved, so no path length applies. A name is 1..PROTO_NAME_MAX bytes without '/'
+ * and is not "." or "..": -EINVAL or -ENAMETOOLONG (nn_ns_check_name). A dir that is
+ * no inode gives -ENOENT, one that is not a directory -ENOTDIR. Inode numbers are
+ * never reused (the counter only grows), so an inode number alone names one file for
+ * the namespace's whole life.
+ */
+int nn_ns_check_name(const char *name);
+/* The inode named name in directory dir: 0 or -ENOENT. */
+int nn_ns_lookup(struct nn_ns *ns, uint64_t dir, const char *name, struct nn_attr *out);
+/* One new directory (no -p): -EEXIST when the name is taken. */
+int nn_ns_mkdir_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
+		   uint32_t uid, uint32_t gid, struct nn_attr *out);
+int nn_ns_create_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
+		    bool overwrite, uint16_t replication, uint64_t block_size, uint32_t uid,
+		    uint32_t gid, struct nn_attr *out, struct nn_blocks *freed);
+int nn_ns_symlink_at(struct nn_ns *ns, uint64_t dir, const char *name, const char *target,
+		     uint32_t uid, uint32_t gid, struct nn_attr *out);
+int nn_ns_mknod_at(struct nn_ns *ns, uint64_t dir, const char *name, uint8_t type,
+		   uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct nn_attr *out);
+/* Adds (dir, name) as another name of inode ino. */
+int nn_ns_link_at(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name,
+		  struct nn_attr *out);
+/* unlink(2) (a directory gives -EISDIR) or, with NN_UNLINK_DIR, rmdir(2) (a
+ * non-directory gives -ENOTDIR, a non-empty one -ENOTEMPTY). With NN_UNLINK_KEEP a
+ * file losing its last name is kept, with nlink 0, until nn_ns_reclaim: a mount has it
+ * open (POSIX: an unlinked file lives until its last close). gone (may be NULL) gets
+ * the inode as the name left it: nlink 0 when that was its last name. */
+#define NN_UNLINK_DIR 0x1
+#define NN_UNLINK_KEEP 0x2
+int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t flags,
+		    struct nn_blocks *freed, struct nn_attr *gone);
+/* Deletes a kept inode (NN_UNLINK_KEEP) at its last close: -ENOENT when ino is not
+ * kept (any more). Its blocks go to freed. */
+int nn_ns_reclaim(struct nn_ns *ns, uint64_t ino, struct nn_blocks *freed);
+/* Calls cb for every kept inode (start-up: no mount's open survives a restart). */
+int nn_ns_scan_kept(struct nn_ns *ns, nn_ns_ino_cb cb, void *arg);
+/* rename(2) with PROTO_RENAME_* flags, as nn_ns_rename; moving a directory into itself
+ * or below it is -EINVAL, checked by walking the directories' parents. With
+ * PROTO_RENAME_KEEP a file replaced and so losing its last name is kept, as
+ * NN_UNLINK_KEEP keeps it. */
+int nn_ns_rename_at(struct nn_ns *ns, uint64_t sdir, const char *sname, uint64_t ddir,
+		    const char *dname, uint32_t flags, struct nn_blocks *freed);
+int nn_ns_setattr_ino(struct nn_ns *ns, uint64_t ino, uint32_t valid, uint32_t mode,
+		      uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime,
+		      struct nn_attr *out);
+int nn_ns_list_ino(struct nn_ns *ns, uint64_t dir, const char *start_after, uint32_t max,
+		   nn_ns_list_cb cb, void *arg, bool *more);
+
 /* Extended attributes: names up to PROTO_NAME_MAX bytes, values up to NN_XATTR_MAX.
  * flags: PROTO_XATTR_CREATE (EEXIST if set) / PROTO_XATTR_REPLACE (ENODATA if not). */
 #define NN_XATTR_MAX 65536
@@ -165,9 +216,15 @@ int nn_ns_xattr_get(struct nn_ns *ns, const char *path, const char *name, struct
 /* Appends every name, each NUL-terminated, to out (reset first). */
 int nn_ns_xattr_list(struct nn_ns *ns, const char *path, struct buf *out);
 int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name);
+/* ... and by inode */
+int nn_ns_xattr_set_ino(struct nn_ns *ns, uint64_t ino, const char *name, const void *value,
+			size_t len, uint32_t flags);
+int nn_ns_xattr_get_ino(struct nn_ns *ns, uint64_t ino, const char *name, struct buf *out);
+int nn_ns_xattr_list_ino(struct nn_ns *ns, uint64_t ino, struct buf *out);
+int nn_ns_xattr_remove_ino(struct nn_ns *ns, uint64_t ino, const char *name);
 
 /* Sets a directory's block size for new files (0 = unset), or an empty file's. */
-int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size,
+int nn_ns_set_block_size(struct nn_ns *ns, uint64_t ino, uint64_t block_size,
 			 struct nn_attr *out);
 
 /* Reserves a fresh block id and generation stamp (for a block not yet in any file). */

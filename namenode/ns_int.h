@@ -20,25 +20,34 @@
  *   "V"                         format record: "dfs-ns" (6 bytes), u32 NN_NS_FORMAT
  *   "C"                         counters: u64 next inode, u64 block-id ceiling,
  *                               u64 genstamp ceiling (see "Counters" in ns_store.c)
- *   "I" u64 ino                 inode: u8 record version (1), u8 type, u32 mode,
+ *   "I" u64 ino                 inode: u8 record version (2), u8 type, u32 mode,
  *                               u32 uid, u32 gid, u32 nlink, u64 size, i64 mtime,
  *                               i64 atime, i64 ctime, u16 replication, u64 block_size,
  *                               u32 rdev, u8 flags, u32 nblocks, then the symlink
- *                               target as u32 length + bytes (nn_ns_encode_inode)
+ *                               target as u32 length + bytes, then u64 parent
+ *                               (a directory's; 0 for others; version 1, format 1,
+ *                               ended before it) (nn_ns_encode_inode)
  *   "D" u64 parent, name bytes  directory entry: u64 child ino, u8 type (PROTO_T_*)
  *   "B" u64 ino, u32 index      block slot: u64 block id (0: a hole), u64 genstamp,
  *                               u64 length
  *   "X" u64 ino, name bytes     extended attribute: the raw value
+ *   "U" u64 ino                 a file unlinked while a mount had it open: kept, with
+ *                               nlink 0, until nn_ns_reclaim (empty value)
  *
  * Versioning: "V" is the namespace's format version, written by nn_ns_format, checked
  * by nn_ns_open (no "V" or another magic: -ENOENT; another version: -EPROTO) and by
  * nn_ns_restore (a backup must carry this version's "V"). Inode records also carry
- * their own version byte (1), so one record type can change layout without a whole
- * new format. A change that old code cannot read bumps NN_NS_FORMAT (ns.h).
+ * their own version byte (2), so one record type can change layout without a whole
+ * new format. A change that old code cannot read bumps NN_NS_FORMAT (ns.h). Format 2
+ * added the directories' parents (for inode-addressed renames); `dfs-namenode upgrade`
+ * brings a format-1 namespace to it (upgrade_dir_parents, ns_store.c).
  *
  * Invariants every mutation keeps (one WriteBatch, so they hold on disk at every sync):
  *   - an inode's nlink is the number of "D" entries naming it (directories: 2 + their
- *     subdirectories); the root, inode 1, has no entry;
+ *     subdirectories); the root, inode 1, has no entry; an inode with nlink 0 has a
+ *     "U" record (it is kept for an open file) and a "U" record names such an inode;
+ *   - a directory's parent is the directory whose "D" entry names it (the root's is
+ *     itself), so walking parents from any directory reaches the root;
  *   - a file's nblocks equals its number of "B" slots, 0..nblocks-1, and its size is
  *     the sum of their lengths;
  *   - PROTO_A_XATTRS is set exactly when the inode has an "X" record;
@@ -143,8 +152,6 @@ int nn_ns_open_db(const char *dir, bool create, struct nn_ns **out);
 bool nn_ns_next_name(const char **p, char name[PROTO_NAME_MAX + 1]);
 /* True when nothing but slashes is left of p. */
 bool nn_ns_is_last(const char *p);
-/* True when path (checked) is dir itself or below it, component-wise. */
-bool nn_ns_path_is_within(const char *dir, const char *path);
 /* The child inode named name in directory parent: 0, -ENOENT or -EIO. */
 int nn_ns_dirent_get(struct nn_ns *ns, uint64_t parent, const char *name, uint64_t *child);
 /*
@@ -159,6 +166,22 @@ int nn_ns_resolve(struct nn_ns *ns, const char *path, struct nn_attr *a,
  * there (then in *target). -EBUSY for the root itself. */
 int nn_ns_resolve_parent(struct nn_ns *ns, const char *path, struct nn_attr *parent,
 			 char name[PROTO_NAME_MAX + 1], struct nn_attr *target, bool *exists);
+/* A name in a directory, resolved: what the calls that add, remove or rename names
+ * work on, whether the caller named it by path or by (directory inode, name). */
+struct nn_ns_slot {
+	struct nn_attr dir;            /* the directory */
+	char name[PROTO_NAME_MAX + 1]; /* the name in it */
+	struct nn_attr old;            /* what the name holds, when exists */
+	bool exists;
+};
+/* path's parent directory and last name into sl; -EBUSY for the root itself. */
+int nn_ns_slot_path(struct nn_ns *ns, const char *path, struct nn_ns_slot *sl);
+/* name in directory dir into sl: -ENOENT when there is no inode dir, -ENOTDIR when it is
+ * not a directory, nn_ns_check_name's errors for the name. */
+int nn_ns_slot_at(struct nn_ns *ns, uint64_t dir, const char *name, struct nn_ns_slot *sl);
+/* 1 when directory ino is dir or below it (walking the parents up), 0 when not, or
+ * -errno. */
+int nn_ns_is_within(struct nn_ns *ns, uint64_t ino, uint64_t dir);
 /* True when directory ino has no entries. */
 bool nn_ns_dir_is_empty(struct nn_ns *ns, uint64_t ino);
 

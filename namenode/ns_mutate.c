@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "pack.h"
 
 static void touch_dir(struct nn_attr *d, int64_t t)
 {
@@ -33,16 +34,28 @@ static void touch_dir(struct nn_attr *d, int64_t t)
 	d->ctime = t;
 }
 
+/* The key of inode ino's "U" record (kept while open). */
+static size_t key_kept(uint8_t *k, uint64_t ino) { return nn_ns_key_prefix(k, 'U', ino); }
+
 /* Removes one link to inode a (its entry already deleted by the caller); when the last
- * link goes, deletes the inode, its blocks and xattrs into wb and freed. */
-static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr *a,
-		      struct nn_blocks *freed, int64_t t)
+ * link goes, deletes the inode, its blocks and xattrs into wb and freed -- or, with
+ * keep (a file some mount has open), keeps it with nlink 0 and a "U" record. */
+static void drop_link_keep(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr *a,
+			   struct nn_blocks *freed, int64_t t, bool keep)
 {
-	if (a->type != PROTO_T_DIR && a->nlink > 1) {
+	if (a->type != PROTO_T_DIR && (a->nlink > 1 || (keep && a->nlink == 1))) {
 		a->nlink--;
 		a->ctime = t;
 		nn_ns_put_inode(wb, a);
+		if (!a->nlink) {
+			uint8_t k[NN_NS_PREFIX_LEN];
+			leveldb_writebatch_put(wb, (const char *)k, key_kept(k, a->ino), "", 0);
+		}
 		return;
+	}
+	if (!a->nlink) { /* a kept inode going at last */
+		uint8_t k[NN_NS_PREFIX_LEN];
+		leveldb_writebatch_delete(wb, (const char *)k, key_kept(k, a->ino));
 	}
 	uint8_t k[NN_NS_PREFIX_LEN];
 	leveldb_writebatch_delete(wb, (const char *)k, nn_ns_key_inode(k, a->ino));
@@ -61,6 +74,12 @@ static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr
 		nn_blocks_free(&bl);
 	}
 	nn_ns_xattr_drop_all(ns, wb, a->ino);
+}
+
+static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr *a,
+		      struct nn_blocks *freed, int64_t t)
+{
+	drop_link_keep(ns, wb, a, freed, t, false);
 }
 
 static void init_child(struct nn_ns *ns, struct nn_attr *a, uint8_t type, uint32_t mode,
@@ -125,6 +144,7 @@ int nn_ns_mkdir(struct nn_ns *ns, const char *path, uint32_t mode, bool parents,
 			   gid, t);
 		child.replication = cur.replication;
 		child.block_size = cur.block_size;
+		child.parent = cur.ino;
 		nn_ns_put_dirent(wb, cur.ino, name, child.ino, PROTO_T_DIR);
 		cur.nlink++;
 		touch_dir(&cur, t);
@@ -150,45 +170,114 @@ fail:
 	return rc;
 }
 
-int nn_ns_create(struct nn_ns *ns, const char *path, uint32_t mode, bool overwrite,
-		 uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
-		 struct nn_attr *out, struct nn_blocks *freed)
+int nn_ns_mkdir_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
+		   uint32_t uid, uint32_t gid, struct nn_attr *out)
 {
-	struct nn_attr parent, old, a;
-	char name[PROTO_NAME_MAX + 1];
-	bool exists;
-	int rc = nn_ns_resolve_parent(ns, path, &parent, name, &old, &exists);
-	if (rc == -EBUSY)
-		return -EISDIR;
-	if (rc)
+	struct nn_ns_slot *sl = malloc(sizeof *sl);
+	if (!sl)
+		return -ENOMEM;
+	int rc = nn_ns_slot_at(ns, dir, name, sl);
+	if (!rc && sl->exists)
+		rc = -EEXIST;
+	if (rc) {
+		free(sl);
 		return rc;
+	}
+	struct nn_attr *p = &sl->dir, a;
+	int64_t t = nn_ns_now();
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	init_child(ns, &a, PROTO_T_DIR, mode, uid, gid, t);
+	a.replication = p->replication;
+	a.block_size = p->block_size;
+	a.parent = p->ino;
+	nn_ns_put_dirent(wb, p->ino, sl->name, a.ino, PROTO_T_DIR);
+	p->nlink++;
+	touch_dir(p, t);
+	nn_ns_put_inode(wb, p);
+	nn_ns_put_inode(wb, &a);
+	nn_ns_put_counters(ns, wb);
+	ns->nfiles++;
+	free(sl);
+	rc = nn_ns_commit(ns, wb);
+	if (!rc && out)
+		*out = a;
+	return rc;
+}
+
+/* Creates a file (under construction) at slot sl. */
+static int create_in(struct nn_ns *ns, struct nn_ns_slot *sl, uint32_t mode, bool overwrite,
+		     uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
+		     struct nn_attr *out, struct nn_blocks *freed)
+{
+	struct nn_attr *parent = &sl->dir, a;
 	if (replication > PROTO_REPL_MAX)
 		return -EINVAL;
-	if (exists) {
-		if (old.type == PROTO_T_DIR)
+	if (sl->exists) {
+		if (sl->old.type == PROTO_T_DIR)
 			return -EISDIR;
 		if (!overwrite)
 			return -EEXIST;
 	}
 	int64_t t = nn_ns_now();
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	if (exists)
-		drop_link(ns, wb, &old, freed, t);
+	if (sl->exists)
+		drop_link(ns, wb, &sl->old, freed, t);
 	init_child(ns, &a, PROTO_T_FILE, mode, uid, gid, t);
 	a.replication = replication ? replication
-			: parent.replication ? parent.replication : ns->defaults.replication;
+			: parent->replication ? parent->replication : ns->defaults.replication;
 	a.block_size = block_size ? block_size
-		       : parent.block_size ? parent.block_size : ns->defaults.block_size;
+		       : parent->block_size ? parent->block_size : ns->defaults.block_size;
 	a.flags = PROTO_A_UNDER_CONSTRUCTION;
-	nn_ns_put_dirent(wb, parent.ino, name, a.ino, PROTO_T_FILE);
+	nn_ns_put_dirent(wb, parent->ino, sl->name, a.ino, PROTO_T_FILE);
 	nn_ns_put_inode(wb, &a);
-	touch_dir(&parent, t);
-	nn_ns_put_inode(wb, &parent);
+	touch_dir(parent, t);
+	nn_ns_put_inode(wb, parent);
 	nn_ns_put_counters(ns, wb);
 	ns->nfiles++;
-	rc = nn_ns_commit(ns, wb);
+	int rc = nn_ns_commit(ns, wb);
 	if (!rc && out)
 		*out = a;
+	return rc;
+}
+
+/* Resolves a slot by path (when path is set) or by (dir, name) into a new *sl. */
+static int slot_new(struct nn_ns *ns, const char *path, uint64_t dir, const char *name,
+		    struct nn_ns_slot **sl)
+{
+	*sl = malloc(sizeof **sl);
+	if (!*sl)
+		return -ENOMEM;
+	int rc = path ? nn_ns_slot_path(ns, path, *sl) : nn_ns_slot_at(ns, dir, name, *sl);
+	if (rc) {
+		free(*sl);
+		*sl = NULL;
+	}
+	return rc;
+}
+
+int nn_ns_create(struct nn_ns *ns, const char *path, uint32_t mode, bool overwrite,
+		 uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
+		 struct nn_attr *out, struct nn_blocks *freed)
+{
+	struct nn_ns_slot *sl;
+	int rc = slot_new(ns, path, 0, NULL, &sl);
+	if (rc)
+		return rc == -EBUSY ? -EISDIR : rc;
+	rc = create_in(ns, sl, mode, overwrite, replication, block_size, uid, gid, out, freed);
+	free(sl);
+	return rc;
+}
+
+int nn_ns_create_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
+		    bool overwrite, uint16_t replication, uint64_t block_size, uint32_t uid,
+		    uint32_t gid, struct nn_attr *out, struct nn_blocks *freed)
+{
+	struct nn_ns_slot *sl;
+	int rc = slot_new(ns, NULL, dir, name, &sl);
+	if (rc)
+		return rc;
+	rc = create_in(ns, sl, mode, overwrite, replication, block_size, uid, gid, out, freed);
+	free(sl);
 	return rc;
 }
 
@@ -311,34 +400,38 @@ int nn_ns_complete(struct nn_ns *ns, uint64_t ino, uint64_t last_id, uint64_t la
 	return rc;
 }
 
-int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t flags,
-		 struct nn_blocks *freed)
+/* Refuses (-EINVAL) moving directory a into directory dir when dir is a or below it. */
+static int check_not_within(struct nn_ns *ns, const struct nn_attr *a, uint64_t dir)
 {
-	struct nn_attr sp, s, dp, d;
-	char sname[PROTO_NAME_MAX + 1], dname[PROTO_NAME_MAX + 1];
-	bool sexists, dexists;
-	int rc = nn_ns_resolve_parent(ns, src, &sp, sname, &s, &sexists);
-	if (rc) /* -EBUSY for the root */
-		return rc;
-	if (!sexists)
+	if (a->type != PROTO_T_DIR)
+		return 0;
+	int rc = nn_ns_is_within(ns, dir, a->ino);
+	return rc == 1 ? -EINVAL : rc;
+}
+
+/* Renames slot ss to slot ds (see nn_ns_rename). */
+static int rename_in(struct nn_ns *ns, struct nn_ns_slot *ss, struct nn_ns_slot *ds,
+		     uint32_t flags, struct nn_blocks *freed)
+{
+	struct nn_attr sp = ss->dir, s = ss->old, dp = ds->dir, d = ds->old;
+	const char *sname = ss->name, *dname = ds->name;
+	bool dexists = ds->exists;
+	int rc;
+	if (!ss->exists)
 		return -ENOENT;
-	rc = nn_ns_resolve_parent(ns, dst, &dp, dname, &d, &dexists);
-	if (rc)
-		return rc;
 	if ((flags & PROTO_RENAME_NOREPLACE) && (flags & PROTO_RENAME_EXCHANGE))
 		return -EINVAL;
-	if (s.type == PROTO_T_DIR && nn_ns_path_is_within(src, dst) && !(sp.ino == dp.ino &&
-	    !strcmp(sname, dname)))
-		return -EINVAL;
 	if (dexists && d.ino == s.ino)
-		return 0; /* same file (or hard links to it): nothing to do */
+		return 0; /* the same name, the same file, or hard links to it: nothing to do */
+	if ((rc = check_not_within(ns, &s, dp.ino)))
+		return rc;
 	if (dexists && (flags & PROTO_RENAME_NOREPLACE))
 		return -EEXIST;
 	if (flags & PROTO_RENAME_EXCHANGE) {
 		if (!dexists)
 			return -ENOENT;
-		if (d.type == PROTO_T_DIR && nn_ns_path_is_within(dst, src))
-			return -EINVAL;
+		if ((rc = check_not_within(ns, &d, sp.ino)))
+			return rc;
 	} else if (dexists) {
 		if (s.type == PROTO_T_DIR && d.type != PROTO_T_DIR)
 			return -ENOTDIR;
@@ -359,13 +452,16 @@ int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t fl
 			dp.nlink = (uint32_t)((int)dp.nlink + delta);
 		}
 		d.ctime = t;
+		if (d.type == PROTO_T_DIR)
+			d.parent = sp.ino;
 		nn_ns_put_inode(wb, &d);
 	} else {
 		nn_ns_del_dirent(wb, sp.ino, sname);
 		if (dexists) {
 			if (d.type == PROTO_T_DIR)
 				dp.nlink--;
-			drop_link(ns, wb, &d, freed, t);
+			drop_link_keep(ns, wb, &d, freed, t,
+				       (flags & PROTO_RENAME_KEEP) && d.type == PROTO_T_FILE);
 		}
 		nn_ns_put_dirent(wb, dp.ino, dname, s.ino, s.type);
 		if (s.type == PROTO_T_DIR && !same_parent) {
@@ -374,6 +470,8 @@ int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t fl
 		}
 	}
 	s.ctime = t;
+	if (s.type == PROTO_T_DIR)
+		s.parent = dp.ino;
 	nn_ns_put_inode(wb, &s);
 	touch_dir(&dp, t);
 	if (same_parent) {
@@ -384,6 +482,40 @@ int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t fl
 		nn_ns_put_inode(wb, &dp);
 	}
 	return nn_ns_commit(ns, wb);
+}
+
+/* Resolves two slots (by path when spath is set) and renames; frees them. */
+static int rename_slots(struct nn_ns *ns, const char *spath, uint64_t sdir, const char *sname,
+			const char *dpath, uint64_t ddir, const char *dname, uint32_t flags,
+			struct nn_blocks *freed)
+{
+	struct nn_ns_slot *ss, *ds;
+	int rc = slot_new(ns, spath, sdir, sname, &ss); /* -EBUSY for the root */
+	if (rc)
+		return rc;
+	if (!ss->exists) {
+		free(ss);
+		return -ENOENT;
+	}
+	rc = slot_new(ns, dpath, ddir, dname, &ds);
+	if (!rc) {
+		rc = rename_in(ns, ss, ds, flags, freed);
+		free(ds);
+	}
+	free(ss);
+	return rc;
+}
+
+int nn_ns_rename(struct nn_ns *ns, const char *src, const char *dst, uint32_t flags,
+		 struct nn_blocks *freed)
+{
+	return rename_slots(ns, src, 0, NULL, dst, 0, NULL, flags, freed);
+}
+
+int nn_ns_rename_at(struct nn_ns *ns, uint64_t sdir, const char *sname, uint64_t ddir,
+		    const char *dname, uint32_t flags, struct nn_blocks *freed)
+{
+	return rename_slots(ns, NULL, sdir, sname, NULL, ddir, dname, flags, freed);
 }
 
 /* Deletes the subtree under directory d (entries, inodes, blocks) into wb. */
@@ -426,15 +558,15 @@ static int delete_tree(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_att
 	return rc;
 }
 
-int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_blocks *freed)
+/* Removes the name in slot sl (and, with recursive, a directory's whole subtree);
+ * with keep, a file losing its last name is kept (drop_link_keep). */
+static int delete_in(struct nn_ns *ns, struct nn_ns_slot *sl, bool recursive, bool keep,
+		     struct nn_blocks *freed)
 {
-	struct nn_attr p, a;
-	char name[PROTO_NAME_MAX + 1];
-	bool exists;
-	int rc = nn_ns_resolve_parent(ns, path, &p, name, &a, &exists);
-	if (rc)
-		return rc;
-	if (!exists)
+	struct nn_attr p = sl->dir, a = sl->old;
+	const char *name = sl->name;
+	int rc;
+	if (!sl->exists)
 		return -ENOENT;
 	if (a.type == PROTO_T_DIR && !recursive && !nn_ns_dir_is_empty(ns, a.ino))
 		return -ENOTEMPTY;
@@ -452,19 +584,52 @@ int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_b
 		p.nlink--;
 	}
 	nn_ns_del_dirent(wb, p.ino, name);
-	drop_link(ns, wb, &a, freed, t);
+	drop_link_keep(ns, wb, &a, freed, t, keep && a.type == PROTO_T_FILE);
 	touch_dir(&p, t);
 	nn_ns_put_inode(wb, &p);
 	return nn_ns_commit(ns, wb);
 }
 
-int nn_ns_setrep(struct nn_ns *ns, const char *path, uint16_t replication,
-		 struct nn_attr *out)
+int nn_ns_delete(struct nn_ns *ns, const char *path, bool recursive, struct nn_blocks *freed)
+{
+	struct nn_ns_slot *sl;
+	int rc = slot_new(ns, path, 0, NULL, &sl);
+	if (rc)
+		return rc;
+	rc = delete_in(ns, sl, recursive, false, freed);
+	free(sl);
+	return rc;
+}
+
+int nn_ns_unlink_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t flags,
+		    struct nn_blocks *freed, struct nn_attr *gone)
+{
+	bool rmdir = flags & NN_UNLINK_DIR;
+	struct nn_ns_slot *sl;
+	int rc = slot_new(ns, NULL, dir, name, &sl);
+	if (rc)
+		return rc;
+	if (sl->exists && rmdir && sl->old.type != PROTO_T_DIR)
+		rc = -ENOTDIR;
+	else if (sl->exists && !rmdir && sl->old.type == PROTO_T_DIR)
+		rc = -EISDIR;
+	else
+		rc = delete_in(ns, sl, false, flags & NN_UNLINK_KEEP, freed);
+	if (!rc && gone) {
+		*gone = sl->old;
+		if (gone->type != PROTO_T_DIR && gone->nlink > 0)
+			gone->nlink--; /* 0: that was its last name */
+	}
+	free(sl);
+	return rc;
+}
+
+int nn_ns_setrep(struct nn_ns *ns, uint64_t ino, uint16_t replication, struct nn_attr *out)
 {
 	if (replication < 1 || replication > PROTO_REPL_MAX)
 		return -EINVAL;
 	struct nn_attr a;
-	int rc = nn_ns_stat(ns, path, &a);
+	int rc = nn_ns_stat_ino(ns, ino, &a);
 	if (rc)
 		return rc;
 	if (a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
@@ -481,6 +646,15 @@ int nn_ns_setattr(struct nn_ns *ns, const char *path, uint32_t valid, uint32_t m
 {
 	struct nn_attr a;
 	int rc = nn_ns_stat(ns, path, &a);
+	return rc ? rc : nn_ns_setattr_ino(ns, a.ino, valid, mode, uid, gid, atime, mtime, out);
+}
+
+int nn_ns_setattr_ino(struct nn_ns *ns, uint64_t ino, uint32_t valid, uint32_t mode,
+		      uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime,
+		      struct nn_attr *out)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat_ino(ns, ino, &a);
 	if (rc)
 		return rc;
 	if (valid & PROTO_SET_MODE)
@@ -497,28 +671,32 @@ int nn_ns_setattr(struct nn_ns *ns, const char *path, uint32_t valid, uint32_t m
 	return nn_ns_commit_inode(ns, &a, out);
 }
 
-/* Resolves the parent of path, whose last name must be free: -EEXIST when something
- * (or the root itself) is there already. */
-static int resolve_free_name(struct nn_ns *ns, const char *path, struct nn_attr *parent,
-			     char name[PROTO_NAME_MAX + 1])
+/* Resolves a slot (by path when path is set) whose name must be free: -EEXIST when
+ * something (or the root itself) is there already. */
+static int free_slot(struct nn_ns *ns, const char *path, uint64_t dir, const char *name,
+		     struct nn_ns_slot **sl)
 {
-	struct nn_attr old;
-	bool exists;
-	int rc = nn_ns_resolve_parent(ns, path, parent, name, &old, &exists);
-	if (rc == -EBUSY || (!rc && exists))
+	int rc = slot_new(ns, path, dir, name, sl);
+	if (rc == -EBUSY)
 		return -EEXIST;
+	if (!rc && (*sl)->exists) {
+		free(*sl);
+		*sl = NULL;
+		rc = -EEXIST;
+	}
 	return rc;
 }
 
-/* Adds a new non-directory, non-file inode (a filled in by the caller) at path. */
-static int add_node(struct nn_ns *ns, const char *path, struct nn_attr *a, uint8_t type,
-		    uint32_t mode, uint32_t uid, uint32_t gid)
+/* Adds a new non-directory, non-file inode (a filled in by the caller) at path, or at
+ * (dir, name) when path is NULL. */
+static int add_node(struct nn_ns *ns, const char *path, uint64_t dir, const char *name,
+		    struct nn_attr *a, uint8_t type, uint32_t mode, uint32_t uid, uint32_t gid)
 {
-	struct nn_attr parent;
-	char name[PROTO_NAME_MAX + 1];
-	int rc = resolve_free_name(ns, path, &parent, name);
+	struct nn_ns_slot *sl;
+	int rc = free_slot(ns, path, dir, name, &sl);
 	if (rc)
 		return rc;
+	struct nn_attr parent = sl->dir;
 	int64_t t = nn_ns_now();
 	char target[sizeof a->target];
 	uint32_t rdev = a->rdev;
@@ -529,7 +707,8 @@ static int add_node(struct nn_ns *ns, const char *path, struct nn_attr *a, uint8
 	if (type == PROTO_T_SYMLINK)
 		a->size = strlen(a->target);
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	nn_ns_put_dirent(wb, parent.ino, name, a->ino, type);
+	nn_ns_put_dirent(wb, parent.ino, sl->name, a->ino, type);
+	free(sl);
 	nn_ns_put_inode(wb, a);
 	touch_dir(&parent, t);
 	nn_ns_put_inode(wb, &parent);
@@ -538,8 +717,8 @@ static int add_node(struct nn_ns *ns, const char *path, struct nn_attr *a, uint8
 	return nn_ns_commit(ns, wb);
 }
 
-int nn_ns_symlink(struct nn_ns *ns, const char *path, const char *target, uint32_t uid,
-		  uint32_t gid, struct nn_attr *out)
+static int symlink_node(struct nn_ns *ns, const char *path, uint64_t dir, const char *name,
+			const char *target, uint32_t uid, uint32_t gid, struct nn_attr *out)
 {
 	size_t n = strlen(target);
 	if (!n)
@@ -549,7 +728,35 @@ int nn_ns_symlink(struct nn_ns *ns, const char *path, const char *target, uint32
 	struct nn_attr a;
 	memset(&a, 0, sizeof a);
 	memcpy(a.target, target, n + 1);
-	int rc = add_node(ns, path, &a, PROTO_T_SYMLINK, 0777, uid, gid);
+	int rc = add_node(ns, path, dir, name, &a, PROTO_T_SYMLINK, 0777, uid, gid);
+	if (!rc && out)
+		*out = a;
+	return rc;
+}
+
+int nn_ns_symlink(struct nn_ns *ns, const char *path, const char *target, uint32_t uid,
+		  uint32_t gid, struct nn_attr *out)
+{
+	return symlink_node(ns, path, 0, NULL, target, uid, gid, out);
+}
+
+int nn_ns_symlink_at(struct nn_ns *ns, uint64_t dir, const char *name, const char *target,
+		     uint32_t uid, uint32_t gid, struct nn_attr *out)
+{
+	return symlink_node(ns, NULL, dir, name, target, uid, gid, out);
+}
+
+static int mknod_node(struct nn_ns *ns, const char *path, uint64_t dir, const char *name,
+		      uint8_t type, uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid,
+		      struct nn_attr *out)
+{
+	if (type != PROTO_T_FIFO && type != PROTO_T_CHR && type != PROTO_T_BLK &&
+	    type != PROTO_T_SOCK)
+		return -EINVAL;
+	struct nn_attr a;
+	memset(&a, 0, sizeof a);
+	a.rdev = rdev;
+	int rc = add_node(ns, path, dir, name, &a, type, mode, uid, gid);
 	if (!rc && out)
 		*out = a;
 	return rc;
@@ -558,44 +765,92 @@ int nn_ns_symlink(struct nn_ns *ns, const char *path, const char *target, uint32
 int nn_ns_mknod(struct nn_ns *ns, const char *path, uint8_t type, uint32_t mode,
 		uint32_t rdev, uint32_t uid, uint32_t gid, struct nn_attr *out)
 {
-	if (type != PROTO_T_FIFO && type != PROTO_T_CHR && type != PROTO_T_BLK &&
-	    type != PROTO_T_SOCK)
-		return -EINVAL;
-	struct nn_attr a;
-	memset(&a, 0, sizeof a);
-	a.rdev = rdev;
-	int rc = add_node(ns, path, &a, type, mode, uid, gid);
+	return mknod_node(ns, path, 0, NULL, type, mode, rdev, uid, gid, out);
+}
+
+int nn_ns_mknod_at(struct nn_ns *ns, uint64_t dir, const char *name, uint8_t type,
+		   uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct nn_attr *out)
+{
+	return mknod_node(ns, NULL, dir, name, type, mode, rdev, uid, gid, out);
+}
+
+/* Adds a name (path, or (dir, name) when path is NULL) for inode a. */
+static int link_node(struct nn_ns *ns, struct nn_attr *a, const char *path, uint64_t dir,
+		     const char *name, struct nn_attr *out)
+{
+	if (a->type == PROTO_T_DIR)
+		return -EPERM;
+	if (a->nlink >= 65000)
+		return -EMLINK;
+	struct nn_ns_slot *sl;
+	int rc = free_slot(ns, path, dir, name, &sl);
+	if (rc)
+		return rc;
+	int64_t t = nn_ns_now();
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	a->nlink++;
+	a->ctime = t;
+	nn_ns_put_dirent(wb, sl->dir.ino, sl->name, a->ino, a->type);
+	nn_ns_put_inode(wb, a);
+	touch_dir(&sl->dir, t);
+	nn_ns_put_inode(wb, &sl->dir);
+	free(sl);
+	rc = nn_ns_commit(ns, wb);
 	if (!rc && out)
-		*out = a;
+		*out = *a;
 	return rc;
 }
 
 int nn_ns_link(struct nn_ns *ns, const char *existing, const char *newpath,
 	       struct nn_attr *out)
 {
-	struct nn_attr a, parent;
+	struct nn_attr a;
 	int rc = nn_ns_stat(ns, existing, &a);
+	return rc ? rc : link_node(ns, &a, newpath, 0, NULL, out);
+}
+
+int nn_ns_link_at(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name,
+		  struct nn_attr *out)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat_ino(ns, ino, &a);
+	return rc ? rc : link_node(ns, &a, NULL, dir, name, out);
+}
+
+int nn_ns_reclaim(struct nn_ns *ns, uint64_t ino, struct nn_blocks *freed)
+{
+	struct nn_attr a;
+	uint8_t k[NN_NS_PREFIX_LEN];
+	struct buf v = BUF_INIT;
+	int rc = nn_ns_db_get(ns, k, key_kept(k, ino), &v);
+	buf_free(&v);
 	if (rc)
+		return rc; /* -ENOENT: not kept (linked again, or reclaimed already) */
+	if ((rc = nn_ns_stat_ino(ns, ino, &a)))
 		return rc;
-	if (a.type == PROTO_T_DIR)
-		return -EPERM;
-	if (a.nlink >= 65000)
-		return -EMLINK;
-	char name[PROTO_NAME_MAX + 1];
-	rc = resolve_free_name(ns, newpath, &parent, name);
-	if (rc)
-		return rc;
-	int64_t t = nn_ns_now();
+	if (a.nlink)
+		return -EIO;
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	a.nlink++;
-	a.ctime = t;
-	nn_ns_put_dirent(wb, parent.ino, name, a.ino, a.type);
-	nn_ns_put_inode(wb, &a);
-	touch_dir(&parent, t);
-	nn_ns_put_inode(wb, &parent);
-	rc = nn_ns_commit(ns, wb);
-	if (!rc && out)
-		*out = a;
+	drop_link(ns, wb, &a, freed, nn_ns_now());
+	return nn_ns_commit(ns, wb);
+}
+
+int nn_ns_scan_kept(struct nn_ns *ns, nn_ns_ino_cb cb, void *arg)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
+	int rc = 0;
+	for (leveldb_iter_seek(it, "U", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		size_t kl;
+		const uint8_t *key = (const uint8_t *)leveldb_iter_key(it, &kl);
+		if (kl < 1 || key[0] != 'U')
+			break;
+		if (kl != NN_NS_PREFIX_LEN) {
+			rc = -EIO;
+			break;
+		}
+		cb(arg, be64_get(key + 1));
+	}
+	leveldb_iter_destroy(it);
 	return rc;
 }
 
@@ -685,13 +940,13 @@ out:
 	return rc;
 }
 
-int nn_ns_set_block_size(struct nn_ns *ns, const char *path, uint64_t block_size,
+int nn_ns_set_block_size(struct nn_ns *ns, uint64_t ino, uint64_t block_size,
 			 struct nn_attr *out)
 {
 	if (block_size % PROTO_CHUNK_SIZE || block_size > (1ULL << 40))
 		return -EINVAL;
 	struct nn_attr a;
-	int rc = nn_ns_stat(ns, path, &a);
+	int rc = nn_ns_stat_ino(ns, ino, &a);
 	if (rc)
 		return rc;
 	if (a.type == PROTO_T_FILE && a.nblocks)

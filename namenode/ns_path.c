@@ -89,18 +89,6 @@ bool nn_ns_is_last(const char *p)
 	return !*p;
 }
 
-bool nn_ns_path_is_within(const char *dir, const char *path)
-{
-	/* both checked, absolute; compare component-wise ignoring duplicate slashes */
-	const char *a = dir, *b = path;
-	char na[PROTO_NAME_MAX + 1], nb[PROTO_NAME_MAX + 1];
-	while (nn_ns_next_name(&a, na)) {
-		if (!nn_ns_next_name(&b, nb) || strcmp(na, nb))
-			return false;
-	}
-	return true;
-}
-
 int nn_ns_resolve(struct nn_ns *ns, const char *path, struct nn_attr *a,
 		  struct nn_attr *parent, char name[PROTO_NAME_MAX + 1], bool *last_missing)
 {
@@ -145,6 +133,70 @@ int nn_ns_resolve_parent(struct nn_ns *ns, const char *path, struct nn_attr *par
 	return rc == -ENOENT && last_missing ? 0 : rc;
 }
 
+int nn_ns_slot_path(struct nn_ns *ns, const char *path, struct nn_ns_slot *sl)
+{
+	return nn_ns_resolve_parent(ns, path, &sl->dir, sl->name, &sl->old, &sl->exists);
+}
+
+int nn_ns_check_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (!n || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	return n > PROTO_NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+int nn_ns_slot_at(struct nn_ns *ns, uint64_t dir, const char *name, struct nn_ns_slot *sl)
+{
+	int rc = nn_ns_check_name(name);
+	if (rc)
+		return rc;
+	if ((rc = nn_ns_stat_ino(ns, dir, &sl->dir)))
+		return rc;
+	if (sl->dir.type != PROTO_T_DIR)
+		return -ENOTDIR;
+	snprintf(sl->name, sizeof sl->name, "%s", name);
+	uint64_t child;
+	rc = nn_ns_dirent_get(ns, dir, name, &child);
+	sl->exists = rc == 0;
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = nn_ns_stat_ino(ns, child, &sl->old);
+	return rc == -ENOENT ? -EIO : rc; /* an entry naming no inode */
+}
+
+int nn_ns_lookup(struct nn_ns *ns, uint64_t dir, const char *name, struct nn_attr *out)
+{
+	struct nn_ns_slot *sl = malloc(sizeof *sl);
+	if (!sl)
+		return -ENOMEM;
+	int rc = nn_ns_slot_at(ns, dir, name, sl);
+	if (!rc && !sl->exists)
+		rc = -ENOENT;
+	if (!rc)
+		*out = sl->old;
+	free(sl);
+	return rc;
+}
+
+int nn_ns_is_within(struct nn_ns *ns, uint64_t ino, uint64_t dir)
+{
+	struct nn_attr a;
+	for (int depth = 0; depth < 65536; depth++) {
+		if (ino == dir)
+			return 1;
+		if (ino == NN_ROOT_INO)
+			return 0;
+		int rc = nn_ns_stat_ino(ns, ino, &a);
+		if (rc)
+			return rc;
+		if (a.type != PROTO_T_DIR || !a.parent)
+			return -EIO; /* only directories are walked, and each has its parent */
+		ino = a.parent;
+	}
+	return -ELOOP;
+}
+
 int nn_ns_stat(struct nn_ns *ns, const char *path, struct nn_attr *out)
 {
 	char name[PROTO_NAME_MAX + 1];
@@ -174,6 +226,14 @@ int nn_ns_list(struct nn_ns *ns, const char *path, const char *start_after, uint
 {
 	struct nn_attr d;
 	int rc = nn_ns_stat(ns, path, &d);
+	return rc ? rc : nn_ns_list_ino(ns, d.ino, start_after, max, cb, arg, more);
+}
+
+int nn_ns_list_ino(struct nn_ns *ns, uint64_t dir, const char *start_after, uint32_t max,
+		   nn_ns_list_cb cb, void *arg, bool *more)
+{
+	struct nn_attr d;
+	int rc = nn_ns_stat_ino(ns, dir, &d);
 	if (rc)
 		return rc;
 	if (d.type != PROTO_T_DIR)

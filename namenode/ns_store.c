@@ -43,7 +43,7 @@
 #define NN_NS_MAGIC "dfs-ns"
 #define NN_NS_MAGIC_LEN 6
 #define NN_NS_FORMAT_REC_LEN (NN_NS_MAGIC_LEN + 4)
-#define NN_INODE_REC_VERSION 1
+#define NN_INODE_REC_VERSION 2 /* 1: without the parent (format 1) */
 
 void nn_blocks_push(struct nn_blocks *b, const struct nn_blockrec *r)
 {
@@ -103,6 +103,7 @@ void nn_ns_encode_inode(struct buf *b, const struct nn_attr *a)
 	attr_pack_fields(b, &a->base);
 	pack_u32(b, a->nblocks);
 	pack_str(b, a->target);
+	pack_u64(b, a->parent);
 }
 
 int nn_ns_decode_inode(const void *p, size_t n, uint64_t ino, struct nn_attr *a)
@@ -114,7 +115,8 @@ int nn_ns_decode_inode(const void *p, size_t n, uint64_t ino, struct nn_attr *a)
 	attr_unpack_fields(&u, &a->base);
 	a->nblocks = unpack_u32(&u);
 	unpack_str(&u, a->target, sizeof a->target);
-	if (!unpack_ok(&u) || v != NN_INODE_REC_VERSION) {
+	a->parent = v >= 2 ? unpack_u64(&u) : 0; /* version 1: only met while upgrading */
+	if (!unpack_ok(&u) || v < 1 || v > NN_INODE_REC_VERSION) {
 		log_error("corrupt inode record %llu", (unsigned long long)ino);
 		return -EIO;
 	}
@@ -392,7 +394,7 @@ int nn_ns_format(const char *dir)
 	nn_ns_put_counters(ns, wb);
 	int64_t t = nn_ns_now();
 	struct nn_attr root = {.ino = NN_ROOT_INO, .type = PROTO_T_DIR, .mode = 0755,
-			       .nlink = 2, .mtime = t, .atime = t, .ctime = t};
+			       .nlink = 2, .parent = NN_ROOT_INO, .mtime = t, .atime = t, .ctime = t};
 	nn_ns_put_inode(wb, &root);
 	rc = nn_ns_commit(ns, wb);
 	if (!rc)
@@ -458,14 +460,61 @@ out:
 /* ---- upgrade ---- */
 
 /*
+ * Format 1 -> 2: directories learn their parent (inode record version 2), which
+ * inode-addressed renames need to refuse moving a directory into itself. Every inode
+ * is rewritten as version 2; a directory's parent comes from the one "D" entry naming
+ * it, the root's is itself.
+ */
+static int upgrade_dir_parents(struct nn_ns *ns, leveldb_writebatch_t *wb)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
+	struct nn_attr *a = malloc(sizeof *a);
+	int rc = a ? 0 : -ENOMEM;
+	/* first every inode as version 2 (parent 0), then the directories' parents on top:
+	 * a later put of the same key in one batch wins */
+	for (leveldb_iter_seek(it, "I", 1); !rc && leveldb_iter_valid(it);
+	     leveldb_iter_next(it)) {
+		size_t kl, vl;
+		const uint8_t *key = (const uint8_t *)leveldb_iter_key(it, &kl);
+		if (kl < 1 || key[0] != 'I')
+			break;
+		const char *v = leveldb_iter_value(it, &vl);
+		if (kl != NN_NS_PREFIX_LEN || nn_ns_decode_inode(v, vl, be64_get(key + 1), a))
+			rc = -EIO;
+		else if (a->ino == NN_ROOT_INO || a->type != PROTO_T_DIR) {
+			a->parent = a->ino == NN_ROOT_INO ? NN_ROOT_INO : 0;
+			nn_ns_put_inode(wb, a);
+		}
+	}
+	for (leveldb_iter_seek(it, "D", 1); !rc && leveldb_iter_valid(it);
+	     leveldb_iter_next(it)) {
+		size_t kl, vl;
+		const uint8_t *key = (const uint8_t *)leveldb_iter_key(it, &kl);
+		if (kl < 1 || key[0] != 'D')
+			break;
+		const uint8_t *v = (const uint8_t *)leveldb_iter_value(it, &vl);
+		uint64_t child;
+		if (kl <= NN_NS_PREFIX_LEN || nn_ns_decode_dirent(v, vl, &child))
+			rc = -EIO;
+		else if (v[8] == PROTO_T_DIR && !(rc = nn_ns_stat_ino(ns, child, a))) {
+			a->parent = be64_get(key + 1);
+			nn_ns_put_inode(wb, a);
+		}
+	}
+	free(a);
+	leveldb_iter_destroy(it);
+	return rc;
+}
+
+/*
  * The steps from each older format, in order: step i takes format from_format to
  * from_format + 1 by adding its changes to wb (the "V" record is added after it).
- * Format 1 is the first: there is no step yet, and an older namespace cannot exist.
+ * Format 1 was the first, so an older namespace cannot exist.
  */
 static const struct {
 	uint32_t from_format;
 	int (*step)(struct nn_ns *ns, leveldb_writebatch_t *wb);
-} upgrades[] = {{0, NULL}};
+} upgrades[] = {{1, upgrade_dir_parents}};
 
 int nn_ns_upgrade(const char *dir, uint32_t *from, struct buf *why)
 {

@@ -28,13 +28,13 @@ struct xattr_ref {
 	size_t keylen;
 };
 
-/* Checks name, resolves path and builds the reference to its attribute name into *x. */
-static int xattr_resolve(struct nn_ns *ns, const char *path, const char *name,
+/* Checks name, reads inode ino and builds the reference to its attribute name into *x. */
+static int xattr_resolve(struct nn_ns *ns, uint64_t ino, const char *name,
 			 struct xattr_ref *x)
 {
 	int rc = xattr_name_ok(name);
 	if (!rc)
-		rc = nn_ns_stat(ns, path, &x->inode);
+		rc = nn_ns_stat_ino(ns, ino, &x->inode);
 	if (!rc)
 		x->keylen = nn_ns_key_xattr(x->key, x->inode.ino, name);
 	return rc;
@@ -91,13 +91,13 @@ void nn_ns_xattr_drop_all(struct nn_ns *ns, leveldb_writebatch_t *wb, uint64_t i
 	xattr_each(ns, ino, delete_key, wb);
 }
 
-int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const void *value,
-		    size_t len, uint32_t flags)
+int nn_ns_xattr_set_ino(struct nn_ns *ns, uint64_t ino, const char *name, const void *value,
+			size_t len, uint32_t flags)
 {
 	if (len > NN_XATTR_MAX)
 		return -E2BIG;
 	struct xattr_ref x;
-	int rc = xattr_resolve(ns, path, name, &x);
+	int rc = xattr_resolve(ns, ino, name, &x);
 	if (rc)
 		return rc;
 	rc = xattr_exists(ns, &x);
@@ -115,29 +115,29 @@ int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const 
 	return nn_ns_commit(ns, wb);
 }
 
-int nn_ns_xattr_get(struct nn_ns *ns, const char *path, const char *name, struct buf *out)
+int nn_ns_xattr_get_ino(struct nn_ns *ns, uint64_t ino, const char *name, struct buf *out)
 {
 	struct xattr_ref x;
-	int rc = xattr_resolve(ns, path, name, &x);
+	int rc = xattr_resolve(ns, ino, name, &x);
 	if (rc)
 		return rc;
 	rc = nn_ns_db_get(ns, x.key, x.keylen, out);
 	return rc == -ENOENT ? -ENODATA : rc;
 }
 
-int nn_ns_xattr_list(struct nn_ns *ns, const char *path, struct buf *out)
+int nn_ns_xattr_list_ino(struct nn_ns *ns, uint64_t ino, struct buf *out)
 {
 	struct nn_attr a;
-	int rc = nn_ns_stat(ns, path, &a);
+	int rc = nn_ns_stat_ino(ns, ino, &a);
 	if (!rc)
 		xattr_names(ns, a.ino, out);
 	return rc;
 }
 
-int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name)
+int nn_ns_xattr_remove_ino(struct nn_ns *ns, uint64_t ino, const char *name)
 {
 	struct xattr_ref x;
-	int rc = xattr_resolve(ns, path, name, &x);
+	int rc = xattr_resolve(ns, ino, name, &x);
 	if (rc)
 		return rc;
 	rc = xattr_exists(ns, &x);
@@ -154,4 +154,35 @@ int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name)
 	x.inode.ctime = nn_ns_now();
 	nn_ns_put_inode(wb, &x.inode);
 	return nn_ns_commit(ns, wb);
+}
+
+/* ---- the same by path ---- */
+
+int nn_ns_xattr_set(struct nn_ns *ns, const char *path, const char *name, const void *value,
+		    size_t len, uint32_t flags)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat(ns, path, &a);
+	return rc ? rc : nn_ns_xattr_set_ino(ns, a.ino, name, value, len, flags);
+}
+
+int nn_ns_xattr_get(struct nn_ns *ns, const char *path, const char *name, struct buf *out)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat(ns, path, &a);
+	return rc ? rc : nn_ns_xattr_get_ino(ns, a.ino, name, out);
+}
+
+int nn_ns_xattr_list(struct nn_ns *ns, const char *path, struct buf *out)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat(ns, path, &a);
+	return rc ? rc : nn_ns_xattr_list_ino(ns, a.ino, out);
+}
+
+int nn_ns_xattr_remove(struct nn_ns *ns, const char *path, const char *name)
+{
+	struct nn_attr a;
+	int rc = nn_ns_stat(ns, path, &a);
+	return rc ? rc : nn_ns_xattr_remove_ino(ns, a.ino, name);
 }

@@ -14,7 +14,7 @@
 
 static bool pending_take(struct nn_conn *c, uint64_t id);
 
-static int perm_ino(struct nn_server *s, struct nn_conn *c, uint64_t ino, int want)
+int nn_perm_ino(struct nn_server *s, struct nn_conn *c, uint64_t ino, int want)
 {
 	struct nn_attr a;
 	if (c->cred.super || nn_ns_stat_ino(s->ns, ino, &a))
@@ -51,32 +51,47 @@ static bool block_size_ok(uint64_t bs)
 void nn_op_create(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		  struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1], client[256];
+	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
-	uint32_t mode = unpack_u32(u);
-	uint8_t flags = unpack_u8(u);
-	uint16_t repl = unpack_u16(u);
-	uint64_t bs = unpack_u64(u);
-	unpack_str(u, client, sizeof client);
-	uint32_t uid, gid;
-	nn_new_owner(c, u, &uid, &gid);
+	struct nn_create_req r;
+	nn_unpack_create(c, u, &r);
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, NN_W | NN_X,
-					    (flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
+					    (r.flags & PROTO_CREATE_OVERWRITE) ? NN_W : 0)))
 		return;
-	if (repl > PROTO_REPL_MAX)
-		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
-				    PROTO_REPL_MAX);
-	if (!block_size_ok(bs))
+	nn_create_reply(s, c, h, path, 0, NULL, &r);
+}
+
+void nn_unpack_create(const struct nn_conn *c, struct unpack *u, struct nn_create_req *r)
+{
+	r->mode = unpack_u32(u);
+	r->flags = unpack_u8(u);
+	r->repl = unpack_u16(u);
+	r->bs = unpack_u64(u);
+	unpack_str(u, r->client, sizeof r->client);
+	nn_new_owner(c, u, &r->uid, &r->gid);
+}
+
+void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		     const char *path, uint64_t dir, const char *name,
+		     const struct nn_create_req *r)
+{
+	if (r->repl > PROTO_REPL_MAX)
+		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d",
+				    r->repl, PROTO_REPL_MAX);
+	if (!block_size_ok(r->bs))
 		return nn_reply_err(s, c, h, -EINVAL,
 				    "block size %llu is not a multiple of %u (64K)",
-				 (unsigned long long)bs, PROTO_CHUNK_SIZE);
+				    (unsigned long long)r->bs, PROTO_CHUNK_SIZE);
 	struct nn_attr a;
 	struct nn_blocks freed = {0};
-	int rc = nn_ns_create(s->ns, path, mode, flags & PROTO_CREATE_OVERWRITE, repl, bs,
-			      uid, gid, &a, &freed);
+	bool over = r->flags & PROTO_CREATE_OVERWRITE;
+	int rc = path ? nn_ns_create(s->ns, path, r->mode, over, r->repl, r->bs, r->uid, r->gid,
+				     &a, &freed)
+		      : nn_ns_create_at(s->ns, dir, name, r->mode, over, r->repl, r->bs, r->uid,
+					r->gid, &a, &freed);
 	nn_release_blocks(s, &freed);
-	if (!rc && (flags & PROTO_CREATE_CLOSED))
+	if (!rc && (r->flags & PROTO_CREATE_CLOSED))
 		rc = nn_ns_complete(s->ns, a.ino, 0, 0, &a); /* same group commit */
 	else if (!rc)
 		nn_lease_add(c, a.ino);
@@ -258,26 +273,35 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 	buf_free(&p);
 }
 
-bool nn_stat_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-		     struct unpack *u, struct nn_attr *a)
+void nn_stat_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const char *path, uint64_t ino, nn_attr_reply_fn reply)
+{
+	struct nn_attr *a = malloc(sizeof *a);
+	if (!a)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	int rc = path ? nn_ns_stat(s->ns, path, a) : nn_ns_stat_ino(s->ns, ino, a);
+	if (rc)
+		nn_reply_err(s, c, h, rc, NULL);
+	else
+		reply(s, c, h, a);
+	free(a);
+}
+
+void nn_stat_path_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			struct unpack *u, nn_attr_reply_fn reply)
 {
 	char path[PROTO_PATH_MAX + 1];
 	unpack_str(u, path, sizeof path);
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, 0)))
-		return false;
-	int rc = nn_ns_stat(s->ns, path, a);
-	if (rc)
-		nn_reply_err(s, c, h, rc, NULL);
-	return rc == 0;
+		return;
+	nn_stat_reply(s, c, h, path, 0, reply);
 }
 
 void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		struct unpack *u)
 {
-	struct nn_attr a;
-	if (nn_stat_request(s, c, h, u, &a))
-		nn_reply_attr(s, c, h, &a);
+	nn_stat_path_reply(s, c, h, u, nn_reply_attr);
 }
 
 struct list_ctx {
@@ -304,12 +328,19 @@ void nn_op_list(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
 		return;
+	nn_list_reply(s, c, h, path, 0, after, max);
+}
+
+void nn_list_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const char *path, uint64_t dir, const char *after, uint32_t max)
+{
 	if (max == 0 || max > 4096)
 		max = 4096;
 	struct buf entries = BUF_INIT, p = BUF_INIT;
 	struct list_ctx l = {&entries, 0};
 	bool more = false;
-	int rc = nn_ns_list(s->ns, path, after, max, list_one, &l, &more);
+	int rc = path ? nn_ns_list(s->ns, path, after, max, list_one, &l, &more)
+		      : nn_ns_list_ino(s->ns, dir, after, max, list_one, &l, &more);
 	if (rc) {
 		buf_free(&entries);
 		return nn_reply_err(s, c, h, rc, NULL);
@@ -328,7 +359,7 @@ void nn_op_rename(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	char src[PROTO_PATH_MAX + 1], dst[PROTO_PATH_MAX + 1];
 	unpack_str(u, src, sizeof src);
 	unpack_str(u, dst, sizeof dst);
-	uint32_t flags = unpack_u32(u);
+	uint32_t flags = unpack_u32(u) & ~(uint32_t)PROTO_RENAME_KEEP; /* CN_RENAME_AT's */
 	if (nn_malformed(s, c, h, u) ||
 	    nn_denied(s, c, h, nn_perm_remove(s->ns, src, &c->cred, false)) ||
 	    nn_denied(s, c, h, nn_perm_remove(s->ns, dst, &c->cred, false)))
@@ -336,6 +367,11 @@ void nn_op_rename(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	struct nn_blocks freed = {0};
 	int rc = nn_ns_rename(s->ns, src, dst, flags, &freed);
 	nn_release_blocks(s, &freed);
+	nn_rename_reply(s, c, h, rc);
+}
+
+void nn_rename_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc)
+{
 	if (rc)
 		return nn_reply_err(s, c, h, rc,
 				    rc == -EINVAL ? "cannot move a directory into itself" : NULL);
@@ -365,10 +401,9 @@ void nn_op_delete(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 }
 
 /* Changes a file's replication (its blocks follow) or a directory's default. */
-int nn_set_replication(struct nn_server *s, const char *path, uint16_t repl,
-		       struct nn_attr *a)
+int nn_set_replication(struct nn_server *s, uint64_t ino, uint16_t repl, struct nn_attr *a)
 {
-	int rc = nn_ns_setrep(s->ns, path, repl, a);
+	int rc = nn_ns_setrep(s->ns, ino, repl, a);
 	if (rc || a->type != PROTO_T_FILE)
 		return rc;
 	struct nn_blocks bl = {0};
@@ -396,7 +431,9 @@ void nn_op_setrep(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range 1..%d", repl,
 				    PROTO_REPL_MAX);
 	struct nn_attr a;
-	int rc = nn_set_replication(s, path, repl, &a);
+	int rc = nn_ns_stat(s->ns, path, &a);
+	if (!rc)
+		rc = nn_set_replication(s, a.ino, repl, &a);
 	nn_reply_attr_or_err(s, c, h, rc, &a);
 }
 
@@ -532,7 +569,7 @@ void nn_op_file_blocks(struct nn_server *s, struct nn_conn *c, const struct prot
 		       struct unpack *u)
 {
 	uint64_t ino = unpack_u64(u), off = unpack_u64(u), len = unpack_u64(u);
-	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, perm_ino(s, c, ino, NN_R)))
+	if (nn_malformed(s, c, h, u) || nn_denied(s, c, h, nn_perm_ino(s, c, ino, NN_R)))
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_stat_ino(s->ns, ino, &a);
@@ -557,7 +594,7 @@ void nn_op_block_token(struct nn_server *s, struct nn_conn *c, const struct prot
 		return nn_reply_err(s, c, h, -ENOENT, "no block %llu with genstamp %llu",
 				    (unsigned long long)id, (unsigned long long)gs);
 	int want = ((modes & TOKEN_READ) ? NN_R : 0) | ((modes & TOKEN_WRITE) ? NN_W : 0);
-	if (nn_denied(s, c, h, perm_ino(s, c, b->ino, want)))
+	if (nn_denied(s, c, h, nn_perm_ino(s, c, b->ino, want)))
 		return;
 	struct buf p = BUF_INIT;
 	nn_pack_token(s, &p, c, id, gs, modes);

@@ -70,20 +70,18 @@ void nn_op_symlink(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 void nn_op_readlink(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {
-	struct nn_attr *a = malloc(sizeof *a);
-	if (!a)
-		return nn_reply_err(s, c, h, -ENOMEM, NULL);
-	if (nn_stat_request(s, c, h, u, a)) {
-		if (a->type == PROTO_T_SYMLINK) {
-			struct buf p = BUF_INIT;
-			pack_str(&p, a->target);
-			nn_reply(s, c, h, &p);
-			buf_free(&p);
-		} else {
-			nn_reply_err(s, c, h, -EINVAL, NULL);
-		}
-	}
-	free(a);
+	nn_stat_path_reply(s, c, h, u, nn_readlink_reply);
+}
+
+void nn_readlink_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		       const struct nn_attr *a)
+{
+	if (a->type != PROTO_T_SYMLINK)
+		return nn_reply_err(s, c, h, -EINVAL, NULL);
+	struct buf p = BUF_INIT;
+	pack_str(&p, a->target);
+	nn_reply(s, c, h, &p);
+	buf_free(&p);
 }
 
 void nn_op_link(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,

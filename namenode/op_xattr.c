@@ -1,6 +1,8 @@
 /*
  * op_xattr: extended attributes (the namespace's, plus user.dfs.replication and
  * user.dfs.block_size, which dfs keeps itself) and POSIX and flock locks (locks.h).
+ * Each xattr request names its inode by path (CN_*XATTR) or by number (CN_*XATTR_INO,
+ * the mount's); both are resolved to the inode first and served the same way.
  * Loop thread only; no locks.
  */
 #include "server_int.h"
@@ -11,15 +13,6 @@
 
 /* ---------- extended attributes ---------- */
 
-/* Extended attributes: the user namespace by the file's permissions, the others
- * (trusted., security., system.) by the superuser only. */
-static int perm_xattr(struct nn_server *s, struct nn_conn *c, const char *path, const char *name,
-		      int want)
-{
-	if (!c->cred.super && strncmp(name, "user.", 5))
-		return -EPERM;
-	return nn_perm_path(s->ns, path, &c->cred, 0, want);
-}
 
 /* The attributes dfs itself keeps: replication and block size, as MooseFS's goals. */
 #define XATTR_REPL "user.dfs.replication"
@@ -30,18 +23,58 @@ static bool is_dfs_xattr(const char *name)
 	return !strcmp(name, XATTR_REPL) || !strcmp(name, XATTR_BS);
 }
 
-/* The "str path, str name" that CN_SETXATTR, CN_GETXATTR and CN_REMOVEXATTR start with.
- * name holds one byte more than PROTO_NAME_MAX: a name of that length still decodes and
- * the namespace refuses it with ERANGE. */
+/* The start of every xattr request: its inode ("str path", or "u64 ino" for the _INO
+ * types) and, but for the listings, "str name". name holds one byte more than
+ * PROTO_NAME_MAX: a name of that length still decodes and the namespace refuses it with
+ * ERANGE. */
 struct xattr_req {
 	char path[PROTO_PATH_MAX + 1];
+	uint64_t ino;
 	char name[PROTO_NAME_MAX + 2];
+	struct nn_attr a; /* the inode (xattr_target) */
 };
 
-static void unpack_xattr_req(struct unpack *u, struct xattr_req *r)
+static bool by_ino(const struct proto_hdr *h)
 {
-	unpack_str(u, r->path, sizeof r->path);
-	unpack_str(u, r->name, sizeof r->name);
+	return h->type >= PROTO_CN_SETXATTR_INO && h->type <= PROTO_CN_REMOVEXATTR_INO;
+}
+
+static void unpack_xattr_req(struct unpack *u, const struct proto_hdr *h,
+			     struct xattr_req *r, bool named)
+{
+	r->path[0] = 0;
+	r->ino = 0;
+	r->name[0] = 0;
+	if (by_ino(h))
+		r->ino = unpack_u64(u);
+	else
+		unpack_str(u, r->path, sizeof r->path);
+	if (named)
+		unpack_str(u, r->name, sizeof r->name);
+}
+
+/*
+ * Resolves r's inode into r->a and checks that the caller may access it as want: the
+ * user namespace by the file's permissions, and changes to the others (trusted.,
+ * security., system.) by the superuser only. By path, search on the way is checked too. false when any of
+ * that failed (the error is replied).
+ */
+static bool xattr_target(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			 struct xattr_req *r, int want)
+{
+	int rc = 0;
+	if ((want & NN_W) && !c->cred.super && strncmp(r->name, "user.", 5))
+		rc = -EPERM;
+	else if (!by_ino(h))
+		rc = nn_perm_path(s->ns, r->path, &c->cred, 0, want);
+	if (!rc)
+		rc = by_ino(h) ? nn_ns_stat_ino(s->ns, r->ino, &r->a)
+			       : nn_ns_stat(s->ns, r->path, &r->a);
+	if (!rc && by_ino(h) && !c->cred.super && !nn_perm_ok(&r->a, &c->cred, want))
+		rc = -EACCES;
+	if (rc)
+		nn_reply_err(s, c, h, rc, NULL);
+	return rc == 0;
 }
 
 static int parse_u64(const void *v, uint32_t n, uint64_t *out)
@@ -63,30 +96,32 @@ static int parse_u64(const void *v, uint32_t n, uint64_t *out)
 void nn_op_setxattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {
-	struct xattr_req r;
-	unpack_xattr_req(u, &r);
+	struct xattr_req *r = malloc(sizeof *r);
+	if (!r)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	unpack_xattr_req(u, h, r, true);
 	uint32_t flags = unpack_u32(u), n = unpack_u32(u);
 	const void *v = unpack_raw(u, n);
-	if (nn_malformed(s, c, h, u) ||
-	    nn_denied(s, c, h, perm_xattr(s, c, r.path, r.name, NN_W)))
-		return;
+	if (nn_malformed(s, c, h, u) || !xattr_target(s, c, h, r, NN_W))
+		goto out;
 	int rc;
 	uint64_t x = 0;
-	struct nn_attr a;
-	if (!strcmp(r.name, XATTR_REPL)) {
+	if (!strcmp(r->name, XATTR_REPL)) {
 		rc = parse_u64(v, n, &x);
 		if (!rc && (x < 1 || x > PROTO_REPL_MAX))
 			rc = -EINVAL;
 		if (!rc)
-			rc = nn_set_replication(s, r.path, (uint16_t)x, &a);
-	} else if (!strcmp(r.name, XATTR_BS)) {
+			rc = nn_set_replication(s, r->a.ino, (uint16_t)x, &r->a);
+	} else if (!strcmp(r->name, XATTR_BS)) {
 		rc = parse_u64(v, n, &x);
 		if (!rc)
-			rc = nn_ns_set_block_size(s->ns, r.path, x, &a);
+			rc = nn_ns_set_block_size(s->ns, r->a.ino, x, &r->a);
 	} else {
-		rc = nn_ns_xattr_set(s->ns, r.path, r.name, v, n, flags);
+		rc = nn_ns_xattr_set_ino(s->ns, r->a.ino, r->name, v, n, flags);
 	}
 	nn_reply_ok_or_err(s, c, h, rc);
+out:
+	free(r);
 }
 
 /* Replies "u32 n, n bytes" with v when rc is 0, else the error; frees v. */
@@ -105,17 +140,14 @@ static void reply_bytes(struct nn_server *s, struct nn_conn *c, const struct pro
 	buf_free(v);
 }
 
-/* The value of a dfs attribute (XATTR_REPL, XATTR_BS) of path, in decimal, into v. */
-static int dfs_xattr_get(struct nn_server *s, const char *path, const char *name, struct buf *v)
+/* The value of a dfs attribute (XATTR_REPL, XATTR_BS) of inode a, in decimal, into v. */
+static int dfs_xattr_get(struct nn_server *s, const struct nn_attr *a, const char *name,
+			 struct buf *v)
 {
-	struct nn_attr a;
-	int rc = nn_ns_stat(s->ns, path, &a);
-	if (rc)
-		return rc;
-	if (a.type != PROTO_T_FILE && a.type != PROTO_T_DIR)
+	if (a->type != PROTO_T_FILE && a->type != PROTO_T_DIR)
 		return -ENODATA;
 	bool repl = !strcmp(name, XATTR_REPL);
-	uint64_t x = repl ? a.replication : a.block_size;
+	uint64_t x = repl ? a->replication : a->block_size;
 	if (!x) /* a directory that sets none: the cluster's default */
 		x = repl ? s->cfg.replication : s->cfg.block_size;
 	buf_printf(v, "%llu", (unsigned long long)x);
@@ -125,42 +157,49 @@ static int dfs_xattr_get(struct nn_server *s, const char *path, const char *name
 void nn_op_getxattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {
-	struct xattr_req r;
-	unpack_xattr_req(u, &r);
-	if (nn_malformed(s, c, h, u) ||
-	    nn_denied(s, c, h, nn_perm_path(s->ns, r.path, &c->cred, 0, NN_R)))
-		return;
+	struct xattr_req *r = malloc(sizeof *r);
+	if (!r)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	unpack_xattr_req(u, h, r, true);
 	struct buf v = BUF_INIT;
-	int rc = is_dfs_xattr(r.name) ? dfs_xattr_get(s, r.path, r.name, &v)
-				      : nn_ns_xattr_get(s->ns, r.path, r.name, &v);
-	reply_bytes(s, c, h, rc, &v);
+	if (!nn_malformed(s, c, h, u) && xattr_target(s, c, h, r, NN_R)) {
+		int rc = is_dfs_xattr(r->name) ? dfs_xattr_get(s, &r->a, r->name, &v)
+					       : nn_ns_xattr_get_ino(s->ns, r->a.ino, r->name, &v);
+		reply_bytes(s, c, h, rc, &v);
+	}
+	free(r);
 }
 
 void nn_op_listxattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		     struct unpack *u)
 {
-	char path[PROTO_PATH_MAX + 1];
-	unpack_str(u, path, sizeof path);
-	if (nn_malformed(s, c, h, u) ||
-	    nn_denied(s, c, h, nn_perm_path(s->ns, path, &c->cred, 0, NN_R)))
-		return;
+	struct xattr_req *r = malloc(sizeof *r);
+	if (!r)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	unpack_xattr_req(u, h, r, false);
 	struct buf v = BUF_INIT;
-	reply_bytes(s, c, h, nn_ns_xattr_list(s->ns, path, &v), &v);
+	if (!nn_malformed(s, c, h, u) && xattr_target(s, c, h, r, NN_R))
+		reply_bytes(s, c, h, nn_ns_xattr_list_ino(s->ns, r->a.ino, &v), &v);
+	free(r);
 }
 
 void nn_op_removexattr(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		       struct unpack *u)
 {
-	struct xattr_req r;
-	unpack_xattr_req(u, &r);
-	if (nn_malformed(s, c, h, u) ||
-	    nn_denied(s, c, h, perm_xattr(s, c, r.path, r.name, NN_W)))
-		return;
-	int rc = is_dfs_xattr(r.name) ? -EPERM : nn_ns_xattr_remove(s->ns, r.path, r.name);
-	if (rc)
-		return nn_reply_err(s, c, h, rc, rc == -EPERM ? "dfs attributes cannot be removed"
-							      : NULL);
-	nn_reply_ok(s, c, h);
+	struct xattr_req *r = malloc(sizeof *r);
+	if (!r)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	unpack_xattr_req(u, h, r, true);
+	if (!nn_malformed(s, c, h, u) && xattr_target(s, c, h, r, NN_W)) {
+		int rc = is_dfs_xattr(r->name) ? -EPERM
+					       : nn_ns_xattr_remove_ino(s->ns, r->a.ino, r->name);
+		if (rc)
+			nn_reply_err(s, c, h, rc,
+				     rc == -EPERM ? "dfs attributes cannot be removed" : NULL);
+		else
+			nn_reply_ok(s, c, h);
+	}
+	free(r);
 }
 
 /* ---------- locks (locks.h) ---------- */

@@ -230,6 +230,7 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 		log_error("cannot list the files under construction: %s", strerror(-rc));
 		goto fail;
 	}
+	nn_kept_reclaim_all(s);
 	log_info("namespace loaded: %llu inodes, %zu blocks, %u files under construction",
 		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm),
 		 s->norphans);

@@ -14,7 +14,8 @@
  *                  enforces safe mode, the caller's role and privilege from it
  *   op_files.c     files and directories: create, blocks, stat, list, rename, delete...
  *   op_posix.c     the POSIX calls of the mount: setattr, symlink, readlink, link, mknod
- *   op_xattr.c     extended attributes and file locks
+ *   op_inode.c     the same calls addressed by inode, for the mount (no path resolved)
+ *   op_xattr.c     extended attributes (by path or by inode) and file locks
  *   op_admin.c     statfs, report, fsck, safe mode, decommission, trash, backup
  *   op_datanode.c  the datanodes' requests: register, heartbeat, block reports...
  *   op_jobs.c      the compute jobs' requests and the CN_JOB_STATUS waiters
@@ -74,6 +75,8 @@ struct nn_conn {
 	uint64_t *pending; /* blocks from CN_ALLOC_BLOCK not yet used by a CN_UPDATE */
 	struct nn_ns_dump *dump; /* a backup being read (CN_BACKUP) */
 	uint32_t npending, cappending;
+	uint64_t *kept; /* files unlinked while this client had them open (CN_RECLAIM) */
+	uint32_t nkept, capkept;
 	struct nn_conn *prev, *next;
 };
 
@@ -259,15 +262,54 @@ int nn_status_render(void *arg, const char *path, struct buf *body, const char *
 void nn_new_owner(const struct nn_conn *c, struct unpack *u, uint32_t *uid, uint32_t *gid);
 /* op_files.c: changes a file's replication (its blocks follow) or a directory's
  * default; a receives the new attributes. */
-int nn_set_replication(struct nn_server *s, const char *path, uint16_t repl,
-		       struct nn_attr *a);
+int nn_set_replication(struct nn_server *s, uint64_t ino, uint16_t repl, struct nn_attr *a);
 /* op_files.c: releases the blocks c allocated (CN_ALLOC_BLOCK) and never used. */
 void nn_pending_release(struct nn_server *s, struct nn_conn *c);
-/* op_files.c: the start of CN_STAT and CN_READLINK, whose request is "str path": decodes
- * it, checks that the caller may look the path up and stats it into *a. false when any
- * of that failed (the error is replied). */
-bool nn_stat_request(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
-		     struct unpack *u, struct nn_attr *a);
+/* What a request that stats one inode replies with, given its attributes
+ * (nn_reply_attr, nn_readlink_reply). */
+typedef void (*nn_attr_reply_fn)(struct nn_server *s, struct nn_conn *c,
+				 const struct proto_hdr *h, const struct nn_attr *a);
+/* op_files.c: stats path (or inode ino when path is NULL) and replies with reply, or
+ * with the error. */
+void nn_stat_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const char *path, uint64_t ino, nn_attr_reply_fn reply);
+/* op_files.c: CN_STAT and CN_READLINK, whose request is "str path": decodes it, checks
+ * that the caller may look the path up, then nn_stat_reply. */
+void nn_stat_path_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			struct unpack *u, nn_attr_reply_fn reply);
+/* op_files.c: the caller may access inode ino as want (perm.h), or the inode is not
+ * there (the operation reports that): 0, else -EACCES. */
+int nn_perm_ino(struct nn_server *s, struct nn_conn *c, uint64_t ino, int want);
+/* What CN_CREATE and CN_CREATE_AT carry after the path or (dir, name): u32 mode, u8
+ * flags (PROTO_CREATE_*), u16 replication, u64 block size, str client, then the
+ * optional owner (nn_new_owner). */
+struct nn_create_req {
+	uint32_t mode;
+	uint8_t flags;
+	uint16_t repl;
+	uint64_t bs;
+	char client[256]; /* decoded, not used */
+	uint32_t uid, gid;
+};
+/* op_files.c: decodes that part of u into r (nn_malformed tells whether it was whole). */
+void nn_unpack_create(const struct nn_conn *c, struct unpack *u, struct nn_create_req *r);
+/* op_files.c: the rest of CN_CREATE and CN_CREATE_AT once decoded and permitted:
+ * checks replication and block size, creates path (or name in dir when path is NULL),
+ * takes the lease (or closes the file with PROTO_CREATE_CLOSED) and replies. */
+void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		     const char *path, uint64_t dir, const char *name,
+		     const struct nn_create_req *r);
+/* op_files.c: replies to CN_LIST or CN_READDIR: up to max entries of directory path
+ * (or inode dir when path is NULL) after `after`. */
+void nn_list_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		   const char *path, uint64_t dir, const char *after, uint32_t max);
+/* op_files.c: replies to CN_RENAME or CN_RENAME_AT that returned rc: success, or the
+ * error (-EINVAL: a directory moved into itself, said so). */
+void nn_rename_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc);
+/* op_posix.c: replies to CN_READLINK or CN_READLINK_INO of a: its target, or -EINVAL
+ * when a is not a symlink. */
+void nn_readlink_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		       const struct nn_attr *a);
 /* op_admin.c: marks decommissioning nodes done once their blocks are safe elsewhere. */
 void nn_check_decommission(struct nn_server *s);
 /* op_datanode.c: datanode i is dead: forget its replicas and its tasks (nn_dns_check's
@@ -289,6 +331,14 @@ nn_op_fn nn_op_mkdir, nn_op_create, nn_op_add_block, nn_op_complete, nn_op_aband
 nn_op_fn nn_op_setattr, nn_op_symlink, nn_op_readlink, nn_op_link, nn_op_mknod;
 /* op_xattr.c */
 nn_op_fn nn_op_setxattr, nn_op_getxattr, nn_op_listxattr, nn_op_removexattr, nn_op_lock;
+/* op_inode.c */
+nn_op_fn nn_op_lookup, nn_op_getattr, nn_op_readlink_ino, nn_op_setattr_ino, nn_op_mkdir_at,
+	nn_op_create_at, nn_op_mknod_at, nn_op_symlink_at, nn_op_link_at, nn_op_unlink_at,
+	nn_op_rename_at, nn_op_readdir, nn_op_reclaim;
+/* op_inode.c: the files c kept open past their last name go now (c is closing). */
+void nn_kept_release(struct nn_server *s, struct nn_conn *c);
+/* op_inode.c: start-up: every kept file goes (no client's open survives a restart). */
+void nn_kept_reclaim_all(struct nn_server *s);
 /* op_admin.c */
 nn_op_fn nn_op_statfs, nn_op_report, nn_op_fsck, nn_op_safemode, nn_op_decommission,
 	nn_op_trash, nn_op_backup;

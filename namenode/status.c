@@ -11,6 +11,7 @@
 #include "client.h"
 #include "http.h"
 #include "json.h"
+#include "prom.h"
 
 /* ---------- cluster totals ---------- */
 
@@ -188,51 +189,42 @@ static void metrics(struct nn_server *s, struct buf *o)
 {
 	struct nn_totals t;
 	nn_totals(s, &t, true);
-	buf_printf(o, "# HELP dfs_files Files, directories and other inodes.\n# TYPE dfs_files gauge\n"
-		      "dfs_files %llu\n", (unsigned long long)nn_ns_files(s->ns));
-	buf_printf(o, "# HELP dfs_blocks Blocks in the namespace.\n# TYPE dfs_blocks gauge\n"
-		      "dfs_blocks %zu\n", nn_blockmap_count(s->bm));
-	buf_printf(o, "# TYPE dfs_under_replicated_blocks gauge\ndfs_under_replicated_blocks %llu\n"
-		      "# TYPE dfs_corrupt_blocks gauge\ndfs_corrupt_blocks %llu\n"
-		      "# TYPE dfs_missing_blocks gauge\ndfs_missing_blocks %llu\n",
-		   (unsigned long long)t.under, (unsigned long long)t.corrupt,
-		   (unsigned long long)t.missing);
-	buf_printf(o, "# TYPE dfs_capacity_bytes gauge\ndfs_capacity_bytes %llu\n"
-		      "# TYPE dfs_used_bytes gauge\ndfs_used_bytes %llu\n"
-		      "# TYPE dfs_remaining_bytes gauge\ndfs_remaining_bytes %llu\n",
-		   (unsigned long long)t.capacity, (unsigned long long)t.used,
-		   (unsigned long long)t.remaining);
-	buf_printf(o, "# TYPE dfs_safe_mode gauge\ndfs_safe_mode %d\n", s->safe_mode ? 1 : 0);
+	prom_u64(o, "dfs_files", PROM_GAUGE, "Files, directories and other inodes.",
+		 nn_ns_files(s->ns));
+	prom_u64(o, "dfs_blocks", PROM_GAUGE, "Blocks in the namespace.", nn_blockmap_count(s->bm));
+	prom_u64(o, "dfs_under_replicated_blocks", PROM_GAUGE, NULL, t.under);
+	prom_u64(o, "dfs_corrupt_blocks", PROM_GAUGE, NULL, t.corrupt);
+	prom_u64(o, "dfs_missing_blocks", PROM_GAUGE, NULL, t.missing);
+	prom_u64(o, "dfs_capacity_bytes", PROM_GAUGE, NULL, t.capacity);
+	prom_u64(o, "dfs_used_bytes", PROM_GAUGE, NULL, t.used);
+	prom_u64(o, "dfs_remaining_bytes", PROM_GAUGE, NULL, t.remaining);
+	prom_u64(o, "dfs_safe_mode", PROM_GAUGE, NULL, s->safe_mode ? 1 : 0);
 	uint32_t by_state[8] = {0};
 	uint64_t tasks = 0;
 	for (uint32_t i = 0; i < s->dns.n; i++) {
 		by_state[nn_dn_shown_state(&s->dns.v[i]) & 7]++;
 		tasks += nn_jobs_node_running(s->jobs, i);
 	}
-	buf_adds(o, "# HELP dfs_datanodes Datanodes by state.\n# TYPE dfs_datanodes gauge\n");
+	prom_head(o, "dfs_datanodes", PROM_GAUGE, "Datanodes by state.");
 	for (uint8_t st = PROTO_DN_LIVE; st <= PROTO_DN_DECOMMISSIONED; st++)
 		buf_printf(o, "dfs_datanodes{state=\"%s\"} %u\n", dfs_dn_state_name(st), by_state[st]);
-	buf_printf(o, "# HELP dfs_replication_queue Block copies in flight.\n"
-		      "# TYPE dfs_replication_queue gauge\ndfs_replication_queue %u\n",
-		   nn_repl_pending(s->repl));
-	buf_printf(o, "# TYPE dfs_heartbeats_total counter\ndfs_heartbeats_total %llu\n",
-		   (unsigned long long)s->heartbeats);
-	buf_printf(o, "# TYPE dfs_connections gauge\ndfs_connections %u\n", s->nconns);
-	buf_printf(o, "# TYPE dfs_tasks_running gauge\ndfs_tasks_running %llu\n",
-		   (unsigned long long)tasks);
+	prom_u64(o, "dfs_replication_queue", PROM_GAUGE, "Block copies in flight.",
+		 nn_repl_pending(s->repl));
+	prom_u64(o, "dfs_heartbeats_total", PROM_COUNTER, NULL, s->heartbeats);
+	prom_u64(o, "dfs_connections", PROM_GAUGE, NULL, s->nconns);
+	prom_u64(o, "dfs_tasks_running", PROM_GAUGE, NULL, tasks);
 	uint32_t jobs[5] = {0};
 	nn_jobs_each(s->jobs, count_job, jobs);
-	buf_adds(o, "# HELP dfs_jobs Jobs the namenode remembers, by state.\n# TYPE dfs_jobs gauge\n");
+	prom_head(o, "dfs_jobs", PROM_GAUGE, "Jobs the namenode remembers, by state.");
 	for (uint8_t st = JOB_RUNNING; st <= JOB_KILLED; st++)
 		buf_printf(o, "dfs_jobs{state=\"%s\"} %u\n", job_state_name(st), jobs[st]);
-	buf_adds(o, "# HELP dfs_rpc_requests_total Requests handled, by operation.\n"
-		    "# TYPE dfs_rpc_requests_total counter\n");
+	prom_head(o, "dfs_rpc_requests_total", PROM_COUNTER, "Requests handled, by operation.");
 	for (int k = 0; k < 256; k++)
 		if (s->rpc_count[k])
 			buf_printf(o, "dfs_rpc_requests_total{op=\"%s\"} %llu\n",
 				   proto_type_name((uint16_t)k), (unsigned long long)s->rpc_count[k]);
-	buf_adds(o, "# HELP dfs_rpc_seconds_total Time spent handling requests, by operation.\n"
-		    "# TYPE dfs_rpc_seconds_total counter\n");
+	prom_head(o, "dfs_rpc_seconds_total", PROM_COUNTER,
+		  "Time spent handling requests, by operation.");
 	for (int k = 0; k < 256; k++)
 		if (s->rpc_count[k])
 			buf_printf(o, "dfs_rpc_seconds_total{op=\"%s\"} %.6f\n",

@@ -169,6 +169,27 @@ os.pwrite(fd, b"!", 10)
 check("unlinked file stays readable and writable", os.pread(fd, 100, 0) == b"still here!")
 os.close(fd)
 
+
+def cluster_blocks():
+    import json
+    import subprocess
+    return json.loads(subprocess.run(["dfs", "report", "--json"], capture_output=True,
+                                     check=True).stdout)["blocks"]
+
+
+fd = os.open(p("replaced"), os.O_CREAT | os.O_RDWR, 0o644)
+old = os.urandom(1100000)
+os.write(fd, old)
+os.fsync(fd)  # on the datanodes, not only in this mount's memory
+write(p("replacement"), b"the new one")
+blocks = cluster_blocks()
+os.rename(p("replacement"), p("replaced"))
+check("a file renamed over while open keeps its blocks", cluster_blocks() == blocks)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # read it from the cluster
+check("... and stays readable through its handle", os.pread(fd, 1100000, 0) == old)
+check("... and the name is the new file", read(p("replaced")) == b"the new one")
+os.close(fd)
+
 # --- renames ---
 write(p("r1"), b"one")
 write(p("r2"), b"two")
@@ -217,6 +238,126 @@ big = os.urandom(60000)
 os.setxattr(p("r2"), "user.big", big)
 check("a 60 KB xattr value", os.getxattr(p("r2"), "user.big") == big)
 
+# --- hard links are one inode: a change through one name shows through the other at
+# once (the mount addresses inodes, so there is no per-name cache to go stale) ---
+write(p("hl_a"), b"x")
+os.link(p("hl_a"), p("hl_b"))
+os.chmod(p("hl_a"), 0o201)
+os.chown(p("hl_a"), 65534, 65533)
+st = os.stat(p("hl_b"))
+check("hard link: chmod and chown through one name, seen through the other",
+      stat.S_IMODE(st.st_mode) == 0o201 and (st.st_uid, st.st_gid) == (65534, 65533) and
+      st.st_nlink == 2)
+os.link(p("hl_a"), p("hl_c"))
+check("hard link: a third name counts at once", os.stat(p("hl_b")).st_nlink == 3)
+os.unlink(p("hl_a"))
+check("hard link: unlink counts at once", os.stat(p("hl_b")).st_nlink == 2)
+os.rename(p("hl_c"), p("hl_d"))
+st = os.stat(p("hl_b"))
+check("hard link: rename through another name keeps the inode",
+      st.st_nlink == 2 and st.st_ino == os.stat(p("hl_d")).st_ino)
+
+# --- no path limit but the kernel's: every call at a PATH_MAX-long relative path, in a
+# directory that is itself more than PATH_MAX below the mount's root ---
+os.mkdir(p("deep"))
+comp = "d" * 255
+here = os.open(p("deep"), os.O_RDONLY | os.O_DIRECTORY)
+for level in range(2):
+    rel = []
+    while len("/".join(rel + [comp])) + 1 + 255 < 4000:
+        rel.append(comp)
+        os.mkdir("/".join(rel), dir_fd=here)
+    base = "/".join(rel)
+    if level == 0:  # go down there, and build the second chain below it
+        down = os.open(base, os.O_RDONLY | os.O_DIRECTORY, dir_fd=here)
+        os.close(here)
+        here = down
+name = "f" * 255
+target = base + "/" + name
+check("a relative path of %d bytes (255-byte names), %d bytes below the root" %
+      (len(target), 2 * len(target)), len(target) > 3800)
+calls = [
+    ("create", lambda: os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=here))),
+    ("open", lambda: os.close(os.open(target, os.O_RDONLY, dir_fd=here))),
+    ("chmod", lambda: os.chmod(target, 0o600, dir_fd=here)),
+    ("chown", lambda: os.chown(target, 1, 1, dir_fd=here)),
+    ("truncate", lambda: os.truncate("/proc/self/fd/%d/%s" % (here, target), 5)),
+    ("link", lambda: os.link(target, base + "/l" * 1, src_dir_fd=here, dst_dir_fd=here)),
+    ("symlink", lambda: os.symlink("x" * 100, base + "/s", dir_fd=here)),
+    ("rename", lambda: os.rename(target, base + "/g" * 1, src_dir_fd=here, dst_dir_fd=here)),
+    ("unlink", lambda: os.unlink(base + "/g", dir_fd=here)),
+    ("mkdir", lambda: os.mkdir(base + "/" + "m" * 255, dir_fd=here)),
+    ("mkfifo", lambda: os.mkfifo(base + "/fifo", dir_fd=here)),
+    ("mknod", lambda: os.mknod(base + "/node", 0o600 | stat.S_IFREG, dir_fd=here)),
+    ("rmdir", lambda: os.rmdir(base + "/" + "m" * 255, dir_fd=here)),
+    ("stat", lambda: os.stat(base + "/l", dir_fd=here)),
+]
+for what, fn in calls:
+    try:
+        fn()
+        ok("deep %s" % what)
+    except OSError as e:
+        fail("deep %s: %s" % (what, errno.errorcode.get(e.errno, e.errno)))
+os.close(here)
+
+# --- a huge length is EFBIG (or EINVAL), never anything else ---
+write(p("huge"), b"x")
+for what, fn in [("truncate", lambda: os.truncate(p("huge"), 999999999999999)),
+                 ("ftruncate", lambda: os.ftruncate(os.open(p("huge"), os.O_WRONLY),
+                                                    999999999999999))]:
+    try:
+        fn()
+        fail("%s to 999999999999999 succeeded" % what)
+    except OSError as e:
+        check("%s to 999999999999999 -> %s" % (what, errno.errorcode.get(e.errno, e.errno)),
+              e.errno in (errno.EFBIG, errno.EINVAL))
+
+# --- nanosecond times, UTIME_NOW and UTIME_OMIT ---
+UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+
+
+class Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def utimensat(path, atime, mtime):
+    ts = (Timespec * 2)(Timespec(*atime), Timespec(*mtime))
+    if libc.utimensat(AT_FDCWD, path.encode(), ts, 0) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+write(p("times"), b"t")
+os.utime(p("times"), ns=(1000000000000000001, 1200000000000000002))
+utimensat(p("times"), (0, UTIME_OMIT), (1300000000, 3))
+st = os.stat(p("times"))
+check("UTIME_OMIT keeps atime, mtime set to the nanosecond",
+      st.st_atime_ns == 1000000000000000001 and st.st_mtime_ns == 1300000000000000003)
+import time
+before = time.time_ns()
+utimensat(p("times"), (0, UTIME_NOW), (0, UTIME_OMIT))
+st = os.stat(p("times"))
+check("UTIME_NOW sets atime to now, UTIME_OMIT keeps mtime",
+      st.st_atime_ns >= before - 10**9 and st.st_mtime_ns == 1300000000000000003)
+
+# --- O_APPEND from two processes: every record lands whole, none lost ---
+write(p("log"), b"")
+pids = []
+for k in range(2):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(p("log"), os.O_WRONLY | os.O_APPEND)
+        for i in range(200):
+            os.write(fd, b"%d:%03d\n" % (k, i))
+        os.close(fd)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+lines = read(p("log")).split(b"\n")[:-1]
+check("O_APPEND from two processes: 400 whole records",
+      sorted(lines) == sorted(b"%d:%03d" % (k, i) for k in range(2) for i in range(200)))
+
 # --- per-directory replication and block size, inherited ---
 os.mkdir(p("goal"))
 os.setxattr(p("goal"), "user.dfs.replication", b"2")
@@ -263,5 +404,15 @@ if OTHER:
           read(os.path.join(O, "shared")) == b"replaced by rename")
     write(os.path.join(O, "back"), os.urandom(10) + b"tail")
     check("and the other way round", read(p("back")).endswith(b"tail"))
+    import mmap
+    write(p("mm"), b"\0" * 8192)
+    fd = os.open(p("mm"), os.O_RDWR)
+    m = mmap.mmap(fd, 8192)
+    m[100:105] = b"mmapd"
+    m.flush()
+    m.close()
+    os.close(fd)
+    check("mmap writes are seen by another mount after close",
+          read(os.path.join(O, "mm"))[100:105] == b"mmapd")
 
 sys.exit(min(fails, 100))

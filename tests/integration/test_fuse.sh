@@ -60,6 +60,13 @@ mkdir -p "$M2"
 dfs mount "$M2" -o attr_timeout=1 &
 wait_for 10 grep -q " $M2 fuse.dfs " /proc/mounts || fail "second mount did not come up"
 check "POSIX checks (fuse_posix.py)" python3 "$(dirname "$0")/fuse_posix.py" "$M" "$M2"
+# what this mount wrote stays in its page cache: read back at memory speed, not refetched
+dd if=/dev/urandom of="$M/cached" bs=1M count=16 conv=fsync status=none
+resident() { fincore -b -r -n -o RES "$M/cached"; }
+[ "$(resident)" = 16777216 ] && ok "a file just written is in the page cache" ||
+	fail "a file just written: $(resident) bytes of 16777216 in the page cache"
+cmp -s "$M/cached" "$M2/cached" && ok "... and another mount reads the same bytes" ||
+	fail "another mount reads other bytes"
 check "random overwrites are on the datanodes" bash -c "dfs get /posix/rand - | cmp - '$M/posix/rand' &&
 	dfs get /posix/sparse - | cmp - '$M/posix/sparse'"
 
@@ -109,9 +116,24 @@ wait_for 10 grep -q " $M4 fuse.dfs " /proc/mounts || fail "fourth mount did not 
 flock -x "$M4/lk" -c 'sleep 60' &
 holder=$!
 wait_for 10 bash -c "! flock -n -x '$M/lk' -c true" || fail "the fourth mount's lock did not show"
+# ... and the files it kept open past their last name: no hidden names, and the
+# namenode deletes them when the mount dies
+blocks() { dfs report --json | json 'd["blocks"]'; }
+before=$(blocks)
+head -c 3M /dev/urandom >"$M4/kept"
+sleep 60 <"$M4/kept" &
+reader=$!
+rm "$M4/kept"
+check "unlink while open: the name is gone" bash -c "! ls -a '$M4' | grep -q 'kept\|fuse_hidden'"
+check "unlink while open: the data is still there" \
+	bash -c "[ \$(stat -L -c %s /proc/$reader/fd/0) = 3145728 ]"
+[ "$(blocks)" -gt "$before" ] && ok "unlink while open: the namenode keeps its blocks" ||
+	fail "the kept file's blocks are gone already ($(blocks) <= $before)"
 pkill -9 -f "dfs-fuse.* $M4\$"
-kill "$holder" 2>/dev/null
+kill "$holder" "$reader" 2>/dev/null
 check "the locks of a mount that died are released" wait_for 10 flock -n -x "$M/lk" -c true
+reclaimed() { [ "$(blocks)" = "$before" ]; }
+check "the files it kept open are deleted when it dies" wait_for 10 reclaimed
 fusermount3 -u -z "$M4" 2>/dev/null
 
 # permissions as an unprivileged user (default_permissions + the caller's identity)

@@ -55,22 +55,15 @@ static inline void reopen(void)
 	ck_assert_int_eq(nn_ns_open(dir, &defaults, &ns), 0);
 }
 
-/* The test case of suite `name`, with the fixtures above (add the tests to it). */
-static inline TCase *nstest_tcase(const char *name)
+/* Runs the namespace suite `name` (one test case of tests, a UNIT_TESTS list) with the
+ * fixtures above and returns the process's exit status. */
+static inline int nstest_main(const char *name, const TTest *const *tests)
 {
 	nstest_name = name;
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, 30);
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_checked_fixture(tc, ns_setup, ns_teardown);
-	return tc;
-}
-
-/* Runs suite s (taken) and returns the process's exit status. */
-static inline int nstest_main(Suite *s)
-{
 	log_set_level(LOG_WARN); /* keep expected-failure messages, drop start-up chatter */
-	return unit_run(s);
+	return UNIT_MAIN(name, {name, tests, .timeout = 30, .once_setup = tmp_setup,
+				.once_teardown = tmp_teardown, .setup = ns_setup,
+				.teardown = ns_teardown});
 }
 
 /* ---- helpers ---- */

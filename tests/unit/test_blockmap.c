@@ -313,24 +313,12 @@ START_TEST(test_free_after_removes)
 }
 END_TEST
 
-static Suite *blockmap_suite(void)
-{
-	Suite *s = suite_create("blockmap");
-	TCase *tc = tcase_create("core");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_put_get_count);
-	tcase_add_test(tc, test_update_keeps_replicas);
-	tcase_add_test(tc, test_replicas);
-	tcase_add_test(tc, test_remove_clusters);
-	tcase_add_test(tc, test_remove_middle_of_cluster);
-	tcase_add_test(tc, test_each_once);
-	tcase_add_test(tc, test_free_after_removes);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	return unit_run(blockmap_suite());
+	return UNIT_MAIN("blockmap",
+		{"core", .timeout = 60, .tests = UNIT_TESTS(
+			test_put_get_count, test_update_keeps_replicas, test_replicas,
+			test_remove_clusters, test_remove_middle_of_cluster, test_each_once,
+			test_free_after_removes)});
 }

@@ -107,6 +107,65 @@ static int read_all(int fd, uint8_t *p, size_t n)
 	return 0;
 }
 
+/* dn_store_open_read of replica (id, gs), closing what it opened: its result. A failed
+ * open hands back no descriptors. */
+static int open_read_rc(struct dn_store *s, uint64_t id, uint64_t gs)
+{
+	int dfd = -1, mfd = -1;
+	uint64_t len;
+	int rc = dn_store_open_read(s, id, gs, &dfd, &mfd, &len);
+	if (rc == 0) {
+		close(dfd);
+		close(mfd);
+	} else {
+		ck_assert_int_eq(dfd, -1);
+		ck_assert_int_eq(mfd, -1);
+	}
+	return rc;
+}
+
+/* Finalized replica (id, gs) opens for reading and holds len bytes. */
+static void assert_readable(struct dn_store *s, uint64_t id, uint64_t gs, uint64_t len)
+{
+	int dfd, mfd;
+	uint64_t got = len + 1;
+	ck_assert_int_eq(dn_store_open_read(s, id, gs, &dfd, &mfd, &got), 0);
+	ck_assert_uint_eq(got, len);
+	close(dfd);
+	close(mfd);
+}
+
+/* The data file and the meta file of finalized replica (id, gs) are both on disk
+ * (present) or both gone. */
+static void assert_on_disk(uint64_t id, uint64_t gs, bool present)
+{
+	char p[4300];
+	final_path(p, sizeof p, id, gs, "");
+	ck_assert_msg(exists(p) == present, "'%s' %s", p, present ? "missing" : "left");
+	final_path(p, sizeof p, id, gs, ".meta");
+	ck_assert_msg(exists(p) == present, "'%s' %s", p, present ? "missing" : "left");
+}
+
+/* A writer of replica (id, 1) that holds one packet, data[0..len): unfinished, so its
+ * data and meta files are in rbw/. */
+static struct dn_writer *start_replica(struct dn_store *s, uint64_t id, const uint8_t *data,
+				       size_t len)
+{
+	struct dn_writer *w;
+	ck_assert_int_eq(dn_store_create(s, id, 1, &w), 0);
+	ck_assert_int_eq(write_packet(w, data, len), 0);
+	ck_assert_int_eq(count_entries("rbw"), 2);
+	return w;
+}
+
+/* The bytes the store counts as used. */
+static uint64_t store_used(struct dn_store *s)
+{
+	uint64_t cap, used, rem;
+	dn_store_usage(s, &cap, &used, &rem);
+	return used;
+}
+
 /* ---- node id ---- */
 
 START_TEST(test_open_id)
@@ -277,11 +336,7 @@ START_TEST(test_write_read)
 	close(mfd);
 
 	/* where the header says finalized replicas live */
-	char p[4300];
-	final_path(p, sizeof p, id, gs, "");
-	ck_assert(exists(p));
-	final_path(p, sizeof p, id, gs, ".meta");
-	ck_assert(exists(p));
+	assert_on_disk(id, gs, true);
 
 	uint64_t cap, used, rem;
 	dn_store_usage(s, &cap, &used, &rem);
@@ -356,12 +411,7 @@ START_TEST(test_create_existing)
 	ck_assert_int_eq(dn_store_create(s, 77, 5, &w), -EEXIST);
 	ck_assert_int_eq(dn_store_create(s, 77, 4, &w), -EEXIST); /* older genstamp */
 	/* the finalized replica was not disturbed */
-	int dfd, mfd;
-	uint64_t len;
-	ck_assert_int_eq(dn_store_open_read(s, 77, 5, &dfd, &mfd, &len), 0);
-	ck_assert_uint_eq(len, sizeof data);
-	close(dfd);
-	close(mfd);
+	assert_readable(s, 77, 5, sizeof data);
 	dn_store_close(s);
 }
 END_TEST
@@ -375,21 +425,10 @@ START_TEST(test_newer_genstamp_supersedes)
 	put_replica(s, 300, 5, a, sizeof a);
 	put_replica(s, 300, 6, b, sizeof b); /* e.g. pipeline recovery */
 	ck_assert_uint_eq(dn_store_count(s), 1);
-	int dfd, mfd;
-	uint64_t len;
-	ck_assert_int_eq(dn_store_open_read(s, 300, 5, &dfd, &mfd, &len), -ESTALE);
-	ck_assert_int_eq(dn_store_open_read(s, 300, 6, &dfd, &mfd, &len), 0);
-	ck_assert_uint_eq(len, sizeof b);
-	close(dfd);
-	close(mfd);
-	char p[4300];
-	final_path(p, sizeof p, 300, 5, "");
-	ck_assert(!exists(p));
-	final_path(p, sizeof p, 300, 5, ".meta");
-	ck_assert(!exists(p));
-	uint64_t cap, used, rem;
-	dn_store_usage(s, &cap, &used, &rem);
-	ck_assert_uint_eq(used, sizeof b);
+	ck_assert_int_eq(open_read_rc(s, 300, 5), -ESTALE);
+	assert_readable(s, 300, 6, sizeof b);
+	assert_on_disk(300, 5, false);
+	ck_assert_uint_eq(store_used(s), sizeof b);
 	dn_store_close(s);
 }
 END_TEST
@@ -400,14 +439,11 @@ START_TEST(test_open_read_errors)
 	uint8_t data[100];
 	fill(data, sizeof data, 3);
 	put_replica(s, 9, 2, data, sizeof data);
-	int dfd = -1, mfd = -1;
-	uint64_t len = 0;
-	ck_assert_int_eq(dn_store_open_read(s, 9, 3, &dfd, &mfd, &len), -ESTALE);
-	ck_assert_int_eq(dn_store_open_read(s, 9, 1, &dfd, &mfd, &len), -ESTALE);
-	ck_assert_int_eq(dn_store_open_read(s, 10, 2, &dfd, &mfd, &len), -ENOENT);
-	ck_assert_int_eq(dn_store_open_read(s, 9 + 256, 2, &dfd, &mfd, &len), -ENOENT);
-	ck_assert_int_eq(dfd, -1);
-	ck_assert_int_eq(mfd, -1);
+	/* (open_read_rc checks that a failed open hands back no descriptors) */
+	ck_assert_int_eq(open_read_rc(s, 9, 3), -ESTALE);
+	ck_assert_int_eq(open_read_rc(s, 9, 1), -ESTALE);
+	ck_assert_int_eq(open_read_rc(s, 10, 2), -ENOENT);
+	ck_assert_int_eq(open_read_rc(s, 9 + 256, 2), -ENOENT);
 	dn_store_close(s);
 }
 END_TEST
@@ -432,10 +468,7 @@ START_TEST(test_empty_replica)
 	dn_store_close(s);
 	/* and it survives a reopen */
 	s = open_ok(NULL);
-	ck_assert_int_eq(dn_store_open_read(s, 11, 1, &dfd, &mfd, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	close(dfd);
-	close(mfd);
+	assert_readable(s, 11, 1, 0);
 	dn_store_close(s);
 }
 END_TEST
@@ -560,18 +593,10 @@ START_TEST(test_changes)
 	free(del);
 
 	/* deleted replicas are gone from the map and from disk */
-	int dfd, mfd;
-	uint64_t len;
-	ck_assert_int_eq(dn_store_open_read(s, 100, 1, &dfd, &mfd, &len), -ENOENT);
-	char p[4300];
-	final_path(p, sizeof p, 100, 1, "");
-	ck_assert(!exists(p));
-	final_path(p, sizeof p, 100, 1, ".meta");
-	ck_assert(!exists(p));
+	ck_assert_int_eq(open_read_rc(s, 100, 1), -ENOENT);
+	assert_on_disk(100, 1, false);
 	ck_assert_uint_eq(dn_store_count(s), 0);
-	uint64_t cap, used, rem;
-	dn_store_usage(s, &cap, &used, &rem);
-	ck_assert_uint_eq(used, 0);
+	ck_assert_uint_eq(store_used(s), 0);
 	dn_store_close(s);
 }
 END_TEST
@@ -598,16 +623,11 @@ START_TEST(test_reopen_scan)
 	ck_assert_mem_eq(back, data, len);
 	close(dfd);
 	close(mfd);
-	ck_assert_int_eq(dn_store_open_read(s, 1001, 8, &dfd, &mfd, &len), 0);
-	ck_assert_uint_eq(len, 2000);
-	close(dfd);
-	close(mfd);
-	ck_assert_int_eq(dn_store_open_read(s, 1001, 9, &dfd, &mfd, &len), -ESTALE);
+	assert_readable(s, 1001, 8, 2000);
+	ck_assert_int_eq(open_read_rc(s, 1001, 9), -ESTALE);
 	struct dn_writer *w;
 	ck_assert_int_eq(dn_store_create(s, 1001, 8, &w), -EEXIST);
-	uint64_t cap, used, rem;
-	dn_store_usage(s, &cap, &used, &rem);
-	ck_assert_uint_eq(used, 3 * CHUNK - 5 + 2000);
+	ck_assert_uint_eq(store_used(s), 3 * CHUNK - 5 + 2000);
 	/* replicas found by the scan are not "newly received" */
 	struct dn_replica_info *rec;
 	uint64_t *del;
@@ -635,13 +655,8 @@ START_TEST(test_reopen_truncated_meta)
 	ck_assert_int_eq(truncate(p, DN_META_HDR + 4), 0); /* 1 of 3 checksums left */
 	s = open_ok(NULL);
 	ck_assert_uint_eq(dn_store_count(s), 1);
-	int dfd, mfd;
-	uint64_t len;
-	ck_assert_int_eq(dn_store_open_read(s, 2000, 1, &dfd, &mfd, &len), -ENOENT);
-	ck_assert_int_eq(dn_store_open_read(s, 2001, 1, &dfd, &mfd, &len), 0);
-	ck_assert_uint_eq(len, 3 * CHUNK);
-	close(dfd);
-	close(mfd);
+	ck_assert_int_eq(open_read_rc(s, 2000, 1), -ENOENT);
+	assert_readable(s, 2001, 1, 3 * CHUNK);
 	struct dn_replica_info *v;
 	size_t n;
 	ck_assert_int_eq(dn_store_list(s, false, &v, &n), 0);
@@ -665,25 +680,15 @@ START_TEST(test_abort)
 	struct dn_store *s = open_ok("dnX");
 	uint8_t data[5000];
 	fill(data, sizeof data, 8);
-	struct dn_writer *w;
-	ck_assert_int_eq(dn_store_create(s, 3000, 1, &w), 0);
-	ck_assert_int_eq(write_packet(w, data, sizeof data), 0);
-	ck_assert_int_eq(count_entries("rbw"), 2);
+	struct dn_writer *w = start_replica(s, 3000, data, sizeof data);
 	dn_writer_abort(w);
 	ck_assert_int_eq(count_entries("rbw"), 0);
-	int dfd, mfd;
-	uint64_t len;
-	ck_assert_int_eq(dn_store_open_read(s, 3000, 1, &dfd, &mfd, &len), -ENOENT);
+	ck_assert_int_eq(open_read_rc(s, 3000, 1), -ENOENT);
 	ck_assert_uint_eq(dn_store_count(s), 0);
-	char p[4300];
-	final_path(p, sizeof p, 3000, 1, "");
-	ck_assert(!exists(p));
+	assert_on_disk(3000, 1, false);
 	/* the same replica can be written again afterwards */
 	put_replica(s, 3000, 1, data, sizeof data);
-	ck_assert_int_eq(dn_store_open_read(s, 3000, 1, &dfd, &mfd, &len), 0);
-	ck_assert_uint_eq(len, sizeof data);
-	close(dfd);
-	close(mfd);
+	assert_readable(s, 3000, 1, sizeof data);
 	dn_store_close(s);
 }
 END_TEST
@@ -694,18 +699,13 @@ START_TEST(test_reopen_discards_rbw)
 	struct dn_store *s = open_ok("dnX");
 	uint8_t data[5000];
 	fill(data, sizeof data, 9);
-	struct dn_writer *w;
-	ck_assert_int_eq(dn_store_create(s, 4000, 1, &w), 0);
-	ck_assert_int_eq(write_packet(w, data, sizeof data), 0);
-	ck_assert_int_eq(count_entries("rbw"), 2);
+	struct dn_writer *w = start_replica(s, 4000, data, sizeof data);
 	dn_store_close(s);
 
 	struct dn_store *s2 = open_ok(NULL);
 	ck_assert_int_eq(count_entries("rbw"), 0);
 	ck_assert_uint_eq(dn_store_count(s2), 0);
-	int dfd, mfd;
-	uint64_t len;
-	ck_assert_int_eq(dn_store_open_read(s2, 4000, 1, &dfd, &mfd, &len), -ENOENT);
+	ck_assert_int_eq(open_read_rc(s2, 4000, 1), -ENOENT);
 	dn_writer_abort(w); /* frees the old writer (its files are gone already) */
 	dn_store_close(s2);
 }
@@ -772,37 +772,17 @@ START_TEST(test_volumes)
 }
 END_TEST
 
-static Suite *blockstore_suite(void)
-{
-	Suite *s = suite_create("blockstore");
-	TCase *tc = tcase_create("blockstore");
-	tcase_set_timeout(tc, 30);
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_checked_fixture(tc, dir_setup, NULL);
-	tcase_add_test(tc, test_open_id);
-	tcase_add_test(tc, test_layout_versions);
-	tcase_add_test(tc, test_volumes);
-	tcase_add_test(tc, test_open_random_id);
-	tcase_add_test(tc, test_open_malformed_version);
-	tcase_add_test(tc, test_write_read);
-	tcase_add_test(tc, test_write_bad_crc);
-	tcase_add_test(tc, test_write_bad_offset);
-	tcase_add_test(tc, test_create_existing);
-	tcase_add_test(tc, test_newer_genstamp_supersedes);
-	tcase_add_test(tc, test_open_read_errors);
-	tcase_add_test(tc, test_empty_replica);
-	tcase_add_test(tc, test_list);
-	tcase_add_test(tc, test_changes);
-	tcase_add_test(tc, test_reopen_scan);
-	tcase_add_test(tc, test_reopen_truncated_meta);
-	tcase_add_test(tc, test_abort);
-	tcase_add_test(tc, test_reopen_discards_rbw);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_WARN); /* keep expected-failure messages, drop start-up chatter */
-	return unit_run(blockstore_suite());
+	return UNIT_MAIN("blockstore",
+		{"blockstore", .timeout = 30, .once_setup = tmp_setup,
+		 .once_teardown = tmp_teardown, .setup = dir_setup,
+		 .tests = UNIT_TESTS(
+			test_open_id, test_layout_versions, test_volumes, test_open_random_id,
+			test_open_malformed_version, test_write_read, test_write_bad_crc,
+			test_write_bad_offset, test_create_existing, test_newer_genstamp_supersedes,
+			test_open_read_errors, test_empty_replica, test_list, test_changes,
+			test_reopen_scan, test_reopen_truncated_meta, test_abort,
+			test_reopen_discards_rbw)});
 }

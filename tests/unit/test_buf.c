@@ -161,19 +161,11 @@ START_TEST(test_buf_grow_commit)
 }
 END_TEST
 
-static Suite *buf_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("buf");
-	TCase *tc = tcase_create("buf");
-	tcase_add_test(tc, test_buf_init_empty);
-	tcase_add_test(tc, test_buf_add_binary);
-	tcase_add_test(tc, test_buf_printf_growth);
-	tcase_add_test(tc, test_buf_printf_from_empty);
-	tcase_add_test(tc, test_buf_consume);
-	tcase_add_test(tc, test_buf_detach);
-	tcase_add_test(tc, test_buf_grow_commit);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("buf",
+		{"buf", .tests = UNIT_TESTS(
+			test_buf_init_empty, test_buf_add_binary, test_buf_printf_growth,
+			test_buf_printf_from_empty, test_buf_consume, test_buf_detach,
+			test_buf_grow_commit)});
 }
-
-int main(void) { return unit_run(buf_suite()); }

@@ -306,27 +306,12 @@ START_TEST(test_load_missing)
 }
 END_TEST
 
-static Suite *cfg_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("cfg");
-	TCase *tc = tcase_create("cfg");
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, test_parse_size);
-	tcase_add_test(tc, test_parse_size_invalid);
-	tcase_add_test(tc, test_parse_seconds);
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_set_unknown_key);
-	tcase_add_test(tc, test_set_replication);
-	tcase_add_test(tc, test_set_block_size);
-	tcase_add_test(tc, test_set_metadata_sync);
-	tcase_add_test(tc, test_set_other_kinds);
-	tcase_add_test(tc, test_set_kv);
-	tcase_add_test(tc, test_load_file);
-	tcase_add_test(tc, test_load_bad_line);
-	tcase_add_test(tc, test_load_bad_value);
-	tcase_add_test(tc, test_load_missing);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("cfg",
+		{"cfg", .once_setup = tmp_setup, .once_teardown = tmp_teardown, .tests = UNIT_TESTS(
+			test_parse_size, test_parse_size_invalid, test_parse_seconds, test_defaults,
+			test_set_unknown_key, test_set_replication, test_set_block_size,
+			test_set_metadata_sync, test_set_other_kinds, test_set_kv, test_load_file,
+			test_load_bad_line, test_load_bad_value, test_load_missing)});
 }
-
-int main(void) { return unit_run(cfg_suite()); }

@@ -12,6 +12,7 @@
 
 #include "filter.h"
 #include "job.h"
+#include "reduce.h"
 #include "log.h"
 #include "split.h"
 #include "unit.h"
@@ -291,20 +292,197 @@ START_TEST(test_job_layouts)
 }
 END_TEST
 
-static Suite *compute_suite(void)
+/*
+ * Message msg of layout NAME (a struct job_NAME) packs to exactly the bytes of want; they
+ * unpack, to the end, into a copy that packs to the same bytes again (so every field came
+ * back); job_NAME_free frees the copy; every proper prefix of them is refused.
+ */
+#define ASSERT_LAYOUT(NAME, msg, want)                                                      \
+	do {                                                                                \
+		struct job_##NAME t_;                                                       \
+		struct buf b_ = BUF_INIT;                                                   \
+		struct unpack u_;                                                           \
+		job_##NAME##_pack(&b_, (msg));                                              \
+		assert_same_bytes(&b_, (want));                                             \
+		unpack_init(&u_, b_.data, b_.len);                                          \
+		ck_assert_int_eq(job_##NAME##_unpack(&u_, &t_), 0);                         \
+		assert_read_all(&u_);                                                       \
+		buf_reset(&b_);                                                             \
+		job_##NAME##_pack(&b_, &t_);                                                \
+		assert_same_bytes(&b_, (want));                                             \
+		job_##NAME##_free(&t_);                                                     \
+		for (size_t n_ = 0; n_ < (want)->len; n_++) {                               \
+			unpack_init(&u_, (want)->data, n_);                                 \
+			ck_assert_int_eq(job_##NAME##_unpack(&u_, &t_), -EPROTO);           \
+		}                                                                           \
+		buf_free(&b_);                                                              \
+	} while (0)
+
+/* The bytes of b are those of want. */
+static void assert_same_bytes(const struct buf *b, const struct buf *want)
 {
-	Suite *s = suite_create("compute");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_split_rule);
-	tcase_add_test(tc, test_split_whole_lines);
-	tcase_add_test(tc, test_filter);
-	tcase_add_test(tc, test_job_layouts);
-	suite_add_tcase(s, tc);
-	return s;
+	ck_assert_uint_eq(b->len, want->len);
+	ck_assert_mem_eq(b->data, want->data, b->len);
 }
+
+/* Message msg of layout NAME, right in every other way, is refused by job_NAME_unpack. */
+#define ASSERT_REFUSED(NAME, msg)                                                           \
+	do {                                                                                \
+		struct job_##NAME t_;                                                       \
+		struct buf b_ = BUF_INIT;                                                   \
+		struct unpack u_;                                                           \
+		job_##NAME##_pack(&b_, (msg));                                              \
+		unpack_init(&u_, b_.data, b_.len);                                          \
+		ck_assert_int_eq(job_##NAME##_unpack(&u_, &t_), -EPROTO);                   \
+		buf_free(&b_);                                                              \
+	} while (0)
+
+START_TEST(test_launch_layout)
+{
+	struct job_launch l = {"job_7", 3, 2, "wc -l", JOB_FILTER_REGEX, "a.*b", JOB_F_ICASE,
+			       "/in/f", 11, 12, 13, 14, 15, 16, "/out/part-00003", 1000, 1001,
+			       60, .kind = JOB_K_REDUCE, .reduce = "uniq -c", .combine = "count",
+			       .reducers = 3, .key_fields = 2, .out_repl = 2, .partition = 1,
+			       .partitioner = MR_PART_RANGE, .bounds = "m\n"};
+	struct job_map_loc maps[2] = {{"dn1", "127.0.0.1:1", 1}, {"", "", 0}};
+	l.nmaps = 2;
+	l.maps = maps;
+	memset(l.token, 0xab, sizeof l.token);
+	/* the layout job.h documents, field by field */
+	struct buf want = BUF_INIT;
+	pack_str(&want, "job_7");
+	pack_u32(&want, 3);
+	pack_u32(&want, 2);
+	pack_str(&want, "wc -l");
+	pack_u8(&want, JOB_FILTER_REGEX);
+	pack_str(&want, "a.*b");
+	pack_u8(&want, JOB_F_ICASE);
+	pack_str(&want, "/in/f");
+	for (uint64_t v = 11; v <= 16; v++) /* ino, file size, offset, length, block, gs */
+		pack_u64(&want, v);
+	pack_str(&want, "/out/part-00003");
+	pack_u32(&want, 1000);
+	pack_u32(&want, 1001);
+	pack_u32(&want, 60);
+	pack_u8(&want, JOB_K_REDUCE); /* MapReduce: kind, reduce, combine, reducers, ... */
+	pack_str(&want, "uniq -c");
+	pack_str(&want, "count");
+	pack_u32(&want, 3);
+	pack_u32(&want, 2);
+	pack_u16(&want, 2);
+	pack_u32(&want, 1);
+	pack_u8(&want, MR_PART_RANGE);
+	pack_str(&want, "m\n");
+	pack_raw(&want, l.token, sizeof l.token);
+	pack_u32(&want, 2); /* the maps: node, address, attempt (0: not done yet) */
+	pack_str(&want, "dn1");
+	pack_str(&want, "127.0.0.1:1");
+	pack_u32(&want, 1);
+	pack_str(&want, "");
+	pack_str(&want, "");
+	pack_u32(&want, 0);
+	ASSERT_LAYOUT(launch, &l, &want);
+	l.filter = JOB_FILTER_REGEX + 1; /* an unknown filter */
+	ASSERT_REFUSED(launch, &l);
+	l.filter = JOB_FILTER_REGEX;
+	l.partition = 3; /* a reduce of a partition past the reducers */
+	ASSERT_REFUSED(launch, &l);
+	buf_free(&want);
+}
+END_TEST
+
+START_TEST(test_report_layout)
+{
+	struct job_report r = {"job_2", 5, 1, JOB_A_SUCCEEDED, -3, 1ULL << 33, 7, 8, 9, "",
+			       "warning\n", {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2};
+	struct buf want = BUF_INIT;
+	pack_str(&want, "job_2");
+	pack_u32(&want, 5);
+	pack_u32(&want, 1);
+	pack_u8(&want, JOB_A_SUCCEEDED);
+	pack_i32(&want, -3);
+	pack_u64(&want, 1ULL << 33); /* bytes in, read locally, out, records */
+	pack_u64(&want, 7);
+	pack_u64(&want, 8);
+	pack_u64(&want, 9);
+	pack_str(&want, "");
+	pack_str(&want, "warning\n");
+	pack_u32(&want, 4); /* the lost map + 1, its attempt */
+	pack_u32(&want, 2);
+	for (uint64_t c = 1; c <= JOB_NCOUNTERS; c++)
+		pack_u64(&want, c);
+	ASSERT_LAYOUT(report, &r, &want);
+	r.state = 0; /* states outside JOB_A_* */
+	ASSERT_REFUSED(report, &r);
+	r.state = JOB_A_KILLED + 1;
+	ASSERT_REFUSED(report, &r);
+	buf_free(&want);
+}
+END_TEST
+
+START_TEST(test_info_layout)
+{
+	struct job_info i = {"job_9", JOB_FAILED, "/out", "grep 'x'", 1000, 10, 9, 1, 2, 3,
+			     4, 5, 1ULL << 40, 1ULL << 41, 77, JOB_F_OVERWRITE, -5,
+			     123456, "task 00003 failed", "oops\n", JOB_PHASE_REDUCE, 3, 1,
+			     {9, 8, 7, 6, 5, 4, 3, 2, 1}};
+	struct buf want = BUF_INIT;
+	pack_str(&want, "job_9");
+	pack_u8(&want, JOB_FAILED);
+	pack_str(&want, "/out");
+	pack_str(&want, "grep 'x'");
+	pack_u32(&want, 1000);
+	/* total, done, running, failed attempts, speculative, node-local, remote */
+	static const uint32_t counts[] = {10, 9, 1, 2, 3, 4, 5};
+	for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
+		pack_u32(&want, counts[k]);
+	pack_u64(&want, 1ULL << 40);
+	pack_u64(&want, 1ULL << 41);
+	pack_u64(&want, 77);
+	pack_u8(&want, JOB_F_OVERWRITE);
+	pack_i64(&want, -5);
+	pack_i64(&want, 123456);
+	pack_str(&want, "task 00003 failed");
+	pack_str(&want, "oops\n");
+	pack_u8(&want, JOB_PHASE_REDUCE); /* phase, reducers, done, the counters */
+	pack_u32(&want, 3);
+	pack_u32(&want, 1);
+	for (uint64_t c = JOB_NCOUNTERS; c >= 1; c--)
+		pack_u64(&want, c);
+	ASSERT_LAYOUT(info, &i, &want);
+	buf_free(&want);
+}
+END_TEST
+
+START_TEST(test_attempt_log_layout)
+{
+	/* both flags travel as u8, each on its own: try both ways round */
+	for (int spec = 0; spec <= 1; spec++) {
+		struct job_attempt_log a = {4, 2, "dn3", JOB_A_KILLED, -1, spec, !spec, 2500,
+					    "killed: speculation", "bye\n"};
+		struct buf want = BUF_INIT;
+		pack_u32(&want, 4);
+		pack_u32(&want, 2);
+		pack_str(&want, "dn3");
+		pack_u8(&want, JOB_A_KILLED);
+		pack_i32(&want, -1);
+		pack_u8(&want, (uint8_t)spec); /* speculative */
+		pack_u8(&want, (uint8_t)!spec); /* node-local */
+		pack_i64(&want, 2500);
+		pack_str(&want, "killed: speculation");
+		pack_str(&want, "bye\n");
+		ASSERT_LAYOUT(attempt_log, &a, &want);
+		buf_free(&want);
+	}
+}
+END_TEST
 
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	return unit_run(compute_suite());
+	return UNIT_MAIN("compute",
+		{"core", .tests = UNIT_TESTS(
+			test_split_rule, test_split_whole_lines, test_filter, test_job_layouts,
+			test_launch_layout, test_report_layout, test_info_layout,
+			test_attempt_log_layout)});
 }

@@ -86,15 +86,9 @@ START_TEST(test_crc32c_verify)
 }
 END_TEST
 
-static Suite *crc_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("crc");
-	TCase *tc = tcase_create("crc");
-	tcase_add_test(tc, test_crc32c_check_value);
-	tcase_add_test(tc, test_crc32c_chunks);
-	tcase_add_test(tc, test_crc32c_verify);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("crc",
+		{"crc", .tests = UNIT_TESTS(
+			test_crc32c_check_value, test_crc32c_chunks, test_crc32c_verify)});
 }
-
-int main(void) { return unit_run(crc_suite()); }

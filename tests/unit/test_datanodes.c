@@ -577,38 +577,17 @@ START_TEST(test_shown_state)
 }
 END_TEST
 
-static Suite *datanodes_suite(void)
-{
-	Suite *s = suite_create("datanodes");
-	TCase *tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, dns_setup, dns_teardown);
-	tcase_add_test(tc, test_register_twice);
-	tcase_add_test(tc, test_find);
-	tcase_add_test(tc, test_register_many_grows);
-	tcase_add_test(tc, test_choose_distinct);
-	tcase_add_test(tc, test_choose_distinct_hosts);
-	tcase_add_test(tc, test_choose_favored_first);
-	tcase_add_test(tc, test_choose_exclude);
-	tcase_add_test(tc, test_choose_skips_full);
-	tcase_add_test(tc, test_choose_favored_full);
-	tcase_add_test(tc, test_choose_skips_decommission);
-	tcase_add_test(tc, test_choose_skips_unreported_and_dead);
-	tcase_add_test(tc, test_choose_spread);
-	tcase_add_test(tc, test_choose_prefers_free_space);
-	tcase_add_test(tc, test_lost);
-	tcase_add_test(tc, test_check_dead_once_and_stale);
-	tcase_add_test(tc, test_check_maintenance_expiry);
-	tcase_add_test(tc, test_sort_for_reader);
-	tcase_add_test(tc, test_on_host);
-	tcase_add_test(tc, test_queue_delete);
-	tcase_add_test(tc, test_queue_replicate);
-	tcase_add_test(tc, test_shown_state);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* the timeout tests log expected warnings */
-	return unit_run(datanodes_suite());
+	return UNIT_MAIN("datanodes",
+		{"core", .setup = dns_setup, .teardown = dns_teardown, .tests = UNIT_TESTS(
+			test_register_twice, test_find, test_register_many_grows,
+			test_choose_distinct, test_choose_distinct_hosts, test_choose_favored_first,
+			test_choose_exclude, test_choose_skips_full, test_choose_favored_full,
+			test_choose_skips_decommission, test_choose_skips_unreported_and_dead,
+			test_choose_spread, test_choose_prefers_free_space, test_lost,
+			test_check_dead_once_and_stale, test_check_maintenance_expiry,
+			test_sort_for_reader, test_on_host, test_queue_delete, test_queue_replicate,
+			test_shown_state)});
 }

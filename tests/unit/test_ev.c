@@ -299,22 +299,12 @@ START_TEST(test_now_monotonic)
 }
 END_TEST
 
-static Suite *ev_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("ev");
-	TCase *tc = tcase_create("ev");
-	tcase_add_test(tc, test_timer_not_before_due);
-	tcase_add_test(tc, test_two_timers);
-	tcase_add_test(tc, test_watch_read);
-	tcase_add_test(tc, test_watch_write_and_eof);
-	tcase_add_test(tc, test_replace_and_unwatch);
-	tcase_add_test(tc, test_unwatch_in_same_turn);
-	tcase_add_test(tc, test_before_sleep_hook);
-	tcase_add_test(tc, test_stop_before_run);
-	tcase_add_test(tc, test_stop_from_signal);
-	tcase_add_test(tc, test_now_monotonic);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("ev",
+		{"ev", .tests = UNIT_TESTS(
+			test_timer_not_before_due, test_two_timers, test_watch_read,
+			test_watch_write_and_eof, test_replace_and_unwatch,
+			test_unwatch_in_same_turn, test_before_sleep_hook, test_stop_before_run,
+			test_stop_from_signal, test_now_monotonic)});
 }
-
-int main(void) { return unit_run(ev_suite()); }

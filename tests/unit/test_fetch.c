@@ -141,11 +141,6 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("fetch");
-	TCase *tc = tcase_create("fetch");
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, test_token);
-	tcase_add_test(tc, test_serve);
-	suite_add_tcase(s, tc);
-	return unit_run(s);
+	return UNIT_MAIN("fetch", {"fetch", .tests = UNIT_TESTS(test_token, test_serve), .setup = tmp_setup,
+				   .teardown = tmp_teardown});
 }

@@ -64,15 +64,10 @@ START_TEST(test_overflow_leaves_array)
 }
 END_TEST
 
-static Suite *grow_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("grow");
-	TCase *tc = tcase_create("grow");
-	tcase_add_test(tc, test_append_keeps_contents);
-	tcase_add_test(tc, test_no_growth_when_room);
-	tcase_add_test(tc, test_overflow_leaves_array);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("grow",
+		{"grow", .tests = UNIT_TESTS(
+			test_append_keeps_contents, test_no_growth_when_room,
+			test_overflow_leaves_array)});
 }
-
-int main(void) { return unit_run(grow_suite()); }

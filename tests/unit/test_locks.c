@@ -106,20 +106,11 @@ START_TEST(test_kinds_and_sessions)
 }
 END_TEST
 
-static Suite *locks_suite(void)
-{
-	Suite *s = suite_create("locks");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_conflicts);
-	tcase_add_test(tc, test_readers_share);
-	tcase_add_test(tc, test_split_and_trim);
-	tcase_add_test(tc, test_kinds_and_sessions);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	return unit_run(locks_suite());
+	return UNIT_MAIN("locks",
+		{"core", .tests = UNIT_TESTS(
+			test_conflicts, test_readers_share, test_split_and_trim,
+			test_kinds_and_sessions)});
 }

@@ -252,21 +252,11 @@ START_TEST(test_connect_refused)
 }
 END_TEST
 
-static Suite *net_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("net");
-	TCase *tc = tcase_create("net");
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, test_parse_addr);
-	tcase_add_test(tc, test_listen_connect_addresses);
-	tcase_add_test(tc, test_read_write_full);
-	tcase_add_test(tc, test_sendfile);
-	tcase_add_test(tc, test_read_deadline);
-	tcase_add_test(tc, test_write_deadline);
-	tcase_add_test(tc, test_peer_closes);
-	tcase_add_test(tc, test_connect_refused);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("net",
+		{"net", .once_setup = tmp_setup, .once_teardown = tmp_teardown, .tests = UNIT_TESTS(
+			test_parse_addr, test_listen_connect_addresses, test_read_write_full,
+			test_sendfile, test_read_deadline, test_write_deadline, test_peer_closes,
+			test_connect_refused)});
 }
-
-int main(void) { return unit_run(net_suite()); }

@@ -113,14 +113,8 @@ START_TEST(test_restore_needs_this_format)
 }
 END_TEST
 
-static Suite *ns_backup_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("ns_backup");
-	TCase *tc = nstest_tcase("ns_backup");
-	tcase_add_test(tc, test_dump_restore);
-	tcase_add_test(tc, test_restore_needs_this_format);
-	suite_add_tcase(s, tc);
-	return s;
+	return nstest_main("ns_backup", UNIT_TESTS(
+		test_dump_restore, test_restore_needs_this_format));
 }
-
-int main(void) { return nstest_main(ns_backup_suite()); }

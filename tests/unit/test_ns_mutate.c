@@ -174,7 +174,7 @@ START_TEST(test_create_inherits_replication)
 {
 	mkdir_ok("/d");
 	struct nn_attr d;
-	ck_assert_int_eq(nn_ns_setrep(ns, "/d", 5, &d), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/d").ino, 5, &d), 0);
 	ck_assert_uint_eq(d.replication, 5);
 	ck_assert_uint_eq(stat_ok("/d").replication, 5);
 
@@ -189,12 +189,12 @@ START_TEST(test_create_inherits_replication)
 	ck_assert_uint_eq(a.replication, 2);
 
 	/* setrep on a file changes that file only */
-	ck_assert_int_eq(nn_ns_setrep(ns, "/g", 7, &a), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/g").ino, 7, &a), 0);
 	ck_assert_uint_eq(stat_ok("/g").replication, 7);
 	ck_assert_uint_eq(stat_ok("/d/f").replication, 5);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/g", 0, &a), -EINVAL);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/g", PROTO_REPL_MAX + 1, &a), -EINVAL);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/nope", 2, &a), -ENOENT);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/g").ino, 0, &a), -EINVAL);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/g").ino, PROTO_REPL_MAX + 1, &a), -EINVAL);
+	ck_assert_int_eq(nn_ns_setrep(ns, 999999, 2, &a), -ENOENT);
 	ck_assert_uint_eq(stat_ok("/g").replication, 7);
 }
 END_TEST
@@ -628,35 +628,14 @@ START_TEST(test_posix_nodes)
 }
 END_TEST
 
-static Suite *ns_mutate_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("ns_mutate");
-	TCase *tc = nstest_tcase("ns_mutate");
-	tcase_add_test(tc, test_mkdir);
-	tcase_add_test(tc, test_mkdir_parents);
-	tcase_add_test(tc, test_mkdir_notdir);
-	tcase_add_test(tc, test_create);
-	tcase_add_test(tc, test_create_errors);
-	tcase_add_test(tc, test_create_overwrite);
-	tcase_add_test(tc, test_create_inherits_replication);
-	tcase_add_test(tc, test_add_block_complete);
-	tcase_add_test(tc, test_abandon_block);
-	tcase_add_test(tc, test_rename_file);
-	tcase_add_test(tc, test_rename_over_file);
-	tcase_add_test(tc, test_rename_dir_new_parent);
-	tcase_add_test(tc, test_rename_into_subtree);
-	tcase_add_test(tc, test_rename_type_conflicts);
-	tcase_add_test(tc, test_rename_noreplace);
-	tcase_add_test(tc, test_rename_exchange);
-	tcase_add_test(tc, test_rename_exchange_dir_and_file);
-	tcase_add_test(tc, test_delete_file);
-	tcase_add_test(tc, test_delete_dir);
-	tcase_add_test(tc, test_delete_recursive);
-	tcase_add_test(tc, test_delete_root);
-	tcase_add_test(tc, test_update_blocks);
-	tcase_add_test(tc, test_posix_nodes);
-	suite_add_tcase(s, tc);
-	return s;
+	return nstest_main("ns_mutate", UNIT_TESTS(
+		test_mkdir, test_mkdir_parents, test_mkdir_notdir, test_create, test_create_errors,
+		test_create_overwrite, test_create_inherits_replication, test_add_block_complete,
+		test_abandon_block, test_rename_file, test_rename_over_file,
+		test_rename_dir_new_parent, test_rename_into_subtree, test_rename_type_conflicts,
+		test_rename_noreplace, test_rename_exchange, test_rename_exchange_dir_and_file,
+		test_delete_file, test_delete_dir, test_delete_recursive, test_delete_root,
+		test_update_blocks, test_posix_nodes));
 }
-
-int main(void) { return nstest_main(ns_mutate_suite()); }

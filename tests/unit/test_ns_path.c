@@ -208,17 +208,9 @@ START_TEST(test_blocks_range)
 }
 END_TEST
 
-static Suite *ns_path_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("ns_path");
-	TCase *tc = nstest_tcase("ns_path");
-	tcase_add_test(tc, test_path_validation);
-	tcase_add_test(tc, test_list);
-	tcase_add_test(tc, test_list_errors);
-	tcase_add_test(tc, test_list_all_pages);
-	tcase_add_test(tc, test_blocks_range);
-	suite_add_tcase(s, tc);
-	return s;
+	return nstest_main("ns_path", UNIT_TESTS(
+		test_path_validation, test_list, test_list_errors, test_list_all_pages,
+		test_blocks_range));
 }
-
-int main(void) { return nstest_main(ns_path_suite()); }

@@ -75,14 +75,14 @@ START_TEST(test_format_version)
 	ck_assert_int_eq(nn_ns_upgrade(dir, &from, &why), -EPROTONOSUPPORT);
 	ck_assert_uint_eq(from, NN_NS_FORMAT + 1);
 	ck_assert_ptr_nonnull(strstr(why.data, "newer than this namenode's"));
-	/* an older one is refused until upgraded; format 0 has no upgrade step */
-	be32_put(v + 6, NN_NS_FORMAT - 1);
+	/* an older one is refused until upgraded; format 0 never existed: no step */
+	be32_put(v + 6, 0);
 	put_format_record(v, sizeof v);
 	ck_assert_int_eq(nn_ns_open(dir, &defaults, &other), -EUCLEAN);
 	ck_assert_ptr_null(other);
 	buf_reset(&why);
 	ck_assert_int_eq(nn_ns_upgrade(dir, &from, &why), -ENOTSUP);
-	ck_assert_uint_eq(from, NN_NS_FORMAT - 1);
+	ck_assert_uint_eq(from, 0);
 	ck_assert_ptr_nonnull(strstr(why.data, "no upgrade from namespace format"));
 	ck_assert_int_eq(nn_ns_open(dir, &defaults, &other), -EUCLEAN); /* untouched */
 	/* another magic: no dfs namespace at all */
@@ -99,6 +99,78 @@ START_TEST(test_format_version)
 	buf_free(&why);
 	ck_assert_int_eq(nn_ns_open(dir, &defaults, &ns), 0);
 	ck_assert_uint_eq(stat_ok("/").ino, NN_ROOT_INO);
+}
+END_TEST
+
+/* Rewrites the (closed) namespace in dir as format 1 wrote it: "V" 1 and every inode
+ * record version 1, without the parent that version 2 appends. */
+static void downgrade_to_format_1(void)
+{
+	leveldb_options_t *o = leveldb_options_create();
+	char *err = NULL;
+	leveldb_t *db = leveldb_open(o, dir, &err);
+	ck_assert_msg(!err, "%s", err ? err : "");
+	leveldb_readoptions_t *ro = leveldb_readoptions_create();
+	leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	leveldb_iterator_t *it = leveldb_create_iterator(db, ro);
+	int n = 0;
+	for (leveldb_iter_seek(it, "I", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = leveldb_iter_key(it, &kl);
+		if (k[0] != 'I')
+			break;
+		const char *val = leveldb_iter_value(it, &vl);
+		char old[8192];
+		ck_assert(vl > 8 && vl <= sizeof old && val[0] == 2);
+		memcpy(old, val, vl - 8);
+		old[0] = 1;
+		leveldb_writebatch_put(wb, k, kl, old, vl - 8);
+		n++;
+	}
+	ck_assert_int_gt(n, 3);
+	leveldb_iter_destroy(it);
+	uint8_t v[10];
+	memcpy(v, "dfs-ns", 6);
+	be32_put(v + 6, 1);
+	leveldb_writebatch_put(wb, "V", 1, (const char *)v, sizeof v);
+	leveldb_write(db, wo, wb, &err);
+	ck_assert_msg(!err, "%s", err ? err : "");
+	leveldb_writebatch_destroy(wb);
+	leveldb_writeoptions_destroy(wo);
+	leveldb_readoptions_destroy(ro);
+	leveldb_close(db);
+	leveldb_options_destroy(o);
+}
+
+START_TEST(test_upgrade_from_format_1)
+{
+	/* format 1 kept no parents: the upgrade gives every directory its own */
+	struct nn_attr a = mkdir_ok("/a"), b = mkdir_ok("/a/b"), c = mkdir_ok("/a/b/c");
+	struct nn_attr f = create_ok("/a/f");
+	ck_assert_int_eq(nn_ns_rename(ns, "/a/b/c", "/c", 0, NULL), 0); /* moved once */
+	nn_ns_close(ns);
+	ns = NULL;
+	downgrade_to_format_1();
+	struct nn_ns *other = NULL;
+	ck_assert_int_eq(nn_ns_open(dir, &defaults, &other), -EUCLEAN);
+	struct buf why = BUF_INIT;
+	uint32_t from = 0;
+	ck_assert_int_eq(nn_ns_upgrade(dir, &from, &why), 0);
+	ck_assert_uint_eq(from, 1);
+	buf_free(&why);
+	ck_assert_int_eq(nn_ns_open(dir, &defaults, &ns), 0);
+	ck_assert_uint_eq(stat_ok("/").parent, NN_ROOT_INO);
+	ck_assert_uint_eq(stat_ok("/a").parent, NN_ROOT_INO);
+	ck_assert_uint_eq(stat_ok("/a/b").parent, a.ino);
+	ck_assert_uint_eq(stat_ok("/c").parent, NN_ROOT_INO);
+	ck_assert_uint_eq(stat_ok("/c").ino, c.ino);
+	ck_assert_uint_eq(stat_ok("/a/f").ino, f.ino);
+	ck_assert_uint_eq(stat_ok("/a/f").parent, 0);
+	/* the loop check walks those parents */
+	ck_assert_int_eq(nn_ns_rename(ns, "/a", "/a/b/x", 0, NULL), -EINVAL);
+	ck_assert_int_eq(nn_ns_rename_at(ns, NN_ROOT_INO, "a", b.ino, "x", 0, NULL), -EINVAL);
+	ck_assert_int_eq(nn_ns_rename_at(ns, NN_ROOT_INO, "c", b.ino, "c", 0, NULL), 0);
 }
 END_TEST
 
@@ -130,7 +202,7 @@ static int find_scanned(const struct scanned *s, uint64_t id)
 START_TEST(test_durable_reopen)
 {
 	mkdir_ok("/d");
-	ck_assert_int_eq(nn_ns_setrep(ns, "/d", 2, NULL), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/d").ino, 2, NULL), 0);
 	uint64_t ids[2];
 	struct nn_attr f = write_file("/d/f", 2, 777, ids);
 	struct nn_attr g = create_ok("/g"); /* left under construction */
@@ -206,10 +278,10 @@ START_TEST(test_scan_blocks_after_reopen)
 	ida[0] = b0.id;
 	ida[1] = b1.id;
 	mkdir_ok("/r4");
-	ck_assert_int_eq(nn_ns_setrep(ns, "/r4", 4, NULL), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/r4").ino, 4, NULL), 0);
 	struct nn_attr b = write_file("/r4/b", 1, 20, idb);
 	struct nn_attr c = write_file("/c", 3, 30, idc);
-	ck_assert_int_eq(nn_ns_setrep(ns, "/c", 6, NULL), 0);
+	ck_assert_int_eq(nn_ns_setrep(ns, stat_ok("/c").ino, 6, NULL), 0);
 	ck_assert_int_eq(nn_ns_sync(ns), 0);
 
 	reopen();
@@ -263,18 +335,10 @@ START_TEST(test_alloc_ids_survive_restart)
 }
 END_TEST
 
-static Suite *ns_store_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("ns_store");
-	TCase *tc = nstest_tcase("ns_store");
-	tcase_add_test(tc, test_format_open);
-	tcase_add_test(tc, test_format_version);
-	tcase_add_test(tc, test_durable_reopen);
-	tcase_add_test(tc, test_durable_without_sync_on_close);
-	tcase_add_test(tc, test_scan_blocks_after_reopen);
-	tcase_add_test(tc, test_alloc_ids_survive_restart);
-	suite_add_tcase(s, tc);
-	return s;
+	return nstest_main("ns_store", UNIT_TESTS(
+		test_format_open, test_format_version, test_upgrade_from_format_1,
+		test_durable_reopen, test_durable_without_sync_on_close,
+		test_scan_blocks_after_reopen, test_alloc_ids_survive_restart));
 }
-
-int main(void) { return nstest_main(ns_store_suite()); }

@@ -92,14 +92,7 @@ START_TEST(test_xattrs_go_with_the_inode)
 }
 END_TEST
 
-static Suite *ns_xattr_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("ns_xattr");
-	TCase *tc = nstest_tcase("ns_xattr");
-	tcase_add_test(tc, test_xattrs);
-	tcase_add_test(tc, test_xattrs_go_with_the_inode);
-	suite_add_tcase(s, tc);
-	return s;
+	return nstest_main("ns_xattr", UNIT_TESTS(test_xattrs, test_xattrs_go_with_the_inode));
 }
-
-int main(void) { return nstest_main(ns_xattr_suite()); }

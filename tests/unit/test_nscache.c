@@ -78,14 +78,8 @@ START_TEST(test_grows_and_starts_over)
 }
 END_TEST
 
-static Suite *nscache_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("nscache");
-	TCase *tc = tcase_create("nscache");
-	tcase_add_test(tc, test_put_get_del);
-	tcase_add_test(tc, test_grows_and_starts_over);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("nscache",
+		{"nscache", .tests = UNIT_TESTS(test_put_get_del, test_grows_and_starts_over)});
 }
-
-int main(void) { return unit_run(nscache_suite()); }

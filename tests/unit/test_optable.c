@@ -20,8 +20,7 @@
 #include "log.h"
 #include "pack.h"
 #include "proto.h"
-#include "testdir.h"
-#include "unit.h"
+#include "nntest.h"
 
 /* ---------- the table against proto.h ---------- */
 
@@ -36,6 +35,7 @@ static size_t read_proto_ids(struct proto_id *ids, size_t max)
 {
 #define PROTO_ID_ENTRY(name, id, logname) {"PROTO_" #name, id},
 	static const struct proto_id all[] = {PROTO_CN_MESSAGES(PROTO_ID_ENTRY)
+						      PROTO_CN_INODE_MESSAGES(PROTO_ID_ENTRY)
 						      PROTO_DN_MESSAGES(PROTO_ID_ENTRY)};
 #undef PROTO_ID_ENTRY
 	size_t n = sizeof all / sizeof all[0];
@@ -104,7 +104,9 @@ static const uint16_t writers[] = {
 	PROTO_CN_DELETE, PROTO_CN_SETREP, PROTO_CN_ABANDON, PROTO_CN_SETATTR,
 	PROTO_CN_SYMLINK, PROTO_CN_LINK, PROTO_CN_MKNOD, PROTO_CN_SETXATTR,
 	PROTO_CN_REMOVEXATTR, PROTO_CN_ALLOC_BLOCK, PROTO_CN_UPDATE, PROTO_CN_JOB_SUBMIT,
-	PROTO_CN_TRASH,
+	PROTO_CN_TRASH, PROTO_CN_SETATTR_INO, PROTO_CN_MKDIR_AT, PROTO_CN_CREATE_AT,
+	PROTO_CN_MKNOD_AT, PROTO_CN_SYMLINK_AT, PROTO_CN_LINK_AT, PROTO_CN_UNLINK_AT,
+	PROTO_CN_RENAME_AT, PROTO_CN_SETXATTR_INO, PROTO_CN_REMOVEXATTR_INO, PROTO_CN_RECLAIM,
 };
 static const uint16_t privileged[] = {PROTO_CN_SAFEMODE, PROTO_CN_DECOMMISSION,
 				      PROTO_CN_BACKUP};
@@ -133,67 +135,7 @@ START_TEST(test_flags)
 }
 END_TEST
 
-/* ---------- a real server, driven through the test hook ---------- */
-
-static struct nn_server *srv;
-
-static void start(uint32_t superuser, bool permissions)
-{
-	testdir_make("optable");
-	ck_assert_int_eq(nn_ns_format(tmp_base), 0);
-	struct cfg cfg;
-	cfg_defaults(&cfg);
-	snprintf(cfg.name_dir, sizeof cfg.name_dir, "%s", tmp_base);
-	snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1:0");
-	cfg.metadata_sync = 3600; /* the namespace stays dirty until the test syncs it */
-	cfg.superuser = superuser;
-	cfg.permissions = permissions;
-	struct auth_keys keys = {.has_datanode = true};
-	ck_assert_int_eq(nn_server_start(&cfg, &keys, NULL, NULL, &srv), 0);
-}
-
-static void stop(void)
-{
-	nn_server_free(srv);
-	srv = NULL;
-	tmp_teardown();
-}
-
-/* Sends one request of type as (role, uid); returns the reply's wire status, its
- * payload in out (may be NULL). */
-static int32_t call(uint8_t role, uint32_t uid, uint16_t type, const struct buf *payload,
-		    struct buf *out)
-{
-	struct buf in = BUF_INIT, replies = BUF_INIT;
-	proto_frame(&in, type, 0, 7, 0, payload ? payload->data : NULL,
-		    payload ? payload->len : 0);
-	ck_assert_int_eq(nn_server_inject_replies(srv, role, uid, (uint8_t *)in.data, in.len,
-						  &replies), 1);
-	int32_t status = INT32_MIN;
-	for (size_t off = 0; off + PROTO_HDR_LEN <= replies.len;) {
-		struct proto_hdr h;
-		ck_assert_int_eq(proto_hdr_decode((uint8_t *)replies.data + off, &h,
-						  PROTO_MAX_REPLY), 0);
-		if ((h.flags & PROTO_F_REPLY) && h.reqid == 7 && h.type == type) {
-			status = h.status;
-			if (out)
-				buf_add(out, replies.data + off + PROTO_HDR_LEN, h.length);
-		}
-		off += PROTO_HDR_LEN + h.length;
-	}
-	ck_assert_msg(status != INT32_MIN, "no reply to %s", proto_type_name(type));
-	buf_free(&in);
-	buf_free(&replies);
-	return status;
-}
-
-/* The message of an error reply's payload. */
-static void message(const struct buf *p, char *out, size_t n)
-{
-	struct unpack u;
-	unpack_init(&u, p->data, p->len);
-	unpack_str(&u, out, n);
-}
+/* ---------- a real server, driven through the test hook (nntest.h) ---------- */
 
 static int32_t safemode(uint32_t uid, uint8_t action, char *msg, size_t n)
 {
@@ -263,6 +205,14 @@ static int32_t read_probe(uint16_t type, uint64_t ino, struct buf *p, bool *have
 	case PROTO_CN_READLINK: pack_str(p, "/d/l"); return 0;
 	case PROTO_CN_GETXATTR: pack_str(p, "/d/f"); pack_str(p, "user.x"); return 0;
 	case PROTO_CN_LISTXATTR: pack_str(p, "/d/f"); return 0;
+	case PROTO_CN_LOOKUP: pack_u64(p, NN_ROOT_INO); pack_str(p, "d"); return 0;
+	case PROTO_CN_GETATTR: pack_u64(p, ino); return 0;
+	case PROTO_CN_READLINK_INO: pack_u64(p, ino); return PROTO_E_INVAL; /* not a link */
+	case PROTO_CN_READDIR:
+		pack_u64(p, NN_ROOT_INO); pack_str(p, ""); pack_u32(p, 100);
+		return 0;
+	case PROTO_CN_GETXATTR_INO: pack_u64(p, ino); pack_str(p, "user.x"); return 0;
+	case PROTO_CN_LISTXATTR_INO: pack_u64(p, ino); return 0;
 	case PROTO_CN_STATFS:
 	case PROTO_CN_REPORT:
 	case PROTO_CN_JOB_LIST: return 0;
@@ -276,7 +226,7 @@ static int32_t read_probe(uint16_t type, uint64_t ino, struct buf *p, bool *have
 
 START_TEST(test_reads_leave_the_namespace_clean)
 {
-	start(0, true);
+	nntest_start(0, true);
 	uint64_t ino = populate();
 	for (size_t k = 0; nn_optable_at(k); k++) {
 		const struct nn_op *op = nn_optable_at(k);
@@ -293,13 +243,13 @@ START_TEST(test_reads_leave_the_namespace_clean)
 			      "NN_OP_READS", op->name);
 		buf_free(&p);
 	}
-	stop();
+	nntest_stop();
 }
 END_TEST
 
 START_TEST(test_safe_mode_refuses_writers)
 {
-	start(0, true);
+	nntest_start(0, true);
 	populate();
 	ck_assert_int_eq(safemode(0, PROTO_SAFEMODE_ENTER, NULL, 0), 0);
 	ck_assert(srv->safe_mode);
@@ -327,17 +277,17 @@ START_TEST(test_safe_mode_refuses_writers)
 	ck_assert_int_eq(safemode(0, PROTO_SAFEMODE_LEAVE, NULL, 0), 0);
 	ck_assert_int_eq(call(PROTO_ROLE_CLIENT, 0, PROTO_CN_DELETE, &p, NULL), 0);
 	buf_free(&p);
-	stop();
+	nntest_stop();
 }
 END_TEST
 
 START_TEST(test_roles)
 {
-	start(0, true);
+	nntest_start(0, true);
 	/* datanode requests from a client, and unknown types: not served */
 	ck_assert_int_eq(call(PROTO_ROLE_CLIENT, 0, PROTO_DN_HEARTBEAT, NULL, NULL),
 			 PROTO_E_NOSYS);
-	ck_assert_int_eq(call(PROTO_ROLE_CLIENT, 0, 0x7f, NULL, NULL), PROTO_E_NOSYS);
+	ck_assert_int_eq(call(PROTO_ROLE_CLIENT, 0, 0x8f, NULL, NULL), PROTO_E_NOSYS);
 	ck_assert_int_eq(call(PROTO_ROLE_DATANODE, 0, PROTO_AUTH, NULL, NULL), PROTO_E_NOSYS);
 	/* a datanode that has not registered */
 	struct buf r = BUF_INIT;
@@ -356,7 +306,7 @@ START_TEST(test_roles)
 	ck_assert_str_eq(msg, "only the superuser takes backups");
 	buf_free(&p);
 	buf_free(&r);
-	stop();
+	nntest_stop();
 }
 END_TEST
 
@@ -388,7 +338,7 @@ static int32_t backup(uint32_t uid, char *msg, size_t n)
 
 START_TEST(test_one_superuser_rule)
 {
-	start(4242, true);
+	nntest_start(4242, true);
 	char msg[200];
 	/* anyone may read safe mode; a plain user may change nothing */
 	ck_assert_int_eq(safemode(1000, PROTO_SAFEMODE_GET, NULL, 0), 0);
@@ -415,41 +365,29 @@ START_TEST(test_one_superuser_rule)
 		ck_assert_int_eq(decommission(supers[i], NULL, 0), PROTO_E_NOENT);
 		ck_assert_int_eq(backup(supers[i], NULL, 0), 0);
 	}
-	stop();
+	nntest_stop();
 }
 END_TEST
 
 START_TEST(test_no_permissions_no_superuser_checks)
 {
-	start(0, false);
+	nntest_start(0, false);
 	ck_assert_int_eq(safemode(1000, PROTO_SAFEMODE_ENTER, NULL, 0), 0);
 	ck_assert_int_eq(safemode(1000, PROTO_SAFEMODE_LEAVE, NULL, 0), 0);
 	ck_assert_int_eq(decommission(1000, NULL, 0), PROTO_E_NOENT);
 	ck_assert_int_eq(backup(1000, NULL, 0), 0);
-	stop();
+	nntest_stop();
 }
 END_TEST
-
-static Suite *optable_suite(void)
-{
-	Suite *s = suite_create("optable");
-	TCase *tc = tcase_create("table");
-	tcase_add_test(tc, test_every_id_has_one_entry);
-	tcase_add_test(tc, test_flags);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("dispatcher");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_reads_leave_the_namespace_clean);
-	tcase_add_test(tc, test_safe_mode_refuses_writers);
-	tcase_add_test(tc, test_roles);
-	tcase_add_test(tc, test_one_superuser_rule);
-	tcase_add_test(tc, test_no_permissions_no_superuser_checks);
-	suite_add_tcase(s, tc);
-	return s;
-}
 
 int main(void)
 {
 	log_set_level(LOG_ERROR);
-	return unit_run(optable_suite());
+	nntest_name = "optable";
+	return UNIT_MAIN("optable",
+		{"table", .tests = UNIT_TESTS(test_every_id_has_one_entry, test_flags)},
+		{"dispatcher", .timeout = 30, .tests = UNIT_TESTS(
+			test_reads_leave_the_namespace_clean, test_safe_mode_refuses_writers,
+			test_roles, test_one_superuser_rule,
+			test_no_permissions_no_superuser_checks)});
 }

@@ -281,24 +281,12 @@ START_TEST(test_count_huge)
 }
 END_TEST
 
-static Suite *pack_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("pack");
-	TCase *tc = tcase_create("pack");
-	tcase_add_test(tc, test_int_round_trip);
-	tcase_add_test(tc, test_big_endian_layout);
-	tcase_add_test(tc, test_str_round_trip);
-	tcase_add_test(tc, test_str_exact_bound);
-	tcase_add_test(tc, test_past_end_sticky);
-	tcase_add_test(tc, test_past_end_each_width);
-	tcase_add_test(tc, test_raw);
-	tcase_add_test(tc, test_str_too_long);
-	tcase_add_test(tc, test_str_length_past_end);
-	tcase_add_test(tc, test_str_embedded_nul);
-	tcase_add_test(tc, test_count);
-	tcase_add_test(tc, test_count_huge);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("pack",
+		{"pack", .tests = UNIT_TESTS(
+			test_int_round_trip, test_big_endian_layout, test_str_round_trip,
+			test_str_exact_bound, test_past_end_sticky, test_past_end_each_width,
+			test_raw, test_str_too_long, test_str_length_past_end,
+			test_str_embedded_nul, test_count, test_count_huge)});
 }
-
-int main(void) { return unit_run(pack_suite()); }

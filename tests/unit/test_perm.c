@@ -243,24 +243,13 @@ START_TEST(test_setattr_rules)
 }
 END_TEST
 
-static Suite *perm_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("perm");
-	TCase *tc = tcase_create("bits");
-	tcase_add_test(tc, test_class_bits);
-	tcase_add_test(tc, test_setattr_rules);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("paths");
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_checked_fixture(tc, ns_setup, ns_teardown);
-	tcase_add_test(tc, test_traverse);
-	tcase_add_test(tc, test_read_write);
-	tcase_add_test(tc, test_parent_write);
-	tcase_add_test(tc, test_mkdirs);
-	tcase_add_test(tc, test_remove_and_sticky);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("perm",
+		{"bits", .tests = UNIT_TESTS(test_class_bits, test_setattr_rules)},
+		{"paths", .once_setup = tmp_setup, .once_teardown = tmp_teardown, .setup = ns_setup,
+		 .teardown = ns_teardown,
+		 .tests = UNIT_TESTS(
+			test_traverse, test_read_write, test_parent_write, test_mkdirs,
+			test_remove_and_sticky)});
 }
-
-int main(void) { return unit_run(perm_suite()); }

@@ -414,6 +414,18 @@ END_TEST
 
 /* ---- DT_PACKET / DT_ACK ---- */
 
+/* Receives one frame on fd into h and in: a DT_PACKET, decoded into a new packet that
+ * borrows in's bytes (caller frees it with free()). */
+static struct packet *recv_packet(int fd, struct proto_hdr *h, struct buf *in)
+{
+	ck_assert_int_eq(proto_recv(fd, h, in, PROTO_MAX_DATA), 0);
+	ck_assert_uint_eq(h->type, PROTO_DT_PACKET);
+	struct packet *p = malloc(sizeof *p);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(packet_decode(in->data, in->len, p), 0);
+	return p;
+}
+
 START_TEST(test_packet_round_trip)
 {
 	int sv[2];
@@ -430,16 +442,10 @@ START_TEST(test_packet_round_trip)
 	ck_assert_int_eq(pthread_create(&t, NULL, packet_sender, &j), 0);
 	struct proto_hdr h;
 	struct buf in = BUF_INIT;
-	int rc = proto_recv(sv[1], &h, &in, PROTO_MAX_DATA);
+	struct packet *p = recv_packet(sv[1], &h, &in);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(j.rc, 0);
-	ck_assert_int_eq(rc, 0);
-	ck_assert_uint_eq(h.type, PROTO_DT_PACKET);
 	ck_assert_uint_eq(h.reqid, 5);
-
-	struct packet *p = malloc(sizeof *p);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(packet_decode(in.data, in.len, p), 0);
 	ck_assert_uint_eq(p->seq, 17);
 	ck_assert_uint_eq(p->offset, 8u << 20);
 	ck_assert_uint_eq(p->len, len);
@@ -468,10 +474,7 @@ START_TEST(test_packet_empty)
 	ck_assert_int_eq(packet_send(sv[0], 1, 2, 3, PROTO_PKT_LAST, NULL, 0, NULL), 0);
 	struct proto_hdr h;
 	struct buf in = BUF_INIT;
-	ck_assert_int_eq(proto_recv(sv[1], &h, &in, PROTO_MAX_DATA), 0);
-	struct packet *p = malloc(sizeof *p);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(packet_decode(in.data, in.len, p), 0);
+	struct packet *p = recv_packet(sv[1], &h, &in);
 	ck_assert_uint_eq(p->seq, 2);
 	ck_assert_uint_eq(p->offset, 3);
 	ck_assert_uint_eq(p->len, 0);
@@ -509,25 +512,29 @@ static void raw_packet(struct buf *b, uint32_t len, uint32_t ncrcs, size_t data_
 		buf_addc(b, 'd');
 }
 
-START_TEST(test_packet_bad_crc_count)
+/* What packet_decode says of raw_packet(len, ncrcs, data_bytes). */
+static int decode_raw(uint32_t len, uint32_t ncrcs, size_t data_bytes)
 {
 	struct packet *p = malloc(sizeof *p);
 	ck_assert_ptr_nonnull(p);
 	struct buf b = BUF_INIT;
-	/* 70000 bytes need 2 crcs */
-	raw_packet(&b, 70000, 2, 70000);
-	ck_assert_int_eq(packet_decode(b.data, b.len, p), 0);
-	buf_reset(&b);
-	raw_packet(&b, 70000, 1, 70000);
-	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
-	buf_reset(&b);
-	raw_packet(&b, 70000, 3, 70000);
-	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
-	buf_reset(&b);
-	raw_packet(&b, 0, 1, 0);
-	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
+	raw_packet(&b, len, ncrcs, data_bytes);
+	int rc = packet_decode(b.data, b.len, p);
+	free(p);
+	buf_free(&b);
+	return rc;
+}
+
+START_TEST(test_packet_bad_crc_count)
+{
+	ck_assert_int_eq(decode_raw(70000, 2, 70000), 0); /* 70000 bytes need 2 crcs */
+	ck_assert_int_eq(decode_raw(70000, 1, 70000), -EPROTO);
+	ck_assert_int_eq(decode_raw(70000, 3, 70000), -EPROTO);
+	ck_assert_int_eq(decode_raw(0, 1, 0), -EPROTO);
 	/* a hostile crc count must not overrun p->crcs */
-	buf_reset(&b);
+	struct packet *p = malloc(sizeof *p);
+	ck_assert_ptr_nonnull(p);
+	struct buf b = BUF_INIT;
 	pack_u64(&b, 1);
 	pack_u64(&b, 0);
 	pack_u32(&b, 100);
@@ -543,19 +550,14 @@ END_TEST
 
 START_TEST(test_packet_bad_length)
 {
+	ck_assert_int_eq(decode_raw(1000, 1, 999), -EPROTO);  /* data shorter than len */
+	ck_assert_int_eq(decode_raw(1000, 1, 1001), -EPROTO); /* trailing byte */
+	uint32_t big = PROTO_MAX_PACKET + PROTO_CHUNK_SIZE;
+	/* over the packet maximum */
+	ck_assert_int_eq(decode_raw(big, big / PROTO_CHUNK_SIZE, 0), -EPROTO);
 	struct packet *p = malloc(sizeof *p);
 	ck_assert_ptr_nonnull(p);
 	struct buf b = BUF_INIT;
-	raw_packet(&b, 1000, 1, 999); /* data shorter than len */
-	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
-	buf_reset(&b);
-	raw_packet(&b, 1000, 1, 1001); /* trailing byte */
-	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
-	buf_reset(&b);
-	uint32_t big = PROTO_MAX_PACKET + PROTO_CHUNK_SIZE;
-	raw_packet(&b, big, big / PROTO_CHUNK_SIZE, 0); /* over the packet maximum */
-	ck_assert_int_eq(packet_decode(b.data, b.len, p), -EPROTO);
-	buf_reset(&b);
 	raw_packet(&b, 10, 1, 10);
 	ck_assert_int_eq(packet_decode(b.data, 20, p), -EPROTO); /* truncated header */
 	free(p);
@@ -984,53 +986,23 @@ START_TEST(test_client_vs_garbage)
 }
 END_TEST
 
-static Suite *proto_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("proto");
-	TCase *tc = tcase_create("header");
-	tcase_add_test(tc, test_hdr_round_trip);
-	tcase_add_test(tc, test_hdr_bad_magic);
-	tcase_add_test(tc, test_hdr_too_long);
-	tcase_add_test(tc, test_frame);
-	tcase_add_loop_test(tc, test_status_map, 0, (int)NERRMAP);
-	tcase_add_test(tc, test_status_unique);
-	tcase_add_test(tc, test_status_covers_sources);
-	tcase_add_test(tc, test_status_ok_and_unknown);
-	tcase_add_test(tc, test_strerror);
-	tcase_add_test(tc, test_type_name);
-	tcase_add_test(tc, test_type_dirs);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("io");
-	tcase_add_test(tc, test_send_recv);
-	tcase_add_test(tc, test_recv_eof);
-	tcase_add_test(tc, test_recv_truncated);
-	tcase_add_test(tc, test_recv_garbage);
-	tcase_add_test(tc, test_recv_over_max);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("packet");
-	tcase_add_test(tc, test_packet_round_trip);
-	tcase_add_test(tc, test_packet_empty);
-	tcase_add_test(tc, test_packet_too_big);
-	tcase_add_test(tc, test_packet_bad_crc_count);
-	tcase_add_test(tc, test_packet_bad_length);
-	tcase_add_test(tc, test_ack_round_trip);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("auth");
-	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, test_key_create_load);
-	tcase_add_test(tc, test_key_load_malformed);
-	tcase_add_test(tc, test_handshake_ok);
-	tcase_add_test(tc, test_handshake_wrong_key);
-	tcase_add_test(tc, test_handshake_roles);
-	tcase_add_test(tc, test_server_check_bad_auth);
-	tcase_add_test(tc, test_server_check_replay);
-	tcase_add_test(tc, test_client_vs_garbage);
-	tcase_add_test(tc, test_client_vs_other_version);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("proto",
+		{"header", .loop = test_status_map, .loop_n = (int)NERRMAP, .tests = UNIT_TESTS(
+			test_hdr_round_trip, test_hdr_bad_magic, test_hdr_too_long, test_frame,
+			test_status_unique, test_status_covers_sources, test_status_ok_and_unknown,
+			test_strerror, test_type_name, test_type_dirs)},
+		{"io", .tests = UNIT_TESTS(
+			test_send_recv, test_recv_eof, test_recv_truncated, test_recv_garbage,
+			test_recv_over_max)},
+		{"packet", .tests = UNIT_TESTS(
+			test_packet_round_trip, test_packet_empty, test_packet_too_big,
+			test_packet_bad_crc_count, test_packet_bad_length, test_ack_round_trip)},
+		{"auth", .once_setup = tmp_setup, .once_teardown = tmp_teardown,
+		 .tests = UNIT_TESTS(
+			test_key_create_load, test_key_load_malformed, test_handshake_ok,
+			test_handshake_wrong_key, test_handshake_roles, test_server_check_bad_auth,
+			test_server_check_replay, test_client_vs_garbage,
+			test_client_vs_other_version)});
 }
-
-int main(void) { return unit_run(proto_suite()); }

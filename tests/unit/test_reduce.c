@@ -217,17 +217,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("reduce");
-	TCase *tc = tcase_create("reduce");
-	tcase_add_test(tc, test_keys);
-	tcase_add_test(tc, test_order);
-	tcase_add_test(tc, test_partition);
-	tcase_add_test(tc, test_names);
-	tcase_add_test(tc, test_count);
-	tcase_add_test(tc, test_sum_min_max);
-	tcase_add_test(tc, test_not_a_number);
-	tcase_add_test(tc, test_emit_error_sticks);
-	tcase_add_test(tc, test_range);
-	suite_add_tcase(s, tc);
-	return unit_run(s);
+	return UNIT_MAIN("reduce",
+		{"reduce", .tests = UNIT_TESTS(test_keys, test_order, test_partition, test_names, test_count,
+				      test_sum_min_max, test_not_a_number, test_emit_error_sticks,
+				      test_range)});
 }

@@ -427,31 +427,16 @@ START_TEST(test_decommission_not_counted)
 }
 END_TEST
 
-static Suite *replication_suite(void)
-{
-	Suite *s = suite_create("replication");
-	TCase *tc = tcase_create("core");
-	tcase_add_checked_fixture(tc, repl_setup, repl_teardown);
-	tcase_add_test(tc, test_replicate_one_missing);
-	tcase_add_test(tc, test_replicate_two_targets);
-	tcase_add_test(tc, test_replication_capped_by_nodes);
-	tcase_add_test(tc, test_excess_deleted);
-	tcase_add_test(tc, test_excess_prefers_fullest);
-	tcase_add_test(tc, test_uc_left_alone);
-	tcase_add_test(tc, test_no_live_replica_left_alone);
-	tcase_add_test(tc, test_fewest_replicas_first);
-	tcase_add_test(tc, test_maintenance_counts_with_two_live);
-	tcase_add_test(tc, test_expire);
-	tcase_add_test(tc, test_expire_target_lost);
-	tcase_add_test(tc, test_decommission_done);
-	tcase_add_test(tc, test_decommission_sole_copy_replicated);
-	tcase_add_test(tc, test_decommission_not_counted);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* expiry logs expected warnings */
-	return unit_run(replication_suite());
+	return UNIT_MAIN("replication",
+		{"core", .setup = repl_setup, .teardown = repl_teardown, .tests = UNIT_TESTS(
+			test_replicate_one_missing, test_replicate_two_targets,
+			test_replication_capped_by_nodes, test_excess_deleted,
+			test_excess_prefers_fullest, test_uc_left_alone,
+			test_no_live_replica_left_alone, test_fewest_replicas_first,
+			test_maintenance_counts_with_two_live, test_expire, test_expire_target_lost,
+			test_decommission_done, test_decommission_sole_copy_replicated,
+			test_decommission_not_counted)});
 }

@@ -133,12 +133,25 @@ static void report(struct sched *s, struct sched_job *j, uint32_t task, uint32_t
 	sched_report(s, node, &r, now);
 }
 
+/* Nodes 0..n-1 come up at time 0, each called "dn" with slots slots, maps allowed. */
+static void nodes_up(struct sched *s, uint32_t n, uint32_t slots)
+{
+	for (uint32_t i = 0; i < n; i++)
+		sched_node_up(s, i, "dn", slots, true, 0);
+}
+
+/* Blocks 0..n-1 each have a replica on every node of mask. */
+static void hold(struct fake *f, uint32_t n, uint32_t mask)
+{
+	for (uint32_t b = 0; b < n; b++)
+		f->holders[b] = mask;
+}
+
 START_TEST(test_local_when_slots_free)
 {
 	struct fake f;
 	struct sched *s = mk(&f, 1, false);
-	for (uint32_t n = 0; n < 3; n++)
-		sched_node_up(s, n, "dn", 2, true, 0);
+	nodes_up(s, 3, 2);
 	for (uint32_t b = 0; b < 6; b++)
 		f.holders[b] = 1u << (b % 3); /* one replica each, spread */
 	struct sched_job *j = job(6, false);
@@ -162,10 +175,8 @@ START_TEST(test_delay_then_remote)
 {
 	struct fake f;
 	struct sched *s = mk(&f, 1, false);
-	for (uint32_t n = 0; n < 2; n++)
-		sched_node_up(s, n, "dn", 1, true, 0);
-	for (uint32_t b = 0; b < 4; b++)
-		f.holders[b] = 1u; /* everything on node 0 */
+	nodes_up(s, 2, 1);
+	hold(&f, 4, 1u); /* everything on node 0 */
 	struct sched_job *j = job(4, false);
 	sched_submit(s, j, 0);
 	ck_assert_int_eq(f.nlaunched, 1); /* node 0's one slot; node 1 waits */
@@ -191,8 +202,7 @@ START_TEST(test_slots_and_heterogeneous)
 	struct sched *s = mk(&f, 0, false);
 	sched_node_up(s, 0, "big", 3, true, 0);
 	sched_node_up(s, 1, "small", 1, true, 0);
-	for (uint32_t b = 0; b < 10; b++)
-		f.holders[b] = 3u;
+	hold(&f, 10, 3u);
 	struct sched_job *j = job(10, false);
 	sched_submit(s, j, 0);
 	ck_assert_int_eq(f.nlaunched, 4);
@@ -243,10 +253,8 @@ START_TEST(test_node_lost)
 {
 	struct fake f;
 	struct sched *s = mk(&f, 0, false);
-	for (uint32_t n = 0; n < 2; n++)
-		sched_node_up(s, n, "dn", 1, true, 0);
-	f.holders[0] = 3u;
-	f.holders[1] = 3u;
+	nodes_up(s, 2, 1);
+	hold(&f, 2, 3u);
 	struct sched_job *j = job(2, false);
 	sched_submit(s, j, 0);
 	ck_assert_int_eq(f.nlaunched, 2);
@@ -277,10 +285,8 @@ START_TEST(test_speculation)
 {
 	struct fake f;
 	struct sched *s = mk(&f, 0, true);
-	for (uint32_t n = 0; n < 3; n++)
-		sched_node_up(s, n, "dn", 1, true, 0);
-	for (uint32_t b = 0; b < 3; b++)
-		f.holders[b] = 7u;
+	nodes_up(s, 3, 1);
+	hold(&f, 3, 7u);
 	struct sched_job *j = job(3, true);
 	sched_submit(s, j, 0);
 	ck_assert_int_eq(f.nlaunched, 3);
@@ -362,9 +368,8 @@ START_TEST(test_fair_share_and_kill)
 {
 	struct fake f;
 	struct sched *s = mk(&f, 0, false);
-	sched_node_up(s, 0, "dn", 4, true, 0);
-	for (uint32_t b = 0; b < 8; b++)
-		f.holders[b] = 1u;
+	nodes_up(s, 1, 4);
+	hold(&f, 8, 1u);
 	struct sched_job *a = job(8, false);
 	sched_submit(s, a, 0);
 	ck_assert_int_eq(f.nlaunched, 4); /* a takes every slot */
@@ -418,8 +423,7 @@ START_TEST(test_timeout)
 {
 	struct fake f;
 	struct sched *s = mk(&f, 0, false);
-	sched_node_up(s, 0, "dn", 1, true, 0);
-	sched_node_up(s, 1, "dn", 1, true, 0);
+	nodes_up(s, 2, 1);
 	f.holders[0] = 3u;
 	struct sched_job *j = job(1, false);
 	sched_submit(s, j, 0);
@@ -652,30 +656,15 @@ START_TEST(test_mr_fetch_failure_reruns_map)
 }
 END_TEST
 
-static Suite *sched_suite(void)
-{
-	Suite *s = suite_create("scheduler");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_local_when_slots_free);
-	tcase_add_test(tc, test_delay_then_remote);
-	tcase_add_test(tc, test_slots_and_heterogeneous);
-	tcase_add_test(tc, test_retry_elsewhere_then_fail);
-	tcase_add_test(tc, test_node_lost);
-	tcase_add_test(tc, test_speculation);
-	tcase_add_test(tc, test_late);
-	tcase_add_test(tc, test_fair_share_and_kill);
-	tcase_add_test(tc, test_no_exec_and_empty);
-	tcase_add_test(tc, test_timeout);
-	tcase_add_test(tc, test_mr_reduces_wait_for_maps);
-	tcase_add_test(tc, test_mr_lost_node_reruns_maps);
-	tcase_add_test(tc, test_mr_fetch_failure_reruns_map);
-	tcase_add_test(tc, test_mr_slow_start_and_preemption);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
 	log_set_level(LOG_WARN);
-	return unit_run(sched_suite());
+	return UNIT_MAIN("scheduler",
+		{"core", .tests = UNIT_TESTS(
+			test_local_when_slots_free, test_delay_then_remote,
+			test_slots_and_heterogeneous, test_retry_elsewhere_then_fail,
+			test_node_lost, test_speculation, test_fair_share_and_kill,
+			test_no_exec_and_empty, test_timeout, test_late,
+			test_mr_reduces_wait_for_maps, test_mr_lost_node_reruns_maps,
+			test_mr_fetch_failure_reruns_map, test_mr_slow_start_and_preemption)});
 }

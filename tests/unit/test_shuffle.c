@@ -379,24 +379,12 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("shuffle");
-	TCase *tc = tcase_create("shuffle");
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_add_test(tc, test_run_roundtrip);
-	tcase_add_test(tc, test_run_corruption);
-	tcase_add_test(tc, test_merge_stable);
-	tcase_add_test(tc, test_collector_one_partition);
-	tcase_add_test(tc, test_collector_seven_partitions);
-	tcase_add_test(tc, test_collector_key_fields_2);
-	tcase_add_test(tc, test_collector_edges);
-	tcase_add_test(tc, test_collector_empty);
-	tcase_add_test(tc, test_combiner_same_answer);
-	tcase_add_test(tc, test_combiner_error_cleans_up);
-	tcase_add_test(tc, test_paths);
-	suite_add_tcase(s, tc);
-	TCase *tf = tcase_create("fanin");
-	tcase_add_checked_fixture(tf, tmp_setup, tmp_teardown);
-	tcase_add_test(tf, test_merge_fanin);
-	suite_add_tcase(s, tf);
-	return unit_run(s);
+	return UNIT_MAIN("shuffle",
+		{"shuffle",
+		 .tests = UNIT_TESTS(test_run_roundtrip, test_run_corruption, test_merge_stable,
+			    test_collector_one_partition, test_collector_seven_partitions,
+			    test_collector_key_fields_2, test_collector_edges, test_collector_empty,
+			    test_combiner_same_answer, test_combiner_error_cleans_up, test_paths),
+		 .setup = tmp_setup, .teardown = tmp_teardown},
+		{"fanin", .tests = UNIT_TESTS(test_merge_fanin), .setup = tmp_setup, .teardown = tmp_teardown});
 }

@@ -192,20 +192,11 @@ START_TEST(test_errors_stop)
 }
 END_TEST
 
-static Suite *split_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("split");
-	TCase *tc = tcase_create("split");
-	tcase_add_test(tc, test_first_block);
-	tcase_add_test(tc, test_skip_leading_partial_line);
-	tcase_add_test(tc, test_read_past_end);
-	tcase_add_test(tc, test_line_longer_than_block);
-	tcase_add_test(tc, test_unterminated_last_line);
-	tcase_add_test(tc, test_empty_lines_and_files);
-	tcase_add_test(tc, test_whole_lines);
-	tcase_add_test(tc, test_errors_stop);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("split",
+		{"split", .tests = UNIT_TESTS(
+			test_first_block, test_skip_leading_partial_line, test_read_past_end,
+			test_line_longer_than_block, test_unterminated_last_line,
+			test_empty_lines_and_files, test_whole_lines, test_errors_stop)});
 }
-
-int main(void) { return unit_run(split_suite()); }

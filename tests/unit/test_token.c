@@ -176,15 +176,9 @@ START_TEST(test_keys_wire)
 }
 END_TEST
 
-static Suite *token_suite(void)
+int main(void)
 {
-	Suite *s = suite_create("token");
-	TCase *tc = tcase_create("token");
-	tcase_add_test(tc, test_valid_and_refused);
-	tcase_add_test(tc, test_roll_over);
-	tcase_add_test(tc, test_keys_wire);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_MAIN("token",
+		{"token", .tests = UNIT_TESTS(
+			test_valid_and_refused, test_roll_over, test_keys_wire)});
 }
-
-int main(void) { return unit_run(token_suite()); }
