@@ -1,5 +1,6 @@
 /* executor: task attempts on a datanode. See executor.h. */
 #include "executor.h"
+#include "executor_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,39 +33,8 @@
 #include "split.h"
 
 #define READ_SIZE (4u << 20)  /* split read size: a multiple of the checksum chunk */
-#define OUT_FLUSH (1u << 20)  /* filter output written in pieces of this size */
-#define FEED_BATCH (256u << 10) /* merged records fed to a reduce command at once */
 
-struct attempt {
-	struct cx_exec *x;
-	struct job_launch l;
-	pthread_t thread;
-	atomic_bool kill, finished;
-	atomic_int kill_reason; /* 1: the namenode, 2: the executor stops */
-	atomic_uint_fast64_t bytes_in, bytes_local, bytes_out, records;
-	atomic_uint_fast64_t counters[JOB_NCOUNTERS];
-	atomic_bool cleaned; /* the job ended: its map outputs go when this attempt ends */
-	uint32_t lost_map, lost_attempt; /* a reduce's fetch failure (attempt thread) */
-	/* a reduce's map locations (l.maps) change as maps finish (PROTO_TASK_MAPS) */
-	pthread_mutex_t maps_lock;
-	pthread_cond_t maps_cond;
-	pid_t pid; /* the map command's process group, or 0 */
-	pthread_mutex_t pid_lock;
-	struct attempt *next;
-};
 
-struct cx_exec {
-	struct cx_opts o;
-	uid_t task_uid;
-	gid_t task_gid;
-	bool root;
-	int efd;
-	pthread_mutex_t lock;
-	struct attempt *attempts; /* running or finished, not yet joined */
-	struct buf done;          /* packed reports of ended attempts */
-	uint32_t ndone;
-	atomic_bool stopping;     /* no new attempts */
-};
 
 
 static void wake(struct cx_exec *x)
@@ -155,17 +125,6 @@ static ssize_t read_at(void *arg, uint64_t off, void *buf, size_t max)
 
 /* ---------- the map command ---------- */
 
-struct command {
-	struct attempt *a;
-	pid_t pid;
-	int in, out, err; /* our ends of its stdin, stdout, stderr (-1 when closed) */
-	struct dfs_writer *w;
-	struct shuf_map *shuf; /* a MapReduce map: stdout goes here instead of w */
-	struct buf tail; /* the end of its stderr */
-	double last_progress;
-	bool input_closed; /* it stopped reading: the rest of the input is dropped */
-	char why[256];
-};
 
 static void keep_tail(struct buf *t, const char *p, size_t n)
 {
@@ -242,6 +201,8 @@ static int pump(struct command *cmd, const char **data, size_t *len)
 		ssize_t w = write(cmd->in, *data, *len);
 		if (w > 0) {
 			*data += w;
+			if (cmd->count_in) /* progress: the input the command has taken */
+				atomic_fetch_add(&cmd->a->bytes_in, (uint64_t)w);
 			*len -= (size_t)w;
 			cmd->last_progress = clock_now();
 		} else if (w < 0 && errno == EPIPE) {
@@ -254,7 +215,7 @@ static int pump(struct command *cmd, const char **data, size_t *len)
 }
 
 /* Feeds data to the command's stdin, draining its output meanwhile. */
-static int feed(struct command *cmd, const char *data, size_t len)
+int cx_feed(struct command *cmd, const char *data, size_t len)
 {
 	int rc = 0;
 	while (!rc && len && !cmd->input_closed)
@@ -263,7 +224,7 @@ static int feed(struct command *cmd, const char *data, size_t len)
 }
 
 /* Closes stdin and reads stdout and stderr to their end. */
-static int finish_command(struct command *cmd)
+int cx_finish_command(struct command *cmd)
 {
 	if (cmd->in >= 0) {
 		close(cmd->in);
@@ -382,7 +343,7 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *command, cons
 }
 
 /* Kills (when still running) and reaps the command; its exit status. */
-static int reap(struct attempt *a, struct command *cmd, bool force)
+int cx_reap(struct attempt *a, struct command *cmd, bool force)
 {
 	if (!cmd->pid)
 		return -1;
@@ -407,17 +368,8 @@ static int reap(struct attempt *a, struct command *cmd, bool force)
 
 /* ---------- an attempt ---------- */
 
-struct run {
-	struct attempt *a;
-	struct filter *f;
-	struct command *cmd; /* NULL: no map */
-	struct dfs_writer *w;
-	struct shuf_map *shuf; /* a MapReduce map's output collector, else NULL */
-	struct buf out;      /* filter output waiting to be written */
-	char why[256];
-};
 
-static int flush_out(struct run *r)
+int cx_flush_out(struct run *r)
 {
 	if (!r->out.len)
 		return 0;
@@ -438,7 +390,9 @@ static int sink(void *arg, const char *data, size_t len)
 	struct attempt *a = r->a;
 	if (atomic_load(&a->kill))
 		return -EINTR;
-	atomic_fetch_add(&a->bytes_in, len);
+	r->sunk += len;
+	if (!r->cmd || r->f) /* a bare map command counts what it takes (pump) */
+		atomic_fetch_add(&a->bytes_in, len);
 	if (r->shuf) { /* map input records */
 		uint64_t n = 0;
 		for (const char *p = data, *e = data + len; (p = memchr(p, '\n', (size_t)(e - p)));
@@ -451,15 +405,15 @@ static int sink(void *arg, const char *data, size_t len)
 		uint64_t n = filter_run(r->f, data, len, counting ? NULL : &r->out);
 		atomic_fetch_add(&a->records, n);
 		if (r->cmd) {
-			int rc = feed(r->cmd, r->out.data, r->out.len);
+			int rc = cx_feed(r->cmd, r->out.data, r->out.len);
 			buf_reset(&r->out);
 			return rc;
 		}
-		return r->out.len >= OUT_FLUSH ? flush_out(r) : 0;
+		return r->out.len >= OUT_FLUSH ? cx_flush_out(r) : 0;
 	}
 	if (!r->cmd) /* a MapReduce job with no map: its input is the map output */
 		return shuf_map_add(r->shuf, data, len);
-	return feed(r->cmd, data, len);
+	return cx_feed(r->cmd, data, len);
 }
 
 static void queue_report(struct attempt *a, uint8_t state, int exit_status, const char *msg,
@@ -492,7 +446,7 @@ static void queue_report(struct attempt *a, uint8_t state, int exit_status, cons
 
 /* ---------- pieces shared by maps and reduces ---------- */
 
-static int connect_client(struct attempt *a, struct dfs_client **c, char *why, size_t whysz)
+int cx_connect_client(struct attempt *a, struct dfs_client **c, char *why, size_t whysz)
 {
 	struct cx_exec *x = a->x;
 	struct dfs_client_opts co = {0};
@@ -508,7 +462,7 @@ static int connect_client(struct attempt *a, struct dfs_client **c, char *why, s
 }
 
 /* Makes the fresh scratch directory dir and starts command there. */
-static int start_command(struct attempt *a, const char *command, const char *dir,
+int cx_start_command(struct attempt *a, const char *command, const char *dir,
 			 struct command *cmd, char *why, size_t whysz)
 {
 	struct cx_exec *x = a->x;
@@ -528,10 +482,10 @@ static int start_command(struct attempt *a, const char *command, const char *dir
 
 /* Reaps the command (killing it when rc says the attempt failed); its exit status into
  * *status; a non-zero status fails an attempt that was fine (-ECHILD, why says so). */
-static int end_command(struct attempt *a, struct command *cmd, int rc, int *status, char *why,
+int cx_end_command(struct attempt *a, struct command *cmd, int rc, int *status, char *why,
 		       size_t whysz)
 {
-	*status = reap(a, cmd, rc != 0);
+	*status = cx_reap(a, cmd, rc != 0);
 	if (rc || !*status)
 		return rc;
 	if (*status > 128)
@@ -541,7 +495,7 @@ static int end_command(struct attempt *a, struct command *cmd, int rc, int *stat
 	return -ECHILD;
 }
 
-static int close_output(struct run *r)
+int cx_close_output(struct run *r)
 {
 	int rc = dfs_writer_close(r->w);
 	r->w = NULL;
@@ -564,7 +518,7 @@ static void drop_if_cleaned(struct attempt *a)
 }
 
 /* The attempt's end: its state from rc and the kill flag, logged and reported. */
-static void end_attempt(struct attempt *a, int rc, int exit_status, char *why, size_t whysz,
+void cx_end_attempt(struct attempt *a, int rc, int exit_status, char *why, size_t whysz,
 			const char *tail)
 {
 	const struct job_launch *l = &a->l;
@@ -610,255 +564,6 @@ static int start_collector(struct attempt *a, struct shuf_map **out, char *why, 
 	return rc;
 }
 
-/* ---------- a reduce attempt ---------- */
-
-/* Built-in reducers' lines, to the output. */
-static int emit_out(void *arg, const char *line, size_t len)
-{
-	struct run *r = arg;
-	buf_add(&r->out, line, len);
-	return r->out.len >= OUT_FLUSH ? flush_out(r) : 0;
-}
-
-/*
- * The copy phase: every map's partition as a local run, fetched from the map's node or,
- * when the map ran here, read in place (verified), as the maps finish (a launch before
- * the last map is done -- slow start -- lists the others with attempt 0, and
- * PROTO_TASK_MAPS fills them in). paths[i] gets map i's run. A map output that cannot
- * be had sets a->lost_map.
- */
-static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why,
-		     size_t whysz)
-{
-	struct cx_exec *x = a->x;
-	const struct job_launch *l = &a->l;
-	struct buf path = BUF_INIT, err = BUF_INIT;
-	int rc = 0;
-	uint32_t left = l->nmaps;
-	while (left && !rc) {
-		if (atomic_load(&a->kill)) {
-			rc = -EINTR;
-			break;
-		}
-		/* the next map whose output is known (slow start: some are still running) */
-		struct job_map_loc loc;
-		uint32_t i = l->nmaps;
-		pthread_mutex_lock(&a->maps_lock);
-		for (uint32_t k = 0; k < l->nmaps && i == l->nmaps; k++)
-			if (!paths[k] && l->maps[k].attempt)
-				i = k;
-		if (i == l->nmaps) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&a->maps_cond, &a->maps_lock, &ts);
-			pthread_mutex_unlock(&a->maps_lock);
-			continue;
-		}
-		loc = l->maps[i];
-		pthread_mutex_unlock(&a->maps_lock);
-		const struct job_map_loc *ml = &loc;
-		buf_reset(&path);
-		buf_reset(&err);
-		if (!strcmp(ml->node, x->o.node_id)) {
-			shuf_map_base(x->o.scratch, l->job, i, ml->attempt, &path);
-			buf_printf(&path, ".p%u", l->partition);
-			struct stat st;
-			rc = shuf_run_check(path.data, NULL);
-			if (!rc && !stat(path.data, &st))
-				atomic_fetch_add(&a->counters[JOB_C_SHUFFLE_BYTES_LOCAL],
-						 (uint64_t)st.st_size);
-			if (rc)
-				buf_printf(&err, "%s", rc == -EBADMSG ? "corrupt (bad checksum)"
-								      : strerror(-rc));
-		} else {
-			buf_printf(&path, "%s/m%05u", dir, i);
-			struct fetch_req fr = {ml->addr, x->o.key,   l->uid,       l->gid, l->job,
-					       i,        ml->attempt, l->partition, l->token};
-			uint64_t got = 0;
-			rc = fetch_map_output(&fr, path.data, &got, &err);
-			atomic_fetch_add(&a->counters[JOB_C_SHUFFLE_BYTES_REMOTE], got);
-		}
-		if (rc) {
-			struct buf msg = BUF_INIT;
-			buf_printf(&msg, "cannot fetch the output of map %05u (attempt %u) from node "
-				   "'%s': %s", i, ml->attempt, ml->node, err.data);
-			snprintf(why, whysz, "%s", msg.data); /* a long reason is cut */
-			buf_free(&msg);
-			if (!atomic_load(&a->kill)) {
-				a->lost_map = i + 1;
-				a->lost_attempt = ml->attempt;
-			}
-			break;
-		}
-		if (!(paths[i] = strdup(path.data)))
-			rc = -ENOMEM;
-		left--;
-	}
-	buf_free(&path);
-	buf_free(&err);
-	return rc;
-}
-
-/* The reduce phase: merged records to the built-in or the command; counts groups. */
-static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_reducer *red,
-			  struct command *cmd)
-{
-	const struct job_launch *l = &a->l;
-	struct buf prev = BUF_INIT, batch = BUF_INIT;
-	const char *line;
-	size_t len;
-	uint64_t records = 0, groups = 0;
-	int rc;
-	while ((rc = shuf_merge_next(m, &line, &len)) == 1) {
-		rc = 0;
-		size_t kl = mr_key_len(line, len, l->key_fields);
-		if (!records++ || mr_key_cmp(prev.data, prev.len, line, kl)) {
-			groups++;
-			buf_reset(&prev);
-			buf_add(&prev, line, kl);
-		}
-		if (red) {
-			rc = mr_reducer_line(red, line, len);
-		} else {
-			buf_add(&batch, line, len);
-			buf_addc(&batch, '\n');
-			if (batch.len >= FEED_BATCH) {
-				rc = feed(cmd, batch.data, batch.len);
-				buf_reset(&batch);
-			}
-		}
-		if (!rc && !(records & 1023)) {
-			atomic_store(&a->bytes_in, shuf_merge_bytes(m));
-			if (atomic_load(&a->kill))
-				rc = -EINTR;
-		}
-		if (rc)
-			break;
-	}
-	if (!rc && batch.len)
-		rc = feed(cmd, batch.data, batch.len);
-	atomic_store(&a->bytes_in, shuf_merge_bytes(m));
-	atomic_store(&a->records, records);
-	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_RECORDS], records);
-	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_GROUPS], groups);
-	buf_free(&prev);
-	buf_free(&batch);
-	return rc;
-}
-
-static void *reduce_main(struct attempt *a)
-{
-	struct cx_exec *x = a->x;
-	const struct job_launch *l = &a->l;
-	struct run r = {.a = a};
-	struct command cmd = {.a = a, .in = -1, .out = -1, .err = -1};
-	struct dfs_client *c = NULL;
-	struct buf dir = BUF_INIT, tmp = BUF_INIT, scratch = BUF_INIT;
-	char **paths = calloc(l->nmaps + 1, sizeof *paths);
-	uint32_t npaths = l->nmaps;
-	struct shuf_merge *m = NULL;
-	struct mr_reducer *red = NULL;
-	enum mr_builtin b = mr_builtin_parse(l->reduce);
-	int exit_status = -1, rc = paths && shuf_is_job_id(l->job) ? 0 : -EINVAL;
-	if (rc || (rc = connect_client(a, &c, r.why, sizeof r.why)))
-		goto out;
-	if (b == MR_NONE && !x->o.exec) {
-		rc = -EPERM;
-		snprintf(r.why, sizeof r.why, "this datanode runs built-ins only (--no-exec)");
-		goto out;
-	}
-	shuf_job_dir(x->o.scratch, l->job, &dir);
-	buf_printf(&dir, "/r%05u_%u", l->partition, l->attempt);
-	fs_remove_tree(dir.data);
-	if ((rc = fs_mkdir_p(dir.data, 0700))) {
-		snprintf(r.why, sizeof r.why, "cannot make %s: %s", dir.data, strerror(-rc));
-		goto out;
-	}
-	/* the output and the reduce command first: with slow start the copy phase may
-	 * wait for maps a while (the command waits on its stdin meanwhile) */
-	if ((rc = dfs_create(c, l->output, 0644, true, l->out_repl, 0, &r.w))) {
-		snprintf(r.why, sizeof r.why, "cannot create %s: %s", l->output,
-			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
-		goto out;
-	}
-	cmd.w = r.w;
-	if (b != MR_NONE) {
-		bool partials = l->combine && mr_builtin_parse(l->combine) == MR_COUNT;
-		if (!(red = mr_reducer_new(b, partials, l->key_fields, emit_out, &r))) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	} else {
-		buf_printf(&scratch, "%s/%s_r%05u_%u", x->o.scratch, l->job, l->partition,
-			   l->attempt);
-		if ((rc = start_command(a, l->reduce, scratch.data, &cmd, r.why, sizeof r.why)))
-			goto out;
-	}
-	if ((rc = fetch_all(a, dir.data, paths, r.why, sizeof r.why)))
-		goto out;
-	cmd.last_progress = clock_now(); /* waiting for maps is no stall of the command */
-	buf_printf(&tmp, "%s/merge", dir.data);
-	rc = shuf_merge_reduce(paths, &npaths, SHUF_FANIN, l->key_fields, tmp.data, false);
-	for (uint32_t i = npaths; i < l->nmaps; i++)
-		paths[i] = NULL; /* merged away (and freed) */
-	if (!rc)
-		rc = shuf_merge_open((const char *const *)paths, npaths, l->key_fields, &m);
-	if (rc) {
-		snprintf(r.why, sizeof r.why, "cannot merge the map outputs: %s",
-			 rc == -EBADMSG ? "one is corrupt (bad checksum)" : strerror(-rc));
-		goto out;
-	}
-	rc = reduce_records(a, m, red, red ? NULL : &cmd);
-	if (rc == -EBADMSG)
-		snprintf(r.why, sizeof r.why, "a map output is corrupt (bad checksum)");
-	if (red) {
-		if (!rc)
-			rc = mr_reducer_finish(red);
-		if (rc == -EINVAL)
-			snprintf(r.why, sizeof r.why, "%s", mr_reducer_error(red));
-	} else {
-		if (!rc)
-			rc = finish_command(&cmd);
-		rc = end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);
-	}
-	if (rc && !r.why[0])
-		snprintf(r.why, sizeof r.why, "%s", cmd.why[0] ? cmd.why : strerror(-rc));
-	if (!rc)
-		rc = flush_out(&r);
-	if (!rc)
-		rc = close_output(&r);
-out:
-	if (cmd.pid)
-		exit_status = reap(a, &cmd, true);
-	if (r.w)
-		dfs_writer_abort(r.w);
-	if (rc && c && l->output)
-		dfs_delete(c, l->output, false);
-	shuf_merge_close(m);
-	mr_reducer_free(red);
-	for (uint32_t i = 0; paths && i < l->nmaps; i++)
-		free(paths[i]);
-	free(paths);
-	if (dir.len)
-		fs_remove_tree(dir.data);
-	if (scratch.len)
-		fs_remove_tree(scratch.data);
-	end_attempt(a, rc, exit_status, r.why, sizeof r.why, cmd.tail.data);
-	buf_free(&r.out);
-	buf_free(&cmd.tail);
-	buf_free(&dir);
-	buf_free(&tmp);
-	buf_free(&scratch);
-	if (c)
-		dfs_close(c);
-	return NULL;
-}
-
 static void *attempt_main(void *arg)
 {
 	struct attempt *a = arg;
@@ -873,8 +578,8 @@ static void *attempt_main(void *arg)
 
 	bool mr = l->kind == JOB_K_MAP && l->reducers > 0;
 	if (l->kind == JOB_K_REDUCE)
-		return reduce_main(a);
-	if ((rc = connect_client(a, &src.c, r.why, sizeof r.why)))
+		return cx_reduce_main(a);
+	if ((rc = cx_connect_client(a, &src.c, r.why, sizeof r.why)))
 		goto out;
 	if ((rc = dfs_reader_new(src.c, &src.r))) {
 		snprintf(r.why, sizeof r.why, "cannot start a reader: %s", strerror(-rc));
@@ -900,7 +605,8 @@ static void *attempt_main(void *arg)
 	cmd.shuf = r.shuf;
 	if (have_map) {
 		buf_printf(&scratch, "%s/%s_%05u_%u", x->o.scratch, l->job, l->task, l->attempt);
-		if ((rc = start_command(a, l->map, scratch.data, &cmd, r.why, sizeof r.why)))
+		cmd.count_in = !r.f;
+		if ((rc = cx_start_command(a, l->map, scratch.data, &cmd, r.why, sizeof r.why)))
 			goto out;
 		r.cmd = &cmd;
 	}
@@ -909,20 +615,22 @@ static void *attempt_main(void *arg)
 	rc = split_run(l->offset, l->length, l->fsize, &so, read_at, &src, sink, &r, &read_bytes);
 	if (rc == -EPIPE)
 		rc = 0;
+	if (!rc && r.cmd && !r.f) /* all of it was fed, or the command wanted no more */
+		atomic_store(&a->bytes_in, r.sunk);
 	if (rc && !r.why[0])
 		snprintf(r.why, sizeof r.why, "%s",
 			 src.err[0] ? src.err : cmd.why[0] ? cmd.why : strerror(-rc));
 	if (!rc && r.f && !r.cmd && (l->flags & JOB_F_COUNT))
 		buf_printf(&r.out, "%" PRIu64 "\n", (uint64_t)atomic_load(&a->records));
 	if (!rc && r.cmd) {
-		rc = finish_command(&cmd);
+		rc = cx_finish_command(&cmd);
 		if (rc && !r.why[0])
 			snprintf(r.why, sizeof r.why, "%s", cmd.why[0] ? cmd.why : strerror(-rc));
 	}
 	if (r.cmd)
-		rc = end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);
+		rc = cx_end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);
 	if (!rc)
-		rc = flush_out(&r);
+		rc = cx_flush_out(&r);
 	if (!rc && mr) {
 		rc = shuf_map_finish(r.shuf, &err);
 		if (rc)
@@ -935,11 +643,11 @@ static void *attempt_main(void *arg)
 		atomic_store(&a->counters[JOB_C_COMBINE_INPUT_RECORDS], c.combine_in);
 		atomic_store(&a->counters[JOB_C_COMBINE_OUTPUT_RECORDS], c.combine_out);
 	} else if (!rc) {
-		rc = close_output(&r);
+		rc = cx_close_output(&r);
 	}
 out:
 	if (cmd.pid)
-		exit_status = reap(a, &cmd, true);
+		exit_status = cx_reap(a, &cmd, true);
 	if (r.w)
 		dfs_writer_abort(r.w);
 	shuf_map_free(r.shuf); /* removes its files unless it finished */
@@ -947,7 +655,7 @@ out:
 		dfs_delete(src.c, l->output, false); /* no partial output left behind */
 	if (scratch.len)
 		fs_remove_tree(scratch.data);
-	end_attempt(a, rc, exit_status, r.why, sizeof r.why, cmd.tail.data);
+	cx_end_attempt(a, rc, exit_status, r.why, sizeof r.why, cmd.tail.data);
 	filter_free(r.f);
 	buf_free(&r.out);
 	buf_free(&cmd.tail);
@@ -1019,24 +727,6 @@ static void launch(struct cx_exec *x, struct job_launch *l)
 	}
 }
 
-/* Map task `task` of job finished (or its output was lost: attempt 0): the reduce
- * attempts of the job here learn where its output is. */
-static void update_maps(struct cx_exec *x, const char *job, uint32_t task,
-			const struct job_map_loc *loc)
-{
-	pthread_mutex_lock(&x->lock);
-	for (struct attempt *a = x->attempts; a; a = a->next) {
-		if (strcmp(a->l.job, job) || a->l.kind != JOB_K_REDUCE || task >= a->l.nmaps ||
-		    atomic_load(&a->finished))
-			continue;
-		pthread_mutex_lock(&a->maps_lock);
-		a->l.maps[task] = *loc;
-		pthread_cond_signal(&a->maps_cond);
-		pthread_mutex_unlock(&a->maps_lock);
-	}
-	pthread_mutex_unlock(&x->lock);
-}
-
 /* A MapReduce job ended: its attempts here are killed and its map outputs removed. */
 static void cleanup_job(struct cx_exec *x, const char *job)
 {
@@ -1087,7 +777,7 @@ void cx_tasks(struct cx_exec *x, struct unpack *u)
 			loc.attempt = unpack_u32(u);
 			if (!unpack_ok(u))
 				break;
-			update_maps(x, job, task, &loc);
+			cx_update_maps(x, job, task, &loc);
 		} else if (op == PROTO_TASK_CLEANUP) {
 			char job[JOB_ID_MAX + 1];
 			unpack_str(u, job, sizeof job);
