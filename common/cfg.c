@@ -38,6 +38,8 @@ static const struct {
 	F(task_attempts, K_U32, "4"),
 	F(task_timeout, K_SECS, "600"),
 	F(speculation, K_BOOL, "on"),
+	F(sort_buffer, K_SIZE, "64M"),
+	F(reduce_slowstart, K_RATIO, "0.8"),
 	F(task_user, K_STR, "nobody"),
 	F(trash_interval, K_SECS, "0"),
 	F(metadata_sync, K_SYNC, "always"),
@@ -50,6 +52,7 @@ static const struct {
 	F(block_token_lifetime, K_SECS, "3600"),
 	F(block_key_interval, K_SECS, "3600"),
 	F(test_corrupt_writes, K_U32, NULL), /* 0: off (test-only) */
+	F(test_hold_reduces, K_STR, NULL),   /* "": off (test-only) */
 	F(namenode, K_STR, NULL),
 	F(listen, K_STR, NULL),
 	F(advertise, K_STR, NULL),

@@ -27,6 +27,8 @@ struct cfg {
 	uint32_t task_attempts;
 	double task_timeout;
 	uint32_t speculation; /* 0 or 1 */
+	uint64_t sort_buffer; /* bytes of a map task's sort buffer (MapReduce jobs) */
+	double reduce_slowstart; /* share of a job's maps done before its reducers start */
 	char task_user[64];   /* map commands run as this user (datanode run as root) */
 	double trash_interval;
 	double metadata_sync; /* 0 = always */
@@ -41,6 +43,8 @@ struct cfg {
 	double block_key_interval;       /* the namenode rolls its block key this often */
 	/* TEST ONLY: a datanode flips a byte in every Nth packet it receives (0: never) */
 	uint32_t test_corrupt_writes;
+	/* TEST ONLY: the namenode starts no reduce task while this local file exists */
+	char test_hold_reduces[4096];
 	/* where things are (daemon options; also settable in the file) */
 	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
 	char listen[256];   /* HOST:PORT to bind */

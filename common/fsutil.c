@@ -51,6 +51,21 @@ int fs_remove_tree(const char *path)
 	return rc < 0 ? rc : (rc ? -EIO : 0);
 }
 
+int fs_write_full(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 int fs_write_atomic(const char *path, const void *data, size_t len)
 {
 	struct buf tmp = BUF_INIT;
@@ -61,18 +76,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len)
 		rc = -errno;
 		goto out;
 	}
-	const char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = -errno;
-			break;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
+	rc = fs_write_full(fd, data, len);
 	if (!rc && fsync(fd))
 		rc = -errno;
 	close(fd);

@@ -14,6 +14,8 @@ int fs_mkdir_p(const char *path, mode_t mode);
 int fs_remove_tree(const char *path);
 /* Writes data to path atomically (temp file, fsync, rename). 0 or -errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
+/* Writes all of data to the file fd (retrying short writes and EINTR). 0 or -errno. */
+int fs_write_full(int fd, const void *data, size_t len);
 /* Reads a whole (small) file into out (reset first). 0 or -errno. */
 int fs_read_file(const char *path, struct buf *out);
 

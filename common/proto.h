@@ -312,7 +312,12 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(DT_READ_BLOCK, 0x63, "read_block") \
 	/* u64 block id, u64 genstamp, token (write) => - once the finalized replica \
 	   (data, checksums, name) is on disk */ \
-	X(DT_SYNC_BLOCK, 0x64, "sync_block")
+	X(DT_SYNC_BLOCK, 0x64, "sync_block") \
+	/* str job id, u32 map task, u32 map attempt, u32 partition, raw[32] job token \
+	   (compute/fetch.h) => u64 length of that map output partition; then replies of \
+	   raw bytes (same reqid), the last one empty. Refused (PROTO_E_ACCES) without the \
+	   job's token, whoever the peer is */ \
+	X(DT_FETCH_MAP_OUTPUT, 0x65, "fetch_map_output")
 
 #define PROTO_ALL_MESSAGES(X) \
 	PROTO_HANDSHAKE_MESSAGES(X) PROTO_CN_MESSAGES(X) PROTO_CN_INODE_MESSAGES(X) \
@@ -391,7 +396,15 @@ enum proto_dn_state {
 };
 
 enum proto_cmd { PROTO_CMD_DELETE = 1, PROTO_CMD_REPLICATE = 2 };
-enum proto_task_op { PROTO_TASK_START = 1, PROTO_TASK_KILL = 2 };
+/* PROTO_TASK_CLEANUP: str job id -- the job ended: remove its map outputs.
+ * PROTO_TASK_MAPS: str job id, u32 map task, str node id, str addr, u32 attempt -- where
+ * that map's output now is (attempt 0: lost, being run again), for the job's reducers */
+enum proto_task_op {
+	PROTO_TASK_START = 1,
+	PROTO_TASK_KILL = 2,
+	PROTO_TASK_CLEANUP = 3,
+	PROTO_TASK_MAPS = 4,
+};
 #define PROTO_DNF_NO_EXEC 0x01 /* the datanode runs built-in filters only, no commands */
 
 /*

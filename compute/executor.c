@@ -1,5 +1,6 @@
 /* executor: task attempts on a datanode. See executor.h. */
 #include "executor.h"
+#include "executor_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,39 +23,18 @@
 
 #include "clock.h"
 #include "client.h"
+#include "fetch.h"
 #include "filter.h"
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
+#include "reduce.h"
+#include "shuffle.h"
 #include "split.h"
 
 #define READ_SIZE (4u << 20)  /* split read size: a multiple of the checksum chunk */
-#define OUT_FLUSH (1u << 20)  /* filter output written in pieces of this size */
 
-struct attempt {
-	struct cx_exec *x;
-	struct job_launch l;
-	pthread_t thread;
-	atomic_bool kill, finished;
-	atomic_int kill_reason; /* 1: the namenode, 2: the executor stops */
-	atomic_uint_fast64_t bytes_in, bytes_local, bytes_out, records;
-	pid_t pid; /* the map command's process group, or 0 */
-	pthread_mutex_t pid_lock;
-	struct attempt *next;
-};
 
-struct cx_exec {
-	struct cx_opts o;
-	uid_t task_uid;
-	gid_t task_gid;
-	bool root;
-	int efd;
-	pthread_mutex_t lock;
-	struct attempt *attempts; /* running or finished, not yet joined */
-	struct buf done;          /* packed reports of ended attempts */
-	uint32_t ndone;
-	atomic_bool stopping;     /* no new attempts */
-};
 
 
 static void wake(struct cx_exec *x)
@@ -144,16 +125,6 @@ static ssize_t read_at(void *arg, uint64_t off, void *buf, size_t max)
 
 /* ---------- the map command ---------- */
 
-struct command {
-	struct attempt *a;
-	pid_t pid;
-	int in, out, err; /* our ends of its stdin, stdout, stderr (-1 when closed) */
-	struct dfs_writer *w;
-	struct buf tail; /* the end of its stderr */
-	double last_progress;
-	bool input_closed; /* it stopped reading: the rest of the input is dropped */
-	char why[256];
-};
 
 static void keep_tail(struct buf *t, const char *p, size_t n)
 {
@@ -169,7 +140,8 @@ static int drain(struct command *cmd, const struct pollfd *pf)
 	if (cmd->out >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 		ssize_t n = read(cmd->out, tmp, sizeof tmp);
 		if (n > 0) {
-			int rc = dfs_write(cmd->w, tmp, (size_t)n);
+			int rc = cmd->shuf ? shuf_map_add(cmd->shuf, tmp, (size_t)n)
+					   : dfs_write(cmd->w, tmp, (size_t)n);
 			if (rc) {
 				snprintf(cmd->why, sizeof cmd->why, "cannot write the output: %s",
 					 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
@@ -229,6 +201,8 @@ static int pump(struct command *cmd, const char **data, size_t *len)
 		ssize_t w = write(cmd->in, *data, *len);
 		if (w > 0) {
 			*data += w;
+			if (cmd->count_in) /* progress: the input the command has taken */
+				atomic_fetch_add(&cmd->a->bytes_in, (uint64_t)w);
 			*len -= (size_t)w;
 			cmd->last_progress = clock_now();
 		} else if (w < 0 && errno == EPIPE) {
@@ -241,7 +215,7 @@ static int pump(struct command *cmd, const char **data, size_t *len)
 }
 
 /* Feeds data to the command's stdin, draining its output meanwhile. */
-static int feed(struct command *cmd, const char *data, size_t len)
+int cx_feed(struct command *cmd, const char *data, size_t len)
 {
 	int rc = 0;
 	while (!rc && len && !cmd->input_closed)
@@ -250,7 +224,7 @@ static int feed(struct command *cmd, const char *data, size_t len)
 }
 
 /* Closes stdin and reads stdout and stderr to their end. */
-static int finish_command(struct command *cmd)
+int cx_finish_command(struct command *cmd)
 {
 	if (cmd->in >= 0) {
 		close(cmd->in);
@@ -272,8 +246,8 @@ static void set_env(char **env, size_t *n, const char *name, const char *value)
 	env[(*n)++] = e;
 }
 
-/* Starts /bin/sh -c CMD in scratch; 0 or -errno. */
-static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
+/* Starts /bin/sh -c command in scratch; 0 or -errno. */
+static int spawn(struct cx_exec *x, struct attempt *a, const char *command, const char *scratch,
 		 struct command *cmd)
 {
 	const struct job_launch *l = &a->l;
@@ -304,13 +278,17 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
 	snprintf(num, sizeof num, "%u", l->attempt);
 	set_env(env, &ne, "DFS_ATTEMPT", num);
 	set_env(env, &ne, "DFS_NODE_ID", x->o.node_id);
-	set_env(env, &ne, "DFS_INPUT_FILE", l->input);
+	set_env(env, &ne, "DFS_INPUT_FILE", l->input ? l->input : "");
 	snprintf(num, sizeof num, "%" PRIu64, l->offset);
 	set_env(env, &ne, "DFS_BLOCK_OFFSET", num);
 	snprintf(num, sizeof num, "%" PRIu64, l->length);
 	set_env(env, &ne, "DFS_SPLIT_LENGTH", num);
+	if (l->kind == JOB_K_REDUCE) {
+		snprintf(num, sizeof num, "%u", l->partition);
+		set_env(env, &ne, "DFS_PARTITION", num);
+	}
 	env[ne] = NULL;
-	char *argv[] = {"sh", "-c", l->map, NULL};
+	char *argv[] = {"sh", "-c", (char *)command, NULL};
 	uid_t uid = x->task_uid;
 	gid_t gid = x->task_gid;
 	bool drop = x->root;
@@ -330,6 +308,8 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
 			_exit(126);
 		if (drop && (setgroups(0, NULL) || setgid(gid) || setuid(uid)))
 			_exit(126);
+		/* dies with the datanode (set after setuid, which clears it) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execve("/bin/sh", argv, env);
 		_exit(127);
 	}
@@ -363,7 +343,7 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *scratch,
 }
 
 /* Kills (when still running) and reaps the command; its exit status. */
-static int reap(struct attempt *a, struct command *cmd, bool force)
+int cx_reap(struct attempt *a, struct command *cmd, bool force)
 {
 	if (!cmd->pid)
 		return -1;
@@ -388,20 +368,13 @@ static int reap(struct attempt *a, struct command *cmd, bool force)
 
 /* ---------- an attempt ---------- */
 
-struct run {
-	struct attempt *a;
-	struct filter *f;
-	struct command *cmd; /* NULL: no map */
-	struct dfs_writer *w;
-	struct buf out;      /* filter output waiting to be written */
-	char why[256];
-};
 
-static int flush_out(struct run *r)
+int cx_flush_out(struct run *r)
 {
 	if (!r->out.len)
 		return 0;
-	int rc = dfs_write(r->w, r->out.data, r->out.len);
+	int rc = r->shuf ? shuf_map_add(r->shuf, r->out.data, r->out.len)
+			 : dfs_write(r->w, r->out.data, r->out.len);
 	if (rc)
 		snprintf(r->why, sizeof r->why, "cannot write the output: %s",
 			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
@@ -417,19 +390,30 @@ static int sink(void *arg, const char *data, size_t len)
 	struct attempt *a = r->a;
 	if (atomic_load(&a->kill))
 		return -EINTR;
-	atomic_fetch_add(&a->bytes_in, len);
+	r->sunk += len;
+	if (!r->cmd || r->f) /* a bare map command counts what it takes (pump) */
+		atomic_fetch_add(&a->bytes_in, len);
+	if (r->shuf) { /* map input records */
+		uint64_t n = 0;
+		for (const char *p = data, *e = data + len; (p = memchr(p, '\n', (size_t)(e - p)));
+		     p++)
+			n++;
+		atomic_fetch_add(&a->counters[JOB_C_MAP_INPUT_RECORDS], n);
+	}
 	if (r->f) {
 		bool counting = a->l.flags & JOB_F_COUNT;
 		uint64_t n = filter_run(r->f, data, len, counting ? NULL : &r->out);
 		atomic_fetch_add(&a->records, n);
 		if (r->cmd) {
-			int rc = feed(r->cmd, r->out.data, r->out.len);
+			int rc = cx_feed(r->cmd, r->out.data, r->out.len);
 			buf_reset(&r->out);
 			return rc;
 		}
-		return r->out.len >= OUT_FLUSH ? flush_out(r) : 0;
+		return r->out.len >= OUT_FLUSH ? cx_flush_out(r) : 0;
 	}
-	return feed(r->cmd, data, len);
+	if (!r->cmd) /* a MapReduce job with no map: its input is the map output */
+		return shuf_map_add(r->shuf, data, len);
+	return cx_feed(r->cmd, data, len);
 }
 
 static void queue_report(struct attempt *a, uint8_t state, int exit_status, const char *msg,
@@ -446,6 +430,10 @@ static void queue_report(struct attempt *a, uint8_t state, int exit_status, cons
 	r.bytes_local = atomic_load(&a->bytes_local);
 	r.bytes_out = atomic_load(&a->bytes_out);
 	r.records = atomic_load(&a->records);
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		r.counters[i] = atomic_load(&a->counters[i]);
+	r.lost_map = a->lost_map;
+	r.lost_attempt = a->lost_attempt;
 	r.message = (char *)(msg ? msg : "");
 	r.stderr_tail = (char *)(tail ? tail : "");
 	pthread_mutex_lock(&x->lock);
@@ -454,6 +442,126 @@ static void queue_report(struct attempt *a, uint8_t state, int exit_status, cons
 	atomic_store(&a->finished, true);
 	pthread_mutex_unlock(&x->lock);
 	wake(x);
+}
+
+/* ---------- pieces shared by maps and reduces ---------- */
+
+int cx_connect_client(struct attempt *a, struct dfs_client **c, char *why, size_t whysz)
+{
+	struct cx_exec *x = a->x;
+	struct dfs_client_opts co = {0};
+	snprintf(co.namenode, sizeof co.namenode, "%s", x->o.namenode);
+	memcpy(co.key, x->o.key, AUTH_KEY_LEN);
+	co.uid = a->l.uid;
+	co.gid = a->l.gid;
+	snprintf(co.favored, sizeof co.favored, "%s", x->o.node_id);
+	int rc = dfs_connect(&co, c);
+	if (rc)
+		snprintf(why, whysz, "cannot reach the namenode: %s", strerror(-rc));
+	return rc;
+}
+
+/* Makes the fresh scratch directory dir and starts command there. */
+int cx_start_command(struct attempt *a, const char *command, const char *dir,
+			 struct command *cmd, char *why, size_t whysz)
+{
+	struct cx_exec *x = a->x;
+	fs_remove_tree(dir);
+	if (fs_mkdir_p(x->o.scratch, 0755) || mkdir(dir, 0700) ||
+	    (x->root && chown(dir, x->task_uid, x->task_gid))) {
+		int rc = -errno;
+		snprintf(why, whysz, "cannot make the scratch directory %s: %s", dir,
+			 strerror(errno));
+		return rc;
+	}
+	int rc = spawn(x, a, command, dir, cmd);
+	if (rc)
+		snprintf(why, whysz, "cannot start the command: %s", strerror(-rc));
+	return rc;
+}
+
+/* Reaps the command (killing it when rc says the attempt failed); its exit status into
+ * *status; a non-zero status fails an attempt that was fine (-ECHILD, why says so). */
+int cx_end_command(struct attempt *a, struct command *cmd, int rc, int *status, char *why,
+		       size_t whysz)
+{
+	*status = cx_reap(a, cmd, rc != 0);
+	if (rc || !*status)
+		return rc;
+	if (*status > 128)
+		snprintf(why, whysz, "the command was killed by signal %d", *status - 128);
+	else
+		snprintf(why, whysz, "the command exited with status %d", *status);
+	return -ECHILD;
+}
+
+int cx_close_output(struct run *r)
+{
+	int rc = dfs_writer_close(r->w);
+	r->w = NULL;
+	if (rc)
+		snprintf(r->why, sizeof r->why, "cannot finish the output: %s",
+			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+	return rc;
+}
+
+/* The job's map outputs went (PROTO_TASK_CLEANUP) while this attempt ran: what it
+ * wrote since goes too. */
+static void drop_if_cleaned(struct attempt *a)
+{
+	if (!atomic_load(&a->cleaned))
+		return;
+	struct buf dir = BUF_INIT;
+	shuf_job_dir(a->x->o.scratch, a->l.job, &dir);
+	fs_remove_tree(dir.data);
+	buf_free(&dir);
+}
+
+/* The attempt's end: its state from rc and the kill flag, logged and reported. */
+void cx_end_attempt(struct attempt *a, int rc, int exit_status, char *why, size_t whysz,
+			const char *tail)
+{
+	const struct job_launch *l = &a->l;
+	uint8_t state = !rc ? JOB_A_SUCCEEDED
+			    : atomic_load(&a->kill) ? JOB_A_KILLED : JOB_A_FAILED;
+	if (state == JOB_A_KILLED) {
+		snprintf(why, whysz, "%s",
+			 atomic_load(&a->kill_reason) == 2 ? "killed: the datanode is stopping"
+							   : "killed on the namenode's request");
+		a->lost_map = 0;
+	}
+	log_debug("job %s task %05u attempt %u: %s%s%s", l->job, l->task, l->attempt,
+		  job_state_name(state), why[0] ? ": " : "", why);
+	drop_if_cleaned(a);
+	queue_report(a, state, exit_status, why, tail);
+}
+
+/* ---------- a MapReduce map's output ---------- */
+
+static int start_collector(struct attempt *a, struct shuf_map **out, char *why, size_t whysz)
+{
+	struct cx_exec *x = a->x;
+	const struct job_launch *l = &a->l;
+	struct buf dir = BUF_INIT, base = BUF_INIT;
+	int rc = shuf_is_job_id(l->job) ? 0 : -EINVAL;
+	shuf_job_dir(x->o.scratch, l->job, &dir);
+	if (!rc)
+		rc = fs_mkdir_p(dir.data, 0700);
+	if (rc)
+		snprintf(why, whysz, "cannot make the shuffle directory %s: %s", dir.data,
+			 strerror(-rc));
+	shuf_map_base(x->o.scratch, l->job, l->task, l->attempt, &base);
+	struct shuf_map_opts o = {base.data, l->reducers, l->key_fields,
+				  x->o.sort_buffer ? x->o.sort_buffer : (64u << 20),
+				  mr_builtin_parse(l->combine), 0,
+				  l->partitioner == MR_PART_RANGE ? l->bounds : NULL};
+	if (!rc && !(*out = shuf_map_new(&o))) {
+		rc = -errno;
+		snprintf(why, whysz, "cannot start the map output: %s", strerror(errno));
+	}
+	buf_free(&dir);
+	buf_free(&base);
+	return rc;
 }
 
 static void *attempt_main(void *arg)
@@ -468,16 +576,11 @@ static void *attempt_main(void *arg)
 	int exit_status = -1, rc;
 	bool have_map = l->map && l->map[0];
 
-	struct dfs_client_opts co = {0};
-	snprintf(co.namenode, sizeof co.namenode, "%s", x->o.namenode);
-	memcpy(co.key, x->o.key, AUTH_KEY_LEN);
-	co.uid = l->uid;
-	co.gid = l->gid;
-	snprintf(co.favored, sizeof co.favored, "%s", x->o.node_id);
-	if ((rc = dfs_connect(&co, &src.c))) {
-		snprintf(r.why, sizeof r.why, "cannot reach the namenode: %s", strerror(-rc));
+	bool mr = l->kind == JOB_K_MAP && l->reducers > 0;
+	if (l->kind == JOB_K_REDUCE)
+		return cx_reduce_main(a);
+	if ((rc = cx_connect_client(a, &src.c, r.why, sizeof r.why)))
 		goto out;
-	}
 	if ((rc = dfs_reader_new(src.c, &src.r))) {
 		snprintf(r.why, sizeof r.why, "cannot start a reader: %s", strerror(-rc));
 		goto out;
@@ -491,26 +594,20 @@ static void *attempt_main(void *arg)
 		snprintf(r.why, sizeof r.why, "%s", err.data);
 		goto out;
 	}
-	if ((rc = dfs_create(src.c, l->output, 0644, true, 0, 0, &r.w))) {
+	if (mr && (rc = start_collector(a, &r.shuf, r.why, sizeof r.why)))
+		goto out;
+	if (!mr && (rc = dfs_create(src.c, l->output, 0644, true, l->out_repl, 0, &r.w))) {
 		snprintf(r.why, sizeof r.why, "cannot create %s: %s", l->output,
 			 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
 		goto out;
 	}
 	cmd.w = r.w;
+	cmd.shuf = r.shuf;
 	if (have_map) {
 		buf_printf(&scratch, "%s/%s_%05u_%u", x->o.scratch, l->job, l->task, l->attempt);
-		fs_remove_tree(scratch.data);
-		if (fs_mkdir_p(x->o.scratch, 0755) || mkdir(scratch.data, 0700) ||
-		    (x->root && chown(scratch.data, x->task_uid, x->task_gid))) {
-			rc = -errno;
-			snprintf(r.why, sizeof r.why, "cannot make the scratch directory %s: %s",
-				 scratch.data, strerror(errno));
+		cmd.count_in = !r.f;
+		if ((rc = cx_start_command(a, l->map, scratch.data, &cmd, r.why, sizeof r.why)))
 			goto out;
-		}
-		if ((rc = spawn(x, a, scratch.data, &cmd))) {
-			snprintf(r.why, sizeof r.why, "cannot start the command: %s", strerror(-rc));
-			goto out;
-		}
 		r.cmd = &cmd;
 	}
 	struct split_opts so = {READ_SIZE, PROTO_CHUNK_SIZE, r.f != NULL};
@@ -518,55 +615,47 @@ static void *attempt_main(void *arg)
 	rc = split_run(l->offset, l->length, l->fsize, &so, read_at, &src, sink, &r, &read_bytes);
 	if (rc == -EPIPE)
 		rc = 0;
+	if (!rc && r.cmd && !r.f) /* all of it was fed, or the command wanted no more */
+		atomic_store(&a->bytes_in, r.sunk);
 	if (rc && !r.why[0])
 		snprintf(r.why, sizeof r.why, "%s",
 			 src.err[0] ? src.err : cmd.why[0] ? cmd.why : strerror(-rc));
 	if (!rc && r.f && !r.cmd && (l->flags & JOB_F_COUNT))
 		buf_printf(&r.out, "%" PRIu64 "\n", (uint64_t)atomic_load(&a->records));
 	if (!rc && r.cmd) {
-		rc = finish_command(&cmd);
+		rc = cx_finish_command(&cmd);
 		if (rc && !r.why[0])
 			snprintf(r.why, sizeof r.why, "%s", cmd.why[0] ? cmd.why : strerror(-rc));
 	}
-	if (r.cmd) {
-		exit_status = reap(a, &cmd, rc != 0);
-		if (!rc && exit_status) {
-			rc = -ECHILD;
-			if (exit_status > 128)
-				snprintf(r.why, sizeof r.why, "the command was killed by signal %d",
-					 exit_status - 128);
-			else
-				snprintf(r.why, sizeof r.why, "the command exited with status %d",
-					 exit_status);
-		}
-	}
+	if (r.cmd)
+		rc = cx_end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);
 	if (!rc)
-		rc = flush_out(&r);
-	if (!rc) {
-		rc = dfs_writer_close(r.w);
-		r.w = NULL;
+		rc = cx_flush_out(&r);
+	if (!rc && mr) {
+		rc = shuf_map_finish(r.shuf, &err);
 		if (rc)
-			snprintf(r.why, sizeof r.why, "cannot finish the output: %s",
-				 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+			snprintf(r.why, sizeof r.why, "cannot write the map output: %s",
+				 err.len ? err.data : strerror(-rc));
+		struct shuf_counters c;
+		shuf_map_counters(r.shuf, &c);
+		atomic_store(&a->counters[JOB_C_MAP_OUTPUT_RECORDS], c.records_out);
+		atomic_store(&a->counters[JOB_C_SPILLED_BYTES], c.spilled_bytes);
+		atomic_store(&a->counters[JOB_C_COMBINE_INPUT_RECORDS], c.combine_in);
+		atomic_store(&a->counters[JOB_C_COMBINE_OUTPUT_RECORDS], c.combine_out);
+	} else if (!rc) {
+		rc = cx_close_output(&r);
 	}
 out:
 	if (cmd.pid)
-		exit_status = reap(a, &cmd, true);
+		exit_status = cx_reap(a, &cmd, true);
 	if (r.w)
 		dfs_writer_abort(r.w);
-	if (rc && src.c)
+	shuf_map_free(r.shuf); /* removes its files unless it finished */
+	if (rc && src.c && !mr)
 		dfs_delete(src.c, l->output, false); /* no partial output left behind */
 	if (scratch.len)
 		fs_remove_tree(scratch.data);
-	uint8_t state = !rc ? JOB_A_SUCCEEDED
-			    : atomic_load(&a->kill) ? JOB_A_KILLED : JOB_A_FAILED;
-	if (state == JOB_A_KILLED)
-		snprintf(r.why, sizeof r.why, "%s",
-			 atomic_load(&a->kill_reason) == 2 ? "killed: the datanode is stopping"
-							   : "killed on the namenode's request");
-	log_debug("job %s task %05u attempt %u: %s%s%s", l->job, l->task, l->attempt,
-		  job_state_name(state), r.why[0] ? ": " : "", r.why);
-	queue_report(a, state, exit_status, r.why, cmd.tail.data);
+	cx_end_attempt(a, rc, exit_status, r.why, sizeof r.why, cmd.tail.data);
 	filter_free(r.f);
 	buf_free(&r.out);
 	buf_free(&cmd.tail);
@@ -610,6 +699,8 @@ static void launch(struct cx_exec *x, struct job_launch *l)
 	a->x = x;
 	a->l = *l;
 	pthread_mutex_init(&a->pid_lock, NULL);
+	pthread_mutex_init(&a->maps_lock, NULL);
+	pthread_cond_init(&a->maps_cond, NULL);
 	if (atomic_load(&x->stopping)) {
 		queue_report(a, JOB_A_FAILED, -1, "the datanode is stopping", "");
 		pthread_mutex_lock(&x->lock);
@@ -636,6 +727,25 @@ static void launch(struct cx_exec *x, struct job_launch *l)
 	}
 }
 
+/* A MapReduce job ended: its attempts here are killed and its map outputs removed. */
+static void cleanup_job(struct cx_exec *x, const char *job)
+{
+	if (!shuf_is_job_id(job))
+		return;
+	pthread_mutex_lock(&x->lock);
+	for (struct attempt *a = x->attempts; a; a = a->next)
+		if (!strcmp(a->l.job, job) && !atomic_load(&a->finished)) {
+			atomic_store(&a->cleaned, true);
+			kill_attempt(a, 1);
+		}
+	pthread_mutex_unlock(&x->lock);
+	struct buf dir = BUF_INIT;
+	shuf_job_dir(x->o.scratch, job, &dir);
+	fs_remove_tree(dir.data);
+	log_debug("job %s: map outputs removed", job);
+	buf_free(&dir);
+}
+
 void cx_tasks(struct cx_exec *x, struct unpack *u)
 {
 	uint32_t n = unpack_count(u, 1);
@@ -657,6 +767,23 @@ void cx_tasks(struct cx_exec *x, struct unpack *u)
 			if (a)
 				kill_attempt(a, 1);
 			pthread_mutex_unlock(&x->lock);
+		} else if (op == PROTO_TASK_MAPS) {
+			struct job_map_loc loc;
+			char job[JOB_ID_MAX + 1];
+			unpack_str(u, job, sizeof job);
+			uint32_t task = unpack_u32(u);
+			unpack_str(u, loc.node, sizeof loc.node);
+			unpack_str(u, loc.addr, sizeof loc.addr);
+			loc.attempt = unpack_u32(u);
+			if (!unpack_ok(u))
+				break;
+			cx_update_maps(x, job, task, &loc);
+		} else if (op == PROTO_TASK_CLEANUP) {
+			char job[JOB_ID_MAX + 1];
+			unpack_str(u, job, sizeof job);
+			if (!unpack_ok(u))
+				break;
+			cleanup_job(x, job);
 		} else {
 			log_warn("unknown task operation %u from the namenode", op);
 			return;
@@ -680,6 +807,8 @@ static void reap_finished(struct cx_exec *x)
 			pthread_join(a->thread, NULL);
 		job_launch_free(&a->l);
 		pthread_mutex_destroy(&a->pid_lock);
+		pthread_mutex_destroy(&a->maps_lock);
+		pthread_cond_destroy(&a->maps_cond);
 		free(a);
 	}
 }
@@ -707,6 +836,8 @@ uint32_t cx_take_reports(struct cx_exec *x, bool progress, struct buf *out)
 			r.bytes_local = atomic_load(&a->bytes_local);
 			r.bytes_out = atomic_load(&a->bytes_out);
 			r.records = atomic_load(&a->records);
+			for (int c = 0; c < JOB_NCOUNTERS; c++)
+				r.counters[c] = atomic_load(&a->counters[c]);
 			r.message = "";
 			r.stderr_tail = "";
 			job_report_pack(&body, &r);

@@ -20,6 +20,17 @@
  * An attempt is killed (its command's whole process group) when the namenode says
  * so, when it makes no progress for the launch's timeout, or when the executor stops;
  * its partial output file is removed.
+ *
+ * MapReduce (job.h): a map attempt's output (or, with no map, its filtered or raw
+ * input) goes to a shuffle collector (shuffle.h) instead of the file system; its sorted
+ * partitions stay in scratch/shuffle/JOB/. A reduce attempt copies partition r of every
+ * map (compute/fetch.h; in place when the map ran here), merges them with a bounded
+ * fan-in and runs the built-in reducer in this thread or the reduce command (like a map
+ * command, the merged records on stdin, DFS_PARTITION in its environment); its output
+ * is written like a map's. A fetch
+ * that fails names the map in the report (lost_map), so the namenode runs it again.
+ * PROTO_TASK_CLEANUP (the job ended) kills the job's attempts and removes its map
+ * outputs; the executor's start removes whatever a crash left.
  */
 #ifndef DFS_COMPUTE_EXECUTOR_H
 #define DFS_COMPUTE_EXECUTOR_H
@@ -39,7 +50,9 @@ struct cx_opts {
 	uint8_t key[AUTH_KEY_LEN];
 	bool exec;            /* map commands allowed (false: --no-exec) */
 	char task_user[64];   /* map commands run as this user when we are root */
-	char scratch[4200];   /* parent of the attempts' scratch directories */
+	char scratch[4200];   /* parent of the attempts' scratch directories, and of the
+				 MapReduce map outputs (shuffle/JOB/, shuffle.h) */
+	uint64_t sort_buffer; /* a MapReduce map's sort buffer, bytes (0: 64 MiB) */
 	/*
 	 * Reads [off, off+len) of this node's replica (id, gs) into buf, verified: bytes
 	 * read (0 past its end), -ENOENT / -ESTALE when this node has no such replica,

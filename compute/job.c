@@ -9,6 +9,7 @@
 
 #include "filter.h"
 #include "proto.h"
+#include "reduce.h"
 
 int job_spec_check(const struct job_spec *s, struct buf *err)
 {
@@ -19,8 +20,51 @@ int job_spec_check(const struct job_spec *s, struct buf *err)
 	if (s->filter > JOB_FILTER_REGEX || (s->flags & ~JOB_F_ALL))
 		return buf_printf(err, "unknown filter or flags"), -EINVAL;
 	bool has_map = s->map && s->map[0];
-	if (!has_map && s->filter == JOB_FILTER_NONE)
-		return buf_printf(err, "nothing to run: give --map, --grep or --regex"), -EINVAL;
+	bool mr = job_spec_is_mr(s);
+	if (!has_map && s->filter == JOB_FILTER_NONE && !mr)
+		return buf_printf(err, "nothing to run: give --map, --grep or --regex (or --reduce)"),
+		       -EINVAL;
+	if (mr && !s->reducers)
+		return buf_printf(err, "--reduce needs at least one reducer (--reducers N, N >= 1); "
+				       "--reducers 0 is a map-only job"),
+		       -EINVAL;
+	if (!mr && s->reducers)
+		return buf_printf(err, "--reducers needs --reduce CMD|count|sum|min|max"), -EINVAL;
+	if (s->reducers > MR_REDUCERS_MAX)
+		return buf_printf(err, "--reducers %u: at most %u", s->reducers, MR_REDUCERS_MAX),
+		       -EINVAL;
+	if (s->combine && s->combine[0] && !mr)
+		return buf_printf(err, "--combine needs --reduce"), -EINVAL;
+	if (s->combine && s->combine[0] && mr_builtin_parse(s->combine) == MR_NONE)
+		return buf_printf(err, "unknown built-in combiner '%s': --combine takes count, sum, "
+				       "min or max",
+				  s->combine),
+		       -EINVAL;
+	if (mr && (!s->key_fields || s->key_fields > MR_KEY_FIELDS_MAX))
+		return buf_printf(err, "--key-fields %u: the key is 1 to %u tab-separated fields",
+				  s->key_fields, MR_KEY_FIELDS_MAX),
+		       -EINVAL;
+	if (s->key_fields > 1 && !mr)
+		return buf_printf(err, "--key-fields needs --reduce"), -EINVAL;
+	if (s->out_repl > PROTO_REPL_MAX)
+		return buf_printf(err, "--output-replication %u: at most %u", s->out_repl,
+				  PROTO_REPL_MAX),
+		       -EINVAL;
+	if (s->partitioner > MR_PART_RANGE || (s->partitioner && !mr))
+		return buf_printf(err, "--partition range needs --reduce"), -EINVAL;
+	struct mr_bounds mb;
+	size_t bl = s->bounds ? strlen(s->bounds) : 0;
+	if (bl > MR_BOUNDS_MAX || mr_bounds_parse(s->bounds ? s->bounds : "", bl, &mb))
+		return buf_printf(err, "bad range boundaries (too long, or not increasing)"),
+		       -EINVAL;
+	bool too_many = mb.n >= (s->reducers ? s->reducers : 1) && mb.n;
+	mr_bounds_free(&mb);
+	if (too_many || (bl && s->partitioner != MR_PART_RANGE))
+		return buf_printf(err, "range boundaries: fewer than the reducers, and only with "
+				       "--partition range"),
+		       -EINVAL;
+	if (mr && (s->flags & JOB_F_COUNT))
+		return buf_printf(err, "--count cannot be used with --reduce"), -EINVAL;
 	if (s->filter == JOB_FILTER_NONE && (s->flags & (JOB_F_INVERT | JOB_F_ICASE | JOB_F_COUNT)))
 		return buf_printf(err, "--invert, --ignore-case and --count need --grep or "
 				       "--regex"),
@@ -45,7 +89,16 @@ void job_spec_pack(struct buf *b, const struct job_spec *s)
 	pack_u8(b, s->filter);
 	pack_str(b, s->pattern);
 	pack_u8(b, s->flags);
+	pack_str(b, s->reduce);
+	pack_str(b, s->combine);
+	pack_u32(b, s->reducers);
+	pack_u32(b, s->key_fields);
+	pack_u16(b, s->out_repl);
+	pack_u8(b, s->partitioner);
+	pack_str(b, s->bounds);
 }
+
+bool job_spec_is_mr(const struct job_spec *s) { return s->reduce && s->reduce[0]; }
 
 int job_spec_unpack(struct unpack *u, struct job_spec *s)
 {
@@ -65,6 +118,13 @@ int job_spec_unpack(struct unpack *u, struct job_spec *s)
 	s->filter = unpack_u8(u);
 	s->pattern = unpack_strdup(u, JOB_PATTERN_MAX);
 	s->flags = unpack_u8(u);
+	s->reduce = unpack_strdup(u, JOB_CMD_MAX);
+	s->combine = unpack_strdup(u, JOB_CMD_MAX);
+	s->reducers = unpack_u32(u);
+	s->key_fields = unpack_u32(u);
+	s->out_repl = unpack_u16(u);
+	s->partitioner = unpack_u8(u);
+	s->bounds = unpack_strdup(u, MR_BOUNDS_MAX);
 	if (!unpack_ok(u)) {
 		job_spec_free(s);
 		return -EPROTO;
@@ -80,6 +140,9 @@ void job_spec_free(struct job_spec *s)
 	free(s->output);
 	free(s->map);
 	free(s->pattern);
+	free(s->reduce);
+	free(s->combine);
+	free(s->bounds);
 	memset(s, 0, sizeof *s);
 }
 
@@ -93,6 +156,12 @@ void job_spec_describe(const struct job_spec *s, struct buf *out)
 	}
 	if (s->map && s->map[0])
 		buf_printf(out, "%smap '%s'", s->filter ? " | " : "", s->map);
+	if (job_spec_is_mr(s)) {
+		if (s->combine && s->combine[0])
+			buf_printf(out, "%scombine %s", out->len ? " | " : "", s->combine);
+		buf_printf(out, "%sreduce '%s' x %u%s", out->len ? " | " : "", s->reduce,
+			   s->reducers, s->partitioner == MR_PART_RANGE ? " (range)" : "");
+	}
 }
 
 /*
@@ -106,6 +175,7 @@ void job_spec_describe(const struct job_spec *s, struct buf *out)
 #define FIELD_INTS(X)                                                                      \
 	X(U8, uint8_t, u8)                                                                 \
 	X(BOOL, bool, u8)                                                                  \
+	X(U16, uint16_t, u16)                                                              \
 	X(U32, uint32_t, u32)                                                              \
 	X(I32, int32_t, i32)                                                               \
 	X(U64, uint64_t, u64)                                                              \
@@ -188,13 +258,18 @@ static const struct field launch_fields[] = {
 	FL(U8, flags, 0), FL(STR, input, PROTO_PATH_MAX), FL(U64, ino, 0), FL(U64, fsize, 0),
 	FL(U64, offset, 0), FL(U64, length, 0), FL(U64, block, 0), FL(U64, gs, 0),
 	FL(STR, output, PROTO_PATH_MAX), FL(U32, uid, 0), FL(U32, gid, 0), FL(U32, timeout, 0),
+	FL(U8, kind, 0), FL(STR, reduce, JOB_CMD_MAX), FL(STR, combine, JOB_CMD_MAX),
+	FL(U32, reducers, 0), FL(U32, key_fields, 0), FL(U16, out_repl, 0), FL(U32, partition, 0),
+	FL(U8, partitioner, 0), FL(STR, bounds, MR_BOUNDS_MAX),
+	/* then by hand: raw token, u32 n, n x map location */
 };
 
 static const struct field report_fields[] = {
 	FIELD_ID(struct job_report, job), FR(U32, task, 0), FR(U32, attempt, 0),
 	FR(U8, state, 0), FR(I32, exit_status, 0), FR(U64, bytes_in, 0), FR(U64, bytes_local, 0),
 	FR(U64, bytes_out, 0), FR(U64, records, 0), FR(STR, message, JOB_MSG_MAX),
-	FR(STR, stderr_tail, JOB_STDERR_MAX),
+	FR(STR, stderr_tail, JOB_STDERR_MAX), FR(U32, lost_map, 0), FR(U32, lost_attempt, 0),
+	/* then by hand: the counters */
 };
 
 static const struct field info_fields[] = {
@@ -204,7 +279,9 @@ static const struct field info_fields[] = {
 	FI(U32, speculative, 0), FI(U32, node_local, 0), FI(U32, remote, 0),
 	FI(U64, input_bytes, 0), FI(U64, bytes_read, 0), FI(U64, records, 0), FI(U8, flags, 0),
 	FI(I64, submitted_ms, 0), FI(I64, elapsed_ms, 0), FI(STR, error, JOB_MSG_MAX),
-	FI(STR, error_stderr, JOB_STDERR_MAX),
+	FI(STR, error_stderr, JOB_STDERR_MAX), FI(U8, phase, 0), FI(U32, reduce_total, 0),
+	FI(U32, reduce_done, 0),
+	/* then by hand: the counters */
 };
 
 static const struct field attempt_log_fields[] = {
@@ -217,16 +294,50 @@ static const struct field attempt_log_fields[] = {
 #undef FI
 #undef FA
 
+static void counters_pack(struct buf *b, const uint64_t *c)
+{
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		pack_u64(b, c[i]);
+}
+
+static void counters_unpack(struct unpack *u, uint64_t *c)
+{
+	for (int i = 0; i < JOB_NCOUNTERS; i++)
+		c[i] = unpack_u64(u);
+}
+
 void job_launch_pack(struct buf *b, const struct job_launch *l)
 {
 	fields_pack(b, l, launch_fields, NFIELDS(launch_fields));
+	pack_raw(b, l->token, JOB_TOKEN_LEN);
+	pack_u32(b, l->nmaps);
+	for (uint32_t i = 0; i < l->nmaps; i++) {
+		pack_str(b, l->maps[i].node);
+		pack_str(b, l->maps[i].addr);
+		pack_u32(b, l->maps[i].attempt);
+	}
 }
 
 int job_launch_unpack(struct unpack *u, struct job_launch *l)
 {
 	if (fields_unpack(u, l, sizeof *l, launch_fields, NFIELDS(launch_fields)))
 		return -EPROTO;
-	if (l->filter > JOB_FILTER_REGEX) {
+	const void *tok = unpack_raw(u, JOB_TOKEN_LEN);
+	if (tok)
+		memcpy(l->token, tok, JOB_TOKEN_LEN);
+	uint32_t n = unpack_count(u, 12);
+	if (n > JOB_MAPS_MAX)
+		u->err = true;
+	if (unpack_ok(u) && n && !(l->maps = calloc(n, sizeof *l->maps)))
+		u->err = true;
+	for (uint32_t i = 0; i < n && unpack_ok(u); i++) {
+		unpack_str(u, l->maps[i].node, sizeof l->maps[i].node);
+		unpack_str(u, l->maps[i].addr, sizeof l->maps[i].addr);
+		l->maps[i].attempt = unpack_u32(u);
+		l->nmaps = i + 1;
+	}
+	if (!unpack_ok(u) || l->filter > JOB_FILTER_REGEX || l->kind > JOB_K_REDUCE ||
+	    (l->kind == JOB_K_REDUCE && l->partition >= l->reducers)) {
 		job_launch_free(l);
 		return -EPROTO;
 	}
@@ -236,18 +347,23 @@ int job_launch_unpack(struct unpack *u, struct job_launch *l)
 void job_launch_free(struct job_launch *l)
 {
 	fields_free(l, launch_fields, NFIELDS(launch_fields));
+	free(l->maps);
+	l->maps = NULL;
+	l->nmaps = 0;
 }
 
 void job_report_pack(struct buf *b, const struct job_report *r)
 {
 	fields_pack(b, r, report_fields, NFIELDS(report_fields));
+	counters_pack(b, r->counters);
 }
 
 int job_report_unpack(struct unpack *u, struct job_report *r)
 {
 	if (fields_unpack(u, r, sizeof *r, report_fields, NFIELDS(report_fields)))
 		return -EPROTO;
-	if (r->state < JOB_A_RUNNING || r->state > JOB_A_KILLED) {
+	counters_unpack(u, r->counters);
+	if (!unpack_ok(u) || r->state < JOB_A_RUNNING || r->state > JOB_A_KILLED) {
 		job_report_free(r);
 		return -EPROTO;
 	}
@@ -262,11 +378,19 @@ void job_report_free(struct job_report *r)
 void job_info_pack(struct buf *b, const struct job_info *i)
 {
 	fields_pack(b, i, info_fields, NFIELDS(info_fields));
+	counters_pack(b, i->counters);
 }
 
 int job_info_unpack(struct unpack *u, struct job_info *i)
 {
-	return fields_unpack(u, i, sizeof *i, info_fields, NFIELDS(info_fields));
+	if (fields_unpack(u, i, sizeof *i, info_fields, NFIELDS(info_fields)))
+		return -EPROTO;
+	counters_unpack(u, i->counters);
+	if (!unpack_ok(u)) {
+		job_info_free(i);
+		return -EPROTO;
+	}
+	return 0;
 }
 
 void job_info_free(struct job_info *i)
@@ -287,6 +411,20 @@ int job_attempt_log_unpack(struct unpack *u, struct job_attempt_log *a)
 void job_attempt_log_free(struct job_attempt_log *a)
 {
 	fields_free(a, attempt_log_fields, NFIELDS(attempt_log_fields));
+}
+
+const char *job_counter_name(int c)
+{
+	static const char *const names[JOB_NCOUNTERS] = {
+		"map_input_records",     "map_output_records",     "spilled_bytes",
+		"combine_input_records", "combine_output_records", "shuffle_bytes_local",
+		"shuffle_bytes_remote",  "reduce_input_groups",    "reduce_input_records"};
+	return c >= 0 && c < JOB_NCOUNTERS ? names[c] : "unknown";
+}
+
+const char *job_phase_name(uint8_t phase)
+{
+	return phase == JOB_PHASE_MAP ? "map" : phase == JOB_PHASE_REDUCE ? "reduce" : "done";
 }
 
 const char *job_state_name(uint8_t state)

@@ -9,21 +9,37 @@
  * an optional map command (`/bin/sh -c CMD`, the split's lines on stdin, its stdout the
  * task's output). Each task's output becomes OUTPUT/part-NNNNN.
  *
+ * With a reduce (--reduce CMD or a built-in of reduce.h) the job is MapReduce: each map
+ * task's output is partitioned, sorted and kept on its node (shuffle.h); reduce task r
+ * fetches partition r from every map, merges it and runs the reduce over it, and its
+ * output becomes OUTPUT/part-r-NNNNN. Map tasks are numbered 0..M-1 and reduce tasks
+ * M..M+R-1 (reduce task M+r has partition r).
+ *
  * Layouts (all big-endian, `str` = u32 length + bytes):
  *   spec:    u32 n, n x str input path, str output, str map command, u8 filter
  *            (JOB_FILTER_*), str pattern, u8 flags (JOB_F_*)
+ *            str reduce, str combine, u32 reducers, u32 key fields,
+ *            u16 output replication, u8 partitioner (MR_PART_*), str boundaries
+ *            (range: reduce.h's blob)
  *   launch:  str job id, u32 task, u32 attempt, str map, u8 filter, str pattern,
  *            u8 flags, str input path, u64 ino, u64 file size, u64 split offset,
  *            u64 split length, u64 block id, u64 genstamp, str output file,
  *            u32 uid, u32 gid, u32 timeout seconds
+ *            u8 kind (JOB_K_*), str reduce, str combine, u32 reducers, u32 key fields,
+ *            u16 output replication, u32 partition, u8 partitioner, str boundaries,
+ *            raw[32] job token, u32 n maps, n x (str node id, str addr, u32 attempt)
+ *            (a reduce's maps, by task; attempt 0: not done yet)
  *   report:  str job id, u32 task, u32 attempt, u8 state (JOB_A_*), i32 exit status,
  *            u64 bytes in, u64 bytes read locally, u64 bytes out, u64 records,
- *            str message, str stderr tail
+ *            str message, str stderr tail, u32 lost map task + 1 (0: none),
+ *            u32 its attempt, counters (JOB_NCOUNTERS x u64, enum job_counter)
  *   info:    str id, u8 state (JOB_*), str output, str what, u32 uid, u32 total,
  *            u32 done, u32 running, u32 failed attempts, u32 speculative,
  *            u32 node-local, u32 remote, u64 input bytes, u64 bytes read,
  *            u64 records, u8 flags, i64 submitted (ms since the epoch),
  *            i64 elapsed ms, str error, str error stderr
+ *            u8 phase (JOB_PHASE_*), u32 reduce total, u32 reduce done,
+ *            JOB_NCOUNTERS x u64 counters
  *   attemptlog: u32 task, u32 attempt, str node, u8 state, i32 exit status,
  *            u8 speculative, u8 node-local, i64 elapsed ms, str message, str stderr
  */
@@ -43,6 +59,27 @@
 #define JOB_PATTERN_MAX 8192
 #define JOB_MSG_MAX 4096
 #define JOB_STDERR_MAX 16384 /* tail of each attempt's stderr kept for `dfs job logs` */
+#define JOB_TOKEN_LEN 32
+#define JOB_MAPS_MAX (1u << 20)
+
+enum job_kind { JOB_K_MAP = 0, JOB_K_REDUCE = 1 };
+enum job_phase { JOB_PHASE_MAP = 0, JOB_PHASE_REDUCE = 1, JOB_PHASE_DONE = 2 };
+
+/* Hadoop-style counters, reported per attempt and summed over the winners. */
+enum job_counter {
+	JOB_C_MAP_INPUT_RECORDS,
+	JOB_C_MAP_OUTPUT_RECORDS,
+	JOB_C_SPILLED_BYTES,
+	JOB_C_COMBINE_INPUT_RECORDS,
+	JOB_C_COMBINE_OUTPUT_RECORDS,
+	JOB_C_SHUFFLE_BYTES_LOCAL,
+	JOB_C_SHUFFLE_BYTES_REMOTE,
+	JOB_C_REDUCE_INPUT_GROUPS,
+	JOB_C_REDUCE_INPUT_RECORDS,
+	JOB_NCOUNTERS
+};
+/* The JSON name of a counter ("map_input_records", ...). */
+const char *job_counter_name(int c);
 
 enum job_filter { JOB_FILTER_NONE = 0, JOB_FILTER_GREP = 1, JOB_FILTER_REGEX = 2 };
 
@@ -65,6 +102,20 @@ struct job_spec {
 	uint8_t filter;
 	char *pattern;
 	uint8_t flags;
+	char *reduce;         /* "" = map-only; a built-in name or a command */
+	char *combine;        /* "" = none; a built-in name */
+	uint32_t reducers;    /* reduce tasks (0 with no reduce) */
+	uint32_t key_fields;  /* >= 1 */
+	uint16_t out_repl;    /* output replication (0: the file system's default) */
+	uint8_t partitioner;  /* MR_PART_* */
+	char *bounds;         /* range: the boundary blob (reduce.h), "" otherwise */
+};
+
+/* Where reduce tasks fetch one map's output. */
+struct job_map_loc {
+	char node[PROTO_ID_MAX + 1];
+	char addr[PROTO_ADDR_MAX + 1];
+	uint32_t attempt;
 };
 
 struct job_launch {
@@ -78,6 +129,16 @@ struct job_launch {
 	uint64_t ino, fsize, offset, length, block, gs;
 	char *output;
 	uint32_t uid, gid, timeout;
+	uint8_t kind; /* JOB_K_* */
+	char *reduce, *combine;
+	uint32_t reducers, key_fields;
+	uint16_t out_repl;
+	uint32_t partition; /* reduce: its partition */
+	uint8_t token[JOB_TOKEN_LEN];
+	uint32_t nmaps; /* reduce: where each map's output is (maps[task]) */
+	struct job_map_loc *maps;
+	uint8_t partitioner;
+	char *bounds;
 };
 
 struct job_report {
@@ -88,6 +149,9 @@ struct job_report {
 	uint64_t bytes_in, bytes_local, bytes_out, records;
 	char *message;
 	char *stderr_tail;
+	uint64_t counters[JOB_NCOUNTERS];
+	uint32_t lost_map; /* a reduce could not fetch map task lost_map - 1 (0: none) */
+	uint32_t lost_attempt;
 };
 
 struct job_info {
@@ -100,6 +164,9 @@ struct job_info {
 	uint8_t flags;
 	int64_t submitted_ms, elapsed_ms;
 	char *error, *error_stderr;
+	uint8_t phase; /* JOB_PHASE_* */
+	uint32_t reduce_total, reduce_done;
+	uint64_t counters[JOB_NCOUNTERS];
 };
 
 struct job_attempt_log {
@@ -112,8 +179,9 @@ struct job_attempt_log {
 	char *message, *stderr_text;
 };
 
-/* Checks a spec: inputs and output present, a filter or a map (or both), a pattern
- * that compiles, known flags. 0, or -EINVAL with the reason in err. */
+/* Checks a spec: inputs and output present, a filter, a map or a reduce, a pattern
+ * that compiles, known flags, a reduce with reducers >= 1, a built-in combiner, key
+ * fields >= 1. 0, or -EINVAL with the reason in err. */
 int job_spec_check(const struct job_spec *s, struct buf *err);
 void job_spec_pack(struct buf *b, const struct job_spec *s);
 /* 0, or -EPROTO when malformed (s is then freed). */
@@ -137,6 +205,11 @@ void job_info_free(struct job_info *i);
 void job_attempt_log_pack(struct buf *b, const struct job_attempt_log *a);
 int job_attempt_log_unpack(struct unpack *u, struct job_attempt_log *a);
 void job_attempt_log_free(struct job_attempt_log *a);
+
+/* The spec is a MapReduce job (it has a reduce). */
+bool job_spec_is_mr(const struct job_spec *s);
+/* "map", "reduce", "done". */
+const char *job_phase_name(uint8_t phase);
 
 /* "running", "succeeded", "failed", "killed" (job and attempt states share names). */
 const char *job_state_name(uint8_t state);

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "grow.h"
+#include "reduce.h"
 
 struct node {
 	bool up, exec;
@@ -118,7 +119,39 @@ uint32_t sched_node_running(const struct sched *s, uint32_t node)
 	return node < s->nnodes ? s->nodes[node].running : 0;
 }
 
-static bool needs_exec(const struct sched_job *j) { return j->spec.map && j->spec.map[0]; }
+static bool needs_exec(const struct sched_job *j)
+{
+	return (j->spec.map && j->spec.map[0]) ||
+	       (job_spec_is_mr(&j->spec) && mr_builtin_parse(j->spec.reduce) == MR_NONE);
+}
+
+/* Reduce tasks of j may be placed now: every map is done, or reduce_slowstart of them
+ * and none waits for a slot (and no test holds them). */
+static bool reduces_ready(const struct sched *s, const struct sched_job *j)
+{
+	if (s->ops.hold_reduces && s->ops.hold_reduces(s->ops.arg))
+		return false;
+	if (j->maps_done == j->nmaps)
+		return true;
+	if ((double)j->maps_done < s->cfg.reduce_slowstart * j->nmaps)
+		return false;
+	for (uint32_t i = 0; i < j->nmaps; i++)
+		if (j->tasks[i].state == SCHED_T_PENDING)
+			return false;
+	return true;
+}
+
+/* Tells j's running reducers where map t's output is now. */
+static void map_located(struct sched *s, struct sched_job *j, struct sched_task *t)
+{
+	if (!s->ops.map_located || t->kind != JOB_K_MAP || j->nmaps == j->ntasks)
+		return;
+	for (uint32_t i = j->nmaps; i < j->ntasks; i++)
+		if (j->tasks[i].state == SCHED_T_RUNNING) {
+			s->ops.map_located(s->ops.arg, j, t);
+			return;
+		}
+}
 
 static bool can_run(const struct sched *s, uint32_t n, const struct sched_job *j)
 {
@@ -270,11 +303,13 @@ void sched_submit(struct sched *s, struct sched_job *j, double now)
 	j->pending = j->ntasks;
 	j->skip_since = -1;
 	j->input_bytes = 0;
+	j->nmaps = j->maps_done = j->reduce_done = 0;
 	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
 		t->state = SCHED_T_PENDING;
 		t->winner = -1;
 		j->input_bytes += t->length;
+		j->nmaps += t->kind == JOB_K_MAP;
 	}
 	j->next = NULL;
 	if (s->last)
@@ -295,9 +330,12 @@ static struct sched_task *pick_task(struct sched *s, struct sched_job *j, uint32
 {
 	struct sched_task *must_remote = NULL, *any = NULL;
 	uint32_t h[SCHED_MAX_HOLDERS];
+	bool reduces = reduces_ready(s, j);
 	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
 		if (t->state != SCHED_T_PENDING || !node_allowed(s, j, t, n))
+			continue;
+		if (t->kind == JOB_K_REDUCE && !reduces)
 			continue;
 		uint32_t nh = s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS);
 		if (is_holder(h, nh, n)) {
@@ -362,30 +400,75 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A running attempt's estimate (LATE): progress rate and time left. */
+struct late {
+	struct sched_task *t;
+	struct sched_attempt *a;
+	double rate, left;
+};
+
+static int cmp_rate(const void *x, const void *y)
+{
+	const struct late *a = x, *b = y;
+	return a->rate < b->rate ? -1 : a->rate > b->rate;
+}
+
+static int cmp_left_desc(const void *x, const void *y)
+{
+	const struct late *a = x, *b = y;
+	return a->left > b->left ? -1 : a->left < b->left;
+}
+
+/* True when node n runs one of the slow attempts cand[0..nc) (a node not to back up on). */
+static bool runs_slow(const struct late *cand, uint32_t nc, uint32_t n)
+{
+	for (uint32_t i = 0; i < nc; i++)
+		if (cand[i].a->node == n)
+			return true;
+	return false;
+}
+
+/*
+ * LATE (Zaharia et al., OSDI'08) over j's map tasks, once each has started: a running
+ * attempt's progress is its share of the split read, its rate progress / elapsed, its
+ * time left (1 - progress) / rate. Candidates ran at least spec_min, are in the slowest
+ * quarter of the rates of the tasks running alone, and would take longer than a fresh
+ * copy (the median time of the finished tasks). The one with the longest time left is
+ * backed up first, on a free node that runs no candidate itself, while the backups
+ * running stay under the cap (a tenth of the slots, at least one).
+ */
 static void speculate(struct sched *s, struct sched_job *j, double now)
 {
-	if (j->state != JOB_RUNNING || j->pending || !j->done || !s->cfg.speculation)
+	if (j->state != JOB_RUNNING || !j->done || !s->cfg.speculation)
+		return;
+	uint32_t nmaps_running = 0, slots = 0, spec_running = 0;
+	for (uint32_t i = 0; i < j->ntasks; i++) {
+		struct sched_task *t = &j->tasks[i];
+		if (t->kind == JOB_K_MAP && t->state == SCHED_T_PENDING)
+			return; /* not every map has started */
+		nmaps_running += t->kind == JOB_K_MAP && t->state == SCHED_T_RUNNING;
+		for (uint32_t k = 0; k < t->nattempts; k++)
+			spec_running += t->attempts[k].state == JOB_A_RUNNING &&
+					t->attempts[k].speculative;
+	}
+	for (uint32_t n = 0; n < s->nnodes; n++)
+		slots += s->nodes[n].up ? s->nodes[n].slots : 0;
+	uint32_t cap = slots / 10 > 1 ? slots / 10 : 1;
+	if (!nmaps_running || spec_running >= cap)
 		return;
 	double *d = malloc(j->done * sizeof *d);
-	if (!d)
-		return;
-	uint32_t nd = 0;
-	for (uint32_t i = 0; i < j->ntasks && nd < j->done; i++) {
+	struct late *c = malloc(nmaps_running * sizeof *c);
+	if (!d || !c)
+		goto out;
+	uint32_t nd = 0, nc = 0;
+	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
-		if (t->state == SCHED_T_DONE && t->winner >= 0) {
+		if (t->kind != JOB_K_MAP)
+			continue;
+		if (t->state == SCHED_T_DONE && t->winner >= 0 && nd < j->done) {
 			struct sched_attempt *w = &t->attempts[t->winner];
 			d[nd++] = w->end - w->start;
 		}
-	}
-	qsort(d, nd, sizeof *d, cmp_double);
-	double median = nd ? d[nd / 2] : 0;
-	free(d);
-	double limit = s->cfg.spec_factor * median;
-	if (limit < s->cfg.spec_min)
-		limit = s->cfg.spec_min;
-	uint32_t h[SCHED_MAX_HOLDERS];
-	for (uint32_t i = 0; i < j->ntasks; i++) {
-		struct sched_task *t = &j->tasks[i];
 		if (t->state != SCHED_T_RUNNING)
 			continue;
 		struct sched_attempt *only = NULL;
@@ -395,15 +478,37 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 				only = &t->attempts[k];
 				nrun++;
 			}
-		if (nrun != 1 || now - only->start < limit)
-			continue;
-		/* a free slot elsewhere, on a replica holder when there is one */
+		if (nrun != 1)
+			continue; /* backed up already */
+		double el = now - only->start;
+		double p = t->length ? (double)only->bytes_in / (double)t->length : 0;
+		p = p > 1 ? 1 : p;
+		double rate = el > 0 ? p / el : 0;
+		c[nc++] = (struct late){t, only, rate, rate > 0 ? (1 - p) / rate : 1e300};
+	}
+	if (!nd || !nc)
+		goto out;
+	qsort(d, nd, sizeof *d, cmp_double);
+	double fresh = d[nd / 2];
+	qsort(c, nc, sizeof *c, cmp_rate);
+	double slow_rate = c[nc / 4].rate; /* SlowTaskThreshold: the slowest quarter */
+	uint32_t ns = 0;
+	for (uint32_t i = 0; i < nc; i++)
+		if (c[i].rate <= slow_rate && now - c[i].a->start >= s->cfg.spec_min &&
+		    c[i].left > fresh)
+			c[ns++] = c[i];
+	qsort(c, ns, sizeof *c, cmp_left_desc);
+	uint32_t h[SCHED_MAX_HOLDERS];
+	for (uint32_t i = 0; i < ns && spec_running < cap; i++) {
+		struct sched_task *t = c[i].t;
+		/* a free slot on a node that is not slow, on a replica holder when there is one */
 		uint32_t nh = s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS);
 		uint32_t best = SCHED_NO_NODE;
 		bool best_local = false;
 		for (uint32_t n = 0; n < s->nnodes; n++) {
 			struct node *nd2 = &s->nodes[n];
-			if (n == only->node || nd2->running >= nd2->slots || !node_allowed(s, j, t, n))
+			if (runs_slow(c, ns, n) || nd2->running >= nd2->slots ||
+			    !node_allowed(s, j, t, n))
 				continue;
 			bool local = is_holder(h, nh, n);
 			if (best == SCHED_NO_NODE || (local && !best_local)) {
@@ -411,9 +516,58 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 				best_local = local;
 			}
 		}
-		if (best != SCHED_NO_NODE)
+		if (best != SCHED_NO_NODE) {
 			launch(s, j, t, best, best_local, true, now);
+			spec_running++;
+		}
 	}
+out:
+	free(d);
+	free(c);
+}
+
+static void requeue_if_idle(struct sched_job *j, struct sched_task *t);
+
+/* A reducer must not starve the maps it waits for: when a pending map of a job has no
+ * free slot on any node it may run on, the newest of the job's reducers (all waiting
+ * for maps) on such a node is killed -- not a failure -- and placed again later. True
+ * when one was. */
+static bool preempt_reducer(struct sched *s, double now)
+{
+	for (struct sched_job *j = s->jobs; j; j = j->next) {
+		if (j->state != JOB_RUNNING || j->maps_done == j->nmaps || j->nmaps == j->ntasks)
+			continue;
+		for (uint32_t i = 0; i < j->nmaps; i++) {
+			struct sched_task *m = &j->tasks[i];
+			if (m->state != SCHED_T_PENDING)
+				continue;
+			bool room = false;
+			for (uint32_t n = 0; n < s->nnodes && !room; n++)
+				room = s->nodes[n].running < s->nodes[n].slots &&
+				       node_allowed(s, j, m, n);
+			if (room)
+				continue; /* it will be placed (maybe after the locality delay) */
+			struct sched_task *vt = NULL;
+			struct sched_attempt *va = NULL;
+			for (uint32_t r = j->nmaps; r < j->ntasks; r++)
+				for (uint32_t k = 0; k < j->tasks[r].nattempts; k++) {
+					struct sched_attempt *a = &j->tasks[r].attempts[k];
+					if (a->state == JOB_A_RUNNING && node_allowed(s, j, m, a->node) &&
+					    (!va || a->start > va->start)) {
+						vt = &j->tasks[r];
+						va = a;
+					}
+				}
+			if (!va)
+				continue;
+			attempt_stopped(s, j, va, JOB_A_KILLED, now);
+			set_str(&va->message, "killed: a map it waits for needs its slot");
+			s->ops.kill(s->ops.arg, j, vt, va);
+			requeue_if_idle(j, vt);
+			return true;
+		}
+	}
+	return false;
 }
 
 void sched_schedule(struct sched *s, double now)
@@ -431,6 +585,8 @@ void sched_schedule(struct sched *s, double now)
 		}
 		if (s->nnodes)
 			s->rr = (s->rr + 1) % s->nnodes;
+		if (!placed)
+			placed = preempt_reducer(s, now);
 	}
 	for (struct sched_job *j = s->jobs; j; j = j->next)
 		speculate(s, j, now);
@@ -451,6 +607,32 @@ static struct sched_attempt *find_attempt(struct sched *s, const char *job, uint
 	return &t->attempts[attempt - 1];
 }
 
+/* One more failure of t, on node (avoided from now on). */
+static void charge_failure(struct sched_job *j, struct sched_task *t, uint32_t node)
+{
+	j->failed_attempts++;
+	t->failures++;
+	if (!failed_on(t, node)) {
+		uint32_t *v = realloc(t->bad_nodes, (t->nbad + 1) * sizeof *v);
+		if (!v)
+			abort();
+		v[t->nbad++] = node;
+		t->bad_nodes = v;
+	}
+}
+
+/* t is back to PENDING unless another attempt of it still runs (or it is done). */
+static void requeue_if_idle(struct sched_job *j, struct sched_task *t)
+{
+	bool other = false;
+	for (uint32_t k = 0; k < t->nattempts; k++)
+		other |= t->attempts[k].state == JOB_A_RUNNING;
+	if (!other && t->state != SCHED_T_DONE) {
+		t->state = SCHED_T_PENDING;
+		j->pending++;
+	}
+}
+
 /* Attempt a of t failed: retry, or fail the job when t has failed too often. */
 static void attempt_failed(struct sched *s, struct sched_job *j, struct sched_task *t,
 			   struct sched_attempt *a, const char *why, double now)
@@ -458,15 +640,7 @@ static void attempt_failed(struct sched *s, struct sched_job *j, struct sched_ta
 	attempt_stopped(s, j, a, JOB_A_FAILED, now);
 	if (why)
 		set_str(&a->message, why);
-	j->failed_attempts++;
-	t->failures++;
-	if (!failed_on(t, a->node)) {
-		uint32_t *v = realloc(t->bad_nodes, (t->nbad + 1) * sizeof *v);
-		if (!v)
-			abort();
-		v[t->nbad++] = a->node;
-		t->bad_nodes = v;
-	}
+	charge_failure(j, t, a->node);
 	if (t->state == SCHED_T_DONE)
 		return;
 	if (t->failures >= s->cfg.task_attempts) {
@@ -482,13 +656,7 @@ static void attempt_failed(struct sched *s, struct sched_job *j, struct sched_ta
 		end_job(s, j, JOB_FAILED, now);
 		return;
 	}
-	bool other = false;
-	for (uint32_t k = 0; k < t->nattempts; k++)
-		other |= t->attempts[k].state == JOB_A_RUNNING;
-	if (!other) {
-		t->state = SCHED_T_PENDING;
-		j->pending++;
-	}
+	requeue_if_idle(j, t);
 }
 
 static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched_task *t,
@@ -500,16 +668,28 @@ static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched
 	t->state = SCHED_T_DONE;
 	t->winner = (int32_t)(a - t->attempts);
 	j->done++;
-	j->records += a->records;
-	j->bytes_done += a->bytes_in;
-	if (a->local)
-		j->node_local++;
+	if (t->kind == JOB_K_MAP)
+		j->maps_done++;
 	else
-		j->remote++;
+		j->reduce_done++;
+	for (int c = 0; c < JOB_NCOUNTERS; c++)
+		j->counters[c] += a->counters[c];
+	j->records += a->records;
+	if (t->kind == JOB_K_MAP) { /* placement and input bytes are the maps' */
+		j->bytes_done += a->bytes_in;
+		if (a->local)
+			j->node_local++;
+		else
+			j->remote++;
+	}
 	kill_running(s, j, t, "killed: another attempt finished first", now);
+	map_located(s, j, t);
 	if (j->done == j->ntasks)
 		end_job(s, j, JOB_SUCCEEDED, now);
 }
+
+static void map_output_lost(struct sched *s, struct sched_job *j, struct sched_task *t,
+			    const char *why, bool charge, double now);
 
 void sched_report(struct sched *s, uint32_t node, const struct job_report *r, double now)
 {
@@ -523,10 +703,26 @@ void sched_report(struct sched *s, uint32_t node, const struct job_report *r, do
 	a->bytes_local = r->bytes_local;
 	a->records = r->records;
 	a->exit_status = r->exit_status;
+	memcpy(a->counters, r->counters, sizeof a->counters);
 	if (r->state == JOB_A_RUNNING)
 		return;
 	set_str(&a->stderr_tail, r->stderr_tail);
 	set_str(&a->message, r->message);
+	if (r->state == JOB_A_FAILED && t->kind == JOB_K_REDUCE && r->lost_map &&
+	    r->lost_map <= j->nmaps) {
+		/* not the reducer's fault: it goes back to wait for that map */
+		struct sched_task *m = &j->tasks[r->lost_map - 1];
+		attempt_stopped(s, j, a, JOB_A_FAILED, now);
+		j->failed_attempts++;
+		requeue_if_idle(j, t);
+		if (m->kind == JOB_K_MAP && m->state == SCHED_T_DONE && m->winner >= 0 &&
+		    m->attempts[m->winner].n == r->lost_attempt)
+			map_output_lost(s, j, m, r->message && r->message[0] ? r->message
+									     : "fetch failed",
+					true, now);
+		sched_schedule(s, now);
+		return;
+	}
 	if (r->state == JOB_A_SUCCEEDED)
 		attempt_succeeded(s, j, t, a, now);
 	else
@@ -535,9 +731,62 @@ void sched_report(struct sched *s, uint32_t node, const struct job_report *r, do
 	sched_schedule(s, now);
 }
 
-/* Fails every attempt running on node n (it is gone, or restarted). */
+/* True while some reduce task of j is unfinished (map outputs are still needed). */
+static bool needs_map_outputs(const struct sched_job *j)
+{
+	return j->state == JOB_RUNNING && j->nmaps < j->ntasks &&
+	       j->reduce_done < j->ntasks - j->nmaps;
+}
+
+/* Map task t of j is done but its output is gone: back to PENDING, to run again.
+ * charge: count it as a failure of t on its node (a fetch failure). */
+static void map_output_lost(struct sched *s, struct sched_job *j, struct sched_task *t,
+			    const char *why, bool charge, double now)
+{
+	struct sched_attempt *w = &t->attempts[t->winner];
+	set_str(&w->message, why);
+	for (int c = 0; c < JOB_NCOUNTERS; c++)
+		j->counters[c] -= w->counters[c];
+	j->records -= w->records;
+	j->bytes_done -= w->bytes_in;
+	if (w->local)
+		j->node_local--;
+	else
+		j->remote--;
+	t->state = SCHED_T_PENDING;
+	t->winner = -1;
+	j->pending++;
+	j->done--;
+	j->maps_done--;
+	map_located(s, j, t);
+	if (!charge)
+		return;
+	charge_failure(j, t, w->node);
+	if (t->failures >= s->cfg.task_attempts) {
+		struct buf e = BUF_INIT;
+		buf_printf(&e, "task %05u (%s at offset %llu): its output could not be fetched "
+			       "%u time%s; the last time from node '%s': %s",
+			   t->index, j->inputs[t->file].path, (unsigned long long)t->offset,
+			   t->failures, t->failures == 1 ? "" : "s", sched_node_id(s, w->node), why);
+		set_str(&j->error, e.data);
+		buf_free(&e);
+		end_job(s, j, JOB_FAILED, now);
+	}
+}
+
+/* Fails every attempt running on node n (it is gone, or restarted), and runs again the
+ * finished maps whose outputs were there. */
 static void lose_node(struct sched *s, uint32_t n, const char *why, double now)
 {
+	for (struct sched_job *j = s->jobs; j; j = j->next) {
+		for (uint32_t i = 0; i < j->ntasks && needs_map_outputs(j); i++) {
+			struct sched_task *t = &j->tasks[i];
+			if (t->kind == JOB_K_MAP && t->state == SCHED_T_DONE && t->winner >= 0 &&
+			    t->attempts[t->winner].node == n)
+				map_output_lost(s, j, t, "its output was lost with its node", false,
+						now);
+		}
+	}
 	for (struct sched_job *j = s->jobs; j; j = j->next) {
 		for (uint32_t i = 0; i < j->ntasks && j->state == JOB_RUNNING; i++) {
 			struct sched_task *t = &j->tasks[i];
@@ -554,7 +803,7 @@ void sched_node_up(struct sched *s, uint32_t node, const char *id, uint32_t slot
 		   double now)
 {
 	struct node *nd = node_at(s, node);
-	if (nd->up && nd->running)
+	if (nd->up)
 		lose_node(s, node, "the node restarted", now);
 	nd->up = true;
 	nd->exec = exec;
@@ -637,7 +886,7 @@ void sched_job_info(const struct sched_job *j, double now, struct job_info *i)
 	uint64_t read = j->bytes_done;
 	for (uint32_t k = 0; k < j->ntasks; k++) {
 		const struct sched_task *t = &j->tasks[k];
-		if (t->state != SCHED_T_RUNNING)
+		if (t->state != SCHED_T_RUNNING || t->kind != JOB_K_MAP)
 			continue;
 		uint64_t best = 0;
 		for (uint32_t a = 0; a < t->nattempts; a++)
@@ -653,4 +902,9 @@ void sched_job_info(const struct sched_job *j, double now, struct job_info *i)
 	i->elapsed_ms = (int64_t)((end - j->submitted) * 1000);
 	i->error = j->error;
 	i->error_stderr = j->error_stderr;
+	i->phase = j->state != JOB_RUNNING ? JOB_PHASE_DONE
+		   : j->maps_done < j->nmaps ? JOB_PHASE_MAP : JOB_PHASE_REDUCE;
+	i->reduce_total = j->ntasks - j->nmaps;
+	i->reduce_done = j->reduce_done;
+	memcpy(i->counters, j->counters, sizeof i->counters);
 }

@@ -15,10 +15,35 @@
  * Faults: an attempt that fails (command exit status, read error, its node lost or
  * silent for task_timeout) is retried on another node, avoiding the nodes it failed
  * on, until a task has failed task_attempts times: then the job fails, naming the task,
- * the node and the reason. Speculation: once every task has started, a task whose only
- * attempt has run longer than max(spec_min, spec_factor x the median time of finished
- * tasks) gets a backup attempt on another node; the first attempt to succeed wins and
+ * the node and the reason. Speculation is LATE's (Zaharia et al., OSDI'08; see
+ * speculate()): once every map has started, a map attempt running alone for spec_min
+ * or more whose progress rate is in the slowest quarter and whose estimated time left
+ * exceeds the median time of the finished maps gets a backup -- the longest time left
+ * first, never on a node that runs such a slow attempt itself, while the backups running
+ * number under a tenth of the slots (at least one); the first attempt to succeed wins and
  * the others are killed.
+ *
+ * MapReduce jobs (spec.reduce set): tasks of kind JOB_K_MAP come first, then one
+ * JOB_K_REDUCE task per partition. A reduce task is placed once reduce_slowstart of the
+ * maps are done and no map is waiting for a slot (slow start: reducers copy map outputs
+ * while the last maps run), or once every map is done; it goes to any node at once (it
+ * has no block). Its launch names each finished map's winning attempt, and
+ * ops.map_located tells the running reducers of every map that finishes or is lost
+ * afterwards. A reducer never starves the maps it waits for: when a map is pending and
+ * no slot is free, the newest reducer still waiting for maps is killed to make room
+ * (preempt_reducer; not a failure) and placed again later. Map outputs live on their
+ * nodes, so while some reduce task is unfinished:
+ *   - a node lost or restarted takes its finished maps' outputs with it: those maps go
+ *     back to PENDING (lose_node -> map_output_lost) and run again;
+ *   - a reduce attempt that could not fetch a map's output (report.lost_map) fails
+ *     without counting against the reduce task, and that map, when the named attempt
+ *     is still its winner, runs again; this counts against the map (its node is
+ *     avoided), so a node whose outputs cannot be fetched fails the job after
+ *     task_attempts tries instead of looping.
+ * The reduce tasks then wait until the maps are done again. Speculation covers map
+ * tasks only. Task states: PENDING -> RUNNING (launch) -> DONE (attempt_succeeded);
+ * RUNNING -> PENDING (attempt_failed, no attempt left running); DONE -> PENDING (a map
+ * whose output was lost: map_output_lost).
  */
 #ifndef DFS_COMPUTE_SCHEDULER_H
 #define DFS_COMPUTE_SCHEDULER_H
@@ -41,6 +66,7 @@ struct sched_attempt {
 	double start, end, last_report;
 	int32_t exit_status;
 	uint64_t bytes_in, bytes_local, records;
+	uint64_t counters[JOB_NCOUNTERS];
 	char *message, *stderr_tail;
 };
 
@@ -50,7 +76,9 @@ struct sched_input {
 };
 
 struct sched_task {
-	uint32_t index; /* its part number */
+	uint32_t index; /* its part number (reduce tasks: nmaps + partition) */
+	uint8_t kind;   /* JOB_K_* */
+	uint32_t partition; /* reduce tasks */
 	uint32_t file;  /* index into the job's inputs */
 	uint64_t offset, length, block, gs;
 	uint8_t state; /* SCHED_T_* */
@@ -74,6 +102,8 @@ struct sched_job {
 	uint32_t ntasks;
 	uint32_t pending, done, running, failed_attempts, speculative, node_local, remote;
 	uint64_t input_bytes, records, bytes_done;
+	uint32_t nmaps, maps_done, reduce_done; /* reduce tasks: ntasks - nmaps */
+	uint64_t counters[JOB_NCOUNTERS];       /* summed over the winning attempts */
 	double submitted, ended; /* scheduler time (seconds) */
 	int64_t submitted_ms;    /* wall clock, ms since the epoch */
 	double skip_since;       /* waiting for a node-local slot since (< 0: not waiting) */
@@ -88,7 +118,7 @@ struct sched_cfg {
 	double task_timeout;    /* seconds without a report before an attempt is failed */
 	bool speculation;
 	double spec_min;        /* seconds an attempt runs before it may get a backup */
-	double spec_factor;
+	double reduce_slowstart; /* share of maps done before reducers may start (0..1) */
 	uint32_t keep_jobs;     /* ended jobs remembered */
 };
 
@@ -103,6 +133,11 @@ struct sched_ops {
 	/* The job ended (j->state says how). On success the callee commits the output
 	 * and may turn the state into JOB_FAILED (setting j->error) if that fails. */
 	void (*ended)(void *arg, struct sched_job *j);
+	/* Optional: true while no reduce task may start (a test's hold). */
+	bool (*hold_reduces)(void *arg);
+	/* Optional: map task t of MapReduce job j finished (t->winner) or lost its output
+	 * (t->winner < 0) while reducers of j run: tell them. */
+	void (*map_located)(void *arg, struct sched_job *j, struct sched_task *t);
 };
 
 struct sched;

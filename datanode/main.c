@@ -220,6 +220,8 @@ int main(int argc, char **argv)
 	/* task scratch space in the first data directory */
 	snprintf(xo.scratch, sizeof xo.scratch, "%.*s/tasks",
 		 (int)strcspn(cfg.data_dir, ","), cfg.data_dir);
+	xo.sort_buffer = cfg.sort_buffer;
+	dn_xfer_set_shuffle_dir(xfer, xo.scratch);
 	xo.local_read = local_read;
 	xo.local_arg = store;
 	struct cx_exec *cx;

@@ -31,6 +31,7 @@
 
 #include "connpool.h"
 #include "crc.h"
+#include "fetch.h"
 #include "log.h"
 #include "net.h"
 #include "pack.h"
@@ -56,6 +57,7 @@ struct dn_xfer {
 	/* every open connection, so a stop can end those waiting idle for a request */
 	pthread_mutex_t conns_lock;
 	struct xconn *conns;
+	char shuffle[4200]; /* the executor's scratch directory: map outputs ("" = none) */
 };
 
 struct xconn {
@@ -537,6 +539,25 @@ out:
 	return rc;
 }
 
+/* ---------- map outputs (compute/fetch.h) ---------- */
+
+static int handle_fetch(struct xconn *xc, const struct proto_hdr *h, struct buf *payload)
+{
+	struct dn_xfer *x = xc->x;
+	if (!x->shuffle[0] || !x->keys.has_datanode)
+		return reply_status(xc->fd, h, -ENOSYS, "this node serves no map outputs") ? -EPIPE
+											  : 0;
+	uint64_t sent = 0;
+	int rc = fetch_serve(xc->fd, h, payload, x->shuffle, x->keys.datanode, &sent);
+	atomic_fetch_add(&x->bytes_read, sent);
+	return rc;
+}
+
+void dn_xfer_set_shuffle_dir(struct dn_xfer *x, const char *dir)
+{
+	snprintf(x->shuffle, sizeof x->shuffle, "%s", dir);
+}
+
 /* ---------- connections ---------- */
 
 static void *conn_main(void *arg)
@@ -586,6 +607,8 @@ static void *conn_main(void *arg)
 			rc = handle_read(xc, &h, &req);
 		else if (h.type == PROTO_DT_SYNC_BLOCK)
 			rc = handle_sync(xc, &h, &req);
+		else if (h.type == PROTO_DT_FETCH_MAP_OUTPUT)
+			rc = handle_fetch(xc, &h, &req);
 		else {
 			reply_status(xc->fd, &h, -ENOSYS, "unknown request");
 			rc = -ENOSYS;

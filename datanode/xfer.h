@@ -5,7 +5,8 @@
  * a flood of silent connections cannot lock authenticated peers out), which
  * authenticates the peer and serves DT_WRITE_BLOCK (receive, verify, store, forward
  * down the pipeline, ack back once every downstream node stored the packet) and
- * DT_READ_BLOCK (ranged reads sent with sendfile, checksums from the .meta file). A
+ * DT_READ_BLOCK (ranged reads sent with sendfile, checksums from the .meta file), and
+ * DT_FETCH_MAP_OUTPUT (a map's sorted output to a reducer, compute/fetch.h). A
  * client's request needs a block access token (token.h) for that block and mode; a
  * peer that proved the datanode key (another datanode) needs none.
  * Threads share only the block store (thread-safe) and atomic counters.
@@ -35,6 +36,9 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const struct auth_ke
 		  bool sync_on_close, char *bound, size_t boundsz, struct dn_xfer **out);
 /* Replaces the block keys with the set packed in u (NN_BLOCK_KEYS); any thread. */
 void dn_xfer_set_block_keys(struct dn_xfer *x, struct unpack *u);
+/* Serves map outputs (DT_FETCH_MAP_OUTPUT) from the task executor's scratch directory
+ * dir; call before any task runs. */
+void dn_xfer_set_shuffle_dir(struct dn_xfer *x, const char *dir);
 /* TEST ONLY (setting test_corrupt_writes): from now on flip a byte in every `every`th
  * non-empty packet received on the write path, before its checksums are verified, so
  * that this node answers it with a checksum error; 0 turns it off. Any thread. */

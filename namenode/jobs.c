@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "grow.h"
 #include "ev.h"
 #include "log.h"
+#include "fetch.h"
 #include "perm.h"
 #include "proto.h"
 #include "scheduler.h"
@@ -32,10 +34,63 @@ static uint32_t holders(void *arg, uint64_t block, uint32_t *out, uint32_t max)
 	return n;
 }
 
-static void attempt_path(const struct sched_job *job, uint32_t task, uint32_t attempt,
-			 struct buf *out)
+static void attempt_path(const struct sched_job *job, const struct sched_task *t,
+			 uint32_t attempt, struct buf *out)
 {
-	buf_printf(out, "%s/_temporary/attempt_%05u_%u", job->spec.output, task, attempt);
+	if (t->kind == JOB_K_REDUCE)
+		buf_printf(out, "%s/_temporary/attempt_r_%05u_%u", job->spec.output, t->partition,
+			   attempt);
+	else
+		buf_printf(out, "%s/_temporary/attempt_%05u_%u", job->spec.output, t->index,
+			   attempt);
+}
+
+/* Where map task m's output is: its winner's node and attempt (attempt 0: not done). */
+static void map_loc(struct nn_jobs *j, const struct sched_task *m, struct job_map_loc *out)
+{
+	memset(out, 0, sizeof *out);
+	if (m->state != SCHED_T_DONE || m->winner < 0)
+		return;
+	const struct sched_attempt *w = &m->attempts[m->winner];
+	snprintf(out->node, sizeof out->node, "%s", j->env.dns->v[w->node].id);
+	snprintf(out->addr, sizeof out->addr, "%s", j->env.dns->v[w->node].addr);
+	out->attempt = w->n;
+}
+
+/* Slow start: the running reducers of job learn where map t's output is now. */
+static void map_located(void *arg, struct sched_job *job, struct sched_task *t)
+{
+	struct nn_jobs *j = arg;
+	uint32_t n = j->env.dns->n;
+	bool *sent = calloc(n ? n : 1, sizeof *sent);
+	if (!sent)
+		return;
+	struct job_map_loc loc;
+	map_loc(j, t, &loc);
+	struct buf p = BUF_INIT;
+	pack_u32(&p, 1);
+	pack_u8(&p, PROTO_TASK_MAPS);
+	pack_str(&p, job->id);
+	pack_u32(&p, t->index);
+	pack_str(&p, loc.node);
+	pack_str(&p, loc.addr);
+	pack_u32(&p, loc.attempt);
+	for (uint32_t i = job->nmaps; i < job->ntasks; i++)
+		for (uint32_t k = 0; k < job->tasks[i].nattempts; k++) {
+			const struct sched_attempt *a = &job->tasks[i].attempts[k];
+			if (a->state == JOB_A_RUNNING && a->node < n && !sent[a->node]) {
+				sent[a->node] = true;
+				j->env.send(j->env.arg, a->node, PROTO_NN_TASKS, &p);
+			}
+		}
+	buf_free(&p);
+	free(sent);
+}
+
+static bool hold_reduces(void *arg)
+{
+	struct nn_jobs *j = arg;
+	return j->cfg.test_hold_reduces[0] && !access(j->cfg.test_hold_reduces, F_OK);
 }
 
 static void launch(void *arg, struct sched_job *job, struct sched_task *t,
@@ -43,8 +98,10 @@ static void launch(void *arg, struct sched_job *job, struct sched_task *t,
 {
 	struct nn_jobs *j = arg;
 	struct buf path = BUF_INIT, p = BUF_INIT;
-	attempt_path(job, t->index, a->n, &path);
 	struct job_launch l = {0};
+	bool mr = job_spec_is_mr(&job->spec);
+	if (!mr || t->kind == JOB_K_REDUCE)
+		attempt_path(job, t, a->n, &path);
 	snprintf(l.job, sizeof l.job, "%s", job->id);
 	l.task = t->index;
 	l.attempt = a->n;
@@ -52,9 +109,11 @@ static void launch(void *arg, struct sched_job *job, struct sched_task *t,
 	l.filter = job->spec.filter;
 	l.pattern = job->spec.pattern;
 	l.flags = job->spec.flags;
-	l.input = job->inputs[t->file].path;
-	l.ino = job->inputs[t->file].ino;
-	l.fsize = job->inputs[t->file].size;
+	if (t->kind == JOB_K_MAP) {
+		l.input = job->inputs[t->file].path;
+		l.ino = job->inputs[t->file].ino;
+		l.fsize = job->inputs[t->file].size;
+	}
 	l.offset = t->offset;
 	l.length = t->length;
 	l.block = t->block;
@@ -63,10 +122,30 @@ static void launch(void *arg, struct sched_job *job, struct sched_task *t,
 	l.uid = job->uid;
 	l.gid = job->gid;
 	l.timeout = (uint32_t)j->cfg.task_timeout;
+	l.kind = t->kind;
+	l.reduce = job->spec.reduce;
+	l.combine = job->spec.combine;
+	l.reducers = job->spec.reducers;
+	l.key_fields = job->spec.key_fields;
+	l.out_repl = job->spec.out_repl;
+	l.partitioner = job->spec.partitioner;
+	l.bounds = job->spec.bounds;
+	l.partition = t->partition;
+	if (mr)
+		fetch_job_token(j->env.job_key, job->id, l.token);
+	if (t->kind == JOB_K_REDUCE) {
+		l.nmaps = job->nmaps;
+		l.maps = calloc(l.nmaps ? l.nmaps : 1, sizeof *l.maps);
+		if (!l.maps)
+			abort();
+		for (uint32_t i = 0; i < job->nmaps; i++)
+			map_loc(j, &job->tasks[i], &l.maps[i]);
+	}
 	pack_u32(&p, 1);
 	pack_u8(&p, PROTO_TASK_START);
 	job_launch_pack(&p, &l);
 	j->env.send(j->env.arg, a->node, PROTO_NN_TASKS, &p);
+	free(l.maps);
 	log_debug("job %s: task %05u attempt %u on '%s'%s%s", job->id, t->index, a->n,
 		  j->env.dns->v[a->node].id, a->local ? "" : " (remote read)",
 		  a->speculative ? " (speculative)" : "");
@@ -94,12 +173,18 @@ static int commit(struct nn_jobs *j, struct sched_job *job, struct buf *err)
 	struct buf from = BUF_INIT, to = BUF_INIT;
 	struct nn_blocks freed = {0};
 	int rc = 0;
+	bool mr = job_spec_is_mr(&job->spec);
 	for (uint32_t i = 0; i < job->ntasks && !rc; i++) {
 		struct sched_task *t = &job->tasks[i];
+		if (mr && t->kind == JOB_K_MAP)
+			continue; /* their outputs were the reducers' input */
 		buf_reset(&from);
 		buf_reset(&to);
-		attempt_path(job, t->index, t->attempts[t->winner].n, &from);
-		buf_printf(&to, "%s/part-%05u", job->spec.output, t->index);
+		attempt_path(job, t, t->attempts[t->winner].n, &from);
+		if (t->kind == JOB_K_REDUCE)
+			buf_printf(&to, "%s/part-r-%05u", job->spec.output, t->partition);
+		else
+			buf_printf(&to, "%s/part-%05u", job->spec.output, t->index);
 		rc = nn_ns_rename(j->env.ns, from.data, to.data, PROTO_RENAME_NOREPLACE, &freed);
 		if (rc)
 			buf_printf(err, "cannot move %s to %s: %s", from.data, to.data,
@@ -127,9 +212,34 @@ static int commit(struct nn_jobs *j, struct sched_job *job, struct buf *err)
 	return rc;
 }
 
+/* Tells every node that ran a task of MapReduce job `job` to drop its map outputs. */
+static void cleanup_scratch(struct nn_jobs *j, struct sched_job *job)
+{
+	if (!job_spec_is_mr(&job->spec))
+		return;
+	uint32_t n = j->env.dns->n;
+	bool *ran = calloc(n ? n : 1, sizeof *ran);
+	if (!ran)
+		return;
+	for (uint32_t i = 0; i < job->ntasks; i++)
+		for (uint32_t k = 0; k < job->tasks[i].nattempts; k++)
+			if (job->tasks[i].attempts[k].node < n)
+				ran[job->tasks[i].attempts[k].node] = true;
+	struct buf p = BUF_INIT;
+	pack_u32(&p, 1);
+	pack_u8(&p, PROTO_TASK_CLEANUP);
+	pack_str(&p, job->id);
+	for (uint32_t d = 0; d < n; d++)
+		if (ran[d])
+			j->env.send(j->env.arg, d, PROTO_NN_TASKS, &p);
+	buf_free(&p);
+	free(ran);
+}
+
 static void ended(void *arg, struct sched_job *job)
 {
 	struct nn_jobs *j = arg;
+	cleanup_scratch(j, job);
 	if (job->state == JOB_SUCCEEDED) {
 		struct buf err = BUF_INIT;
 		if (commit(j, job, &err)) {
@@ -326,6 +436,23 @@ int nn_jobs_submit(struct nn_jobs *j, struct unpack *u, const struct nn_cred *cr
 		else {
 			buf_printf(err, "input %s is not a file or directory", in);
 			rc = -EINVAL;
+		}
+	}
+	if (!rc && job_spec_is_mr(&job->spec)) {
+		uint32_t m = job->ntasks, r = job->spec.reducers;
+		struct sched_task *v = realloc(job->tasks, (m + r) * sizeof *v);
+		if (!v)
+			rc = -ENOMEM;
+		for (uint32_t i = 0; !rc && i < r; i++) {
+			struct sched_task *t = &v[m + i];
+			memset(t, 0, sizeof *t);
+			t->index = m + i;
+			t->kind = JOB_K_REDUCE;
+			t->partition = i;
+		}
+		if (v) {
+			job->tasks = v;
+			job->ntasks = m + r;
 		}
 	}
 	struct nn_blocks freed = {0};
@@ -525,10 +652,10 @@ struct nn_jobs *nn_jobs_new(const struct cfg *cfg, const struct nn_jobs_env *env
 		.task_timeout = cfg->task_timeout > 0 ? cfg->task_timeout : 600,
 		.speculation = cfg->speculation != 0,
 		.spec_min = 1.0,
-		.spec_factor = 2.0,
+		.reduce_slowstart = cfg->reduce_slowstart,
 		.keep_jobs = 100,
 	};
-	struct sched_ops ops = {j, holders, launch, kill_attempt, ended};
+	struct sched_ops ops = {j, holders, launch, kill_attempt, ended, hold_reduces, map_located};
 	j->sched = sched_new(&sc, &ops);
 	if (!j->sched) {
 		free(j);

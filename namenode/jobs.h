@@ -9,6 +9,9 @@
  * a of task t writes OUTPUT/_temporary/attempt_TTTTT_A; when every task has succeeded
  * the winners are renamed to OUTPUT/part-TTTTT, OUTPUT/_SUCCESS is created and
  * _temporary removed, in one namespace turn. A failed or killed job removes OUTPUT.
+ * MapReduce jobs: reduce task r writes OUTPUT/_temporary/attempt_r_RRRRR_A, committed
+ * as OUTPUT/part-r-RRRRR (map outputs stay on the datanodes' scratch disks, and every
+ * node that ran a task of the job is told to remove them when it ends, however).
  * Jobs live in the namenode's memory: a namenode restart forgets them.
  */
 #ifndef DFS_NN_JOBS_H
@@ -36,6 +39,8 @@ struct nn_jobs_env {
 	void (*send)(void *arg, uint32_t dn, uint16_t type, const struct buf *payload);
 	/* Blocks no file uses any more after a namespace change (consumes freed). */
 	void (*release)(void *arg, struct nn_blocks *freed);
+	/* The datanode key (borrowed): MapReduce jobs' tokens (compute/fetch.h). */
+	const uint8_t *job_key;
 };
 
 struct nn_jobs *nn_jobs_new(const struct cfg *cfg, const struct nn_jobs_env *env);

@@ -235,7 +235,8 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm),
 		 s->norphans);
 	s->started = ev_now();
-	struct nn_jobs_env jenv = {s->ns, s->bm, &s->dns, s, jobs_send, jobs_release};
+	struct nn_jobs_env jenv = {s->ns, s->bm, &s->dns, s, jobs_send, jobs_release,
+				   s->keys.datanode};
 	s->jobs = nn_jobs_new(cfg, &jenv);
 	if (!s->jobs) {
 		rc = -ENOMEM;

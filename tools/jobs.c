@@ -14,6 +14,8 @@
 #include "job.h"
 #include "json.h"
 #include "proto.h"
+#include "reduce.h"
+#include "sample.h"
 
 static int job_status(struct dfs_client *c, const char *id, uint32_t wait_ms,
 		      struct job_info *out)
@@ -43,6 +45,14 @@ static void progress_line(const struct job_info *i)
 	double rate = secs > 0 ? (double)i->bytes_read / secs : 0;
 	char rs[32];
 	cli_size((uint64_t)rate, true, rs);
+	if (i->reduce_total)
+		fprintf(stderr, "\r\033[K%s: %s, maps %u/%u, reduces %u/%u, %u running, %.1f s", i->id,
+			job_phase_name(i->phase), i->done - i->reduce_done, i->total - i->reduce_total,
+			i->reduce_done, i->reduce_total, i->running, i->elapsed_ms / 1000.0);
+	if (i->reduce_total) {
+		fflush(stderr);
+		return;
+	}
 	fprintf(stderr, "\r\033[K%s: tasks %u/%u done, %u running, %s of %s read (%s/s), %.0f%% "
 			"node-local, %.1f s",
 		i->id, i->done, i->total, i->running, rd, tot, rs,
@@ -102,6 +112,39 @@ static int set_filter(struct run_opts *o, uint8_t filter, const char *pattern)
 	return 0;
 }
 
+/* A count option's value (name for the message): 0 or 2 (usage error). */
+static int parse_count(const char *name, const char *v, uint32_t max, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = v ? strtoul(v, &end, 10) : 0;
+	if (!v || !*v || *end || errno || n > max || *v == '-') {
+		cli_error(NULL, "--%s '%s': not a number from 0 to %u", name, v ? v : "", max);
+		return 2;
+	}
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/* A bare word that is no built-in and no program the tasks could run: a typo of a
+ * built-in, most likely (the tasks' PATH is /usr/local/bin:/usr/bin:/bin). */
+static bool is_unknown_builtin(const char *cmd)
+{
+	if (!cmd || !*cmd || mr_builtin_parse(cmd) != MR_NONE)
+		return false;
+	for (const char *p = cmd; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && *p != '_')
+			return false;
+	static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
+	char path[4200];
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dirs[i], cmd);
+		if (!access(path, X_OK))
+			return false;
+	}
+	return true;
+}
+
 static int opt_grep(void *o, const char *arg) { return set_filter(o, JOB_FILTER_GREP, arg); }
 static int opt_regex(void *o, const char *arg) { return set_filter(o, JOB_FILTER_REGEX, arg); }
 
@@ -111,7 +154,8 @@ int cmd_run(int argc, char **argv)
 	char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
 	struct buf out = BUF_INIT;
 	bool detach = false;
-	const char *map = NULL, *output = NULL;
+	const char *map = NULL, *output = NULL, *reduce = NULL, *combine = NULL;
+	const char *reducers = NULL, *key_fields = NULL, *out_repl = NULL, *partition = NULL;
 	struct run_opts ro = {&s, inputs, NULL};
 	const struct cli_opt opts[] = {
 		CLI_CALLBACK(0, "input", opt_input, &ro), CLI_STRING(0, "output", &output),
@@ -120,7 +164,11 @@ int cmd_run(int argc, char **argv)
 		CLI_BIT(0, "ignore-case", &s.flags, JOB_F_ICASE),
 		CLI_BIT(0, "count", &s.flags, JOB_F_COUNT),
 		CLI_BIT(0, "overwrite", &s.flags, JOB_F_OVERWRITE),
-		CLI_BOOL(0, "detach", &detach),           CLI_END};
+		CLI_BOOL(0, "detach", &detach),           CLI_STRING(0, "reduce", &reduce),
+		CLI_STRING(0, "combine", &combine),       CLI_STRING(0, "reducers", &reducers),
+		CLI_STRING(0, "key-fields", &key_fields),
+		CLI_STRING(0, "output-replication", &out_repl),
+		CLI_STRING(0, "partition", &partition), CLI_END};
 	int st = cli_parse_options("run", argc, argv, opts, 0, CLI_ANY);
 	if (st >= 0) {
 		free(inputs);
@@ -140,8 +188,38 @@ int cmd_run(int argc, char **argv)
 	s.output = out.data;
 	s.map = (char *)(map ? map : "");
 	s.pattern = (char *)(pattern ? pattern : "");
+	s.reduce = (char *)(reduce ? reduce : "");
+	s.combine = (char *)(combine ? combine : "");
+	s.reducers = reduce ? 1 : 0;
+	s.key_fields = 1;
+	uint32_t repl = 0;
 	struct buf err = BUF_INIT;
 	int status = 0;
+	if ((reducers && (status = parse_count("reducers", reducers, MR_REDUCERS_MAX, &s.reducers))) ||
+	    (key_fields &&
+	     (status = parse_count("key-fields", key_fields, MR_KEY_FIELDS_MAX, &s.key_fields))) ||
+	    (out_repl && (status = parse_count("output-replication", out_repl, PROTO_REPL_MAX, &repl))))
+		goto out;
+	s.out_repl = (uint16_t)repl;
+	if (key_fields && !s.key_fields) {
+		cli_error(NULL, "--key-fields 0: a key is at least one field");
+		status = 2;
+		goto out;
+	}
+	if (partition && strcmp(partition, "hash") && strcmp(partition, "range")) {
+		cli_error(NULL, "--partition '%s': hash or range", partition);
+		status = 2;
+		goto out;
+	}
+	s.partitioner = partition && !strcmp(partition, "range") ? MR_PART_RANGE : MR_PART_HASH;
+	s.bounds = "";
+	if (is_unknown_builtin(s.reduce)) {
+		cli_error(NULL, "unknown built-in reducer '%s': the built-ins are count, sum, min "
+				"and max (a command must be a program on the tasks' PATH)",
+			  s.reduce);
+		status = 2;
+		goto out;
+	}
 	if (job_spec_check(&s, &err)) {
 		cli_error(NULL, "%s", err.data);
 		fprintf(stderr, "try 'dfs run --help'\n");
@@ -149,8 +227,19 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	struct dfs_client *c = cli_connect();
-	struct buf req = BUF_INIT, rep = BUF_INIT;
+	struct buf req = BUF_INIT, rep = BUF_INIT, bounds = BUF_INIT;
+	if (s.partitioner == MR_PART_RANGE) {
+		if (sample_bounds(c, &s, &bounds, &err)) {
+			cli_error(NULL, "%s", err.data);
+			status = 1;
+			dfs_close(c);
+			buf_free(&bounds);
+			goto out;
+		}
+		s.bounds = bounds.data;
+	}
 	job_spec_pack(&req, &s);
+	buf_free(&bounds);
 	int rc = dfs_call(c, PROTO_CN_JOB_SUBMIT, &req, &rep);
 	char id[JOB_ID_MAX + 1] = "";
 	if (!rc) {
@@ -219,6 +308,8 @@ static void info_json(struct buf *o, const struct job_info *i)
 	buf_addc(o, '{');
 	json_kstr(o, "id", i->id);
 	json_kstr(o, "state", job_state_name(i->state));
+	bool mr = i->reduce_total > 0;
+	json_kstr(o, "phase", job_phase_name(i->phase));
 	json_key(o, "tasks");
 	buf_addc(o, '{');
 	json_ku64(o, "total", i->total);
@@ -226,7 +317,18 @@ static void info_json(struct buf *o, const struct job_info *i)
 	json_ku64(o, "running", i->running);
 	json_ku64(o, "failed_attempts", i->failed_attempts);
 	json_ku64(o, "speculative", i->speculative);
+	json_ku64(o, "reduce_total", i->reduce_total);
+	json_ku64(o, "reduce_done", i->reduce_done);
 	buf_addc(o, '}');
+	if (mr) {
+		json_key(o, "counters");
+		buf_addc(o, '{');
+		for (int c = 0; c < JOB_NCOUNTERS; c++)
+			json_ku64(o, job_counter_name(c), i->counters[c]);
+		json_ku64(o, "shuffle_bytes",
+			  i->counters[JOB_C_SHUFFLE_BYTES_LOCAL] + i->counters[JOB_C_SHUFFLE_BYTES_REMOTE]);
+		buf_addc(o, '}');
+	}
 	json_ku64(o, "node_local", i->node_local);
 	json_ku64(o, "remote", i->remote);
 	json_kstr(o, "output", i->output);
@@ -378,6 +480,13 @@ int cmd_job(int argc, char **argv)
 				       i.id, job_state_name(i.state), i.what, i.output, i.done,
 				       i.running, i.total, i.node_local, i.remote, i.failed_attempts,
 				       i.speculative, rd, tot, i.records, i.elapsed_ms / 1000.0);
+				if (i.reduce_total) {
+					printf("phase      %s, %u of %u reducers done\n",
+					       job_phase_name(i.phase), i.reduce_done, i.reduce_total);
+					for (int k = 0; k < JOB_NCOUNTERS; k++)
+						printf("  %-24s %" PRIu64 "\n", job_counter_name(k),
+						       i.counters[k]);
+				}
 				if (i.error[0])
 					printf("error      %s\n", i.error);
 			}

@@ -79,7 +79,10 @@ static const struct {
 	 "                            --from-backup DIR; the datanodes then report their blocks)\n"},
 	{"run", cmd_run,
 	 "run --input PATH... --output DIR (--map CMD | --grep STR | --regex ERE)\n"
-	 "       [--invert] [--ignore-case] [--count] [--overwrite] [--detach]",
+	 "       [--invert] [--ignore-case] [--count] [--overwrite] [--detach]\n"
+	 "       [--reduce CMD|count|sum|min|max [--combine count|sum|min|max]\n"
+	 "        [--reducers N] [--key-fields K] [--partition hash|range]]\n"
+	 "       [--output-replication R]",
 	 "Run a job next to the data: one task per block of every input file (directories:\n"
 	 "the files below them, names starting with '_' or '.' skipped), each on a node\n"
 	 "holding that block. A task gets the lines that start in its block.\n"
@@ -92,6 +95,16 @@ static const struct {
 	 "  --count           print the number of kept lines (last line of standard output)\n"
 	 "  --overwrite       replace DIR if it exists (else that is an error)\n"
 	 "  --detach          print the job id and return at once\n"
+	 "  --reduce CMD      MapReduce: the map output ('key<TAB>value' lines; no tab: all\n"
+	 "                    key) is partitioned by key, sorted bytewise and each reducer\n"
+	 "                    runs CMD (or a built-in: count, sum, min, max) on its sorted\n"
+	 "                    partition; --map may be left out (the input is the map output)\n"
+	 "  --combine B       a built-in run on each map's sorted output first\n"
+	 "  --reducers N      reduce tasks (default 1); output DIR/part-r-NNNNN\n"
+	 "  --key-fields K    the key is the first K tab-separated fields (default 1)\n"	 "  --partition P     hash (default), or range: boundaries from a sample of the\n"
+	 "                    input taken now (through --map, run here), so part-r-* in\n"
+	 "                    order are globally sorted\n"
+	 "  --output-replication R  replication of the output files (default: the cluster's)\n"
 	 "Output: DIR/part-NNNNN per task in input order, and DIR/_SUCCESS. Progress and\n"
 	 "the summary go to standard error. Exit status 0 when the job succeeded.\n"},
 	{"job", cmd_job, "job list [--json] | status ID [--json] | kill ID | logs ID [TASK]",

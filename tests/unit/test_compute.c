@@ -12,6 +12,7 @@
 
 #include "filter.h"
 #include "job.h"
+#include "reduce.h"
 #include "log.h"
 #include "split.h"
 #include "unit.h"
@@ -197,7 +198,8 @@ END_TEST
 START_TEST(test_job_layouts)
 {
 	char *inputs[] = {"/a", "/b"};
-	struct job_spec s = {2, inputs, "/out", "wc -l", JOB_FILTER_GREP, "x", JOB_F_INVERT};
+	struct job_spec s = {2,  inputs, "/out", "wc -l", JOB_FILTER_GREP, "x", JOB_F_INVERT,
+			     "", "",     0,      1,       0,  0, ""};
 	struct buf err = BUF_INIT, b = BUF_INIT;
 	ck_assert_int_eq(job_spec_check(&s, &err), 0);
 	job_spec_pack(&b, &s);
@@ -232,7 +234,46 @@ START_TEST(test_job_layouts)
 	bad.ninputs = 0;
 	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
 
-	struct job_report r = {"job_1", 3, 2, JOB_A_FAILED, 7, 100, 50, 10, 4, "boom", "err\n"};
+	/* MapReduce specs: round trip, and the rules on reducers, combiners, key fields */
+	struct job_spec mr = s;
+	mr.reduce = "count";
+	mr.combine = "count";
+	mr.reducers = 7;
+	mr.key_fields = 2;
+	mr.out_repl = 2;
+	ck_assert_int_eq(job_spec_check(&mr, &err), 0);
+	buf_reset(&b);
+	job_spec_pack(&b, &mr);
+	unpack_init(&u, b.data, b.len);
+	ck_assert_int_eq(job_spec_unpack(&u, &t), 0);
+	assert_read_all(&u);
+	ck_assert(job_spec_is_mr(&t));
+	ck_assert_str_eq(t.reduce, "count");
+	ck_assert_str_eq(t.combine, "count");
+	ck_assert_uint_eq(t.reducers, 7);
+	ck_assert_uint_eq(t.key_fields, 2);
+	ck_assert_uint_eq(t.out_repl, 2);
+	job_spec_free(&t);
+	bad = mr;
+	bad.reducers = 0; /* --reduce with --reducers 0 */
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = mr;
+	bad.key_fields = 0;
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = mr;
+	bad.combine = "uniq -c"; /* combiners are built-ins */
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = s;
+	bad.reducers = 3; /* --reducers without --reduce */
+	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
+	bad = mr;
+	bad.map = "";
+	bad.filter = 0;
+	bad.flags = 0; /* no map: the input is the map output */
+	ck_assert_int_eq(job_spec_check(&bad, &err), 0);
+
+	struct job_report r = {"job_1", 3, 2, JOB_A_FAILED, 7, 100, 50, 10, 4, "boom", "err\n",
+			       {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2};
 	buf_reset(&b);
 	job_report_pack(&b, &r);
 	unpack_init(&u, b.data, b.len);
@@ -240,6 +281,9 @@ START_TEST(test_job_layouts)
 	ck_assert_int_eq(job_report_unpack(&u, &r2), 0);
 	ck_assert_str_eq(r2.message, "boom");
 	ck_assert_int_eq(r2.exit_status, 7);
+	ck_assert_uint_eq(r2.counters[JOB_C_REDUCE_INPUT_RECORDS], 9);
+	ck_assert_uint_eq(r2.lost_map, 4);
+	ck_assert_uint_eq(r2.lost_attempt, 2);
 	job_report_free(&r2);
 	unpack_init(&u, b.data, b.len - 1);
 	ck_assert_int_eq(job_report_unpack(&u, &r2), -EPROTO);
@@ -297,7 +341,13 @@ START_TEST(test_launch_layout)
 {
 	struct job_launch l = {"job_7", 3, 2, "wc -l", JOB_FILTER_REGEX, "a.*b", JOB_F_ICASE,
 			       "/in/f", 11, 12, 13, 14, 15, 16, "/out/part-00003", 1000, 1001,
-			       60};
+			       60, .kind = JOB_K_REDUCE, .reduce = "uniq -c", .combine = "count",
+			       .reducers = 3, .key_fields = 2, .out_repl = 2, .partition = 1,
+			       .partitioner = MR_PART_RANGE, .bounds = "m\n"};
+	struct job_map_loc maps[2] = {{"dn1", "127.0.0.1:1", 1}, {"", "", 0}};
+	l.nmaps = 2;
+	l.maps = maps;
+	memset(l.token, 0xab, sizeof l.token);
 	/* the layout job.h documents, field by field */
 	struct buf want = BUF_INIT;
 	pack_str(&want, "job_7");
@@ -314,8 +364,28 @@ START_TEST(test_launch_layout)
 	pack_u32(&want, 1000);
 	pack_u32(&want, 1001);
 	pack_u32(&want, 60);
+	pack_u8(&want, JOB_K_REDUCE); /* MapReduce: kind, reduce, combine, reducers, ... */
+	pack_str(&want, "uniq -c");
+	pack_str(&want, "count");
+	pack_u32(&want, 3);
+	pack_u32(&want, 2);
+	pack_u16(&want, 2);
+	pack_u32(&want, 1);
+	pack_u8(&want, MR_PART_RANGE);
+	pack_str(&want, "m\n");
+	pack_raw(&want, l.token, sizeof l.token);
+	pack_u32(&want, 2); /* the maps: node, address, attempt (0: not done yet) */
+	pack_str(&want, "dn1");
+	pack_str(&want, "127.0.0.1:1");
+	pack_u32(&want, 1);
+	pack_str(&want, "");
+	pack_str(&want, "");
+	pack_u32(&want, 0);
 	ASSERT_LAYOUT(launch, &l, &want);
 	l.filter = JOB_FILTER_REGEX + 1; /* an unknown filter */
+	ASSERT_REFUSED(launch, &l);
+	l.filter = JOB_FILTER_REGEX;
+	l.partition = 3; /* a reduce of a partition past the reducers */
 	ASSERT_REFUSED(launch, &l);
 	buf_free(&want);
 }
@@ -324,7 +394,7 @@ END_TEST
 START_TEST(test_report_layout)
 {
 	struct job_report r = {"job_2", 5, 1, JOB_A_SUCCEEDED, -3, 1ULL << 33, 7, 8, 9, "",
-			       "warning\n"};
+			       "warning\n", {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2};
 	struct buf want = BUF_INIT;
 	pack_str(&want, "job_2");
 	pack_u32(&want, 5);
@@ -337,6 +407,10 @@ START_TEST(test_report_layout)
 	pack_u64(&want, 9);
 	pack_str(&want, "");
 	pack_str(&want, "warning\n");
+	pack_u32(&want, 4); /* the lost map + 1, its attempt */
+	pack_u32(&want, 2);
+	for (uint64_t c = 1; c <= JOB_NCOUNTERS; c++)
+		pack_u64(&want, c);
 	ASSERT_LAYOUT(report, &r, &want);
 	r.state = 0; /* states outside JOB_A_* */
 	ASSERT_REFUSED(report, &r);
@@ -350,7 +424,8 @@ START_TEST(test_info_layout)
 {
 	struct job_info i = {"job_9", JOB_FAILED, "/out", "grep 'x'", 1000, 10, 9, 1, 2, 3,
 			     4, 5, 1ULL << 40, 1ULL << 41, 77, JOB_F_OVERWRITE, -5,
-			     123456, "task 00003 failed", "oops\n"};
+			     123456, "task 00003 failed", "oops\n", JOB_PHASE_REDUCE, 3, 1,
+			     {9, 8, 7, 6, 5, 4, 3, 2, 1}};
 	struct buf want = BUF_INIT;
 	pack_str(&want, "job_9");
 	pack_u8(&want, JOB_FAILED);
@@ -369,6 +444,11 @@ START_TEST(test_info_layout)
 	pack_i64(&want, 123456);
 	pack_str(&want, "task 00003 failed");
 	pack_str(&want, "oops\n");
+	pack_u8(&want, JOB_PHASE_REDUCE); /* phase, reducers, done, the counters */
+	pack_u32(&want, 3);
+	pack_u32(&want, 1);
+	for (uint64_t c = JOB_NCOUNTERS; c >= 1; c--)
+		pack_u64(&want, c);
 	ASSERT_LAYOUT(info, &i, &want);
 	buf_free(&want);
 }

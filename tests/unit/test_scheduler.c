@@ -3,7 +3,12 @@
  * fake block map: node-local placement while slots are free, delay scheduling before
  * a remote read, slots and heterogeneous nodes, retries on other nodes and the job
  * failing after task_attempts, lost nodes, speculation (first finisher wins, the
- * other is killed), fair sharing between jobs, kills, --no-exec nodes, empty jobs.
+ * other is killed; LATE: the attempt with the longest time left by its progress rate is
+ * backed up, not the nearly done one, never on a slow node, under a cap), fair sharing between jobs, kills, --no-exec nodes, empty jobs;
+ * MapReduce jobs: reduces wait for every map, a lost node's finished maps run again, a
+ * reducer's fetch failure re-runs the map without counting against the reducer; slow
+ * start (reducers once a share of the maps is done and none waits, told of each map
+ * that finishes) and a reducer preempted for a map that has no slot.
  */
 #include <check.h>
 #include <errno.h>
@@ -24,7 +29,8 @@ struct fake {
 		uint32_t task, attempt, node;
 		bool local, speculative;
 	} launched[MAXL], killed[MAXL];
-	int nlaunched, nkilled, nended;
+	int nlaunched, nkilled, nended, nlocated;
+	uint32_t located[MAXL];
 	uint8_t last_state;
 };
 
@@ -69,13 +75,20 @@ static void f_ended(void *arg, struct sched_job *j)
 	f->last_state = j->state;
 }
 
+static void f_located(void *arg, struct sched_job *j, struct sched_task *t)
+{
+	(void)j;
+	struct fake *f = arg;
+	f->located[f->nlocated++] = t->index;
+}
+
 static struct sched *mk(struct fake *f, double delay, bool spec)
 {
 	memset(f, 0, sizeof *f);
 	struct sched_cfg cfg = {.locality_delay = delay, .task_attempts = 3, .task_timeout = 60,
-				.speculation = spec, .spec_min = 1, .spec_factor = 2,
+				.speculation = spec, .spec_min = 1, .reduce_slowstart = 1,
 				.keep_jobs = 10};
-	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended};
+	struct sched_ops ops = {f, f_holders, f_launch, f_kill, f_ended, NULL, f_located};
 	return sched_new(&cfg, &ops);
 }
 
@@ -302,6 +315,55 @@ START_TEST(test_speculation)
 }
 END_TEST
 
+/* A progress report: attempt 1 of task read `bytes` of its 100. */
+static void progress(struct sched *s, struct sched_job *j, uint32_t task, uint32_t node,
+		     uint64_t bytes, double now)
+{
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = task;
+	r.attempt = 1;
+	r.state = JOB_A_RUNNING;
+	r.bytes_in = bytes;
+	r.message = r.stderr_tail = (char *)"";
+	sched_report(s, node, &r, now);
+}
+
+START_TEST(test_late)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, true);
+	for (uint32_t n = 0; n < 4; n++)
+		sched_node_up(s, n, "dn", 1, true, 0);
+	for (uint32_t b = 0; b < 4; b++)
+		f.holders[b] = 1u << b; /* task b on node b */
+	struct sched_job *j = job(4, true);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 4);
+	/* by the heartbeats: task 2 at 0.3/s (2.3 s left), task 3 crawling (0.03/s) */
+	progress(s, j, 1, 1, 95, 0.9);
+	progress(s, j, 2, 2, 27, 0.9);
+	progress(s, j, 3, 3, 3, 0.9);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 5); /* the slowest quarter is task 3 */
+	ck_assert_uint_eq(f.launched[4].task, 3);
+	ck_assert(f.launched[4].speculative);
+	ck_assert_uint_ne(f.launched[4].node, 3); /* not on the slow node */
+	ck_assert_uint_ne(f.launched[4].node, 2); /* busy */
+	/* task 2 slows down too, but the cap (a tenth of 4 slots: one) holds its backup */
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 1.01);
+	ck_assert_int_eq(f.nlaunched, 5);
+	progress(s, j, 2, 2, 28, 3);
+	sched_tick(s, 3);
+	ck_assert_int_eq(f.nlaunched, 5);
+	/* the backup wins; task 2 may now be backed up */
+	report(s, j, 3, 2, f.launched[4].node, JOB_A_SUCCEEDED, 3.5);
+	ck_assert_int_eq(f.nlaunched, 6);
+	ck_assert_uint_eq(f.launched[5].task, 2);
+	sched_free(s);
+}
+END_TEST
+
 START_TEST(test_fair_share_and_kill)
 {
 	struct fake f;
@@ -376,6 +438,224 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+
+/* A MapReduce job: nmaps map tasks (block i each), then nred reduce tasks. */
+static struct sched_job *mr_job(uint32_t nmaps, uint32_t nred)
+{
+	struct sched_job *j = job(nmaps, true);
+	j->spec.reduce = strdup("count");
+	j->spec.reducers = nred;
+	j->spec.key_fields = 1;
+	j->tasks = realloc(j->tasks, (nmaps + nred) * sizeof *j->tasks);
+	for (uint32_t r = 0; r < nred; r++) {
+		memset(&j->tasks[nmaps + r], 0, sizeof j->tasks[0]);
+		j->tasks[nmaps + r].index = nmaps + r;
+		j->tasks[nmaps + r].kind = JOB_K_REDUCE;
+		j->tasks[nmaps + r].partition = r;
+		j->tasks[nmaps + r].block = 63; /* no block: no holder */
+	}
+	j->ntasks = nmaps + nred;
+	return j;
+}
+
+/* The node of the last launch of task t (attempt into *attempt). */
+static uint32_t launched_on(const struct fake *f, uint32_t t, uint32_t *attempt)
+{
+	for (int i = f->nlaunched - 1; i >= 0; i--)
+		if (f->launched[i].task == t) {
+			if (attempt)
+				*attempt = f->launched[i].attempt;
+			return f->launched[i].node;
+		}
+	ck_abort_msg("task %u never launched", t);
+	return 0;
+}
+
+/* Reduce task task's attempt 1 on node failed: it could not fetch map `map` attempt 1. */
+static void report_lost(struct sched *s, struct sched_job *j, uint32_t task, uint32_t node,
+			uint32_t map, double now)
+{
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = task;
+	r.attempt = 1;
+	r.state = JOB_A_FAILED;
+	r.lost_map = map + 1;
+	r.lost_attempt = 1;
+	r.message = (char *)"cannot fetch the output of a map";
+	r.stderr_tail = (char *)"";
+	sched_report(s, node, &r, now);
+}
+
+static int launches_of(const struct fake *f, uint32_t t)
+{
+	int n = 0;
+	for (int i = 0; i < f->nlaunched; i++)
+		n += f->launched[i].task == t;
+	return n;
+}
+
+START_TEST(test_mr_reduces_wait_for_maps)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 3; n++)
+		sched_node_up(s, n, "dn", 4, true, 0);
+	for (uint32_t b = 0; b < 3; b++)
+		f.holders[b] = 1u << b;
+	struct sched_job *j = mr_job(3, 2);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 3); /* the maps only, though slots are free */
+	struct job_info info;
+	sched_job_info(j, 0, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_MAP);
+	ck_assert_uint_eq(info.reduce_total, 2);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 1);
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 3);
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = 2;
+	r.attempt = 1;
+	r.state = JOB_A_SUCCEEDED;
+	r.counters[JOB_C_MAP_OUTPUT_RECORDS] = 7;
+	r.message = r.stderr_tail = (char *)"";
+	sched_report(s, 2, &r, 1);
+	ck_assert_int_eq(f.nlaunched, 5); /* now both reducers */
+	sched_job_info(j, 1, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_REDUCE);
+	ck_assert_uint_eq(info.counters[JOB_C_MAP_OUTPUT_RECORDS], 7);
+	ck_assert_uint_eq(info.node_local, 3);
+	report(s, j, 3, 1, launched_on(&f, 3, NULL), JOB_A_SUCCEEDED, 2);
+	report(s, j, 4, 1, launched_on(&f, 4, NULL), JOB_A_SUCCEEDED, 2);
+	ck_assert_int_eq(f.nended, 1);
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_job_info(j, 2, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_DONE);
+	ck_assert_uint_eq(info.reduce_done, 2);
+	ck_assert_uint_eq(info.node_local + info.remote, 3); /* placement counts maps */
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_mr_lost_node_reruns_maps)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 3; n++)
+		sched_node_up(s, n, "dn", 1, true, 0);
+	for (uint32_t b = 0; b < 3; b++)
+		f.holders[b] = 7; /* every node holds every block */
+	struct sched_job *j = mr_job(3, 1);
+	sched_submit(s, j, 0);
+	for (uint32_t t = 0; t < 3; t++)
+		report(s, j, t, 1, launched_on(&f, t, NULL), JOB_A_SUCCEEDED, 1);
+	uint32_t rnode = launched_on(&f, 3, NULL);
+	/* a node other than the reducer's, whose map output is lost */
+	uint32_t dead = (rnode + 1) % 3, lost = 3;
+	for (uint32_t t = 0; t < 3; t++)
+		if (launched_on(&f, t, NULL) == dead)
+			lost = t;
+	ck_assert_uint_lt(lost, 3);
+	sched_node_down(s, dead, 2);
+	struct job_info info;
+	sched_job_info(j, 2, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_MAP); /* a map to do again */
+	ck_assert_int_eq(launches_of(&f, lost), 2);
+	uint32_t at;
+	ck_assert_uint_ne(launched_on(&f, lost, &at), dead);
+	ck_assert_uint_eq(at, 2);
+	ck_assert_int_eq(f.nended, 0);
+	/* the reducer, still running, fails to fetch the old attempt: it waits again */
+	report_lost(s, j, 3, rnode, lost, 3);
+	ck_assert_int_eq(launches_of(&f, 3), 1); /* not before the map is done again */
+	ck_assert_uint_eq(j->tasks[3].failures, 0); /* not the reducer's fault */
+	ck_assert_int_eq(launches_of(&f, lost), 2); /* the re-run attempt was not the one named */
+	report(s, j, lost, 2, launched_on(&f, lost, NULL), JOB_A_SUCCEEDED, 4);
+	ck_assert_int_eq(launches_of(&f, 3), 2);
+	report(s, j, 3, 2, launched_on(&f, 3, NULL), JOB_A_SUCCEEDED, 5);
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_mr_slow_start_and_preemption)
+{
+	struct fake f;
+	memset(&f, 0, sizeof f);
+	struct sched_cfg cfg = {.locality_delay = 0, .task_attempts = 3, .task_timeout = 60,
+				.reduce_slowstart = 0.5, .keep_jobs = 10};
+	struct sched_ops ops = {&f, f_holders, f_launch, f_kill, f_ended, NULL, f_located};
+	struct sched *s = sched_new(&cfg, &ops);
+	for (uint32_t n = 0; n < 2; n++)
+		sched_node_up(s, n, "dn", 2, true, 0);
+	for (uint32_t b = 0; b < 4; b++)
+		f.holders[b] = 1u << (b % 2); /* maps 0, 2 on node 0; 1, 3 on node 1 */
+	struct sched_job *j = mr_job(4, 2);
+	sched_submit(s, j, 0);
+	ck_assert_int_eq(f.nlaunched, 4);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 4); /* 1 of 4 maps: under the slow start share */
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 1);
+	ck_assert_int_eq(f.nlaunched, 6); /* 2 of 4: both reducers, maps 2 and 3 running */
+	ck_assert_uint_ge(f.launched[4].task, 4);
+	ck_assert_uint_ge(f.launched[5].task, 4);
+	struct job_info info;
+	sched_job_info(j, 1, &info);
+	ck_assert_uint_eq(info.phase, JOB_PHASE_MAP);
+	/* one reducer on each node (locality put them where the maps ended) */
+	ck_assert_uint_ne(launched_on(&f, 4, NULL), launched_on(&f, 5, NULL));
+	/* map 2 fails on node 0; node 1 runs map 3 and a reducer: that reducer, waiting
+	 * for maps, is preempted for map 2, which may not go back to node 0 */
+	report(s, j, 2, 1, 0, JOB_A_FAILED, 2);
+	ck_assert_int_eq(f.nkilled, 1);
+	ck_assert_uint_eq(f.killed[0].node, 1);
+	ck_assert_uint_ge(f.killed[0].task, 4);
+	ck_assert_uint_eq(j->tasks[f.killed[0].task].failures, 0);
+	ck_assert_int_eq(launches_of(&f, 2), 2);
+	ck_assert_uint_eq(launched_on(&f, 2, NULL), 1);
+	/* the reducers hear of each map that finishes now */
+	report(s, j, 3, 1, 1, JOB_A_SUCCEEDED, 3);
+	ck_assert_int_eq(f.nlocated, 1);
+	ck_assert_uint_eq(f.located[0], 3);
+	report(s, j, 2, 2, 1, JOB_A_SUCCEEDED, 4);
+	ck_assert_int_eq(f.nlocated, 2);
+	ck_assert_int_eq(f.nlaunched, 8); /* the preempted reducer again */
+	/* every reducer (the preempted one again) finishes */
+	for (uint32_t r = 4; r < 6; r++) {
+		uint32_t at;
+		uint32_t node = launched_on(&f, r, &at);
+		report(s, j, r, at, node, JOB_A_SUCCEEDED, 5);
+	}
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_mr_fetch_failure_reruns_map)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, false);
+	for (uint32_t n = 0; n < 2; n++)
+		sched_node_up(s, n, "dn", 2, true, 0);
+	f.holders[0] = f.holders[1] = 3;
+	struct sched_job *j = mr_job(2, 1);
+	sched_submit(s, j, 0);
+	report(s, j, 0, 1, launched_on(&f, 0, NULL), JOB_A_SUCCEEDED, 1);
+	report(s, j, 1, 1, launched_on(&f, 1, NULL), JOB_A_SUCCEEDED, 1);
+	uint32_t m0 = launched_on(&f, 0, NULL);
+	report_lost(s, j, 2, launched_on(&f, 2, NULL), 0, 2);
+	ck_assert_int_eq(launches_of(&f, 0), 2);
+	ck_assert_uint_ne(launched_on(&f, 0, NULL), m0); /* away from the node that failed */
+	ck_assert_uint_eq(j->tasks[0].failures, 1);
+	ck_assert_uint_eq(j->tasks[2].failures, 0);
+	report(s, j, 0, 2, launched_on(&f, 0, NULL), JOB_A_SUCCEEDED, 3);
+	report(s, j, 2, 2, launched_on(&f, 2, NULL), JOB_A_SUCCEEDED, 4);
+	ck_assert_uint_eq(f.last_state, JOB_SUCCEEDED);
+	sched_free(s);
+}
+END_TEST
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -384,5 +664,7 @@ int main(void)
 			test_local_when_slots_free, test_delay_then_remote,
 			test_slots_and_heterogeneous, test_retry_elsewhere_then_fail,
 			test_node_lost, test_speculation, test_fair_share_and_kill,
-			test_no_exec_and_empty, test_timeout)});
+			test_no_exec_and_empty, test_timeout, test_late,
+			test_mr_reduces_wait_for_maps, test_mr_lost_node_reruns_maps,
+			test_mr_fetch_failure_reruns_map, test_mr_slow_start_and_preemption)});
 }
