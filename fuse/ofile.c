@@ -618,8 +618,13 @@ static int flush_locked(struct ofile *f, bool sync)
 		rc = reserve(f, d, (size_t)want);
 		if (rc)
 			break;
-		if (d->len < want)
+		if (d->len < want) { /* grown by a truncate: zeros the stream never saw */
 			memset(d->data + d->len, 0, (size_t)(want - d->len));
+			if (d->w) {
+				dfs_writer_abort(d->w);
+				d->w = NULL;
+			}
+		}
 		d->len = (size_t)want;
 		rc = put_slot(f, i, d, want, sync, &ch[n]);
 		if (!rc)

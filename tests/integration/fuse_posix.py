@@ -358,6 +358,25 @@ lines = read(p("log")).split(b"\n")[:-1]
 check("O_APPEND from two processes: 400 whole records",
       sorted(lines) == sorted(b"%d:%03d" % (k, i) for k in range(2) for i in range(200)))
 
+# --- a block streamed from its start, then grown by ftruncate before the close: the
+# zeros are stored too (the stored block once stopped where the stream did) ---
+os.mkdir(p("small_blocks"))
+os.setxattr(p("small_blocks"), "user.dfs.block_size", b"1048576")
+head = os.urandom(300000)
+fd = os.open(p("small_blocks", "grown"), os.O_CREAT | os.O_RDWR, 0o644)
+os.write(fd, head)
+os.ftruncate(fd, 600000)
+os.close(fd)
+fd = os.open(p("small_blocks", "grown"), os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # from the cluster, not the cache
+try:
+    back = os.pread(fd, 700000, 0)
+    check("a streamed block grown by ftruncate reads back whole",
+          back == head + b"\0" * 300000)
+except OSError as e:
+    fail("a streamed block grown by ftruncate: %s" % e)
+os.close(fd)
+
 # --- per-directory replication and block size, inherited ---
 os.mkdir(p("goal"))
 os.setxattr(p("goal"), "user.dfs.replication", b"2")
