@@ -84,11 +84,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	uint32_t uid, gid;
 	fs_caller(req, &uid, &gid);
 	struct dfs_client *c = fs_conn();

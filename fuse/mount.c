@@ -25,6 +25,14 @@ struct dfs_client *fs_conn(void)
 
 int fs_rofs(void) { return fs_the->read_only ? -EROFS : 0; }
 
+bool fs_refuse_read_only(fuse_req_t req)
+{
+	if (!fs_the->read_only)
+		return false;
+	fuse_reply_err(req, EROFS);
+	return true;
+}
+
 int fs_fail(const char *what, uint64_t ino, int rc)
 {
 	if (rc == -EIO || rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EPROTO ||

@@ -62,6 +62,8 @@ extern const struct fuse_lowlevel_ops fs_ops;
 struct dfs_client *fs_conn(void);
 /* -EROFS on a read-only mount, else 0. */
 int fs_rofs(void);
+/* On a read-only mount replies EROFS and returns true (the call ends there). */
+bool fs_refuse_read_only(fuse_req_t req);
 /* A failure that is the cluster's, not the caller's (unreachable, protocol): logged
  * with what (the operation) and ino, and turned into EIO; other errors pass. */
 int fs_fail(const char *what, uint64_t ino, int rc);

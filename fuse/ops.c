@@ -85,11 +85,9 @@ static int64_t time_ns(const struct timespec *t)
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, int to_set,
 		       struct fuse_file_info *fi)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (st->st_size < 0) {
 			fuse_reply_err(req, EINVAL);
@@ -144,11 +142,9 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     dev_t rdev)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	uint32_t uid, gid;
 	fs_caller(req, &uid, &gid);
 	struct dfs_attr a;
@@ -173,11 +169,9 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	uint32_t uid, gid;
 	fs_caller(req, &uid, &gid);
 	struct dfs_attr a;
@@ -188,11 +182,9 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void fs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 		       const char *name)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	uint32_t uid, gid;
 	fs_caller(req, &uid, &gid);
 	struct dfs_attr a;
@@ -202,11 +194,9 @@ static void fs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 
 static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	struct dfs_attr a;
 	rc = dfs_link_at(fs_conn(), ino, parent, name, &a);
 	fs_reply_entry(req, "link", rc, &a);
@@ -214,17 +204,16 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 
 /*
  * An open file keeps its inode past its last name (POSIX): when this mount has the
- * file open, the unlink (or a rename over it, fs_rename) asks the namenode to keep it, on the session connection
- * (pool[0]), and the last close here reclaims it (ofile_mark_kept). If the mount dies,
+ * file open, the unlink (or a rename over it, fs_rename) asks the namenode to keep it,
+ * on the session connection (pool[0]), and the last close here reclaims it
+ * (ofile_mark_kept). If the mount dies,
  * the session goes and the namenode deletes the file then. No hidden names.
  */
 static void unlink_(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	struct dfs_client *c = fs_conn();
 	uint8_t flags = dir ? PROTO_DELETE_DIR : 0;
 	struct dfs_attr a;
@@ -254,11 +243,9 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	int rc = fs_rofs();
-	if (rc) {
-		fuse_reply_err(req, -rc);
+	if (fs_refuse_read_only(req))
 		return;
-	}
+	int rc;
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		fuse_reply_err(req, EINVAL);
 		return;
