@@ -52,6 +52,7 @@ static const struct {
 	F(block_token_lifetime, K_SECS, "3600"),
 	F(block_key_interval, K_SECS, "3600"),
 	F(test_corrupt_writes, K_U32, NULL), /* 0: off (test-only) */
+	F(test_io_delay, K_SECS, NULL),      /* 0: off (test-only) */
 	F(test_hold_reduces, K_STR, NULL),   /* "": off (test-only) */
 	F(namenode, K_STR, NULL),
 	F(listen, K_STR, NULL),

@@ -43,6 +43,7 @@ struct cfg {
 	double block_key_interval;       /* the namenode rolls its block key this often */
 	/* TEST ONLY: a datanode flips a byte in every Nth packet it receives (0: never) */
 	uint32_t test_corrupt_writes;
+	double test_io_delay; /* test only: seconds each datanode packet I/O waits */
 	/* TEST ONLY: the namenode starts no reduce task while this local file exists */
 	char test_hold_reduces[4096];
 	/* where things are (daemon options; also settable in the file) */

@@ -20,11 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "net.h"
 #include "tls.h"
 
 #define NN_TIMEOUT_MS 60000 /* longest wait for one namenode reply */
-#define DN_TIMEOUT_MS 60000 /* longest wait in a datanode transfer */
 
 __thread char client_errmsg[CLIENT_ERR_MAX];
 
@@ -113,7 +113,50 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 	pthread_mutex_init(&c->lock, NULL);
 
 	*out = c;
+	dfs_refresh_liveness(c);
+	client_errmsg[0] = 0;
 	return 0;
+}
+
+int dfs_refresh_liveness(struct dfs_client *c)
+{
+	struct buf req = BUF_INIT, rep = BUF_INIT;
+	int rc = client_call(c, PROTO_CN_LIVENESS, &req, &rep);
+	if (rc == -ENOSYS) {
+		rc = 0; /* an older namenode: the defaults stay */
+		goto out;
+	}
+	if (rc)
+		goto out;
+	struct unpack u;
+	unpack_init(&u, rep.data, rep.len);
+	uint32_t hb = unpack_u32(&u), stale = unpack_u32(&u), dead = unpack_u32(&u);
+	uint32_t n = unpack_count(&u, 6);
+	char (*ids)[PROTO_ID_MAX + 1] = calloc(n + 1, sizeof *ids);
+	char (*addrs)[PROTO_ADDR_MAX + 1] = calloc(n + 1, sizeof *addrs);
+	uint8_t *states = calloc(n + 1, 1);
+	if (!ids || !addrs || !states) {
+		rc = -ENOMEM;
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			unpack_str(&u, ids[i], sizeof ids[i]);
+			unpack_str(&u, addrs[i], sizeof addrs[i]);
+			states[i] = unpack_u8(&u);
+		}
+		rc = unpack_ok(&u) ? 0 : -EPROTO;
+	}
+	if (!rc) {
+		health_set_settings(hb, stale, dead);
+		health_from_namenode(n, (const char (*)[PROTO_ID_MAX + 1])ids,
+				     (const char (*)[PROTO_ADDR_MAX + 1])addrs, states);
+	}
+	free(ids);
+	free(addrs);
+	free(states);
+out:
+	buf_free(&req);
+	buf_free(&rep);
+	return rc;
 }
 
 void dfs_close(struct dfs_client *c)
@@ -263,12 +306,12 @@ int client_get_locs(struct unpack *u, uint32_t *n, struct dfs_loc **locs)
 int client_dn_dial(const struct dfs_client *c, const char *addr, int *fdp, bool *connected)
 {
 	*connected = false;
-	int fd = net_connect(addr, 5000);
+	int fd = net_connect(addr, health_connect_timeout_ms());
 	if (fd < 0)
 		return fd;
 	*connected = true;
 	net_set_bulk(fd);
-	net_set_timeout(fd, DN_TIMEOUT_MS);
+	net_set_timeout(fd, health_read_timeout_ms()); /* a writer sets its own */
 	int rc = auth_client(fd, c->opts.key, PROTO_ROLE_CLIENT, c->opts.uid, c->opts.gid);
 	if (rc) {
 		net_close(fd);

@@ -95,6 +95,12 @@ int dfs_rmdir(struct dfs_client *c, const char *path);
 int dfs_setrep(struct dfs_client *c, const char *path, uint16_t replication,
 	       struct dfs_attr *out);
 int dfs_statfs(struct dfs_client *c, struct dfs_statfs *out);
+/* Asks the namenode for its liveness settings and the datanodes that are not live
+ * (CN_LIVENESS) and hands them to this process's health table (health.h), which the
+ * datanode deadlines and replica choices follow. dfs_connect does it once; a long-lived
+ * client (the mount) calls it every heartbeat. A namenode without CN_LIVENESS: 0,
+ * nothing changes. */
+int dfs_refresh_liveness(struct dfs_client *c);
 /* Caller frees with dfs_report_free. */
 int dfs_report(struct dfs_client *c, struct dfs_report *out);
 void dfs_report_free(struct dfs_report *r);

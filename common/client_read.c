@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crc.h"
+#include "health.h"
 #include "net.h"
 #include "packet.h"
 
@@ -116,6 +117,13 @@ static int dn_connect(struct dfs_reader *r, const struct dfs_loc *loc, bool *kep
 	return 0;
 }
 
+/* Errors that say the node (not one replica on it) is unwell: hung, gone, refusing. */
+static bool dn_down(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE ||
+	       rc == -EHOSTUNREACH;
+}
+
 typedef int (*sink_fn)(void *arg, const uint8_t *data, size_t len);
 
 /*
@@ -145,7 +153,7 @@ static int read_replica(struct dfs_reader *r, const struct dfs_block *b, const s
 		rc = proto_send(r->fd, PROTO_DT_READ_BLOCK, 0, 1, 0, req, sizeof req);
 		if (!rc)
 			rc = proto_recv(r->fd, &h, &r->in, 64 * 1024);
-		if (!rc || !kept || attempt)
+		if (!rc || !kept || attempt || rc == -ETIMEDOUT) /* silence is no idle close */
 			break;
 		reader_drop_fd(r);
 	}
@@ -218,12 +226,28 @@ static int read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t 
 	uint64_t done = 0;
 	char first[sizeof client_errmsg] = "";
 	bool refreshed = false;
-	for (uint32_t i = 0; i < b->nlocs; i++) {
+	/* the namenode's order (nearest first), but nodes this process avoids last */
+	uint32_t order[PROTO_REPL_MAX], n = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < b->nlocs && n < PROTO_REPL_MAX; i++)
+			if (health_avoid(b->locs[i].addr) == (pass == 1))
+				order[n++] = i;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = order[k];
 		uint64_t sent;
 		rc = read_replica(r, b, &b->locs[i], off + done, len - done, sink, arg, &sent);
 		done += sent;
 		if (!rc)
 			return 0;
+		if (dn_down(rc)) {
+			char why[96];
+			if (rc == -ETIMEDOUT)
+				snprintf(why, sizeof why, "sent nothing for %.1fs during a read",
+					 health_read_timeout_ms() / 1000.0);
+			else
+				snprintf(why, sizeof why, "failed a read: %s", strerror(-rc));
+			health_suspect(b->locs[i].id, b->locs[i].addr, why);
+		}
 		if (rc == -EACCES) {
 			/* the token expired, or a restarted namenode has new keys: ask again */
 			char why[256];
@@ -235,7 +259,7 @@ static int read_block(struct dfs_reader *r, const struct dfs_block *b, uint64_t 
 				refreshed = true;
 				r->fresh_id = b->id;
 				r->fresh_gs = b->genstamp;
-				i--;
+				k--;
 				continue;
 			}
 			client_set_err("block %" PRIu64 ": datanode '%s' refused the read: %s", b->id,

@@ -29,6 +29,7 @@
 #include "connpool.h"
 #include "crc.h"
 #include "net.h"
+#include "health.h"
 #include "packet.h"
 #include "tls.h"
 
@@ -65,6 +66,7 @@ struct dfs_writer {
 	bool alloc; /* one free-standing block (dfs_put_block), not a file's next block */
 	bool fin;   /* the LAST packet of the open pipeline went out */
 	bool nosync; /* datanodes finalize without fsync (PROTO_WRITE_NOSYNC) */
+	uint64_t health_gen; /* health_generation() when the pipeline was last checked */
 	/* an external buffer holding the block instead of blk (it never moves) */
 	const uint8_t *ext;
 	size_t ext_len;
@@ -155,10 +157,33 @@ static int pipeline_failed_index(const struct dfs_writer *w, const struct buf *r
 /* The connection to the first node broke (rc): blames that node. Returns -EIO. */
 static int lost_pipeline(struct dfs_writer *w, int rc)
 {
-	client_set_err("block %" PRIu64 ": lost the pipeline at datanode '%s': %s", w->id,
-		       w->locs[0].id, strerror(-rc));
+	if (rc == -ETIMEDOUT) {
+		char why[96];
+		snprintf(why, sizeof why, "acknowledged nothing for %.1fs during a write",
+			 health_write_timeout_ms() / 1000.0);
+		health_suspect(w->locs[0].id, w->locs[0].addr, why);
+		client_set_err("block %" PRIu64 ": datanode '%s' %s", w->id, w->locs[0].id, why);
+	} else {
+		client_set_err("block %" PRIu64 ": lost the pipeline at datanode '%s': %s", w->id,
+			       w->locs[0].id, strerror(-rc));
+	}
 	w->failed_node = 0;
 	return -EIO;
+}
+
+/* A pipeline member this process now avoids (health.h: it hung for another reader or
+ * writer, or the namenode says it is not live): its index, or -1. Cheap when nothing
+ * changed since the last look. */
+static int avoided_member(struct dfs_writer *w)
+{
+	uint64_t g = health_generation();
+	if (g == w->health_gen)
+		return -1;
+	w->health_gen = g;
+	for (uint32_t i = 0; i < w->nlocs; i++)
+		if (health_avoid(w->locs[i].addr))
+			return (int)i;
+	return -1;
 }
 
 static void close_pipeline(struct dfs_writer *w)
@@ -197,6 +222,10 @@ static int read_ack(struct dfs_writer *w)
 		client_set_err("block %" PRIu64 ": datanode '%s' failed to store data: %s", w->id,
 			w->locs[w->failed_node].id,
 			proto_strerror(rc));
+		if (rc != -EBADMSG && rc != -EEXIST && rc != -ESTALE && rc != -EACCES &&
+		    rc != -ENOSPC) /* the node, not this block: hung, gone, or its disk failing */
+			health_suspect(w->locs[w->failed_node].id, w->locs[w->failed_node].addr,
+				       "failed in a write pipeline");
 		return -EIO;
 	}
 	w->acked++;
@@ -211,10 +240,24 @@ static int open_block(struct dfs_writer *w)
 	if (!w->alloc)
 		pack_prev(&req, w);
 	pack_str(&req, w->c->opts.favored);
-	pack_u32(&req, w->nexcluded);
-	for (uint32_t i = 0; i < w->nexcluded; i++)
-		pack_str(&req, w->excluded[i]);
-	int rc = client_call(w->c, w->alloc ? PROTO_CN_ALLOC_BLOCK : PROTO_CN_ADD_BLOCK, &req, &rep);
+	size_t head = req.len;
+	/* nodes this process avoids now are left out too, unless that leaves too few */
+	char avoid[16][PROTO_ID_MAX + 1];
+	size_t navoid = health_avoided_ids(avoid, 16);
+	int rc;
+	for (;;) {
+		pack_u32(&req, w->nexcluded + (uint32_t)navoid);
+		for (uint32_t i = 0; i < w->nexcluded; i++)
+			pack_str(&req, w->excluded[i]);
+		for (size_t i = 0; i < navoid; i++)
+			pack_str(&req, avoid[i]);
+		rc = client_call(w->c, w->alloc ? PROTO_CN_ALLOC_BLOCK : PROTO_CN_ADD_BLOCK, &req,
+				 &rep);
+		if (rc != -ENOSPC || !navoid)
+			break;
+		navoid = 0;
+		req.len = head;
+	}
 	buf_free(&req);
 	if (rc) {
 		buf_free(&rep);
@@ -285,6 +328,10 @@ static int open_block(struct dfs_writer *w)
 		close_pipeline(w);
 		return rc;
 	}
+	/* silence from the pipeline for this long: a member hung (the first node waits
+	 * a little less for the others, so that it can name the one that did) */
+	net_set_timeout(w->fd, health_write_timeout_ms());
+	w->health_gen = health_generation();
 	w->open = true;
 	w->failed_node = -1;
 	return 0;
@@ -305,6 +352,13 @@ static int pump(struct dfs_writer *w, bool finish)
 		if (n > PROTO_PACKET_SIZE)
 			n = PROTO_PACKET_SIZE;
 		bool last = finish && w->sent + n == wlen(w);
+		int bad = avoided_member(w);
+		if (bad >= 0) {
+			w->failed_node = bad;
+			client_set_err("block %" PRIu64 ": datanode '%s' of the pipeline is avoided now",
+				       w->id, w->locs[bad].id);
+			return -EIO;
+		}
 		const uint8_t *p = wdata(w) + w->sent;
 		crc32c_chunks(p, n, PROTO_CHUNK_SIZE, crcs);
 		rc = packet_send(w->fd, 1, w->seq, w->sent, last ? PROTO_PKT_LAST : 0, p,

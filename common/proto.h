@@ -197,7 +197,12 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(CN_BACKUP, 0x36, "backup") \
 	/* u64 block id, u64 genstamp, u8 modes (TOKEN_*) => token (a fresh one, for a \
 	   block the caller may read, or write, now) */ \
-	X(CN_BLOCK_TOKEN, 0x37, "block_token")
+	X(CN_BLOCK_TOKEN, 0x37, "block_token") \
+	/* - => u32 heartbeat_interval_ms, u32 stale_node_timeout_ms, u32 dead_node_timeout_ms, \
+	   u32 n, n x (str id, str addr, u8 state (PROTO_DN_*)): the cluster's liveness \
+	   settings, which clients' datanode deadlines follow, and the nodes that are not \
+	   live now, which clients stop reading from and writing to at once */ \
+	X(CN_LIVENESS, 0x38, "liveness")
 
 /*
  * client -> namenode, addressed by inode: the mount's calls (libfuse's low-level API).

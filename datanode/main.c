@@ -75,7 +75,8 @@ static void usage(FILE *f)
 		"\n"
 		"TEST ONLY, never in production: --set test_corrupt_writes=N flips a byte in\n"
 		"every Nth packet this node receives for a write, before verifying it, so that\n"
-		"it answers with a checksum error (0, the default: off).\n");
+		"it answers with a checksum error (0, the default: off); --set test_io_delay=S\n"
+		"makes each packet's disk read or write wait S seconds (a slow disk).\n");
 }
 
 /* upgrade --data DIR: an older block store layout to this one (layout.h). */
@@ -189,6 +190,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dfs-datanode: cannot listen on '%s': %s\n", cfg.listen,
 			strerror(-rc));
 		return 1;
+	}
+	dn_xfer_set_deadline(xfer, cfg.stale_node_timeout);
+	if (cfg.test_io_delay > 0) {
+		log_warn("TEST ONLY: test_io_delay = %.3fs: each packet's disk I/O waits that long",
+			 cfg.test_io_delay);
+		dn_xfer_set_test_io_delay(xfer, cfg.test_io_delay);
 	}
 	if (cfg.test_corrupt_writes) {
 		log_warn("TEST ONLY: test_corrupt_writes = %u: corrupting every %u%s packet received",

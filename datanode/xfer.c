@@ -52,6 +52,8 @@ struct dn_xfer {
 	atomic_uint_fast64_t bytes_written, bytes_read, blocks_written, blocks_read, crc_errors;
 	atomic_uint_fast64_t pipeline_breaks; /* downstream lost mid-block (responder_main) */
 	atomic_uint corrupt_every;            /* test only: 0, or corrupt every Nth packet */
+	atomic_uint io_delay_ms;              /* test only: a slow disk (each packet's I/O) */
+	atomic_uint down_timeout_ms;          /* silence of a downstream node: it failed */
 	atomic_uint_fast64_t packets_in;      /* non-empty packets received, for corrupt_every */
 	struct connpool idle; /* downstream connections whose last pipeline ended cleanly */
 	/* every open connection, so a stop can end those waiting idle for a request */
@@ -131,6 +133,7 @@ struct ackq_item {
 	uint64_t seq;
 	int rc;
 	bool end;
+	bool last; /* the block's last packet: the nodes below finalize (fsync) first */
 };
 
 struct ackq {
@@ -193,6 +196,10 @@ static void *responder_main(void *arg)
 		int32_t status = proto_status(it.rc);
 		uint32_t failed = it.rc ? 0 : PROTO_NO_NODE;
 		if (!r->down_failed) {
+			/* a downstream node silent for the cluster's stale_node_timeout has
+			 * failed (its finalize, an fsync, may take twice that) */
+			unsigned ms = atomic_load(&r->x->down_timeout_ms);
+			net_set_timeout(r->down, (int)(it.last ? 2 * ms : ms));
 			struct proto_hdr h;
 			uint64_t seq = 0;
 			int32_t dst = 0;
@@ -207,8 +214,13 @@ static void *responder_main(void *arg)
 			if (rc) {
 				r->down_failed = true;
 				atomic_fetch_add(&r->x->pipeline_breaks, 1);
-				log_warn("block %" PRIu64 ": lost the downstream datanode at %s: %s",
-					 r->id, r->down_addr, strerror(-rc));
+				if (rc == -ETIMEDOUT)
+					log_warn("block %" PRIu64 ": the downstream datanode at %s "
+						 "sent no ack for %.1fs: dropping it from the pipeline",
+						 r->id, r->down_addr, (it.last ? 2 * ms : ms) / 1000.0);
+				else
+					log_warn("block %" PRIu64 ": lost the downstream datanode at "
+						 "%s: %s", r->id, r->down_addr, strerror(-rc));
 				if (!it.rc) {
 					status = proto_status(rc == -EPROTO ? EPROTO : EIO);
 					failed = 1;
@@ -264,10 +276,11 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 			rc = fd < 0 ? fd : 0;
 			if (!rc) {
 				net_set_bulk(fd);
-				net_set_timeout(fd, 120000);
 				rc = auth_client(fd, x->keys.datanode, PROTO_ROLE_DATANODE, 0, 0);
 			}
 		}
+		if (!rc) /* sends to a node that stopped reading fail after the same silence */
+			net_set_timeout(fd, (int)atomic_load(&x->down_timeout_ms));
 		if (!rc)
 			rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, h->reqid, 0, req.data, req.len);
 		struct proto_hdr rh;
@@ -321,6 +334,14 @@ static void corrupt_for_test(struct dn_xfer *x, uint64_t id, struct buf *in,
 	in->data[at] ^= 0x5a;
 	log_warn("block %" PRIu64 ": test_corrupt_writes: corrupted the packet at %" PRIu64, id,
 		 pkt->offset);
+}
+
+/* test_io_delay: this node's disk answers each packet's read or write that late. */
+static void slow_disk_for_test(struct dn_xfer *x)
+{
+	unsigned ms = atomic_load(&x->io_delay_ms);
+	if (ms)
+		usleep(ms * 1000u);
 }
 
 static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf *payload)
@@ -401,6 +422,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		if (down_ok && proto_send(down, PROTO_DT_PACKET, 0, ph.reqid, 0, in.data, in.len))
 			down_ok = false; /* the responder reports it when the ack is missing */
 		corrupt_for_test(x, id, &in, pkt);
+		slow_disk_for_test(x);
 		int wrc = dn_writer_write(w, pkt->offset, pkt->data, pkt->len, pkt->crcs,
 					  pkt->ncrcs);
 		if (wrc == -EBADMSG) {
@@ -424,7 +446,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 			}
 		}
 		if (have_responder)
-			ackq_push(&r.q, (struct ackq_item){pkt->seq, wrc, false});
+			ackq_push(&r.q, (struct ackq_item){pkt->seq, wrc, false, last});
 		else if (packet_send_ack(xc->fd, h->reqid, pkt->seq, proto_status(wrc),
 					 wrc ? 0 : PROTO_NO_NODE))
 			wrc = wrc ? wrc : -EPIPE;
@@ -434,7 +456,7 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		}
 	}
 	if (have_responder) {
-		ackq_push(&r.q, (struct ackq_item){0, 0, true});
+		ackq_push(&r.q, (struct ackq_item){0, 0, true, false});
 		pthread_join(rt, NULL);
 		pthread_mutex_destroy(&r.q.lock);
 		pthread_cond_destroy(&r.q.cond);
@@ -522,6 +544,7 @@ static int handle_read(struct xconn *xc, const struct proto_hdr *h, struct buf *
 		for (uint32_t i = 0; i < nc; i++)
 			crcs[i] = be32_get(crcb + 4 * i);
 		bool last = pos + n >= cend;
+		slow_disk_for_test(x);
 		rc = packet_send_file(xc->fd, h->reqid, seq++, pos, last ? PROTO_PKT_LAST : 0, dfd,
 				      (int64_t)pos, n, crcs);
 		if (rc) {
@@ -718,6 +741,7 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const struct auth_ke
 	x->keys = *keys;
 	token_keys_init(&x->tokens);
 	x->sync_on_close = sync_on_close;
+	atomic_store(&x->down_timeout_ms, 4000);
 	connpool_init(&x->idle);
 	pthread_mutex_init(&x->conns_lock, NULL);
 	x->lfd = net_listen(addr, 512);
@@ -739,6 +763,17 @@ int dn_xfer_start(const char *addr, struct dn_store *store, const struct auth_ke
 }
 
 uint32_t dn_xfer_active(struct dn_xfer *x) { return atomic_load(&x->active); }
+
+void dn_xfer_set_deadline(struct dn_xfer *x, double stale_s)
+{
+	unsigned ms = (unsigned)(stale_s * 1000);
+	atomic_store(&x->down_timeout_ms, ms < 500 ? 500 : ms);
+}
+
+void dn_xfer_set_test_io_delay(struct dn_xfer *x, double s)
+{
+	atomic_store(&x->io_delay_ms, (unsigned)(s * 1000));
+}
 
 void dn_xfer_set_test_corrupt(struct dn_xfer *x, uint32_t every)
 {

@@ -39,6 +39,14 @@ void dn_xfer_set_block_keys(struct dn_xfer *x, struct unpack *u);
 /* Serves map outputs (DT_FETCH_MAP_OUTPUT) from the task executor's scratch directory
  * dir; call before any task runs. */
 void dn_xfer_set_shuffle_dir(struct dn_xfer *x, const char *dir);
+/* A downstream node of a pipeline that sends no ack (or takes no data) for stale_s
+ * seconds (the cluster's stale_node_timeout; twice that for the block's last packet,
+ * which the nodes finalize first) is dropped and named in the ack, so the client
+ * rebuilds the pipeline without it. Until called: 4 s. Any thread. */
+void dn_xfer_set_deadline(struct dn_xfer *x, double stale_s);
+/* TEST ONLY (setting test_io_delay): a slow disk: each packet read or written waits s
+ * seconds first; 0 turns it off. Any thread. */
+void dn_xfer_set_test_io_delay(struct dn_xfer *x, double s);
 /* TEST ONLY (setting test_corrupt_writes): from now on flip a byte in every `every`th
  * non-empty packet received on the write path, before its checksums are verified, so
  * that this node answers it with a checksum error; 0 turns it off. Any thread. */

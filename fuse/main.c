@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,9 +17,49 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "health.h"
 #include "mount.h"
 #include "locate.h"
 #include "log.h"
+
+/*
+ * The liveness watch: every heartbeat interval the mount asks the namenode which
+ * datanodes are not live (dfs_refresh_liveness), so its readers and pipelines drop a
+ * hung node as soon as the namenode marks it stale, on a connection of its own.
+ */
+struct watch {
+	struct dfs_client *c;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+};
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+	dfs_set_reconnect(w->c, true);
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		uint32_t ms = health_heartbeat_ms();
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += ms / 1000;
+		t.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cond, &w->lock, &t);
+		if (w->stop)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		dfs_refresh_liveness(w->c); /* a namenode away: the table stays as it was */
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -246,6 +287,12 @@ int main(int argc, char **argv)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	log_info("mounted %s at %s", co.namenode, mnt);
+	struct watch w = {.c = NULL, .stop = false};
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	bool watching = !dfs_connect(&co, &w.c) && !pthread_create(&w.thread, NULL, watch_main, &w);
+	if (!watching)
+		log_warn("cannot watch the datanodes' liveness: %s", dfs_errmsg());
 	/* a /dev/fuse clone per worker thread: requests spread over them without one
 	 * shared queue */
 	struct fuse_loop_config *lc = fuse_loop_cfg_create();
@@ -256,6 +303,14 @@ int main(int argc, char **argv)
 	rc = fuse_session_loop_mt(fs.se, lc) ? 1 : 0;
 	fuse_loop_cfg_destroy(lc);
 	fuse_remove_signal_handlers(fs.se);
+	if (watching) {
+		pthread_mutex_lock(&w.lock);
+		w.stop = true;
+		pthread_cond_signal(&w.cond);
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(w.thread, NULL);
+	}
+	dfs_close(w.c);
 out:
 	fuse_session_unmount(fs.se);
 destroy:

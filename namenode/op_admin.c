@@ -65,6 +65,33 @@ void nn_op_report(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 	buf_free(&p);
 }
 
+/* CN_LIVENESS: the settings clients' datanode deadlines follow, and the nodes not to
+ * use now (stale, dead, retired), so a reader or a pipeline drops a hung node as soon
+ * as the namenode knows, not after a deadline of its own. */
+void nn_op_liveness(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		    struct unpack *u)
+{
+	(void)u;
+	struct buf p = BUF_INIT;
+	pack_u32(&p, (uint32_t)(s->cfg.heartbeat_interval * 1000));
+	pack_u32(&p, (uint32_t)(s->cfg.stale_node_timeout * 1000));
+	pack_u32(&p, (uint32_t)(s->cfg.dead_node_timeout * 1000));
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < s->dns.n; i++)
+		n += nn_dn_shown_state(&s->dns.v[i]) != PROTO_DN_LIVE;
+	pack_u32(&p, n);
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		const struct nn_dn *d = &s->dns.v[i];
+		uint8_t state = nn_dn_shown_state(d);
+		if (state == PROTO_DN_LIVE)
+			continue;
+		pack_str(&p, d->id);
+		pack_str(&p, d->addr);
+		pack_u8(&p, state);
+	}
+	nn_reply(s, c, h, &p);
+	buf_free(&p);
+}
 
 /* ---------- fsck ---------- */
 

@@ -90,6 +90,7 @@ static const struct nn_op ops[] = {
 	OP(PROTO_CN_STATFS, nn_op_statfs, NN_OP_READS),
 	OP(PROTO_CN_REPORT, nn_op_report, NN_OP_READS),
 	OP(PROTO_CN_FSCK, nn_op_fsck, NN_OP_READS),
+	OP(PROTO_CN_LIVENESS, nn_op_liveness, NN_OP_READS),
 	OP_SUPER(PROTO_CN_SAFEMODE, nn_op_safemode, NN_OP_SAFE_OK, safemode_changes,
 		 "only the superuser may change safe mode"),
 	OP_SUPER(PROTO_CN_DECOMMISSION, nn_op_decommission, NN_OP_SAFE_OK, NULL,
