@@ -62,7 +62,7 @@ int health_read_timeout_ms(void)
 int health_write_timeout_ms(void)
 {
 	uint32_t s = (uint32_t)health_read_timeout_ms();
-	uint32_t margin = s / 3 < 500 ? 500 : s / 3;
+	uint32_t margin = s / 6 < 250 ? 250 : s / 6;
 	return (int)(s + margin);
 }
 

@@ -14,7 +14,7 @@ START_TEST(test_deadlines_follow_the_settings)
 	ck_assert_int_gt(health_write_timeout_ms(), health_read_timeout_ms());
 	health_set_settings(500, 1500, 3000);
 	ck_assert_int_eq(health_read_timeout_ms(), 1500);
-	ck_assert_int_eq(health_write_timeout_ms(), 2000); /* the first node speaks first */
+	ck_assert_int_eq(health_write_timeout_ms(), 1750); /* the first node speaks first */
 	ck_assert_int_eq(health_connect_timeout_ms(), 1500);
 	ck_assert_uint_eq(health_heartbeat_ms(), 500);
 	health_set_settings(0, 100, 0); /* 0 keeps a value; a tiny stale has a floor */
