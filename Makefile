@@ -37,7 +37,7 @@ PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 REPLAY_BINS = $(patsubst %,$(O)/tests/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: install all deps deps-test test unit integration asan demo bench clean help format lint fuzz
+.PHONY: install all deps deps-test test unit integration asan soak demo bench clean help format lint fuzz
 .SECONDARY:
 
 all: $(PROGS)
@@ -48,6 +48,7 @@ help:
 	@echo "make demo     start a local cluster, store and verify a sample dataset"
 	@echo "make test     unit suites + integration tests on real processes"
 	@echo "make asan     the same tests built with AddressSanitizer + UBSan"
+	@echo "make soak     randomized faults under a verifying workload (SOAK_MINUTES, SOAK_SEED)"
 	@echo "make bench    benchmarks (bench/*.sh), figures only"
 	@echo "make fuzz     each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 
@@ -160,6 +161,10 @@ test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(REPLAY_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+
+# The randomized fault soak (tests/soak/soak.py): SOAK_MINUTES (default 3), SOAK_SEED.
+soak: deps $(PROGS)
+	@DFS_BIN=$(abspath $(BIN)) python3 tests/soak/soak.py
 
 asan: deps
 	@$(MAKE) --no-print-directory O=build/asan BIN=build/asan/bin OPT=-O1 \

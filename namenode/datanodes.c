@@ -115,6 +115,19 @@ int nn_dns_on_host(const struct nn_dns *d, const char *host)
 void nn_dns_check(struct nn_dns *d, double now, void (*dead_cb)(void *arg, uint32_t i),
 		  void *arg)
 {
+	/* The namenode itself was away (stopped, swapped out, a stalled disk): the
+	 * heartbeats of that time wait unread in its sockets, so silence while it was not
+	 * running says nothing of the datanodes. The pause is credited to every node, not
+	 * held against all of them at once. */
+	double gap = d->last_check ? now - d->last_check : 0;
+	double pause_limit = d->stale_timeout / 2 > 1 ? d->stale_timeout / 2 : 1;
+	d->last_check = now;
+	if (gap > pause_limit) {
+		log_warn("the namenode did not run for %.1fs: datanodes' silence meanwhile is "
+			 "not counted", gap);
+		for (uint32_t i = 0; i < d->n; i++)
+			d->v[i].last_contact += gap;
+	}
 	for (uint32_t i = 0; i < d->n; i++) {
 		struct nn_dn *n = &d->v[i];
 		double silent = now - n->last_contact;

@@ -42,6 +42,7 @@ struct nn_dns {
 	struct nn_dn *v;
 	uint32_t n, cap;
 	double stale_timeout, dead_timeout, maintenance_timeout;
+	double last_check; /* when nn_dns_check last ran (0: never) */
 };
 
 void nn_dns_init(struct nn_dns *d, double stale_timeout, double dead_timeout,

@@ -57,6 +57,15 @@ static void add_six(void)
 	}
 }
 
+/* nn_dns_check at time t, as the namenode's tick runs it: every second from the last
+ * check up to t (one jump would be a namenode that did not run meanwhile). */
+static void check_at(double t, void (*cb)(void *arg, uint32_t i), void *arg)
+{
+	for (double x = d.last_check ? d.last_check + 1 : t; x < t; x += 1)
+		nn_dns_check(&d, x, cb, arg);
+	nn_dns_check(&d, t, cb, arg);
+}
+
 static bool contains(const uint32_t *v, uint32_t n, uint32_t x)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -374,7 +383,7 @@ START_TEST(test_check_dead_once_and_stale)
 	nn_dns_heartbeat(&d, 5, 100 * GB, 0, 50 * GB, 0, 1000);
 
 	struct dead_log log = {0};
-	nn_dns_check(&d, 1000, dead_cb, &log);
+	check_at(1000, dead_cb, &log);
 	ck_assert_uint_eq(log.n, 1);
 	ck_assert_uint_eq(log.who[0], 2);
 	ck_assert_uint_eq(d.v[2].state, PROTO_DN_DEAD);
@@ -386,17 +395,17 @@ START_TEST(test_check_dead_once_and_stale)
 	ck_assert_uint_eq(nn_dns_live(&d), 4);
 
 	/* again: no second report of node 2 */
-	nn_dns_check(&d, 1001, dead_cb, &log);
+	check_at(1001, dead_cb, &log);
 	ck_assert_uint_eq(log.n, 1);
-	nn_dns_check(&d, 1002, NULL, NULL);
+	check_at(1002, NULL, NULL);
 
 	/* the stale node goes dead later, once */
 	/* (node 3, last heard at 975, is not dead yet at 1566) */
-	nn_dns_check(&d, 1000 - STALE_T - 5 + DEAD_T + 1, dead_cb, &log);
+	check_at(1000 - STALE_T - 5 + DEAD_T + 1, dead_cb, &log);
 	ck_assert_uint_eq(log.n, 2);
 	ck_assert_uint_eq(log.who[1], 1);
 	ck_assert_uint_eq(d.v[3].state, PROTO_DN_STALE);
-	nn_dns_check(&d, 1000 - STALE_T - 5 + DEAD_T + 2, dead_cb, &log);
+	check_at(1000 - STALE_T - 5 + DEAD_T + 2, dead_cb, &log);
 	ck_assert_uint_eq(log.n, 2);
 
 	/* a heartbeat revives it */
@@ -414,14 +423,14 @@ START_TEST(test_check_maintenance_expiry)
 	for (int k = 0; k < 6; k++)
 		if (k != 3)
 			nn_dns_heartbeat(&d, (uint32_t)k, 100 * GB, 0, 50 * GB, 0, 10 + MAINT_T);
-	nn_dns_check(&d, 10 + MAINT_T - 1, dead_cb, &log);
+	check_at(10 + MAINT_T - 1, dead_cb, &log);
 	ck_assert_uint_eq(log.n, 0);
 	ck_assert(nn_dn_in_maintenance(&d.v[3], 10 + MAINT_T - 1));
-	nn_dns_check(&d, 10 + MAINT_T + 1, dead_cb, &log);
+	check_at(10 + MAINT_T + 1, dead_cb, &log);
 	ck_assert_uint_eq(log.n, 1);
 	ck_assert_uint_eq(log.who[0], 3);
 	ck_assert(!nn_dn_in_maintenance(&d.v[3], 10 + MAINT_T + 1));
-	nn_dns_check(&d, 10 + MAINT_T + 2, dead_cb, &log);
+	check_at(10 + MAINT_T + 2, dead_cb, &log);
 	ck_assert_uint_eq(log.n, 1);
 }
 END_TEST
@@ -448,7 +457,7 @@ START_TEST(test_sort_for_reader)
 	for (int k = 0; k < 6; k++)
 		if (k != 2)
 			nn_dns_heartbeat(&d, (uint32_t)k, 100 * GB, 0, 50 * GB, 0, DEAD_T);
-	nn_dns_check(&d, DEAD_T + 1, NULL, NULL);
+	check_at(DEAD_T + 1, NULL, NULL);
 	ck_assert_uint_eq(d.v[2].state, PROTO_DN_DEAD);
 	for (int round = 0; round < 50; round++) {
 		uint32_t reps[4] = {0, 2, 4, 5};
@@ -577,6 +586,31 @@ START_TEST(test_shown_state)
 }
 END_TEST
 
+/* A namenode that did not run for a while (SIGSTOP, swapped out) does not declare every
+ * datanode dead on waking: their heartbeats wait unread in its sockets. */
+START_TEST(test_check_namenode_paused)
+{
+	add_six();
+	check_at(10, NULL, NULL);
+	for (uint32_t i = 0; i < 6; i++)
+		nn_dns_heartbeat(&d, i, 100 * GB, 0, 50 * GB, 0, 10);
+	struct dead_log log = {0};
+	nn_dns_check(&d, 10 + DEAD_T + 50, dead_cb, &log); /* the loop was away */
+	ck_assert_uint_eq(log.n, 0);
+	for (uint32_t i = 0; i < 6; i++)
+		ck_assert_uint_eq(d.v[i].state, PROTO_DN_LIVE);
+	/* from then on silence counts again: a node that still says nothing goes */
+	double woke = 10 + DEAD_T + 50;
+	check_at(woke + DEAD_T - 10, dead_cb, &log);
+	ck_assert_uint_eq(log.n, 0);
+	for (uint32_t i = 1; i < 6; i++)
+		nn_dns_heartbeat(&d, i, 100 * GB, 0, 50 * GB, 0, woke + DEAD_T - 10);
+	check_at(woke + DEAD_T + 2, dead_cb, &log);
+	ck_assert_uint_eq(log.n, 1);
+	ck_assert_uint_eq(log.who[0], 0);
+}
+END_TEST
+
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* the timeout tests log expected warnings */
@@ -588,6 +622,7 @@ int main(void)
 			test_choose_skips_decommission, test_choose_skips_unreported_and_dead,
 			test_choose_spread, test_choose_prefers_free_space, test_lost,
 			test_check_dead_once_and_stale, test_check_maintenance_expiry,
+			test_check_namenode_paused,
 			test_sort_for_reader, test_on_host, test_queue_delete, test_queue_replicate,
 			test_shown_state)});
 }
