@@ -476,12 +476,16 @@ class Faults(threading.Thread):
             return
         f = self.pick.choice(files)
         self.flipped.add(os.path.basename(f).split("_")[1])
-        off = self.pick.randrange(os.path.getsize(f))
-        with open(f, "r+b") as fh:
-            fh.seek(off)
-            b = fh.read(1)
-            fh.seek(off)
-            fh.write(bytes([b[0] ^ 0xFF]))
+        try:
+            off = self.pick.randrange(os.path.getsize(f))
+            with open(f, "r+b") as fh:
+                fh.seek(off)
+                b = fh.read(1)
+                fh.seek(off)
+                fh.write(bytes([b[0] ^ 0xFF]))
+        except (FileNotFoundError, IndexError):
+            log("the replica to flip on", node, "went meanwhile (deleted): no flip")
+            return
         log("flipped a byte of", node, os.path.basename(f), "at", off)
 
     def mount_kill(self, node, dur):
