@@ -107,6 +107,8 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 		if (!(paths[i] = strdup(path.data)))
 			rc = -ENOMEM;
 		left--;
+		/* progress: the copy phase is the first third */
+		atomic_store(&a->progress, (unsigned)((l->nmaps - left) * 333333ull / l->nmaps));
 	}
 	buf_free(&path);
 	buf_free(&err);
@@ -115,7 +117,7 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 
 /* The reduce phase: merged records to the built-in or the command; counts groups. */
 static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_reducer *red,
-			  struct command *cmd)
+			  struct command *cmd, uint64_t total)
 {
 	const struct job_launch *l = &a->l;
 	struct buf prev = BUF_INIT, batch = BUF_INIT;
@@ -142,7 +144,10 @@ static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_red
 			}
 		}
 		if (!rc && !(records & 1023)) {
-			atomic_store(&a->bytes_in, shuf_merge_bytes(m));
+			uint64_t done = shuf_merge_bytes(m);
+			atomic_store(&a->bytes_in, done);
+			atomic_store(&a->progress, 666666u + (unsigned)(total ? (done < total ? done : total) *
+								      333334ull / total : 0));
 			if (atomic_load(&a->kill))
 				rc = -EINTR;
 		}
@@ -152,6 +157,7 @@ static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_red
 	if (!rc && batch.len)
 		rc = cx_feed(cmd, batch.data, batch.len);
 	atomic_store(&a->bytes_in, shuf_merge_bytes(m));
+	cx_max(&a->mem_peak, shuf_merge_mem(m) + batch.cap + prev.cap);
 	atomic_store(&a->records, records);
 	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_RECORDS], records);
 	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_GROUPS], groups);
@@ -217,12 +223,19 @@ void *cx_reduce_main(struct attempt *a)
 		paths[i] = NULL; /* merged away (and freed) */
 	if (!rc)
 		rc = shuf_merge_open((const char *const *)paths, npaths, l->key_fields, &m);
+	uint64_t total = 0; /* the merged runs' bytes: the reduce phase's progress */
+	for (uint32_t i = 0; !rc && i < npaths; i++) {
+		struct stat st;
+		if (!stat(paths[i], &st))
+			total += (uint64_t)st.st_size;
+	}
+	atomic_store(&a->progress, 666666u);
 	if (rc) {
 		snprintf(r.why, sizeof r.why, "cannot merge the map outputs: %s",
 			 rc == -EBADMSG ? "one is corrupt (bad checksum)" : strerror(-rc));
 		goto out;
 	}
-	rc = reduce_records(a, m, red, red ? NULL : &cmd);
+	rc = reduce_records(a, m, red, red ? NULL : &cmd, total);
 	if (rc == -EBADMSG)
 		snprintf(r.why, sizeof r.why, "a map output is corrupt (bad checksum)");
 	if (red) {
