@@ -634,7 +634,7 @@ static int start_collector(struct attempt *a, struct combiner *cb, struct shuf_c
 	*ops = (struct shuf_cmd_ops){cb, combiner_start, combiner_feed, combiner_finish};
 	shuf_map_base(x->o.scratch, l->job, l->task, l->attempt, &base);
 	struct shuf_map_opts o = {base.data, l->reducers, l->key_fields,
-				  x->o.sort_buffer ? x->o.sort_buffer : (64u << 20),
+				  x->o.sort_buffer ? x->o.sort_buffer : (128u << 20),
 				  comb, 0,
 				  l->partitioner == MR_PART_RANGE ? l->bounds : NULL,
 				  shell ? ops : NULL};

@@ -52,7 +52,7 @@ struct cx_opts {
 	char task_user[64];   /* map commands run as this user when we are root */
 	char scratch[4200];   /* parent of the attempts' scratch directories, and of the
 				 MapReduce map outputs (shuffle/JOB/, shuffle.h) */
-	uint64_t sort_buffer; /* a MapReduce map's sort buffer, bytes (0: 64 MiB) */
+	uint64_t sort_buffer; /* a MapReduce map's sort buffer, bytes (0: 128 MiB) */
 	/*
 	 * Reads [off, off+len) of this node's replica (id, gs) into buf, verified: bytes
 	 * read (0 past its end), -ENOENT / -ESTALE when this node has no such replica,

@@ -3,7 +3,8 @@
  * executor.h's): the copy phase fetches partition r of every map as the maps finish
  * (compute/fetch.h; in place when the map ran here), the merge bounds its fan-in
  * (shuffle.h), and the reduce phase feeds the merged records to a built-in (reduce.h)
- * or to the reduce command; the output is written like a map's. The attempt's own
+ * or to the reduce command (`cat`, the identity, writes them itself); the output is
+ * written like a map's. The attempt's own
  * thread, but for cx_update_maps (the namenode link's thread).
  */
 #include "executor_int.h"
@@ -117,7 +118,7 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 
 /* The reduce phase: merged records to the built-in or the command; counts groups. */
 static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_reducer *red,
-			  struct command *cmd, uint64_t total)
+			  struct command *cmd, struct run *r, uint64_t total)
 {
 	const struct job_launch *l = &a->l;
 	struct buf prev = BUF_INIT, batch = BUF_INIT;
@@ -135,6 +136,11 @@ static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_red
 		}
 		if (red) {
 			rc = mr_reducer_line(red, line, len);
+		} else if (!cmd) { /* the identity (`cat`): the merged records are the output */
+			buf_add(&r->out, line, len);
+			buf_addc(&r->out, '\n');
+			if (r->out.len >= OUT_FLUSH)
+				rc = cx_flush_out(r);
 		} else {
 			buf_add(&batch, line, len);
 			buf_addc(&batch, '\n');
@@ -179,10 +185,13 @@ void *cx_reduce_main(struct attempt *a)
 	struct shuf_merge *m = NULL;
 	struct mr_reducer *red = NULL;
 	enum mr_builtin b = mr_builtin_parse(l->reduce);
+	/* `--reduce cat` is the identity: no command, the merged records written as they
+	 * come (what cat would print, without two pipes and a process) */
+	bool identity = b == MR_NONE && l->reduce && !strcmp(l->reduce, "cat");
 	int exit_status = -1, rc = paths && shuf_is_job_id(l->job) ? 0 : -EINVAL;
 	if (rc || (rc = cx_connect_client(a, &c, r.why, sizeof r.why)))
 		goto out;
-	if (b == MR_NONE && !x->o.exec) {
+	if (b == MR_NONE && !identity && !x->o.exec) {
 		rc = -EPERM;
 		snprintf(r.why, sizeof r.why, "this datanode runs built-ins only (--no-exec)");
 		goto out;
@@ -208,7 +217,7 @@ void *cx_reduce_main(struct attempt *a)
 			rc = -ENOMEM;
 			goto out;
 		}
-	} else {
+	} else if (!identity) {
 		buf_printf(&scratch, "%s/%s_r%05u_%u", x->o.scratch, l->job, l->partition,
 			   l->attempt);
 		if ((rc = cx_start_command(a, l->reduce, scratch.data, &cmd, r.why, sizeof r.why)))
@@ -235,7 +244,7 @@ void *cx_reduce_main(struct attempt *a)
 			 rc == -EBADMSG ? "one is corrupt (bad checksum)" : strerror(-rc));
 		goto out;
 	}
-	rc = reduce_records(a, m, red, red ? NULL : &cmd, total);
+	rc = reduce_records(a, m, red, red || identity ? NULL : &cmd, &r, total);
 	if (rc == -EBADMSG)
 		snprintf(r.why, sizeof r.why, "a map output is corrupt (bad checksum)");
 	if (red) {
@@ -243,7 +252,7 @@ void *cx_reduce_main(struct attempt *a)
 			rc = mr_reducer_finish(red);
 		if (rc == -EINVAL)
 			snprintf(r.why, sizeof r.why, "%s", mr_reducer_error(red));
-	} else {
+	} else if (!identity) {
 		if (!rc)
 			rc = cx_finish_command(&cmd);
 		rc = cx_end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);

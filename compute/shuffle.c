@@ -396,10 +396,9 @@ int shuf_merge_files(char **paths, uint32_t *np, uint32_t fanin, uint32_t key_fi
 
 struct rec {
 	uint64_t pfx; /* the key's first 8 bytes, big-endian, zero-padded: the sort key */
-	uint64_t off; /* in data */
+	uint32_t off; /* in data (a record starts below the limit, at most 2 GiB) */
 	uint32_t len, klen;
 	uint32_t part;
-	uint32_t pad;
 };
 
 /* A key in the combining table (with a combiner): its partial answer so far. */
@@ -467,6 +466,8 @@ struct shuf_map *shuf_map_new(const struct shuf_map_opts *o)
 		return NULL;
 	}
 	m->o.bounds = m->bounds_blob;
+	if (m->o.sort_buffer > SHUF_SORT_BUFFER_MAX)
+		m->o.sort_buffer = SHUF_SORT_BUFFER_MAX;
 	m->limit = m->o.cmd && !m->o.combine ? m->o.sort_buffer / 2 : m->o.sort_buffer;
 	buf_init(&m->data);
 	buf_init(&m->carry);
@@ -901,7 +902,7 @@ static int buffer_record(struct shuf_map *m, const char *line, size_t len)
 	uint32_t part = m->bounds.n ? mr_partition_range(&m->bounds, line, klen)
 				    : mr_partition(line, klen, m->o.nparts);
 	m->recs[m->nrecs++] =
-		(struct rec){key_prefix(line, klen), m->data.len, (uint32_t)len, klen, part, 0};
+		(struct rec){key_prefix(line, klen), (uint32_t)m->data.len, (uint32_t)len, klen, part};
 	buf_add(&m->data, line, len);
 	return 0;
 }

@@ -30,7 +30,9 @@
  *     (fan-in bounded, multi-pass) into its final run <base>.p<R>, an empty run for an
  *     empty partition; spills removed --> DONE
  *   any --error--> FAILED (shuf_map_free removes whatever it wrote)
- * The buffer holds the records' bytes plus a 24-byte index entry each (combining: the
+ * The buffer holds the records' bytes plus twice a 24-byte index entry each (the entry
+ * and its copy while the spill sorts: by partition, then a radix sort of the key's first
+ * 8 bytes, comparisons only among equal prefixes) (combining: the
  * keys, the extremes' texts, and about 70 bytes of table per key); a record larger
  * than sort_buffer is still taken (alone), so memory is bounded by sort_buffer plus the
  * longest record.
@@ -48,6 +50,7 @@
 #define SHUF_FRAME (64u * 1024u)  /* payload bytes per frame (whole records) */
 #define SHUF_FRAME_MAX (1u << 30) /* a longer frame is corrupt */
 #define SHUF_FANIN 16             /* runs merged at once */
+#define SHUF_SORT_BUFFER_MAX (2ull << 30) /* a larger sort_buffer is taken as this */
 
 /* ---------- run files ---------- */
 
