@@ -277,7 +277,7 @@ static const struct field info_fields[] = {
 	FI(I64, submitted_ms, 0), FI(I64, elapsed_ms, 0), FI(STR, error, JOB_MSG_MAX),
 	FI(STR, error_stderr, JOB_STDERR_MAX), FI(U8, phase, 0), FI(U32, reduce_total, 0),
 	FI(U32, reduce_done, 0), FI(U64, map_mem, 0), FI(U64, reduce_mem, 0),
-	FI(U64, map_rss, 0), FI(U64, reduce_rss, 0),
+	FI(U64, map_rss, 0), FI(U64, reduce_rss, 0), FI(I64, map_elapsed_ms, 0),
 	/* then by hand: the counters */
 };
 

@@ -41,6 +41,7 @@
  *            i64 elapsed ms, str error, str error stderr
  *            u8 phase (JOB_PHASE_*), u32 reduce total, u32 reduce done,
  *            u64 map memory, u64 reduce memory, u64 map RSS, u64 reduce RSS,
+ *            i64 map phase ms,
  *            JOB_NCOUNTERS x u64 counters
  *   attemptlog: u32 task, u32 attempt, str node, u8 state, i32 exit status,
  *            u8 speculative, u8 node-local, i64 elapsed ms, str message, str stderr,
@@ -175,6 +176,7 @@ struct job_info {
 	uint64_t counters[JOB_NCOUNTERS];
 	/* the largest over the job's attempts: mem_peak and cmd_rss of maps, of reduces */
 	uint64_t map_mem, reduce_mem, map_rss, reduce_rss;
+	int64_t map_elapsed_ms; /* submit to the last map's end (0: not yet, map-only) */
 };
 
 struct job_attempt_log {

@@ -695,6 +695,8 @@ static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched
 		j->maps_done++;
 	else
 		j->reduce_done++;
+	if (t->kind == JOB_K_MAP && j->maps_done == j->nmaps && j->nmaps < j->ntasks)
+		j->maps_ended = now; /* the last map (again, after a lost output re-ran) */
 	for (int c = 0; c < JOB_NCOUNTERS; c++)
 		j->counters[c] += a->counters[c];
 	j->records += a->records;
@@ -932,6 +934,7 @@ void sched_job_info(const struct sched_job *j, double now, struct job_info *i)
 		   : j->maps_done < j->nmaps ? JOB_PHASE_MAP : JOB_PHASE_REDUCE;
 	i->reduce_total = j->ntasks - j->nmaps;
 	i->reduce_done = j->reduce_done;
+	i->map_elapsed_ms = j->maps_ended > 0 ? (int64_t)((j->maps_ended - j->submitted) * 1000) : 0;
 	memcpy(i->counters, j->counters, sizeof i->counters);
 	for (uint32_t k = 0; k < j->ntasks; k++) {
 		const struct sched_task *t = &j->tasks[k];

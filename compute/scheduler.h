@@ -110,6 +110,7 @@ struct sched_job {
 	uint32_t nmaps, maps_done, reduce_done; /* reduce tasks: ntasks - nmaps */
 	uint64_t counters[JOB_NCOUNTERS];       /* summed over the winning attempts */
 	double submitted, ended; /* scheduler time (seconds) */
+	double maps_ended;       /* when the last map finished (0: not yet, or a map-only job) */
 	int64_t submitted_ms;    /* wall clock, ms since the epoch */
 	double skip_since;       /* waiting for a node-local slot since (< 0: not waiting) */
 	char *error, *error_stderr;

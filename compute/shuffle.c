@@ -171,8 +171,11 @@ struct source {
 	struct shuf_reader r;
 	const char *line;
 	size_t len, klen;
+	uint64_t pfx; /* the key's first 8 bytes (key_prefix): most comparisons end there */
 	uint32_t index;
 };
+
+static uint64_t key_prefix(const char *k, size_t kl);
 
 struct shuf_merge {
 	uint32_t key_fields;
@@ -185,6 +188,8 @@ struct shuf_merge {
 static bool less(const struct shuf_merge *m, uint32_t a, uint32_t b)
 {
 	const struct source *x = &m->src[a], *y = &m->src[b];
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx;
 	int c = mr_key_cmp(x->line, x->klen, y->line, y->klen);
 	return c ? c < 0 : x->index < y->index;
 }
@@ -211,8 +216,10 @@ static int advance(struct shuf_merge *m, uint32_t i)
 {
 	struct source *s = &m->src[i];
 	int rc = shuf_reader_next(&s->r, &s->line, &s->len);
-	if (rc == 1)
+	if (rc == 1) {
 		s->klen = mr_key_len(s->line, s->len, m->key_fields);
+		s->pfx = key_prefix(s->line, s->klen);
+	}
 	return rc;
 }
 

@@ -336,6 +336,8 @@ static void info_json(struct buf *o, const struct job_info *i)
 			  i->counters[JOB_C_SHUFFLE_BYTES_LOCAL] + i->counters[JOB_C_SHUFFLE_BYTES_REMOTE]);
 		buf_addc(o, '}');
 	}
+	if (mr) /* seconds from submission to the last map's end (0: maps still run) */
+		json_kdbl(o, "map_elapsed", i->map_elapsed_ms / 1000.0);
 	json_key(o, "peak_memory"); /* the largest over the attempts, bytes */
 	buf_addc(o, '{');
 	json_ku64(o, "map", i->map_mem);

@@ -434,7 +434,7 @@ START_TEST(test_info_layout)
 	struct job_info i = {"job_9", JOB_FAILED, "/out", "grep 'x'", 1000, 10, 9, 1, 2, 3,
 			     4, 5, 1ULL << 40, 1ULL << 41, 77, JOB_F_OVERWRITE, -5,
 			     123456, "task 00003 failed", "oops\n", JOB_PHASE_REDUCE, 3, 1,
-			     {9, 8, 7, 6, 5, 4, 3, 2, 1}, 21, 22, 23, 24};
+			     {9, 8, 7, 6, 5, 4, 3, 2, 1}, 21, 22, 23, 24, -25};
 	struct buf want = BUF_INIT;
 	pack_str(&want, "job_9");
 	pack_u8(&want, JOB_FAILED);
@@ -458,6 +458,7 @@ START_TEST(test_info_layout)
 	pack_u32(&want, 1);
 	for (uint64_t m = 21; m <= 24; m++) /* map and reduce memory, their commands' RSS */
 		pack_u64(&want, m);
+	pack_i64(&want, -25); /* the map phase's ms */
 	for (uint64_t c = JOB_NCOUNTERS; c >= 1; c--)
 		pack_u64(&want, c);
 	ASSERT_LAYOUT(info, &i, &want);

@@ -526,6 +526,7 @@ START_TEST(test_mr_reduces_wait_for_maps)
 	ck_assert_int_eq(f.nlaunched, 5); /* now both reducers */
 	sched_job_info(j, 1, &info);
 	ck_assert_uint_eq(info.phase, JOB_PHASE_REDUCE);
+	ck_assert_int_eq(info.map_elapsed_ms, 1000); /* the last map ended at 1 s */
 	ck_assert_uint_eq(info.counters[JOB_C_MAP_OUTPUT_RECORDS], 7);
 	ck_assert_uint_eq(info.node_local, 3);
 	report(s, j, 3, 1, launched_on(&f, 3, NULL), JOB_A_SUCCEEDED, 2);
