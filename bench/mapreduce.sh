@@ -104,7 +104,7 @@ fi
 counters() {
 	dfs job status "$1" --json | python3 -c 'import json,sys
 d=json.load(sys.stdin); c=d["counters"]
-print("    elapsed %.2f s (maps %.2f s, then %.2f s), peak memory map %.0f MiB / reduce %.1f MiB, map output %d records, spilled %.1f MiB, combine %d -> %d, shuffle %.1f MiB (%.0f%% remote), reduce %d groups / %d records" % (
+print("    elapsed %.2f s (maps %.2f s, then %.2f s), peak memory map %.1f MiB / reduce %.1f MiB, map output %d records, spilled %.1f MiB, combine %d -> %d, shuffle %.1f MiB (%.0f%% remote), reduce %d groups / %d records" % (
     d["elapsed"], d["map_elapsed"], d["elapsed"] - d["map_elapsed"],
     d["peak_memory"]["map"] / 1048576.0, d["peak_memory"]["reduce"] / 1048576.0, c["map_output_records"], c["spilled_bytes"] / 1048576.0,
     c["combine_input_records"], c["combine_output_records"], c["shuffle_bytes"] / 1048576.0,
