@@ -340,10 +340,10 @@ START_TEST(test_combiner_same_answer)
 	struct buf in = BUF_INIT, plain = BUF_INIT, comb = BUF_INIT;
 	make_input(&in, 4000, 99);
 	struct shuf_counters c;
-	collect(in.data, in.len, 1, 1, 4096, MR_NONE, 4096, &c);
+	collect(in.data, in.len, 1, 1, 16384, MR_NONE, 4096, &c);
 	reduce_run(path_of("m00001_1.p0"), false, &plain);
 	unlink(path_of("m00001_1.p0"));
-	collect(in.data, in.len, 1, 1, 4096, MR_COUNT, 4096, &c);
+	collect(in.data, in.len, 1, 1, 16384, MR_COUNT, 4096, &c);
 	ck_assert_uint_eq(c.combine_in, 4000);
 	ck_assert_uint_lt(c.combine_out, c.combine_in); /* it combined */
 	reduce_run(path_of("m00001_1.p0"), true, &comb);
@@ -436,13 +436,13 @@ START_TEST(test_command_combiner)
 	struct buf in = BUF_INIT, plain = BUF_INIT, comb = BUF_INIT;
 	make_input(&in, 4000, 77);
 	struct shuf_counters c;
-	collect(in.data, in.len, 1, 1, 4096, MR_NONE, 4096, &c);
+	collect(in.data, in.len, 1, 1, 16384, MR_NONE, 4096, &c);
 	reduce_run(path_of("m00001_1.p0"), false, &plain);
 	unlink(path_of("m00001_1.p0"));
 	for (uint32_t parts = 1; parts <= 3; parts += 2) {
 		struct fake_comb fc = {.in = BUF_INIT};
 		struct shuf_cmd_ops ops = {&fc, fc_start, fc_feed, fc_finish};
-		struct shuf_map_opts o = {path_of("m00001_1"), parts, 1, 4096, MR_NONE, 2, NULL, &ops};
+		struct shuf_map_opts o = {path_of("m00001_1"), parts, 1, 16384, MR_NONE, 2, NULL, &ops};
 		fc.m = shuf_map_new(&o);
 		ck_assert_ptr_nonnull(fc.m);
 		ck_assert_int_eq(shuf_map_add(fc.m, in.data, in.len), 0);
@@ -452,7 +452,7 @@ START_TEST(test_command_combiner)
 		ck_assert_uint_eq(c.combine_in, 4000);
 		ck_assert_uint_lt(c.combine_out, c.combine_in); /* it combined */
 		ck_assert_int_gt(fc.runs, 10);                   /* once per spill and partition */
-		ck_assert_uint_le(shuf_map_peak(fc.m), 4096);
+		ck_assert_uint_le(shuf_map_peak(fc.m), 16384);
 		shuf_map_free(fc.m);
 		/* the partials, counted, give the plain answer (partitions in turn) */
 		buf_reset(&comb);
@@ -477,7 +477,7 @@ START_TEST(test_command_combiner)
 	/* a combiner that fails fails the collector, naming why, and leaves no file */
 	struct fake_comb fc = {.in = BUF_INIT, .fail_on = 2};
 	struct shuf_cmd_ops ops = {&fc, fc_start, fc_feed, fc_finish};
-	struct shuf_map_opts o = {path_of("m00003_1"), 2, 1, 4096, MR_NONE, 2, NULL, &ops};
+	struct shuf_map_opts o = {path_of("m00003_1"), 2, 1, 16384, MR_NONE, 2, NULL, &ops};
 	fc.m = shuf_map_new(&o);
 	int rc = shuf_map_add(fc.m, in.data, in.len);
 	struct buf why = BUF_INIT;
@@ -543,6 +543,7 @@ int main(void)
 			    test_collector_key_fields_2, test_collector_edges, test_collector_empty,
 			    test_combiner_same_answer, test_combiner_error_cleans_up,
 			    test_command_combiner, test_paths),
-		 .setup = tmp_setup, .teardown = tmp_teardown},
+		 .setup = tmp_setup, .teardown = tmp_teardown,
+		 .timeout = 60 /* thousands of small files: slow on a loaded machine */},
 		{"fanin", .tests = UNIT_TESTS(test_merge_fanin), .setup = tmp_setup, .teardown = tmp_teardown});
 }
