@@ -38,7 +38,7 @@ static const struct {
 	F(task_attempts, K_U32, "4"),
 	F(task_timeout, K_SECS, "600"),
 	F(speculation, K_BOOL, "on"),
-	F(sort_buffer, K_SIZE, "64M"),
+	F(sort_buffer, K_SIZE, "128M"),
 	F(reduce_slowstart, K_RATIO, "0.8"),
 	F(task_user, K_STR, "nobody"),
 	F(trash_interval, K_SECS, "0"),

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -140,14 +141,17 @@ static int drain(struct command *cmd, const struct pollfd *pf)
 	if (cmd->out >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 		ssize_t n = read(cmd->out, tmp, sizeof tmp);
 		if (n > 0) {
-			int rc = cmd->shuf ? shuf_map_add(cmd->shuf, tmp, (size_t)n)
-					   : dfs_write(cmd->w, tmp, (size_t)n);
+			int rc = cmd->combiner ? shuf_map_combined(cmd->shuf, tmp, (size_t)n)
+				 : cmd->shuf	 ? shuf_map_add(cmd->shuf, tmp, (size_t)n)
+						 : dfs_write(cmd->w, tmp, (size_t)n);
 			if (rc) {
+				const char *sw = cmd->shuf ? shuf_map_why(cmd->shuf) : "";
 				snprintf(cmd->why, sizeof cmd->why, "cannot write the output: %s",
-					 dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+					 sw[0] ? sw : dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
 				return rc;
 			}
-			atomic_fetch_add(&cmd->a->bytes_out, (uint64_t)n);
+			if (!cmd->combiner)
+				atomic_fetch_add(&cmd->a->bytes_out, (uint64_t)n);
 			cmd->last_progress = clock_now();
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			close(cmd->out);
@@ -342,6 +346,13 @@ static int spawn(struct cx_exec *x, struct attempt *a, const char *command, cons
 	return 0;
 }
 
+void cx_max(atomic_uint_fast64_t *v, uint64_t x)
+{
+	uint64_t cur = atomic_load(v);
+	while (x > cur && !atomic_compare_exchange_weak(v, &cur, x))
+		;
+}
+
 /* Kills (when still running) and reaps the command; its exit status. */
 int cx_reap(struct attempt *a, struct command *cmd, bool force)
 {
@@ -350,8 +361,10 @@ int cx_reap(struct attempt *a, struct command *cmd, bool force)
 	if (force)
 		kill(-cmd->pid, SIGKILL);
 	int st = 0;
-	while (waitpid(cmd->pid, &st, 0) < 0 && errno == EINTR)
+	struct rusage ru = {0};
+	while (wait4(cmd->pid, &st, 0, &ru) < 0 && errno == EINTR)
 		;
+	cx_max(&a->cmd_rss, (uint64_t)ru.ru_maxrss * 1024); /* its largest process's */
 	if (!force)
 		kill(-cmd->pid, SIGKILL); /* what it left running in its group */
 	pthread_mutex_lock(&a->pid_lock);
@@ -434,6 +447,9 @@ static void queue_report(struct attempt *a, uint8_t state, int exit_status, cons
 		r.counters[i] = atomic_load(&a->counters[i]);
 	r.lost_map = a->lost_map;
 	r.lost_attempt = a->lost_attempt;
+	r.mem_peak = atomic_load(&a->mem_peak);
+	r.cmd_rss = atomic_load(&a->cmd_rss);
+	r.progress = atomic_load(&a->progress);
 	r.message = (char *)(msg ? msg : "");
 	r.stderr_tail = (char *)(tail ? tail : "");
 	pthread_mutex_lock(&x->lock);
@@ -538,7 +554,66 @@ void cx_end_attempt(struct attempt *a, int rc, int exit_status, char *why, size_
 
 /* ---------- a MapReduce map's output ---------- */
 
-static int start_collector(struct attempt *a, struct shuf_map **out, char *why, size_t whysz)
+/* A command combiner (--combine CMD) run by the collector on each sorted partition of
+ * each spill, in the map attempt's thread: like the map command (same sandbox), its
+ * stdout back into the collector. */
+struct combiner {
+	struct attempt *a;
+	struct command *map; /* the map command while it runs, or NULL */
+	struct shuf_map *shuf;
+	struct command cmd;
+	uint32_t runs;
+	struct buf dir;
+};
+
+static int combiner_start(void *arg, void **h)
+{
+	struct combiner *cb = arg;
+	struct attempt *a = cb->a;
+	cb->cmd = (struct command){.a = a, .in = -1, .out = -1, .err = -1, .shuf = cb->shuf,
+				   .combiner = true};
+	buf_reset(&cb->dir);
+	buf_printf(&cb->dir, "%s/%s_%05u_%u_c%u", a->x->o.scratch, a->l.job, a->l.task,
+		   a->l.attempt, cb->runs++);
+	*h = cb;
+	char why[256];
+	int rc = cx_start_command(a, a->l.combine, cb->dir.data, &cb->cmd, why, sizeof why);
+	if (rc)
+		fs_remove_tree(cb->dir.data);
+	return rc;
+}
+
+static int combiner_feed(void *h, const char *data, size_t len)
+{
+	struct combiner *cb = h;
+	return cx_feed(&cb->cmd, data, len);
+}
+
+static int combiner_finish(void *h, struct buf *why)
+{
+	struct combiner *cb = h;
+	struct attempt *a = cb->a;
+	int rc = cx_finish_command(&cb->cmd), st;
+	char w[256] = "";
+	rc = cx_end_command(a, &cb->cmd, rc, &st, w, sizeof w);
+	if (rc)
+		buf_printf(why, "%s", w[0] ? w : cb->cmd.why[0] ? cb->cmd.why : strerror(-rc));
+	if (cb->cmd.tail.len)
+		buf_printf(why, "%s%.*s", why->len ? "; its stderr: " : "",
+			   (int)(cb->cmd.tail.len < 512 ? cb->cmd.tail.len : 512), cb->cmd.tail.data);
+	buf_free(&cb->cmd.tail);
+	fs_remove_tree(cb->dir.data);
+	if (cb->map) { /* the map command again: the kill target; combining was progress */
+		pthread_mutex_lock(&a->pid_lock);
+		a->pid = cb->map->pid;
+		pthread_mutex_unlock(&a->pid_lock);
+		cb->map->last_progress = clock_now();
+	}
+	return rc;
+}
+
+static int start_collector(struct attempt *a, struct combiner *cb, struct shuf_cmd_ops *ops,
+			   struct shuf_map **out, char *why, size_t whysz)
 {
 	struct cx_exec *x = a->x;
 	const struct job_launch *l = &a->l;
@@ -550,15 +625,25 @@ static int start_collector(struct attempt *a, struct shuf_map **out, char *why, 
 	if (rc)
 		snprintf(why, whysz, "cannot make the shuffle directory %s: %s", dir.data,
 			 strerror(-rc));
+	enum mr_builtin comb = mr_builtin_parse(l->combine);
+	bool shell = l->combine && l->combine[0] && comb == MR_NONE;
+	if (!rc && shell && !x->o.exec) {
+		rc = -EPERM;
+		snprintf(why, whysz, "this datanode runs built-ins only (--no-exec)");
+	}
+	*ops = (struct shuf_cmd_ops){cb, combiner_start, combiner_feed, combiner_finish};
 	shuf_map_base(x->o.scratch, l->job, l->task, l->attempt, &base);
 	struct shuf_map_opts o = {base.data, l->reducers, l->key_fields,
-				  x->o.sort_buffer ? x->o.sort_buffer : (64u << 20),
-				  mr_builtin_parse(l->combine), 0,
-				  l->partitioner == MR_PART_RANGE ? l->bounds : NULL};
+				  x->o.sort_buffer ? x->o.sort_buffer : (128u << 20),
+				  comb, 0,
+				  l->partitioner == MR_PART_RANGE ? l->bounds : NULL,
+				  shell ? ops : NULL};
 	if (!rc && !(*out = shuf_map_new(&o))) {
 		rc = -errno;
 		snprintf(why, whysz, "cannot start the map output: %s", strerror(errno));
 	}
+	if (!rc)
+		cb->shuf = *out;
 	buf_free(&dir);
 	buf_free(&base);
 	return rc;
@@ -575,6 +660,8 @@ static void *attempt_main(void *arg)
 	struct buf scratch = BUF_INIT, err = BUF_INIT;
 	int exit_status = -1, rc;
 	bool have_map = l->map && l->map[0];
+	struct combiner cb = {.a = a, .dir = BUF_INIT};
+	struct shuf_cmd_ops cb_ops;
 
 	bool mr = l->kind == JOB_K_MAP && l->reducers > 0;
 	if (l->kind == JOB_K_REDUCE)
@@ -594,7 +681,7 @@ static void *attempt_main(void *arg)
 		snprintf(r.why, sizeof r.why, "%s", err.data);
 		goto out;
 	}
-	if (mr && (rc = start_collector(a, &r.shuf, r.why, sizeof r.why)))
+	if (mr && (rc = start_collector(a, &cb, &cb_ops, &r.shuf, r.why, sizeof r.why)))
 		goto out;
 	if (!mr && (rc = dfs_create(src.c, l->output, 0644, true, l->out_repl, 0, &r.w))) {
 		snprintf(r.why, sizeof r.why, "cannot create %s: %s", l->output,
@@ -609,6 +696,7 @@ static void *attempt_main(void *arg)
 		if ((rc = cx_start_command(a, l->map, scratch.data, &cmd, r.why, sizeof r.why)))
 			goto out;
 		r.cmd = &cmd;
+		cb.map = &cmd;
 	}
 	struct split_opts so = {READ_SIZE, PROTO_CHUNK_SIZE, r.f != NULL};
 	uint64_t read_bytes;
@@ -629,6 +717,7 @@ static void *attempt_main(void *arg)
 	}
 	if (r.cmd)
 		rc = cx_end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);
+	cb.map = NULL;
 	if (!rc)
 		rc = cx_flush_out(&r);
 	if (!rc && mr) {
@@ -642,6 +731,7 @@ static void *attempt_main(void *arg)
 		atomic_store(&a->counters[JOB_C_SPILLED_BYTES], c.spilled_bytes);
 		atomic_store(&a->counters[JOB_C_COMBINE_INPUT_RECORDS], c.combine_in);
 		atomic_store(&a->counters[JOB_C_COMBINE_OUTPUT_RECORDS], c.combine_out);
+		cx_max(&a->mem_peak, shuf_map_peak(r.shuf));
 	} else if (!rc) {
 		rc = cx_close_output(&r);
 	}
@@ -661,6 +751,7 @@ out:
 	buf_free(&cmd.tail);
 	buf_free(&scratch);
 	buf_free(&err);
+	buf_free(&cb.dir);
 	if (src.r)
 		dfs_reader_close(src.r);
 	dfs_blocks_free(&src.known);

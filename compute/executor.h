@@ -23,12 +23,17 @@
  *
  * MapReduce (job.h): a map attempt's output (or, with no map, its filtered or raw
  * input) goes to a shuffle collector (shuffle.h) instead of the file system; its sorted
- * partitions stay in scratch/shuffle/JOB/. A reduce attempt copies partition r of every
+ * partitions stay in scratch/shuffle/JOB/. A command combiner (--combine CMD) runs like
+ * the map command, in the map attempt's thread, once per sorted partition of each spill
+ * (its stdout back into the collector). A reduce attempt copies partition r of every
  * map (compute/fetch.h; in place when the map ran here), merges them with a bounded
  * fan-in and runs the built-in reducer in this thread or the reduce command (like a map
  * command, the merged records on stdin, DFS_PARTITION in its environment); its output
  * is written like a map's. A fetch
  * that fails names the map in the report (lost_map), so the namenode runs it again.
+ * Reports carry the attempt's peak memory (the collector's or the merge's bytes, and
+ * the largest RSS of its commands by wait4) and a reduce's progress (copy, merge and
+ * reduce, a third each), which LATE speculation reads.
  * PROTO_TASK_CLEANUP (the job ended) kills the job's attempts and removes its map
  * outputs; the executor's start removes whatever a crash left.
  */
@@ -52,7 +57,7 @@ struct cx_opts {
 	char task_user[64];   /* map commands run as this user when we are root */
 	char scratch[4200];   /* parent of the attempts' scratch directories, and of the
 				 MapReduce map outputs (shuffle/JOB/, shuffle.h) */
-	uint64_t sort_buffer; /* a MapReduce map's sort buffer, bytes (0: 64 MiB) */
+	uint64_t sort_buffer; /* a MapReduce map's sort buffer, bytes (0: 128 MiB) */
 	/*
 	 * Reads [off, off+len) of this node's replica (id, gs) into buf, verified: bytes
 	 * read (0 past its end), -ENOENT / -ESTALE when this node has no such replica,

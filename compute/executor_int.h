@@ -33,6 +33,8 @@ struct attempt {
 	atomic_uint_fast64_t bytes_in, bytes_local, bytes_out, records;
 	atomic_uint_fast64_t counters[JOB_NCOUNTERS];
 	atomic_bool cleaned; /* the job ended: its map outputs go when this attempt ends */
+	atomic_uint_fast64_t mem_peak, cmd_rss; /* reported: job_report's */
+	atomic_uint progress; /* a reduce's, in millionths */
 	uint32_t lost_map, lost_attempt; /* a reduce's fetch failure (attempt thread) */
 	/* a reduce's map locations (l.maps) change as maps finish (PROTO_TASK_MAPS) */
 	pthread_mutex_t maps_lock;
@@ -62,6 +64,7 @@ struct command {
 	int in, out, err; /* our ends of its stdin, stdout, stderr (-1 when closed) */
 	struct dfs_writer *w;
 	struct shuf_map *shuf; /* a MapReduce map: stdout goes here instead of w */
+	bool combiner;         /* a command combiner: stdout goes to shuf_map_combined */
 	struct buf tail; /* the end of its stderr */
 	double last_progress;
 	bool input_closed; /* it stopped reading: the rest of the input is dropped */
@@ -94,6 +97,8 @@ int cx_connect_client(struct attempt *a, struct dfs_client **c, char *why, size_
 /* Makes the fresh scratch directory dir and starts command there (as the task user). */
 int cx_start_command(struct attempt *a, const char *command, const char *dir,
 		     struct command *cmd, char *why, size_t whysz);
+/* Raises *v to x when x is larger. */
+void cx_max(atomic_uint_fast64_t *v, uint64_t x);
 /* Reaps the command; a non-zero exit status fails an attempt that was fine (-ECHILD). */
 int cx_end_command(struct attempt *a, struct command *cmd, int rc, int *status, char *why,
 		   size_t whysz);

@@ -35,11 +35,6 @@ int job_spec_check(const struct job_spec *s, struct buf *err)
 		       -EINVAL;
 	if (s->combine && s->combine[0] && !mr)
 		return buf_printf(err, "--combine needs --reduce"), -EINVAL;
-	if (s->combine && s->combine[0] && mr_builtin_parse(s->combine) == MR_NONE)
-		return buf_printf(err, "unknown built-in combiner '%s': --combine takes count, sum, "
-				       "min or max",
-				  s->combine),
-		       -EINVAL;
 	if (mr && (!s->key_fields || s->key_fields > MR_KEY_FIELDS_MAX))
 		return buf_printf(err, "--key-fields %u: the key is 1 to %u tab-separated fields",
 				  s->key_fields, MR_KEY_FIELDS_MAX),
@@ -269,6 +264,7 @@ static const struct field report_fields[] = {
 	FR(U8, state, 0), FR(I32, exit_status, 0), FR(U64, bytes_in, 0), FR(U64, bytes_local, 0),
 	FR(U64, bytes_out, 0), FR(U64, records, 0), FR(STR, message, JOB_MSG_MAX),
 	FR(STR, stderr_tail, JOB_STDERR_MAX), FR(U32, lost_map, 0), FR(U32, lost_attempt, 0),
+	FR(U64, mem_peak, 0), FR(U64, cmd_rss, 0), FR(U32, progress, 0),
 	/* then by hand: the counters */
 };
 
@@ -280,7 +276,8 @@ static const struct field info_fields[] = {
 	FI(U64, input_bytes, 0), FI(U64, bytes_read, 0), FI(U64, records, 0), FI(U8, flags, 0),
 	FI(I64, submitted_ms, 0), FI(I64, elapsed_ms, 0), FI(STR, error, JOB_MSG_MAX),
 	FI(STR, error_stderr, JOB_STDERR_MAX), FI(U8, phase, 0), FI(U32, reduce_total, 0),
-	FI(U32, reduce_done, 0),
+	FI(U32, reduce_done, 0), FI(U64, map_mem, 0), FI(U64, reduce_mem, 0),
+	FI(U64, map_rss, 0), FI(U64, reduce_rss, 0), FI(I64, map_elapsed_ms, 0),
 	/* then by hand: the counters */
 };
 
@@ -288,6 +285,7 @@ static const struct field attempt_log_fields[] = {
 	FA(U32, task, 0), FA(U32, attempt, 0), FIELD_ID(struct job_attempt_log, node),
 	FA(U8, state, 0), FA(I32, exit_status, 0), FA(BOOL, speculative, 0), FA(BOOL, local, 0),
 	FA(I64, elapsed_ms, 0), FA(STR, message, JOB_MSG_MAX), FA(STR, stderr_text, JOB_STDERR_MAX),
+	FA(U64, mem_peak, 0), FA(U64, cmd_rss, 0),
 };
 #undef FL
 #undef FR

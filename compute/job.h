@@ -32,16 +32,20 @@
  *   report:  str job id, u32 task, u32 attempt, u8 state (JOB_A_*), i32 exit status,
  *            u64 bytes in, u64 bytes read locally, u64 bytes out, u64 records,
  *            str message, str stderr tail, u32 lost map task + 1 (0: none),
- *            u32 its attempt, counters (JOB_NCOUNTERS x u64, enum job_counter)
+ *            u32 its attempt, u64 memory peak, u64 command RSS, u32 progress (ppm),
+ *            counters (JOB_NCOUNTERS x u64, enum job_counter)
  *   info:    str id, u8 state (JOB_*), str output, str what, u32 uid, u32 total,
  *            u32 done, u32 running, u32 failed attempts, u32 speculative,
  *            u32 node-local, u32 remote, u64 input bytes, u64 bytes read,
  *            u64 records, u8 flags, i64 submitted (ms since the epoch),
  *            i64 elapsed ms, str error, str error stderr
  *            u8 phase (JOB_PHASE_*), u32 reduce total, u32 reduce done,
+ *            u64 map memory, u64 reduce memory, u64 map RSS, u64 reduce RSS,
+ *            i64 map phase ms,
  *            JOB_NCOUNTERS x u64 counters
  *   attemptlog: u32 task, u32 attempt, str node, u8 state, i32 exit status,
- *            u8 speculative, u8 node-local, i64 elapsed ms, str message, str stderr
+ *            u8 speculative, u8 node-local, i64 elapsed ms, str message, str stderr,
+ *            u64 memory peak, u64 command RSS
  */
 #ifndef DFS_COMPUTE_JOB_H
 #define DFS_COMPUTE_JOB_H
@@ -152,6 +156,9 @@ struct job_report {
 	uint64_t counters[JOB_NCOUNTERS];
 	uint32_t lost_map; /* a reduce could not fetch map task lost_map - 1 (0: none) */
 	uint32_t lost_attempt;
+	uint64_t mem_peak; /* most bytes of records the datanode held for it at once */
+	uint64_t cmd_rss;  /* the largest peak RSS of its commands (wait4), bytes */
+	uint32_t progress; /* a reduce's progress in millionths (copy, merge, reduce) */
 };
 
 struct job_info {
@@ -167,6 +174,9 @@ struct job_info {
 	uint8_t phase; /* JOB_PHASE_* */
 	uint32_t reduce_total, reduce_done;
 	uint64_t counters[JOB_NCOUNTERS];
+	/* the largest over the job's attempts: mem_peak and cmd_rss of maps, of reduces */
+	uint64_t map_mem, reduce_mem, map_rss, reduce_rss;
+	int64_t map_elapsed_ms; /* submit to the last map's end (0: not yet, map-only) */
 };
 
 struct job_attempt_log {
@@ -177,10 +187,11 @@ struct job_attempt_log {
 	bool speculative, local;
 	int64_t elapsed_ms;
 	char *message, *stderr_text;
+	uint64_t mem_peak, cmd_rss;
 };
 
 /* Checks a spec: inputs and output present, a filter, a map or a reduce, a pattern
- * that compiles, known flags, a reduce with reducers >= 1, a built-in combiner, key
+ * that compiles, known flags, a reduce with reducers >= 1, a combiner only with it, key
  * fields >= 1. 0, or -EINVAL with the reason in err. */
 int job_spec_check(const struct job_spec *s, struct buf *err);
 void job_spec_pack(struct buf *b, const struct job_spec *s);

@@ -3,7 +3,8 @@
  * executor.h's): the copy phase fetches partition r of every map as the maps finish
  * (compute/fetch.h; in place when the map ran here), the merge bounds its fan-in
  * (shuffle.h), and the reduce phase feeds the merged records to a built-in (reduce.h)
- * or to the reduce command; the output is written like a map's. The attempt's own
+ * or to the reduce command (`cat`, the identity, writes them itself); the output is
+ * written like a map's. The attempt's own
  * thread, but for cx_update_maps (the namenode link's thread).
  */
 #include "executor_int.h"
@@ -107,6 +108,8 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 		if (!(paths[i] = strdup(path.data)))
 			rc = -ENOMEM;
 		left--;
+		/* progress: the copy phase is the first third */
+		atomic_store(&a->progress, (unsigned)((l->nmaps - left) * 333333ull / l->nmaps));
 	}
 	buf_free(&path);
 	buf_free(&err);
@@ -115,7 +118,7 @@ static int fetch_all(struct attempt *a, const char *dir, char **paths, char *why
 
 /* The reduce phase: merged records to the built-in or the command; counts groups. */
 static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_reducer *red,
-			  struct command *cmd)
+			  struct command *cmd, struct run *r, uint64_t total)
 {
 	const struct job_launch *l = &a->l;
 	struct buf prev = BUF_INIT, batch = BUF_INIT;
@@ -133,6 +136,11 @@ static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_red
 		}
 		if (red) {
 			rc = mr_reducer_line(red, line, len);
+		} else if (!cmd) { /* the identity (`cat`): the merged records are the output */
+			buf_add(&r->out, line, len);
+			buf_addc(&r->out, '\n');
+			if (r->out.len >= OUT_FLUSH)
+				rc = cx_flush_out(r);
 		} else {
 			buf_add(&batch, line, len);
 			buf_addc(&batch, '\n');
@@ -142,7 +150,10 @@ static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_red
 			}
 		}
 		if (!rc && !(records & 1023)) {
-			atomic_store(&a->bytes_in, shuf_merge_bytes(m));
+			uint64_t done = shuf_merge_bytes(m);
+			atomic_store(&a->bytes_in, done);
+			atomic_store(&a->progress, 666666u + (unsigned)(total ? (done < total ? done : total) *
+								      333334ull / total : 0));
 			if (atomic_load(&a->kill))
 				rc = -EINTR;
 		}
@@ -152,6 +163,7 @@ static int reduce_records(struct attempt *a, struct shuf_merge *m, struct mr_red
 	if (!rc && batch.len)
 		rc = cx_feed(cmd, batch.data, batch.len);
 	atomic_store(&a->bytes_in, shuf_merge_bytes(m));
+	cx_max(&a->mem_peak, shuf_merge_mem(m) + batch.cap + prev.cap);
 	atomic_store(&a->records, records);
 	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_RECORDS], records);
 	atomic_store(&a->counters[JOB_C_REDUCE_INPUT_GROUPS], groups);
@@ -173,10 +185,13 @@ void *cx_reduce_main(struct attempt *a)
 	struct shuf_merge *m = NULL;
 	struct mr_reducer *red = NULL;
 	enum mr_builtin b = mr_builtin_parse(l->reduce);
+	/* `--reduce cat` is the identity: no command, the merged records written as they
+	 * come (what cat would print, without two pipes and a process) */
+	bool identity = b == MR_NONE && l->reduce && !strcmp(l->reduce, "cat");
 	int exit_status = -1, rc = paths && shuf_is_job_id(l->job) ? 0 : -EINVAL;
 	if (rc || (rc = cx_connect_client(a, &c, r.why, sizeof r.why)))
 		goto out;
-	if (b == MR_NONE && !x->o.exec) {
+	if (b == MR_NONE && !identity && !x->o.exec) {
 		rc = -EPERM;
 		snprintf(r.why, sizeof r.why, "this datanode runs built-ins only (--no-exec)");
 		goto out;
@@ -202,7 +217,7 @@ void *cx_reduce_main(struct attempt *a)
 			rc = -ENOMEM;
 			goto out;
 		}
-	} else {
+	} else if (!identity) {
 		buf_printf(&scratch, "%s/%s_r%05u_%u", x->o.scratch, l->job, l->partition,
 			   l->attempt);
 		if ((rc = cx_start_command(a, l->reduce, scratch.data, &cmd, r.why, sizeof r.why)))
@@ -217,12 +232,19 @@ void *cx_reduce_main(struct attempt *a)
 		paths[i] = NULL; /* merged away (and freed) */
 	if (!rc)
 		rc = shuf_merge_open((const char *const *)paths, npaths, l->key_fields, &m);
+	uint64_t total = 0; /* the merged runs' bytes: the reduce phase's progress */
+	for (uint32_t i = 0; !rc && i < npaths; i++) {
+		struct stat st;
+		if (!stat(paths[i], &st))
+			total += (uint64_t)st.st_size;
+	}
+	atomic_store(&a->progress, 666666u);
 	if (rc) {
 		snprintf(r.why, sizeof r.why, "cannot merge the map outputs: %s",
 			 rc == -EBADMSG ? "one is corrupt (bad checksum)" : strerror(-rc));
 		goto out;
 	}
-	rc = reduce_records(a, m, red, red ? NULL : &cmd);
+	rc = reduce_records(a, m, red, red || identity ? NULL : &cmd, &r, total);
 	if (rc == -EBADMSG)
 		snprintf(r.why, sizeof r.why, "a map output is corrupt (bad checksum)");
 	if (red) {
@@ -230,7 +252,7 @@ void *cx_reduce_main(struct attempt *a)
 			rc = mr_reducer_finish(red);
 		if (rc == -EINVAL)
 			snprintf(r.why, sizeof r.why, "%s", mr_reducer_error(red));
-	} else {
+	} else if (!identity) {
 		if (!rc)
 			rc = cx_finish_command(&cmd);
 		rc = cx_end_command(a, &cmd, rc, &exit_status, r.why, sizeof r.why);

@@ -428,25 +428,38 @@ static bool runs_slow(const struct late *cand, uint32_t nc, uint32_t n)
 	return false;
 }
 
-/*
- * LATE (Zaharia et al., OSDI'08) over j's map tasks, once each has started: a running
- * attempt's progress is its share of the split read, its rate progress / elapsed, its
- * time left (1 - progress) / rate. Candidates ran at least spec_min, are in the slowest
- * quarter of the rates of the tasks running alone, and would take longer than a fresh
- * copy (the median time of the finished tasks). The one with the longest time left is
- * backed up first, on a free node that runs no candidate itself, while the backups
- * running stay under the cap (a tenth of the slots, at least one).
- */
-static void speculate(struct sched *s, struct sched_job *j, double now)
+/* A running attempt's progress, 0..1: a map's share of its split read; a reduce's as it
+ * reports it (its copy, merge and reduce phases, a third each). */
+static double attempt_progress(const struct sched_task *t, const struct sched_attempt *a)
 {
-	if (j->state != JOB_RUNNING || !j->done || !s->cfg.speculation)
+	double p = t->kind == JOB_K_REDUCE ? a->progress / 1e6
+		   : t->length		   ? (double)a->bytes_in / (double)t->length
+					   : 0;
+	return p > 1 ? 1 : p;
+}
+
+/*
+ * LATE (Zaharia et al., OSDI'08) over j's tasks of one kind: maps once each map has
+ * started, reduces once every map is done and each reduce has started (a reducer
+ * waiting for maps is not slow). A running attempt's rate is progress / elapsed, its
+ * time left (1 - progress) / rate. Candidates ran at least spec_min, are in the slowest
+ * quarter of the rates of the tasks of that kind running alone, and would take longer
+ * than a fresh copy (the median time of the finished tasks of that kind). The one with
+ * the longest time left is backed up first, on a free node that runs no candidate
+ * itself (for maps a replica holder when one is free), while the backups running stay
+ * under the cap (a tenth of the slots, at least one, over both kinds).
+ */
+static void speculate_kind(struct sched *s, struct sched_job *j, uint8_t kind, double now)
+{
+	uint32_t nrunning = 0, slots = 0, spec_running = 0, ndone = 0;
+	if (kind == JOB_K_REDUCE && (j->maps_done < j->nmaps || j->nmaps == j->ntasks))
 		return;
-	uint32_t nmaps_running = 0, slots = 0, spec_running = 0;
 	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
-		if (t->kind == JOB_K_MAP && t->state == SCHED_T_PENDING)
-			return; /* not every map has started */
-		nmaps_running += t->kind == JOB_K_MAP && t->state == SCHED_T_RUNNING;
+		if (t->kind == kind && t->state == SCHED_T_PENDING)
+			return; /* not every task of the kind has started */
+		nrunning += t->kind == kind && t->state == SCHED_T_RUNNING;
+		ndone += t->kind == kind && t->state == SCHED_T_DONE;
 		for (uint32_t k = 0; k < t->nattempts; k++)
 			spec_running += t->attempts[k].state == JOB_A_RUNNING &&
 					t->attempts[k].speculative;
@@ -454,18 +467,18 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 	for (uint32_t n = 0; n < s->nnodes; n++)
 		slots += s->nodes[n].up ? s->nodes[n].slots : 0;
 	uint32_t cap = slots / 10 > 1 ? slots / 10 : 1;
-	if (!nmaps_running || spec_running >= cap)
+	if (!nrunning || !ndone || spec_running >= cap)
 		return;
-	double *d = malloc(j->done * sizeof *d);
-	struct late *c = malloc(nmaps_running * sizeof *c);
+	double *d = malloc(ndone * sizeof *d);
+	struct late *c = malloc(nrunning * sizeof *c);
 	if (!d || !c)
 		goto out;
 	uint32_t nd = 0, nc = 0;
 	for (uint32_t i = 0; i < j->ntasks; i++) {
 		struct sched_task *t = &j->tasks[i];
-		if (t->kind != JOB_K_MAP)
+		if (t->kind != kind)
 			continue;
-		if (t->state == SCHED_T_DONE && t->winner >= 0 && nd < j->done) {
+		if (t->state == SCHED_T_DONE && t->winner >= 0 && nd < ndone) {
 			struct sched_attempt *w = &t->attempts[t->winner];
 			d[nd++] = w->end - w->start;
 		}
@@ -481,8 +494,7 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 		if (nrun != 1)
 			continue; /* backed up already */
 		double el = now - only->start;
-		double p = t->length ? (double)only->bytes_in / (double)t->length : 0;
-		p = p > 1 ? 1 : p;
+		double p = attempt_progress(t, only);
 		double rate = el > 0 ? p / el : 0;
 		c[nc++] = (struct late){t, only, rate, rate > 0 ? (1 - p) / rate : 1e300};
 	}
@@ -502,7 +514,9 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 	for (uint32_t i = 0; i < ns && spec_running < cap; i++) {
 		struct sched_task *t = c[i].t;
 		/* a free slot on a node that is not slow, on a replica holder when there is one */
-		uint32_t nh = s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS);
+		uint32_t nh = kind == JOB_K_MAP
+				      ? s->ops.holders(s->ops.arg, t->block, h, SCHED_MAX_HOLDERS)
+				      : 0;
 		uint32_t best = SCHED_NO_NODE;
 		bool best_local = false;
 		for (uint32_t n = 0; n < s->nnodes; n++) {
@@ -524,6 +538,15 @@ static void speculate(struct sched *s, struct sched_job *j, double now)
 out:
 	free(d);
 	free(c);
+}
+
+static void speculate(struct sched *s, struct sched_job *j, double now)
+{
+	if (j->state != JOB_RUNNING || !j->done || !s->cfg.speculation)
+		return;
+	speculate_kind(s, j, JOB_K_MAP, now);
+	if (j->state == JOB_RUNNING)
+		speculate_kind(s, j, JOB_K_REDUCE, now);
 }
 
 static void requeue_if_idle(struct sched_job *j, struct sched_task *t);
@@ -672,6 +695,8 @@ static void attempt_succeeded(struct sched *s, struct sched_job *j, struct sched
 		j->maps_done++;
 	else
 		j->reduce_done++;
+	if (t->kind == JOB_K_MAP && j->maps_done == j->nmaps && j->nmaps < j->ntasks)
+		j->maps_ended = now; /* the last map (again, after a lost output re-ran) */
 	for (int c = 0; c < JOB_NCOUNTERS; c++)
 		j->counters[c] += a->counters[c];
 	j->records += a->records;
@@ -704,6 +729,9 @@ void sched_report(struct sched *s, uint32_t node, const struct job_report *r, do
 	a->records = r->records;
 	a->exit_status = r->exit_status;
 	memcpy(a->counters, r->counters, sizeof a->counters);
+	a->mem_peak = r->mem_peak;
+	a->cmd_rss = r->cmd_rss;
+	a->progress = r->progress > 1000000 ? 1000000 : r->progress;
 	if (r->state == JOB_A_RUNNING)
 		return;
 	set_str(&a->stderr_tail, r->stderr_tail);
@@ -906,5 +934,17 @@ void sched_job_info(const struct sched_job *j, double now, struct job_info *i)
 		   : j->maps_done < j->nmaps ? JOB_PHASE_MAP : JOB_PHASE_REDUCE;
 	i->reduce_total = j->ntasks - j->nmaps;
 	i->reduce_done = j->reduce_done;
+	i->map_elapsed_ms = j->maps_ended > 0 ? (int64_t)((j->maps_ended - j->submitted) * 1000) : 0;
 	memcpy(i->counters, j->counters, sizeof i->counters);
+	for (uint32_t k = 0; k < j->ntasks; k++) {
+		const struct sched_task *t = &j->tasks[k];
+		bool map = t->kind == JOB_K_MAP;
+		for (uint32_t n = 0; n < t->nattempts; n++) {
+			const struct sched_attempt *a = &t->attempts[n];
+			uint64_t *mem = map ? &i->map_mem : &i->reduce_mem;
+			uint64_t *rss = map ? &i->map_rss : &i->reduce_rss;
+			*mem = a->mem_peak > *mem ? a->mem_peak : *mem;
+			*rss = a->cmd_rss > *rss ? a->cmd_rss : *rss;
+		}
+	}
 }

@@ -16,12 +16,16 @@
  * silent for task_timeout) is retried on another node, avoiding the nodes it failed
  * on, until a task has failed task_attempts times: then the job fails, naming the task,
  * the node and the reason. Speculation is LATE's (Zaharia et al., OSDI'08; see
- * speculate()): once every map has started, a map attempt running alone for spec_min
- * or more whose progress rate is in the slowest quarter and whose estimated time left
- * exceeds the median time of the finished maps gets a backup -- the longest time left
- * first, never on a node that runs such a slow attempt itself, while the backups running
- * number under a tenth of the slots (at least one); the first attempt to succeed wins and
- * the others are killed.
+ * speculate_kind()), for maps once every map has started and for reduces once every map
+ * is done and every reduce has started: an attempt running alone for spec_min or more
+ * whose progress rate (a map: its split read; a reduce: its report's progress over the
+ * copy, merge and reduce phases) is in the slowest quarter of its kind and whose
+ * estimated time left exceeds the median time of the finished tasks of its kind gets a
+ * backup -- the longest time left first, never on a node that runs such a slow attempt
+ * itself, while the backups running number under a tenth of the slots (at least one);
+ * the first attempt to succeed wins and the others are killed (each attempt writes its
+ * own temporary output, and only the winner's is renamed into place: exactly one
+ * part file per task).
  *
  * MapReduce jobs (spec.reduce set): tasks of kind JOB_K_MAP come first, then one
  * JOB_K_REDUCE task per partition. A reduce task is placed once reduce_slowstart of the
@@ -40,9 +44,8 @@
  *     is still its winner, runs again; this counts against the map (its node is
  *     avoided), so a node whose outputs cannot be fetched fails the job after
  *     task_attempts tries instead of looping.
- * The reduce tasks then wait until the maps are done again. Speculation covers map
- * tasks only. Task states: PENDING -> RUNNING (launch) -> DONE (attempt_succeeded);
- * RUNNING -> PENDING (attempt_failed, no attempt left running); DONE -> PENDING (a map
+ * The reduce tasks then wait until the maps are done again. Task states: PENDING ->
+ * RUNNING (launch) -> DONE (attempt_succeeded); RUNNING -> PENDING (attempt_failed, no attempt left running); DONE -> PENDING (a map
  * whose output was lost: map_output_lost).
  */
 #ifndef DFS_COMPUTE_SCHEDULER_H
@@ -67,6 +70,8 @@ struct sched_attempt {
 	int32_t exit_status;
 	uint64_t bytes_in, bytes_local, records;
 	uint64_t counters[JOB_NCOUNTERS];
+	uint64_t mem_peak, cmd_rss;
+	uint32_t progress; /* a reduce's, in millionths (its report's) */
 	char *message, *stderr_tail;
 };
 
@@ -105,6 +110,7 @@ struct sched_job {
 	uint32_t nmaps, maps_done, reduce_done; /* reduce tasks: ntasks - nmaps */
 	uint64_t counters[JOB_NCOUNTERS];       /* summed over the winning attempts */
 	double submitted, ended; /* scheduler time (seconds) */
+	double maps_ended;       /* when the last map finished (0: not yet, or a map-only job) */
 	int64_t submitted_ms;    /* wall clock, ms since the epoch */
 	double skip_since;       /* waiting for a node-local slot since (< 0: not waiting) */
 	char *error, *error_stderr;

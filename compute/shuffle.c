@@ -171,8 +171,11 @@ struct source {
 	struct shuf_reader r;
 	const char *line;
 	size_t len, klen;
+	uint64_t pfx; /* the key's first 8 bytes (key_prefix): most comparisons end there */
 	uint32_t index;
 };
+
+static uint64_t key_prefix(const char *k, size_t kl);
 
 struct shuf_merge {
 	uint32_t key_fields;
@@ -185,6 +188,8 @@ struct shuf_merge {
 static bool less(const struct shuf_merge *m, uint32_t a, uint32_t b)
 {
 	const struct source *x = &m->src[a], *y = &m->src[b];
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx;
 	int c = mr_key_cmp(x->line, x->klen, y->line, y->klen);
 	return c ? c < 0 : x->index < y->index;
 }
@@ -211,8 +216,10 @@ static int advance(struct shuf_merge *m, uint32_t i)
 {
 	struct source *s = &m->src[i];
 	int rc = shuf_reader_next(&s->r, &s->line, &s->len);
-	if (rc == 1)
+	if (rc == 1) {
 		s->klen = mr_key_len(s->line, s->len, m->key_fields);
+		s->pfx = key_prefix(s->line, s->klen);
+	}
 	return rc;
 }
 
@@ -268,6 +275,14 @@ int shuf_merge_next(struct shuf_merge *m, const char **line, size_t *len)
 	*len = s->len;
 	m->last = (int32_t)m->heap[0];
 	return 1;
+}
+
+uint64_t shuf_merge_mem(const struct shuf_merge *m)
+{
+	uint64_t b = sizeof *m + m->n * (sizeof *m->src + sizeof *m->heap);
+	for (uint32_t i = 0; i < m->n; i++)
+		b += m->src[i].r.frame.cap;
+	return b;
 }
 
 uint64_t shuf_merge_bytes(const struct shuf_merge *m)
@@ -387,10 +402,10 @@ int shuf_merge_files(char **paths, uint32_t *np, uint32_t fanin, uint32_t key_fi
 /* ---------- the map collector ---------- */
 
 struct rec {
-	uint64_t off; /* in data */
+	uint64_t pfx; /* the key's first 8 bytes, big-endian, zero-padded: the sort key */
+	uint32_t off; /* in data (a record starts below the limit, at most 2 GiB) */
 	uint32_t len, klen;
 	uint32_t part;
-	uint32_t pad;
 };
 
 /* A key in the combining table (with a combiner): its partial answer so far. */
@@ -419,6 +434,10 @@ struct shuf_map {
 	bool *has;          /* [spill * nparts + part]: that spill run exists */
 	size_t caphas;
 	bool finished, failed;
+	bool in_cmd;        /* a command combiner runs: spills are plain */
+	struct buf cmd_carry; /* its unfinished output line */
+	uint64_t limit;     /* bytes buffered before a spill */
+	uint64_t peak, aside; /* most bytes held at once; the spill being combined */
 	struct shuf_counters c;
 	struct buf why;
 };
@@ -454,23 +473,117 @@ struct shuf_map *shuf_map_new(const struct shuf_map_opts *o)
 		return NULL;
 	}
 	m->o.bounds = m->bounds_blob;
+	if (m->o.sort_buffer > SHUF_SORT_BUFFER_MAX)
+		m->o.sort_buffer = SHUF_SORT_BUFFER_MAX;
+	m->limit = m->o.cmd && !m->o.combine ? m->o.sort_buffer / 2 : m->o.sort_buffer;
 	buf_init(&m->data);
 	buf_init(&m->carry);
 	buf_init(&m->why);
+	buf_init(&m->cmd_carry);
 	return m;
 }
 
-static int rec_cmp(const void *pa, const void *pb, void *arg)
+/* The sort key of a key: its first 8 bytes as a big-endian number, zero-padded. Keys
+ * whose prefixes differ compare as their prefixes do (a shorter key pads with zeros,
+ * and a shorter prefix sorts first); equal prefixes need the whole keys. */
+static uint64_t key_prefix(const char *k, size_t kl)
 {
-	const struct shuf_map *sort_map = arg;
-	const struct rec *a = pa, *b = pb;
-	if (a->part != b->part)
-		return a->part < b->part ? -1 : 1;
-	const char *d = sort_map->data.data;
+	uint8_t b[8] = {0};
+	memcpy(b, k, kl < 8 ? kl : 8);
+	return be64_get(b);
+}
+
+/* Records a, b (of the same partition and prefix): key bytes, then position. */
+static int rec_full_cmp(const char *d, const struct rec *a, const struct rec *b)
+{
 	int c = mr_key_cmp(d + a->off, a->klen, d + b->off, b->klen);
 	if (c)
 		return c;
 	return a->off < b->off ? -1 : a->off > b->off; /* position: stable */
+}
+
+static int rec_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct rec *a = pa, *b = pb;
+	if (a->pfx != b->pfx)
+		return a->pfx < b->pfx ? -1 : 1;
+	return rec_full_cmp(arg, a, b);
+}
+
+/* Sorts r[0..n) of one partition by (key, position): most-significant-byte radix on the
+ * prefix's bytes from byte `byte`, small groups and groups whose prefixes are all equal
+ * by comparison. tmp has room for n records. */
+static void radix_sort(const char *d, struct rec *r, struct rec *tmp, size_t n, int byte)
+{
+	if (n < 2)
+		return;
+	if (n <= 32 || byte >= 8) {
+		if (byte >= 8) { /* same 8-byte prefix: whole keys decide */
+			qsort_r(r, n, sizeof *r, rec_cmp, (void *)d);
+			return;
+		}
+		for (size_t i = 1; i < n; i++) { /* insertion sort: stable, tiny */
+			struct rec x = r[i];
+			size_t j = i;
+			while (j && rec_cmp(&r[j - 1], &x, (void *)d) > 0) {
+				r[j] = r[j - 1];
+				j--;
+			}
+			r[j] = x;
+		}
+		return;
+	}
+	size_t cnt[256] = {0}, pos[256];
+	int shift = 56 - 8 * byte;
+	for (size_t i = 0; i < n; i++)
+		cnt[(r[i].pfx >> shift) & 0xff]++;
+	size_t p = 0;
+	for (int b = 0; b < 256; b++) {
+		if (cnt[b] == n) { /* every record has this byte: on to the next */
+			radix_sort(d, r, tmp, n, byte + 1);
+			return;
+		}
+		pos[b] = p;
+		p += cnt[b];
+	}
+	for (size_t i = 0; i < n; i++) /* stable distribution */
+		tmp[pos[(r[i].pfx >> shift) & 0xff]++] = r[i];
+	memcpy(r, tmp, n * sizeof *r);
+	for (size_t b = 0, start = 0; b < 256; start += cnt[b], b++)
+		radix_sort(d, r + start, tmp, cnt[b], byte + 1);
+}
+
+/* Sorts the buffered records by (partition, key, position): a counting sort by
+ * partition (stable), then each partition by radix_sort. */
+static int sort_records(struct shuf_map *m)
+{
+	size_t n = m->nrecs;
+	struct rec *tmp = malloc((n ? n : 1) * sizeof *tmp);
+	size_t *cnt = calloc((size_t)m->o.nparts + 1, sizeof *cnt);
+	if (!tmp || !cnt) {
+		free(tmp);
+		free(cnt);
+		return -ENOMEM;
+	}
+	if (m->o.nparts > 1) {
+		for (size_t i = 0; i < n; i++)
+			cnt[m->recs[i].part + 1]++;
+		for (uint32_t p = 0; p < m->o.nparts; p++)
+			cnt[p + 1] += cnt[p];
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[m->recs[i].part]++] = m->recs[i];
+		memcpy(m->recs, tmp, n * sizeof *tmp);
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && m->recs[j].part == m->recs[i].part)
+			j++;
+		radix_sort(m->data.data, m->recs + i, tmp, j - i, 0);
+		i = j;
+	}
+	free(tmp);
+	free(cnt);
+	return 0;
 }
 
 static void run_name(const struct shuf_map *m, uint32_t spill, uint32_t part, struct buf *out)
@@ -523,8 +636,11 @@ static int close_run(struct shuf_map *m, struct shuf_writer *w, int rc)
 /* Sorts the buffered records and writes one run per non-empty partition. */
 static int spill_records(struct shuf_map *m)
 {
-	qsort_r(m->recs, m->nrecs, sizeof *m->recs, rec_cmp, m);
-	int s = new_spill(m), rc = s < 0 ? s : 0;
+	int rc = sort_records(m);
+	if (rc)
+		return rc;
+	int s = new_spill(m);
+	rc = s < 0 ? s : 0;
 	for (size_t i = 0; i < m->nrecs && !rc;) {
 		uint32_t part = m->recs[i].part;
 		struct shuf_writer w;
@@ -579,15 +695,128 @@ static int spill_table(struct shuf_map *m)
 	return rc;
 }
 
+/* Bytes of records and indexes the collector holds now (the sort's temporary index
+ * counted in: sort_records). */
+static void note_peak(struct shuf_map *m)
+{
+	uint64_t used = m->data.len + m->nrecs * 2 * sizeof(struct rec) +
+			m->nents * sizeof(struct cent) + m->nslots * sizeof(uint32_t) +
+			m->carry.len + m->cmd_carry.len + m->aside;
+	if (used > m->peak)
+		m->peak = used;
+}
+
+static int spill_cmd(struct shuf_map *m);
+
 /* Writes what is buffered as sorted runs (through the combiner when there is one). */
 static int spill(struct shuf_map *m)
 {
 	if (!m->nrecs && !m->nents)
 		return 0;
-	int rc = m->o.combine ? spill_table(m) : spill_records(m);
+	note_peak(m);
+	int rc = m->o.combine ? spill_table(m)
+		 : m->o.cmd && !m->in_cmd ? spill_cmd(m) : spill_records(m);
 	buf_reset(&m->data);
 	return rc;
 }
+
+static int buffer_record(struct shuf_map *m, const char *line, size_t len);
+
+/* One partition's sorted records through the command combiner; its output comes back
+ * through shuf_map_combined into m's (now empty) buffer. */
+static int combine_part(struct shuf_map *m, const char *d, const struct rec *r, size_t n)
+{
+	void *h = NULL;
+	int rc = m->o.cmd->start(m->o.cmd->arg, &h);
+	if (rc) {
+		buf_printf(&m->why, "cannot start the combiner: %s", strerror(-rc));
+		return rc;
+	}
+	struct buf batch = BUF_INIT;
+	for (size_t i = 0; i < n && !rc; i++) {
+		buf_add(&batch, d + r[i].off, r[i].len);
+		buf_addc(&batch, '\n');
+		if (batch.len >= SHUF_FRAME * 4 || i + 1 == n) {
+			rc = m->o.cmd->feed(h, batch.data, batch.len);
+			buf_reset(&batch);
+		}
+	}
+	buf_free(&batch);
+	struct buf why = BUF_INIT;
+	int frc = m->o.cmd->finish(h, &why); /* reaps it, error or not */
+	if (!rc && !frc && m->cmd_carry.len) { /* an unterminated last line */
+		rc = buffer_record(m, m->cmd_carry.data, m->cmd_carry.len);
+		m->c.combine_out++;
+	}
+	buf_reset(&m->cmd_carry);
+	if (!rc && frc)
+		rc = frc;
+	if (rc && why.len)
+		buf_printf(&m->why, "combiner: %s", why.data);
+	buf_free(&why);
+	m->c.combine_in += n;
+	return rc;
+}
+
+/* A spill through a command combiner: the buffer is sorted and set aside, the command
+ * runs over each partition, and its output, collected again (partitioned, sorted),
+ * spills as plain runs. Each buffer has half of sort_buffer (m->limit). */
+static int spill_cmd(struct shuf_map *m)
+{
+	int rc = sort_records(m);
+	if (rc)
+		return rc;
+	struct buf data = m->data;
+	struct rec *recs = m->recs;
+	size_t n = m->nrecs;
+	buf_init(&m->data);
+	m->recs = NULL;
+	m->nrecs = m->caprecs = 0;
+	m->aside = data.len + n * 2 * sizeof *recs;
+	m->in_cmd = true;
+	for (size_t i = 0; i < n && !rc;) {
+		size_t j = i;
+		while (j < n && recs[j].part == recs[i].part)
+			j++;
+		rc = combine_part(m, data.data, recs + i, j - i);
+		i = j;
+	}
+	m->aside = 0;
+	buf_free(&data);
+	free(recs);
+	if (!rc)
+		rc = spill(m); /* plain, as in_cmd is set */
+	m->in_cmd = false;
+	return rc;
+}
+
+int shuf_map_combined(struct shuf_map *m, const char *data, size_t len)
+{
+	int rc = 0;
+	while (len && !rc) {
+		const char *nl = memchr(data, '\n', len);
+		if (!nl) {
+			buf_add(&m->cmd_carry, data, len);
+			break;
+		}
+		size_t n = (size_t)(nl - data);
+		if (m->cmd_carry.len) {
+			buf_add(&m->cmd_carry, data, n);
+			rc = buffer_record(m, m->cmd_carry.data, m->cmd_carry.len);
+			buf_reset(&m->cmd_carry);
+		} else {
+			rc = buffer_record(m, data, n);
+		}
+		m->c.combine_out++;
+		data += n + 1;
+		len -= n + 1;
+	}
+	return rc;
+}
+
+uint64_t shuf_map_peak(const struct shuf_map *m) { return m->peak; }
+
+const char *shuf_map_why(const struct shuf_map *m) { return m->why.data; }
 
 /* The table's entry for key (hash h), or NULL. */
 static struct cent *lookup(struct shuf_map *m, const char *key, size_t klen, uint64_t h)
@@ -662,14 +891,14 @@ static int combine_record(struct shuf_map *m, const char *line, size_t len)
 	return 0;
 }
 
-static int add_record(struct shuf_map *m, const char *line, size_t len)
+/* Buffers one record (a map's, or a command combiner's), spilling first when full. */
+static int buffer_record(struct shuf_map *m, const char *line, size_t len)
 {
 	if (len > UINT32_MAX)
 		return -E2BIG;
-	if (m->o.combine)
-		return combine_record(m, line, len);
-	uint64_t used = m->data.len + m->nrecs * sizeof(struct rec);
-	if (m->nrecs && used + len + sizeof(struct rec) > m->o.sort_buffer) {
+	/* each record's index entry counts twice: the sort's temporary copy */
+	uint64_t used = m->data.len + m->nrecs * 2 * sizeof(struct rec);
+	if (m->nrecs && used + len + 2 * sizeof(struct rec) > m->limit) {
 		int rc = spill(m);
 		if (rc)
 			return rc;
@@ -679,10 +908,20 @@ static int add_record(struct shuf_map *m, const char *line, size_t len)
 	uint32_t klen = (uint32_t)mr_key_len(line, len, m->o.key_fields);
 	uint32_t part = m->bounds.n ? mr_partition_range(&m->bounds, line, klen)
 				    : mr_partition(line, klen, m->o.nparts);
-	m->recs[m->nrecs++] = (struct rec){m->data.len, (uint32_t)len, klen, part, 0};
+	m->recs[m->nrecs++] =
+		(struct rec){key_prefix(line, klen), (uint32_t)m->data.len, (uint32_t)len, klen, part};
 	buf_add(&m->data, line, len);
-	m->c.records_out++;
 	return 0;
+}
+
+static int add_record(struct shuf_map *m, const char *line, size_t len)
+{
+	if (len > UINT32_MAX)
+		return -E2BIG;
+	if (m->o.combine)
+		return combine_record(m, line, len);
+	m->c.records_out++;
+	return buffer_record(m, line, len);
 }
 
 int shuf_map_add(struct shuf_map *m, const char *data, size_t len)
@@ -786,6 +1025,7 @@ void shuf_map_free(struct shuf_map *m)
 	buf_free(&m->data);
 	buf_free(&m->carry);
 	buf_free(&m->why);
+	buf_free(&m->cmd_carry);
 	free(m->recs);
 	free(m->ents);
 	free(m->slots);

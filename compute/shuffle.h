@@ -22,11 +22,17 @@
  *     one partial answer per key instead (in-map combining: a word count buffers its
  *     distinct words, not every word), spilled sorted by (partition, key) as
  *     `key<TAB>partial` lines
+ *   With a command combiner (opts.cmd) a spill sorts the buffer, moves it aside and
+ *   runs the command once per non-empty partition over its records; the command's
+ *   output lines are collected (partitioned again, sorted) into a second buffer, which
+ *   spills as plain runs; each buffer then gets half of sort_buffer.
  *   FILLING --shuf_map_finish--> the last spill, then each partition's spills merged
  *     (fan-in bounded, multi-pass) into its final run <base>.p<R>, an empty run for an
  *     empty partition; spills removed --> DONE
  *   any --error--> FAILED (shuf_map_free removes whatever it wrote)
- * The buffer holds the records' bytes plus a 24-byte index entry each (combining: the
+ * The buffer holds the records' bytes plus twice a 24-byte index entry each (the entry
+ * and its copy while the spill sorts: by partition, then a radix sort of the key's first
+ * 8 bytes, comparisons only among equal prefixes) (combining: the
  * keys, the extremes' texts, and about 70 bytes of table per key); a record larger
  * than sort_buffer is still taken (alone), so memory is bounded by sort_buffer plus the
  * longest record.
@@ -44,6 +50,7 @@
 #define SHUF_FRAME (64u * 1024u)  /* payload bytes per frame (whole records) */
 #define SHUF_FRAME_MAX (1u << 30) /* a longer frame is corrupt */
 #define SHUF_FANIN 16             /* runs merged at once */
+#define SHUF_SORT_BUFFER_MAX (2ull << 30) /* a larger sort_buffer is taken as this */
 
 /* ---------- run files ---------- */
 
@@ -91,6 +98,9 @@ int shuf_merge_open(const char *const *paths, uint32_t n, uint32_t key_fields,
 int shuf_merge_next(struct shuf_merge *m, const char **line, size_t *len);
 /* Input bytes read so far. */
 uint64_t shuf_merge_bytes(const struct shuf_merge *m);
+/* Bytes the merge holds (its sources' frames: about SHUF_FRAME, or the longest record,
+ * each). */
+uint64_t shuf_merge_mem(const struct shuf_merge *m);
 void shuf_merge_close(struct shuf_merge *m);
 
 /*
@@ -111,6 +121,20 @@ int shuf_merge_files(char **paths, uint32_t *n, uint32_t fanin, uint32_t key_fie
 
 /* ---------- the map collector ---------- */
 
+/*
+ * A command combiner (shuf_map_opts.cmd): the collector runs it over each sorted
+ * partition of each spill. start begins one run of the command (*h: its handle);
+ * feed gives it whole lines; finish ends its input and waits for it to exit (0, or
+ * -errno with the reason in why). Meanwhile the command's stdout must go to
+ * shuf_map_combined(m, ...) (feed and finish drain it). The caller's thread.
+ */
+struct shuf_cmd_ops {
+	void *arg;
+	int (*start)(void *arg, void **h);
+	int (*feed)(void *h, const char *data, size_t len);
+	int (*finish)(void *h, struct buf *why);
+};
+
 struct shuf_map_opts {
 	const char *base;     /* files are <base>.s<K>.p<R> (spills), <base>.p<R> (final) */
 	uint32_t nparts;      /* reducers, >= 1 */
@@ -120,6 +144,8 @@ struct shuf_map_opts {
 	uint32_t fanin;       /* 0: SHUF_FANIN */
 	const char *bounds;   /* range partitions: the boundary blob (reduce.h); NULL or
 				 "": hash partitions */
+	const struct shuf_cmd_ops *cmd; /* a command combiner (combine MR_NONE), or NULL;
+				 borrowed for the collector's life */
 };
 
 struct shuf_counters {
@@ -139,6 +165,13 @@ int shuf_map_add(struct shuf_map *m, const char *data, size_t len);
 /* Ends the input (an unterminated last line is a record) and writes the final runs.
  * 0 or -errno; why has the reason (a combiner's error). */
 int shuf_map_finish(struct shuf_map *m, struct buf *why);
+/* A command combiner's output bytes (any split), while it runs (shuf_cmd_ops). Its
+ * lines are partitioned again and spilled sorted like map output. 0 or -errno. */
+int shuf_map_combined(struct shuf_map *m, const char *data, size_t len);
+/* The most bytes the collector held at once (its buffers and tables). */
+uint64_t shuf_map_peak(const struct shuf_map *m);
+/* Why it failed, when it knows more than an errno ("" otherwise; lives as long as m). */
+const char *shuf_map_why(const struct shuf_map *m);
 /* The counters so far. */
 void shuf_map_counters(const struct shuf_map *m, struct shuf_counters *out);
 /* Frees m; unless it finished, removes every file it wrote. */

@@ -604,6 +604,8 @@ int nn_jobs_logs(struct nn_jobs *j, const char *id, int32_t task, struct buf *ou
 						  a->start) * 1000);
 			l.message = a->message;
 			l.stderr_text = a->stderr_tail;
+			l.mem_peak = a->mem_peak;
+			l.cmd_rss = a->cmd_rss;
 			job_attempt_log_pack(out, &l);
 		}
 	}

@@ -126,6 +126,25 @@ static void job_row(void *arg, const struct job_info *ji)
 	buf_adds(o, "</td></tr>");
 }
 
+/* A MapReduce job's phase, reducers and counters (Hadoop's counters page, in a row). */
+static void counter_row(void *arg, const struct job_info *ji)
+{
+	struct buf *o = arg;
+	if (!ji->reduce_total)
+		return;
+	char a[32], b[32], c[32];
+	buf_adds(o, "<tr><td>");
+	html_esc(o, ji->id);
+	buf_printf(o, "</td><td>%s</td><td>%u/%u</td><td>%u/%u</td>", job_phase_name(ji->phase),
+		   ji->done - ji->reduce_done, ji->total - ji->reduce_total, ji->reduce_done,
+		   ji->reduce_total);
+	for (int k = 0; k < JOB_NCOUNTERS; k++)
+		buf_printf(o, "<td>%llu</td>", (unsigned long long)ji->counters[k]);
+	buf_printf(o, "<td>%s</td><td>%s</td><td>%s</td></tr>", human(ji->map_mem, a),
+		   human(ji->reduce_mem, b),
+		   human(ji->map_rss > ji->reduce_rss ? ji->map_rss : ji->reduce_rss, c));
+}
+
 static void count_job(void *arg, const struct job_info *ji)
 {
 	uint32_t *by_state = arg;
@@ -181,6 +200,16 @@ static void status_html(struct nn_server *s, struct buf *o)
 		    "<th>tasks done</th><th>node-local</th><th>failed attempts</th><th>seconds</th>"
 		    "<th>output</th></tr>");
 	nn_jobs_each(s->jobs, job_row, o);
+	buf_adds(o, "</table><h2>MapReduce counters</h2><table id=\"counters\"><tr><th>job</th>"
+		    "<th>phase</th><th>maps done</th><th>reducers done</th>");
+	for (int k = 0; k < JOB_NCOUNTERS; k++) {
+		buf_adds(o, "<th>");
+		buf_adds(o, job_counter_name(k));
+		buf_adds(o, "</th>");
+	}
+	buf_adds(o, "<th>map peak memory</th><th>reduce peak memory</th>"
+		    "<th>command peak RSS</th></tr>");
+	nn_jobs_each(s->jobs, counter_row, o);
 	buf_adds(o, "</table><p><a href=\"/api/status\">/api/status</a> &middot; "
 		    "<a href=\"/metrics\">/metrics</a></p></body></html>\n");
 }

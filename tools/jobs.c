@@ -220,6 +220,13 @@ int cmd_run(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (is_unknown_builtin(s.combine)) {
+		cli_error(NULL, "unknown built-in combiner '%s': the built-ins are count, sum, min "
+				"and max (a command must be a program on the tasks' PATH)",
+			  s.combine);
+		status = 2;
+		goto out;
+	}
 	if (job_spec_check(&s, &err)) {
 		cli_error(NULL, "%s", err.data);
 		fprintf(stderr, "try 'dfs run --help'\n");
@@ -329,6 +336,15 @@ static void info_json(struct buf *o, const struct job_info *i)
 			  i->counters[JOB_C_SHUFFLE_BYTES_LOCAL] + i->counters[JOB_C_SHUFFLE_BYTES_REMOTE]);
 		buf_addc(o, '}');
 	}
+	if (mr) /* seconds from submission to the last map's end (0: maps still run) */
+		json_kdbl(o, "map_elapsed", i->map_elapsed_ms / 1000.0);
+	json_key(o, "peak_memory"); /* the largest over the attempts, bytes */
+	buf_addc(o, '{');
+	json_ku64(o, "map", i->map_mem);
+	json_ku64(o, "reduce", i->reduce_mem);
+	json_ku64(o, "map_command_rss", i->map_rss);
+	json_ku64(o, "reduce_command_rss", i->reduce_rss);
+	buf_addc(o, '}');
 	json_ku64(o, "node_local", i->node_local);
 	json_ku64(o, "remote", i->remote);
 	json_kstr(o, "output", i->output);
@@ -414,8 +430,15 @@ static int job_logs(struct dfs_client *c, const char *id, int32_t task)
 		       a.node[0] ? a.node : "?", job_state_name(a.state));
 		if (a.exit_status >= 0)
 			printf(", exit status %d", a.exit_status);
-		printf(", %.2f s%s%s%s%s\n", a.elapsed_ms / 1000.0, a.local ? ", node-local" : ", remote read",
-		       a.speculative ? ", speculative" : "", a.message[0] ? ": " : "", a.message);
+		printf(", %.2f s%s%s", a.elapsed_ms / 1000.0, a.local ? ", node-local" : ", remote read",
+		       a.speculative ? ", speculative" : "");
+		if (a.mem_peak || a.cmd_rss) {
+			char mem[32], rss[32];
+			cli_size(a.mem_peak, true, mem);
+			cli_size(a.cmd_rss, true, rss);
+			printf(", memory %s, command RSS %s", mem, rss);
+		}
+		printf("%s%s\n", a.message[0] ? ": " : "", a.message);
 		if (a.stderr_text[0]) {
 			fputs(a.stderr_text, stdout);
 			if (a.stderr_text[strlen(a.stderr_text) - 1] != '\n')
@@ -486,6 +509,13 @@ int cmd_job(int argc, char **argv)
 					for (int k = 0; k < JOB_NCOUNTERS; k++)
 						printf("  %-24s %" PRIu64 "\n", job_counter_name(k),
 						       i.counters[k]);
+					char mm[32], rm[32], mr[32], rr[32];
+					cli_size(i.map_mem, true, mm);
+					cli_size(i.reduce_mem, true, rm);
+					cli_size(i.map_rss, true, mr);
+					cli_size(i.reduce_rss, true, rr);
+					printf("peak memory  map %s (command RSS %s), reduce %s (command "
+					       "RSS %s)\n", mm, mr, rm, rr);
 				}
 				if (i.error[0])
 					printf("error      %s\n", i.error);

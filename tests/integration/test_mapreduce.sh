@@ -10,7 +10,10 @@
 # (reducers held by the test-only setting test_hold_reduces, the job's state polled):
 # its maps run again and the answer is unchanged; the same for a map output corrupted
 # on disk (caught by its checksum), a reduce command failing on one node, and a
-# reducer's node killed mid-reduce; and slow start (reducers copying while a map runs).
+# reducer's node killed mid-reduce; and slow start (reducers copying while a map runs);
+# a command combiner (`uniq -c | awk`, same answer, its counters, its failure named);
+# the status page's counters table; each task's peak memory within its bound; a slow
+# reducer backed up by LATE on another node (the slow one killed, one part per reducer).
 source "$(dirname "$0")/lib.sh"
 HOLD=$T/hold-reduces
 start_cluster -o block_size=64K -o sort_buffer=64K -o locality_delay=0.2 \
@@ -84,6 +87,55 @@ groups=$(json 'd["counters"]["reduce_input_groups"]' <<<"$c")
 [ "$groups" -eq "$(wc -l <"$T/want.wc")" ] && ok "reduce input groups = distinct words" ||
 	fail "reduce_input_groups $groups"
 
+# ---------- a command combiner, run on each spill ----------
+COMB='uniq -c | awk '\''{printf "%s\t%d\n", $2, $1}'\'
+for r in 1 3; do
+	check "word count, combine 'uniq -c | awk', sum x $r" dfs run -q --input /words.txt \
+		--output /o/wcs$r --map 'tr -s " " "\n"' --combine "$COMB" --reduce sum --reducers $r
+	[ "$(dfs cat /o/wcs$r/part-r-* | as_uniq | md5sum)" = "$WANT_SORTED" ] &&
+		ok "... a command combiner, the same answer" || fail "word count with a command combiner x $r differs"
+done
+c=$(dfs job status "$(last_job)" --json)
+[ "$(json 'd["counters"]["combine_input_records"] == d["counters"]["map_output_records"] > d["counters"]["combine_output_records"] == d["counters"]["reduce_input_records"] > 0' <<<"$c")" = True ] &&
+	ok "... it combined (combine input = map output > combine output = reduce input)" ||
+	fail "command combiner counters: $c"
+if dfs run -q --input /words.txt --output /o/badcomb --map 'tr -s " " "\n"' \
+	--combine 'exit 5' --reduce count 2>"$T/badcomb.err"; then
+	fail "a combiner that fails did not fail the job"
+else
+	grep -q 'combiner' "$T/badcomb.err" && grep -q 'status 5' "$T/badcomb.err" &&
+		ok "a combiner that fails fails the job, naming it and its exit status" ||
+		fail "combiner failure: $(cat "$T/badcomb.err")"
+fi
+
+# ---------- the status page: the MapReduce counters ----------
+web=$(dfs local status --json | json 'd["namenode"]["http"]')
+mor=$(status "$id" 'd["counters"]["map_output_records"]')
+python3 - "http://$web/" "$id" "$mor" <<'PY' &&
+import sys, urllib.request
+from html.parser import HTMLParser
+class P(HTMLParser):
+    def __init__(s):
+        super().__init__(); s.table = None; s.rows = {}; s.row = None; s.cell = None
+    def handle_starttag(s, tag, attrs):
+        if tag == "table": s.table = dict(attrs).get("id")
+        elif tag == "tr": s.row = []
+        elif tag in ("td", "th"): s.cell = ""
+    def handle_endtag(s, tag):
+        if tag in ("td", "th") and s.row is not None: s.row.append(s.cell.strip()); s.cell = None
+        elif tag == "tr" and s.row: s.rows.setdefault(s.table, []).append(s.row); s.row = None
+    def handle_data(s, d):
+        if s.cell is not None: s.cell += d
+p = P(); p.feed(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())
+rows = p.rows.get("counters", [])
+head, body = rows[0], {r[0]: r for r in rows[1:]}
+r = body[sys.argv[2]]
+sys.exit(0 if r[head.index("phase")] == "done" and r[head.index("reducers done")] == "3/3"
+         and r[head.index("map_output_records")] == sys.argv[3] else 1)
+PY
+	ok "the status page shows the job's phase, reducers and counters" ||
+	fail "status page counters for $id (map_output_records $mor)"
+
 # ---------- cat map and reduce: sorted, stable partitions ----------
 check "cat | cat x 3" dfs run -q --input /kv.txt --output /o/cat3 --map cat --reduce cat --reducers 3
 for p in 0 1 2; do
@@ -133,6 +185,13 @@ sp=$(status "$id" 'd["counters"]["spilled_bytes"]')
 nm=$(status "$id" 'd["tasks"]["total"] - d["tasks"]["reduce_total"]')
 [ "$sp" -ge $((10 * 65536 * nm)) ] && ok "... spilled $sp bytes over $nm maps (>= 10 sort buffers each)" ||
 	fail "spilled only $sp bytes over $nm maps"
+pm=$(dfs job status "$id" --json | json 'json.dumps(d["peak_memory"])')
+# the bound: the sort buffer plus the record in hand (lines are short here); a reducer
+# holds a frame per merged run (fan-in 16 of 64 KiB) and its feed batch
+[ "$(json '0 < d["map"] <= 65536 + 4096 and 0 < d["reduce"] <= 17 * 65536 + (256 << 10) + 65536 and d["map_command_rss"] > 0' <<<"$pm")" = True ] &&
+	ok "... each task's peak memory within its bound ($pm)" || fail "peak memory: $pm"
+dfs job logs "$id" | grep -q '^== task .*, memory [0-9]' &&
+	ok "... and in the attempt log" || fail "no memory in the log: $(dfs job logs "$id" | head -3)"
 check "... and counted right" cmp <(dfs cat /o/x12/part-r-* | sort) \
 	<(cut -f1 "$T/kv.txt" | sort | uniq -c | awk '{printf "%s\t%d\n", $2, 12 * $1}' | sort)
 python3 - "$T/long.txt" <<'EOF2'
@@ -167,7 +226,7 @@ expect_error "--reduce with --reducers 0" "at least one reducer" \
 expect_error "an unknown built-in" "unknown built-in" \
 	dfs run --input /words.txt --output /o/bad2 --reduce summ
 expect_error "an unknown built-in combiner" "unknown built-in combiner" \
-	dfs run --input /words.txt --output /o/bad3 --reduce count --combine uniq
+	dfs run --input /words.txt --output /o/bad3 --reduce count --combine cnt
 expect_error "--key-fields 0" "key-fields 0" \
 	dfs run --input /words.txt --output /o/bad4 --reduce count --key-fields 0
 expect_error "an existing output directory" "already exists" \
@@ -285,6 +344,35 @@ check "the job finishes (reducer killed)" wait_for 120 job_over "$jid"
 check "restart $rnode" dfs local start-node "$rnode"
 check "... it registers again" wait_for 20 bash -c \
 	"dfs report --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(sum(n[\"state\"] == \"live\" for n in d[\"datanodes\"]) != 3)'"
+
+# ---------- a slow reducer: LATE backs it up, the first to finish wins, once ----------
+# reducer 1's first attempt sleeps (a sleep of this run's own length, so that another
+# test run's sleeps are not ours); without speculation the job would wait it out
+SLOW=600.$$
+check "a reducer whose first attempt is slow" dfs run -q --input /words.txt --output /o/slowred \
+	--map 'tr -s " " "\n"' --reducers 3 \
+	--reduce "if [ \"\$DFS_PARTITION\$DFS_ATTEMPT\" = 11 ]; then sleep $SLOW; fi; uniq -c"
+id=$(last_job)
+nm=$(status "$id" 'd["tasks"]["total"] - d["tasks"]["reduce_total"]')
+r1=$(printf '%05d' $((nm + 1)))
+dfs job logs "$id" | grep "^== task $r1 " >"$T/red.attempts"
+grep -q "^== task $r1 attempt 1 on .*: killed" "$T/red.attempts" &&
+	grep -q "^== task $r1 attempt 2 on .*: succeeded.*speculative" "$T/red.attempts" &&
+	[ "$(status "$id" 'd["tasks"]["speculative"]')" -ge 1 ] &&
+	ok "the slow reducer was overtaken by a speculative attempt and killed" ||
+	fail "reducer 1's attempts: $(cat "$T/red.attempts")"
+slow_node=$(awk '$5 == "1" {print $7; exit}' "$T/red.attempts" | tr -d ':')
+backup_node=$(awk '$5 == "2" {print $7; exit}' "$T/red.attempts" | tr -d ':')
+[ -n "$slow_node" ] && [ "$slow_node" != "$backup_node" ] &&
+	ok "... the backup ran on another node ($slow_node, then $backup_node)" ||
+	fail "backup on the slow node: $(cat "$T/red.attempts")"
+[ "$(dfs ls /o/slowred | grep -c 'part-r-')" = 3 ] && ! dfs ls /o/slowred | grep -q _temporary &&
+	ok "... exactly one part-r file per reducer, nothing temporary left" ||
+	fail "outputs: $(dfs ls /o/slowred)"
+[ "$(dfs cat /o/slowred/part-r-* | sort -k2 | md5sum)" = "$WANT_SORTED" ] &&
+	ok "... with the same answer" || fail "the answer changed with a slow reducer"
+no_slow() { ! pgrep -f "sleep $SLOW" >/dev/null; }
+check "the losing reducer's command was killed" wait_for 10 no_slow
 
 # ---------- slow start: reducers run while the last maps do ----------
 # map 0 waits until a reduce command has started: the job can only finish if its

@@ -261,7 +261,10 @@ START_TEST(test_job_layouts)
 	bad.key_fields = 0;
 	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
 	bad = mr;
-	bad.combine = "uniq -c"; /* combiners are built-ins */
+	bad.combine = "uniq -c"; /* a command combiner */
+	ck_assert_int_eq(job_spec_check(&bad, &err), 0);
+	bad = s;
+	bad.combine = "count"; /* a combiner without a reduce */
 	ck_assert_int_eq(job_spec_check(&bad, &err), -EINVAL);
 	bad = s;
 	bad.reducers = 3; /* --reducers without --reduce */
@@ -273,7 +276,7 @@ START_TEST(test_job_layouts)
 	ck_assert_int_eq(job_spec_check(&bad, &err), 0);
 
 	struct job_report r = {"job_1", 3, 2, JOB_A_FAILED, 7, 100, 50, 10, 4, "boom", "err\n",
-			       {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2};
+			       {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2, 1u << 20, 3u << 20, 500000};
 	buf_reset(&b);
 	job_report_pack(&b, &r);
 	unpack_init(&u, b.data, b.len);
@@ -284,6 +287,9 @@ START_TEST(test_job_layouts)
 	ck_assert_uint_eq(r2.counters[JOB_C_REDUCE_INPUT_RECORDS], 9);
 	ck_assert_uint_eq(r2.lost_map, 4);
 	ck_assert_uint_eq(r2.lost_attempt, 2);
+	ck_assert_uint_eq(r2.mem_peak, 1u << 20);
+	ck_assert_uint_eq(r2.cmd_rss, 3u << 20);
+	ck_assert_uint_eq(r2.progress, 500000);
 	job_report_free(&r2);
 	unpack_init(&u, b.data, b.len - 1);
 	ck_assert_int_eq(job_report_unpack(&u, &r2), -EPROTO);
@@ -394,7 +400,7 @@ END_TEST
 START_TEST(test_report_layout)
 {
 	struct job_report r = {"job_2", 5, 1, JOB_A_SUCCEEDED, -3, 1ULL << 33, 7, 8, 9, "",
-			       "warning\n", {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2};
+			       "warning\n", {1, 2, 3, 4, 5, 6, 7, 8, 9}, 4, 2, 11, 12, 13};
 	struct buf want = BUF_INIT;
 	pack_str(&want, "job_2");
 	pack_u32(&want, 5);
@@ -409,6 +415,9 @@ START_TEST(test_report_layout)
 	pack_str(&want, "warning\n");
 	pack_u32(&want, 4); /* the lost map + 1, its attempt */
 	pack_u32(&want, 2);
+	pack_u64(&want, 11); /* memory peak, command RSS, progress */
+	pack_u64(&want, 12);
+	pack_u32(&want, 13);
 	for (uint64_t c = 1; c <= JOB_NCOUNTERS; c++)
 		pack_u64(&want, c);
 	ASSERT_LAYOUT(report, &r, &want);
@@ -425,7 +434,7 @@ START_TEST(test_info_layout)
 	struct job_info i = {"job_9", JOB_FAILED, "/out", "grep 'x'", 1000, 10, 9, 1, 2, 3,
 			     4, 5, 1ULL << 40, 1ULL << 41, 77, JOB_F_OVERWRITE, -5,
 			     123456, "task 00003 failed", "oops\n", JOB_PHASE_REDUCE, 3, 1,
-			     {9, 8, 7, 6, 5, 4, 3, 2, 1}};
+			     {9, 8, 7, 6, 5, 4, 3, 2, 1}, 21, 22, 23, 24, -25};
 	struct buf want = BUF_INIT;
 	pack_str(&want, "job_9");
 	pack_u8(&want, JOB_FAILED);
@@ -447,6 +456,9 @@ START_TEST(test_info_layout)
 	pack_u8(&want, JOB_PHASE_REDUCE); /* phase, reducers, done, the counters */
 	pack_u32(&want, 3);
 	pack_u32(&want, 1);
+	for (uint64_t m = 21; m <= 24; m++) /* map and reduce memory, their commands' RSS */
+		pack_u64(&want, m);
+	pack_i64(&want, -25); /* the map phase's ms */
 	for (uint64_t c = JOB_NCOUNTERS; c >= 1; c--)
 		pack_u64(&want, c);
 	ASSERT_LAYOUT(info, &i, &want);
@@ -459,7 +471,7 @@ START_TEST(test_attempt_log_layout)
 	/* both flags travel as u8, each on its own: try both ways round */
 	for (int spec = 0; spec <= 1; spec++) {
 		struct job_attempt_log a = {4, 2, "dn3", JOB_A_KILLED, -1, spec, !spec, 2500,
-					    "killed: speculation", "bye\n"};
+					    "killed: speculation", "bye\n", 31, 32};
 		struct buf want = BUF_INIT;
 		pack_u32(&want, 4);
 		pack_u32(&want, 2);
@@ -471,6 +483,8 @@ START_TEST(test_attempt_log_layout)
 		pack_i64(&want, 2500);
 		pack_str(&want, "killed: speculation");
 		pack_str(&want, "bye\n");
+		pack_u64(&want, 31); /* memory peak, command RSS */
+		pack_u64(&want, 32);
 		ASSERT_LAYOUT(attempt_log, &a, &want);
 		buf_free(&want);
 	}

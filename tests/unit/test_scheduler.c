@@ -8,7 +8,9 @@
  * MapReduce jobs: reduces wait for every map, a lost node's finished maps run again, a
  * reducer's fetch failure re-runs the map without counting against the reducer; slow
  * start (reducers once a share of the maps is done and none waits, told of each map
- * that finishes) and a reducer preempted for a map that has no slot.
+ * that finishes) and a reducer preempted for a map that has no slot; LATE for reducers
+ * (by their reported progress, once every map is done: the slow one is backed up on
+ * another node, the backup wins and the original is killed).
  */
 #include <check.h>
 #include <errno.h>
@@ -524,6 +526,7 @@ START_TEST(test_mr_reduces_wait_for_maps)
 	ck_assert_int_eq(f.nlaunched, 5); /* now both reducers */
 	sched_job_info(j, 1, &info);
 	ck_assert_uint_eq(info.phase, JOB_PHASE_REDUCE);
+	ck_assert_int_eq(info.map_elapsed_ms, 1000); /* the last map ended at 1 s */
 	ck_assert_uint_eq(info.counters[JOB_C_MAP_OUTPUT_RECORDS], 7);
 	ck_assert_uint_eq(info.node_local, 3);
 	report(s, j, 3, 1, launched_on(&f, 3, NULL), JOB_A_SUCCEEDED, 2);
@@ -656,6 +659,86 @@ START_TEST(test_mr_fetch_failure_reruns_map)
 }
 END_TEST
 
+/* A reduce's progress report: attempt `attempt` of task at ppm millionths. */
+static void reduce_progress(struct sched *s, struct sched_job *j, uint32_t task,
+			    uint32_t attempt, uint32_t node, uint32_t ppm, double now)
+{
+	struct job_report r = {0};
+	snprintf(r.job, sizeof r.job, "%s", j->id);
+	r.task = task;
+	r.attempt = attempt;
+	r.state = JOB_A_RUNNING;
+	r.progress = ppm;
+	r.message = r.stderr_tail = (char *)"";
+	sched_report(s, node, &r, now);
+}
+
+START_TEST(test_mr_late_reducers)
+{
+	struct fake f;
+	struct sched *s = mk(&f, 0, true);
+	for (uint32_t n = 0; n < 4; n++)
+		sched_node_up(s, n, "dn", 2, true, 0);
+	for (uint32_t b = 0; b < 2; b++)
+		f.holders[b] = 1u << b;
+	struct sched_job *j = mr_job(2, 3);
+	sched_submit(s, j, 0);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 0.5);
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 0.5);
+	ck_assert_int_eq(f.nlaunched, 5); /* the three reducers */
+	uint32_t slow = launched_on(&f, 4, NULL);
+	/* reducer 2 crawls (a tenth done in 2 s), reducer 1 is nearly done: no backup
+	 * before one reducer has finished (no estimate of a fresh copy) */
+	reduce_progress(s, j, 4, 1, slow, 100000, 2.5);
+	reduce_progress(s, j, 3, 1, launched_on(&f, 3, NULL), 900000, 2.5);
+	sched_tick(s, 2.5);
+	ck_assert_int_eq(f.nlaunched, 5);
+	report(s, j, 2, 1, launched_on(&f, 2, NULL), JOB_A_SUCCEEDED, 2.6);
+	sched_tick(s, 2.7);
+	ck_assert_int_eq(f.nlaunched, 6); /* the slow one, not the nearly done one */
+	ck_assert_uint_eq(f.launched[5].task, 4);
+	ck_assert(f.launched[5].speculative);
+	ck_assert_uint_ne(f.launched[5].node, slow); /* never on the slow node */
+	/* the backup wins: the slow attempt is killed, the task is done once */
+	report(s, j, 3, 1, launched_on(&f, 3, NULL), JOB_A_SUCCEEDED, 3);
+	report(s, j, 4, 2, f.launched[5].node, JOB_A_SUCCEEDED, 4);
+	ck_assert_int_eq(f.nkilled, 1);
+	ck_assert_uint_eq(f.killed[0].task, 4);
+	ck_assert_uint_eq(f.killed[0].node, slow);
+	ck_assert_int_eq(j->state, JOB_SUCCEEDED);
+	ck_assert_int_eq(j->tasks[4].winner, 1);
+	ck_assert_uint_eq(j->reduce_done, 3);
+	sched_free(s);
+}
+END_TEST
+
+START_TEST(test_mr_no_reduce_backup_while_maps_run)
+{
+	/* a reducer waiting for a slow map makes no progress, and is not slow: no backup */
+	struct fake f;
+	struct sched *s = mk(&f, 0, true);
+	for (uint32_t n = 0; n < 4; n++)
+		sched_node_up(s, n, "dn", 2, true, 0);
+	for (uint32_t b = 0; b < 2; b++)
+		f.holders[b] = 1u << b;
+	struct sched_job *j = mr_job(2, 2);
+	j->spec.reducers = 2;
+	sched_submit(s, j, 0);
+	report(s, j, 0, 1, 0, JOB_A_SUCCEEDED, 0.5);
+	report(s, j, 1, 1, 1, JOB_A_SUCCEEDED, 0.5);
+	ck_assert_int_eq(f.nlaunched, 4);
+	report(s, j, 2, 1, launched_on(&f, 2, NULL), JOB_A_SUCCEEDED, 1);
+	/* the map's node restarts: its map runs again, and the reducer waits for it */
+	sched_node_up(s, 0, "dn", 2, true, 1.1);
+	reduce_progress(s, j, 3, 1, launched_on(&f, 3, NULL), 1000, 5);
+	sched_tick(s, 5);
+	for (int i = 4; i < f.nlaunched; i++)
+		ck_assert_msg(f.launched[i].task != 3 || !f.launched[i].speculative,
+			      "a reducer waiting for maps was backed up");
+	sched_free(s);
+}
+END_TEST
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -666,5 +749,6 @@ int main(void)
 			test_node_lost, test_speculation, test_fair_share_and_kill,
 			test_no_exec_and_empty, test_timeout, test_late,
 			test_mr_reduces_wait_for_maps, test_mr_lost_node_reruns_maps,
-			test_mr_fetch_failure_reruns_map, test_mr_slow_start_and_preemption)});
+			test_mr_fetch_failure_reruns_map, test_mr_slow_start_and_preemption,
+			test_mr_late_reducers, test_mr_no_reduce_backup_while_maps_run)});
 }

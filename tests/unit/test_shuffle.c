@@ -5,8 +5,11 @@
  * sort buffer spills many times and still gives, per partition, exactly the stable
  * bytewise sort of its records (keys with no tab, empty values, non-UTF-8 bytes,
  * key_fields 2, an unterminated last line, a record longer than the buffer); a count
- * combiner then a partials reducer equals counting without one; empty input gives
- * empty runs; a failed collector leaves no file behind.
+ * combiner then a partials reducer equals counting without one, and so does a command
+ * combiner (a stand-in run per spill and partition, its output collected again); a
+ * collector's peak memory stays within its sort buffer; empty input gives empty runs;
+ * a failed collector (a built-in's bad number, a command combiner's exit status) leaves
+ * no file behind.
  */
 #include <check.h>
 #include <dirent.h>
@@ -222,11 +225,14 @@ static void make_input(struct buf *in, int n, uint32_t seed)
 	free(r);
 }
 
+static void sort_lines(const char *text, struct buf *out);
+static uint64_t last_peak; /* the last collect()'s shuf_map_peak */
+
 static void collect(const char *input, size_t len, uint32_t nparts, uint32_t kf,
 		    uint64_t sort_buffer, enum mr_builtin comb, size_t piece,
 		    struct shuf_counters *c)
 {
-	struct shuf_map_opts o = {path_of("m00001_1"), nparts, kf, sort_buffer, comb, 2, NULL};
+	struct shuf_map_opts o = {path_of("m00001_1"), nparts, kf, sort_buffer, comb, 2, NULL, NULL};
 	struct shuf_map *m = shuf_map_new(&o);
 	ck_assert_ptr_nonnull(m);
 	for (size_t off = 0; off < len; off += piece)
@@ -235,6 +241,7 @@ static void collect(const char *input, size_t len, uint32_t nparts, uint32_t kf,
 	struct buf why = BUF_INIT;
 	ck_assert_int_eq(shuf_map_finish(m, &why), 0);
 	shuf_map_counters(m, c);
+	last_peak = shuf_map_peak(m);
 	shuf_map_free(m);
 	buf_free(&why);
 }
@@ -248,6 +255,8 @@ static void check_collector(uint32_t nparts, uint32_t kf)
 	ck_assert_uint_eq(c.records_out, 3000);
 	ck_assert_uint_gt(c.spills, 10); /* the tiny buffer spilled */
 	ck_assert_uint_gt(c.spilled_bytes, in.len);
+	ck_assert_uint_gt(last_peak, 1024); /* the memory bound: the buffer, no more */
+	ck_assert_uint_le(last_peak, 2048 + 64); /* plus the record in hand (lines < 64) */
 	for (uint32_t p = 0; p < nparts; p++) {
 		struct buf want = BUF_INIT, got = BUF_INIT;
 		expect_part(in.data, nparts, p, kf, &want);
@@ -331,10 +340,10 @@ START_TEST(test_combiner_same_answer)
 	struct buf in = BUF_INIT, plain = BUF_INIT, comb = BUF_INIT;
 	make_input(&in, 4000, 99);
 	struct shuf_counters c;
-	collect(in.data, in.len, 1, 1, 4096, MR_NONE, 4096, &c);
+	collect(in.data, in.len, 1, 1, 16384, MR_NONE, 4096, &c);
 	reduce_run(path_of("m00001_1.p0"), false, &plain);
 	unlink(path_of("m00001_1.p0"));
-	collect(in.data, in.len, 1, 1, 4096, MR_COUNT, 4096, &c);
+	collect(in.data, in.len, 1, 1, 16384, MR_COUNT, 4096, &c);
 	ck_assert_uint_eq(c.combine_in, 4000);
 	ck_assert_uint_lt(c.combine_out, c.combine_in); /* it combined */
 	reduce_run(path_of("m00001_1.p0"), true, &comb);
@@ -347,7 +356,7 @@ END_TEST
 
 START_TEST(test_combiner_error_cleans_up)
 {
-	struct shuf_map_opts o = {path_of("m00002_1"), 2, 1, 64, MR_SUM, 0, NULL};
+	struct shuf_map_opts o = {path_of("m00002_1"), 2, 1, 64, MR_SUM, 0, NULL, NULL};
 	struct shuf_map *m = shuf_map_new(&o);
 	const char *in = "a\t1\nb\t2\nc\tnot-a-number\nd\t4\n";
 	int rc = shuf_map_add(m, in, strlen(in));
@@ -363,6 +372,154 @@ START_TEST(test_combiner_error_cleans_up)
 	buf_free(&why);
 }
 END_TEST
+
+/* A stand-in for a command combiner: counts each key of what it is fed (sorted, one
+ * partition) and writes `key<TAB>count` back in odd-sized pieces, as a pipe would. */
+struct fake_comb {
+	struct shuf_map *m;
+	struct buf in;
+	int runs, fail_on;
+};
+
+static int fc_start(void *arg, void **h)
+{
+	struct fake_comb *fc = arg;
+	buf_reset(&fc->in);
+	fc->runs++;
+	*h = fc;
+	return 0;
+}
+
+static int fc_feed(void *h, const char *data, size_t len)
+{
+	struct fake_comb *fc = h;
+	buf_add(&fc->in, data, len);
+	return 0;
+}
+
+static int fc_finish(void *h, struct buf *why)
+{
+	struct fake_comb *fc = h;
+	if (fc->runs == fc->fail_on) {
+		buf_printf(why, "the command exited with status 3");
+		return -ECHILD;
+	}
+	struct buf out = BUF_INIT;
+	const char *p = fc->in.data, *end = p + fc->in.len, *key = NULL;
+	size_t klen = 0, n = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t kl = mr_key_len(p, (size_t)(nl - p), 1);
+		if (n && mr_key_cmp(key, klen, p, kl)) {
+			buf_add(&out, key, klen);
+			buf_printf(&out, "\t%zu\n", n);
+			n = 0;
+		}
+		key = p;
+		klen = kl;
+		n++;
+		p = nl + 1;
+	}
+	if (n) {
+		buf_add(&out, key, klen);
+		buf_printf(&out, "\t%zu", n); /* an unterminated last line */
+	}
+	int rc = 0;
+	for (size_t off = 0; off < out.len && !rc; off += 7)
+		rc = shuf_map_combined(fc->m, out.data + off, out.len - off < 7 ? out.len - off : 7);
+	buf_free(&out);
+	return rc;
+}
+
+START_TEST(test_command_combiner)
+{
+	struct buf in = BUF_INIT, plain = BUF_INIT, comb = BUF_INIT;
+	make_input(&in, 4000, 77);
+	struct shuf_counters c;
+	collect(in.data, in.len, 1, 1, 16384, MR_NONE, 4096, &c);
+	reduce_run(path_of("m00001_1.p0"), false, &plain);
+	unlink(path_of("m00001_1.p0"));
+	for (uint32_t parts = 1; parts <= 3; parts += 2) {
+		struct fake_comb fc = {.in = BUF_INIT};
+		struct shuf_cmd_ops ops = {&fc, fc_start, fc_feed, fc_finish};
+		struct shuf_map_opts o = {path_of("m00001_1"), parts, 1, 16384, MR_NONE, 2, NULL, &ops};
+		fc.m = shuf_map_new(&o);
+		ck_assert_ptr_nonnull(fc.m);
+		ck_assert_int_eq(shuf_map_add(fc.m, in.data, in.len), 0);
+		struct buf why = BUF_INIT;
+		ck_assert_int_eq(shuf_map_finish(fc.m, &why), 0);
+		shuf_map_counters(fc.m, &c);
+		ck_assert_uint_eq(c.combine_in, 4000);
+		ck_assert_uint_lt(c.combine_out, c.combine_in); /* it combined */
+		ck_assert_int_gt(fc.runs, 10);                   /* once per spill and partition */
+		ck_assert_uint_le(shuf_map_peak(fc.m), 16384);
+		shuf_map_free(fc.m);
+		/* the partials, counted, give the plain answer (partitions in turn) */
+		buf_reset(&comb);
+		struct buf all = BUF_INIT;
+		for (uint32_t p = 0; p < parts; p++) {
+			char name[32];
+			snprintf(name, sizeof name, "m00001_1.p%u", p);
+			reduce_run(path_of(name), true, &all);
+			unlink(path_of(name));
+		}
+		/* one partition's output is sorted; with three, sort the lines to compare */
+		struct buf sorted_plain = BUF_INIT, sorted_all = BUF_INIT;
+		sort_lines(plain.data, &sorted_plain);
+		sort_lines(all.data, &sorted_all);
+		ck_assert_str_eq(sorted_all.data, sorted_plain.data);
+		buf_free(&all);
+		buf_free(&sorted_plain);
+		buf_free(&sorted_all);
+		buf_free(&why);
+		buf_free(&fc.in);
+	}
+	/* a combiner that fails fails the collector, naming why, and leaves no file */
+	struct fake_comb fc = {.in = BUF_INIT, .fail_on = 2};
+	struct shuf_cmd_ops ops = {&fc, fc_start, fc_feed, fc_finish};
+	struct shuf_map_opts o = {path_of("m00003_1"), 2, 1, 16384, MR_NONE, 2, NULL, &ops};
+	fc.m = shuf_map_new(&o);
+	int rc = shuf_map_add(fc.m, in.data, in.len);
+	struct buf why = BUF_INIT;
+	if (!rc)
+		rc = shuf_map_finish(fc.m, &why);
+	ck_assert_int_eq(rc, -ECHILD);
+	ck_assert_ptr_nonnull(strstr(shuf_map_why(fc.m), "status 3"));
+	shuf_map_free(fc.m);
+	DIR *d = opendir(tmp_base);
+	for (struct dirent *e; (e = readdir(d));)
+		ck_assert_msg(e->d_name[0] == '.', "left behind: %s", e->d_name);
+	closedir(d);
+	buf_free(&why);
+	buf_free(&fc.in);
+	buf_free(&in);
+	buf_free(&plain);
+	buf_free(&comb);
+}
+END_TEST
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sort_lines(const char *text, struct buf *out)
+{
+	char *copy = strdup(text);
+	size_t n = 0, cap = 16;
+	char **v = malloc(cap * sizeof *v);
+	for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t;
+	     t = strtok_r(NULL, "\n", &save)) {
+		if (n == cap)
+			v = realloc(v, (cap *= 2) * sizeof *v);
+		v[n++] = t;
+	}
+	qsort(v, n, sizeof *v, str_cmp);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(out, "%s\n", v[i]);
+	free(v);
+	free(copy);
+}
 
 START_TEST(test_paths)
 {
@@ -384,7 +541,9 @@ int main(void)
 		 .tests = UNIT_TESTS(test_run_roundtrip, test_run_corruption, test_merge_stable,
 			    test_collector_one_partition, test_collector_seven_partitions,
 			    test_collector_key_fields_2, test_collector_edges, test_collector_empty,
-			    test_combiner_same_answer, test_combiner_error_cleans_up, test_paths),
-		 .setup = tmp_setup, .teardown = tmp_teardown},
+			    test_combiner_same_answer, test_combiner_error_cleans_up,
+			    test_command_combiner, test_paths),
+		 .setup = tmp_setup, .teardown = tmp_teardown,
+		 .timeout = 60 /* thousands of small files: slow on a loaded machine */},
 		{"fanin", .tests = UNIT_TESTS(test_merge_fanin), .setup = tmp_setup, .teardown = tmp_teardown});
 }
