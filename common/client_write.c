@@ -160,7 +160,7 @@ static int lost_pipeline(struct dfs_writer *w, int rc)
 	if (rc == -ETIMEDOUT) {
 		char why[96];
 		snprintf(why, sizeof why, "acknowledged nothing for %.1fs during a write",
-			 health_write_timeout_ms() / 1000.0);
+			 health_ack_timeout_ms(w->nlocs, w->fin) / 1000.0);
 		health_suspect(w->locs[0].id, w->locs[0].addr, why);
 		client_set_err("block %" PRIu64 ": datanode '%s' %s", w->id, w->locs[0].id, why);
 	} else {
@@ -330,7 +330,7 @@ static int open_block(struct dfs_writer *w)
 	}
 	/* silence from the pipeline for this long: a member hung (the first node waits
 	 * a little less for the others, so that it can name the one that did) */
-	net_set_timeout(w->fd, health_write_timeout_ms());
+	net_set_timeout(w->fd, health_ack_timeout_ms(w->nlocs, false));
 	w->health_gen = health_generation();
 	w->open = true;
 	w->failed_node = -1;
@@ -373,6 +373,8 @@ static int pump(struct dfs_writer *w, bool finish)
 		w->seq++;
 		w->sent += n;
 		w->fin = last;
+		if (last) /* the nodes finalize (fsync) the replica before this ack */
+			net_set_timeout(w->fd, health_ack_timeout_ms(w->nlocs, true));
 		while (w->seq - w->acked > (last ? 0 : WINDOW))
 			if ((rc = read_ack(w)))
 				return rc;

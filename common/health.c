@@ -59,12 +59,14 @@ int health_read_timeout_ms(void)
 	return (int)(s < 500 ? 500 : s);
 }
 
-int health_write_timeout_ms(void)
+int health_ack_timeout_ms(uint32_t down, bool last)
 {
 	uint32_t s = (uint32_t)health_read_timeout_ms();
 	uint32_t margin = s / 6 < 250 ? 250 : s / 6;
-	return (int)(s + margin);
+	return (int)((last ? 2 : 1) * s + margin * (down ? down - 1 : 0));
 }
+
+int health_write_timeout_ms(void) { return health_ack_timeout_ms(2, false); }
 
 int health_connect_timeout_ms(void)
 {

@@ -7,9 +7,10 @@
  * namenode (CN_LIVENESS), so a cluster given `stale_node_timeout=1.5` has clients that
  * give up on a silent datanode after about 1.5 s, not after a fixed minute:
  *   read    no bytes from a replica for stale_node_timeout: read from the next replica
- *   write   no ack from a pipeline for stale_node_timeout + a margin (the first datanode
- *           gives up on a silent downstream node after stale_node_timeout and names it
- *           in its ack, so the client must wait a little longer than that to hear it)
+ *   write   no ack from a pipeline for stale_node_timeout, plus a margin per node below
+ *           the first (each datanode gives up on a silent downstream node a margin
+ *           sooner than the node above it, and names it in its ack, so the client hears
+ *           who hung); twice stale_node_timeout for the block's last packet
  *   connect min(stale_node_timeout, 5 s)
  * Before the settings are known (or from a namenode without CN_LIVENESS) the defaults
  * of cfg.c apply.
@@ -35,6 +36,11 @@
 /* The cluster's liveness settings (milliseconds; 0 keeps the current value). */
 void health_set_settings(uint32_t heartbeat_ms, uint32_t stale_ms, uint32_t dead_ms);
 int health_read_timeout_ms(void);
+/* How long a pipeline's writer waits for an ack, with `down` nodes below it (a client:
+ * the whole pipeline): stale_node_timeout (twice that for the block's last packet,
+ * which the nodes finalize first) plus a margin for each node below the next one, so
+ * that the node just above a silent one gives up first and names it. */
+int health_ack_timeout_ms(uint32_t down, bool last);
 int health_write_timeout_ms(void);
 int health_connect_timeout_ms(void);
 uint32_t health_heartbeat_ms(void);

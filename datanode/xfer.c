@@ -183,7 +183,18 @@ struct responder {
 	const char *down_addr; /* borrowed from handle_write */
 	struct ackq q;
 	bool down_failed;
+	uint32_t ndown; /* nodes below this one */
 };
+
+/* How long to wait for the next node's ack with ndown nodes below: the cluster's
+ * stale_node_timeout (twice that for the last packet, which they finalize first), plus
+ * a margin for each node below the next, so that the node just above a silent one
+ * gives up first and names it (common/health.h has the client's side of the rule). */
+static unsigned down_deadline_ms(unsigned ms, uint32_t ndown, bool last)
+{
+	unsigned margin = ms / 6 < 250 ? 250 : ms / 6;
+	return (last ? 2 : 1) * ms + margin * (ndown ? ndown - 1 : 0);
+}
 
 static void *responder_main(void *arg)
 {
@@ -198,8 +209,9 @@ static void *responder_main(void *arg)
 		if (!r->down_failed) {
 			/* a downstream node silent for the cluster's stale_node_timeout has
 			 * failed (its finalize, an fsync, may take twice that) */
-			unsigned ms = atomic_load(&r->x->down_timeout_ms);
-			net_set_timeout(r->down, (int)(it.last ? 2 * ms : ms));
+			unsigned ms = down_deadline_ms(atomic_load(&r->x->down_timeout_ms), r->ndown,
+						       it.last);
+			net_set_timeout(r->down, (int)ms);
 			struct proto_hdr h;
 			uint64_t seq = 0;
 			int32_t dst = 0;
@@ -217,7 +229,7 @@ static void *responder_main(void *arg)
 				if (rc == -ETIMEDOUT)
 					log_warn("block %" PRIu64 ": the downstream datanode at %s "
 						 "sent no ack for %.1fs: dropping it from the pipeline",
-						 r->id, r->down_addr, (it.last ? 2 * ms : ms) / 1000.0);
+						 r->id, r->down_addr, ms / 1000.0);
 				else
 					log_warn("block %" PRIu64 ": lost the downstream datanode at "
 						 "%s: %s", r->id, r->down_addr, strerror(-rc));
@@ -280,7 +292,8 @@ static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint
 			}
 		}
 		if (!rc) /* sends to a node that stopped reading fail after the same silence */
-			net_set_timeout(fd, (int)atomic_load(&x->down_timeout_ms));
+			net_set_timeout(fd, (int)down_deadline_ms(atomic_load(&x->down_timeout_ms),
+								   n, false));
 		if (!rc)
 			rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, h->reqid, 0, req.data, req.len);
 		struct proto_hdr rh;
@@ -392,7 +405,8 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		return rc;
 	}
 	struct responder r = {
-		.x = x, .up = xc->fd, .down = down, .reqid = h->reqid, .id = id, .down_addr = down_addr};
+		.x = x, .up = xc->fd, .down = down, .reqid = h->reqid, .id = id, .down_addr = down_addr,
+		.ndown = n};
 	pthread_t rt;
 	bool have_responder = false;
 	if (down >= 0) {

@@ -104,6 +104,11 @@ else
 fi
 
 # ---- 3. a reader through the mount: the serving node hangs
+# first the re-replication after case 2 ends: a copy's source counts its bytes as read
+total_read() { local t=0 i; for i in 1 2 3 4; do t=$((t + $(metric dn$i dfs_datanode_bytes_read_total))); done; echo $t; }
+quiet() { local a; a=$(total_read); sleep 0.5; [ "$(total_read)" = "$a" ]; }
+check "fsck HEALTHY after case 2" wait_for 60 eval 'dfs fsck / | grep -q HEALTHY'
+check "no datanode is reading (re-replication done)" wait_for 60 quiet
 check "a 96 MiB file at replication 3" $SM write "$T/r.src" 96 11
 check "put it" dfs put -r 3 "$T/r.src" /r
 echo 3 >/proc/sys/vm/drop_caches
