@@ -393,6 +393,7 @@ enum proto_dn_state {
 	PROTO_DN_DEAD = 3,
 	PROTO_DN_DECOMMISSIONING = 4,
 	PROTO_DN_DECOMMISSIONED = 5,
+	PROTO_DN_MAINTENANCE = 6, /* stopped gracefully, within maintenance_timeout */
 };
 
 enum proto_cmd { PROTO_CMD_DELETE = 1, PROTO_CMD_REPLICATE = 2 };

@@ -154,6 +154,10 @@ uint8_t nn_dn_shown_state(const struct nn_dn *n)
 	/* registered but not yet reported its blocks: not usable yet */
 	if (n->state == PROTO_DN_LIVE && !n->reported)
 		return PROTO_DN_STALE;
+	/* said goodbye: its replicas are expected back until maintenance_timeout
+	 * (nn_dns_check clears maintenance_until then) */
+	if (n->state == PROTO_DN_DEAD && !n->connected && n->maintenance_until)
+		return PROTO_DN_MAINTENANCE;
 	return n->state;
 }
 

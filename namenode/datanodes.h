@@ -24,7 +24,7 @@ struct nn_dn {
 	char id[PROTO_ID_MAX + 1];
 	char addr[PROTO_ADDR_MAX + 1];
 	char host[PROTO_ADDR_MAX + 1];
-	uint64_t capacity, used, remaining, nblocks;
+	uint64_t capacity, used, remaining; /* its block count is the block map's */
 	uint32_t xceivers;
 	double last_contact; /* ev_now() seconds */
 	uint8_t state;       /* PROTO_DN_* */
@@ -54,7 +54,8 @@ void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t 
 /* The node's connection closed: dead. After a goodbye it is in maintenance: its
  * replicas still count until maintenance_timeout (unless a block falls to one copy). */
 void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful, double now);
-/* The state users see: liveness, or the decommission state of a node being retired. */
+/* The state users see: liveness, the decommission state of a node being retired, or
+ * PROTO_DN_MAINTENANCE for a node stopped gracefully within maintenance_timeout. */
 uint8_t nn_dn_shown_state(const struct nn_dn *n);
 /* True while node n is down for maintenance (its replicas expected back). */
 bool nn_dn_in_maintenance(const struct nn_dn *n, double now);

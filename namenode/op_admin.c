@@ -57,7 +57,7 @@ void nn_op_report(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		pack_u64(&p, d->capacity);
 		pack_u64(&p, d->used);
 		pack_u64(&p, d->remaining);
-		pack_u64(&p, d->nblocks);
+		pack_u64(&p, nn_blockmap_node_blocks(s->bm, i));
 		pack_i64(&p, (int64_t)((now - d->last_contact) * 1000));
 		pack_u32(&p, d->xceivers);
 	}

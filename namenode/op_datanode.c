@@ -41,9 +41,8 @@ static void bad_replica(struct nn_server *s, uint64_t id, uint64_t gs, uint32_t 
 	}
 	log_warn("block %llu: replica on datanode '%s' is %s; replacing it",
 		 (unsigned long long)id, d->id, why == PROTO_BAD_MISSING ? "missing" : "corrupt");
-	nn_block_remove_replica(b, dn);
-	if (d->nblocks)
-		d->nblocks--;
+	nn_block_remove_replica(s->bm, b, dn);
+	nn_repl_avoid(s->repl, id, dn, ev_now());
 	if (why == PROTO_BAD_CHECKSUM)
 		nn_dns_queue_delete(&s->dns, dn, id, gs);
 	s->repl_dirty = true;
@@ -96,18 +95,22 @@ static void ensure_dn_conn(struct nn_server *s, uint32_t i)
 	s->dn_conn_cap = cap;
 }
 
+struct forget_ctx {
+	struct nn_blockmap *bm;
+	uint32_t dn;
+};
+
 static void forget_replicas_of(void *arg, struct nn_block *b)
 {
-	nn_block_remove_replica(b, *(uint32_t *)arg);
+	struct forget_ctx *f = arg;
+	nn_block_remove_replica(f->bm, b, f->dn);
 }
-
-static void dn_count_blocks(struct nn_server *s, uint32_t dn);
 
 /* Forgets every replica node i was thought to hold. */
 static void forget_node_replicas(struct nn_server *s, uint32_t i)
 {
-	nn_blockmap_each(s->bm, forget_replicas_of, &i);
-	s->dns.v[i].nblocks = 0;
+	struct forget_ctx f = {s->bm, i};
+	nn_blockmap_each(s->bm, forget_replicas_of, &f);
 	s->repl_dirty = true;
 }
 
@@ -196,24 +199,6 @@ void nn_op_heartbeat(struct nn_server *s, struct nn_conn *c, const struct proto_
 	buf_free(&p);
 }
 
-struct count_ctx {
-	uint32_t dn;
-	uint64_t n;
-};
-
-static void count_dn(void *arg, struct nn_block *b)
-{
-	struct count_ctx *cc = arg;
-	cc->n += nn_block_has_replica(b, cc->dn);
-}
-
-static void dn_count_blocks(struct nn_server *s, uint32_t dn)
-{
-	struct count_ctx cc = {dn, 0};
-	nn_blockmap_each(s->bm, count_dn, &cc);
-	s->dns.v[dn].nblocks = cc.n;
-}
-
 /* One replica reported by datanode dn: keep it, or tell the node to delete it. */
 static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs, uint64_t len)
 {
@@ -228,14 +213,13 @@ static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs,
 		log_info("datanode '%s' holds a stale replica of block %llu (genstamp %llu, "
 			 "length %llu): deleting", s->dns.v[dn].id, (unsigned long long)id,
 			 (unsigned long long)gs, (unsigned long long)len);
-		nn_block_remove_replica(b, dn);
+		nn_block_remove_replica(s->bm, b, dn);
 		nn_dns_queue_delete(&s->dns, dn, id, gs);
 		return;
 	}
 	if ((b->flags & NN_BLOCK_UC) && len > b->len)
 		b->len = len; /* what a finalized replica holds: lease recovery's length */
-	if (nn_block_add_replica(b, dn)) {
-		s->dns.v[dn].nblocks++;
+	if (nn_block_add_replica(s->bm, b, dn)) {
 		s->dns.v[dn].used += len; /* until the next heartbeat says exactly */
 	}
 	if (nn_repl_arrived(s->repl, &s->dns, id, dn))
@@ -256,7 +240,6 @@ static void block_report(struct nn_server *s, struct nn_conn *c, const struct pr
 		reported(s, (uint32_t)i, id, gs, len);
 	}
 	if (full) {
-		dn_count_blocks(s, (uint32_t)i);
 		s->dns.v[i].reported = true;
 		s->repl_dirty = true;
 		nn_safemode_check(s);
@@ -284,9 +267,7 @@ void nn_op_block_deleted(struct nn_server *s, struct nn_conn *c, const struct pr
 	uint32_t n = unpack_count(u, 8);
 	for (uint32_t k = 0; k < n && unpack_ok(u); k++) {
 		struct nn_block *b = nn_blockmap_get(s->bm, unpack_u64(u));
-		if (b && nn_block_remove_replica(b, (uint32_t)i)) {
-			if (s->dns.v[i].nblocks)
-				s->dns.v[i].nblocks--;
+		if (b && nn_block_remove_replica(s->bm, b, (uint32_t)i)) {
 			s->repl_dirty = true; /* a replica we did not ask to delete is gone */
 		}
 	}

@@ -75,7 +75,7 @@ static void status_json(struct nn_server *s, struct buf *o)
 		json_ku64(o, "capacity", d->capacity);
 		json_ku64(o, "used", d->used);
 		json_ku64(o, "remaining", d->remaining);
-		json_ku64(o, "blocks", d->nblocks);
+		json_ku64(o, "blocks", nn_blockmap_node_blocks(s->bm, i));
 		json_kdbl(o, "last_contact_s", now - d->last_contact);
 		json_ku64(o, "xceivers", d->xceivers);
 		json_ku64(o, "tasks", nn_jobs_node_running(s->jobs, i));
@@ -174,7 +174,7 @@ static void status_html(struct nn_server *s, struct buf *o)
 			      "<td>%llu</td><td>%u</td><td>%u</td></tr>",
 			   strcmp(st, "live") ? " class=\"bad\"" : "", st, now - d->last_contact,
 			   human(d->capacity, a), human(d->used, b), human(d->remaining, c),
-			   (unsigned long long)d->nblocks, d->xceivers,
+			   (unsigned long long)nn_blockmap_node_blocks(s->bm, i), d->xceivers,
 			   nn_jobs_node_running(s->jobs, i));
 	}
 	buf_adds(o, "</table><h2>Recent jobs</h2><table id=\"jobs\"><tr><th>job</th><th>state</th>"
@@ -206,7 +206,7 @@ static void metrics(struct nn_server *s, struct buf *o)
 		tasks += nn_jobs_node_running(s->jobs, i);
 	}
 	prom_head(o, "dfs_datanodes", PROM_GAUGE, "Datanodes by state.");
-	for (uint8_t st = PROTO_DN_LIVE; st <= PROTO_DN_DECOMMISSIONED; st++)
+	for (uint8_t st = PROTO_DN_LIVE; st <= PROTO_DN_MAINTENANCE; st++)
 		buf_printf(o, "dfs_datanodes{state=\"%s\"} %u\n", dfs_dn_state_name(st), by_state[st]);
 	prom_u64(o, "dfs_replication_queue", PROM_GAUGE, "Block copies in flight.",
 		 nn_repl_pending(s->repl));

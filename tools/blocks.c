@@ -221,17 +221,22 @@ int cmd_report(int argc, char **argv)
 		return 0;
 	}
 	char a[32], b[32], d[32];
-	uint32_t live = 0, dead = 0;
+	uint32_t live = 0, dead = 0, maint = 0;
 	for (uint32_t i = 0; i < r.ndatanodes; i++) {
-		live += r.datanodes[i].state != PROTO_DN_DEAD;
-		dead += r.datanodes[i].state == PROTO_DN_DEAD;
+		uint8_t state = r.datanodes[i].state;
+		live += state != PROTO_DN_DEAD && state != PROTO_DN_MAINTENANCE;
+		dead += state == PROTO_DN_DEAD;
+		maint += state == PROTO_DN_MAINTENANCE;
 	}
 	printf("Safe mode: %s\n", r.safe_mode ? "ON" : "off");
 	printf("Configured capacity: %s\n", cli_size(r.capacity, human, a));
 	printf("DFS used: %s\nDFS remaining: %s\n", cli_size(r.used, human, b),
 	       cli_size(r.remaining, human, d));
 	print_counts("", counts, ncounts);
-	printf("Datanodes: %u live, %u dead\n\n", live, dead);
+	if (maint)
+		printf("Datanodes: %u live, %u dead, %u in maintenance\n\n", live, dead, maint);
+	else
+		printf("Datanodes: %u live, %u dead\n\n", live, dead);
 	printf("%-14s %-22s %-8s %10s %10s %10s %8s %s\n", "ID", "ADDRESS", "STATE", "CAPACITY",
 	       "USED", "REMAINING", "BLOCKS", "LAST CONTACT");
 	for (uint32_t i = 0; i < r.ndatanodes; i++) {
