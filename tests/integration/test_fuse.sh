@@ -210,6 +210,30 @@ check "the namenode comes back" dfs local start-node namenode -q
 check "the mount works again after the namenode restart" wait_for 30 bash -c \
 	"echo again >'$M/after-restart' && [ \"\$(cat '$M/after-restart')\" = again ]"
 
+# dfs-fuse killed with -9 leaves a dead mount (ENOTCONN): `local up` clears it and
+# mounts again, and says "mounted at" only for a mount that answers; `dfs mount` too
+echo survives >"$M/dead-mount-test"
+kill_fuse() {
+	local pid; pid=$(cat "$DFS_DIR/run/fuse.pid")
+	kill -9 "$pid"
+	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	stat "$M" >/dev/null 2>&1 && fail "the mount still answers after kill -9 of dfs-fuse"
+}
+kill_fuse
+[ "$(dfs local status --json | json 'd["mount"]')" = None ] && ok "local status shows no mount once dfs-fuse is dead" ||
+	fail "local status shows a dead mount"
+out=$(dfs local up 2>&1); rc=$?
+if [ $rc = 0 ] && grep -q "mounted at $M" <<<"$out" && [ "$(cat "$M/dead-mount-test" 2>&1)" = survives ]; then
+	ok "local up cleared the dead mount and mounted again"
+else
+	fail "local up after a dead mount: exit $rc, '$out', the mount: $(cat "$M/dead-mount-test" 2>&1)"
+fi
+kill_fuse
+dfs mount "$M" &
+mounted_again() { [ "$(cat "$M/dead-mount-test")" = survives ]; }
+check "dfs mount cleared the dead mount and mounted again" wait_for 15 mounted_again
+fusermount3 -u -z "$M"
+
 check "the cluster is healthy afterwards" dfs fsck -q /
 dfs local down -q
 check "local down unmounted" bash -c "! grep -q ' $M fuse.dfs ' /proc/mounts"
