@@ -101,7 +101,9 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(CN_CREATE, 0x11, "create") \
 	/* u64 ino, u64 prev block id (0 = none), u64 prev length, u32 n, n x str node ids \
 	   that stored prev, str favored datanode id ("" = none), u32 n, n x str datanode \
-	   ids to avoid (they failed this writer) => block (the pipeline, in order) */ \
+	   ids to avoid (they failed this writer) [u64 bytes the block will hold when \
+	   fewer than the block size: placement needs only that much room; absent or 0: \
+	   a whole block] => block (the pipeline, in order) */ \
 	X(CN_ADD_BLOCK, 0x12, "add_block") \
 	/* u64 ino, u64 last block id (0 = none), u64 last length, u32 n, n x str node ids \
 	   that stored it => attr */ \
@@ -159,7 +161,8 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(CN_LISTXATTR, 0x28, "listxattr") \
 	/* str path, str name => - */ \
 	X(CN_REMOVEXATTR, 0x29, "removexattr") \
-	/* u64 ino, str favored datanode id, u32 n, n x str datanode ids to avoid => block \
+	/* u64 ino, str favored datanode id, u32 n, n x str datanode ids to avoid \
+	   [u64 bytes it will hold, as for CN_ADD_BLOCK] => block \
 	   (a pipeline for a new version of some slot of the file; the block belongs to \
 	   this connection until CN_UPDATE uses it, and is deleted if the connection \
 	   closes first) */ \
