@@ -59,6 +59,7 @@ struct dfs_dn_report {
 	uint64_t capacity, used, remaining, blocks;
 	int64_t last_contact_ms;
 	uint32_t xceivers;
+	char fs_id[PROTO_FS_MAX * (PROTO_FSID_MAX + 1)]; /* its file systems ("" unknown) */
 };
 
 struct dfs_report {

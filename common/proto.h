@@ -63,6 +63,8 @@
 #define PROTO_ID_MAX 63    /* datanode id */
 #define PROTO_ADDR_MAX 255 /* HOST:PORT */
 #define PROTO_REPL_MAX 512
+#define PROTO_FSID_MAX 63 /* a file system's id as a datanode reports it */
+#define PROTO_FS_MAX 16   /* file systems per datanode report */
 
 enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAMENODE = 3 };
 
@@ -125,7 +127,9 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	/* - => u8 safe_mode, u64 capacity, u64 used, u64 remaining, u64 files, u64 blocks, \
 	   u64 under_replicated, u64 corrupt, u64 missing, u32 n, n x (str id, str addr, \
 	   u8 state (PROTO_DN_*), u64 capacity, u64 used, u64 remaining, u64 blocks, \
-	   i64 last_contact_ms, u32 xceivers) */ \
+	   i64 last_contact_ms, u32 xceivers) [u32 n, n x str file system ids (the \
+	   datanodes' in the same order, comma-separated when several)]; capacity and \
+	   remaining count each (host, file system id) once */ \
 	X(CN_REPORT, 0x1b, "report") \
 	/* u64 ino, u64 block id => - (drop a failed last block, or a block of \
 	   CN_ALLOC_BLOCK not to be used) */ \
@@ -257,9 +261,13 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 /* datanode -> namenode, on the datanode's one long-lived connection. */
 #define PROTO_DN_MESSAGES(X) \
 	/* str id, str addr, u64 capacity, u64 used, u64 remaining [u32 task slots, \
-	   u8 flags (PROTO_DNF_*)] => - */ \
+	   u8 flags (PROTO_DNF_*) [fslist]] => - \
+	   (`fslist` is u32 n (<= PROTO_FS_MAX), n x (str file system id, u64 capacity, \
+	   u64 remaining): the file systems holding its data dirs; the id (f_fsid and \
+	   st_dev, "FSID:DEV" in hex) names one file system on that host, so datanodes \
+	   sharing a disk count its space once) */ \
 	X(DN_REGISTER, 0x40, "register") \
-	/* u64 capacity, u64 used, u64 remaining, u32 xceivers => u32 n, n x command: \
+	/* u64 capacity, u64 used, u64 remaining, u32 xceivers [fslist] => u32 n, n x command: \
 	   u8 PROTO_CMD_*, u64 block id, u64 genstamp, u64 length, u32 n, n x loc \
 	   (targets) */ \
 	X(DN_HEARTBEAT, 0x41, "heartbeat") \

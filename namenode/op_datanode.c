@@ -134,6 +134,15 @@ void nn_op_register(struct nn_server *s, struct nn_conn *c, const struct proto_h
 		slots = unpack_u32(u);
 		dnflags = unpack_u8(u);
 	}
+	struct unpack fsl = *u; /* its file systems, read once it has an index */
+	if (u->left) {
+		uint32_t k = unpack_count(u, 20);
+		for (uint32_t j = 0; j < k && unpack_ok(u); j++) {
+			(void)unpack_raw(u, unpack_u32(u));
+			(void)unpack_u64(u);
+			(void)unpack_u64(u);
+		}
+	}
 	if (!unpack_ok(u) || !id[0])
 		return nn_reply_err(s, c, h, -EPROTO, "malformed registration");
 	char host[PROTO_ADDR_MAX + 1];
@@ -164,6 +173,8 @@ void nn_op_register(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	s->dn_conn[i] = c;
 	c->dn = (int)i;
 	nn_dns_heartbeat(&s->dns, i, cap, used, rem, 0, ev_now());
+	s->dns.v[i].nfs = 0;
+	nn_dns_unpack_fslist(&s->dns, i, &fsl);
 	nn_jobs_node_up(s->jobs, i, slots, !(dnflags & PROTO_DNF_NO_EXEC));
 	log_info("datanode '%s' registered at %s (%u task slots%s)", id, addr, slots,
 		 (dnflags & PROTO_DNF_NO_EXEC) ? ", built-in filters only" : "");
@@ -177,6 +188,15 @@ void nn_op_heartbeat(struct nn_server *s, struct nn_conn *c, const struct proto_
 	int i = c->dn; /* registered (NN_OP_REGISTERED) */
 	uint64_t cap = unpack_u64(u), used = unpack_u64(u), rem = unpack_u64(u);
 	uint32_t xc = unpack_u32(u);
+	struct unpack fsl = *u;
+	if (u->left) { /* checked here, stored once the node is known to be alive */
+		uint32_t k = unpack_count(u, 20);
+		for (uint32_t j = 0; j < k && unpack_ok(u); j++) {
+			(void)unpack_raw(u, unpack_u32(u));
+			(void)unpack_u64(u);
+			(void)unpack_u64(u);
+		}
+	}
 	if (!unpack_ok(u))
 		return nn_reply_err(s, c, h, -EPROTO, "malformed heartbeat");
 	struct nn_dn *d = &s->dns.v[i];
@@ -189,6 +209,7 @@ void nn_op_heartbeat(struct nn_server *s, struct nn_conn *c, const struct proto_
 		return;
 	}
 	nn_dns_heartbeat(&s->dns, (uint32_t)i, cap, used, rem, xc, ev_now());
+	nn_dns_unpack_fslist(&s->dns, (uint32_t)i, &fsl);
 	s->heartbeats++;
 	struct buf p = BUF_INIT;
 	pack_u32(&p, d->ncmds);

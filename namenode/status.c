@@ -35,12 +35,10 @@ void nn_totals(struct nn_server *s, struct nn_totals *t, bool blocks)
 	t->dns = &s->dns;
 	for (uint32_t i = 0; i < s->dns.n; i++) {
 		const struct nn_dn *d = &s->dns.v[i];
-		if (d->state == PROTO_DN_DEAD)
-			continue;
-		t->capacity += d->capacity;
-		t->used += d->used;
-		t->remaining += d->remaining;
+		if (d->state != PROTO_DN_DEAD)
+			t->used += d->used;
 	}
+	nn_dns_space(&s->dns, &t->capacity, &t->remaining);
 	if (blocks)
 		nn_blockmap_each(s->bm, count_block, t);
 }
@@ -76,6 +74,9 @@ static void status_json(struct nn_server *s, struct buf *o)
 		json_ku64(o, "used", d->used);
 		json_ku64(o, "remaining", d->remaining);
 		json_ku64(o, "blocks", nn_blockmap_node_blocks(s->bm, i));
+		char fsids[PROTO_FS_MAX * (PROTO_FSID_MAX + 1)];
+		nn_dn_fs_ids(d, fsids, sizeof fsids);
+		json_kstr(o, "fs_id", fsids);
 		json_kdbl(o, "last_contact_s", now - d->last_contact);
 		json_ku64(o, "xceivers", d->xceivers);
 		json_ku64(o, "tasks", nn_jobs_node_running(s->jobs, i));

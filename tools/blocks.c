@@ -210,6 +210,7 @@ int cmd_report(int argc, char **argv)
 			json_ku64(&out, "used", d->used);
 			json_ku64(&out, "remaining", d->remaining);
 			json_ku64(&out, "blocks", d->blocks);
+			json_kstr(&out, "fs_id", d->fs_id);
 			json_kdbl(&out, "last_contact_s", (double)d->last_contact_ms / 1000.0);
 			json_ku64(&out, "xceivers", d->xceivers);
 			buf_addc(&out, '}');
