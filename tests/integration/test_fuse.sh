@@ -60,6 +60,30 @@ mkdir -p "$M2"
 dfs mount "$M2" -o attr_timeout=1 &
 wait_for 10 grep -q " $M2 fuse.dfs " /proc/mounts || fail "second mount did not come up"
 check "POSIX checks (fuse_posix.py)" python3 "$(dirname "$0")/fuse_posix.py" "$M" "$M2"
+# a lost write race is ESTALE, not EIO: mount 1 holds the file open, mount 2 rewrites
+# its block (whose old replicas are then deleted), and mount 1's partial write of that
+# block, which must read the old version, fails with ESTALE
+head -c 300000 /dev/urandom >"$M/race"
+old=$(dfs blocks --json /race | json 'd["blocks"][0]["id"]')
+race_out=$(python3 - "$M/race" "$M2/race" "$DFS_DIR" "$old" <<'PY' 2>&1
+import errno, glob, os, sys, time
+a, b, d, old = sys.argv[1:]
+fd = os.open(a, os.O_RDWR)
+with open(b, "r+b") as g:
+    g.seek(1000); g.write(b"y" * 100); g.flush(); os.fsync(g.fileno())
+end = time.time() + 20
+while glob.glob("%s/dn*/current/**/blk_%s_*" % (d, old), recursive=True) and time.time() < end:
+    time.sleep(0.05)
+try:
+    os.pwrite(fd, b"x" * 10, 5000)
+    os.fsync(fd)
+    os.close(fd)
+    print("no error")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+PY
+)
+[ "$race_out" = ESTALE ] && ok "a lost write race gives ESTALE" || fail "a lost write race gave '$race_out', not ESTALE"
 # the mount against a local directory, call by call: the same errno, types, modes, link
 # counts, sizes, listings and bytes, as root and as an unprivileged user
 mkdir "$T/ldiff" "$T/ldiff-u" "$M/udiff" && chown 65534:65534 "$T/ldiff-u" "$M/udiff"
