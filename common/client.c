@@ -53,6 +53,7 @@ const char *dfs_dn_state_name(uint8_t state)
 	case PROTO_DN_DEAD: return "dead";
 	case PROTO_DN_DECOMMISSIONING: return "decommissioning";
 	case PROTO_DN_DECOMMISSIONED: return "decommissioned";
+	case PROTO_DN_MAINTENANCE: return "maintenance";
 	default: return "unknown";
 	}
 }

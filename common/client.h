@@ -59,6 +59,7 @@ struct dfs_dn_report {
 	uint64_t capacity, used, remaining, blocks;
 	int64_t last_contact_ms;
 	uint32_t xceivers;
+	char fs_id[PROTO_FS_MAX * (PROTO_FSID_MAX + 1)]; /* its file systems ("" unknown) */
 };
 
 struct dfs_report {
@@ -283,6 +284,9 @@ int dfs_removexattr_ino(struct dfs_client *c, uint64_t ino, const char *name);
 int dfs_create(struct dfs_client *c, const char *path, uint32_t mode, bool overwrite,
 	       uint16_t replication, uint64_t block_size, struct dfs_writer **out);
 int dfs_write(struct dfs_writer *w, const void *data, size_t len);
+/* The file will hold `total` bytes from w's start (a regular file's size): a block
+ * that will hold less than the block size asks the namenode for only that much room. */
+void dfs_writer_expect(struct dfs_writer *w, uint64_t total);
 /* Finishes the file and frees w (also on error). */
 int dfs_writer_close(struct dfs_writer *w);
 /* Gives up: the file stays with what was completed; frees w. */

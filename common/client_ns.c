@@ -588,6 +588,11 @@ static int get_report(struct unpack *u, void *arg)
 		d->last_contact_ms = unpack_i64(u);
 		d->xceivers = unpack_u32(u);
 	}
+	if (u->left) { /* the file systems, in the same order */
+		uint32_t n = unpack_count(u, 4);
+		for (uint32_t i = 0; i < n && i < r->ndatanodes; i++)
+			unpack_str(u, r->datanodes[i].fs_id, sizeof r->datanodes[i].fs_id);
+	}
 	return 0;
 }
 

@@ -70,6 +70,9 @@ struct dfs_writer {
 	/* an external buffer holding the block instead of blk (it never moves) */
 	const uint8_t *ext;
 	size_t ext_len;
+	/* bytes of the file in blocks before the current one, and the size it will
+	 * have (dfs_writer_expect; 0 = unknown): a short last block needs less room */
+	uint64_t before, expect;
 };
 
 static const uint8_t *wdata(const struct dfs_writer *w)
@@ -232,8 +235,21 @@ static int read_ack(struct dfs_writer *w)
 	return 0;
 }
 
-/* Asks the namenode for a new block and connects its pipeline. */
-static int open_block(struct dfs_writer *w)
+/* How many bytes the block being opened will hold, when known to be fewer than a
+ * block (all of it is here, or the file's size was given); 0 = a whole block. */
+static uint64_t block_need(const struct dfs_writer *w, bool all_here)
+{
+	uint64_t n = 0;
+	if (all_here)
+		n = wlen(w);
+	else if (w->expect > w->before)
+		n = w->expect - w->before;
+	return n && n < w->block_size ? n : 0;
+}
+
+/* Asks the namenode for a new block (room for `need` bytes, 0 = a whole block) and
+ * connects its pipeline. */
+static int open_block(struct dfs_writer *w, uint64_t need)
 {
 	struct buf req = BUF_INIT, rep = BUF_INIT;
 	pack_u64(&req, w->attr.ino);
@@ -251,6 +267,7 @@ static int open_block(struct dfs_writer *w)
 			pack_str(&req, w->excluded[i]);
 		for (size_t i = 0; i < navoid; i++)
 			pack_str(&req, avoid[i]);
+		pack_u64(&req, need);
 		rc = client_call(w->c, w->alloc ? PROTO_CN_ALLOC_BLOCK : PROTO_CN_ADD_BLOCK, &req,
 				 &rep);
 		if (rc != -ENOSPC || !navoid)
@@ -342,7 +359,7 @@ static int open_block(struct dfs_writer *w)
 static int pump(struct dfs_writer *w, bool finish)
 {
 	int rc;
-	if (!w->open && (rc = open_block(w)))
+	if (!w->open && (rc = open_block(w, block_need(w, finish))))
 		return rc;
 	uint32_t crcs[PACKET_MAX_CRCS];
 	/* with finish, the LAST packet goes out even when every byte went already (then
@@ -442,6 +459,7 @@ static void block_done(struct dfs_writer *w)
 	close_pipeline(w);
 	w->prev_id = w->id;
 	w->prev_len = w->blk.len;
+	w->before += w->blk.len;
 	free(w->prev_locs);
 	w->prev_locs = w->locs;
 	w->prev_n = w->nlocs;
@@ -483,6 +501,8 @@ static void writer_free(struct dfs_writer *w)
 	buf_free(&w->blk);
 	free(w);
 }
+
+void dfs_writer_expect(struct dfs_writer *w, uint64_t total) { w->expect = total; }
 
 int dfs_writer_close(struct dfs_writer *w)
 {

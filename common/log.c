@@ -70,29 +70,58 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	(void)w; /* nowhere left to report a failed log write */
 }
 
-void log_warn_limited(struct log_limit *l, const char *fmt, ...)
+/* Counts one message against l's budget; true if it goes out. *suppressed is how
+ * many were held back in the interval that just ended (to be said first). */
+static bool limit_take(struct log_limit *l, unsigned *suppressed, double *span)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	time_t second = (time_t)clock_now();
+	double now = clock_now();
 	pthread_mutex_lock(&lock);
-	unsigned suppressed = 0;
-	if (second != l->window) {
-		suppressed = l->suppressed;
-		l->window = second;
+	double interval = l->interval > 0 ? l->interval : 1;
+	unsigned burst = l->burst ? l->burst : LOG_LIMIT_BURST;
+	*suppressed = 0;
+	*span = now - l->window;
+	if (l->window == 0 || now - l->window >= interval) {
+		*suppressed = l->suppressed;
+		l->window = now;
 		l->n = l->suppressed = 0;
 	}
-	bool out = l->n++ < LOG_LIMIT_BURST;
+	bool out = l->n++ < burst;
 	if (!out)
 		l->suppressed++;
 	pthread_mutex_unlock(&lock);
+	return out;
+}
+
+static void limited_v(struct log_limit *l, enum log_level level, const char *fmt, va_list ap)
+{
+	if (level < log_level)
+		return;
+	unsigned suppressed;
+	double span;
+	bool out = limit_take(l, &suppressed, &span);
 	if (suppressed)
-		log_warn("... and %u more like the next in the last second(s)", suppressed);
+		log_msg(level, "%u similar messages suppressed in the last %.0f s", suppressed,
+			span);
 	if (!out)
 		return;
 	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	log_msg(level, "%s", msg);
+}
+
+void log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	limited_v(l, level, fmt, ap);
 	va_end(ap);
-	log_warn("%s", msg);
+}
+
+void log_warn_limited(struct log_limit *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	limited_v(l, LOG_WARN, fmt, ap);
+	va_end(ap);
 }

@@ -17,15 +17,23 @@ int log_open(const char *path);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * A budget for a noisy warning (rejected peers: a flood must not fill the disk): at
- * most LOG_LIMIT_BURST lines a second go out; the rest are counted and summed up in
- * the next line that does. Zero-initialise one per kind of warning; thread-safe.
+ * A budget for a noisy message (rejected peers, a mount's failed calls while the
+ * namenode is down: a flood must not fill the disk). At most `burst` lines per
+ * `interval` seconds go out (LOG_LIMIT_BURST a second when both are zero); the rest
+ * are counted, and the first line of a later interval is preceded by
+ * "N similar messages suppressed in the last S s". One struct per kind of message,
+ * zero-initialised (or with interval and burst set); thread-safe.
  */
 #define LOG_LIMIT_BURST 5
 struct log_limit {
-	long window; /* the second being counted */
+	double interval; /* seconds per budget; 0 = 1 */
+	unsigned burst;  /* lines per interval; 0 = LOG_LIMIT_BURST */
+	double window;   /* when the interval being counted began (clock_now) */
 	unsigned n, suppressed;
 };
+void log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* log_limited at LOG_WARN. */
 void log_warn_limited(struct log_limit *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

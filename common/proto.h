@@ -63,6 +63,8 @@
 #define PROTO_ID_MAX 63    /* datanode id */
 #define PROTO_ADDR_MAX 255 /* HOST:PORT */
 #define PROTO_REPL_MAX 512
+#define PROTO_FSID_MAX 63 /* a file system's id as a datanode reports it */
+#define PROTO_FS_MAX 16   /* file systems per datanode report */
 
 enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAMENODE = 3 };
 
@@ -101,7 +103,9 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(CN_CREATE, 0x11, "create") \
 	/* u64 ino, u64 prev block id (0 = none), u64 prev length, u32 n, n x str node ids \
 	   that stored prev, str favored datanode id ("" = none), u32 n, n x str datanode \
-	   ids to avoid (they failed this writer) => block (the pipeline, in order) */ \
+	   ids to avoid (they failed this writer) [u64 bytes the block will hold when \
+	   fewer than the block size: placement needs only that much room; absent or 0: \
+	   a whole block] => block (the pipeline, in order) */ \
 	X(CN_ADD_BLOCK, 0x12, "add_block") \
 	/* u64 ino, u64 last block id (0 = none), u64 last length, u32 n, n x str node ids \
 	   that stored it => attr */ \
@@ -123,7 +127,9 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	/* - => u8 safe_mode, u64 capacity, u64 used, u64 remaining, u64 files, u64 blocks, \
 	   u64 under_replicated, u64 corrupt, u64 missing, u32 n, n x (str id, str addr, \
 	   u8 state (PROTO_DN_*), u64 capacity, u64 used, u64 remaining, u64 blocks, \
-	   i64 last_contact_ms, u32 xceivers) */ \
+	   i64 last_contact_ms, u32 xceivers) [u32 n, n x str file system ids (the \
+	   datanodes' in the same order, comma-separated when several)]; capacity and \
+	   remaining count each (host, file system id) once */ \
 	X(CN_REPORT, 0x1b, "report") \
 	/* u64 ino, u64 block id => - (drop a failed last block, or a block of \
 	   CN_ALLOC_BLOCK not to be used) */ \
@@ -159,7 +165,8 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(CN_LISTXATTR, 0x28, "listxattr") \
 	/* str path, str name => - */ \
 	X(CN_REMOVEXATTR, 0x29, "removexattr") \
-	/* u64 ino, str favored datanode id, u32 n, n x str datanode ids to avoid => block \
+	/* u64 ino, str favored datanode id, u32 n, n x str datanode ids to avoid \
+	   [u64 bytes it will hold, as for CN_ADD_BLOCK] => block \
 	   (a pipeline for a new version of some slot of the file; the block belongs to \
 	   this connection until CN_UPDATE uses it, and is deleted if the connection \
 	   closes first) */ \
@@ -259,9 +266,13 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 /* datanode -> namenode, on the datanode's one long-lived connection. */
 #define PROTO_DN_MESSAGES(X) \
 	/* str id, str addr, u64 capacity, u64 used, u64 remaining [u32 task slots, \
-	   u8 flags (PROTO_DNF_*)] => - */ \
+	   u8 flags (PROTO_DNF_*) [fslist]] => - \
+	   (`fslist` is u32 n (<= PROTO_FS_MAX), n x (str file system id, u64 capacity, \
+	   u64 remaining): the file systems holding its data dirs; the id (f_fsid and \
+	   st_dev, "FSID:DEV" in hex) names one file system on that host, so datanodes \
+	   sharing a disk count its space once) */ \
 	X(DN_REGISTER, 0x40, "register") \
-	/* u64 capacity, u64 used, u64 remaining, u32 xceivers => u32 n, n x command: \
+	/* u64 capacity, u64 used, u64 remaining, u32 xceivers [fslist] => u32 n, n x command: \
 	   u8 PROTO_CMD_*, u64 block id, u64 genstamp, u64 length, u32 n, n x loc \
 	   (targets) */ \
 	X(DN_HEARTBEAT, 0x41, "heartbeat") \
@@ -398,6 +409,7 @@ enum proto_dn_state {
 	PROTO_DN_DEAD = 3,
 	PROTO_DN_DECOMMISSIONING = 4,
 	PROTO_DN_DECOMMISSIONED = 5,
+	PROTO_DN_MAINTENANCE = 6, /* stopped gracefully, within maintenance_timeout */
 };
 
 enum proto_cmd { PROTO_CMD_DELETE = 1, PROTO_CMD_REPLICATE = 2 };

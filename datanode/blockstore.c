@@ -352,6 +352,37 @@ void dn_store_usage(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint
 	pthread_mutex_unlock(&s->lock);
 }
 
+void dn_store_pack_fslist(struct dn_store *s, struct buf *out)
+{
+	char ids[DN_MAX_VOLUMES][PROTO_FSID_MAX + 1];
+	uint64_t cap[DN_MAX_VOLUMES], rem[DN_MAX_VOLUMES];
+	uint32_t n = 0;
+	for (unsigned i = 0; i < s->nvols && n < PROTO_FS_MAX; i++) {
+		struct statvfs v;
+		struct stat st;
+		if (statvfs(s->vols[i], &v) || stat(s->vols[i], &st))
+			continue;
+		char id[PROTO_FSID_MAX + 1];
+		snprintf(id, sizeof id, "%lx:%llx", (unsigned long)v.f_fsid,
+			 (unsigned long long)st.st_dev);
+		bool seen = false;
+		for (uint32_t k = 0; k < n; k++)
+			seen |= !strcmp(ids[k], id);
+		if (seen)
+			continue;
+		snprintf(ids[n], sizeof ids[n], "%s", id);
+		cap[n] = (uint64_t)v.f_blocks * v.f_frsize;
+		rem[n] = (uint64_t)v.f_bavail * v.f_frsize;
+		n++;
+	}
+	pack_u32(out, n);
+	for (uint32_t k = 0; k < n; k++) {
+		pack_str(out, ids[k]);
+		pack_u64(out, cap[k]);
+		pack_u64(out, rem[k]);
+	}
+}
+
 uint64_t dn_store_count(struct dn_store *s)
 {
 	pthread_mutex_lock(&s->lock);

@@ -48,6 +48,9 @@ void dn_store_close(struct dn_store *s);
 const char *dn_store_id(const struct dn_store *s);
 /* Disk capacity, bytes used by replicas, bytes free. */
 void dn_store_usage(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint64_t *remaining);
+/* The distinct file systems of the data dirs, packed as proto.h's `fslist` (ids are
+ * statvfs f_fsid and stat st_dev, "FSID:DEV" in hex). */
+void dn_store_pack_fslist(struct dn_store *s, struct buf *out);
 uint64_t dn_store_count(struct dn_store *s);
 
 /* Starts writing replica (id, gs). -EEXIST when that replica is already finalized,

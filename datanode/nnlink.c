@@ -210,6 +210,7 @@ static int heartbeat(struct dn_nnlink *l)
 	pack_u64(&req, used);
 	pack_u64(&req, rem);
 	pack_u32(&req, dn_xfer_active(l->xfer));
+	dn_store_pack_fslist(l->store, &req);
 	int rc = call(l, PROTO_DN_HEARTBEAT, &req, &rep);
 	if (!rc)
 		run_commands(l, &rep);
@@ -242,6 +243,7 @@ static int session(struct dn_nnlink *l)
 	pack_u64(&req, rem);
 	pack_u32(&req, l->cx ? l->slots : 0);
 	pack_u8(&req, l->exec ? 0 : PROTO_DNF_NO_EXEC);
+	dn_store_pack_fslist(l->store, &req);
 	rc = call(l, PROTO_DN_REGISTER, &req, &rep);
 	buf_free(&req);
 	buf_free(&rep);

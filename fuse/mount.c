@@ -35,10 +35,14 @@ bool fs_refuse_read_only(fuse_req_t req)
 
 int fs_fail(const char *what, uint64_t ino, int rc)
 {
+	/* while the namenode is down every call fails: a few lines per 10 s, not one
+	 * per call (thousands a minute) */
+	static struct log_limit failures = {.interval = 10, .burst = 5};
 	if (rc == -EIO || rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EPROTO ||
 	    rc == -ENOTCONN || rc == -ECONNRESET) {
-		log_error("%s (inode %llu): %s", what, (unsigned long long)ino,
-			  dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+		log_limited(&failures, LOG_ERROR, "%s (inode %llu): %s", what,
+			    (unsigned long long)ino,
+			    dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
 		return -EIO;
 	}
 	return rc;

@@ -387,7 +387,25 @@ static int reserve(struct ofile *f, struct dirty *d, size_t want)
 	return 0;
 }
 
-/* Reads committed slot i's [off, off+len) into buf (zeros past its live length). */
+/* True when the namenode no longer has committed slot i's block version: another
+ * writer replaced it (or cut the file short), so its old replicas may be gone. */
+static bool slot_replaced(struct ofile *f, uint32_t i)
+{
+	const struct dfs_block *mine = &f->cur.v[i];
+	struct dfs_blocks now;
+	if (dfs_file_blocks(f->c, f->ino, mine->offset, 1, &now))
+		return false; /* cannot tell: the read's own error stands */
+	bool same = false;
+	for (size_t k = 0; k < now.n; k++)
+		if (now.v[k].offset == mine->offset)
+			same = now.v[k].id == mine->id && now.v[k].genstamp == mine->genstamp;
+	dfs_blocks_free(&now);
+	return !same;
+}
+
+/* Reads committed slot i's [off, off+len) into buf (zeros past its live length).
+ * -ESTALE when the version read was replaced by another writer meanwhile (a lost
+ * write race, not a cluster failure). */
 static int read_committed(struct ofile *f, uint32_t i, uint64_t off, uint64_t len, void *buf)
 {
 	uint64_t live = live_len(f, i);
@@ -400,6 +418,12 @@ static int read_committed(struct ofile *f, uint32_t i, uint64_t off, uint64_t le
 	if (!r)
 		return -ENOMEM;
 	int rc = dfs_read_block(r, &f->cur.v[i], off, n, buf);
+	if (rc == -EIO && slot_replaced(f, i)) {
+		log_warn("inode %llu: block %llu was replaced by another writer while this "
+			 "one changed it: ESTALE", (unsigned long long)f->ino,
+			 (unsigned long long)f->cur.v[i].id);
+		return -ESTALE;
+	}
 	if (rc)
 		log_warn("inode %llu: reading block %llu failed: %s", (unsigned long long)f->ino,
 			 (unsigned long long)f->cur.v[i].id, dfs_errmsg());
@@ -780,7 +804,7 @@ ssize_t ofile_read(struct ofile *f, void *buf, size_t len, uint64_t off)
 	pthread_rwlock_rdlock(&f->lock);
 	ssize_t rc = read_locked(f, buf, len, off);
 	pthread_rwlock_unlock(&f->lock);
-	if (rc != -EIO)
+	if (rc != -EIO && rc != -ESTALE)
 		return rc;
 	/* the replicas may be gone because another mount rewrote the file: refetch */
 	pthread_rwlock_wrlock(&f->lock);

@@ -9,6 +9,8 @@
 struct nn_blockmap {
 	struct nn_block *slots; /* id 0 = empty; removals backward-shift, no tombstones */
 	size_t cap, count;
+	uint64_t *node_blocks; /* blocks held, by datanode index */
+	uint32_t nnodes, nodes_cap;
 };
 
 static size_t slot_of(uint64_t id, size_t cap)
@@ -38,6 +40,7 @@ void nn_blockmap_free(struct nn_blockmap *m)
 	for (size_t i = 0; i < m->cap; i++)
 		free(m->slots[i].reps);
 	free(m->slots);
+	free(m->node_blocks);
 	free(m);
 }
 
@@ -101,6 +104,8 @@ void nn_blockmap_remove(struct nn_blockmap *m, uint64_t id)
 	struct nn_block *b = find(m, id, &found);
 	if (!found || !id)
 		return;
+	for (uint16_t r = 0; r < b->nrep; r++)
+		m->node_blocks[b->reps[r]]--;
 	free(b->reps);
 	b->reps = NULL;
 	b->nrep = b->cap = 0;
@@ -132,25 +137,39 @@ bool nn_block_has_replica(const struct nn_block *b, uint32_t dn)
 	return false;
 }
 
-bool nn_block_add_replica(struct nn_block *b, uint32_t dn)
+bool nn_block_add_replica(struct nn_blockmap *m, struct nn_block *b, uint32_t dn)
 {
 	if (nn_block_has_replica(b, dn))
 		return false;
 	if (ALLOC_GROW(b->reps, b->nrep + 1, b->cap))
 		abort();
+	if (dn >= m->nnodes) {
+		uint32_t old = m->nodes_cap;
+		if (ALLOC_GROW(m->node_blocks, dn + 1, m->nodes_cap))
+			abort();
+		memset(m->node_blocks + old, 0, (m->nodes_cap - old) * sizeof *m->node_blocks);
+		m->nnodes = dn + 1;
+	}
 	b->reps[b->nrep++] = dn;
+	m->node_blocks[dn]++;
 	return true;
 }
 
-bool nn_block_remove_replica(struct nn_block *b, uint32_t dn)
+bool nn_block_remove_replica(struct nn_blockmap *m, struct nn_block *b, uint32_t dn)
 {
 	for (uint16_t i = 0; i < b->nrep; i++) {
 		if (b->reps[i] == dn) {
 			b->reps[i] = b->reps[--b->nrep];
+			m->node_blocks[dn]--;
 			return true;
 		}
 	}
 	return false;
+}
+
+uint64_t nn_blockmap_node_blocks(const struct nn_blockmap *m, uint32_t dn)
+{
+	return dn < m->nnodes ? m->node_blocks[dn] : 0;
 }
 
 void nn_blockmap_each(struct nn_blockmap *m, void (*cb)(void *arg, struct nn_block *b), void *arg)

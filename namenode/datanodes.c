@@ -89,6 +89,82 @@ void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful, double now)
 	n->ncmds = 0;
 }
 
+void nn_dns_unpack_fslist(struct nn_dns *d, uint32_t i, struct unpack *u)
+{
+	if (!u->left)
+		return;
+	struct nn_dn *n = &d->v[i];
+	uint32_t k = unpack_count(u, 20);
+	if (k > PROTO_FS_MAX) {
+		u->err = true;
+		return;
+	}
+	for (uint32_t j = 0; j < k; j++) {
+		unpack_str(u, n->fs[j].id, sizeof n->fs[j].id);
+		n->fs[j].capacity = unpack_u64(u);
+		n->fs[j].remaining = unpack_u64(u);
+	}
+	n->nfs = unpack_ok(u) ? k : 0;
+}
+
+struct fs_ref {
+	const char *host, *id;
+	uint64_t capacity, remaining;
+};
+
+static int by_host_fs(const void *a, const void *b)
+{
+	const struct fs_ref *x = a, *y = b;
+	int c = strcmp(x->host, y->host);
+	return c ? c : strcmp(x->id, y->id);
+}
+
+void nn_dns_space(const struct nn_dns *d, uint64_t *capacity, uint64_t *remaining)
+{
+	*capacity = *remaining = 0;
+	size_t n = 0;
+	for (uint32_t i = 0; i < d->n; i++)
+		if (d->v[i].state != PROTO_DN_DEAD)
+			n += d->v[i].nfs;
+	struct fs_ref *v = n ? calloc(n, sizeof *v) : NULL;
+	if (n && !v)
+		abort();
+	n = 0;
+	for (uint32_t i = 0; i < d->n; i++) {
+		const struct nn_dn *dn = &d->v[i];
+		if (dn->state == PROTO_DN_DEAD)
+			continue;
+		if (!dn->nfs) { /* it never said which file systems: its own totals */
+			*capacity += dn->capacity;
+			*remaining += dn->remaining;
+		}
+		for (uint32_t k = 0; k < dn->nfs; k++)
+			v[n++] = (struct fs_ref){dn->host, dn->fs[k].id, dn->fs[k].capacity,
+						 dn->fs[k].remaining};
+	}
+	if (n)
+		qsort(v, n, sizeof *v, by_host_fs);
+	for (size_t k = 0; k < n; k++) {
+		if (k && !by_host_fs(&v[k - 1], &v[k]))
+			continue; /* another datanode on that disk: counted already */
+		*capacity += v[k].capacity;
+		*remaining += v[k].remaining;
+	}
+	free(v);
+}
+
+void nn_dn_fs_ids(const struct nn_dn *n, char *out, size_t sz)
+{
+	size_t len = 0;
+	out[0] = 0;
+	for (uint32_t k = 0; k < n->nfs && len < sz; k++) {
+		int w = snprintf(out + len, sz - len, "%s%s", k ? "," : "", n->fs[k].id);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
 bool nn_dn_in_maintenance(const struct nn_dn *n, double now)
 {
 	return !n->connected && n->maintenance_until > now;
@@ -167,6 +243,10 @@ uint8_t nn_dn_shown_state(const struct nn_dn *n)
 	/* registered but not yet reported its blocks: not usable yet */
 	if (n->state == PROTO_DN_LIVE && !n->reported)
 		return PROTO_DN_STALE;
+	/* said goodbye: its replicas are expected back until maintenance_timeout
+	 * (nn_dns_check clears maintenance_until then) */
+	if (n->state == PROTO_DN_DEAD && !n->connected && n->maintenance_until)
+		return PROTO_DN_MAINTENANCE;
 	return n->state;
 }
 

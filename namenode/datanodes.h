@@ -20,11 +20,17 @@
 #include "buf.h"
 #include "proto.h"
 
+/* One file system holding a datanode's data (proto.h `fslist`). */
+struct nn_dn_fs {
+	char id[PROTO_FSID_MAX + 1];
+	uint64_t capacity, remaining;
+};
+
 struct nn_dn {
 	char id[PROTO_ID_MAX + 1];
 	char addr[PROTO_ADDR_MAX + 1];
 	char host[PROTO_ADDR_MAX + 1];
-	uint64_t capacity, used, remaining, nblocks;
+	uint64_t capacity, used, remaining; /* its block count is the block map's */
 	uint32_t xceivers;
 	double last_contact; /* ev_now() seconds */
 	uint8_t state;       /* PROTO_DN_* */
@@ -34,9 +40,13 @@ struct nn_dn {
 	bool decommissioned;      /* ... and every block it holds is safe elsewhere */
 	double maintenance_until; /* after a graceful stop: replicas kept until then */
 	uint32_t replicating;     /* replication commands in flight from this node */
+	struct nn_dn_fs fs[PROTO_FS_MAX]; /* its file systems, as last reported */
+	uint32_t nfs;                     /* 0: it never said (counted by its totals) */
 	struct buf cmds; /* encoded commands for the next heartbeat reply */
 	uint32_t ncmds;
 };
+
+struct unpack;
 
 struct nn_dns {
 	struct nn_dn *v;
@@ -52,10 +62,19 @@ void nn_dns_free(struct nn_dns *d);
 uint32_t nn_dns_register(struct nn_dns *d, const char *id, const char *addr, double now);
 void nn_dns_heartbeat(struct nn_dns *d, uint32_t i, uint64_t capacity, uint64_t used,
 		      uint64_t remaining, uint32_t xceivers, double now);
+/* Reads an optional `fslist` (proto.h) at u into node i's file systems; nothing
+ * when u is at its end. */
+void nn_dns_unpack_fslist(struct nn_dns *d, uint32_t i, struct unpack *u);
+/* Capacity and remaining of the nodes not dead, each (host, file system id) counted
+ * once: datanodes sharing a disk report the same space. */
+void nn_dns_space(const struct nn_dns *d, uint64_t *capacity, uint64_t *remaining);
+/* Node n's file system ids, comma-separated, into out ("" when it never said). */
+void nn_dn_fs_ids(const struct nn_dn *n, char *out, size_t sz);
 /* The node's connection closed: dead. After a goodbye it is in maintenance: its
  * replicas still count until maintenance_timeout (unless a block falls to one copy). */
 void nn_dns_lost(struct nn_dns *d, uint32_t i, bool graceful, double now);
-/* The state users see: liveness, or the decommission state of a node being retired. */
+/* The state users see: liveness, the decommission state of a node being retired, or
+ * PROTO_DN_MAINTENANCE for a node stopped gracefully within maintenance_timeout. */
 uint8_t nn_dn_shown_state(const struct nn_dn *n);
 /* True while node n is down for maintenance (its replicas expected back). */
 bool nn_dn_in_maintenance(const struct nn_dn *n, double now);

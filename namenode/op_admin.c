@@ -57,9 +57,15 @@ void nn_op_report(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 		pack_u64(&p, d->capacity);
 		pack_u64(&p, d->used);
 		pack_u64(&p, d->remaining);
-		pack_u64(&p, d->nblocks);
+		pack_u64(&p, nn_blockmap_node_blocks(s->bm, i));
 		pack_i64(&p, (int64_t)((now - d->last_contact) * 1000));
 		pack_u32(&p, d->xceivers);
+	}
+	pack_u32(&p, s->dns.n);
+	for (uint32_t i = 0; i < s->dns.n; i++) {
+		char fsids[PROTO_FS_MAX * (PROTO_FSID_MAX + 1)];
+		nn_dn_fs_ids(&s->dns.v[i], fsids, sizeof fsids);
+		pack_str(&p, fsids);
 	}
 	nn_reply(s, c, h, &p);
 	buf_free(&p);

@@ -41,9 +41,8 @@ static void bad_replica(struct nn_server *s, uint64_t id, uint64_t gs, uint32_t 
 	}
 	log_warn("block %llu: replica on datanode '%s' is %s; replacing it",
 		 (unsigned long long)id, d->id, why == PROTO_BAD_MISSING ? "missing" : "corrupt");
-	nn_block_remove_replica(b, dn);
-	if (d->nblocks)
-		d->nblocks--;
+	nn_block_remove_replica(s->bm, b, dn);
+	nn_repl_avoid(s->repl, id, dn, ev_now());
 	if (why == PROTO_BAD_CHECKSUM)
 		nn_dns_queue_delete(&s->dns, dn, id, gs);
 	s->repl_dirty = true;
@@ -96,18 +95,22 @@ static void ensure_dn_conn(struct nn_server *s, uint32_t i)
 	s->dn_conn_cap = cap;
 }
 
+struct forget_ctx {
+	struct nn_blockmap *bm;
+	uint32_t dn;
+};
+
 static void forget_replicas_of(void *arg, struct nn_block *b)
 {
-	nn_block_remove_replica(b, *(uint32_t *)arg);
+	struct forget_ctx *f = arg;
+	nn_block_remove_replica(f->bm, b, f->dn);
 }
-
-static void dn_count_blocks(struct nn_server *s, uint32_t dn);
 
 /* Forgets every replica node i was thought to hold. */
 static void forget_node_replicas(struct nn_server *s, uint32_t i)
 {
-	nn_blockmap_each(s->bm, forget_replicas_of, &i);
-	s->dns.v[i].nblocks = 0;
+	struct forget_ctx f = {s->bm, i};
+	nn_blockmap_each(s->bm, forget_replicas_of, &f);
 	s->repl_dirty = true;
 }
 
@@ -130,6 +133,15 @@ void nn_op_register(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	if (u->left) { /* a datanode that runs tasks */
 		slots = unpack_u32(u);
 		dnflags = unpack_u8(u);
+	}
+	struct unpack fsl = *u; /* its file systems, read once it has an index */
+	if (u->left) {
+		uint32_t k = unpack_count(u, 20);
+		for (uint32_t j = 0; j < k && unpack_ok(u); j++) {
+			(void)unpack_raw(u, unpack_u32(u));
+			(void)unpack_u64(u);
+			(void)unpack_u64(u);
+		}
 	}
 	if (!unpack_ok(u) || !id[0])
 		return nn_reply_err(s, c, h, -EPROTO, "malformed registration");
@@ -161,6 +173,8 @@ void nn_op_register(struct nn_server *s, struct nn_conn *c, const struct proto_h
 	s->dn_conn[i] = c;
 	c->dn = (int)i;
 	nn_dns_heartbeat(&s->dns, i, cap, used, rem, 0, ev_now());
+	s->dns.v[i].nfs = 0;
+	nn_dns_unpack_fslist(&s->dns, i, &fsl);
 	nn_jobs_node_up(s->jobs, i, slots, !(dnflags & PROTO_DNF_NO_EXEC));
 	log_info("datanode '%s' registered at %s (%u task slots%s)", id, addr, slots,
 		 (dnflags & PROTO_DNF_NO_EXEC) ? ", built-in filters only" : "");
@@ -174,6 +188,15 @@ void nn_op_heartbeat(struct nn_server *s, struct nn_conn *c, const struct proto_
 	int i = c->dn; /* registered (NN_OP_REGISTERED) */
 	uint64_t cap = unpack_u64(u), used = unpack_u64(u), rem = unpack_u64(u);
 	uint32_t xc = unpack_u32(u);
+	struct unpack fsl = *u;
+	if (u->left) { /* checked here, stored once the node is known to be alive */
+		uint32_t k = unpack_count(u, 20);
+		for (uint32_t j = 0; j < k && unpack_ok(u); j++) {
+			(void)unpack_raw(u, unpack_u32(u));
+			(void)unpack_u64(u);
+			(void)unpack_u64(u);
+		}
+	}
 	if (!unpack_ok(u))
 		return nn_reply_err(s, c, h, -EPROTO, "malformed heartbeat");
 	struct nn_dn *d = &s->dns.v[i];
@@ -186,6 +209,7 @@ void nn_op_heartbeat(struct nn_server *s, struct nn_conn *c, const struct proto_
 		return;
 	}
 	nn_dns_heartbeat(&s->dns, (uint32_t)i, cap, used, rem, xc, ev_now());
+	nn_dns_unpack_fslist(&s->dns, (uint32_t)i, &fsl);
 	s->heartbeats++;
 	struct buf p = BUF_INIT;
 	pack_u32(&p, d->ncmds);
@@ -194,24 +218,6 @@ void nn_op_heartbeat(struct nn_server *s, struct nn_conn *c, const struct proto_
 	d->ncmds = 0;
 	nn_reply(s, c, h, &p);
 	buf_free(&p);
-}
-
-struct count_ctx {
-	uint32_t dn;
-	uint64_t n;
-};
-
-static void count_dn(void *arg, struct nn_block *b)
-{
-	struct count_ctx *cc = arg;
-	cc->n += nn_block_has_replica(b, cc->dn);
-}
-
-static void dn_count_blocks(struct nn_server *s, uint32_t dn)
-{
-	struct count_ctx cc = {dn, 0};
-	nn_blockmap_each(s->bm, count_dn, &cc);
-	s->dns.v[dn].nblocks = cc.n;
 }
 
 /* One replica reported by datanode dn: keep it, or tell the node to delete it. */
@@ -228,14 +234,13 @@ static void reported(struct nn_server *s, uint32_t dn, uint64_t id, uint64_t gs,
 		log_info("datanode '%s' holds a stale replica of block %llu (genstamp %llu, "
 			 "length %llu): deleting", s->dns.v[dn].id, (unsigned long long)id,
 			 (unsigned long long)gs, (unsigned long long)len);
-		nn_block_remove_replica(b, dn);
+		nn_block_remove_replica(s->bm, b, dn);
 		nn_dns_queue_delete(&s->dns, dn, id, gs);
 		return;
 	}
 	if ((b->flags & NN_BLOCK_UC) && len > b->len)
 		b->len = len; /* what a finalized replica holds: lease recovery's length */
-	if (nn_block_add_replica(b, dn)) {
-		s->dns.v[dn].nblocks++;
+	if (nn_block_add_replica(s->bm, b, dn)) {
 		s->dns.v[dn].used += len; /* until the next heartbeat says exactly */
 	}
 	if (nn_repl_arrived(s->repl, &s->dns, id, dn))
@@ -256,7 +261,6 @@ static void block_report(struct nn_server *s, struct nn_conn *c, const struct pr
 		reported(s, (uint32_t)i, id, gs, len);
 	}
 	if (full) {
-		dn_count_blocks(s, (uint32_t)i);
 		s->dns.v[i].reported = true;
 		s->repl_dirty = true;
 		nn_safemode_check(s);
@@ -284,9 +288,7 @@ void nn_op_block_deleted(struct nn_server *s, struct nn_conn *c, const struct pr
 	uint32_t n = unpack_count(u, 8);
 	for (uint32_t k = 0; k < n && unpack_ok(u); k++) {
 		struct nn_block *b = nn_blockmap_get(s->bm, unpack_u64(u));
-		if (b && nn_block_remove_replica(b, (uint32_t)i)) {
-			if (s->dns.v[i].nblocks)
-				s->dns.v[i].nblocks--;
+		if (b && nn_block_remove_replica(s->bm, b, (uint32_t)i)) {
 			s->repl_dirty = true; /* a replica we did not ask to delete is gone */
 		}
 	}

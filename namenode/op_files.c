@@ -7,6 +7,7 @@
 #include "server_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,17 +99,46 @@ void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_
 	nn_reply_attr_or_err(s, c, h, rc, &a);
 }
 
+/* The room a new block needs: what the writer says it will hold (`hint`, the
+ * optional trailing u64 of CN_ADD_BLOCK / CN_ALLOC_BLOCK) when fewer than the block
+ * size, else a whole block. */
+static uint64_t block_need(uint64_t hint, const struct nn_attr *a)
+{
+	return hint && hint < a->block_size ? hint : a->block_size;
+}
+
+/* The ENOSPC reply when no datanode has room for `need` bytes, naming the block size
+ * and the most any usable node has free. */
+static void reply_no_room(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			  const struct nn_attr *a, uint64_t need)
+{
+	uint64_t most = 0;
+	for (uint32_t i = 0; i < s->dns.n; i++)
+		if (nn_dn_is_usable(&s->dns.v[i]) && s->dns.v[i].remaining > most)
+			most = s->dns.v[i].remaining;
+	char why[96];
+	if (need < a->block_size)
+		snprintf(why, sizeof why, "%llu bytes", (unsigned long long)need);
+	else
+		snprintf(why, sizeof why, "a whole block (the file's block size, %llu MiB)",
+			 (unsigned long long)(a->block_size >> 20));
+	nn_reply_err(s, c, h, -ENOSPC, "no datanode has room for a block: it needs %s and "
+		     "the most free on a datanode is %llu MiB", why,
+		     (unsigned long long)(most >> 20));
+}
+
 /* Puts new block nb of file a in the block map (under construction), chooses its
- * pipeline and replies with it; false (nothing sent) when no datanode has room. */
+ * pipeline (nodes with `need` bytes free) and replies with it; false (nothing sent)
+ * when no datanode has room. */
 static bool reply_pipeline(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 			   const struct nn_attr *a, const struct nn_blockrec *nb,
-			   const char *favored, const uint32_t *exclude, uint32_t nexclude)
+			   const char *favored, const uint32_t *exclude, uint32_t nexclude,
+			   uint64_t need)
 {
 	uint32_t want = a->replication, targets[PROTO_REPL_MAX];
 	int fav = favored[0] ? nn_dns_find(&s->dns, favored)
 			     : nn_dns_on_host(&s->dns, c->peer_host);
-	uint32_t got = nn_dns_choose(&s->dns, want, fav, exclude, nexclude, a->block_size,
-				     targets);
+	uint32_t got = nn_dns_choose(&s->dns, want, fav, exclude, nexclude, need, targets);
 	if (!got)
 		return false;
 	struct nn_block *b = nn_blockmap_put(s->bm, nb->id, nb->gs, 0, a->ino, a->replication);
@@ -161,6 +191,7 @@ void nn_op_add_block(struct nn_server *s, struct nn_conn *c, const struct proto_
 	char favored[PROTO_ID_MAX + 1];
 	unpack_str(u, favored, sizeof favored);
 	uint32_t exclude[PROTO_REPL_MAX], nexclude = unpack_excluded(s, u, exclude);
+	uint64_t hint = u->left ? unpack_u64(u) : 0;
 	if (nn_malformed(s, c, h, u))
 		return;
 	if (!nn_dns_live(&s->dns))
@@ -172,12 +203,13 @@ void nn_op_add_block(struct nn_server *s, struct nn_conn *c, const struct proto_
 		return nn_reply_err(s, c, h, rc, rc == -EINVAL ? "file is not open for writing"
 							       : NULL);
 	nn_note_stored(s, &acked, prev, prev_len, true);
-	if (reply_pipeline(s, c, h, &a, &nb, favored, exclude, nexclude))
+	uint64_t need = block_need(hint, &a);
+	if (reply_pipeline(s, c, h, &a, &nb, favored, exclude, nexclude, need))
 		return;
 	struct nn_blocks freed = {0};
 	nn_ns_abandon_block(s->ns, ino, nb.id, &freed);
 	nn_release_blocks(s, &freed);
-	nn_reply_err(s, c, h, -ENOSPC, "no datanode has room for a block");
+	reply_no_room(s, c, h, &a, need);
 }
 
 void nn_op_complete(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -479,6 +511,7 @@ void nn_op_alloc_block(struct nn_server *s, struct nn_conn *c, const struct prot
 	char favored[PROTO_ID_MAX + 1];
 	unpack_str(u, favored, sizeof favored);
 	uint32_t exclude[PROTO_REPL_MAX], nexclude = unpack_excluded(s, u, exclude);
+	uint64_t hint = u->left ? unpack_u64(u) : 0;
 	if (nn_malformed(s, c, h, u))
 		return;
 	struct nn_attr a;
@@ -494,8 +527,9 @@ void nn_op_alloc_block(struct nn_server *s, struct nn_conn *c, const struct prot
 	struct nn_blockrec nb = {.ino = ino};
 	if ((rc = nn_ns_alloc_block(s->ns, &nb.id, &nb.gs)))
 		return nn_reply_err(s, c, h, rc, NULL);
-	if (!reply_pipeline(s, c, h, &a, &nb, favored, exclude, nexclude))
-		return nn_reply_err(s, c, h, -ENOSPC, "no datanode has room for a block");
+	uint64_t need = block_need(hint, &a);
+	if (!reply_pipeline(s, c, h, &a, &nb, favored, exclude, nexclude, need))
+		return reply_no_room(s, c, h, &a, need);
 	if (ALLOC_GROW(c->pending, c->npending + 1, c->cappending))
 		abort();
 	c->pending[c->npending++] = nb.id;

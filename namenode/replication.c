@@ -14,9 +14,17 @@ struct pending {
 	double deadline;
 };
 
+struct avoid {
+	uint64_t block;
+	uint32_t dn;
+	double until;
+};
+
 struct nn_repl {
 	struct pending *v;
 	uint32_t n, cap;
+	struct avoid *av; /* nodes that held a bad copy (nn_repl_avoid), oldest first */
+	uint32_t nav, avcap;
 };
 
 struct cand {
@@ -37,10 +45,37 @@ void nn_repl_free(struct nn_repl *r)
 	if (!r)
 		return;
 	free(r->v);
+	free(r->av);
 	free(r);
 }
 
 uint32_t nn_repl_pending(const struct nn_repl *r) { return r->n; }
+
+void nn_repl_avoid(struct nn_repl *r, uint64_t id, uint32_t dn, double now)
+{
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < r->nav; i++) /* drop the expired and any older note */
+		if (r->av[i].until > now && !(r->av[i].block == id && r->av[i].dn == dn))
+			r->av[keep++] = r->av[i];
+	r->nav = keep;
+	if (r->nav >= NN_REPL_AVOID_MAX) {
+		memmove(r->av, r->av + 1, (r->nav - 1) * sizeof *r->av);
+		r->nav--;
+	}
+	if (ALLOC_GROW(r->av, r->nav + 1, r->avcap))
+		abort();
+	r->av[r->nav++] = (struct avoid){id, dn, now + NN_REPL_AVOID_SECS};
+}
+
+/* Adds the nodes to avoid for block id to exclude (up to max entries). */
+static uint32_t avoided_for(const struct nn_repl *r, uint64_t id, double now,
+			    uint32_t *exclude, uint32_t n, uint32_t max)
+{
+	for (uint32_t i = 0; i < r->nav && n < max; i++)
+		if (r->av[i].block == id && r->av[i].until > now)
+			exclude[n++] = r->av[i].dn;
+	return n;
+}
 
 
 /* Can serve as a copy's source. */
@@ -125,6 +160,7 @@ bool nn_repl_expire(struct nn_repl *r, struct nn_dns *dns, double now)
 
 struct scan {
 	struct nn_repl *r;
+	struct nn_blockmap *bm;
 	struct nn_dns *dns;
 	double now;
 	uint32_t live_nodes;
@@ -164,9 +200,7 @@ static void trim_excess(struct scan *s, struct nn_block *b)
 		return;
 	uint32_t dn = b->reps[victim];
 	nn_dns_queue_delete(s->dns, dn, b->id, b->gs);
-	nn_block_remove_replica(b, dn);
-	if (s->dns->v[dn].nblocks)
-		s->dns->v[dn].nblocks--;
+	nn_block_remove_replica(s->bm, b, dn);
 	s->queued++;
 }
 
@@ -203,7 +237,7 @@ static int by_urgency(const void *a, const void *b)
 uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_dns *dns,
 			  double now)
 {
-	struct scan s = {.r = r, .dns = dns, .now = now};
+	struct scan s = {.r = r, .bm = bm, .dns = dns, .now = now};
 	for (uint32_t i = 0; i < dns->n; i++)
 		s.live_nodes += counts(&dns->v[i]);
 	nn_blockmap_each(bm, examine, &s);
@@ -230,7 +264,7 @@ uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_d
 		}
 		if (src < 0)
 			continue;
-		uint32_t exclude[2 * PROTO_REPL_MAX], nex = 0, targets[PROTO_REPL_MAX];
+		uint32_t exclude[3 * PROTO_REPL_MAX], nex = 0, targets[PROTO_REPL_MAX];
 		for (uint16_t i = 0; i < b->nrep && nex < PROTO_REPL_MAX; i++)
 			exclude[nex++] = b->reps[i];
 		for (uint32_t i = 0; i < pend; i++)
@@ -238,7 +272,11 @@ uint32_t nn_repl_schedule(struct nn_repl *r, struct nn_blockmap *bm, struct nn_d
 		uint32_t want = target - have;
 		if (want > NN_REPL_STREAMS - dns->v[src].replicating)
 			want = NN_REPL_STREAMS - dns->v[src].replicating;
-		uint32_t got = nn_dns_choose(dns, want, -1, exclude, nex, b->len, targets);
+		/* not back onto a node whose copy was bad while another can take it */
+		uint32_t nav = avoided_for(r, b->id, now, exclude, nex, 3 * PROTO_REPL_MAX);
+		uint32_t got = nn_dns_choose(dns, want, -1, exclude, nav, b->len, targets);
+		if (!got && nav > nex)
+			got = nn_dns_choose(dns, want, -1, exclude, nex, b->len, targets);
 		if (!got)
 			continue;
 		nn_dns_queue_replicate(dns, (uint32_t)src, b->id, b->gs, b->len, targets, got);

@@ -78,7 +78,7 @@ int nn_note_stored(struct nn_server *s, struct unpack *u, uint64_t id, uint64_t 
 		unpack_str(u, dn, sizeof dn);
 		int idx = nn_dns_find(&s->dns, dn);
 		if (b && idx >= 0 && s->dns.v[idx].connected)
-			nn_block_add_replica(b, (uint32_t)idx);
+			nn_block_add_replica(s->bm, b, (uint32_t)idx);
 	}
 	if (b) {
 		b->len = len;

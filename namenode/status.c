@@ -35,12 +35,10 @@ void nn_totals(struct nn_server *s, struct nn_totals *t, bool blocks)
 	t->dns = &s->dns;
 	for (uint32_t i = 0; i < s->dns.n; i++) {
 		const struct nn_dn *d = &s->dns.v[i];
-		if (d->state == PROTO_DN_DEAD)
-			continue;
-		t->capacity += d->capacity;
-		t->used += d->used;
-		t->remaining += d->remaining;
+		if (d->state != PROTO_DN_DEAD)
+			t->used += d->used;
 	}
+	nn_dns_space(&s->dns, &t->capacity, &t->remaining);
 	if (blocks)
 		nn_blockmap_each(s->bm, count_block, t);
 }
@@ -75,7 +73,10 @@ static void status_json(struct nn_server *s, struct buf *o)
 		json_ku64(o, "capacity", d->capacity);
 		json_ku64(o, "used", d->used);
 		json_ku64(o, "remaining", d->remaining);
-		json_ku64(o, "blocks", d->nblocks);
+		json_ku64(o, "blocks", nn_blockmap_node_blocks(s->bm, i));
+		char fsids[PROTO_FS_MAX * (PROTO_FSID_MAX + 1)];
+		nn_dn_fs_ids(d, fsids, sizeof fsids);
+		json_kstr(o, "fs_id", fsids);
 		json_kdbl(o, "last_contact_s", now - d->last_contact);
 		json_ku64(o, "xceivers", d->xceivers);
 		json_ku64(o, "tasks", nn_jobs_node_running(s->jobs, i));
@@ -193,7 +194,7 @@ static void status_html(struct nn_server *s, struct buf *o)
 			      "<td>%llu</td><td>%u</td><td>%u</td></tr>",
 			   strcmp(st, "live") ? " class=\"bad\"" : "", st, now - d->last_contact,
 			   human(d->capacity, a), human(d->used, b), human(d->remaining, c),
-			   (unsigned long long)d->nblocks, d->xceivers,
+			   (unsigned long long)nn_blockmap_node_blocks(s->bm, i), d->xceivers,
 			   nn_jobs_node_running(s->jobs, i));
 	}
 	buf_adds(o, "</table><h2>Recent jobs</h2><table id=\"jobs\"><tr><th>job</th><th>state</th>"
@@ -235,7 +236,7 @@ static void metrics(struct nn_server *s, struct buf *o)
 		tasks += nn_jobs_node_running(s->jobs, i);
 	}
 	prom_head(o, "dfs_datanodes", PROM_GAUGE, "Datanodes by state.");
-	for (uint8_t st = PROTO_DN_LIVE; st <= PROTO_DN_DECOMMISSIONED; st++)
+	for (uint8_t st = PROTO_DN_LIVE; st <= PROTO_DN_MAINTENANCE; st++)
 		buf_printf(o, "dfs_datanodes{state=\"%s\"} %u\n", dfs_dn_state_name(st), by_state[st]);
 	prom_u64(o, "dfs_replication_queue", PROM_GAUGE, "Block copies in flight.",
 		 nn_repl_pending(s->repl));

@@ -210,6 +210,7 @@ int cmd_report(int argc, char **argv)
 			json_ku64(&out, "used", d->used);
 			json_ku64(&out, "remaining", d->remaining);
 			json_ku64(&out, "blocks", d->blocks);
+			json_kstr(&out, "fs_id", d->fs_id);
 			json_kdbl(&out, "last_contact_s", (double)d->last_contact_ms / 1000.0);
 			json_ku64(&out, "xceivers", d->xceivers);
 			buf_addc(&out, '}');
@@ -221,17 +222,22 @@ int cmd_report(int argc, char **argv)
 		return 0;
 	}
 	char a[32], b[32], d[32];
-	uint32_t live = 0, dead = 0;
+	uint32_t live = 0, dead = 0, maint = 0;
 	for (uint32_t i = 0; i < r.ndatanodes; i++) {
-		live += r.datanodes[i].state != PROTO_DN_DEAD;
-		dead += r.datanodes[i].state == PROTO_DN_DEAD;
+		uint8_t state = r.datanodes[i].state;
+		live += state != PROTO_DN_DEAD && state != PROTO_DN_MAINTENANCE;
+		dead += state == PROTO_DN_DEAD;
+		maint += state == PROTO_DN_MAINTENANCE;
 	}
 	printf("Safe mode: %s\n", r.safe_mode ? "ON" : "off");
 	printf("Configured capacity: %s\n", cli_size(r.capacity, human, a));
 	printf("DFS used: %s\nDFS remaining: %s\n", cli_size(r.used, human, b),
 	       cli_size(r.remaining, human, d));
 	print_counts("", counts, ncounts);
-	printf("Datanodes: %u live, %u dead\n\n", live, dead);
+	if (maint)
+		printf("Datanodes: %u live, %u dead, %u in maintenance\n\n", live, dead, maint);
+	else
+		printf("Datanodes: %u live, %u dead\n\n", live, dead);
 	printf("%-14s %-22s %-8s %10s %10s %10s %8s %s\n", "ID", "ADDRESS", "STATE", "CAPACITY",
 	       "USED", "REMAINING", "BLOCKS", "LAST CONTACT");
 	for (uint32_t i = 0; i < r.ndatanodes; i++) {

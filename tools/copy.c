@@ -41,8 +41,10 @@ static int put_stream(struct dfs_client *c, int fd, const char *src, const char 
 	if (!buf)
 		abort();
 	struct stat st;
-	struct progress *pg = progress_start("put", dst, !fstat(fd, &st) && S_ISREG(st.st_mode)
-							     ? (uint64_t)st.st_size : 0);
+	bool regular = !fstat(fd, &st) && S_ISREG(st.st_mode);
+	if (regular && st.st_size > 0) /* a short last block needs only its length */
+		dfs_writer_expect(w, (uint64_t)st.st_size);
+	struct progress *pg = progress_start("put", dst, regular ? (uint64_t)st.st_size : 0);
 	for (;;) {
 		ssize_t n = read(fd, buf, bufsz);
 		if (n < 0 && errno == EINTR)

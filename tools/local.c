@@ -473,6 +473,72 @@ static bool is_dfs_mount(const char *path)
 	return fs_find_mount(path, "fuse.dfs", dev, sizeof dev) == 0;
 }
 
+/* A dfs mount at path that answers: listed in mountinfo, and its root stats (a mount
+ * whose dfs-fuse died answers ENOTCONN). */
+static bool is_live_dfs_mount(const char *path)
+{
+	struct stat st;
+	return is_dfs_mount(path) && stat(path, &st) == 0;
+}
+
+/* Runs argv (a command on PATH) and waits: its exit status, or -1. */
+static int run_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A dfs mount at path (absolute) whose dfs-fuse is gone -- killed with -9, it left the
+ * mount behind, answering ENOTCONN -- is detached (fusermount3 -u -z, else umount -l),
+ * so that a new mount takes its place instead of hiding under it or being mistaken
+ * for it. 0 when no dead mount is left there, else -ENOTCONN (said on stderr).
+ */
+static int clear_dead_mount(const char *path)
+{
+	for (int tries = 0; tries < 8; tries++) { /* mounts may be stacked */
+		struct stat st;
+		if (stat(path, &st) == 0 || errno != ENOTCONN)
+			return 0;
+		if (!is_dfs_mount(path))
+			break; /* someone else's dead mount: not ours to remove */
+		fprintf(stderr, "dfs: clearing a dead mount at %s (its dfs-fuse is gone)\n", path);
+		char *fu[] = {"fusermount3", "-u", "-z", (char *)path, NULL};
+		char *um[] = {"umount", "-l", (char *)path, NULL};
+		if (run_quiet(fu) != 0 && run_quiet(um) != 0)
+			break;
+	}
+	struct stat st;
+	if (stat(path, &st) == 0 || errno != ENOTCONN)
+		return 0;
+	cli_error(path, "a dead mount is in the way and cannot be cleared (try "
+			"`fusermount3 -u -z %s`)", path);
+	return -ENOTCONN;
+}
+
+/* path made absolute (not resolved: a dead mount point cannot be) into out. */
+static void absolute_path(const char *path, char *out, size_t sz)
+{
+	char cwd[PATH_MAX];
+	int n = path[0] == '/' || !getcwd(cwd, sizeof cwd)
+			? snprintf(out, sz, "%s", path)
+			: snprintf(out, sz, "%s/%s", cwd, path);
+	if (n < 0 || (size_t)n >= sz)
+		snprintf(out, sz, "%s", path); /* too long: as given */
+}
+
 /* The mount point of the running mount, or "" (into out). */
 static void current_mount(const struct local *l, char *out, size_t sz)
 {
@@ -481,7 +547,7 @@ static void current_mount(const struct local *l, char *out, size_t sz)
 		return;
 	struct buf p = BUF_INIT, b = BUF_INIT;
 	path_of(l, "run/mount", &p);
-	if (fs_read_file(p.data, &b) == 0 && is_dfs_mount(b.data))
+	if (fs_read_file(p.data, &b) == 0 && is_live_dfs_mount(b.data))
 		snprintf(out, sz, "%s", b.data);
 	buf_free(&p);
 	buf_free(&b);
@@ -494,7 +560,12 @@ static int local_mount(struct local *l, const char *mnt, const char *fuse_opts)
 	current_mount(l, cur, sizeof cur);
 	if (cur[0])
 		return 0;
-	int rc = fs_mkdir_p(mnt, 0755);
+	char abs[PATH_MAX];
+	absolute_path(mnt, abs, sizeof abs);
+	int rc = clear_dead_mount(abs);
+	if (rc)
+		return rc;
+	rc = fs_mkdir_p(mnt, 0755);
 	if (rc) {
 		cli_error(mnt, "cannot create the mount point: %s", strerror(-rc));
 		return rc;
@@ -529,7 +600,7 @@ static int local_mount(struct local *l, const char *mnt, const char *fuse_opts)
 	rc = pid < 0 ? -errno : -ETIMEDOUT;
 	double deadline = ev_now() + 15;
 	while (pid > 0 && ev_now() < deadline) {
-		if (is_dfs_mount(real)) {
+		if (is_live_dfs_mount(real)) {
 			rc = 0;
 			break;
 		}
@@ -930,6 +1001,10 @@ int cmd_mount(int argc, char **argv)
 		}
 	args[n++] = argv[optind];
 	args[n] = NULL;
+	char abs[PATH_MAX];
+	absolute_path(argv[optind], abs, sizeof abs);
+	if (clear_dead_mount(abs))
+		return 1;
 	fflush(NULL);
 	execv(args[0], args);
 	cli_error(args[0], "cannot run: %s", strerror(errno));

@@ -96,7 +96,7 @@ wait $p1 $p2 $p3 $p4
 [ "$(cat "$T/dnsilent")" -ge 200 ] && ok "silent connections to a datanode dropped ($(cat "$T/dnsilent") of 300)" ||
 	fail "only $(cat "$T/dnsilent") of 300 silent datanode connections were closed"
 lines=$(grep -c 'peer .*: \(dropped\|no handshake\|a frame\)' "$DFS_DIR/logs/namenode.log")
-[ "$lines" -lt 100 ] && grep -q 'more like the next' "$DFS_DIR/logs/namenode.log" &&
+[ "$lines" -lt 100 ] && grep -q 'similar messages suppressed' "$DFS_DIR/logs/namenode.log" &&
 	ok "rejections logged at a bounded rate ($lines lines for 400+ peers)" || fail "$lines rejection lines"
 check "the namenode still serves" dfs stat /f
 check "the cluster is healthy" bash -c "dfs fsck / >/dev/null"

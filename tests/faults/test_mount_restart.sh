@@ -43,10 +43,17 @@ done
 acked() { cat "$T"/acked* | wc -l; }
 before() { [ "$(acked)" -ge 40 ]; }
 check "four processes write through the mount" wait_for 60 before
+errlines() { grep -c ' ERROR ' "$DFS_DIR/logs/fuse.log"; }
+err_before=$(errlines)
 check "kill -9 the namenode under them" dfs local stop-node namenode --kill -q
 n_kill=$(acked)
-failing() { [ "$(cat "$T"/errors* | wc -l)" -ge 1 ]; }
-check "calls fail while it is gone" wait_for 30 failing
+# (down long enough for hundreds of failed calls: the mount must not log each one)
+failing() { [ "$(cat "$T"/errors* | wc -l)" -ge 200 ]; }
+check "calls fail while it is gone" wait_for 60 failing
+nfailed=$(cat "$T"/errors* | wc -l)
+logged=$(( $(errlines) - err_before ))
+[ "$logged" -le 40 ] && ok "the mount's log is rate-limited ($logged ERROR lines for $nfailed failed calls)" ||
+	fail "the mount logged $logged ERROR lines for $nfailed failed calls"
 check "start the namenode again" dfs local start-node namenode -q
 after() { [ "$(acked)" -ge $((n_kill + 40)) ]; }
 check "the same processes go on writing" wait_for 90 after

@@ -47,6 +47,18 @@ check "odd size, 128K blocks, replication 1" bash -c "dfs cat /data/odd | cmp - 
 [ "$(dfs blocks --json /data/odd | json 'd["replication"], len(d["blocks"]), len(d["blocks"][0]["locations"])')" = "(1, 23, 1)" ] &&
 	ok "per-file replication and block size" || fail "per-file replication/block size"
 
+# capacity counts each file system once: the 3 datanodes keep their data on one disk,
+# report it by the same file system id, and the cluster's capacity is that disk's
+dfs report --json >"$T/rep.json"
+[ "$(json 'len({n["fs_id"] for n in d["datanodes"]}) == 1 and all(n["fs_id"] for n in d["datanodes"])' <"$T/rep.json")" = True ] &&
+	ok "the datanodes report one file system id" || fail "file system ids: $(json '[n["fs_id"] for n in d["datanodes"]]' <"$T/rep.json")"
+disk=$(python3 -c "import os,sys; v=os.statvfs(sys.argv[1]); print(v.f_blocks * v.f_frsize, v.f_bavail * v.f_frsize)" "$DFS_DIR/dn1")
+read -r dcap dfree <<<"$disk"
+[ "$(json 'd["capacity"]' <"$T/rep.json")" = "$dcap" ] && ok "capacity is the disk's, once ($dcap)" ||
+	fail "capacity $(json 'd["capacity"]' <"$T/rep.json") for a disk of $dcap"
+[ "$(json 'd["remaining"] < 1.5 * '"$dfree"' + 2**30' <"$T/rep.json")" = True ] && ok "remaining counted once" ||
+	fail "remaining $(json 'd["remaining"]' <"$T/rep.json") for $dfree free"
+
 # stat
 dfs stat --json /data/hello.txt >"$T/st.json"
 [ "$(json 'd["type"], d["length"], d["replication"]' <"$T/st.json")" = "('file', 6, 3)" ] &&

@@ -30,6 +30,20 @@ expect_error "setrep 0" "replication must be between 1 and 512" dfs setrep 0 /d/
 expect_error "setrep 600" "replication must be between 1 and 512" dfs setrep 600 /d/file
 expect_error "block size not a multiple of 64K" "multiple of 64K" dfs put -b 1000 "$T/f" /bs
 expect_error "cat a directory" "is a directory" dfs cat /d
+# space is checked by what a block will hold: no datanode has 1 TiB free, yet a 6-byte
+# file and a 3 MiB one with 1 TiB blocks fit; a stream of unknown length needs a whole
+# block, and the error says so
+if [ "$(df -B1 --output=avail "$DFS_DIR" | tail -1)" -lt $((1 << 40)) ]; then
+	printf 'small\n' >"$T/six"
+	check "a 6-byte put with 1 TiB blocks" dfs put -b 1024G "$T/six" /six
+	check "... reads back" bash -c "[ \"\$(dfs cat /six)\" = small ]"
+	head -c 3M /dev/urandom >"$T/three"
+	check "a 3 MiB put with 1 TiB blocks" bash -c "dfs put -b 1024G '$T/three' /three && dfs cat /three | cmp - '$T/three'"
+	expect_error "a stream too big for the room left" "room for a block.*block size, 1048576 MiB" \
+		bash -c "head -c 3M /dev/zero | dfs put -b 1024G - /stream"
+else
+	echo "(a datanode has 1 TiB free: the space checks are not tried)"
+fi
 expect_error "a file used as a directory" "not a directory" dfs put "$T/f" /d/file/x
 expect_error "mkdir under a file" "not a directory" dfs mkdir -p /d/file/x
 expect_error "blocks of a directory" "is a directory" dfs blocks /d

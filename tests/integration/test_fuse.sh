@@ -60,6 +60,30 @@ mkdir -p "$M2"
 dfs mount "$M2" -o attr_timeout=1 &
 wait_for 10 grep -q " $M2 fuse.dfs " /proc/mounts || fail "second mount did not come up"
 check "POSIX checks (fuse_posix.py)" python3 "$(dirname "$0")/fuse_posix.py" "$M" "$M2"
+# a lost write race is ESTALE, not EIO: mount 1 holds the file open, mount 2 rewrites
+# its block (whose old replicas are then deleted), and mount 1's partial write of that
+# block, which must read the old version, fails with ESTALE
+head -c 300000 /dev/urandom >"$M/race"
+old=$(dfs blocks --json /race | json 'd["blocks"][0]["id"]')
+race_out=$(python3 - "$M/race" "$M2/race" "$DFS_DIR" "$old" <<'PY' 2>&1
+import errno, glob, os, sys, time
+a, b, d, old = sys.argv[1:]
+fd = os.open(a, os.O_RDWR)
+with open(b, "r+b") as g:
+    g.seek(1000); g.write(b"y" * 100); g.flush(); os.fsync(g.fileno())
+end = time.time() + 20
+while glob.glob("%s/dn*/current/**/blk_%s_*" % (d, old), recursive=True) and time.time() < end:
+    time.sleep(0.05)
+try:
+    os.pwrite(fd, b"x" * 10, 5000)
+    os.fsync(fd)
+    os.close(fd)
+    print("no error")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+PY
+)
+[ "$race_out" = ESTALE ] && ok "a lost write race gives ESTALE" || fail "a lost write race gave '$race_out', not ESTALE"
 # the mount against a local directory, call by call: the same errno, types, modes, link
 # counts, sizes, listings and bytes, as root and as an unprivileged user
 mkdir "$T/ldiff" "$T/ldiff-u" "$M/udiff" && chown 65534:65534 "$T/ldiff-u" "$M/udiff"
@@ -209,6 +233,30 @@ expect_error "with the namenode gone, a call fails at once" "error" timeout 20 l
 check "the namenode comes back" dfs local start-node namenode -q
 check "the mount works again after the namenode restart" wait_for 30 bash -c \
 	"echo again >'$M/after-restart' && [ \"\$(cat '$M/after-restart')\" = again ]"
+
+# dfs-fuse killed with -9 leaves a dead mount (ENOTCONN): `local up` clears it and
+# mounts again, and says "mounted at" only for a mount that answers; `dfs mount` too
+echo survives >"$M/dead-mount-test"
+kill_fuse() {
+	local pid; pid=$(cat "$DFS_DIR/run/fuse.pid")
+	kill -9 "$pid"
+	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	stat "$M" >/dev/null 2>&1 && fail "the mount still answers after kill -9 of dfs-fuse"
+}
+kill_fuse
+[ "$(dfs local status --json | json 'd["mount"]')" = None ] && ok "local status shows no mount once dfs-fuse is dead" ||
+	fail "local status shows a dead mount"
+out=$(dfs local up 2>&1); rc=$?
+if [ $rc = 0 ] && grep -q "mounted at $M" <<<"$out" && [ "$(cat "$M/dead-mount-test" 2>&1)" = survives ]; then
+	ok "local up cleared the dead mount and mounted again"
+else
+	fail "local up after a dead mount: exit $rc, '$out', the mount: $(cat "$M/dead-mount-test" 2>&1)"
+fi
+kill_fuse
+dfs mount "$M" &
+mounted_again() { [ "$(cat "$M/dead-mount-test")" = survives ]; }
+check "dfs mount cleared the dead mount and mounted again" wait_for 15 mounted_again
+fusermount3 -u -z "$M"
 
 check "the cluster is healthy afterwards" dfs fsck -q /
 dfs local down -q

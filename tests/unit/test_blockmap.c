@@ -94,8 +94,8 @@ START_TEST(test_update_keeps_replicas)
 {
 	struct nn_blockmap *m = nn_blockmap_new();
 	struct nn_block *b = nn_blockmap_put(m, 5, 1, 10, 1, 3);
-	ck_assert(nn_block_add_replica(b, 3));
-	ck_assert(nn_block_add_replica(b, 9));
+	ck_assert(nn_block_add_replica(m, b, 3));
+	ck_assert(nn_block_add_replica(m, b, 9));
 
 	b = nn_blockmap_put(m, 5, 2, 20, 1, 2);
 	ck_assert_uint_eq(nn_blockmap_count(m), 1);
@@ -113,38 +113,72 @@ START_TEST(test_update_keeps_replicas)
 }
 END_TEST
 
+/* Each node's block count is the map's: replicas added and removed, a block removed
+ * (a file deleted), a duplicate or unknown replica not counted. */
+START_TEST(test_node_counts)
+{
+	struct nn_blockmap *m = nn_blockmap_new();
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 7), 0);
+	for (uint64_t id = 1; id <= 10; id++) {
+		struct nn_block *b = nn_blockmap_put(m, id, 1, 10, 1, 3);
+		ck_assert(nn_block_add_replica(m, b, 0));
+		ck_assert(nn_block_add_replica(m, b, (uint32_t)(1 + id % 2)));
+		ck_assert(!nn_block_add_replica(m, b, 0));
+	}
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 0), 10);
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 1), 5);
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 2), 5);
+	nn_blockmap_remove(m, 3); /* on nodes 0 and 2 */
+	nn_blockmap_remove(m, 3);
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 0), 9);
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 2), 4);
+	struct nn_block *b = nn_blockmap_get(m, 4);
+	ck_assert(nn_block_remove_replica(m, b, 1));
+	ck_assert(!nn_block_remove_replica(m, b, 1));
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 1), 4);
+	ck_assert(nn_block_add_replica(m, b, 40)); /* a node index beyond any seen */
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 40), 1);
+	ck_assert_uint_eq(nn_blockmap_node_blocks(m, 39), 0);
+	for (uint64_t id = 1; id <= 10; id++)
+		nn_blockmap_remove(m, id);
+	for (uint32_t dn = 0; dn <= 40; dn++)
+		ck_assert_uint_eq(nn_blockmap_node_blocks(m, dn), 0);
+	nn_blockmap_free(m);
+}
+END_TEST
+
 START_TEST(test_replicas)
 {
 	struct nn_blockmap *m = nn_blockmap_new();
 	struct nn_block *b = nn_blockmap_put(m, 77, 1, 10, 1, 3);
 	ck_assert(!nn_block_has_replica(b, 0));
-	ck_assert(nn_block_add_replica(b, 0));
-	ck_assert(!nn_block_add_replica(b, 0)); /* duplicate */
+	ck_assert(nn_block_add_replica(m, b, 0));
+	ck_assert(!nn_block_add_replica(m, b, 0)); /* duplicate */
 	ck_assert_uint_eq(b->nrep, 1);
 	/* past the initial capacity of the replica array */
 	for (uint32_t dn = 1; dn < 20; dn++)
-		ck_assert(nn_block_add_replica(b, dn));
+		ck_assert(nn_block_add_replica(m, b, dn));
 	ck_assert_uint_eq(b->nrep, 20);
-	ck_assert(!nn_block_add_replica(b, 13));
+	ck_assert(!nn_block_add_replica(m, b, 13));
 	ck_assert_uint_eq(b->nrep, 20);
 	for (uint32_t dn = 0; dn < 20; dn++)
 		ck_assert(nn_block_has_replica(b, dn));
 	ck_assert(!nn_block_has_replica(b, 20));
 
-	ck_assert(nn_block_remove_replica(b, 5));
-	ck_assert(!nn_block_remove_replica(b, 5));
-	ck_assert(!nn_block_remove_replica(b, 100));
+	ck_assert(nn_block_remove_replica(m, b, 5));
+	ck_assert(!nn_block_remove_replica(m, b, 5));
+	ck_assert(!nn_block_remove_replica(m, b, 100));
 	ck_assert_uint_eq(b->nrep, 19);
 	ck_assert(!nn_block_has_replica(b, 5));
 	for (uint32_t dn = 0; dn < 20; dn++)
 		if (dn != 5)
 			ck_assert_msg(nn_block_has_replica(b, dn), "lost replica %u", dn);
 	/* removing the last one too */
-	ck_assert(nn_block_remove_replica(b, 19));
+	ck_assert(nn_block_remove_replica(m, b, 19));
 	ck_assert(!nn_block_has_replica(b, 19));
 	ck_assert(nn_block_has_replica(b, 18));
 	/* and re-adding */
-	ck_assert(nn_block_add_replica(b, 5));
+	ck_assert(nn_block_add_replica(m, b, 5));
 	ck_assert(nn_block_has_replica(b, 5));
 	ck_assert_uint_eq(b->nrep, 19);
 	nn_blockmap_free(m);
@@ -182,8 +216,8 @@ START_TEST(test_remove_clusters)
 	for (size_t i = 0; i < NALL; i++) {
 		struct nn_block *b = nn_blockmap_put(m, ids[i], ids[i] ^ 1, i, i, 3);
 		/* replicas so that removal frees them and shifts must carry them */
-		ck_assert(nn_block_add_replica(b, (uint32_t)(i % 7)));
-		ck_assert(nn_block_add_replica(b, (uint32_t)(i % 7) + 100));
+		ck_assert(nn_block_add_replica(m, b, (uint32_t)(i % 7)));
+		ck_assert(nn_block_add_replica(m, b, (uint32_t)(i % 7) + 100));
 	}
 	ck_assert_uint_eq(nn_blockmap_count(m), NALL);
 	for (size_t i = 0; i < NALL; i++) {
@@ -253,7 +287,7 @@ START_TEST(test_remove_middle_of_cluster)
 	struct nn_blockmap *m = nn_blockmap_new();
 	/* 700 ids in a 1024-slot table make long clusters (no growth below 768) */
 	for (uint64_t id = 1; id <= 700; id++)
-		nn_block_add_replica(nn_blockmap_put(m, id, 0, 0, 0, 1), (uint32_t)id);
+		nn_block_add_replica(m, nn_blockmap_put(m, id, 0, 0, 0, 1), (uint32_t)id);
 	for (uint64_t id = 1; id <= 700; id += 3)
 		nn_blockmap_remove(m, id);
 	for (uint64_t id = 1; id <= 700; id++) {
@@ -302,7 +336,7 @@ START_TEST(test_free_after_removes)
 	for (uint64_t id = 1; id <= 2000; id++) {
 		struct nn_block *b = nn_blockmap_put(m, id * 7919, 0, 0, 0, 1);
 		for (uint32_t r = 0; r < 5; r++)
-			nn_block_add_replica(b, r);
+			nn_block_add_replica(m, b, r);
 	}
 	for (uint64_t id = 1; id <= 2000; id += 2)
 		nn_blockmap_remove(m, id * 7919);
@@ -320,5 +354,5 @@ int main(void)
 		{"core", .timeout = 60, .tests = UNIT_TESTS(
 			test_put_get_count, test_update_keeps_replicas, test_replicas,
 			test_remove_clusters, test_remove_middle_of_cluster, test_each_once,
-			test_free_after_removes)});
+			test_free_after_removes, test_node_counts)});
 }

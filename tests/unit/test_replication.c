@@ -57,7 +57,7 @@ static struct nn_block *block(uint64_t id, uint16_t r, const int *nodes)
 {
 	struct nn_block *b = nn_blockmap_put(bm, id, id + 1000, 4 * MB, 1, r);
 	for (; *nodes >= 0; nodes++)
-		ck_assert(nn_block_add_replica(b, (uint32_t)*nodes));
+		ck_assert(nn_block_add_replica(bm, b, (uint32_t)*nodes));
 	return b;
 }
 
@@ -153,7 +153,7 @@ START_TEST(test_replicate_one_missing)
 	ck_assert(!nn_repl_arrived(repl, &dns, 10, tgt));
 
 	/* with the replica recorded the block is complete: nothing more */
-	nn_block_add_replica(nn_blockmap_get(bm, 10), tgt);
+	nn_block_add_replica(bm, nn_blockmap_get(bm, 10), tgt);
 	ck_assert_uint_eq(nn_repl_schedule(repl, bm, &dns, NOW + 2), 0);
 	ck_assert_uint_eq(total_cmds(), 1);
 	ck_assert_uint_eq(nn_repl_pending(repl), 0);
@@ -383,9 +383,9 @@ START_TEST(test_decommission_done)
 	block(501, 2, (const int[]){1, 2, -1}); /* not on node 0: irrelevant */
 	ck_assert(!nn_repl_decommission_done(bm, &dns, 0));
 	b = nn_blockmap_get(bm, 500);
-	nn_block_add_replica(b, 1);
+	nn_block_add_replica(bm, b, 1);
 	ck_assert(!nn_repl_decommission_done(bm, &dns, 0));
-	nn_block_add_replica(b, 3);
+	nn_block_add_replica(bm, b, 3);
 	ck_assert(nn_repl_decommission_done(bm, &dns, 0));
 	/* a node with nothing at all is done */
 	ck_assert(nn_repl_decommission_done(bm, &dns, 3));
@@ -427,6 +427,44 @@ START_TEST(test_decommission_not_counted)
 }
 END_TEST
 
+/* A corrupt copy dropped from node 2 (of 0, 1, 2): the new copy goes to node 3, which
+ * lacks the block, never back to node 2 -- for each of 16 blocks, so a random choice
+ * between the two would show. */
+START_TEST(test_repair_avoids_bad_node)
+{
+	for (uint64_t id = 600; id < 616; id++) {
+		struct nn_block *b = block(id, 3, (const int[]){0, 1, 2, -1});
+		ck_assert(nn_block_remove_replica(bm, b, 2));
+		nn_repl_avoid(repl, id, 2, NOW);
+	}
+	ck_assert_uint_eq(nn_repl_schedule(repl, bm, &dns, NOW), 16);
+	for (uint32_t src = 0; src < 2; src++) {
+		struct cmd c[32];
+		uint32_t n = decode_cmds(src, c, 32);
+		for (uint32_t k = 0; k < n; k++) {
+			ck_assert_uint_eq(c[k].ntargets, 1);
+			ck_assert_int_eq(c[k].targets[0], 3);
+		}
+	}
+	ck_assert_uint_eq(dns.v[2].ncmds, 0);
+}
+END_TEST
+
+/* Every node already holds the block: the bad copy is replaced in place. */
+START_TEST(test_repair_in_place_when_all_hold_it)
+{
+	struct nn_block *b = block(700, 4, (const int[]){0, 1, 2, 3, -1});
+	ck_assert(nn_block_remove_replica(bm, b, 1));
+	nn_repl_avoid(repl, 700, 1, NOW);
+	ck_assert_uint_eq(nn_repl_schedule(repl, bm, &dns, NOW), 1);
+	struct cmd c[2];
+	uint32_t src = dns.v[0].ncmds ? 0 : dns.v[2].ncmds ? 2 : 3;
+	ck_assert_uint_eq(decode_cmds(src, c, 2), 1);
+	ck_assert_uint_eq(c[0].ntargets, 1);
+	ck_assert_int_eq(c[0].targets[0], 1);
+}
+END_TEST
+
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* expiry logs expected warnings */
@@ -438,5 +476,6 @@ int main(void)
 			test_no_live_replica_left_alone, test_fewest_replicas_first,
 			test_maintenance_counts_with_two_live, test_expire, test_expire_target_lost,
 			test_decommission_done, test_decommission_sole_copy_replicated,
-			test_decommission_not_counted)});
+			test_decommission_not_counted, test_repair_avoids_bad_node,
+			test_repair_in_place_when_all_hold_it)});
 }
