@@ -35,7 +35,7 @@ FUZZ_SECONDS ?= 60
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
-PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse
+PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse $(BIN)/dfs-s3
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 REPLAY_BINS = $(patsubst %,$(O)/tests/replay_%,$(FUZZ_TARGETS))
 
