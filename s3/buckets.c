@@ -134,6 +134,8 @@ void gw_delete_bucket(struct s3req *r)
 		goto out;
 	keymap_bucket_path(r->gw->root, r->bucket.data, &p);
 	int rc = dfs_list(r->c, p.data, find_visible, &f);
+	if (rc > 0)
+		rc = 0; /* find_visible stopped the walk */
 	if (!rc && f.found)
 		rc = -ENOTEMPTY;
 	/* the gateway's own leftovers (uploads in progress, temporary files) go with it */

@@ -408,6 +408,11 @@ static int authenticate(struct s3req *r)
 			 "the request's signature fields are malformed");
 		return -1;
 	}
+	if (rc == SIGV4_NONE && strstr(r->query.data, "AWSAccessKeyId=")) {
+		gw_error(r, 400, "InvalidRequest", "The authorization mechanism you have provided is "
+			 "not supported. Please use AWS4-HMAC-SHA256.");
+		return -1;
+	}
 	if (rc == SIGV4_NONE) {
 		if (!gw->anonymous) {
 			gw_error(r, 403, "AccessDenied", "Anonymous access is off.");
