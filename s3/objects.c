@@ -57,12 +57,9 @@ int gw_stored_etag(struct dfs_client *c, const char *path, struct buf *out)
 	struct buf v = BUF_INIT, ver = BUF_INIT;
 	buf_reset(out);
 	int rc = dfs_getxattr(c, path, GW_XATTR_ETAG, &v);
-	if (rc == -ENODATA || rc == -ENOENT + 0 * 0) {
-		if (rc == -ENODATA)
-			rc = 0;
-		goto out;
-	}
-	if (rc)
+	if (rc == -ENODATA)
+		rc = 0; /* none stored yet */
+	if (rc || !v.len)
 		goto out;
 	if ((rc = gw_file_version(c, path, &ver)))
 		goto out;
@@ -576,9 +573,7 @@ void gw_get_object(struct s3req *r)
 	const char *rh = gw_header(r, "range");
 	int ranged = rh ? parse_range(rh, a.size, &start, &end) : 0;
 	if (ranged < 0) {
-		struct buf cr = BUF_INIT;
 		gw_error(r, 416, "InvalidRange", "The requested range is not satisfiable");
-		buf_free(&cr);
 		goto out;
 	}
 	if (ranged)
@@ -589,7 +584,7 @@ void gw_get_object(struct s3req *r)
 		g->rd = rd;
 		g->start = start;
 		rd = NULL;
-		resp = MHD_create_response_from_callback(len, 1 << 20, get_read, g, get_free);
+		resp = MHD_create_response_from_callback(len, 4 << 20, get_read, g, get_free);
 	} else {
 		resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	}
@@ -619,12 +614,6 @@ void gw_get_object(struct s3req *r)
 		char cr[96];
 		snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, end, a.size);
 		MHD_add_response_header(resp, "Content-Range", cr);
-	}
-	if (r->head && (!rd && !len ? false : true) && !len) {
-		/* nothing */
-	}
-	if (r->head && a.size && !(rd == NULL && len)) {
-		/* a HEAD of an object built from a buffer: its length by hand */
 	}
 	gw_respond(r, ranged ? 206 : 200, resp);
 out:
