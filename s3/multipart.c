@@ -391,7 +391,7 @@ static void complete_finish(struct s3req *r)
 	}
 	uint8_t h[16];
 	unsigned hl = 16;
-	char etag[48];
+	char etag[64];
 	EVP_DigestFinal_ex(m, h, &hl);
 	sigv4_hex(h, 16, etag);
 	snprintf(etag + 32, sizeof etag - 32, "-%zu", nc);

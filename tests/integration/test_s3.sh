@@ -66,6 +66,26 @@ check "aws s3 rm --recursive" aws s3 rm --only-show-errors --recursive s3://awsb
 aws s3api list-objects-v2 --bucket awsb --query 'Contents[].Key' --output text | grep -q data/big &&
 	ok "aws s3api list-objects-v2" || fail "s3api list-objects-v2"
 
+# ---- a datanode killed during a GetObject, then during a multipart upload
+aws s3 cp --only-show-errors s3://awsb/data/big "$T/k.get" & cp_pid=$!
+wait_for 30 test -s "$T/k.get" || fail "the GetObject did not start"
+dfs local stop-node dn1 --kill
+wait "$cp_pid" && cmp -s "$T/big" "$T/k.get" && ok "a GetObject survives a datanode killed mid-read" ||
+	fail "GetObject with a datanode killed"
+dfs local start-node dn1
+head -c 60M /dev/urandom >"$T/k.up"
+aws s3 cp --only-show-errors "$T/k.up" s3://awsb/killed-up & cp_pid=$!
+has_part() { dfs ls -R /awsb/.dfs-s3-uploads 2>/dev/null | grep -q '/0000[1-9]'; }
+wait_for 60 has_part || fail "the multipart upload did not start"
+dfs local stop-node dn2 --kill
+if wait "$cp_pid"; then
+	aws s3 cp --only-show-errors s3://awsb/killed-up "$T/k.back" && cmp -s "$T/k.up" "$T/k.back" &&
+		ok "a multipart upload survives a datanode killed mid-upload" || fail "the object differs"
+else
+	fail "the multipart upload failed when a datanode died"
+fi
+dfs local start-node dn2
+
 # ---- crossing interfaces and ETags
 head -c 3M /dev/urandom >"$T/p1"
 dfs put "$T/p1" /awsb/fromdfs
