@@ -359,23 +359,24 @@ static struct gw_user *find_user(struct gw *gw, const char *access)
 	return NULL;
 }
 
-/* The user's cluster connection (opened on first use). */
+/* One of the user's cluster connections (each opened on first use), in turn. */
 static struct dfs_client *user_client(struct gw *gw, struct gw_user *u)
 {
 	pthread_mutex_lock(&gw->users_lock);
-	if (!u->c) {
+	unsigned i = u->next++ % GW_POOL;
+	if (!u->c[i]) {
 		struct dfs_client_opts o = gw->co;
 		o.uid = u->uid;
 		o.gid = u->gid;
-		if (dfs_connect(&o, &u->c)) {
+		if (dfs_connect(&o, &u->c[i])) {
 			log_warn("cannot connect to the namenode '%s' as uid %u: %s", o.namenode,
 				 u->uid, dfs_errmsg());
-			u->c = NULL;
+			u->c[i] = NULL;
 		} else {
-			dfs_set_reconnect(u->c, true);
+			dfs_set_reconnect(u->c[i], true);
 		}
 	}
-	struct dfs_client *c = u->c;
+	struct dfs_client *c = u->c[i];
 	pthread_mutex_unlock(&gw->users_lock);
 	return c;
 }

@@ -32,10 +32,16 @@
 struct MHD_Connection;
 struct MHD_Response;
 
+#define GW_POOL 8
+
 struct gw_user {
 	char access[128], secret[128];
 	uint32_t uid, gid;
-	struct dfs_client *c; /* opened on first use (users_lock) */
+	/* namenode connections, opened on first use and taken in turn (users_lock): one
+	 * connection serves one call at a time, so concurrent requests of one user would
+	 * queue behind each other (and miss the namenode's group commit) on a single one */
+	struct dfs_client *c[GW_POOL];
+	unsigned next;
 };
 
 /* The APIs, for routing and for metrics (gw_api_names). */

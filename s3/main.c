@@ -306,10 +306,12 @@ int main(int argc, char **argv)
 	http_stop(h);
 	gw_stop();
 	for (size_t i = 0; i < gw.nusers; i++)
-		if (gw.users[i].c)
-			dfs_close(gw.users[i].c);
-	if (gw.anonymous && gw.anonymous->c)
-		dfs_close(gw.anonymous->c);
+		for (int k = 0; k < GW_POOL; k++)
+			if (gw.users[i].c[k])
+				dfs_close(gw.users[i].c[k]);
+	for (int k = 0; gw.anonymous && k < GW_POOL; k++)
+		if (gw.anonymous->c[k])
+			dfs_close(gw.anonymous->c[k]);
 	dfs_close(gw.admin);
 	free(gw.users);
 	return 0;

@@ -4,7 +4,9 @@
 # boto3 when the machine has one), awscli (a 100 MiB multipart cp, sync, ls, rm,
 # s3api), s3cmd (put, get, ls, del, multipart), rclone (sync in and out, check);
 # crossing interfaces (S3 <-> dfs put/get <-> the mount), ETags invalidated by
-# `put -f` and by a write through the mount, the hidden user.s3.* xattrs, permissions
+# `put -f` and by a write through the mount, the hidden user.s3.* xattrs, a 300 MiB
+# object through a gateway whose peak RSS barely grows, datanodes killed mid-GetObject
+# and mid-multipart upload, permissions
 # by access key (a second gateway whose key maps to uid 1234), and /metrics.
 source "$(dirname "$0")/lib.sh"
 for c in aws s3cmd rclone; do command -v $c >/dev/null || skip "$c is not installed (make deps-test)"; done
@@ -17,6 +19,25 @@ AK=$(json 'd["s3"]["access_key"]' <<<"$st")
 SK=$(json 'd["s3"]["secret_key"]' <<<"$st")
 mnt=$(json 'd["mount"] or ""' <<<"$st")
 EP=http://$addr
+
+# ---- awscli
+export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_DEFAULT_REGION=us-east-1
+export AWS_CONFIG_FILE=$T/aws.conf AWS_SHARED_CREDENTIALS_FILE=$T/aws.cred AWS_PAGER=
+: >"$AWS_CONFIG_FILE"; : >"$AWS_SHARED_CREDENTIALS_FILE"
+aws() { command aws --endpoint-url "$EP" "$@"; }
+check "aws s3 mb" aws s3 mb s3://awsb
+# ---- large objects stream: the gateway's peak RSS grows by far less than the object
+s3pid=$(json 'd["s3"]["pid"]' <<<"$st")
+hwm() { awk '/VmHWM/ {print int($2 / 1024)}' /proc/"$s3pid"/status; }
+head -c 300M /dev/urandom >"$T/huge"
+h0=$(hwm)
+aws s3api put-object --bucket awsb --key huge --body "$T/huge" >/dev/null &&
+	aws s3api get-object --bucket awsb --key huge "$T/huge.back" >/dev/null &&
+	cmp -s "$T/huge" "$T/huge.back" && ok "a 300 MiB single PutObject and GetObject" || fail "300 MiB single put/get"
+h1=$(hwm)
+[ $((h1 - h0)) -lt 150 ] && ok "the gateway's peak RSS grew ${h0} -> ${h1} MiB while 300 MiB went through, each way" ||
+	fail "the gateway's peak RSS grew ${h0} -> ${h1} MiB for a 300 MiB object"
+rm -f "$T/huge" "$T/huge.back"
 
 # ---- boto3
 if /usr/bin/python3 "$(dirname "$0")/s3_boto.py" "$EP" "$AK" "$SK" >"$T/boto.out" 2>&1; then
@@ -33,12 +54,6 @@ if [ "$py" != /usr/bin/python3 ] && "$py" -c 'import boto3' 2>/dev/null; then
 	fi
 fi
 
-# ---- awscli
-export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=$T/aws.conf AWS_SHARED_CREDENTIALS_FILE=$T/aws.cred AWS_PAGER=
-: >"$AWS_CONFIG_FILE"; : >"$AWS_SHARED_CREDENTIALS_FILE"
-aws() { command aws --endpoint-url "$EP" "$@"; }
-check "aws s3 mb" aws s3 mb s3://awsb
 head -c 100M /dev/urandom >"$T/big"
 check "aws s3 cp 100 MiB up (multipart)" aws s3 cp --only-show-errors "$T/big" s3://awsb/data/big
 etag=$(aws s3api head-object --bucket awsb --key data/big --query ETag --output text)
