@@ -7,7 +7,7 @@ OPT ?= -O2
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g $(OPT) -pthread \
-	-Icommon -Icompute -MMD -MP $(SAN) $(CFLAGS)
+	-Icommon -Icompute -Is3 -MMD -MP $(SAN) $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SAN) $(LDFLAGS)
 LIBS = -lleveldb -lisal -lssl -lcrypto -lmicrohttpd -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
@@ -16,14 +16,16 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 DEPS_PKGS = build-essential pkg-config libleveldb-dev libssl-dev libisal-dev libfuse3-dev \
 	libmicrohttpd-dev fuse3 check python3 procps iproute2 rsync sqlite3 git util-linux
 
-# ... and what only the tests need (the status page is checked in headless Chromium).
-TEST_PKGS = chromium
+# ... and what only the tests need (the status page is checked in headless Chromium; the
+# S3 gateway with real S3 clients).
+TEST_PKGS = chromium python3-boto3 awscli s3cmd rclone
 
 COMMON_SRC = $(wildcard common/*.c)
 NAMENODE_SRC = $(filter-out namenode/main.c,$(wildcard namenode/*.c))
 DATANODE_SRC = $(filter-out datanode/main.c,$(wildcard datanode/*.c))
 TOOLS_SRC = $(filter-out tools/main.c,$(wildcard tools/*.c))
 FUSE_SRC = $(wildcard fuse/*.c)
+S3_SRC = $(filter-out s3/main.c,$(wildcard s3/*.c))
 COMPUTE_SRC = $(wildcard compute/*.c)
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
@@ -33,7 +35,7 @@ FUZZ_SECONDS ?= 60
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
-PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse
+PROGS = $(BIN)/dfs-namenode $(BIN)/dfs-datanode $(BIN)/dfs $(BIN)/dfs-fuse $(BIN)/dfs-s3
 UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 REPLAY_BINS = $(patsubst %,$(O)/tests/replay_%,$(FUZZ_TARGETS))
 
@@ -43,7 +45,7 @@ REPLAY_BINS = $(patsubst %,$(O)/tests/replay_%,$(FUZZ_TARGETS))
 all: $(PROGS)
 
 help:
-	@echo "make          build bin/dfs-namenode, bin/dfs-datanode, bin/dfs, bin/dfs-fuse"
+	@echo "make          build bin/dfs-namenode, bin/dfs-datanode, bin/dfs, bin/dfs-fuse, bin/dfs-s3"
 	@echo "make deps     install missing Debian packages (as root) or print the apt-get line"
 	@echo "make demo     start a local cluster, store and verify a sample dataset"
 	@echo "make test     unit suites + integration tests on real processes"
@@ -103,8 +105,12 @@ $(BIN)/dfs-fuse: $(call obj,$(FUSE_SRC)) $(O)/libdfs.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(FUSE_LIBS)
 
+$(BIN)/dfs-s3: $(call obj,s3/main.c $(S3_SRC)) $(O)/libdfs.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
 # Each unit suite links the module objects it tests (all but the mains).
-$(O)/tests/%: $(O)/tests/unit/%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC)) $(O)/libcompute.a $(O)/libdfs.a
+$(O)/tests/%: $(O)/tests/unit/%.o $(call obj,$(NAMENODE_SRC) $(DATANODE_SRC) $(S3_SRC)) $(O)/libcompute.a $(O)/libdfs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 

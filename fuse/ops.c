@@ -350,10 +350,29 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	buf_free(&v);
 }
 
+/* Drops the S3 gateway's own xattrs (user.s3.*: ETag and object metadata, see
+ * s3/gw.h) from a NUL-separated name list: they describe the object, not the file, and
+ * a copy of them onto another file (cp -a, rsync -X) would be stale. */
+static void hide_s3_xattrs(struct buf *v)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < v->len;) {
+		size_t n = strnlen(v->data + r, v->len - r) + 1;
+		if (strncmp(v->data + r, "user.s3.", 8)) {
+			memmove(v->data + w, v->data + r, n);
+			w += n;
+		}
+		r += n;
+	}
+	buf_truncate(v, w < v->len ? w : v->len);
+}
+
 static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct buf v = BUF_INIT;
 	int rc = fs_node_no_xattrs(ino) ? 0 : dfs_listxattr_ino(fs_conn(), ino, &v);
+	if (!rc)
+		hide_s3_xattrs(&v);
 	if (rc)
 		fs_reply_ino_err(req, "listxattr", ino, rc);
 	else

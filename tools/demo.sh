@@ -72,6 +72,23 @@ if [ -n "$MNT" ]; then
 	cmp "$work/readings.csv" "$MNT/demo/readings.csv" && echo "identical through the mount too"
 fi
 
+S3=$(dfs local status --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["s3"]; print("%s %s %s" % (s["addr"], s["access_key"], s["secret_key"]) if s else "")')
+if [ -n "$S3" ] && command -v aws >/dev/null; then
+	read -r s3addr s3ak s3sk <<<"$S3"
+	say "the same data through the S3 gateway at http://$s3addr (aws CLI)"
+	s3() { AWS_ACCESS_KEY_ID=$s3ak AWS_SECRET_ACCESS_KEY=$s3sk AWS_DEFAULT_REGION=us-east-1 \
+		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= \
+		aws --endpoint-url "http://$s3addr" "$@"; }
+	echo "\$ aws s3 ls s3://demo/"
+	s3 s3 ls s3://demo/
+	echo "\$ aws s3 cp s3://demo/readings.csv - | head -3"
+	{ s3 s3 cp s3://demo/readings.csv - 2>/dev/null || true; } | head -3 # head closes the pipe early
+	s3 s3 cp --only-show-errors s3://demo/readings.csv "$work/readings.s3" &&
+		cmp "$work/readings.csv" "$work/readings.s3" && echo "identical through S3 too"
+elif [ -n "$S3" ]; then
+	say "the S3 gateway is at http://${S3%% *} (install awscli to see it read the data here)"
+fi
+
 cat <<EOT
 
 The cluster keeps running. Try (from this directory, or with DFS_DIR=$DIR):

@@ -11,6 +11,9 @@
  *   DIR/run/<name>.pid     pid of a running daemon
  *   DIR/run/<name>.addr    the HOST:PORT it bound (kept, so restarts reuse the port)
  *   DIR/logs/<name>.log    its log
+ *   DIR/s3.keys            the S3 gateway's key file (a key pair made by the first
+ *                          `up`, mapped to the user who ran it); run/s3.pid, run/s3.addr
+ *                          are its dfs-s3's
  *   DIR/mnt                the FUSE mount (default; run/fuse.pid is its dfs-fuse,
  *                          run/mount its mount point)
  *   DIR/tls/               with `up --tls`: a throw-away CA (ca.pem, ca.key), the
@@ -31,6 +34,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "cfg.h"
 #include "cli.h"
@@ -640,6 +645,87 @@ static void local_unmount(struct local *l)
 	}
 }
 
+/* ---- the S3 gateway ---- */
+
+/* The key pair of DIR/s3.keys (its first line) into access and secret; false if none. */
+static bool s3_keys(const struct local *l, char *access, char *secret)
+{
+	struct buf p = BUF_INIT, b = BUF_INIT;
+	path_of(l, "s3.keys", &p);
+	bool ok = fs_read_file(p.data, &b) == 0 && sscanf(b.data, "%63s %63s", access, secret) == 2;
+	buf_free(&p);
+	buf_free(&b);
+	return ok;
+}
+
+/* Starts dfs-s3 for the local cluster (same port as last time); warns on failure. */
+static int local_s3(struct local *l)
+{
+	char access[64], secret[64], addr[256];
+	struct buf p = BUF_INIT, bin = BUF_INIT, dir = BUF_INIT, listen = BUF_INIT,
+		   cert = BUF_INIT, key = BUF_INIT, ca = BUF_INIT, ready = BUF_INIT;
+	int rc = 0;
+	path_of(l, "s3.keys", &p);
+	if (!s3_keys(l, access, secret)) {
+		uint8_t r[30];
+		if (RAND_bytes(r, sizeof r) != 1)
+			return -EIO;
+		char hx[61];
+		for (int i = 0; i < 30; i++)
+			snprintf(hx + 2 * i, 3, "%02X", r[i]);
+		struct buf k = BUF_INIT;
+		buf_printf(&k, "DFS%.17s %.40s %u:%u\n", hx, hx + 20, (unsigned)getuid(),
+			   (unsigned)getgid());
+		rc = fs_write_atomic(p.data, k.data, k.len);
+		chmod(p.data, 0600);
+		buf_free(&k);
+	}
+	daemon_addr(l, "s3", addr, sizeof addr);
+	buf_adds(&listen, addr[0] ? addr : "127.0.0.1:0");
+	path_of(l, "run/s3.addr", &ready);
+	unlink(ready.data);
+	bin_path("dfs-s3", &bin);
+	char *args[20];
+	int n = 0;
+	args[n++] = bin.data;
+	args[n++] = "--dir";
+	args[n++] = l->dir.data;
+	args[n++] = "--listen";
+	args[n++] = listen.data;
+	args[n++] = "--access-keys";
+	args[n++] = p.data;
+	args[n++] = "--ready-file";
+	args[n++] = ready.data;
+	if (l->tls) {
+		path_of(l, "tls/node.pem", &cert);
+		path_of(l, "tls/node.key", &key);
+		path_of(l, "tls/ca.pem", &ca);
+		args[n++] = "--tls-cert";
+		args[n++] = cert.data;
+		args[n++] = "--tls-key";
+		args[n++] = key.data;
+		args[n++] = "--tls-ca";
+		args[n++] = ca.data;
+	}
+	args[n] = NULL;
+	pid_t pid = rc ? -1 : spawn(l, "s3", args);
+	if (pid < 0 || !wait_addr(l, "s3", pid, addr, sizeof addr)) {
+		fprintf(stderr, "dfs: local: the S3 gateway did not start (log: %s/logs/s3.log)\n",
+			l->dir.data);
+		show_log_tail(l, "s3");
+		rc = -EIO;
+	}
+	buf_free(&p);
+	buf_free(&bin);
+	buf_free(&dir);
+	buf_free(&listen);
+	buf_free(&cert);
+	buf_free(&key);
+	buf_free(&ca);
+	buf_free(&ready);
+	return rc;
+}
+
 /* ---- subcommands ---- */
 
 static int local_status(struct local *l, bool json)
@@ -691,6 +777,20 @@ static int local_status(struct local *l, bool json)
 		char mnt[PATH_MAX];
 		current_mount(l, mnt, sizeof mnt);
 		json_kstr(&out, "mount", mnt[0] ? mnt : NULL);
+		json_key(&out, "s3");
+		char access[64], secret[64];
+		pid = running_pid(l, "s3");
+		daemon_addr(l, "s3", addr, sizeof addr);
+		if (pid && addr[0] && s3_keys(l, access, secret)) {
+			buf_printf(&out, "{\"pid\":%d", (int)pid);
+			json_kstr(&out, "addr", addr);
+			json_kstr(&out, "access_key", access);
+			json_kstr(&out, "secret_key", secret);
+			json_kstr(&out, "region", "us-east-1");
+			buf_addc(&out, '}');
+		} else {
+			buf_adds(&out, "null");
+		}
 		buf_addc(&out, '}');
 		printf("%s\n", out.data);
 	} else {
@@ -713,6 +813,9 @@ static int local_status(struct local *l, bool json)
 		char mnt[PATH_MAX];
 		current_mount(l, mnt, sizeof mnt);
 		printf("  %-10s %-8s %s\n", "mount", mnt[0] ? "mounted" : "none", mnt);
+		pid = running_pid(l, "s3");
+		daemon_addr(l, "s3", addr, sizeof addr);
+		printf("  %-10s %-8s %s\n", "s3", pid ? "running" : "stopped", pid ? addr : "");
 	}
 	buf_free(&out);
 	buf_free(&key);
@@ -770,7 +873,7 @@ static int format_if_new(struct local *l)
 }
 
 static int local_up(struct local *l, int datanodes, const char *settings_arg,
-		    const char *mnt, const char *fuse_opts, bool tls)
+		    const char *mnt, const char *fuse_opts, bool tls, bool s3)
 {
 	int rc = ensure_layout(l);
 	if (rc)
@@ -817,6 +920,7 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 	char mounted[PATH_MAX] = "";
 	if (mnt && !local_mount(l, mnt, fuse_opts))
 		current_mount(l, mounted, sizeof mounted);
+	bool s3_up = s3 && (running_pid(l, "s3") || !local_s3(l));
 	if (!cli_g.quiet) {
 		printf("local cluster up: namenode %s, %d datanodes, state in %s%s\n", nn, l->nids,
 		       l->dir.data, l->tls ? ", TLS on every connection" : "");
@@ -826,6 +930,11 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 			printf("status page: %s://%s/\n", l->tls ? "https" : "http", web);
 		if (mounted[0])
 			printf("mounted at %s\n", mounted);
+		char s3addr[256], access[64], secret[64];
+		daemon_addr(l, "s3", s3addr, sizeof s3addr);
+		if (s3_up && s3_keys(l, access, secret))
+			printf("S3 endpoint: %s://%s (region us-east-1, access key %s, secret key %s)\n",
+			       l->tls ? "https" : "http", s3addr, access, secret);
 	}
 	return 0;
 }
@@ -834,7 +943,7 @@ static int local_down(struct local *l)
 {
 	load_nodes(l);
 	local_unmount(l);
-	int stopped = 0;
+	int stopped = stop_daemon(l, "s3", false) == 0;
 	for (int i = 0; i < l->nids; i++)
 		stopped += stop_daemon(l, l->ids[i], false) == 0;
 	stopped += stop_daemon(l, "namenode", false) == 0;
@@ -885,7 +994,7 @@ static int opt_setting(void *settings, const char *kv)
 int cmd_local(int argc, char **argv)
 {
 	int datanodes = -1;
-	bool json = false, force = false, no_mount = false, tls = false;
+	bool json = false, force = false, no_mount = false, tls = false, no_s3 = false;
 	const char *mnt = NULL, *fuse_opts = NULL;
 	struct buf settings = BUF_INIT;
 	const struct cli_opt opts[] = {
@@ -897,6 +1006,7 @@ int cmd_local(int argc, char **argv)
 		CLI_BOOL(0, "kill", &force),
 		CLI_STRING(0, "fuse-opts", &fuse_opts),
 		CLI_BOOL(0, "tls", &tls),
+		CLI_BOOL(0, "no-s3", &no_s3),
 		CLI_END};
 	int st = cli_parse_options("local", argc, argv, opts, 1, CLI_ANY);
 	bool have_settings = settings.len > 0;
@@ -913,7 +1023,7 @@ int cmd_local(int argc, char **argv)
 		struct buf defmnt = BUF_INIT;
 		path_of(&l, "mnt", &defmnt);
 		status = local_up(&l, datanodes, have_settings ? settings.data : NULL,
-				  no_mount ? NULL : mnt ? mnt : defmnt.data, fuse_opts, tls);
+				  no_mount ? NULL : mnt ? mnt : defmnt.data, fuse_opts, tls, !no_s3);
 		buf_free(&defmnt);
 	} else if (!strcmp(sub, "down")) {
 		status = local_down(&l);
@@ -941,7 +1051,7 @@ int cmd_local(int argc, char **argv)
 		}
 	} else if (!strcmp(sub, "add-node")) {
 		load_nodes(&l);
-		status = local_up(&l, l.nids + 1, NULL, NULL, NULL, false);
+		status = local_up(&l, l.nids + 1, NULL, NULL, NULL, false, false);
 		if (!status)
 			printf("added datanode %s\n", l.ids[l.nids - 1]);
 	} else {

@@ -117,7 +117,7 @@ static const struct {
 	 "foreground). Unmount with: fusermount3 -u MOUNTPOINT\n"},
 	{"local", cmd_local,
 	 "local up [--dir DIR] [--datanodes N] [--mount MNT | --no-mount] [--fuse-opts OPTS]\n"
-	 "       [--tls] [-o KEY=VALUE]... | down | status [--json] |\n"
+	 "       [--tls] [--no-s3] [-o KEY=VALUE]... | down | status [--json] |\n"
 	 "       stop-node ID [--kill] | start-node ID | add-node",
 	 "The embedded cluster: a namenode and N datanodes (default 3) on 127.0.0.1 with\n"
 	 "all state under DIR (default ./.dfs, or $DFS_DIR).\n"
