@@ -146,7 +146,8 @@ void health_from_namenode(uint32_t count, const char (*ids)[PROTO_ID_MAX + 1],
 		n->nn_state = states[i];
 		if (!was) {
 			char why[64];
-			snprintf(why, sizeof why, "is %s (the namenode says)",
+			snprintf(why, sizeof why, "is %s%s (the namenode says)",
+				 states[i] == PROTO_DN_MAINTENANCE ? "in " : "",
 				 dfs_dn_state_name(states[i]));
 			n->avoided = false;
 			note_turn(n, now, why);

@@ -34,15 +34,24 @@ next_node() { # the datanode that process $1 has an established connection to
 	done
 	return 1
 }
-# busy METRIC: a datanode whose METRIC grows within 0.3 s (one serving the transfer)
+# busy METRIC: a datanode whose METRIC grows within 0.3 s (one serving the transfer),
+# sampled in one python process so that the hang lands early in the transfer
 busy() {
-	local a=() i
-	for i in 1 2 3 4; do a[$i]=$(metric dn$i "$1"); done
-	sleep 0.3
-	for i in 1 2 3 4; do
-		[ "$(metric dn$i "$1")" -gt "${a[$i]}" ] && { echo dn$i; return 0; }
-	done
-	return 1
+	python3 - "$1" "$st" <<'PY'
+import json, sys, time, urllib.request
+m, st = sys.argv[1], json.loads(sys.argv[2])
+def sample():
+    v = {}
+    for n in st["datanodes"]:
+        body = urllib.request.urlopen("http://%s/metrics" % n["http"], timeout=5).read().decode()
+        for line in body.splitlines():
+            if line.split(" ")[0] == m:
+                v[n["id"]] = float(line.split()[1])
+    return v
+a = sample(); time.sleep(0.3); b = sample()
+grown = sorted((b.get(k, 0) - a[k], k) for k in a if b.get(k, 0) > a[k])
+print(grown[-1][1] if grown else "")
+PY
 }
 stopped=
 hang() { kill -STOP "$(pid_of "$1")"; stopped=$1; }
@@ -86,7 +95,7 @@ dfs get /put "$T/put.out" 2>/dev/null && cmp -s "$T/all" "$T/put.out" && ok "put
 check "$middle is live again" wait_for 30 live "$middle"
 
 # ---- 2. a writer through the mount: a pipeline node hangs
-$SM write "$M/w" 96 7 --rate 24 --started "$T/w.started" >"$T/w.json" 2>&1 &
+$SM write "$M/w" 128 7 --rate 16 --started "$T/w.started" >"$T/w.json" 2>&1 &
 writer=$!
 check "the mount's writer started" wait_for 30 test -e "$T/w.started"
 node=$(busy dfs_datanode_bytes_written_total)
@@ -94,12 +103,13 @@ if [ -z "$node" ]; then
 	fail "no datanode was receiving the mount's writes"
 else
 	hang "$node"
+	is_running $writer || fail "the write ended before $node was stopped: nothing tested"
 	wait_done $writer && ok "the mount's write finished while $node was stopped" ||
 		fail "the mount's write still waiting ${CAP}s after $node was stopped"
 	wait $writer && ok "the mount's write succeeded: $(cat "$T/w.json")" ||
 		fail "the mount's write failed: $(cat "$T/w.json")"
 	resume
-	$SM read "$M/w" 96 7 >/dev/null && ok "mount write: every byte" || fail "mount write: bytes differ"
+	$SM read "$M/w" 128 7 >/dev/null && ok "mount write: every byte" || fail "mount write: bytes differ"
 	check "$node is live again" wait_for 30 live "$node"
 fi
 
@@ -112,7 +122,7 @@ check "no datanode is reading (re-replication done)" wait_for 60 quiet
 check "a 96 MiB file at replication 3" $SM write "$T/r.src" 96 11
 check "put it" dfs put -r 3 "$T/r.src" /r
 echo 3 >/proc/sys/vm/drop_caches
-$SM read "$M/r" 96 11 --rate 24 --started "$T/r.started" >"$T/r.json" 2>&1 &
+$SM read "$M/r" 96 11 --rate 12 --started "$T/r.started" >"$T/r.json" 2>&1 &
 reader=$!
 check "the mount's reader started" wait_for 30 test -e "$T/r.started"
 node=$(busy dfs_datanode_bytes_read_total)
@@ -120,6 +130,7 @@ if [ -z "$node" ]; then
 	fail "no datanode was serving the mount's reads"
 else
 	hang "$node"
+	is_running $reader || fail "the read ended before $node was stopped: nothing tested"
 	wait_done $reader && ok "the mount's read finished while $node was stopped" ||
 		fail "the mount's read still waiting ${CAP}s after $node was stopped"
 	wait $reader && ok "the mount's read got every byte: $(cat "$T/r.json")" ||

@@ -470,8 +470,13 @@ class Faults(threading.Thread):
         for dp, _, fs in os.walk(base):
             files += [os.path.join(dp, f) for f in fs
                       if f.startswith("blk_") and not f.endswith(".meta")]
+        def size(f):
+            try:
+                return os.path.getsize(f)
+            except OSError:  # deleted meanwhile (the namenode trims replicas)
+                return 0
         files = [f for f in sorted(files)
-                 if os.path.getsize(f) > 0 and os.path.basename(f).split("_")[1] not in self.flipped]
+                 if size(f) > 0 and os.path.basename(f).split("_")[1] not in self.flipped]
         if not files:
             return
         f = self.pick.choice(files)
