@@ -14,7 +14,7 @@ trap 'rm -rf "$DFS_TEST_ROOT"' EXIT
 # daemons of this run's tests that are alive; zombies waiting for their reaper do not
 # count, nor does anyone else's cluster (a demo in .dfs, another run's tests)
 daemons() {
-	ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^dfs-(namenode|datanode|fuse)$/ { print $1 }' |
+	ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^dfs-(namenode|datanode|fuse|s3)$/ { print $1 }' |
 		while read -r pid; do
 			tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | grep -qF "$DFS_TEST_ROOT/dfs-test." &&
 				echo "$pid"
