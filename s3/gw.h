@@ -176,6 +176,9 @@ int gw_put_write(struct gw_put *p, const char *data, size_t n);
 /* Finishes (xattrs: etag and meta) and renames into place: 0 or -errno. */
 int gw_put_commit(struct s3req *r, struct gw_put *p, const char *etag, const struct buf *meta);
 void gw_put_abort(struct s3req *r, struct gw_put *p);
+/* A request's body sink and op_free for a gw_put held in r->op (PutObject, UploadPart). */
+int gw_put_sink(struct s3req *r, const char *p, size_t n);
+void gw_put_op_free(struct s3req *r);
 /* The x-amz-meta-* and Content-Type headers of r as stored ("name: value\n" lines). */
 void gw_collect_meta(struct s3req *r, struct buf *out);
 /* Removes the empty directories above path up to its bucket (after a delete). */

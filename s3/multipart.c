@@ -121,18 +121,6 @@ out:
 	buf_free(&x);
 }
 
-static int part_sink(struct s3req *r, const char *p, size_t n)
-{
-	return gw_put_write(r->op, p, n);
-}
-
-static void part_op_free(struct s3req *r)
-{
-	if (r->op)
-		gw_put_abort(r, r->op);
-	r->op = NULL;
-}
-
 static void part_finish(struct s3req *r)
 {
 	struct gw_put *p = r->op;
@@ -173,8 +161,8 @@ void gw_upload_part(struct s3req *r)
 			goto out;
 		}
 		r->op = p;
-		r->op_free = part_op_free;
-		r->body = part_sink;
+		r->op_free = gw_put_op_free;
+		r->body = gw_put_sink;
 		r->finish = part_finish;
 		goto out;
 	}

@@ -288,12 +288,12 @@ void gw_prune_dirs(struct s3req *r, const char *path)
 
 /* ---- PutObject ---- */
 
-static int put_sink(struct s3req *r, const char *p, size_t n)
+int gw_put_sink(struct s3req *r, const char *p, size_t n)
 {
 	return gw_put_write(r->op, p, n);
 }
 
-static void put_op_free(struct s3req *r)
+void gw_put_op_free(struct s3req *r)
 {
 	if (r->op)
 		gw_put_abort(r, r->op);
@@ -366,8 +366,8 @@ void gw_put_object(struct s3req *r)
 		goto out;
 	}
 	r->op = p;
-	r->op_free = put_op_free;
-	r->body = put_sink;
+	r->op_free = gw_put_op_free;
+	r->body = gw_put_sink;
 	r->finish = put_finish;
 out:
 	buf_free(&path);
