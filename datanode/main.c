@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dn_xfer_set_deadline(xfer, cfg.stale_node_timeout);
+	dn_replicate_set_deadline(cfg.stale_node_timeout);
 	if (cfg.test_io_delay > 0) {
 		log_warn("TEST ONLY: test_io_delay = %.3fs: each packet's disk I/O waits that long",
 			 cfg.test_io_delay);

@@ -28,6 +28,15 @@ struct job {
 
 static atomic_uint running;
 static atomic_bool draining; /* the datanode is stopping: no new copies */
+static atomic_uint deadline_ms = 20000; /* a silent target: the copy fails */
+
+void dn_replicate_set_deadline(double stale_s)
+{
+	/* four times stale_node_timeout: the pipeline's own deadlines (xfer.c) name a
+	 * silent node below the first sooner, and the last ack waits for a finalize */
+	unsigned ms = (unsigned)(4 * stale_s * 1000);
+	atomic_store(&deadline_ms, ms < 2000 ? 2000 : ms);
+}
 
 static int read_ack(int fd, uint64_t seq, struct buf *in)
 {
@@ -70,7 +79,7 @@ static int copy(struct job *j)
 		goto out;
 	}
 	net_set_bulk(fd);
-	net_set_timeout(fd, 60000);
+	net_set_timeout(fd, (int)atomic_load(&deadline_ms));
 	if ((rc = auth_client(fd, j->key, PROTO_ROLE_DATANODE, 0, 0)))
 		goto out;
 	pack_u64(&req, j->id);

@@ -21,6 +21,9 @@ struct dn_target {
 	char addr[PROTO_ADDR_MAX + 1];
 };
 
+/* A copy whose first target is silent this long after the cluster's stale_node_timeout
+ * (stale_s) fails (the namenode then schedules it elsewhere). Until called: 20 s. */
+void dn_replicate_set_deadline(double stale_s);
 /* Starts copying replica (id, gs, len) to targets (a pipeline, in order; copied).
  * -EBUSY when DN_REPLICATE_MAX copies already run. */
 /* Refuses new copies and waits up to seconds for those in flight: true when none is
