@@ -131,7 +131,10 @@ void health_from_namenode(uint32_t count, const char (*ids)[PROTO_ID_MAX + 1],
 {
 	double now = clock_now();
 	pthread_mutex_lock(&lock);
+	bool was[HEALTH_MAX];
+	size_t old_n = nnodes;
 	for (size_t i = 0; i < nnodes; i++) {
+		was[i] = avoided(&nodes[i], now);
 		nodes[i].nn_listed = false;
 		if (!avoided(&nodes[i], now))
 			nodes[i].avoided = false;
@@ -140,11 +143,14 @@ void health_from_namenode(uint32_t count, const char (*ids)[PROTO_ID_MAX + 1],
 		struct node *n = find(addrs[i], true);
 		if (!n)
 			continue;
+		size_t k = (size_t)(n - nodes);
 		snprintf(n->id, sizeof n->id, "%s", ids[i]);
-		bool was = avoided(n, now);
+		bool had = k < old_n && was[k]; /* avoided already: not a new turn */
 		n->nn_listed = true;
 		n->nn_state = states[i];
-		if (!was) {
+		if (had) {
+			n->avoided = true;
+		} else {
 			char why[64];
 			snprintf(why, sizeof why, "is %s%s (the namenode says)",
 				 states[i] == PROTO_DN_MAINTENANCE ? "in " : "",

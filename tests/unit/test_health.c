@@ -70,6 +70,10 @@ START_TEST(test_the_namenodes_list)
 	char got[4][PROTO_ID_MAX + 1];
 	ck_assert_uint_eq(health_avoided_ids(got, 4), 2);
 	ck_assert_uint_eq(health_avoided_ids(got, 1), 1); /* bounded */
+	/* the same list again: no new turn (nothing to log, no pipeline to re-check) */
+	g = health_generation();
+	health_from_namenode(2, ids, addrs, states);
+	ck_assert_uint_eq(health_generation(), g);
 	/* the next list leaves dn2 out: live again on the namenode's word */
 	health_from_namenode(1, ids + 1, addrs + 1, states + 1);
 	ck_assert(!health_avoid("127.0.0.1:2"));
