@@ -9,12 +9,12 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g $(OPT) -pthread \
 	-Icommon -Icompute -Is3 -MMD -MP $(SAN) $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SAN) $(LDFLAGS)
-LIBS = -lleveldb -lisal -lssl -lcrypto -lmicrohttpd -lm
+LIBS = -lleveldb -lraft -luv -lisal -lssl -lcrypto -lmicrohttpd -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 # Debian packages the build and the tests need (`make deps` installs what is missing).
 DEPS_PKGS = build-essential pkg-config libleveldb-dev libssl-dev libisal-dev libfuse3-dev \
-	libmicrohttpd-dev fuse3 check python3 procps iproute2 rsync sqlite3 git util-linux
+	libmicrohttpd-dev libraft-dev libuv1-dev fuse3 check python3 procps iproute2 rsync sqlite3 git util-linux
 
 # ... and what only the tests need (the status page is checked in headless Chromium; the
 # S3 gateway with real S3 clients).

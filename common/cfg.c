@@ -55,6 +55,7 @@ static const struct {
 	F(test_io_delay, K_SECS, NULL),      /* 0: off (test-only) */
 	F(test_hold_reduces, K_STR, NULL),   /* "": off (test-only) */
 	F(namenode, K_STR, NULL),
+	F(namenodes, K_STR, NULL),
 	F(listen, K_STR, NULL),
 	F(advertise, K_STR, NULL),
 	F(http, K_STR, NULL),

@@ -48,6 +48,7 @@ struct cfg {
 	char test_hold_reduces[4096];
 	/* where things are (daemon options; also settable in the file) */
 	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
+	char namenodes[256]; /* clients: every member of a namenode group, comma-separated */
 	char listen[256];   /* HOST:PORT to bind */
 	char advertise[256]; /* HOST:PORT others should use (default: listen) */
 	char http[256];      /* status page and /metrics HOST:PORT ("" or "off": none) */

@@ -58,16 +58,17 @@ const char *dfs_dn_state_name(uint8_t state)
 	}
 }
 
-/* Connects and authenticates. A handshake cut short (a server under a flood of
- * unauthenticated connections drops the oldest ones) is tried again a few times. */
-static int open_conn(const struct dfs_client_opts *opts, int *out, bool *connected)
+/* Connects to addr and authenticates. A handshake cut short (a server under a flood
+ * of unauthenticated connections drops the oldest ones) is tried again a few times. */
+static int open_one(const struct dfs_client_opts *opts, const char *addr, int *out,
+		    bool *connected)
 {
 	int rc = 0;
 	*connected = false;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (attempt)
 			usleep(50000u << attempt);
-		int fd = net_connect(opts->namenode, 5000);
+		int fd = net_connect(addr, 5000);
 		if (fd < 0)
 			return fd;
 		*connected = true;
@@ -84,13 +85,70 @@ static int open_conn(const struct dfs_client_opts *opts, int *out, bool *connect
 	return rc;
 }
 
+int client_nn_list(const char *list, char (*out)[PROTO_ADDR_MAX + 1], int max)
+{
+	int n = 0;
+	const char *p = list;
+	while (*p && n < max) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t len = strcspn(p, ", ");
+		if (!len)
+			break;
+		if (len > PROTO_ADDR_MAX)
+			len = PROTO_ADDR_MAX;
+		memcpy(out[n], p, len);
+		out[n][len] = 0;
+		n++;
+		p += strcspn(p, ",");
+	}
+	return n;
+}
+
+/* Connects to one member of opts->namenode's list: the leader hint first (when given),
+ * then each member from *cur on. *cur becomes the one connected to. The error is the
+ * last member's; *connected tells whether any TCP connection was made. */
+static int open_conn(const struct dfs_client_opts *opts, const char *hint, int *cur, int *out,
+		     bool *connected)
+{
+	char addrs[CLIENT_NN_MAX][PROTO_ADDR_MAX + 1];
+	int n = client_nn_list(opts->namenode, addrs, CLIENT_NN_MAX);
+	if (!n)
+		return -EINVAL;
+	int rc = -ENOTCONN;
+	bool any = false;
+	if (hint && *hint) {
+		for (int i = 0; i < n; i++)
+			if (!strcmp(addrs[i], hint))
+				*cur = i;
+	}
+	for (int i = 0; i < n; i++) {
+		int k = (*cur + i) % n;
+		rc = open_one(opts, addrs[k], out, connected);
+		any = any || *connected;
+		if (!rc) {
+			*cur = k;
+			break;
+		}
+		if (*connected && rc == -EACCES)
+			break; /* a wrong key is wrong on every member */
+	}
+	*connected = any;
+	return rc;
+}
+
+/* Whether the client holds a list of more than one namenode. */
+static bool is_group(const struct dfs_client *c) { return strchr(c->opts.namenode, ',') != NULL; }
+
 int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 {
 	client_errmsg[0] = 0;
-	int fd = -1;
+	int fd = -1, cur = 0;
 	bool connected;
-	int rc = open_conn(opts, &fd, &connected);
-	if (!connected && tls_on() && (rc == -EACCES || rc == -EPROTO))
+	int rc = opts->namenode[0] ? open_conn(opts, NULL, &cur, &fd, &connected) : -EINVAL;
+	if (rc == -EINVAL)
+		client_set_err("no namenode address given");
+	else if (!connected && tls_on() && (rc == -EACCES || rc == -EPROTO))
 		client_set_err("TLS with namenode %s failed: %s", opts->namenode, tls_error());
 	else if (!connected && rc)
 		client_set_err("cannot connect to namenode %s: %s", opts->namenode, strerror(-rc));
@@ -111,6 +169,8 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 	}
 	c->opts = *opts;
 	c->fd = fd;
+	c->cur = cur;
+	c->reconnect = is_group(c); /* a group member may fail: go on with the next */
 	pthread_mutex_init(&c->lock, NULL);
 
 	*out = c;
@@ -211,13 +271,26 @@ static int reconnect(struct dfs_client *c)
 		return -ENOTCONN;
 	int fd = -1;
 	bool connected;
-	int rc = open_conn(&c->opts, &fd, &connected);
+	int rc = open_conn(&c->opts, c->leader, &c->cur, &fd, &connected);
+	c->leader[0] = 0;
 	if (!rc)
 		c->fd = fd;
 	return rc;
 }
 
+
 void dfs_set_reconnect(struct dfs_client *c, bool on) { c->reconnect = on; }
+
+/* Takes the leader's address out of a NOT_LEADER reply into c->leader ("" while the
+ * group has none: an election is under way). */
+static void note_leader(struct dfs_client *c, const struct buf *rep)
+{
+	struct unpack u;
+	unpack_init(&u, rep->data, rep->len);
+	unpack_str(&u, c->leader, sizeof c->leader);
+	if (!unpack_ok(&u))
+		c->leader[0] = 0;
+}
 
 int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, struct buf *rep)
 {
@@ -225,12 +298,19 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 	pthread_mutex_lock(&c->lock);
 	int rc;
 	struct proto_hdr h;
+	bool group = is_group(c);
+	int max_attempts = group ? CLIENT_FAILOVER_TRIES : 2;
 	/* With reconnect on, a connection that broke while idle (the namenode restarted)
 	 * is replaced and the request sent once more. A change the old namenode made
 	 * but could not answer may then fail as already done (EEXIST, ENOENT), as a
-	 * retried NFS call can. */
+	 * retried NFS call can. With a group of namenodes, a NOT_LEADER reply (the
+	 * follower did nothing) moves the call to the leader it names, and a broken or
+	 * refused connection to the next member, a bounded number of times with a
+	 * growing pause (an election takes a few seconds). */
 	for (int attempt = 0;; attempt++) {
 		bool was_open = c->fd >= 0;
+		if (attempt && !c->leader[0] && group)
+			usleep(attempt < 5 ? 100000u * (unsigned)attempt : 500000u);
 		rc = was_open ? 0 : reconnect(c);
 		uint64_t id = ++c->reqid;
 		if (!rc)
@@ -239,18 +319,46 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 			rc = recv_reply(c->fd, &h, rep);
 		if (!rc && (h.reqid != id || h.type != type))
 			rc = -EPROTO;
+		if (!rc && h.status == PROTO_E_NOTLEADER && group) {
+			note_leader(c, rep);
+			net_close(c->fd); /* this member does not serve: go to the leader */
+			c->fd = -1;
+			c->cur++;
+			if (attempt + 1 < max_attempts)
+				continue;
+			break;
+		}
 		if (rc && c->fd >= 0) {
 			net_close(c->fd); /* the stream is out of step: no further calls on it */
 			c->fd = -1;
 		}
-		if (!rc || !c->reconnect || !was_open || attempt ||
+		if (rc && group && !was_open && c->reconnect && attempt + 1 < max_attempts &&
+		    (rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE ||
+		     rc == -ETIMEDOUT || rc == -EHOSTUNREACH))
+			continue; /* no member answered: the group may be electing */
+		if (rc && group && was_open)
+			c->cur++; /* the member we were on broke: try the others first */
+		if (!rc || !c->reconnect || !was_open || attempt + 1 >= max_attempts ||
 		    (rc != -ECONNRESET && rc != -EPIPE))
 			break;
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (rc) {
-		client_set_err("lost the namenode connection: %s", strerror(-rc));
+		client_set_err(group ? "lost the namenode connection (no member of %s answered): %s"
+				     : "lost the namenode connection%.0s: %s",
+			       c->opts.namenode, strerror(-rc));
 		return rc == -ECONNRESET ? -EIO : rc;
+	}
+	if (h.status == PROTO_E_NOTLEADER && !group) {
+		note_leader(c, rep);
+		client_set_err("namenode %s is not the leader (the leader is '%s'): give every "
+			       "namenode (namenodes = ... or -n A,B,C)", c->opts.namenode, c->leader);
+		return -EAGAIN;
+	}
+	if (h.status == PROTO_E_NOTLEADER) {
+		client_set_err("no leader among the namenodes %s after %d tries (last hint: '%s')",
+			       c->opts.namenode, max_attempts, c->leader);
+		return -EAGAIN;
 	}
 	if (h.status) {
 		client_err_from_reply(rep->data, rep->len);

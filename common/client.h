@@ -28,7 +28,9 @@ struct dfs_writer;
 struct dfs_reader;
 
 struct dfs_client_opts {
-	char namenode[PROTO_ADDR_MAX + 1]; /* HOST:PORT */
+	/* HOST:PORT, or a comma-separated list of a namenode group's members: the client
+	 * talks to the leader, follows NOT_LEADER replies and fails over (client.c). */
+	char namenode[PROTO_ADDR_MAX + 1];
 	uint8_t key[AUTH_KEY_LEN];
 	uint32_t uid, gid;                   /* identity sent in the handshake */
 	char favored[PROTO_ID_MAX + 1];      /* a datanode id to hold first replicas, or "" */

@@ -37,7 +37,15 @@ struct dfs_client {
 	int fd;                      /* -1 after a broken connection */
 	uint64_t reqid;
 	bool reconnect; /* open a new connection when the old one broke */
+	int cur;        /* index in opts.namenode's list of the namenode fd is open to */
+	char leader[PROTO_ADDR_MAX + 1]; /* a NOT_LEADER reply's hint, tried first; or "" */
 };
+
+#define CLIENT_NN_MAX 9          /* members of a namenode group a client holds */
+#define CLIENT_FAILOVER_TRIES 40 /* calls sent before a group's failover gives up (~20 s) */
+
+/* Splits a comma-separated list of HOST:PORT (spaces allowed) into out; the count. */
+int client_nn_list(const char *list, char (*out)[PROTO_ADDR_MAX + 1], int max);
 
 /* The calling thread's error explanation (what dfs_errmsg returns). */
 extern __thread char client_errmsg[CLIENT_ERR_MAX];

@@ -49,6 +49,7 @@ static int from_config(const char *path, struct dfs_client_opts *opts, char *key
 	int rc = cfg_load(&c, path, err);
 	if (rc)
 		return rc;
+	set_if_empty(opts->namenode, sizeof opts->namenode, c.namenodes); /* a group first */
 	set_if_empty(opts->namenode, sizeof opts->namenode, c.namenode);
 	set_if_empty(keyfile, keysz, c.key_file);
 	set_if_empty(tls->cert, sizeof tls->cert, c.tls_cert);

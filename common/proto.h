@@ -471,6 +471,7 @@ enum proto_task_op {
 	X(PROTO, 71, EPROTO) \
 	X(BADMSG, 74, EBADMSG) /* a checksum mismatch */ \
 	X(OVERFLOW, 75, EOVERFLOW) \
+	X(NOTLEADER, 78, EREMCHG) /* a follower: the payload is the leader's HOST:PORT */ \
 	X(MSGSIZE, 90, EMSGSIZE) \
 	X(PROTONOSUPPORT, 93, EPROTONOSUPPORT) \
 	X(NOTSUP, 95, EOPNOTSUPP) \

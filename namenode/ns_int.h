@@ -33,6 +33,8 @@
  *   "X" u64 ino, name bytes     extended attribute: the raw value
  *   "U" u64 ino                 a file unlinked while a mount had it open: kept, with
  *                               nlink 0, until nn_ns_reclaim (empty value)
+ *   "R"                         a namenode group member's applied log index (u64;
+ *                               replog.h; written only by replog_apply, not yet wired)
  *
  * Versioning: "V" is the namespace's format version, written by nn_ns_format, checked
  * by nn_ns_open (no "V" or another magic: -ENOENT; another version: -EPROTO) and by
