@@ -20,12 +20,14 @@
 #include "client_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "connpool.h"
 #include "crc.h"
 #include "net.h"
@@ -201,12 +203,49 @@ static void close_pipeline(struct dfs_writer *w)
 	w->open = false;
 }
 
+/*
+ * Waits until the next ack can be read, at most the pipeline's deadline, in slices
+ * between which a member this process now avoids ends the wait at once (the namenode
+ * marked it stale while we waited: the mount asks every heartbeat). 0, -ETIMEDOUT, or
+ * -EIO with w->failed_node set.
+ */
+static int wait_ack(struct dfs_writer *w)
+{
+	bool last = w->fin && w->acked + 1 == w->seq; /* after the replicas' finalize */
+	double end = clock_now() + health_ack_timeout_ms(w->nlocs, last) / 1000.0;
+	for (;;) {
+		if (net_pending(w->fd))
+			return 0;
+		double left = end - clock_now();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = w->fd, .events = POLLIN};
+		int n = poll(&p, 1, left > 0.25 ? 250 : (int)(left * 1000) + 1);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		int bad = avoided_member(w);
+		if (bad >= 0) {
+			w->failed_node = bad;
+			client_set_err("block %" PRIu64 ": datanode '%s' of the pipeline is avoided now",
+				       w->id, w->locs[bad].id);
+			return -EIO;
+		}
+	}
+}
+
 /* Reads one ack; on a failure remembers which node failed (w->failed_node). */
 static int read_ack(struct dfs_writer *w)
 {
+	int rc = wait_ack(w);
+	if (rc == -EIO)
+		return rc;
+	if (rc)
+		return lost_pipeline(w, rc);
 	struct buf in = BUF_INIT;
 	struct proto_hdr h;
-	int rc = proto_recv(w->fd, &h, &in, 4096);
+	rc = proto_recv(w->fd, &h, &in, 4096);
 	uint64_t seq = 0;
 	int32_t status = 0;
 	uint32_t failed = PROTO_NO_NODE;
@@ -390,8 +429,6 @@ static int pump(struct dfs_writer *w, bool finish)
 		w->seq++;
 		w->sent += n;
 		w->fin = last;
-		if (last) /* the nodes finalize (fsync) the replica before this ack */
-			net_set_timeout(w->fd, health_ack_timeout_ms(w->nlocs, true));
 		while (w->seq - w->acked > (last ? 0 : WINDOW))
 			if ((rc = read_ack(w)))
 				return rc;
