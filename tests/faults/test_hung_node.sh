@@ -64,6 +64,21 @@ wait_done() {
 	! is_running "$1"
 }
 live() { [ "$(dfs report --json | json '[n["state"] for n in d["datanodes"] if n["id"]=="'"$1"'"][0]')" = live ]; }
+# hang_during WHAT PID METRIC JSON: stops the datanode whose METRIC grows (the one
+# serving PID's transfer, found by state), checks that the transfer finishes while that
+# node is stopped and succeeds (its stallmeter JSON is in the file JSON), then resumes
+# the node and waits until it is live. Sets node; fails (status 1) if nothing was tested.
+hang_during() {
+	node=$(busy "$3")
+	[ -n "$node" ] || { fail "no datanode was serving $1"; return 1; }
+	hang "$node"
+	is_running "$2" || fail "$1 ended before $node was stopped: nothing tested"
+	wait_done "$2" && ok "$1 finished while $node was stopped" ||
+		fail "$1 still waiting ${CAP}s after $node was stopped"
+	wait "$2" && ok "$1 succeeded: $(cat "$4")" || fail "$1 failed: $(cat "$4")"
+	resume
+	check "$node is live again" wait_for 30 live "$node"
+}
 
 # ---- 1. dfs put: the middle node of the pipeline hangs
 head -c 24M /dev/urandom >"$T/all"
@@ -98,20 +113,8 @@ check "$middle is live again" wait_for 30 live "$middle"
 $SM write "$M/w" 128 7 --rate 16 --started "$T/w.started" >"$T/w.json" 2>&1 &
 writer=$!
 check "the mount's writer started" wait_for 30 test -e "$T/w.started"
-node=$(busy dfs_datanode_bytes_written_total)
-if [ -z "$node" ]; then
-	fail "no datanode was receiving the mount's writes"
-else
-	hang "$node"
-	is_running $writer || fail "the write ended before $node was stopped: nothing tested"
-	wait_done $writer && ok "the mount's write finished while $node was stopped" ||
-		fail "the mount's write still waiting ${CAP}s after $node was stopped"
-	wait $writer && ok "the mount's write succeeded: $(cat "$T/w.json")" ||
-		fail "the mount's write failed: $(cat "$T/w.json")"
-	resume
-	$SM read "$M/w" 128 7 >/dev/null && ok "mount write: every byte" || fail "mount write: bytes differ"
-	check "$node is live again" wait_for 30 live "$node"
-fi
+hang_during "the mount's write" $writer dfs_datanode_bytes_written_total "$T/w.json" &&
+	{ $SM read "$M/w" 128 7 >/dev/null && ok "mount write: every byte" || fail "mount write: bytes differ"; }
 
 # ---- 3. a reader through the mount: the serving node hangs
 # first the re-replication after case 2 ends: a copy's source counts its bytes as read
@@ -125,21 +128,10 @@ echo 3 >/proc/sys/vm/drop_caches
 $SM read "$M/r" 96 11 --rate 12 --started "$T/r.started" >"$T/r.json" 2>&1 &
 reader=$!
 check "the mount's reader started" wait_for 30 test -e "$T/r.started"
-node=$(busy dfs_datanode_bytes_read_total)
-if [ -z "$node" ]; then
-	fail "no datanode was serving the mount's reads"
-else
-	hang "$node"
-	is_running $reader || fail "the read ended before $node was stopped: nothing tested"
-	wait_done $reader && ok "the mount's read finished while $node was stopped" ||
-		fail "the mount's read still waiting ${CAP}s after $node was stopped"
-	wait $reader && ok "the mount's read got every byte: $(cat "$T/r.json")" ||
-		fail "the mount's read failed: $(cat "$T/r.json")"
-	resume
+if hang_during "the mount's read" $reader dfs_datanode_bytes_read_total "$T/r.json"; then
 	lines=$(grep -c "datanode '$node'.*not using it" "$DFS_DIR/logs/fuse.log")
 	[ "$lines" -ge 1 ] && [ "$lines" -le 3 ] && ok "the mount named $node in $lines line(s)" ||
 		fail "the mount logged $node $lines times (want 1..3)"
-	check "$node is live again" wait_for 30 live "$node"
 fi
 
 # ---- 4. a slow disk: readers move off it
