@@ -8,7 +8,8 @@
 # For each directory: sequential write of SIZE_MB (dd, 1 MiB blocks, conv=fsync),
 # sequential read (after dropping the page cache, then again warm, then of a file read
 # right after it was written), and FILES files of 4 KiB in one directory: create (by one
-# process, and by four at once), `ls -l`, read cold, read again warm, delete -- each as a
+# process, and by four at once), `ls -l`, read cold, read again warm, delete (by one
+# process, and the four processes' files by eight at once) -- each as a
 # rate. Dropping caches needs root (otherwise "cold" is warm).
 set -u
 SIZE_MB=${SIZE_MB:-1024}
@@ -48,6 +49,10 @@ elif phase == "delete":
     for i in range(n):
         os.unlink(os.path.join(d, "f%05d" % i))
     os.rmdir(d)
+elif phase == "unlink":  # this process's share of d: files i with i % N == K (SHARE=K/N)
+    k, parts = map(int, os.environ["SHARE"].split("/"))
+    for i in range(k, n, parts):
+        os.unlink(os.path.join(d, "f%05d" % i))
 PY
 }
 
@@ -74,6 +79,14 @@ measure() { # measure LABEL DIR
 	wait
 	t1=$(now)
 	R[$label,create4]=$(rate "$FILES" "$t0" "$t1")
+	# eight processes deleting those files at once, two in each directory
+	t0=$(now)
+	for p in 1 2 3 4; do
+		for k in 0 1; do SHARE=$k/2 FILES=$((FILES / 4)) small unlink "$d/par$p" & done
+	done
+	wait
+	t1=$(now)
+	R[$label,delete8]=$(rate $((FILES / 4 * 4)) "$t0" "$t1")
 	rm -rf "$d"/par?
 	t0=$(now); small create "$d/small"; t1=$(now); R[$label,create]=$(rate "$FILES" "$t0" "$t1")
 	drop
@@ -132,3 +145,4 @@ row ls "ls -l" 1 /s
 row readwarm "read 4K, warm" 1 /s
 row readcold "read 4K, cold" 1 /s
 row delete "delete" 1 /s
+row delete8 "delete, 8 processes" 1 /s
