@@ -244,7 +244,8 @@ int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *repor
  * of dfs_create_at are PROTO_CREATE_*; dfs_unlink_at's flags are PROTO_DELETE_DIR (rmdir)
  * and PROTO_DELETE_KEEP (the caller has the file open: it lives on, nameless, until
  * dfs_reclaim on the same connection or until that connection closes), and gone gets
- * the inode as the name left it (nlink 0: that was its last name).
+ * the inode as the name left it (nlink 0: that was its last name), and dir_after (may
+ * be NULL) the directory as the change left it (ino 0 when the namenode did not say).
  */
 int dfs_lookup(struct dfs_client *c, uint64_t dir, const char *name, struct dfs_attr *out);
 int dfs_getattr(struct dfs_client *c, uint64_t ino, struct dfs_attr *out);
@@ -264,7 +265,7 @@ int dfs_symlink_at(struct dfs_client *c, uint64_t dir, const char *name, const c
 int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
 		struct dfs_attr *out);
 int dfs_unlink_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t flags,
-		  struct dfs_attr *gone);
+		  struct dfs_attr *gone, struct dfs_attr *dir_after);
 int dfs_reclaim(struct dfs_client *c, uint64_t ino);
 /* kept (may be NULL) gets the inode of a file the rename replaced and, with
  * PROTO_RENAME_KEEP, the namenode keeps for this connection (0: none). */

@@ -507,13 +507,30 @@ int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *na
 	return client_call_attr(c, PROTO_CN_LINK_AT, &req, out);
 }
 
+struct unlinked {
+	struct dfs_attr *gone, *dir;
+};
+
+static int get_unlinked(struct unpack *u, void *arg)
+{
+	struct unlinked *r = arg;
+	client_get_attr(u, r->gone);
+	if (r->dir) /* the directory after the change, when the namenode sent it */
+		r->dir->ino = 0;
+	if (r->dir && unpack_ok(u) && u->left)
+		client_get_attr(u, r->dir);
+	return 0;
+}
+
 int dfs_unlink_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t flags,
-		  struct dfs_attr *gone)
+		  struct dfs_attr *gone, struct dfs_attr *dir_after)
 {
 	struct buf req = BUF_INIT;
 	pack_at(&req, dir, name);
 	pack_u8(&req, flags);
-	return client_call_attr(c, PROTO_CN_UNLINK_AT, &req, gone);
+	struct dfs_attr g;
+	struct unlinked r = {gone ? gone : &g, dir_after};
+	return call_reply(c, PROTO_CN_UNLINK_AT, &req, get_unlinked, &r);
 }
 
 int dfs_reclaim(struct dfs_client *c, uint64_t ino)

@@ -23,10 +23,61 @@ struct dfs_client *fs_conn(void)
 	return fs_the->pool[mine];
 }
 
-int fs_rofs(void) { return fs_the->read_only ? -EROFS : 0; }
+/* ---- the fresh-directory slot (see mount.h) ---- */
+
+static struct {
+	pthread_mutex_t lock;
+	uint64_t mutations; /* begun on this mount */
+	struct dfs_attr dir;
+	uint64_t at;        /* mutations when it was noted */
+	int64_t until;      /* clock_wall_ns() */
+} fresh = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void mutation_begins(void)
+{
+	__atomic_fetch_add(&fresh.mutations, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t fs_mutations(void)
+{
+	return __atomic_load_n(&fresh.mutations, __ATOMIC_SEQ_CST);
+}
+
+void fs_fresh_dir(const struct dfs_attr *dir, uint64_t seen)
+{
+	if (!dir->ino || fs_the->attr_timeout <= 0)
+		return;
+	pthread_mutex_lock(&fresh.lock);
+	if (fs_mutations() == seen) { /* no other change began while it was made */
+		fresh.dir = *dir;
+		fresh.at = seen;
+		fresh.until = clock_wall_ns() + (int64_t)(fs_the->attr_timeout * 1e9);
+	}
+	pthread_mutex_unlock(&fresh.lock);
+}
+
+bool fs_fresh_take(uint64_t ino, struct dfs_attr *out)
+{
+	pthread_mutex_lock(&fresh.lock);
+	bool ok = fresh.dir.ino == ino && fresh.at == fs_mutations() &&
+		  clock_wall_ns() < fresh.until;
+	if (ok)
+		*out = fresh.dir;
+	if (fresh.dir.ino == ino)
+		fresh.dir.ino = 0; /* once: the next GETATTR asks the namenode */
+	pthread_mutex_unlock(&fresh.lock);
+	return ok;
+}
+
+int fs_rofs(void)
+{
+	mutation_begins();
+	return fs_the->read_only ? -EROFS : 0;
+}
 
 bool fs_refuse_read_only(fuse_req_t req)
 {
+	mutation_begins();
 	if (!fs_the->read_only)
 		return false;
 	fuse_reply_err(req, EROFS);

@@ -60,10 +60,24 @@ extern const struct fuse_lowlevel_ops fs_ops;
 
 /* A namenode connection for the calling thread (threads spread over the pool). */
 struct dfs_client *fs_conn(void);
-/* -EROFS on a read-only mount, else 0. */
+/* -EROFS on a read-only mount, else 0. Every operation that changes the namespace
+ * begins with it or with fs_refuse_read_only, which count the change begun. */
 int fs_rofs(void);
 /* On a read-only mount replies EROFS and returns true (the call ends there). */
 bool fs_refuse_read_only(fuse_req_t req);
+
+/*
+ * The fresh-directory slot. The kernel follows each unlink with a GETATTR of the
+ * directory (its cached attributes were dropped by the change); the namenode's unlink
+ * reply carries the directory as the change left it, and the slot answers that GETATTR
+ * without a round trip. States: empty -> noted (fs_fresh_dir, only when no other change
+ * began on this mount since the caller's fs_mutations()) -> taken once by the GETATTR of
+ * that inode, or stale when any change begins or attr_timeout passes (then the GETATTR
+ * asks the namenode). Never used with attr_timeout 0.
+ */
+uint64_t fs_mutations(void);
+void fs_fresh_dir(const struct dfs_attr *dir, uint64_t seen);
+bool fs_fresh_take(uint64_t ino, struct dfs_attr *out);
 /* A failure that is the cluster's, not the caller's (unreachable, protocol): logged
  * with what (the operation) and ino, and turned into EIO; other errors pass. */
 int fs_fail(const char *what, uint64_t ino, int rc);

@@ -71,6 +71,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	(void)fi;
 	struct dfs_attr a;
+	if (fs_fresh_take(ino, &a))
+		return fs_reply_attr(req, &a);
 	int rc = dfs_getattr(fs_conn(), ino, &a);
 	if (rc)
 		return fs_reply_ino_err(req, "getattr", ino, rc);
@@ -213,20 +215,23 @@ static void unlink_(fuse_req_t req, fuse_ino_t parent, const char *name, bool di
 {
 	if (fs_refuse_read_only(req))
 		return;
+	uint64_t seen = fs_mutations();
 	int rc;
 	struct dfs_client *c = fs_conn();
 	uint8_t flags = dir ? PROTO_DELETE_DIR : 0;
-	struct dfs_attr a;
+	struct dfs_attr a, after;
 	if (!dir && ofile_any_open() && !dfs_lookup(c, parent, name, &a) &&
 	    ofile_is_open(a.ino)) {
 		flags |= PROTO_DELETE_KEEP;
 		c = fs_the->pool[0];
 	}
-	rc = dfs_unlink_at(c, parent, name, flags, &a);
+	rc = dfs_unlink_at(c, parent, name, flags, &a, &after);
 	if (!rc && (flags & PROTO_DELETE_KEEP) && !a.nlink)
 		ofile_mark_kept(a.ino, c);
 	if (rc)
 		return fs_reply_err(req, dir ? "rmdir" : "unlink", parent, rc);
+	if (after.ino == parent)
+		fs_fresh_dir(&after, seen);
 	fuse_reply_err(req, 0);
 }
 

@@ -234,7 +234,18 @@ void nn_op_unlink_at(struct nn_server *s, struct nn_conn *c, const struct proto_
 		else
 			keep_for(c, gone->ino);
 	}
-	nn_reply_attr_or_err(s, c, h, rc, gone);
+	if (rc) {
+		nn_reply_err(s, c, h, rc, NULL);
+	} else {
+		/* then the directory as the change left it (the mount answers the kernel's
+		 * GETATTR of it, which follows every unlink, without a round trip) */
+		struct buf p = BUF_INIT;
+		nn_pack_attr(&p, gone);
+		if (!nn_ns_stat_ino(s->ns, at.dir, gone))
+			nn_pack_attr(&p, gone);
+		nn_reply(s, c, h, &p);
+		buf_free(&p);
+	}
 	free(gone);
 }
 

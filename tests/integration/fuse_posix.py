@@ -257,6 +257,35 @@ st = os.stat(p("hl_b"))
 check("hard link: rename through another name keeps the inode",
       st.st_nlink == 2 and st.st_ino == os.stat(p("hl_d")).st_ino)
 
+# --- a directory as an unlink or rmdir left it: the mount answers the kernel's GETATTR
+# that follows from the namenode's reply, so it must be that directory, after the change
+# (link count, times), and a change after it must not be hidden by it ---
+os.mkdir(p("ud"))
+os.mkdir(p("ud", "sub"))
+write(p("ud", "f"), b"x")
+write(p("ud", "f2"), b"x")
+old = 1000000000 * 10**9
+os.utime(p("ud"), ns=(old, old))
+check("directory: a subdirectory counts a link", os.stat(p("ud")).st_nlink == 3)
+os.unlink(p("ud", "f"))
+st = os.stat(p("ud"))
+check("directory after unlink: mtime and ctime moved, links kept",
+      st.st_mtime_ns > old and st.st_nlink == 3 and not os.path.exists(p("ud", "f")))
+os.utime(p("ud"), ns=(old, old))
+os.rmdir(p("ud", "sub"))
+st = os.stat(p("ud"))
+check("directory after rmdir: one link fewer, mtime moved",
+      st.st_nlink == 2 and st.st_mtime_ns > old)
+os.unlink(p("ud", "f2"))
+os.utime(p("ud"), ns=(old, old))
+os.mkdir(p("ud", "sub2"))
+st = os.stat(p("ud"))
+check("directory: a change after an unlink is not hidden by the unlink's reply",
+      st.st_nlink == 3 and st.st_mtime_ns > old)
+if OTHER:
+    check("directory: the same from another mount",
+          os.stat(os.path.join(OTHER, "posix", "ud")).st_nlink == 3)
+
 # --- no path limit but the kernel's: every call at a PATH_MAX-long relative path, in a
 # directory that is itself more than PATH_MAX below the mount's root ---
 os.mkdir(p("deep"))
