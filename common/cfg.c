@@ -42,6 +42,7 @@ static const struct {
 	F(reduce_slowstart, K_RATIO, "0.8"),
 	F(task_user, K_STR, "nobody"),
 	F(trash_interval, K_SECS, "0"),
+	F(retry_cache_seconds, K_SECS, "120"),
 	F(metadata_sync, K_SYNC, "always"),
 	F(permissions, K_BOOL, "on"),
 	F(superuser, K_U32, NULL),
@@ -53,9 +54,13 @@ static const struct {
 	F(block_key_interval, K_SECS, "3600"),
 	F(test_corrupt_writes, K_U32, NULL), /* 0: off (test-only) */
 	F(test_io_delay, K_SECS, NULL),      /* 0: off (test-only) */
+	F(test_exit_before_reply, K_STR, NULL), /* "": off (test-only) */
 	F(test_hold_reduces, K_STR, NULL),   /* "": off (test-only) */
 	F(namenode, K_STR, NULL),
 	F(namenodes, K_STR, NULL),
+	F(raft_addrs, K_STR, NULL),
+	F(raft_id, K_U32, NULL),
+	F(election_timeout, K_SECS, "1"),
 	F(listen, K_STR, NULL),
 	F(advertise, K_STR, NULL),
 	F(http, K_STR, NULL),

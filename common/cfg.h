@@ -31,6 +31,7 @@ struct cfg {
 	double reduce_slowstart; /* share of a job's maps done before its reducers start */
 	char task_user[64];   /* map commands run as this user (datanode run as root) */
 	double trash_interval;
+	double retry_cache_seconds; /* namenode: keep mutating calls' first replies this long */
 	double metadata_sync; /* 0 = always */
 	uint32_t permissions; /* 0: no permission checks */
 	uint32_t superuser;   /* a uid besides 0 that passes every check (0: none) */
@@ -44,11 +45,19 @@ struct cfg {
 	/* TEST ONLY: a datanode flips a byte in every Nth packet it receives (0: never) */
 	uint32_t test_corrupt_writes;
 	double test_io_delay; /* test only: seconds each datanode packet I/O waits */
+	/* test only: while this file exists, the namenode exits right after making a
+	 * change durable, before any reply leaves (and removes the file) */
+	char test_exit_before_reply[4096];
 	/* TEST ONLY: the namenode starts no reduce task while this local file exists */
 	char test_hold_reduces[4096];
 	/* where things are (daemon options; also settable in the file) */
 	char namenode[256]; /* HOST:PORT of the namenode (datanodes, clients) */
 	char namenodes[256]; /* clients: every member of a namenode group, comma-separated */
+	/* a namenode group member (namenode/group.h): every member's Raft HOST:PORT in
+	 * member order, this member's place in it (1..n), the election timeout */
+	char raft_addrs[256];
+	uint32_t raft_id;
+	double election_timeout;
 	char listen[256];   /* HOST:PORT to bind */
 	char advertise[256]; /* HOST:PORT others should use (default: listen) */
 	char http[256];      /* status page and /metrics HOST:PORT ("" or "off": none) */

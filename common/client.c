@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "health.h"
@@ -171,6 +173,13 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 	c->fd = fd;
 	c->cur = cur;
 	c->reconnect = is_group(c); /* a group member may fail: go on with the next */
+	/* call ids: a random client id, then a call number (retrycache.h on the namenode) */
+	uint32_t cid = 0;
+	while (!cid && getrandom(&cid, sizeof cid, 0) == (ssize_t)sizeof cid)
+		;
+	if (!cid)
+		cid = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	c->reqid = (uint64_t)cid << 32;
 	pthread_mutex_init(&c->lock, NULL);
 
 	*out = c;
@@ -299,22 +308,29 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 	int rc;
 	struct proto_hdr h;
 	bool group = is_group(c);
-	int max_attempts = group ? CLIENT_FAILOVER_TRIES : 2;
-	/* With reconnect on, a connection that broke while idle (the namenode restarted)
-	 * is replaced and the request sent once more. A change the old namenode made
-	 * but could not answer may then fail as already done (EEXIST, ENOENT), as a
-	 * retried NFS call can. With a group of namenodes, a NOT_LEADER reply (the
-	 * follower did nothing) moves the call to the leader it names, and a broken or
-	 * refused connection to the next member, a bounded number of times with a
-	 * growing pause (an election takes a few seconds). */
+	int max_attempts = group || c->reconnect ? CLIENT_FAILOVER_TRIES : 2;
+	/* With reconnect on, a call whose connection broke (the namenode restarted, or
+	 * died mid-call) is sent again on a new connection, with a growing pause while
+	 * the namenode does not answer, for about 20 s. Every attempt carries the same
+	 * call id (PROTO_F_RETRY_ID), so a change the namenode made but could not answer
+	 * is answered from its retry cache, not made twice. With a group of namenodes, a
+	 * NOT_LEADER reply (the follower did nothing) moves the call to the leader it
+	 * names, and a broken or refused connection to the next member. */
+	uint64_t id = ++c->reqid;
+	if (!(uint32_t)id)
+		id = ++c->reqid; /* call number 0 is never used */
+	bool later = false; /* the last reply said: again, shortly */
 	for (int attempt = 0;; attempt++) {
 		bool was_open = c->fd >= 0;
-		if (attempt && !c->leader[0] && group)
+		/* the first retry goes at once (to the leader a follower named, or to a new
+		 * connection), later ones after a growing pause: an election, or a
+		 * follower naming a leader that just died, takes a few seconds */
+		if (later || attempt > 1 || (attempt && !c->leader[0] && group))
 			usleep(attempt < 5 ? 100000u * (unsigned)attempt : 500000u);
+		later = false;
 		rc = was_open ? 0 : reconnect(c);
-		uint64_t id = ++c->reqid;
 		if (!rc)
-			rc = proto_send(c->fd, type, 0, id, 0, req->data, req->len);
+			rc = proto_send(c->fd, type, PROTO_F_RETRY_ID, id, 0, req->data, req->len);
 		if (!rc)
 			rc = recv_reply(c->fd, &h, rep);
 		if (!rc && (h.reqid != id || h.type != type))
@@ -328,14 +344,22 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 				continue;
 			break;
 		}
+		if (!rc && h.status && (h.flags & PROTO_F_RETRY_LATER) && c->reconnect &&
+		    attempt + 1 < max_attempts) {
+			later = true;
+			continue; /* a passing refusal (start-up safe mode): the same call again */
+		}
 		if (rc && c->fd >= 0) {
 			net_close(c->fd); /* the stream is out of step: no further calls on it */
 			c->fd = -1;
 		}
-		if (rc && group && !was_open && c->reconnect && attempt + 1 < max_attempts &&
-		    (rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE ||
-		     rc == -ETIMEDOUT || rc == -EHOSTUNREACH))
+		bool down = rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE ||
+			    rc == -ETIMEDOUT || rc == -EHOSTUNREACH;
+		if (rc && group && !was_open && c->reconnect &&
+		    attempt + 1 < max_attempts && down)
 			continue; /* no member answered: the group may be electing */
+		if (rc && !group && c->reconnect && attempt + 1 < max_attempts && down)
+			continue; /* the namenode died or restarts: wait for it */
 		if (rc && group && was_open)
 			c->cur++; /* the member we were on broke: try the others first */
 		if (!rc || !c->reconnect || !was_open || attempt + 1 >= max_attempts ||

@@ -7,7 +7,9 @@
  * Frame = 24-byte header, then `length` payload bytes:
  *   u32 magic   PROTO_MAGIC ("DFS1")
  *   u16 type    a PROTO_* message id below (ids are append-only)
- *   u16 flags   PROTO_F_REPLY on answers
+ *   u16 flags   PROTO_F_REPLY on answers; PROTO_F_RETRY_ID on a request whose reqid
+ *               names the call across the requester's retries (namenode/retrycache.h);
+ *               PROTO_F_RETRY_LATER on an error reply that a later retry may not get
  *   u64 reqid   chosen by the requester, echoed in the reply; a connection may carry
  *               several requests at once
  *   u32 length  payload bytes; checked against the receiver's per-direction maximum
@@ -44,6 +46,10 @@
 #define PROTO_VERSION 4u
 #define PROTO_HDR_LEN 24
 #define PROTO_F_REPLY 0x0001
+#define PROTO_F_RETRY_ID 0x0002
+/* On an error reply: the refusal is passing (a namenode in its start-up safe mode): the
+ * same call may be sent again shortly. */
+#define PROTO_F_RETRY_LATER 0x0004
 
 /* Per-direction frame size limits, checked before allocating. */
 #define PROTO_MAX_HANDSHAKE 256u            /* anything before AUTH_OK */

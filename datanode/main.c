@@ -155,6 +155,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dfs-datanode: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (cfg.namenodes[0]) /* a namenode group: every member (nnlink.c follows the leader) */
+		snprintf(cfg.namenode, sizeof cfg.namenode, "%s", cfg.namenodes);
 	if (!cfg.namenode[0] || !cfg.data_dir[0] || !cfg.key_file[0]) {
 		fprintf(stderr, "dfs-datanode: --namenode, --data and --key are required\n");
 		usage(stderr);

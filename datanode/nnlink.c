@@ -5,6 +5,11 @@
  * States: DISCONNECTED -> (connect, auth, DN_REGISTER, DN_BLOCK_REPORT) -> SERVING
  * (heartbeats, incremental reports, commands) -> DISCONNECTED on any error, retried
  * every second; STOPPING sends DN_BYE and ends the thread.
+ *
+ * A namenode group (the namenode setting lists its members, comma-separated): the
+ * link serves the leader. A member answering NOT_LEADER names the leader, which the
+ * next attempt tries; a member that cannot be reached, or names none, is followed by
+ * the next one in the list.
  */
 #include "nnlink.h"
 
@@ -25,8 +30,13 @@
 #include "pack.h"
 #include "replicate.h"
 
+#define NNLINK_MEMBERS 9
+
 struct dn_nnlink {
-	char namenode[256], advertise[256];
+	char namenode[256], advertise[256]; /* namenode: the member tried now */
+	char members[NNLINK_MEMBERS][256];
+	int nmembers, cur;
+	char hint[256]; /* a NOT_LEADER reply's leader, tried next ("": none) */
 	double interval;
 	struct dn_store *store;
 	struct dn_xfer *xfer;
@@ -88,7 +98,10 @@ static int call(struct dn_nnlink *l, uint16_t type, const struct buf *req, struc
 		char msg[256];
 		unpack_init(&u, rep->data, rep->len);
 		unpack_str(&u, msg, sizeof msg);
-		log_warn("namenode refused %s: %s", proto_type_name(type), msg);
+		if (h.status == PROTO_E_NOTLEADER) /* msg is the leader, or "" */
+			snprintf(l->hint, sizeof l->hint, "%s", unpack_ok(&u) ? msg : "");
+		else
+			log_warn("namenode refused %s: %s", proto_type_name(type), msg);
 		rc = proto_errno(h.status);
 	}
 	return rc;
@@ -223,6 +236,8 @@ static int heartbeat(struct dn_nnlink *l)
 
 static int session(struct dn_nnlink *l)
 {
+	memcpy(l->namenode, l->hint[0] ? l->hint : l->members[l->cur], sizeof l->namenode);
+	l->hint[0] = 0;
 	l->fd = net_connect(l->namenode, 5000);
 	if (l->fd < 0)
 		return l->fd;
@@ -326,7 +341,9 @@ static void *nnlink_main(void *arg)
 			break;
 		if (ev_now() - started > 5)
 			backoff_ms = 100; /* the session had been up: retry quickly */
-		if (!warned)
+		if (l->nmembers > 1 && !l->hint[0]) /* else the leader a follower named */
+			l->cur = (l->cur + 1) % l->nmembers;
+		if (!warned && rc != -EREMCHG)
 			log_warn("lost the namenode at %s (%s); retrying", l->namenode,
 				 strerror(-rc));
 		warned = rc != 0;
@@ -346,6 +363,17 @@ int dn_nnlink_start(const char *namenode, const char *advertise, double heartbea
 	if (!l)
 		return -ENOMEM;
 	snprintf(l->namenode, sizeof l->namenode, "%s", namenode);
+	for (const char *p = namenode; *p && l->nmembers < NNLINK_MEMBERS;) {
+		size_t n = strcspn(p, ",");
+		size_t skip = strspn(p, " ");
+		if (n > skip && n - skip < sizeof l->members[0])
+			snprintf(l->members[l->nmembers++], sizeof l->members[0], "%.*s",
+				 (int)strcspn(p + skip, ", "), p + skip);
+		p += n;
+		p += *p == ',';
+	}
+	if (!l->nmembers)
+		snprintf(l->members[l->nmembers++], sizeof l->members[0], "%s", namenode);
 	snprintf(l->advertise, sizeof l->advertise, "%s", advertise);
 	l->interval = heartbeat_interval > 0 ? heartbeat_interval : 1;
 	l->store = store;

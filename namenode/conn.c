@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "group.h"
 #include "grow.h"
 #include "http.h"
 #include "net.h"
@@ -63,21 +64,36 @@ void nn_reply_ok(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 	nn_conn_queue(s, c);
 }
 
-void nn_reply_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc,
-		  const char *fmt, ...)
+static void reply_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		      uint16_t flags, int rc, const char *fmt, va_list ap)
 {
 	struct buf msg = BUF_INIT, p = BUF_INIT;
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
+	if (fmt)
 		buf_vprintf(&msg, fmt, ap);
-		va_end(ap);
-	}
 	pack_str(&p, msg.data);
-	proto_frame(&c->out, h->type, PROTO_F_REPLY, h->reqid, proto_status(rc), p.data, p.len);
+	proto_frame(&c->out, h->type, PROTO_F_REPLY | flags, h->reqid, proto_status(rc), p.data,
+		    p.len);
 	nn_conn_queue(s, c);
 	buf_free(&msg);
 	buf_free(&p);
+}
+
+void nn_reply_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_err(s, c, h, 0, rc, fmt, ap);
+	va_end(ap);
+}
+
+void nn_reply_err_flags(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			uint16_t flags, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_err(s, c, h, flags, rc, fmt, ap);
+	va_end(ap);
 }
 
 void nn_pack_attr(struct buf *b, const struct nn_attr *a) { attr_pack(b, &a->base); }
@@ -253,6 +269,8 @@ static void conn_flush(struct nn_server *s, struct nn_conn *c)
 		}
 		buf_consume(&c->out, (size_t)n);
 		c->safe -= (size_t)n;
+		if (c->wait_tag)
+			c->wait_len -= (size_t)n;
 	}
 	if (c->safe == 0 && c->closing) {
 		nn_conn_close(s, c);
@@ -405,22 +423,51 @@ void nn_conn_turn_end(struct nn_server *s)
 	nn_push_commands(s);
 	if (s->nwaiters)
 		nn_answer_waiters(s, NULL);
-	if (s->cfg.metadata_sync == 0 && nn_ns_dirty(s->ns)) {
+	if (s->group) {
+		nn_group_turn_end(s->group); /* the log is the durable record: no sync */
+	} else if (s->cfg.metadata_sync == 0 && nn_ns_dirty(s->ns)) {
 		if (nn_ns_sync(s->ns)) {
 			log_error("cannot make namespace changes durable; stopping so that no "
 				  "client is told a change was saved when it was not");
 			exit(1);
 		}
+		const char *t = s->cfg.test_exit_before_reply;
+		if (t[0] && !unlink(t)) { /* test only: the reply is lost, the change kept */
+			log_warn("test_exit_before_reply: exiting with %zu replies unsent",
+				 s->nflush);
+			_exit(3);
+		}
 	}
+	uint64_t unsettled = nn_group_unsettled(s->group);
 	for (size_t i = 0; i < s->nflush; i++) {
 		struct nn_conn *c = s->flush[i];
 		if (!c)
 			continue;
 		c->queued = false;
+		if (unsettled) { /* a group: after the turn's entry (or an earlier) commits */
+			c->wait_tag = unsettled;
+			c->wait_len = c->out.len;
+			continue;
+		}
+		c->wait_tag = 0;
 		c->safe = c->out.len;
 		conn_flush(s, c); /* may free c; its later slots were cleared by conn_close */
 	}
 	s->nflush = 0;
+}
+
+void nn_conn_settled(struct nn_server *s, uint64_t tag)
+{
+	struct nn_conn *next;
+	for (struct nn_conn *c = s->conns; c; c = next) {
+		next = c->next;
+		if (!c->wait_tag || c->wait_tag > tag)
+			continue;
+		c->wait_tag = 0;
+		c->safe = c->wait_len;
+		if (c->fd >= 0)
+			conn_flush(s, c); /* may free c, not next */
+	}
 }
 
 static void turn_end(struct ev_loop *loop, void *arg)

@@ -81,6 +81,10 @@ int nn_ns_open(const char *dir, const struct nn_ns_defaults *defaults, struct nn
  */
 int nn_ns_upgrade(const char *dir, uint32_t *from, struct buf *why);
 void nn_ns_close(struct nn_ns *ns);
+/* Forgets what memory holds of the store (the hot-record cache, the counters, the
+ * counts) and reads it again: after another writer (a namenode group's log, group.h)
+ * changed the LevelDB underneath. Blocks are counted again by nn_ns_scan_blocks. */
+int nn_ns_refresh(struct nn_ns *ns);
 
 /* True when mutations are waiting for nn_ns_sync. */
 bool nn_ns_dirty(const struct nn_ns *ns);

@@ -35,6 +35,7 @@
  *                               nlink 0, until nn_ns_reclaim (empty value)
  *   "R"                         a namenode group member's applied log index (u64;
  *                               replog.h; written only by replog_apply, not yet wired)
+ *   "Q" u64 reqid               a mutating call's first reply (retrycache.h)
  *
  * Versioning: "V" is the namespace's format version, written by nn_ns_format, checked
  * by nn_ns_open (no "V" or another magic: -ENOENT; another version: -EPROTO) and by

@@ -430,15 +430,31 @@ int nn_ns_open(const char *dir, const struct nn_ns_defaults *defaults, struct nn
 		rc = -EPROTONOSUPPORT;
 		goto out;
 	}
-	rc = nn_ns_db_get(ns, (const uint8_t *)"C", 1, &v);
+	rc = nn_ns_refresh(ns);
+out:
+	buf_free(&v);
+	if (rc)
+		nn_ns_close(ns);
+	else
+		*out = ns;
+	return rc;
+}
+
+int nn_ns_refresh(struct nn_ns *ns)
+{
+	struct buf v = BUF_INIT;
+	nn_nscache_clear(ns->hot);
+	int rc = nn_ns_db_get(ns, (const uint8_t *)"C", 1, &v);
 	if (rc || v.len != 24) {
-		rc = -EIO;
-		goto out;
+		buf_free(&v);
+		return -EIO;
 	}
 	ns->next_ino = be64_get((uint8_t *)v.data);
 	ns->next_block = ns->ceil_block = be64_get((uint8_t *)v.data + 8);
 	ns->next_gs = ns->ceil_gs = be64_get((uint8_t *)v.data + 16);
+	buf_free(&v);
 	/* count inodes (blocks are counted by nn_ns_scan_blocks at start-up) */
+	ns->nfiles = ns->nblocks = 0;
 	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
 	for (leveldb_iter_seek(it, "I", 1); leveldb_iter_valid(it); leveldb_iter_next(it)) {
 		size_t kl;
@@ -448,13 +464,7 @@ int nn_ns_open(const char *dir, const struct nn_ns_defaults *defaults, struct nn
 		ns->nfiles++;
 	}
 	leveldb_iter_destroy(it);
-out:
-	buf_free(&v);
-	if (rc)
-		nn_ns_close(ns);
-	else
-		*out = ns;
-	return rc;
+	return 0;
 }
 
 /* ---- upgrade ---- */

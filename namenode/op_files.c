@@ -295,6 +295,16 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 			memcpy(reps, b->reps, n * sizeof *reps);
 			n = nn_dns_sort_for_reader(&s->dns, c->peer_host, reps, n);
 		}
+		if (!n && s->safe_mode && !s->safe_manual && !(b && (b->flags & NN_BLOCK_UC))) {
+			/* just started (or a group's new leader): the datanodes have not all
+			 * reported yet; the reader asks again shortly */
+			nn_blocks_free(&bl);
+			buf_free(&p);
+			return nn_reply_err_flags(s, c, h, PROTO_F_RETRY_LATER, -EAGAIN,
+						  "the namenode is in safe mode and has not heard "
+						  "of a replica of block %llu yet",
+						  (unsigned long long)bl.v[i].id);
+		}
 		pack_u32(&p, n);
 		for (uint32_t r = 0; r < n; r++)
 			nn_pack_loc(&p, &s->dns.v[reps[r]]);

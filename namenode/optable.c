@@ -19,6 +19,10 @@
 #include "server_int.h"
 
 #include <errno.h>
+#include <time.h>
+
+#include "group.h"
+#include "retrycache.h"
 
 /* CN_SAFEMODE: reading the state is for everyone, changing it for the superuser. */
 static bool safemode_changes(const struct unpack *u)
@@ -162,15 +166,30 @@ void nn_dispatch(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 	unpack_init(&u, payload, h->length);
 	s->rpc_count[h->type & 0xff]++;
 	const struct nn_op *op = nn_optable_lookup(h->type);
-	if (!op || ((op->flags & NN_OP_DATANODE) && c->peer.role != PROTO_ROLE_DATANODE)) {
+	if (!nn_group_serving(s->group)) {
+		/* a group member that does not serve: the caller goes to the leader */
+		nn_reply_err(s, c, h, -EREMCHG, "%s", nn_group_leader(s->group));
+	} else if (!op || ((op->flags & NN_OP_DATANODE) && c->peer.role != PROTO_ROLE_DATANODE)) {
 		nn_reply_err(s, c, h, -ENOSYS, "unknown request type 0x%x", h->type);
 	} else {
 		int rc;
-		const char *why = refusal(s, c, op, &u, &rc);
-		if (why)
-			nn_reply_err(s, c, h, rc, "%s", why);
-		else
+		/* a retried call that already changed the namespace gets its first reply,
+		 * even in safe mode (retrycache.h) */
+		bool keep = (op->flags & NN_OP_MUTATES) || h->type == PROTO_CN_COMPLETE;
+		const char *why;
+		size_t before = c->out.len;
+		if (keep && nn_rc_replay(s->rc, h, payload, &c->out)) {
+			nn_conn_queue(s, c);
+		} else if ((why = refusal(s, c, op, &u, &rc))) {
+			/* the start-up safe mode passes by itself: the client may wait */
+			nn_reply_err_flags(s, c, h, rc == -EROFS && !s->safe_manual ?
+					   PROTO_F_RETRY_LATER : 0, rc, "%s", why);
+		} else {
 			op->fn(s, c, h, &u);
+			if (keep && c->out.len > before)
+				nn_rc_record(s->rc, h, payload, c->out.data + before,
+					     c->out.len - before, (int64_t)time(NULL));
+		}
 	}
 	/* timed for /metrics (the sync of the turn not included) */
 	s->rpc_seconds[h->type & 0xff] += ev_now() - t0;

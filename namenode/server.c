@@ -18,7 +18,9 @@
 
 #include "fsutil.h"
 #include "http.h"
+#include "group.h"
 #include "net.h"
+#include "retrycache.h"
 #include "tls.h"
 #include "trash.h"
 
@@ -150,12 +152,48 @@ static void jobs_send(void *arg, uint32_t dn, uint16_t type, const struct buf *p
 
 static void jobs_release(void *arg, struct nn_blocks *freed) { nn_release_blocks(arg, freed); }
 
+static void orphan_at_start(void *arg, uint64_t ino);
+static void load_block(void *arg, const struct nn_blockrec *b, uint16_t repl);
+
+int nn_server_load(struct nn_server *s)
+{
+	nn_rc_close(s->rc);
+	s->rc = NULL;
+	int rc = nn_rc_open(s->ns, s->cfg.retry_cache_seconds, (int64_t)time(NULL), &s->rc);
+	if (rc) {
+		log_error("cannot load the retry cache: %s", strerror(-rc));
+		return rc;
+	}
+	rc = nn_ns_scan_blocks(s->ns, load_block, s);
+	if (rc) {
+		log_error("cannot load the block list: %s", strerror(-rc));
+		return rc;
+	}
+	rc = nn_ns_scan_open_files(s->ns, orphan_at_start, s);
+	if (rc) {
+		log_error("cannot list the files under construction: %s", strerror(-rc));
+		return rc;
+	}
+	nn_kept_reclaim_all(s);
+	log_info("namespace loaded: %llu inodes, %zu blocks, %u files under construction",
+		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm),
+		 s->norphans);
+	if (s->group) { /* a group's new leader: as after a start */
+		s->started = ev_now();
+		nn_safemode_start(s);
+	}
+	return 0;
+}
+
 static void on_tick(struct ev_loop *loop, void *arg)
 {
 	(void)loop;
 	struct nn_server *s = arg;
+	if (s->group && !nn_group_serving(s->group))
+		return; /* a follower keeps no soft state and changes nothing */
 	nn_dns_check(&s->dns, ev_now(), nn_on_dn_dead, s);
 	nn_conn_check_deadlines(s);
+	nn_rc_expire(s->rc, (int64_t)time(NULL));
 	http_tick(s->http);
 	nn_safemode_check(s);
 	nn_lease_recover(s);
@@ -173,7 +211,8 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	}
 	if (nn_repl_expire(s->repl, &s->dns, ev_now()) || ev_now() - s->repl_last > 3)
 		s->repl_dirty = true; /* a periodic pass also catches what events missed */
-	if (s->cfg.metadata_sync > 0 && ev_now() - s->last_sync >= s->cfg.metadata_sync) {
+	if (!s->group && s->cfg.metadata_sync > 0 &&
+	    ev_now() - s->last_sync >= s->cfg.metadata_sync) {
 		if (nn_ns_sync(s->ns)) {
 			log_error("cannot sync the namespace; stopping");
 			exit(1);
@@ -213,27 +252,19 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 	s->repl = nn_repl_new();
 	s->bm = nn_blockmap_new();
 	struct nn_ns_defaults def = {(uint16_t)cfg->replication, cfg->block_size};
-	int rc = nn_ns_open(cfg->name_dir, &def, &s->ns);
+	int rc = nn_group_configured(cfg) ? nn_group_prepare(cfg) : 0;
+	if (rc)
+		goto fail;
+	rc = nn_ns_open(cfg->name_dir, &def, &s->ns);
 	if (rc) {
 		if (rc == -ENOENT)
 			log_error("no namespace in '%s': run 'dfs-namenode format' first",
 				  cfg->name_dir);
 		goto fail;
 	}
-	rc = nn_ns_scan_blocks(s->ns, load_block, s);
-	if (rc) {
-		log_error("cannot load the block list: %s", strerror(-rc));
+	/* a group member loads this when it becomes the leader (group.h) */
+	if (!nn_group_configured(cfg) && (rc = nn_server_load(s)))
 		goto fail;
-	}
-	rc = nn_ns_scan_open_files(s->ns, orphan_at_start, s);
-	if (rc) {
-		log_error("cannot list the files under construction: %s", strerror(-rc));
-		goto fail;
-	}
-	nn_kept_reclaim_all(s);
-	log_info("namespace loaded: %llu inodes, %zu blocks, %u files under construction",
-		 (unsigned long long)nn_ns_files(s->ns), nn_blockmap_count(s->bm),
-		 s->norphans);
 	s->started = ev_now();
 	struct nn_jobs_env jenv = {s->ns, s->bm, &s->dns, s, jobs_send, jobs_release,
 				   s->keys.datanode};
@@ -242,7 +273,8 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	nn_safemode_start(s);
+	if (!nn_group_configured(cfg))
+		nn_safemode_start(s);
 	s->loop = ev_new();
 	if (!s->loop) {
 		rc = -errno;
@@ -282,6 +314,8 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 		}
 		log_info("status page and metrics on %s://%s/", tls_on() ? "https" : "http", hb);
 	}
+	if (nn_group_configured(cfg) && (rc = nn_group_start(s, &s->group)))
+		goto fail;
 	log_info("namenode listening on %s (metadata in '%s')", addr, cfg->name_dir);
 	*out = s;
 	return 0;
@@ -346,6 +380,8 @@ void nn_server_free(struct nn_server *s)
 {
 	if (!s)
 		return;
+	nn_group_stop(s->group); /* first: no more log events */
+	s->group = NULL;
 	while (s->conns)
 		nn_conn_close(s, s->conns);
 	if (s->lfd >= 0)
@@ -353,6 +389,7 @@ void nn_server_free(struct nn_server *s)
 	http_stop(s->http);
 	nn_jobs_free(s->jobs);
 	free(s->waiters);
+	nn_rc_close(s->rc);
 	nn_ns_close(s->ns); /* syncs */
 	nn_blockmap_free(s->bm);
 	nn_locks_free(&s->locks);

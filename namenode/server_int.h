@@ -77,6 +77,8 @@ struct nn_conn {
 	uint32_t npending, cappending;
 	uint64_t *kept; /* files unlinked while this client had them open (CN_RECLAIM) */
 	uint32_t nkept, capkept;
+	uint64_t wait_tag; /* group: out's first wait_len bytes wait for this entry */
+	size_t wait_len;
 	struct nn_conn *prev, *next;
 };
 
@@ -93,6 +95,8 @@ struct nn_server {
 	struct ev_loop *loop;
 	int lfd;
 	struct nn_ns *ns;
+	struct nn_rc *rc;           /* first replies of mutating calls (retrycache.h) */
+	struct nn_group *group;     /* a namenode group's member, or NULL (group.h) */
 	struct nn_blockmap *bm;
 	struct nn_dns dns;
 	struct nn_conn *conns;
@@ -140,7 +144,15 @@ struct nn_waiter {
 typedef void nn_op_fn(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		      struct unpack *u);
 
+/* Loads what serving needs from the namespace: the retry cache, the block list, the
+ * leases of open files; a group's new leader also starts safe mode (server.c). */
+int nn_server_load(struct nn_server *s);
+
 /* ---------- conn.c: connections and replies ---------- */
+
+/* A namenode group's entry `tag` (and every one before it) is committed: the replies
+ * that waited for it may go. */
+void nn_conn_settled(struct nn_server *s, uint64_t tag);
 
 /* Puts c in the list flushed at the end of the turn (nn_conn_turn_end). */
 void nn_conn_queue(struct nn_server *s, struct nn_conn *c);
@@ -154,6 +166,10 @@ void nn_reply_ok(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 /* Queues an error reply: status from rc (-errno), the message from fmt (NULL: none). */
 void nn_reply_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h, int rc,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same with header flags (PROTO_F_RETRY_LATER). */
+void nn_reply_err_flags(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			uint16_t flags, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 /* Appends the wire `attr` of a (proto.h). */
 void nn_pack_attr(struct buf *b, const struct nn_attr *a);
 /* Queues a reply carrying a's attr. */

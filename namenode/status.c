@@ -12,6 +12,8 @@
 #include "http.h"
 #include "json.h"
 #include "prom.h"
+#include "group.h"
+#include "retrycache.h"
 
 /* ---------- cluster totals ---------- */
 
@@ -253,6 +255,32 @@ static void metrics(struct nn_server *s, struct buf *o)
 		if (s->rpc_count[k])
 			buf_printf(o, "dfs_rpc_requests_total{op=\"%s\"} %llu\n",
 				   proto_type_name((uint16_t)k), (unsigned long long)s->rpc_count[k]);
+	if (s->group) { /* a namenode group's member (group.h) */
+		struct raftnode_status st;
+		const char *state;
+		nn_group_status(s->group, &st, &state);
+		prom_head(o, "dfs_namenode_group_state", PROM_GAUGE,
+			  "This member's serving state (1 for the current one).");
+		buf_printf(o, "dfs_namenode_group_state{state=\"%s\",raft=\"%s\"} 1\n", state,
+			   raftnode_role_name(st.role));
+		prom_head(o, "dfs_namenode_group_term", PROM_GAUGE, "The Raft term.");
+		buf_printf(o, "dfs_namenode_group_term %llu\n", (unsigned long long)st.term);
+		prom_head(o, "dfs_namenode_group_commit_index", PROM_GAUGE,
+			  "The last log entry a majority has.");
+		buf_printf(o, "dfs_namenode_group_commit_index %llu\n",
+			   (unsigned long long)st.commit_index);
+		prom_head(o, "dfs_namenode_group_applied_index", PROM_GAUGE,
+			  "The last log entry applied here.");
+		buf_printf(o, "dfs_namenode_group_applied_index %llu\n",
+			   (unsigned long long)st.applied_index);
+	}
+	prom_head(o, "dfs_retry_cache_entries", PROM_GAUGE,
+		  "First replies of mutating calls kept for retries.");
+	buf_printf(o, "dfs_retry_cache_entries %llu\n", (unsigned long long)nn_rc_size(s->rc));
+	prom_head(o, "dfs_retry_cache_replays_total", PROM_COUNTER,
+		  "Retried calls answered with their first reply.");
+	buf_printf(o, "dfs_retry_cache_replays_total %llu\n",
+		   (unsigned long long)nn_rc_replays(s->rc));
 	prom_head(o, "dfs_rpc_seconds_total", PROM_COUNTER,
 		  "Time spent handling requests, by operation.");
 	for (int k = 0; k < 256; k++)

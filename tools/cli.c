@@ -62,6 +62,9 @@ struct dfs_client *cli_connect(void)
 		exit(1);
 	}
 	buf_free(&err);
+	/* a namenode restarted or replaced under a command: the call waits for it (about
+	 * 20 s) and is retried under the same call id (the namenode's retry cache) */
+	dfs_set_reconnect(c, true);
 	return c;
 }
 
