@@ -234,6 +234,15 @@ void dfs_fsck_free(struct dfs_fsck *f);
 /* Starts (on) or ends (!on) the decommissioning of datanode id. */
 int dfs_decommission(struct dfs_client *c, const char *id, bool on);
 /* Gets or changes (PROTO_SAFEMODE_*) the namenode's safe mode. */
+/* A namenode's place in its group (CN_GROUP_STATUS; any member answers). */
+struct dfs_group_status {
+	bool in_group;
+	uint32_t raft_id;
+	char state[32], role[32]; /* group.h's state ("single" out of a group), Raft's */
+	uint64_t term, commit_index, applied_index;
+	char leader[PROTO_ADDR_MAX + 1]; /* the leader's client address, "" if unknown */
+};
+int dfs_group_status(struct dfs_client *c, struct dfs_group_status *out);
 int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *reported,
 		 uint64_t *total);
 

@@ -800,6 +800,27 @@ int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *repor
 	return call_reply(c, PROTO_CN_SAFEMODE, &req, get_safemode, &r);
 }
 
+static int get_group_status(struct unpack *u, void *arg)
+{
+	struct dfs_group_status *g = arg;
+	g->in_group = unpack_u8(u);
+	g->raft_id = unpack_u32(u);
+	unpack_str(u, g->state, sizeof g->state);
+	unpack_str(u, g->role, sizeof g->role);
+	g->term = unpack_u64(u);
+	g->commit_index = unpack_u64(u);
+	g->applied_index = unpack_u64(u);
+	unpack_str(u, g->leader, sizeof g->leader);
+	return 0;
+}
+
+int dfs_group_status(struct dfs_client *c, struct dfs_group_status *out)
+{
+	struct buf req = BUF_INIT;
+	memset(out, 0, sizeof *out);
+	return call_reply(c, PROTO_CN_GROUP_STATUS, &req, get_group_status, out);
+}
+
 int dfs_update(struct dfs_client *c, uint64_t ino, uint64_t size, uint32_t nblocks,
 	       const struct dfs_change *ch, size_t n, struct dfs_attr *out)
 {

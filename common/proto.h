@@ -267,7 +267,11 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(CN_REMOVEXATTR_INO, 0x7f, "removexattr_ino") \
 	/* u64 ino => - (the last close of a file this connection kept with \
 	   PROTO_DELETE_KEEP: it goes now) */ \
-	X(CN_RECLAIM, 0x80, "reclaim")
+	X(CN_RECLAIM, 0x80, "reclaim") \
+	/* - => u8 in a group, u32 raft id, str state (namenode/group.h; "single" out of \
+	   a group), str raft role, u64 term, u64 commit index, u64 applied index, str the \
+	   leader's client address. Answered by every member, leader or not. */ \
+	X(CN_GROUP_STATUS, 0x81, "group_status")
 
 /* datanode -> namenode, on the datanode's one long-lived connection. */
 #define PROTO_DN_MESSAGES(X) \

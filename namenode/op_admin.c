@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "group.h"
 #include "trash.h"
 
 /* ---------- the cluster's numbers ---------- */
@@ -74,6 +75,27 @@ void nn_op_report(struct nn_server *s, struct nn_conn *c, const struct proto_hdr
 /* CN_LIVENESS: the settings clients' datanode deadlines follow, and the nodes not to
  * use now (stale, dead, retired), so a reader or a pipeline drops a hung node as soon
  * as the namenode knows, not after a deadline of its own. */
+void nn_op_group_status(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			struct unpack *u)
+{
+	(void)u;
+	struct raftnode_status st = {0};
+	const char *state = "single";
+	if (s->group)
+		nn_group_status(s->group, &st, &state);
+	struct buf p = BUF_INIT;
+	pack_u8(&p, s->group != NULL);
+	pack_u32(&p, s->cfg.raft_id);
+	pack_str(&p, state);
+	pack_str(&p, s->group ? raftnode_role_name(st.role) : "");
+	pack_u64(&p, st.term);
+	pack_u64(&p, st.commit_index);
+	pack_u64(&p, st.applied_index);
+	pack_str(&p, s->group ? nn_group_leader(s->group) : "");
+	nn_reply(s, c, h, &p);
+	buf_free(&p);
+}
+
 void nn_op_liveness(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {

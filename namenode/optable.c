@@ -103,6 +103,7 @@ static const struct nn_op ops[] = {
 	OP_SUPER(PROTO_CN_BACKUP, nn_op_backup, NN_OP_READS | NN_OP_CLIENT, NULL,
 		 "only the superuser takes backups"),
 	OP(PROTO_CN_BAD_BLOCK, nn_op_bad_block, NN_OP_SAFE_OK),
+	OP(PROTO_CN_GROUP_STATUS, nn_op_group_status, NN_OP_READS),
 	/* jobs (op_jobs.c) */
 	OP(PROTO_CN_JOB_SUBMIT, nn_op_job_submit, NN_OP_MUTATES),
 	OP(PROTO_CN_JOB_STATUS, nn_op_job_status, NN_OP_READS),
@@ -166,7 +167,7 @@ void nn_dispatch(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 	unpack_init(&u, payload, h->length);
 	s->rpc_count[h->type & 0xff]++;
 	const struct nn_op *op = nn_optable_lookup(h->type);
-	if (!nn_group_serving(s->group)) {
+	if (!nn_group_serving(s->group) && h->type != PROTO_CN_GROUP_STATUS) {
 		/* a group member that does not serve: the caller goes to the leader */
 		nn_reply_err(s, c, h, -EREMCHG, "%s", nn_group_leader(s->group));
 	} else if (!op || ((op->flags & NN_OP_DATANODE) && c->peer.role != PROTO_ROLE_DATANODE)) {

@@ -85,7 +85,8 @@ int nn_rc_open(struct nn_ns *ns, double keep, int64_t now, struct nn_rc **out)
 		nn_rc_close(rc);
 		return err;
 	}
-	qsort(rc->q, rc->n, sizeof *rc->q, by_time); /* head is 0 here */
+	if (rc->n)
+		qsort(rc->q, rc->n, sizeof *rc->q, by_time); /* head is 0 here */
 	uint64_t gone = nn_rc_expire(rc, now);
 	if (rc->n || gone)
 		log_info("retry cache: %zu replies kept, %llu expired", rc->n,

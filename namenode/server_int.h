@@ -357,7 +357,7 @@ void nn_kept_release(struct nn_server *s, struct nn_conn *c);
 void nn_kept_reclaim_all(struct nn_server *s);
 /* op_admin.c */
 nn_op_fn nn_op_statfs, nn_op_report, nn_op_liveness, nn_op_fsck, nn_op_safemode,
-	nn_op_decommission, nn_op_trash, nn_op_backup;
+	nn_op_decommission, nn_op_trash, nn_op_backup, nn_op_group_status;
 /* op_datanode.c */
 nn_op_fn nn_op_bad_block, nn_op_register, nn_op_heartbeat, nn_op_block_report,
 	nn_op_block_received, nn_op_block_deleted, nn_op_dn_bad_block, nn_op_task_status,

@@ -103,9 +103,68 @@ static int admin_backup(struct dfs_client *c, const char *dir)
 	return 0;
 }
 
+/* `admin namenodes`: every member of the group the client knows, asked one by one. */
+static int admin_namenodes(bool json)
+{
+	struct dfs_client_opts o;
+	cli_locate(&o);
+	char list[sizeof o.namenode];
+	snprintf(list, sizeof list, "%s", o.namenode);
+	struct buf out = BUF_INIT;
+	if (json)
+		buf_addc(&out, '[');
+	else
+		buf_printf(&out, "%-5s %-22s %-9s %-10s %6s %10s %10s\n", "ID", "ADDRESS", "ROLE",
+			   "STATE", "TERM", "COMMIT", "APPLIED");
+	int k = 0, leaders = 0;
+	for (char *save = NULL, *a = strtok_r(list, ", ", &save); a;
+	     a = strtok_r(NULL, ", ", &save)) {
+		k++;
+		snprintf(o.namenode, sizeof o.namenode, "%s", a);
+		struct dfs_client *c = NULL;
+		struct dfs_group_status g;
+		bool up = !dfs_connect(&o, &c) && !dfs_group_status(c, &g);
+		dfs_close(c);
+		const char *role = !up ? "down"
+			: !strcmp(g.state, "leader") || !strcmp(g.state, "single") ? "leader"
+										       : "follower";
+		leaders += !strcmp(role, "leader");
+		char id[16];
+		snprintf(id, sizeof id, "nn%d", k);
+		if (json) {
+			json_sep(&out);
+			buf_addc(&out, '{');
+			json_kstr(&out, "id", id);
+			json_kstr(&out, "addr", a);
+			json_kstr(&out, "role", role);
+			json_kstr(&out, "state", up ? g.state : "down");
+			json_ku64(&out, "term", up ? g.term : 0);
+			json_ku64(&out, "commit_index", up ? g.commit_index : 0);
+			json_ku64(&out, "applied_index", up ? g.applied_index : 0);
+			buf_addc(&out, '}');
+		} else {
+			buf_printf(&out, "%-5s %-22s %-9s %-10s %6llu %10llu %10llu\n", id, a, role,
+				   up ? g.state : "-", (unsigned long long)(up ? g.term : 0),
+				   (unsigned long long)(up ? g.commit_index : 0),
+				   (unsigned long long)(up ? g.applied_index : 0));
+		}
+	}
+	if (json)
+		buf_adds(&out, "]\n");
+	fputs(out.data ? out.data : "", stdout);
+	buf_free(&out);
+	if (!leaders) {
+		cli_error("namenodes", "no member serves (no leader among %d)", k);
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_admin(int argc, char **argv)
 {
-	int st = cli_parse_options("admin", argc, argv, NULL, 1, CLI_ANY);
+	bool json = false;
+	const struct cli_opt opts[] = {CLI_JSON(&json), CLI_END};
+	int st = cli_parse_options("admin", argc, argv, opts, 1, CLI_ANY);
 	if (st >= 0)
 		return st;
 	const char *sub = argv[optind];
@@ -129,6 +188,8 @@ int cmd_admin(int argc, char **argv)
 		struct dfs_client *c = cli_connect();
 		status = admin_backup(c, argv[optind + 1]);
 		dfs_close(c);
+	} else if (!strcmp(sub, "namenodes")) {
+		status = admin_namenodes(json);
 	} else if (!strcmp(sub, "nodes")) {
 		struct dfs_client *c = cli_connect();
 		status = admin_nodes(c);

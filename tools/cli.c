@@ -43,19 +43,26 @@ int cli_fail(const char *subject, int rc)
 	return 1;
 }
 
-struct dfs_client *cli_connect(void)
+void cli_locate(struct dfs_client_opts *o)
 {
-	struct dfs_client_opts o;
-	memset(&o, 0, sizeof o);
+	memset(o, 0, sizeof *o);
 	struct buf err = BUF_INIT;
 	struct locate_args a = {cli_g.namenode, cli_g.dir,     cli_g.config, cli_g.key,
 				cli_g.tls_cert, cli_g.tls_key, cli_g.tls_ca};
-	if (locate_cluster(&a, &o, &err)) {
+	if (locate_cluster(&a, o, &err)) {
 		cli_error(NULL, "%s", err.data);
 		exit(1);
 	}
-	o.uid = (uint32_t)getuid();
-	o.gid = (uint32_t)getgid();
+	buf_free(&err);
+	o->uid = (uint32_t)getuid();
+	o->gid = (uint32_t)getgid();
+}
+
+struct dfs_client *cli_connect(void)
+{
+	struct dfs_client_opts o;
+	struct buf err = BUF_INIT;
+	cli_locate(&o);
 	struct dfs_client *c;
 	if (dfs_connect(&o, &c)) {
 		cli_error(NULL, "%s", dfs_errmsg());

@@ -39,6 +39,9 @@ void cli_error(const char *subject, const char *fmt, ...) __attribute__((format(
 int cli_fail(const char *subject, int rc);
 /* Connects to the cluster (exits with a message on failure). */
 struct dfs_client *cli_connect(void);
+/* Finds the cluster (-n, $DFS_NAMENODE, --dir, the config) into o without connecting
+ * (exits with a message on failure). */
+void cli_locate(struct dfs_client_opts *o);
 /* Parses SIZE with K/M/G suffix; false when malformed. */
 bool cli_parse_size(const char *s, uint64_t *out);
 /* Formats a byte count: exact, or human (1.5G) when human is set. */

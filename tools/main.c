@@ -67,10 +67,13 @@ static const struct {
 	 "Check every file below PATH (default /): healthy, under- and over-replicated,\n"
 	 "corrupt and missing blocks. Exit status 0 when HEALTHY, 1 when CORRUPT.\n"},
 	{"admin", cmd_admin,
-	 "admin safemode get|enter|leave | nodes | decommission NODE | recommission NODE |\n"
-	 "       backup DIR",
+	 "admin safemode get|enter|leave | nodes | namenodes [--json] | decommission NODE |\n"
+	 "       recommission NODE | backup DIR",
 	 "  safemode get|enter|leave  the namenode's safe mode (read-only, no replication)\n"
 	 "  nodes                     every datanode: state, blocks, last contact\n"
+	 "  namenodes [--json]        every namenode of the group: role (leader, follower,\n"
+	 "                            down), Raft term, commit and applied index; exit\n"
+	 "                            status 1 when none serves\n"
 	 "  decommission NODE         retire a datanode: its blocks are copied elsewhere, then\n"
 	 "                            it shows 'decommissioned' and can be stopped\n"
 	 "  recommission NODE         put it back in service\n"

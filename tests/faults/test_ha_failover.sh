@@ -19,6 +19,9 @@ alive() { group_alive "$@"; }
 leader() { group_leader; }
 live3() { [ "$(dfs report --json | json 'sum(n["state"] == "live" for n in d["datanodes"])')" = 3 ]; }
 check "a leader is elected and the datanodes find it" wait_for 30 live3
+roles() { dfs admin namenodes --json | json '" ".join(sorted(m["role"] for m in d))'; }
+[ "$(roles)" = "follower follower leader" ] && ok "admin namenodes: one leader, two followers" ||
+	fail "admin namenodes: $(dfs admin namenodes)"
 head -c 3000000 /dev/urandom >"$T/data"
 check "put a file through the group" dfs put "$T/data" /data
 dfs mkdir /s
@@ -55,6 +58,8 @@ n=$(acked)
 more() { [ "$(acked)" -ge $((n + 30)) ]; }
 check "the creates go on under a new leader" wait_for 60 more
 new=$(leader) && [ "$new" != "$first" ] && ok "nn$new leads now" || fail "no new leader"
+[ "$(dfs admin namenodes --json | json '[m["role"] for m in d if m["id"] == "nn'"$first"'"][0]')" = down ] &&
+	ok "admin namenodes shows nn$first down" || fail "admin namenodes: $(dfs admin namenodes)"
 
 # the killed member comes back: it rebuilds from the log and follows
 start_nn "$first"
@@ -93,6 +98,7 @@ third=$(leader)
 for k in 1 2 3; do [ "$k" != "$third" ] && alive $k && { kill -9 "$(cat "$D/nn$k.pid")"; break; }; done
 kill -9 "$(cat "$D/nn$third.pid")"
 expect_error "with one member of three, a write is refused" "no leader" dfs mkdir /s/minority
+expect_error "and admin namenodes says none serves" "no member serves" dfs admin namenodes
 for k in 1 2 3; do alive $k || { start_nn $k; break; }; done
 check "with two members again, service resumes" wait_for 60 dfs mkdir /s/majority
 check "and the namespace is whole" bash -c "[ \$(dfs ls /s | wc -l) -ge $(acked) ]"
