@@ -298,12 +298,12 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 		if (!n && s->safe_mode && !s->safe_manual && !(b && (b->flags & NN_BLOCK_UC))) {
 			/* just started (or a group's new leader): the datanodes have not all
 			 * reported yet; the reader asks again shortly */
+			unsigned long long id = (unsigned long long)bl.v[i].id;
 			nn_blocks_free(&bl);
 			buf_free(&p);
 			return nn_reply_err_flags(s, c, h, PROTO_F_RETRY_LATER, -EAGAIN,
 						  "the namenode is in safe mode and has not heard "
-						  "of a replica of block %llu yet",
-						  (unsigned long long)bl.v[i].id);
+						  "of a replica of block %llu yet", id);
 		}
 		pack_u32(&p, n);
 		for (uint32_t r = 0; r < n; r++)

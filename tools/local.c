@@ -1,12 +1,17 @@
 /*
- * local: `dfs local` -- the embedded cluster on one machine: a namenode and N datanodes
- * as separate processes on 127.0.0.1, all state under one directory:
+ * local: `dfs local` -- the embedded cluster on one machine: a namenode (or a group of
+ * namenodes, `up --namenodes N`) and N datanodes as separate processes on 127.0.0.1, all
+ * state under one directory:
  *
  *   DIR/cluster.key        the cluster key (made by the first `up`)
  *   DIR/dfs.conf           namenode address and key file, read by every client
  *   DIR/settings           the -o KEY=VALUE settings, re-applied on every start
  *   DIR/nodes              datanode ids, one per line
  *   DIR/namenode/          namespace (LevelDB)
+ *   DIR/namenodes          with a group: the number of its namenodes, nn1..nnN, each
+ *                          with DIR/nnK/ as its namespace and run/nnK.raft its Raft
+ *                          address (chosen at the first `up`, kept: the group's
+ *                          configuration is fixed when it starts)
  *   DIR/<id>/              a datanode's blocks
  *   DIR/run/<name>.pid     pid of a running daemon
  *   DIR/run/<name>.addr    the HOST:PORT it bound (kept, so restarts reuse the port)
@@ -42,19 +47,11 @@
 #include "ev.h"
 #include "fsutil.h"
 #include "json.h"
+#include "local_int.h"
+#include "net.h"
 #include "tls.h"
 
-#define MAX_NODES 64
-
-struct local {
-	struct buf dir;
-	char ids[MAX_NODES][PROTO_ID_MAX + 1];
-	int nids;
-	struct buf settings; /* "k=v\n" lines */
-	bool tls;            /* DIR/tls holds a CA: every connection is TLS */
-};
-
-static void path_of(const struct local *l, const char *rel, struct buf *out)
+void path_of(const struct local *l, const char *rel, struct buf *out)
 {
 	buf_reset(out);
 	buf_printf(out, "%s/%s", l->dir.data, rel);
@@ -93,8 +90,73 @@ static void load_nodes(struct local *l)
 	path_of(l, "settings", &p);
 	buf_reset(&l->settings);
 	fs_read_file(p.data, &l->settings);
+	path_of(l, "namenodes", &p);
+	buf_reset(&b);
+	l->nnn = 1;
+	if (fs_read_file(p.data, &b) == 0 && atoi(b.data) > 1 && atoi(b.data) <= MAX_NAMENODES)
+		l->nnn = atoi(b.data);
 	buf_free(&p);
 	buf_free(&b);
+}
+
+void local_nn_name(const struct local *l, int k, char *out, size_t sz)
+{
+	if (l->nnn <= 1)
+		snprintf(out, sz, "namenode");
+	else
+		snprintf(out, sz, "nn%d", k);
+}
+
+void local_nn_list(const struct local *l, char *out, size_t sz)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (int k = 1; k <= l->nnn && n < sz; k++) {
+		char name[32], addr[256];
+		local_nn_name(l, k, name, sizeof name);
+		daemon_addr(l, name, addr, sizeof addr);
+		n += (size_t)snprintf(out + n, sz - n, "%s%s", k > 1 ? "," : "", addr);
+	}
+}
+
+/* A free port on 127.0.0.1 ("127.0.0.1:PORT"), for a group's fixed addresses. */
+static int free_addr(char *out, size_t sz)
+{
+	int fd = net_listen("127.0.0.1:0", 1);
+	if (fd < 0)
+		return fd;
+	net_local_addr(fd, out, sz);
+	close(fd);
+	return 0;
+}
+
+/* A group's members get their client and Raft addresses before the first start. */
+static int group_addrs(struct local *l)
+{
+	for (int k = 1; k <= l->nnn && l->nnn > 1; k++) {
+		char name[32], addr[256];
+		local_nn_name(l, k, name, sizeof name);
+		for (int f = 0; f < 2; f++) {
+			const char *suffix = f ? "raft" : "addr";
+			daemon_file(l, name, suffix, addr, sizeof addr);
+			if (addr[0])
+				continue;
+			struct buf p = BUF_INIT;
+			buf_printf(&p, "%s/run/%s.%s", l->dir.data, name, suffix);
+			int rc = free_addr(addr, sizeof addr);
+			if (!rc) {
+				char line[300];
+				int n = snprintf(line, sizeof line, "%s\n", addr);
+				rc = fs_write_atomic(p.data, line, (size_t)n);
+			}
+			buf_free(&p);
+			if (rc) {
+				cli_error(name, "cannot choose an address: %s", strerror(-rc));
+				return rc;
+			}
+		}
+	}
+	return 0;
 }
 
 static int save_nodes(struct local *l)
@@ -127,7 +189,7 @@ static bool pid_is_ours(pid_t pid)
 }
 
 /* The pid of daemon `name` when it runs, else 0. */
-static pid_t running_pid(const struct local *l, const char *name)
+pid_t running_pid(const struct local *l, const char *name)
 {
 	struct buf p = BUF_INIT, b = BUF_INIT;
 	buf_printf(&p, "%s/run/%s.pid", l->dir.data, name);
@@ -141,7 +203,7 @@ static pid_t running_pid(const struct local *l, const char *name)
 
 /* The address daemon `name` bound last (kept across restarts), or "". */
 /* The HOST:PORT a daemon wrote in run/NAME.SUFFIX ("" when none). */
-static void daemon_file(const struct local *l, const char *name, const char *suffix, char *out,
+void daemon_file(const struct local *l, const char *name, const char *suffix, char *out,
 			size_t sz)
 {
 	struct buf p = BUF_INIT, b = BUF_INIT;
@@ -157,7 +219,7 @@ static void daemon_file(const struct local *l, const char *name, const char *suf
 	buf_free(&b);
 }
 
-static void daemon_addr(const struct local *l, const char *name, char *out, size_t sz)
+void daemon_addr(const struct local *l, const char *name, char *out, size_t sz)
 {
 	daemon_file(l, name, "addr", out, sz);
 }
@@ -312,6 +374,20 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 	buf_printf(&httpp, "%s/run/%s.http", l->dir.data, name);
 	buf_printf(&logp, "%s/logs/%s.log", l->dir.data, name);
 	int rc = 0;
+	/* a group's member: its place, and every member's addresses (fixed) */
+	char g_id[32] = "", g_raft[1100] = "", g_nns[1100] = "";
+	if (is_namenode && l->nnn > 1) {
+		snprintf(g_id, sizeof g_id, "raft_id=%d", atoi(name + 2));
+		size_t n = (size_t)snprintf(g_raft, sizeof g_raft, "raft_addrs=");
+		for (int k = 1; k <= l->nnn && n < sizeof g_raft; k++) {
+			char nm[32], a[256];
+			local_nn_name(l, k, nm, sizeof nm);
+			daemon_file(l, nm, "raft", a, sizeof a);
+			n += (size_t)snprintf(g_raft + n, sizeof g_raft - n, "%s%s", k > 1 ? "," : "", a);
+		}
+		n = (size_t)snprintf(g_nns, sizeof g_nns, "namenodes=");
+		local_nn_list(l, g_nns + n, sizeof g_nns - n);
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		char *args[64 + 2 * MAX_NODES];
 		int n = 0;
@@ -346,6 +422,14 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 			args[n++] = ca.data;
 		}
 		add_settings(l, args, &n, &store);
+		if (g_id[0]) {
+			args[n++] = "--set";
+			args[n++] = g_id;
+			args[n++] = "--set";
+			args[n++] = g_raft;
+			args[n++] = "--set";
+			args[n++] = g_nns;
+		}
 		args[n] = NULL;
 		unlink(addrp.data);
 		pid_t pid = spawn(l, name, args);
@@ -358,7 +442,7 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 			break;
 		}
 		rc = -EIO;
-		if (!old[0] || attempt)
+		if (!old[0] || attempt || g_id[0]) /* a member's address is the group's */
 			break;
 		/* the old port may be taken by now: any free port will do */
 		fprintf(stderr, "dfs: local: %s could not reuse %s; trying a new port\n", name, old);
@@ -384,11 +468,15 @@ static int start_daemon(struct local *l, const char *name, bool is_namenode, con
 
 static int write_conf(struct local *l)
 {
-	char nn[256];
-	daemon_addr(l, "namenode", nn, sizeof nn);
+	char first[32], nn[256], list[1100];
+	local_nn_name(l, 1, first, sizeof first);
+	daemon_addr(l, first, nn, sizeof nn);
+	local_nn_list(l, list, sizeof list);
 	struct buf b = BUF_INIT, p = BUF_INIT;
 	buf_printf(&b, "# written by 'dfs local up'\nconfig_version = %d\nnamenode = %s\n"
 		   "key_file = %s/cluster.key\n", CFG_VERSION, nn, l->dir.data);
+	if (l->nnn > 1)
+		buf_printf(&b, "namenodes = %s\n", list);
 	if (l->tls)
 		buf_printf(&b, "tls_cert = %s/tls/client.pem\ntls_key = %s/tls/client.key\n"
 			       "tls_ca = %s/tls/ca.pem\n",
@@ -407,7 +495,7 @@ static int wait_ready(struct local *l, double timeout)
 	memset(&o, 0, sizeof o);
 	struct buf key = BUF_INIT;
 	path_of(l, "cluster.key", &key);
-	daemon_addr(l, "namenode", o.namenode, sizeof o.namenode);
+	local_nn_list(l, o.namenode, sizeof o.namenode); /* a group: the client finds the leader */
 	int rc = auth_key_load(key.data, o.key);
 	buf_free(&key);
 	if (rc)
@@ -545,7 +633,7 @@ static void absolute_path(const char *path, char *out, size_t sz)
 }
 
 /* The mount point of the running mount, or "" (into out). */
-static void current_mount(const struct local *l, char *out, size_t sz)
+void current_mount(const struct local *l, char *out, size_t sz)
 {
 	out[0] = 0;
 	if (!running_pid(l, "fuse"))
@@ -648,7 +736,7 @@ static void local_unmount(struct local *l)
 /* ---- the S3 gateway ---- */
 
 /* The key pair of DIR/s3.keys (its first line) into access and secret; false if none. */
-static bool s3_keys(const struct local *l, char *access, char *secret)
+bool s3_keys(const struct local *l, char *access, char *secret)
 {
 	struct buf p = BUF_INIT, b = BUF_INIT;
 	path_of(l, "s3.keys", &p);
@@ -728,100 +816,6 @@ static int local_s3(struct local *l)
 
 /* ---- subcommands ---- */
 
-static int local_status(struct local *l, bool json)
-{
-	char addr[256];
-	struct buf out = BUF_INIT, key = BUF_INIT;
-	path_of(l, "cluster.key", &key);
-	if (json) {
-		buf_addc(&out, '{');
-		json_kstr(&out, "dir", l->dir.data);
-		json_kstr(&out, "key", key.data);
-		json_kbool(&out, "tls", l->tls);
-		json_key(&out, "namenode");
-		buf_addc(&out, '{');
-		pid_t pid = running_pid(l, "namenode");
-		json_key(&out, "pid");
-		if (pid)
-			buf_printf(&out, "%d", (int)pid);
-		else
-			buf_adds(&out, "null");
-		daemon_addr(l, "namenode", addr, sizeof addr);
-		json_kstr(&out, "addr", addr[0] ? addr : NULL);
-		daemon_file(l, "namenode", "http", addr, sizeof addr);
-		json_kstr(&out, "http", addr[0] && pid ? addr : NULL);
-		buf_addc(&out, '}');
-		json_key(&out, "datanodes");
-		buf_addc(&out, '[');
-		for (int i = 0; i < l->nids; i++) {
-			struct buf d = BUF_INIT;
-			path_of(l, l->ids[i], &d);
-			json_sep(&out);
-			buf_addc(&out, '{');
-			json_kstr(&out, "id", l->ids[i]);
-			pid = running_pid(l, l->ids[i]);
-			json_key(&out, "pid");
-			if (pid)
-				buf_printf(&out, "%d", (int)pid);
-			else
-				buf_adds(&out, "null");
-			daemon_addr(l, l->ids[i], addr, sizeof addr);
-			json_kstr(&out, "addr", addr[0] ? addr : NULL);
-			json_kstr(&out, "data_dir", d.data);
-			daemon_file(l, l->ids[i], "http", addr, sizeof addr);
-			json_kstr(&out, "http", addr[0] && pid ? addr : NULL);
-			buf_addc(&out, '}');
-			buf_free(&d);
-		}
-		buf_addc(&out, ']');
-		char mnt[PATH_MAX];
-		current_mount(l, mnt, sizeof mnt);
-		json_kstr(&out, "mount", mnt[0] ? mnt : NULL);
-		json_key(&out, "s3");
-		char access[64], secret[64];
-		pid = running_pid(l, "s3");
-		daemon_addr(l, "s3", addr, sizeof addr);
-		if (pid && addr[0] && s3_keys(l, access, secret)) {
-			buf_printf(&out, "{\"pid\":%d", (int)pid);
-			json_kstr(&out, "addr", addr);
-			json_kstr(&out, "access_key", access);
-			json_kstr(&out, "secret_key", secret);
-			json_kstr(&out, "region", "us-east-1");
-			buf_addc(&out, '}');
-		} else {
-			buf_adds(&out, "null");
-		}
-		buf_addc(&out, '}');
-		printf("%s\n", out.data);
-	} else {
-		printf("local cluster in %s\n", l->dir.data);
-		pid_t pid = running_pid(l, "namenode");
-		daemon_addr(l, "namenode", addr, sizeof addr);
-		char web[256];
-		daemon_file(l, "namenode", "http", web, sizeof web);
-		printf("  %-10s %-8s %-22s %s%s\n", "namenode", pid ? "running" : "stopped", addr,
-		       web[0] && pid ? "status page http://" : "", web[0] && pid ? web : "");
-		for (int i = 0; i < l->nids; i++) {
-			struct buf d = BUF_INIT;
-			path_of(l, l->ids[i], &d);
-			pid = running_pid(l, l->ids[i]);
-			daemon_addr(l, l->ids[i], addr, sizeof addr);
-			printf("  %-10s %-8s %-22s %s\n", l->ids[i], pid ? "running" : "stopped", addr,
-			       d.data);
-			buf_free(&d);
-		}
-		char mnt[PATH_MAX];
-		current_mount(l, mnt, sizeof mnt);
-		printf("  %-10s %-8s %s\n", "mount", mnt[0] ? "mounted" : "none", mnt);
-		pid = running_pid(l, "s3");
-		daemon_addr(l, "s3", addr, sizeof addr);
-		printf("  %-10s %-8s %s\n", "s3", pid ? "running" : "stopped", pid ? addr : "");
-	}
-	buf_free(&out);
-	buf_free(&key);
-	return 0;
-}
-
 static int ensure_layout(struct local *l)
 {
 	struct buf p = BUF_INIT;
@@ -840,13 +834,13 @@ static int ensure_layout(struct local *l)
 	return rc;
 }
 
-static int format_if_new(struct local *l)
+static int format_one(struct local *l, const char *name)
 {
 	struct buf p = BUF_INIT, bin = BUF_INIT, key = BUF_INIT;
-	path_of(l, "namenode/CURRENT", &p);
+	buf_printf(&p, "%s/%s/CURRENT", l->dir.data, name);
 	int rc = 0;
 	if (access(p.data, F_OK) != 0) {
-		path_of(l, "namenode", &p);
+		path_of(l, name, &p);
 		path_of(l, "cluster.key", &key);
 		bin_path("dfs-namenode", &bin);
 		fflush(NULL);
@@ -872,7 +866,32 @@ static int format_if_new(struct local *l)
 	return rc;
 }
 
-static int local_up(struct local *l, int datanodes, const char *settings_arg,
+/* Formats every namenode that has no namespace yet; a group's members share DIR's
+ * cluster.key and datanode.key, and the first leader's records become everyone's. */
+static int format_if_new(struct local *l)
+{
+	for (int k = 1; k <= l->nnn; k++) {
+		char name[32];
+		local_nn_name(l, k, name, sizeof name);
+		if (format_one(l, name))
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Starts every namenode (a group's members each in turn: none waits for the others). */
+static int start_namenodes(struct local *l)
+{
+	for (int k = 1; k <= l->nnn; k++) {
+		char name[32];
+		local_nn_name(l, k, name, sizeof name);
+		if (start_daemon(l, name, true, NULL))
+			return 1;
+	}
+	return 0;
+}
+
+static int local_up(struct local *l, int datanodes, int namenodes, const char *settings_arg,
 		    const char *mnt, const char *fuse_opts, bool tls, bool s3)
 {
 	int rc = ensure_layout(l);
@@ -895,20 +914,39 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 		cli_error(NULL, "at most %d datanodes", MAX_NODES);
 		return 2;
 	}
+	if (namenodes > 0 && namenodes != l->nnn) {
+		struct buf p = BUF_INIT;
+		path_of(l, l->nnn > 1 ? "nn1" : "namenode", &p);
+		bool exists = access(p.data, F_OK) == 0;
+		buf_free(&p);
+		if (exists) {
+			cli_error(l->dir.data, "this cluster has %d namenode%s; --namenodes cannot "
+				  "change it", l->nnn, l->nnn > 1 ? "s" : "");
+			return 2;
+		}
+		l->nnn = namenodes;
+		char v[16];
+		int n = snprintf(v, sizeof v, "%d\n", namenodes);
+		path_of(l, "namenodes", &p);
+		rc = fs_write_atomic(p.data, v, (size_t)n);
+		buf_free(&p);
+		if (rc)
+			return 1;
+	}
 	while (l->nids < datanodes) {
 		snprintf(l->ids[l->nids], sizeof l->ids[0], "dn%d", l->nids + 1);
 		l->nids++;
 	}
-	if (save_nodes(l) || format_if_new(l))
+	if (save_nodes(l) || format_if_new(l) || group_addrs(l))
 		return 1;
-	if (start_daemon(l, "namenode", true, NULL))
+	if (start_namenodes(l))
 		return 1;
 	if (write_conf(l)) {
 		cli_error(l->dir.data, "cannot write dfs.conf");
 		return 1;
 	}
-	char nn[256];
-	daemon_addr(l, "namenode", nn, sizeof nn);
+	char nn[1100];
+	local_nn_list(l, nn, sizeof nn); /* a group's datanodes follow its leader */
 	for (int i = 0; i < l->nids; i++)
 		if (start_daemon(l, l->ids[i], false, nn))
 			return 1;
@@ -922,10 +960,12 @@ static int local_up(struct local *l, int datanodes, const char *settings_arg,
 		current_mount(l, mounted, sizeof mounted);
 	bool s3_up = s3 && (running_pid(l, "s3") || !local_s3(l));
 	if (!cli_g.quiet) {
-		printf("local cluster up: namenode %s, %d datanodes, state in %s%s\n", nn, l->nids,
-		       l->dir.data, l->tls ? ", TLS on every connection" : "");
-		char web[256];
-		daemon_file(l, "namenode", "http", web, sizeof web);
+		printf("local cluster up: namenode%s %s, %d datanodes, state in %s%s\n",
+		       l->nnn > 1 ? "s" : "", nn, l->nids, l->dir.data,
+		       l->tls ? ", TLS on every connection" : "");
+		char web[256], first[32];
+		local_nn_name(l, 1, first, sizeof first);
+		daemon_file(l, first, "http", web, sizeof web);
 		if (web[0])
 			printf("status page: %s://%s/\n", l->tls ? "https" : "http", web);
 		if (mounted[0])
@@ -946,7 +986,11 @@ static int local_down(struct local *l)
 	int stopped = stop_daemon(l, "s3", false) == 0;
 	for (int i = 0; i < l->nids; i++)
 		stopped += stop_daemon(l, l->ids[i], false) == 0;
-	stopped += stop_daemon(l, "namenode", false) == 0;
+	for (int k = 1; k <= l->nnn; k++) {
+		char name[32];
+		local_nn_name(l, k, name, sizeof name);
+		stopped += stop_daemon(l, name, false) == 0;
+	}
 	if (!cli_g.quiet)
 		printf("local cluster in %s stopped (%d processes)\n", l->dir.data, stopped);
 	return 0;
@@ -955,8 +999,12 @@ static int local_down(struct local *l)
 static int find_node(struct local *l, const char *id)
 {
 	load_nodes(l);
-	if (!strcmp(id, "namenode"))
-		return -1;
+	for (int k = 1; k <= l->nnn; k++) {
+		char name[32];
+		local_nn_name(l, k, name, sizeof name);
+		if (!strcmp(id, name))
+			return -1;
+	}
 	for (int i = 0; i < l->nids; i++)
 		if (!strcmp(l->ids[i], id))
 			return i;
@@ -973,6 +1021,19 @@ static int opt_datanodes(void *datanodes, const char *arg)
 		return 2;
 	}
 	*(int *)datanodes = (int)v;
+	return 0;
+}
+
+static int opt_namenodes(void *namenodes, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || v < 1 || v > MAX_NAMENODES || (v > 1 && v % 2 == 0)) {
+		cli_error(NULL, "--namenodes must be 1 or an odd number up to %d (a majority "
+			  "must survive the loss of a member)", MAX_NAMENODES);
+		return 2;
+	}
+	*(int *)namenodes = (int)v;
 	return 0;
 }
 
@@ -993,12 +1054,13 @@ static int opt_setting(void *settings, const char *kv)
 
 int cmd_local(int argc, char **argv)
 {
-	int datanodes = -1;
+	int datanodes = -1, namenodes = 0;
 	bool json = false, force = false, no_mount = false, tls = false, no_s3 = false;
 	const char *mnt = NULL, *fuse_opts = NULL;
 	struct buf settings = BUF_INIT;
 	const struct cli_opt opts[] = {
 		CLI_CALLBACK(0, "datanodes", opt_datanodes, &datanodes),
+		CLI_CALLBACK(0, "namenodes", opt_namenodes, &namenodes),
 		CLI_CALLBACK('o', NULL, opt_setting, &settings),
 		CLI_STRING(0, "mount", &mnt),
 		CLI_BOOL(0, "no-mount", &no_mount),
@@ -1022,14 +1084,14 @@ int cmd_local(int argc, char **argv)
 	if (!strcmp(sub, "up")) {
 		struct buf defmnt = BUF_INIT;
 		path_of(&l, "mnt", &defmnt);
-		status = local_up(&l, datanodes, have_settings ? settings.data : NULL,
+		status = local_up(&l, datanodes, namenodes, have_settings ? settings.data : NULL,
 				  no_mount ? NULL : mnt ? mnt : defmnt.data, fuse_opts, tls, !no_s3);
 		buf_free(&defmnt);
 	} else if (!strcmp(sub, "down")) {
 		status = local_down(&l);
 	} else if (!strcmp(sub, "status")) {
 		load_nodes(&l);
-		status = local_status(&l, json);
+		status = l.nnn > 1 && l.tls && client_tls(&l) ? 1 : local_status(&l, json);
 	} else if (!strcmp(sub, "stop-node") || !strcmp(sub, "start-node")) {
 		if (optind + 1 >= argc)
 			return cli_usage("local", false);
@@ -1043,15 +1105,15 @@ int cmd_local(int argc, char **argv)
 				status = 1;
 			}
 		} else {
-			char nn[256];
-			daemon_addr(&l, "namenode", nn, sizeof nn);
+			char nn[1100];
+			local_nn_list(&l, nn, sizeof nn);
 			status = start_daemon(&l, id, i == -1, nn) ? 1 : 0;
 			if (!status && i == -1)
 				write_conf(&l);
 		}
 	} else if (!strcmp(sub, "add-node")) {
 		load_nodes(&l);
-		status = local_up(&l, l.nids + 1, NULL, NULL, NULL, false, false);
+		status = local_up(&l, l.nids + 1, 0, NULL, NULL, NULL, false, false);
 		if (!status)
 			printf("added datanode %s\n", l.ids[l.nids - 1]);
 	} else {

@@ -216,6 +216,7 @@ static int32_t read_probe(uint16_t type, uint64_t ino, struct buf *p, bool *have
 	case PROTO_CN_STATFS:
 	case PROTO_CN_REPORT:
 	case PROTO_CN_LIVENESS:
+	case PROTO_CN_GROUP_STATUS:
 	case PROTO_CN_JOB_LIST: return 0;
 	case PROTO_CN_FSCK: pack_str(p, "/"); return 0;
 	case PROTO_CN_BACKUP: pack_u8(p, 1); return 0;

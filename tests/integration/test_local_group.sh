@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `dfs local up --namenodes 3`: a group of three namenodes with the datanodes, the mount
+# and the gateway on it. local status names the leader; stop-node of the leader with
+# --kill leaves the cluster serving (the tool and the mount); the member comes back
+# with start-node; the whole group restarts with its data; bad --namenodes values and
+# changing the number later are refused.
+source "$(dirname "$0")/lib.sh"
+[ -e /dev/fuse ] && [ "$(id -u)" = 0 ] || skip "needs root and /dev/fuse"
+expect_error "an even number of namenodes is refused" "odd number" \
+	dfs local up --dir "$T/even" --namenodes 2
+MOUNT=1 start_cluster --namenodes 3
+M=$DFS_DIR/mnt
+grep -q "^namenodes = .*,.*," "$DFS_DIR/dfs.conf" && ok "dfs.conf lists the three namenodes" ||
+	fail "dfs.conf: $(cat "$DFS_DIR/dfs.conf")"
+roles() { dfs local status --json | json '" ".join(sorted(n["role"] for n in d["namenodes"]))'; }
+[ "$(roles)" = "follower follower leader" ] && ok "local status: one leader, two followers" ||
+	fail "local status: $(dfs local status)"
+head -c 2000000 /dev/urandom >"$T/data"
+check "put through the group" dfs put "$T/data" /data
+check "write through the mount" cp "$T/data" "$M/viamount"
+leader=$(dfs local status --json | json 'd["namenode"]["id"]')
+check "stop the leader ($leader) with --kill" dfs local stop-node "$leader" --kill -q
+check "the tool reads on under the next leader" bash -c "dfs cat /data | cmp - '$T/data'"
+check "the mount reads on" cmp "$T/data" "$M/viamount"
+check "the mount writes on" bash -c "cp '$T/data' '$M/after' && cmp '$T/data' '$M/after'"
+new=$(dfs local status --json | json 'd["namenode"]["id"]')
+[ "$new" != "$leader" ] && ok "$new leads now" || fail "the leader is still $new"
+[ "$(dfs local status --json | json '[n["role"] for n in d["namenodes"] if n["id"] == "'"$leader"'"][0]')" = down ] &&
+	ok "local status shows $leader down" || fail "local status: $(dfs local status)"
+check "start it again" dfs local start-node "$leader" -q
+back() { [ "$(roles)" = "follower follower leader" ]; }
+check "it rejoins as a follower" wait_for 30 back
+check "the whole group stops" dfs local down -q
+check "and starts again" dfs local up -q --no-mount
+check "with its data" bash -c "dfs cat /after | cmp - '$T/data'"
+expect_error "the number of namenodes cannot change" "cannot change" \
+	dfs local up --namenodes 5 --no-mount
+finish
