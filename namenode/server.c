@@ -224,7 +224,21 @@ static void on_tick(struct ev_loop *loop, void *arg)
 /* ---------- status page and metrics (common/http.h) ---------- */
 
 /* A file open for writing when the namenode stopped: no connection holds its lease. */
-static void orphan_at_start(void *arg, uint64_t ino) { nn_lease_orphan(arg, ino); }
+static void orphan_at_start(void *arg, uint64_t ino)
+{
+	struct nn_server *s = arg;
+	nn_lease_orphan(s, ino);
+	/* its last block was being written when the namenode stopped: what the datanodes
+	 * report of it is what was written, not stale (the namespace has its length as
+	 * of the last add_block), until lease recovery or the writer's complete */
+	struct nn_blocks bl = {0};
+	if (!nn_ns_blocks(s->ns, ino, 0, 0, &bl) && bl.n) {
+		struct nn_block *b = nn_blockmap_get(s->bm, bl.v[bl.n - 1].id);
+		if (b)
+			b->flags |= NN_BLOCK_UC;
+	}
+	nn_blocks_free(&bl);
+}
 
 static void load_block(void *arg, const struct nn_blockrec *b, uint16_t repl)
 {
