@@ -27,6 +27,11 @@
 #include "tls.h"
 
 #define NN_TIMEOUT_MS 60000 /* longest wait for one namenode reply */
+/* In a group, a member that does not greet within this is passed over, and a reply
+ * slower than this makes the client ask the other members whether the one it waits
+ * on still leads (a hung leader is replaced in a few seconds; its calls go on with the
+ * new one). */
+#define GROUP_SLICE_MS 2000
 
 __thread char client_errmsg[CLIENT_ERR_MAX];
 
@@ -67,14 +72,17 @@ static int open_one(const struct dfs_client_opts *opts, const char *addr, int *o
 {
 	int rc = 0;
 	*connected = false;
+	int wait = opts->timeout_ms > 0 ? opts->timeout_ms : NN_TIMEOUT_MS;
+	if (strchr(opts->namenode, ',') && wait > GROUP_SLICE_MS)
+		wait = GROUP_SLICE_MS; /* recv_reply counts the slices of a longer wait */
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (attempt)
 			usleep(50000u << attempt);
-		int fd = net_connect(addr, 5000);
+		int fd = net_connect(addr, wait < 5000 ? wait : 5000);
 		if (fd < 0)
 			return fd;
 		*connected = true;
-		net_set_timeout(fd, NN_TIMEOUT_MS); /* a hung namenode fails calls */
+		net_set_timeout(fd, wait); /* a hung namenode fails calls */
 		rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
 		if (!rc) {
 			*out = fd;
@@ -239,12 +247,71 @@ void dfs_close(struct dfs_client *c)
 	free(c);
 }
 
+/* recv_reply's verdict on a member that another one says no longer leads */
+#define DEPOSED (-ESTALE)
+
+static int recv_reply(struct dfs_client *c, struct proto_hdr *h, struct buf *rep);
+
+/* Whether a member other than the one c waits on says that another member leads (or
+ * leads itself): then the one waited on is hung or cut off, and deposed. Each member is
+ * asked on a connection of its own, GROUP_SLICE_MS at most. */
+static bool member_deposed(const struct dfs_client *c)
+{
+	char addrs[CLIENT_NN_MAX][PROTO_ADDR_MAX + 1];
+	int n = client_nn_list(c->opts.namenode, addrs, CLIENT_NN_MAX);
+	if (c->cur < 0 || c->cur >= n)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (i == c->cur)
+			continue;
+		int fd = -1;
+		bool connected;
+		if (open_one(&c->opts, addrs[i], &fd, &connected))
+			continue;
+		struct buf rep = BUF_INIT;
+		struct proto_hdr h;
+		int rc = proto_send(fd, PROTO_CN_GROUP_STATUS, 0, 1, 0, NULL, 0);
+		struct dfs_client probe = {.opts = c->opts, .fd = fd, .cur = -1};
+		probe.opts.namenode[0] = 0; /* a single wait: no probing of the probe */
+		if (!rc)
+			rc = recv_reply(&probe, &h, &rep);
+		net_close(fd);
+		bool answered = !rc && !h.status && h.type == PROTO_CN_GROUP_STATUS;
+		struct dfs_group_status g;
+		if (answered) {
+			struct unpack u;
+			unpack_init(&u, rep.data, rep.len);
+			memset(&g, 0, sizeof g);
+			g.in_group = unpack_u8(&u);
+			g.raft_id = unpack_u32(&u);
+			unpack_str(&u, g.state, sizeof g.state);
+			unpack_str(&u, g.role, sizeof g.role);
+			g.term = unpack_u64(&u);
+			g.commit_index = unpack_u64(&u);
+			g.applied_index = unpack_u64(&u);
+			unpack_str(&u, g.leader, sizeof g.leader);
+			answered = unpack_ok(&u);
+		}
+		buf_free(&rep);
+		if (!answered)
+			continue;
+		if (!strcmp(g.role, "leader") || (g.leader[0] && strcmp(g.leader, addrs[c->cur])))
+			return true;
+		if (g.leader[0])
+			return false; /* it names the one waited on: a slow call, not a hung leader */
+	}
+	return false;
+}
+
 /*
  * Reads the one reply the namenode owes us. Nothing else can follow it on the stream
  * (one request at a time under c->lock), so it reads greedily: usually one syscall.
  */
-static int recv_reply(int fd, struct proto_hdr *h, struct buf *rep)
+static int recv_reply(struct dfs_client *c, struct proto_hdr *h, struct buf *rep)
 {
+	int fd = c->fd;
+	bool group = strchr(c->opts.namenode, ',') != NULL;
+	int limit = c->opts.timeout_ms > 0 ? c->opts.timeout_ms : NN_TIMEOUT_MS, waited = 0;
 	buf_reset(rep);
 	size_t want = PROTO_HDR_LEN;
 	bool have_hdr = false;
@@ -253,6 +320,14 @@ static int recv_reply(int fd, struct proto_hdr *h, struct buf *rep)
 		ssize_t n = net_recv(fd, rep->data + rep->len, rep->cap - rep->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN && group) {
+			waited += GROUP_SLICE_MS;
+			if (waited >= limit)
+				return -ETIMEDOUT;
+			if (member_deposed(c))
+				return DEPOSED;
+			continue;
+		}
 		if (n < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		if (n == 0)
@@ -315,7 +390,9 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 	 * call id (PROTO_F_RETRY_ID), so a change the namenode made but could not answer
 	 * is answered from its retry cache, not made twice. With a group of namenodes, a
 	 * NOT_LEADER reply (the follower did nothing) moves the call to the leader it
-	 * names, and a broken or refused connection to the next member. */
+	 * names, a broken or refused connection to the next member, and a reply slower
+	 * than GROUP_SLICE_MS from a member that another one says no longer leads (it
+	 * hangs) to the next member too. */
 	uint64_t id = ++c->reqid;
 	if (!(uint32_t)id)
 		id = ++c->reqid; /* call number 0 is never used */
@@ -332,7 +409,7 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 		if (!rc)
 			rc = proto_send(c->fd, type, PROTO_F_RETRY_ID, id, 0, req->data, req->len);
 		if (!rc)
-			rc = recv_reply(c->fd, &h, rep);
+			rc = recv_reply(c, &h, rep);
 		if (!rc && (h.reqid != id || h.type != type))
 			rc = -EPROTO;
 		if (!rc && h.status == PROTO_E_NOTLEADER && group) {
@@ -363,10 +440,12 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 		if (rc && group && was_open)
 			c->cur++; /* the member we were on broke: try the others first */
 		if (!rc || !c->reconnect || !was_open || attempt + 1 >= max_attempts ||
-		    (rc != -ECONNRESET && rc != -EPIPE))
+		    (rc != -ECONNRESET && rc != -EPIPE && rc != DEPOSED))
 			break;
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (rc == DEPOSED)
+		rc = -ETIMEDOUT;
 	if (rc) {
 		client_set_err(group ? "lost the namenode connection (no member of %s answered): %s"
 				     : "lost the namenode connection%.0s: %s",

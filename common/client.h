@@ -34,6 +34,7 @@ struct dfs_client_opts {
 	uint8_t key[AUTH_KEY_LEN];
 	uint32_t uid, gid;                   /* identity sent in the handshake */
 	char favored[PROTO_ID_MAX + 1];      /* a datanode id to hold first replicas, or "" */
+	int timeout_ms; /* longest wait for a handshake or a reply; 0: 60 s */
 };
 
 struct dfs_loc {

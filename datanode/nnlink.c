@@ -241,13 +241,15 @@ static int session(struct dn_nnlink *l)
 	l->fd = net_connect(l->namenode, 5000);
 	if (l->fd < 0)
 		return l->fd;
+	/* a live namenode greets at once: in a group, a member that does not (hung,
+	 * SIGSTOPped) is passed over quickly, as another one leads within seconds */
+	net_set_timeout(l->fd, l->nmembers > 1 ? 2000 : 30000);
 	int rc = auth_client(l->fd, l->key, PROTO_ROLE_DATANODE, 0, 0);
 	if (rc) {
 		if (rc == -EACCES)
 			log_error("namenode %s refused this node: wrong datanode key", l->namenode);
 		goto out;
 	}
-	net_set_timeout(l->fd, 30000);
 	uint64_t cap, used, rem;
 	dn_store_usage(l->store, &cap, &used, &rem);
 	struct buf req = BUF_INIT, rep = BUF_INIT;
@@ -264,10 +266,14 @@ static int session(struct dn_nnlink *l)
 	buf_free(&rep);
 	if (rc)
 		goto out;
+	net_set_timeout(l->fd, 30000); /* a large report takes the namenode a while */
 	rc = send_full_report(l);
 	if (rc)
 		goto out;
 	log_info("registered with namenode %s as '%s'", l->namenode, dn_store_id(l->store));
+	/* a group's leader that misses three heartbeats is hung: look for the new one */
+	int hb_ms = l->interval * 3000 > 3000 ? (int)(l->interval * 3000) : 3000;
+	net_set_timeout(l->fd, l->nmembers > 1 ? hb_ms : 30000);
 	double next = 0;
 	while (!atomic_load(&l->stop)) {
 		rc = send_changes(l);

@@ -120,7 +120,14 @@ static void restart_self(struct nn_group *g, const char *why)
 	long max = sysconf(_SC_OPEN_MAX);
 	for (long fd2 = 3; fd2 < (max > 0 && max < 65536 ? max : 65536); fd2++)
 		fcntl((int)fd2, F_SETFD, FD_CLOEXEC); /* the new image binds the same ports */
-	execv("/proc/self/exe", argv);
+	/* by the program's own path, so that its name stays dfs-namenode (ps, pgrep, local
+	 * status); /proc/self/exe when that path is gone (the binary was replaced) */
+	char exe[4096];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[el > 0 ? el : 0] = 0;
+	if (el <= 0 || access(exe, X_OK))
+		snprintf(exe, sizeof exe, "/proc/self/exe");
+	execv(exe, argv);
 	log_error("cannot run the namenode again: %s; exiting", strerror(errno));
 	_exit(1);
 }

@@ -24,6 +24,7 @@ static int nn_roles(const struct local *l, char roles[][16])
 	buf_free(&key);
 	o.uid = (uint32_t)getuid();
 	o.gid = (uint32_t)getgid();
+	o.timeout_ms = 3000; /* a hung (SIGSTOPped) member shows as "hung", not a wait */
 	int lead = 0;
 	for (int k = 1; k <= l->nnn; k++) {
 		char name[32];
@@ -44,6 +45,8 @@ static int nn_roles(const struct local *l, char roles[][16])
 			snprintf(roles[k - 1], 16, "%s", leads ? "leader" : "follower");
 			if (leads)
 				lead = k;
+		} else if (keyed) {
+			snprintf(roles[k - 1], 16, "hung"); /* it runs and does not answer */
 		}
 		dfs_close(c);
 	}

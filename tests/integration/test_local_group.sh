@@ -30,6 +30,24 @@ new=$(dfs local status --json | json 'd["namenode"]["id"]')
 check "start it again" dfs local start-node "$leader" -q
 back() { [ "$(roles)" = "follower follower leader" ]; }
 check "it rejoins as a follower" wait_for 30 back
+# a hung leader: SIGSTOP it for 20 s; another takes over; on SIGCONT it steps down (it runs
+# itself again and rebuilds from the log) and rejoins as a follower
+leader=$(dfs local status --json | json 'd["namenode"]["id"]')
+lpid=$(dfs local status --json | json '[n["pid"] for n in d["namenodes"] if n["id"] == "'"$leader"'"][0]')
+kill -STOP "$lpid"
+stopped=$(date +%s)
+other() { [ "$(dfs local status --json | json 'd["namenode"]["id"]')" != "$leader" ]; }
+check "with the leader ($leader) stopped, another leads" wait_for 30 other
+check "and serves" bash -c "echo during > '$M/during-stop' && [ \"\$(cat '$M/during-stop')\" = during ]"
+hung() { [ "$(dfs local status --json | json '[n["role"] for n in d["namenodes"] if n["id"] == "'"$leader"'"][0]')" = hung ]; }
+check "local status shows it hung" hung
+while [ $(($(date +%s) - stopped)) -lt 20 ]; do sleep 1; done # the issue's 20 s hang
+check "still served after 20 s" bash -c "ls '$M' >/dev/null && dfs ls / >/dev/null"
+kill -CONT "$lpid"
+check "on SIGCONT the old leader rejoins as a follower" wait_for 30 back
+grep -q "this namenode restarts" "$DFS_DIR/logs/$leader.log" &&
+	ok "it stepped down and rebuilt" || fail "no step-down in $leader's log"
+check "the file written meanwhile is there" bash -c "[ \"\$(dfs cat /during-stop)\" = during ]"
 check "the whole group stops" dfs local down -q
 check "and starts again" dfs local up -q --no-mount
 check "with its data" bash -c "dfs cat /after | cmp - '$T/data'"
