@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "auth.h"
 #include "backup.h"
 #include "cfg.h"
@@ -41,6 +43,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: dfs-namenode format --dir DIR [--key FILE]\n"
 		"       dfs-namenode upgrade --dir DIR   (an older namespace format to this one)\n"
+		"       dfs-namenode digest --dir DIR    (records and SHA-256 of a stopped one)\n"
 		"       dfs-namenode [options]\n"
 		"\n"
 		"  --dir DIR          metadata directory (setting name_dir)\n"
@@ -138,6 +141,55 @@ static int upgrade(const struct cfg *cfg)
 		printf("namespace '%s' upgraded from format %u to %u\n", cfg->name_dir, from,
 		       NN_NS_FORMAT);
 	buf_free(&why);
+	return rc ? 1 : 0;
+}
+
+/* `dfs-namenode digest`: the number of records in dir's namespace and a SHA-256 of all
+ * of them in key order (as `dfs admin backup` streams them), for comparing the members
+ * of a group (their namespaces are the same once they applied the same entries). The
+ * namenode of dir must be stopped (LevelDB's lock). */
+static int digest(const struct cfg *cfg)
+{
+	if (!cfg->name_dir[0]) {
+		fprintf(stderr, "dfs-namenode: digest: --dir is required\n");
+		return 2;
+	}
+	struct nn_ns_defaults def = {3, 64u << 20};
+	struct nn_ns *ns = NULL;
+	int rc = nn_ns_open(cfg->name_dir, &def, &ns);
+	if (rc) {
+		fprintf(stderr, "dfs-namenode: digest: cannot open '%s': %s\n", cfg->name_dir,
+			rc == -ENOENT ? "no namespace there" : strerror(-rc));
+		return 1;
+	}
+	struct nn_ns_dump *d = NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? nn_ns_dump_start(ns, &d)
+								    : -ENOMEM;
+	unsigned long long records = 0;
+	struct buf piece = BUF_INIT;
+	uint32_t n;
+	while (!rc && (n = nn_ns_dump_next(d, &piece, 1u << 20)) > 0) {
+		records += n;
+		EVP_DigestUpdate(md, piece.data, piece.len);
+		buf_reset(&piece);
+	}
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned hl = 0;
+	if (!rc && EVP_DigestFinal_ex(md, h, &hl) == 1) {
+		printf("%llu records sha256 ", records);
+		for (unsigned i = 0; i < hl; i++)
+			printf("%02x", h[i]);
+		printf("\n");
+	} else if (!rc) {
+		rc = -EIO;
+	}
+	if (rc)
+		fprintf(stderr, "dfs-namenode: digest: %s\n", strerror(-rc));
+	buf_free(&piece);
+	nn_ns_dump_end(d);
+	EVP_MD_CTX_free(md);
+	nn_ns_close(ns);
 	return rc ? 1 : 0;
 }
 
@@ -241,6 +293,8 @@ int main(int argc, char **argv)
 		return from_backup ? restore(&cfg, from_backup) : format(&cfg);
 	if (optind < argc && !strcmp(argv[optind], "upgrade") && !from_backup)
 		return upgrade(&cfg);
+	if (optind < argc && !strcmp(argv[optind], "digest") && !from_backup)
+		return digest(&cfg);
 	if (from_backup) {
 		fprintf(stderr, "dfs-namenode: --from-backup goes with 'format'\n");
 		return 2;
