@@ -117,6 +117,7 @@ static int admin_namenodes(bool json)
 		buf_printf(&out, "%-5s %-22s %-9s %-10s %6s %10s %10s\n", "ID", "ADDRESS", "ROLE",
 			   "STATE", "TERM", "COMMIT", "APPLIED");
 	int k = 0, leaders = 0;
+	o.timeout_ms = 3000; /* a hung or cut-off member shows as down, not as a wait */
 	for (char *save = NULL, *a = strtok_r(list, ", ", &save); a;
 	     a = strtok_r(NULL, ", ", &save)) {
 		k++;
