@@ -254,8 +254,9 @@ int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *repor
  * of dfs_create_at are PROTO_CREATE_*; dfs_unlink_at's flags are PROTO_DELETE_DIR (rmdir)
  * and PROTO_DELETE_KEEP (the caller has the file open: it lives on, nameless, until
  * dfs_reclaim on the same connection or until that connection closes), and gone gets
- * the inode as the name left it (nlink 0: that was its last name), and dir_after (may
- * be NULL) the directory as the change left it (ino 0 when the namenode did not say).
+ * the inode as the name left it (nlink 0: that was its last name). dir_after (may be
+ * NULL) of dfs_unlink_at and of the calls that make a name gets the directory as the
+ * change left it (ino 0 when the namenode did not say).
  */
 int dfs_lookup(struct dfs_client *c, uint64_t dir, const char *name, struct dfs_attr *out);
 int dfs_getattr(struct dfs_client *c, uint64_t ino, struct dfs_attr *out);
@@ -264,16 +265,17 @@ int dfs_setattr_ino(struct dfs_client *c, uint64_t ino, uint32_t valid, uint32_t
 		    uint32_t uid, uint32_t gid, int64_t atime, int64_t mtime,
 		    struct dfs_attr *out);
 int dfs_mkdir_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
-		 uint32_t uid, uint32_t gid, struct dfs_attr *out);
+		 uint32_t uid, uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after);
 int dfs_create_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
 		  uint8_t flags, uint16_t replication, uint64_t block_size, uint32_t uid,
-		  uint32_t gid, struct dfs_attr *out);
+		  uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after);
 int dfs_mknod_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t type,
-		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out);
+		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out,
+		 struct dfs_attr *dir_after);
 int dfs_symlink_at(struct dfs_client *c, uint64_t dir, const char *name, const char *target,
-		   uint32_t uid, uint32_t gid, struct dfs_attr *out);
+		   uint32_t uid, uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after);
 int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
-		struct dfs_attr *out);
+		struct dfs_attr *out, struct dfs_attr *dir_after);
 int dfs_unlink_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t flags,
 		  struct dfs_attr *gone, struct dfs_attr *dir_after);
 int dfs_reclaim(struct dfs_client *c, uint64_t ino);

@@ -447,66 +447,6 @@ int dfs_getattr(struct dfs_client *c, uint64_t ino, struct dfs_attr *out)
 }
 
 /* Appends the [ids] owner of a new inode and makes the call. */
-static int call_new_inode(struct dfs_client *c, uint16_t type, struct buf *req, uint32_t uid,
-			  uint32_t gid, struct dfs_attr *out)
-{
-	pack_u32(req, uid);
-	pack_u32(req, gid);
-	return client_call_attr(c, type, req, out);
-}
-
-int dfs_mkdir_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
-		 uint32_t uid, uint32_t gid, struct dfs_attr *out)
-{
-	struct buf req = BUF_INIT;
-	pack_at(&req, dir, name);
-	pack_u32(&req, mode);
-	return call_new_inode(c, PROTO_CN_MKDIR_AT, &req, uid, gid, out);
-}
-
-int dfs_create_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
-		  uint8_t flags, uint16_t replication, uint64_t block_size, uint32_t uid,
-		  uint32_t gid, struct dfs_attr *out)
-{
-	struct buf req = BUF_INIT;
-	pack_at(&req, dir, name);
-	pack_u32(&req, mode);
-	pack_u8(&req, flags);
-	pack_u16(&req, replication);
-	pack_u64(&req, block_size);
-	pack_str(&req, "");
-	return call_new_inode(c, PROTO_CN_CREATE_AT, &req, uid, gid, out);
-}
-
-int dfs_mknod_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t type,
-		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out)
-{
-	struct buf req = BUF_INIT;
-	pack_at(&req, dir, name);
-	pack_u8(&req, type);
-	pack_u32(&req, mode);
-	pack_u32(&req, rdev);
-	return call_new_inode(c, PROTO_CN_MKNOD_AT, &req, uid, gid, out);
-}
-
-int dfs_symlink_at(struct dfs_client *c, uint64_t dir, const char *name, const char *target,
-		   uint32_t uid, uint32_t gid, struct dfs_attr *out)
-{
-	struct buf req = BUF_INIT;
-	pack_at(&req, dir, name);
-	pack_str(&req, target);
-	return call_new_inode(c, PROTO_CN_SYMLINK_AT, &req, uid, gid, out);
-}
-
-int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
-		struct dfs_attr *out)
-{
-	struct buf req = BUF_INIT;
-	pack_u64(&req, ino);
-	pack_at(&req, dir, name);
-	return client_call_attr(c, PROTO_CN_LINK_AT, &req, out);
-}
-
 struct unlinked {
 	struct dfs_attr *gone, *dir;
 };
@@ -520,6 +460,73 @@ static int get_unlinked(struct unpack *u, void *arg)
 	if (r->dir && unpack_ok(u) && u->left)
 		client_get_attr(u, r->dir);
 	return 0;
+}
+
+/* A call that makes a name: the new inode in out, and in dir_after (may be NULL) the
+ * directory as the change left it (ino 0 when the namenode did not say). */
+static int call_new_inode(struct dfs_client *c, uint16_t type, struct buf *req, uint32_t uid,
+			  uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after)
+{
+	pack_u32(req, uid);
+	pack_u32(req, gid);
+	struct dfs_attr a;
+	struct unlinked r = {out ? out : &a, dir_after};
+	return call_reply(c, type, req, get_unlinked, &r);
+}
+
+int dfs_mkdir_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
+		 uint32_t uid, uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_u32(&req, mode);
+	return call_new_inode(c, PROTO_CN_MKDIR_AT, &req, uid, gid, out, dir_after);
+}
+
+int dfs_create_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
+		  uint8_t flags, uint16_t replication, uint64_t block_size, uint32_t uid,
+		  uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_u32(&req, mode);
+	pack_u8(&req, flags);
+	pack_u16(&req, replication);
+	pack_u64(&req, block_size);
+	pack_str(&req, "");
+	return call_new_inode(c, PROTO_CN_CREATE_AT, &req, uid, gid, out, dir_after);
+}
+
+int dfs_mknod_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t type,
+		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out,
+		 struct dfs_attr *dir_after)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_u8(&req, type);
+	pack_u32(&req, mode);
+	pack_u32(&req, rdev);
+	return call_new_inode(c, PROTO_CN_MKNOD_AT, &req, uid, gid, out, dir_after);
+}
+
+int dfs_symlink_at(struct dfs_client *c, uint64_t dir, const char *name, const char *target,
+		   uint32_t uid, uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after)
+{
+	struct buf req = BUF_INIT;
+	pack_at(&req, dir, name);
+	pack_str(&req, target);
+	return call_new_inode(c, PROTO_CN_SYMLINK_AT, &req, uid, gid, out, dir_after);
+}
+
+int dfs_link_at(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
+		struct dfs_attr *out, struct dfs_attr *dir_after)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	pack_at(&req, dir, name);
+	struct dfs_attr a;
+	struct unlinked r = {out ? out : &a, dir_after};
+	return call_reply(c, PROTO_CN_LINK_AT, &req, get_unlinked, &r);
 }
 
 int dfs_unlink_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t flags,

@@ -91,8 +91,12 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	fs_caller(req, &uid, &gid);
 	struct dfs_client *c = fs_conn();
 	struct dfs_blocks b = {0};
+	uint64_t seen = fs_mutations();
+	struct dfs_attr after;
 	rc = dfs_create_at(c, parent, name, mode & 07777, PROTO_CREATE_CLOSED, 0, 0, uid, gid,
-			   &b.attr);
+			   &b.attr, &after);
+	if (!rc && after.ino == parent)
+		fs_fresh_dir(&after, seen); /* the kernel asks for the directory next */
 	struct dfs_attr a = b.attr; /* open_blocks takes b */
 	if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* made by someone else meanwhile: open theirs */

@@ -67,9 +67,10 @@ int fs_rofs(void);
 bool fs_refuse_read_only(fuse_req_t req);
 
 /*
- * The fresh-directory slot. The kernel follows each unlink with a GETATTR of the
- * directory (its cached attributes were dropped by the change); the namenode's unlink
- * reply carries the directory as the change left it, and the slot answers that GETATTR
+ * The fresh-directory slot. The kernel follows each change of a name (create, mknod,
+ * mkdir, symlink, link, unlink, rmdir) with a GETATTR of the directory (its cached
+ * attributes were dropped by the change); the namenode's reply to such a change
+ * carries the directory as the change left it, and the slot answers that GETATTR
  * without a round trip. States: empty -> noted (fs_fresh_dir, only when no other change
  * began on this mount since the caller's fs_mutations()) -> taken once by the GETATTR of
  * that inode, or stale when any change begins or attr_timeout passes (then the GETATTR

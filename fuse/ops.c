@@ -149,12 +149,15 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int rc;
 	uint32_t uid, gid;
 	fs_caller(req, &uid, &gid);
-	struct dfs_attr a;
+	uint64_t seen = fs_mutations();
+	struct dfs_attr a, after;
 	uint8_t t;
 	switch (mode & S_IFMT) {
 	case S_IFREG:
 		rc = dfs_create_at(fs_conn(), parent, name, mode & 07777, PROTO_CREATE_CLOSED, 0,
-				   0, uid, gid, &a);
+				   0, uid, gid, &a, &after);
+		if (!rc && after.ino == parent)
+			fs_fresh_dir(&after, seen);
 		return fs_reply_entry(req, "mknod", rc, &a);
 	case S_IFIFO: t = PROTO_T_FIFO; break;
 	case S_IFCHR: t = PROTO_T_CHR; break;
@@ -165,7 +168,10 @@ static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return;
 	}
 	}
-	rc = dfs_mknod_at(fs_conn(), parent, name, t, mode & 07777, (uint32_t)rdev, uid, gid, &a);
+	rc = dfs_mknod_at(fs_conn(), parent, name, t, mode & 07777, (uint32_t)rdev, uid, gid, &a,
+			  &after);
+	if (!rc && after.ino == parent)
+		fs_fresh_dir(&after, seen);
 	fs_reply_entry(req, "mknod", rc, &a);
 }
 
@@ -176,8 +182,11 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int rc;
 	uint32_t uid, gid;
 	fs_caller(req, &uid, &gid);
-	struct dfs_attr a;
-	rc = dfs_mkdir_at(fs_conn(), parent, name, mode & 07777, uid, gid, &a);
+	uint64_t seen = fs_mutations();
+	struct dfs_attr a, after;
+	rc = dfs_mkdir_at(fs_conn(), parent, name, mode & 07777, uid, gid, &a, &after);
+	if (!rc && after.ino == parent)
+		fs_fresh_dir(&after, seen);
 	fs_reply_entry(req, "mkdir", rc, &a);
 }
 
@@ -189,8 +198,11 @@ static void fs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 	int rc;
 	uint32_t uid, gid;
 	fs_caller(req, &uid, &gid);
-	struct dfs_attr a;
-	rc = dfs_symlink_at(fs_conn(), parent, name, target, uid, gid, &a);
+	uint64_t seen = fs_mutations();
+	struct dfs_attr a, after;
+	rc = dfs_symlink_at(fs_conn(), parent, name, target, uid, gid, &a, &after);
+	if (!rc && after.ino == parent)
+		fs_fresh_dir(&after, seen);
 	fs_reply_entry(req, "symlink", rc, &a);
 }
 
@@ -198,9 +210,11 @@ static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 {
 	if (fs_refuse_read_only(req))
 		return;
-	int rc;
-	struct dfs_attr a;
-	rc = dfs_link_at(fs_conn(), ino, parent, name, &a);
+	uint64_t seen = fs_mutations();
+	struct dfs_attr a, after;
+	int rc = dfs_link_at(fs_conn(), ino, parent, name, &a, &after);
+	if (!rc && after.ino == parent)
+		fs_fresh_dir(&after, seen);
 	fs_reply_entry(req, "link", rc, &a);
 }
 

@@ -116,6 +116,20 @@ void nn_reply_attr_or_err(struct nn_server *s, struct nn_conn *c, const struct p
 		nn_reply_attr(s, c, h, a);
 }
 
+void nn_reply_attr_dir(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		       int rc, const struct nn_attr *a, uint64_t dir)
+{
+	if (rc)
+		return nn_reply_err(s, c, h, rc, NULL);
+	struct buf p = BUF_INIT;
+	nn_pack_attr(&p, a);
+	struct nn_attr d;
+	if (!nn_ns_stat_ino(s->ns, dir, &d))
+		nn_pack_attr(&p, &d);
+	nn_reply(s, c, h, &p);
+	buf_free(&p);
+}
+
 void nn_reply_ok_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 			int rc)
 {

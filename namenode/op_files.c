@@ -96,7 +96,10 @@ void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_
 		rc = nn_ns_complete(s->ns, a.ino, 0, 0, &a); /* same group commit */
 	else if (!rc)
 		nn_lease_add(c, a.ino);
-	nn_reply_attr_or_err(s, c, h, rc, &a);
+	if (path)
+		nn_reply_attr_or_err(s, c, h, rc, &a);
+	else
+		nn_reply_attr_dir(s, c, h, rc, &a, dir); /* CN_CREATE_AT */
 }
 
 /* The room a new block needs: what the writer says it will hold (`hint`, the

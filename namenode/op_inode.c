@@ -126,7 +126,7 @@ void nn_op_mkdir_at(struct nn_server *s, struct nn_conn *c, const struct proto_h
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_mkdir_at(s->ns, at.dir, at.name, mode, uid, gid, &a);
-	nn_reply_attr_or_err(s, c, h, rc, &a);
+	nn_reply_attr_dir(s, c, h, rc, &a, at.dir);
 }
 
 void nn_op_create_at(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -159,7 +159,7 @@ void nn_op_mknod_at(struct nn_server *s, struct nn_conn *c, const struct proto_h
 		return;
 	struct nn_attr a;
 	int rc = nn_ns_mknod_at(s->ns, at.dir, at.name, type, mode, rdev, uid, gid, &a);
-	nn_reply_attr_or_err(s, c, h, rc, &a);
+	nn_reply_attr_dir(s, c, h, rc, &a, at.dir);
 }
 
 void nn_op_symlink_at(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -178,7 +178,7 @@ void nn_op_symlink_at(struct nn_server *s, struct nn_conn *c, const struct proto
 	if (!a)
 		return nn_reply_err(s, c, h, -ENOMEM, NULL);
 	int rc = nn_ns_symlink_at(s->ns, at.dir, at.name, target, uid, gid, a);
-	nn_reply_attr_or_err(s, c, h, rc, a);
+	nn_reply_attr_dir(s, c, h, rc, a, at.dir);
 	free(a);
 }
 
@@ -194,7 +194,7 @@ void nn_op_link_at(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	if (rc)
 		return nn_reply_err(s, c, h, rc, rc == -EPERM ? "cannot hard-link a directory"
 							      : NULL);
-	nn_reply_attr(s, c, h, &a);
+	nn_reply_attr_dir(s, c, h, 0, &a, at.dir);
 }
 
 /* c keeps inode ino (nameless, open there) until its CN_RECLAIM or its close; false
@@ -234,18 +234,9 @@ void nn_op_unlink_at(struct nn_server *s, struct nn_conn *c, const struct proto_
 		else
 			keep_for(c, gone->ino);
 	}
-	if (rc) {
-		nn_reply_err(s, c, h, rc, NULL);
-	} else {
-		/* then the directory as the change left it (the mount answers the kernel's
-		 * GETATTR of it, which follows every unlink, without a round trip) */
-		struct buf p = BUF_INIT;
-		nn_pack_attr(&p, gone);
-		if (!nn_ns_stat_ino(s->ns, at.dir, gone))
-			nn_pack_attr(&p, gone);
-		nn_reply(s, c, h, &p);
-		buf_free(&p);
-	}
+	/* then the directory as the change left it (the mount answers the kernel's GETATTR
+	 * of it, which follows every unlink, without a round trip) */
+	nn_reply_attr_dir(s, c, h, rc, gone, at.dir);
 	free(gone);
 }
 

@@ -178,6 +178,11 @@ void nn_reply_attr(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 /* Queues the attr of a when rc is 0, else the error rc without a message. */
 void nn_reply_attr_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 			  int rc, const struct nn_attr *a);
+/* The same, then (on success) the attributes of directory dir as the change left it:
+ * the reply of a call that adds or removes a name there (the mount answers the
+ * kernel's next GETATTR of the directory from it). */
+void nn_reply_attr_dir(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		       int rc, const struct nn_attr *a, uint64_t dir);
 /* Queues a success reply without payload when rc is 0, else the error rc without a
  * message. */
 void nn_reply_ok_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,

@@ -285,6 +285,24 @@ check("directory: a change after an unlink is not hidden by the unlink's reply",
 if OTHER:
     check("directory: the same from another mount",
           os.stat(os.path.join(OTHER, "posix", "ud")).st_nlink == 3)
+# the same for each call that adds a name: its reply carries the directory too
+for what, make, links in [
+        ("create", lambda: write(p("ud", "c1"), b"x"), 3),
+        ("mkdir", lambda: os.mkdir(p("ud", "sub3")), 4),
+        ("mknod (fifo)", lambda: os.mkfifo(p("ud", "fifo")), 4),
+        ("symlink", lambda: os.symlink("c1", p("ud", "sym")), 4),
+        ("link", lambda: os.link(p("ud", "c1"), p("ud", "c2")), 4)]:
+    os.utime(p("ud"), ns=(old, old))
+    make()
+    st = os.stat(p("ud"))
+    check("directory after %s: mtime and ctime moved, %d links" % (what, links),
+          st.st_mtime_ns > old and st.st_ctime_ns > old and st.st_nlink == links)
+    os.utime(p("ud"), ns=(old, old))
+    os.chmod(p("ud"), 0o750)
+    st = os.stat(p("ud"))
+    check("directory: a chmod after a %s is not hidden by its reply" % what,
+          st.st_mode & 0o7777 == 0o750 and st.st_mtime_ns == old)
+    os.chmod(p("ud"), 0o755)
 
 # --- no path limit but the kernel's: every call at a PATH_MAX-long relative path, in a
 # directory that is itself more than PATH_MAX below the mount's root ---
