@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pack.h"
 #include "grow.h"
+#include "spares.h"
 
 struct replica {
 	uint64_t id, gs, len;
@@ -46,7 +47,19 @@ struct dn_store {
 	size_t ndeleted, capdeleted;
 	struct dn_bad_replica *bad;
 	size_t nbad, capbad;
+	struct dn_spares *spares; /* replica files made ahead (spares.h); NULL: none */
 };
+
+#define SPARES_PER_VOL 8
+
+/* The header every .meta file starts with (blockstore.h). */
+static void meta_header(uint8_t hdr[DN_META_HDR])
+{
+	memset(hdr, 0, DN_META_HDR);
+	memcpy(hdr, "DFSC", 4);
+	be16_put(hdr + 4, 1);
+	be32_put(hdr + 8, PROTO_CHUNK_SIZE);
+}
 
 struct dn_writer {
 	struct dn_store *s;
@@ -304,6 +317,10 @@ int dn_store_open(const char *dirs, const char *id, struct dn_store **out)
 		return rc;
 	}
 	snprintf(s->dir, sizeof s->dir, "%s", s->vols[0]);
+	uint8_t hdr[DN_META_HDR];
+	meta_header(hdr);
+	s->spares = dn_spares_start((const char (*)[4096])s->vols, s->nvols, hdr, sizeof hdr,
+				    SPARES_PER_VOL);
 	log_info("data directory '%s': datanode '%s', %zu replicas", dirs, s->id, s->count);
 	*out = s;
 	return 0;
@@ -313,6 +330,7 @@ void dn_store_close(struct dn_store *s)
 {
 	if (!s)
 		return;
+	dn_spares_stop(s->spares);
 	for (size_t i = 0; i < s->nbuckets; i++)
 		for (struct replica *r = s->buckets[i], *n; r; r = n) {
 			n = r->next;
@@ -413,7 +431,17 @@ int dn_store_create(struct dn_store *s, uint64_t id, uint64_t gs, struct dn_writ
 	snprintf(w->data_path, sizeof w->data_path, "%.4000s/rbw/blk_%" PRIu64 "_%" PRIu64,
 		 s->vols[w->vol], id, gs);
 	snprintf(w->meta_path, sizeof w->meta_path, "%.4150s.meta", w->data_path);
-	int rc = 0;
+	int rc = dn_spares_take(s->spares, w->vol, w->data_path, w->meta_path, &w->data_fd,
+				&w->meta_fd);
+	if (!rc) {
+		*out = w;
+		return 0;
+	}
+	if (rc == -EEXIST) {
+		free(w);
+		return -EBUSY;
+	}
+	rc = 0; /* no spare ready: its own files */
 	/* O_EXCL: a second writer of the same replica must not truncate the first's data */
 	w->meta_fd = -1;
 	w->data_fd = open(w->data_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -427,9 +455,8 @@ int dn_store_create(struct dn_store *s, uint64_t id, uint64_t gs, struct dn_writ
 		rc = -errno;
 		goto fail;
 	}
-	uint8_t hdr[DN_META_HDR] = {'D', 'F', 'S', 'C'};
-	be16_put(hdr + 4, 1);
-	be32_put(hdr + 8, PROTO_CHUNK_SIZE);
+	uint8_t hdr[DN_META_HDR];
+	meta_header(hdr);
 	if (pwrite(w->meta_fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
 		rc = errno ? -errno : -EIO;
 		goto fail;

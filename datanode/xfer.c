@@ -256,83 +256,112 @@ static void *responder_main(void *arg)
  * pipeline, on a kept connection when there is one. On failure why says what failed and
  * *failed is that node's index from here (1: the next node; more when the next node
  * reported a failure further down). */
-static int connect_downstream(struct dn_xfer *x, const struct proto_hdr *h, uint64_t id,
-			      uint64_t gs, uint32_t flags, const uint8_t *tok, struct unpack *locs,
-			      uint32_t n, char *first, size_t firstsz,
-			      char addr[PROTO_ADDR_MAX + 1], int *out, struct buf *why,
-			      uint32_t *failed)
+/*
+ * The next node of a write pipeline. Its request goes out before this node creates its
+ * own replica files (down_open) and its answer is read after (down_answer), so every
+ * node of the pipeline creates its files at the same time: a file create costs about a
+ * millisecond on common file systems, and a pipeline of three would pay it three
+ * times in a row.
+ */
+struct down {
+	struct buf req;
+	char first[PROTO_ID_MAX + 1];    /* its id, for messages */
+	char addr[PROTO_ADDR_MAX + 1];
+	int fd;
+	bool kept; /* fd came from the idle pool (it may have died idle) */
+};
+
+/* Decodes the rest of the pipeline (n nodes, the next one first) into d->req. */
+static int down_request(struct down *d, uint64_t id, uint64_t gs, uint32_t flags,
+			const uint8_t *tok, struct unpack *locs, uint32_t n)
 {
-	unpack_str(locs, first, firstsz);
-	unpack_str(locs, addr, PROTO_ADDR_MAX + 1);
-	struct buf req = BUF_INIT, rep = BUF_INIT;
-	pack_u64(&req, id);
-	pack_u64(&req, gs);
-	pack_u32(&req, flags);
-	pack_raw(&req, tok, TOKEN_LEN);
-	pack_u32(&req, n - 1);
+	d->fd = -1;
+	d->kept = false;
+	d->req = (struct buf)BUF_INIT;
+	unpack_str(locs, d->first, sizeof d->first);
+	unpack_str(locs, d->addr, sizeof d->addr);
+	pack_u64(&d->req, id);
+	pack_u64(&d->req, gs);
+	pack_u32(&d->req, flags);
+	pack_raw(&d->req, tok, TOKEN_LEN);
+	pack_u32(&d->req, n - 1);
 	for (uint32_t i = 1; i < n; i++) {
-		char s[PROTO_ADDR_MAX + 1];
-		unpack_str(locs, s, sizeof s);
-		pack_str(&req, s);
-		unpack_str(locs, s, sizeof s);
-		pack_str(&req, s);
+		char a[PROTO_ADDR_MAX + 1];
+		unpack_str(locs, a, sizeof a);
+		pack_str(&d->req, a);
+		unpack_str(locs, a, sizeof a);
+		pack_str(&d->req, a);
 	}
-	int rc = unpack_ok(locs) ? 0 : -EPROTO;
-	int fd = -1;
-	/* a kept connection may have died idle: then once more on a fresh one */
-	for (int fresh = 0; !rc && fresh < 2; fresh++) {
-		bool kept = !fresh && (fd = connpool_take(&x->idle, addr)) >= 0;
-		if (!kept) {
-			fresh = 1;
-			fd = net_connect(addr, 5000);
-			rc = fd < 0 ? fd : 0;
-			if (!rc) {
-				net_set_bulk(fd);
-				rc = auth_client(fd, x->keys.datanode, PROTO_ROLE_DATANODE, 0, 0);
-			}
+	return unpack_ok(locs) ? 0 : -EPROTO;
+}
+
+/* Sends d's request to the next node, on a kept connection when allowed and one is idle,
+ * else on a new one. On error d->fd is closed. */
+static int down_open(struct dn_xfer *x, const struct proto_hdr *h, struct down *d, uint32_t n,
+		     bool may_keep)
+{
+	d->kept = may_keep && (d->fd = connpool_take(&x->idle, d->addr)) >= 0;
+	int rc = 0;
+	if (!d->kept) {
+		d->fd = net_connect(d->addr, 5000);
+		rc = d->fd < 0 ? d->fd : 0;
+		if (!rc) {
+			net_set_bulk(d->fd);
+			rc = auth_client(d->fd, x->keys.datanode, PROTO_ROLE_DATANODE, 0, 0);
 		}
-		if (!rc) /* sends to a node that stopped reading fail after the same silence */
-			net_set_timeout(fd, (int)down_deadline_ms(atomic_load(&x->down_timeout_ms),
-								   n, false));
+	}
+	if (!rc) /* sends to a node that stopped reading fail after the same silence */
+		net_set_timeout(d->fd, (int)down_deadline_ms(atomic_load(&x->down_timeout_ms), n,
+							     false));
+	if (!rc)
+		rc = proto_send(d->fd, PROTO_DT_WRITE_BLOCK, 0, h->reqid, 0, d->req.data, d->req.len);
+	if (rc && d->fd >= 0) {
+		net_close(d->fd);
+		d->fd = -1;
+	}
+	return rc;
+}
+
+/* Reads the next node's answer to d's request (sent again on a new connection when a kept
+ * one turns out dead). On error why says what failed, *failed is the pipeline index of
+ * the node to blame (1: the next one), and d->fd is closed. */
+static int down_answer(struct dn_xfer *x, const struct proto_hdr *h, struct down *d, uint32_t n,
+		       struct buf *why, uint32_t *failed)
+{
+	struct buf rep = BUF_INIT;
+	struct proto_hdr rh;
+	int rc = proto_recv(d->fd, &rh, &rep, 64 * 1024);
+	if (rc && d->kept) { /* it died idle: once more on a fresh one */
+		net_close(d->fd);
+		rc = down_open(x, h, d, n, false);
 		if (!rc)
-			rc = proto_send(fd, PROTO_DT_WRITE_BLOCK, 0, h->reqid, 0, req.data, req.len);
-		struct proto_hdr rh;
-		if (!rc)
-			rc = proto_recv(fd, &rh, &rep, 64 * 1024);
-		if (rc && kept) {
-			net_close(fd);
-			fd = -1;
-			rc = 0;
-			continue;
-		}
-		*failed = 1;
-		if (!rc && rh.status) {
-			rc = proto_errno(rh.status);
-			/* the next node refused: its message and its own index of the culprit */
-			struct unpack ru;
-			unpack_init(&ru, rep.data, rep.len);
-			char msg[256];
-			unpack_str(&ru, msg, sizeof msg);
-			uint32_t down_failed = unpack_u32(&ru);
-			if (unpack_ok(&ru) && down_failed < n) {
-				*failed = down_failed + 1;
-				buf_printf(why, "%s", msg);
-			} else {
-				buf_printf(why, "pipeline: datanode '%s' refused the write: %s", first,
-					   proto_strerror(rc));
-			}
-		} else if (rc) {
-			buf_printf(why, "pipeline: cannot reach datanode '%s': %s", first,
+			rc = proto_recv(d->fd, &rh, &rep, 64 * 1024);
+	}
+	*failed = 1;
+	if (!rc && rh.status) {
+		rc = proto_errno(rh.status);
+		/* the next node refused: its message and its own index of the culprit */
+		struct unpack ru;
+		unpack_init(&ru, rep.data, rep.len);
+		char msg[256];
+		unpack_str(&ru, msg, sizeof msg);
+		uint32_t down_failed = unpack_u32(&ru);
+		if (unpack_ok(&ru) && down_failed < n) {
+			*failed = down_failed + 1;
+			buf_printf(why, "%s", msg);
+		} else {
+			buf_printf(why, "pipeline: datanode '%s' refused the write: %s", d->first,
 				   proto_strerror(rc));
 		}
-		break;
+	} else if (rc) {
+		buf_printf(why, "pipeline: cannot reach datanode '%s': %s", d->first,
+			   proto_strerror(rc));
 	}
-	buf_free(&req);
 	buf_free(&rep);
-	if (rc && fd >= 0)
-		net_close(fd);
-	if (!rc)
-		*out = fd;
+	if (rc && d->fd >= 0) {
+		net_close(d->fd);
+		d->fd = -1;
+	}
 	return rc;
 }
 
@@ -370,33 +399,50 @@ static int handle_write(struct xconn *xc, const struct proto_hdr *h, struct buf 
 		return reply_status(xc->fd, h, -EPROTO, "malformed write request"), -EPROTO;
 	if (authorize(xc, h, tok, id, gs, TOKEN_WRITE))
 		return 0;
-	struct dn_writer *w;
-	int rc = dn_store_create(x->store, id, gs, &w);
-	if (rc) {
+	/* the next node first (it creates its replica while this one does), then this
+	 * node's replica, then the next node's answer */
+	struct down d = {.fd = -1};
+	struct buf why = BUF_INIT;
+	uint32_t failed = 1;
+	int rc = 0;
+	if (n) {
+		rc = down_request(&d, id, gs, flags, tok, &u, n);
+		if (rc) {
+			buf_printf(&why, "malformed pipeline");
+			failed = 0;
+		} else if ((rc = down_open(x, h, &d, n, true)) && d.kept) {
+			rc = down_open(x, h, &d, n, false); /* a kept one died idle */
+		}
+		if (rc && failed)
+			buf_printf(&why, "pipeline: cannot reach datanode '%s': %s", d.first,
+				   proto_strerror(rc));
+	}
+	struct dn_writer *w = NULL;
+	if (!rc && (rc = dn_store_create(x->store, id, gs, &w))) {
 		if (rc == -EEXIST)
 			dn_store_announce(x->store, id); /* the namenode lost track of it */
+		if (d.fd >= 0)
+			net_close(d.fd); /* the next node drops its replica when the stream ends */
+		buf_free(&d.req);
+		buf_free(&why);
 		reply_pipeline_err(xc->fd, h, rc,
 				   rc == -EEXIST ? "replica exists" : "cannot create replica", 0);
 		return rc;
 	}
-	int down = -1;
-	char down_addr[PROTO_ADDR_MAX + 1] = "";
-	if (n) {
-		char next[PROTO_ID_MAX + 1] = "";
-		struct buf why = BUF_INIT;
-		uint32_t failed = 1;
-		rc = connect_downstream(x, h, id, gs, flags, tok, &u, n, next, sizeof next,
-					down_addr, &down, &why, &failed);
-		if (rc) {
-			log_warn("block %" PRIu64 ": %s", id, why.len ? why.data : "malformed pipeline");
+	if (!rc && n)
+		rc = down_answer(x, h, &d, n, &why, &failed);
+	buf_free(&d.req);
+	if (rc) {
+		log_warn("block %" PRIu64 ": %s", id, why.data);
+		if (w)
 			dn_writer_abort(w);
-			reply_pipeline_err(xc->fd, h, -EIO, why.len ? why.data : "malformed pipeline",
-					   why.len ? failed : 0);
-			buf_free(&why);
-			return rc;
-		}
+		reply_pipeline_err(xc->fd, h, -EIO, why.data, failed);
 		buf_free(&why);
+		return rc;
 	}
+	buf_free(&why);
+	int down = d.fd;
+	char *down_addr = d.addr;
 	rc = reply_status(xc->fd, h, 0, "");
 	if (rc) {
 		dn_writer_abort(w);

@@ -89,8 +89,25 @@ static int count_entries(const char *sub)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strncmp(e->d_name, "spare_", 6)) /* files made ahead (spares.h) */
 			n++;
+	closedir(d);
+	return n;
+}
+
+/* The inode numbers of the spare data files in rbw/ (at most max); their count. */
+static int spare_inodes(ino_t *out, int max)
+{
+	char p[4300];
+	snprintf(p, sizeof p, "%s/rbw", dir);
+	DIR *d = opendir(p);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "spare_", 6) && !strstr(e->d_name, ".meta") && n < max)
+			out[n++] = e->d_ino;
 	closedir(d);
 	return n;
 }
@@ -711,6 +728,39 @@ START_TEST(test_reopen_discards_rbw)
 }
 END_TEST
 
+/* Replica files made ahead: the store keeps spare pairs in rbw/, a new replica takes
+ * one (its data file is a former spare, its .meta already has the header), a second
+ * writer of the same replica is still refused, and a close leaves no spare behind. */
+START_TEST(test_spares)
+{
+	struct dn_store *s = open_ok("dnS");
+	ino_t before[64];
+	int n = 0;
+	for (int i = 0; i < 500 && (n = spare_inodes(before, 64)) < 8; i++)
+		usleep(10000); /* the maker runs on its own thread */
+	ck_assert_int_ge(n, 8);
+	struct dn_writer *w;
+	ck_assert_int_eq(dn_store_create(s, 5000, 1, &w), 0);
+	char p[4300];
+	snprintf(p, sizeof p, "%s/rbw/blk_5000_1", dir);
+	struct stat st;
+	ck_assert_int_eq(stat(p, &st), 0);
+	bool taken = false;
+	for (int i = 0; i < n; i++)
+		taken = taken || before[i] == st.st_ino;
+	ck_assert_msg(taken, "the new replica did not take a spare file");
+	struct dn_writer *w2;
+	ck_assert_int_eq(dn_store_create(s, 5000, 1, &w2), -EBUSY);
+	uint8_t data[3000];
+	fill(data, sizeof data, 4);
+	ck_assert_int_eq(write_packet(w, data, sizeof data), 0);
+	ck_assert_int_eq(dn_writer_finalize(w, false), 0);
+	assert_readable(s, 5000, 1, sizeof data);
+	dn_store_close(s);
+	ck_assert_int_eq(spare_inodes(before, 64), 0);
+}
+END_TEST
+
 /* Two data directories (two disks): replicas spread over both, found again after a
  * reopen, read, verified and deleted wherever they are; a directory of another node is
  * refused. */
@@ -784,5 +834,5 @@ int main(void)
 			test_write_bad_offset, test_create_existing, test_newer_genstamp_supersedes,
 			test_open_read_errors, test_empty_replica, test_list, test_changes,
 			test_reopen_scan, test_reopen_truncated_meta, test_abort,
-			test_reopen_discards_rbw)});
+			test_reopen_discards_rbw, test_spares)});
 }
