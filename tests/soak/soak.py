@@ -16,10 +16,13 @@ stop, the checker proves from that history that:
   - `dfs fsck /` ends HEALTHY.
 Faults (one node fault at a time, so three replicas always leave one good copy):
 kill -9, SIGSTOP/SIGCONT and SIGTERM (graceful stop) of a datanode; kill -9 and
-SIGSTOP of the namenode; bytes flipped in a replica file (at most one replica of a
-block); the mount killed (kill -9) and mounted again.
+SIGSTOP of the namenode (with SOAK_NAMENODES=3, of the leader or of a follower, and
+SIGTERM of a member too); bytes flipped in a replica file (at most one replica of a
+block); the file system of dn4's data directory (a tmpfs of its own) filled up for a
+while; the mount killed (kill -9) and mounted again.
 
-Settings: SOAK_MINUTES (default 3), SOAK_SEED (default: random, printed), DFS_BIN.
+Settings: SOAK_MINUTES (default 3), SOAK_SEED (default: random, printed),
+SOAK_NAMENODES (1 or an odd number: a namenode group; default 1), DFS_BIN.
 Any failure prints the seed; the same seed replays the same fault schedule (the
 interleaving with the workload is the machine's). Exits 0 when every check held, 1
 otherwise, 77 when it cannot run here (not root, no /dev/fuse).
@@ -43,6 +46,9 @@ DFS = os.path.join(BIN, "dfs")
 MINUTES = float(os.environ.get("SOAK_MINUTES", "3"))
 SEED = int(os.environ.get("SOAK_SEED") or random.SystemRandom().randrange(1 << 31))
 BLOCK = 1 << 20
+NAMENODES = int(os.environ.get("SOAK_NAMENODES", "1"))
+FILL_DN = "dn4"           # its data directory is a small file system of its own
+FILL_MB = 2048  # room for what dn4 is given; the fault fills the rest
 
 
 def log(*a):
@@ -76,7 +82,15 @@ class Cluster:
         return p
 
     def up(self):
-        self.dfs("local", "up", "-q", "--datanodes", "4", "-o", "block_size=1M",
+        # dn4's data directory on a tmpfs of its own, so that filling it up fills no
+        # one else's disk (local up takes the empty directory as it finds it)
+        fill = os.path.join(self.dir, FILL_DN)
+        os.makedirs(fill)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % FILL_MB, "dfs-soak", fill],
+                       check=True)
+        self.fill_mount = fill
+        self.dfs("local", "up", "-q", "--datanodes", "4", "--namenodes", str(NAMENODES),
+                 "-o", "block_size=1M",
                  "-o", "replication=3", "-o", "heartbeat_interval=0.5",
                  "-o", "stale_node_timeout=1.5", "-o", "dead_node_timeout=3",
                  "-o", "scan_period=20", timeout=180, check=True)
@@ -89,7 +103,20 @@ class Cluster:
         self.refresh()
         if node == "namenode":
             return self.st["namenode"]["pid"]
+        if node.startswith("nn"):
+            return [n["pid"] for n in self.st["namenodes"] if n["id"] == node][0]
         return [d["pid"] for d in self.st["datanodes"] if d["id"] == node][0]
+
+    def namenode(self, which):
+        """The id of the group member to fault: "leader" or "follower" ("namenode" when
+        there is one)."""
+        self.refresh()
+        if NAMENODES == 1:
+            return "namenode"
+        lead = self.st["namenode"]["id"]
+        if which == "leader":
+            return lead
+        return sorted(n["id"] for n in self.st["namenodes"] if n["id"] != lead)[0]
 
     def datanodes(self):
         return [d["id"] for d in self.st["datanodes"]]
@@ -396,7 +423,8 @@ JOB_INPUT = b""
 class Faults(threading.Thread):
     """The seeded schedule: one node fault at a time, flips and mount kills between."""
 
-    KINDS = ["dn_kill", "dn_stop", "dn_term", "nn_kill", "nn_stop", "flip", "mount_kill"]
+    KINDS = ["dn_kill", "dn_stop", "dn_term", "nn_kill", "nn_stop", "nn_term", "flip",
+             "disk_fill", "mount_kill"]
 
     def __init__(self, cl, h, stop, deadline):
         super().__init__(daemon=True)
@@ -410,15 +438,21 @@ class Faults(threading.Thread):
         nodes = self.cl.datanodes()
         while not self.stop.is_set() and time.monotonic() < self.deadline:
             # every choice of a fault comes from the seed alone, so a seed replays it
-            kind = self.rng.choices(self.KINDS, [3, 3, 2, 1, 1, 2, 1])[0]
+            kind = self.rng.choices(self.KINDS, [3, 3, 2, 1, 1, 1 if NAMENODES > 1 else 0,
+                                                  2, 1, 1])[0]
             dur = self.rng.uniform(1.0, 6.0)
             node = self.rng.choice(nodes)
+            if kind.startswith("nn_"):
+                node = self.cl.namenode(self.rng.choice(["leader", "follower"]))
             gap = self.rng.uniform(1.0, 4.0)
             self.pick = random.Random(self.rng.random())  # what a flip picks
             self.plan.append((kind, node, round(dur, 2)))
             try:
+                t = time.monotonic()
                 getattr(self, kind)(node, dur)
                 self.done[kind] = self.done.get(kind, 0) + 1
+                if time.monotonic() - t > dur + 10:
+                    log("(%s on %s took %.1fs to do and undo)" % (kind, node, time.monotonic() - t))
             except Exception as e:
                 self.h.violate("fault %s on %s could not be done or undone: %r" % (kind, node, e))
             self.stop.wait(gap)
@@ -448,16 +482,22 @@ class Faults(threading.Thread):
         self.cl.dfs("local", "start-node", node, check=True, timeout=120)
 
     def nn_kill(self, node, dur):
-        dur = min(dur, 3)
-        log("kill -9 namenode for %.1fs" % dur)
-        os.kill(self.cl.pid("namenode"), signal.SIGKILL)
+        dur = min(dur, 3) if NAMENODES == 1 else dur
+        log("kill -9 %s for %.1fs" % (node, dur))
+        os.kill(self.cl.pid(node), signal.SIGKILL)
         self.sleep(dur)
-        self.cl.dfs("local", "start-node", "namenode", check=True, timeout=120)
+        self.cl.dfs("local", "start-node", node, check=True, timeout=120)
+
+    def nn_term(self, node, dur):
+        log("SIGTERM (graceful stop) %s for %.1fs" % (node, dur))
+        self.cl.dfs("local", "stop-node", node, check=True, timeout=60)
+        self.sleep(dur)
+        self.cl.dfs("local", "start-node", node, check=True, timeout=120)
 
     def nn_stop(self, node, dur):
-        dur = min(dur, 3)
-        log("SIGSTOP namenode for %.1fs" % dur)
-        pid = self.cl.pid("namenode")
+        dur = min(dur, 3) if NAMENODES == 1 else dur
+        log("SIGSTOP %s for %.1fs" % (node, dur))
+        pid = self.cl.pid(node)
         os.kill(pid, signal.SIGSTOP)
         try:
             self.sleep(dur)
@@ -492,6 +532,31 @@ class Faults(threading.Thread):
             log("the replica to flip on", node, "went meanwhile (deleted): no flip")
             return
         log("flipped a byte of", node, os.path.basename(f), "at", off)
+
+    def disk_fill(self, node, dur):
+        """dn4's file system filled to the last byte for a while: writes placed there
+        fail (ENOSPC), and the namenode stops placing blocks there."""
+        f = os.path.join(self.cl.fill_mount, "filler")
+        st = os.statvfs(self.cl.fill_mount)
+        free = st.f_bavail * st.f_frsize
+        log("fill %s's file system (%d MiB free) for %.1fs" % (FILL_DN, free >> 20, dur))
+        try:
+            with open(f, "wb") as fh:
+                chunk = b"\0" * (1 << 20)
+                while True:
+                    try:
+                        fh.write(chunk)
+                        fh.flush()
+                    except OSError as e:
+                        if e.errno != errno.ENOSPC:
+                            raise
+                        break
+            self.sleep(dur)
+        finally:
+            try:
+                os.unlink(f)
+            except FileNotFoundError:
+                pass
 
     def mount_kill(self, node, dur):
         pid = self.cl.fuse_pid()
@@ -600,7 +665,8 @@ def main():
         log("faults done; checking")
         if not cl.mounted() or not cl.fuse_pid():
             cl.remount()
-        for n in cl.datanodes():
+        for n in cl.datanodes() + ["nn%d" % k for k in range(1, NAMENODES + 1)
+                                   if NAMENODES > 1]:
             cl.dfs("local", "start-node", n, timeout=60)  # a no-op for a running node
         wait_healthy(cl, h, 180)
         checked = final_check(cl, h)
@@ -613,8 +679,10 @@ def main():
         cl.dfs("local", "down", "-q", timeout=120)
         if os.path.exists(cl.mnt):
             subprocess.run(["fusermount3", "-u", "-z", cl.mnt], capture_output=True)
+        if getattr(cl, "fill_mount", None):
+            subprocess.run(["umount", "-l", cl.fill_mount], capture_output=True)
     summary = {
-        "seed": SEED, "minutes": MINUTES,
+        "seed": SEED, "minutes": MINUTES, "namenodes": NAMENODES,
         "faults": faults.done if faults else {},
         "ops": h.counts, "errors": h.errors, "files_checked_at_end": checked,
         "violations": len(h.violations),
