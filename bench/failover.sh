@@ -8,8 +8,11 @@
 # longest gap between two successful creates around it; then start the killed member
 # again (it rebuilds its namespace from the log) before the next trial. Printed: each
 # trial, then min, median and max of both. Target: median <= 5 s.
+# FAULT=stop hangs the leader instead (SIGSTOP), and after the measure lets it go on
+# (SIGCONT: it finds itself deposed and runs itself again as a follower).
 set -u
 TRIALS=${TRIALS:-10}
+export FAULT=${FAULT:-kill}
 BIN=${DFS_BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 export PATH="$BIN:$PATH"
 W=$(mktemp -d /tmp/dfs-bench-failover.XXXXXX)
@@ -23,13 +26,15 @@ for _ in $(seq 300); do dfs mkdir /warm >/dev/null 2>&1 && break; sleep 0.1; don
 python3 - "$D" "$TRIALS" <<'PY'
 import os, signal, statistics, subprocess, sys, threading, time
 d, trials = sys.argv[1], int(sys.argv[2])
-ok_times, stop = [], False
+ok_times, started, stop = [], [], False  # each successful create's end and start
 def creator():
     i = 0
     while not stop:
         i += 1
+        t = time.monotonic()
         if subprocess.run(["dfs", "mkdir", "/c%d" % i], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode == 0:
+            started.append(t)
             ok_times.append(time.monotonic())
         time.sleep(0.01)
 def leader():
@@ -48,18 +53,28 @@ for trial in range(trials):
         time.sleep(0.05); k, pid = leader()
     before = len(ok_times)
     t0 = time.monotonic()
-    os.kill(pid, signal.SIGKILL)
-    while len(ok_times) == before or ok_times[-1] <= t0:
-        time.sleep(0.01)
-    first = min(x for x in ok_times[before:] if x > t0)
-    time.sleep(0.5)
-    gaps = [b - a for a, b in zip(ok_times[before - 1:], ok_times[before:])]
-    recover.append(first - t0); stall.append(max(gaps))
-    print("trial %2d: killed nn%d; first create after %.2f s, longest stall %.2f s"
-          % (trial + 1, k, first - t0, max(gaps)), flush=True)
+    hang = os.environ["FAULT"] == "stop"
     def starts():
         return sum("group: member" in l for l in open("%s/logs/nn%d.log" % (d, k)))
     n0 = starts()
+    os.kill(pid, signal.SIGSTOP if hang else signal.SIGKILL)
+    # the first create begun after the fault and done (one begun before may have been
+    # answered before the fault took hold)
+    while not any(b > t0 for b in started[before:]):
+        time.sleep(0.01)
+    first = min(e for b, e in zip(started[before:], ok_times[before:]) if b > t0)
+    time.sleep(0.5)
+    gaps = [b - a for a, b in zip(ok_times[before - 1:], ok_times[before:])]
+    recover.append(first - t0); stall.append(max(gaps))
+    print("trial %2d: %s nn%d; first create after %.2f s, longest stall %.2f s"
+          % (trial + 1, "stopped" if hang else "killed", k, first - t0, max(gaps)), flush=True)
+    if hang:
+        os.kill(pid, signal.SIGCONT)  # it runs itself again as a follower
+        end = time.monotonic() + 10
+        while starts() == n0 and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(1)
+        continue
     subprocess.run(["bash", "-c", 'source "%s"; D="%s"; RAFT="%s"; NNS="%s"; GP=(%s); '
                     'ELECTION="%s"; group_start_nn %d' % (
                         os.environ["GROUP_SH"], d, os.environ["RAFT"], os.environ["NNS"],
@@ -70,6 +85,7 @@ for trial in range(trials):
     time.sleep(1)
 stop = True; t.join()
 def mmm(v): return "min %.2f s, median %.2f s, max %.2f s" % (min(v), statistics.median(v), max(v))
-print("kill -9 of the leader to the first successful create: " + mmm(recover))
+print("%s of the leader to the first successful create: " % (
+    "SIGSTOP" if os.environ["FAULT"] == "stop" else "kill -9") + mmm(recover))
 print("longest stall of a client creating every 10 ms:        " + mmm(stall))
 PY

@@ -27,11 +27,12 @@
 #include "tls.h"
 
 #define NN_TIMEOUT_MS 60000 /* longest wait for one namenode reply */
-/* In a group, a member that does not greet within this is passed over, and a reply
- * slower than this makes the client ask the other members whether the one it waits
- * on still leads (a hung leader is replaced in a few seconds; its calls go on with the
- * new one). */
-#define GROUP_SLICE_MS 2000
+/* In a group, a member that does not greet within GROUP_GREET_MS is passed over, and a
+ * reply slower than GROUP_SLICE_MS makes the client ask the other members whether the
+ * one it waits on still leads (a hung leader is replaced in a few seconds; its calls
+ * go on with the new one), and again after each further slice. */
+#define GROUP_GREET_MS 2000
+#define GROUP_SLICE_MS 1000
 
 __thread char client_errmsg[CLIENT_ERR_MAX];
 
@@ -72,19 +73,23 @@ static int open_one(const struct dfs_client_opts *opts, const char *addr, int *o
 {
 	int rc = 0;
 	*connected = false;
-	int wait = opts->timeout_ms > 0 ? opts->timeout_ms : NN_TIMEOUT_MS;
-	if (strchr(opts->namenode, ',') && wait > GROUP_SLICE_MS)
-		wait = GROUP_SLICE_MS; /* recv_reply counts the slices of a longer wait */
+	int wait = opts->timeout_ms > 0 ? opts->timeout_ms : NN_TIMEOUT_MS, greet = wait;
+	if (strchr(opts->namenode, ',')) {
+		greet = wait < GROUP_GREET_MS ? wait : GROUP_GREET_MS;
+		if (wait > GROUP_SLICE_MS)
+			wait = GROUP_SLICE_MS; /* recv_reply counts the slices of a longer wait */
+	}
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (attempt)
 			usleep(50000u << attempt);
-		int fd = net_connect(addr, wait < 5000 ? wait : 5000);
+		int fd = net_connect(addr, greet < 5000 ? greet : 5000);
 		if (fd < 0)
 			return fd;
 		*connected = true;
-		net_set_timeout(fd, wait); /* a hung namenode fails calls */
+		net_set_timeout(fd, greet);
 		rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
 		if (!rc) {
+			net_set_timeout(fd, wait); /* a hung namenode fails calls */
 			*out = fd;
 			return 0;
 		}
@@ -182,12 +187,13 @@ int dfs_connect(const struct dfs_client_opts *opts, struct dfs_client **out)
 	c->cur = cur;
 	c->reconnect = is_group(c); /* a group member may fail: go on with the next */
 	/* call ids: a random client id, then a call number (retrycache.h on the namenode) */
-	uint32_t cid = 0;
-	while (!cid && getrandom(&cid, sizeof cid, 0) == (ssize_t)sizeof cid)
+	uint64_t cid = 0;
+	while (!(cid & CLIENT_ID_MASK) && getrandom(&cid, sizeof cid, 0) == (ssize_t)sizeof cid)
 		;
-	if (!cid)
-		cid = (uint32_t)getpid() ^ (uint32_t)time(NULL);
-	c->reqid = (uint64_t)cid << 32;
+	if (!(cid & CLIENT_ID_MASK))
+		cid = (uint64_t)getpid() << 20 ^ (uint64_t)time(NULL);
+	c->idbase = (cid & CLIENT_ID_MASK) << CLIENT_CALL_BITS;
+	c->reqid = c->idbase;
 	pthread_mutex_init(&c->lock, NULL);
 
 	*out = c;
@@ -394,8 +400,8 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 	 * than GROUP_SLICE_MS from a member that another one says no longer leads (it
 	 * hangs) to the next member too. */
 	uint64_t id = ++c->reqid;
-	if (!(uint32_t)id)
-		id = ++c->reqid; /* call number 0 is never used */
+	if (!(id & ((1ULL << CLIENT_CALL_BITS) - 1))) /* the call number wrapped */
+		id = c->reqid = c->idbase | 1; /* 0 is never used */
 	bool later = false; /* the last reply said: again, shortly */
 	for (int attempt = 0;; attempt++) {
 		bool was_open = c->fd >= 0;

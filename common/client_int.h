@@ -35,12 +35,18 @@ struct dfs_client {
 	struct dfs_client_opts opts; /* set by dfs_connect, read-only after */
 	pthread_mutex_t lock;        /* guards fd and reqid (held by client_call only) */
 	int fd;                      /* -1 after a broken connection */
-	uint64_t reqid;
+	uint64_t reqid;  /* the last call's id: idbase | call number */
+	uint64_t idbase; /* this client's random id, shifted above the call number */
 	bool reconnect; /* open a new connection when the old one broke */
 	int cur;        /* index in opts.namenode's list of the namenode fd is open to */
 	char leader[PROTO_ADDR_MAX + 1]; /* a NOT_LEADER reply's hint, tried first; or "" */
 };
 
+/* A call id (namenode/retrycache.h): a random 40-bit client id, then a 24-bit call
+ * number, so that the one-call clients of a busy cluster (each dfs command) do not
+ * share ids within the retry cache's window. */
+#define CLIENT_CALL_BITS 24
+#define CLIENT_ID_MASK ((1ULL << 40) - 1)
 #define CLIENT_NN_MAX 9          /* members of a namenode group a client holds */
 #define CLIENT_FAILOVER_TRIES 40 /* calls sent before a group's failover gives up (~20 s) */
 

@@ -6,8 +6,8 @@
  * so that it survives the restart that lost the reply.
  *
  * A client marks a call PROTO_F_RETRY_ID when its reqid names the call uniquely (a
- * random 32-bit client id, then a 32-bit call number) and stays the same on every
- * attempt. The dispatcher (optable.c) asks nn_rc_replay before running such a call;
+ * random 40-bit client id, then a 24-bit call number: common/client_int.h) and stays
+ * the same on every attempt. The dispatcher (optable.c) asks nn_rc_replay before running such a call;
  * after it ran, nn_rc_record keeps its reply frame when the reply said success.
  *
  * Record: key "Q" u64 reqid (ns_int.h), value u16 type, u32 crc32c of the request's
