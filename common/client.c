@@ -33,6 +33,9 @@
  * go on with the new one), and again after each further slice. */
 #define GROUP_GREET_MS 2000
 #define GROUP_SLICE_MS 1000
+/* a group member's TCP connect: on a LAN it takes well under a millisecond, so one that
+ * takes this long is cut off (a one-shot command tries the members in order) */
+#define GROUP_CONNECT_MS 500
 
 __thread char client_errmsg[CLIENT_ERR_MAX];
 
@@ -74,7 +77,9 @@ static int open_one(const struct dfs_client_opts *opts, const char *addr, int *o
 	int rc = 0;
 	*connected = false;
 	int wait = opts->timeout_ms > 0 ? opts->timeout_ms : NN_TIMEOUT_MS, greet = wait;
+	int reach = 5000;
 	if (strchr(opts->namenode, ',')) {
+		reach = GROUP_CONNECT_MS;
 		greet = wait < GROUP_GREET_MS ? wait : GROUP_GREET_MS;
 		if (wait > GROUP_SLICE_MS)
 			wait = GROUP_SLICE_MS; /* recv_reply counts the slices of a longer wait */
@@ -82,7 +87,7 @@ static int open_one(const struct dfs_client_opts *opts, const char *addr, int *o
 	for (int attempt = 0; attempt < 4; attempt++) {
 		if (attempt)
 			usleep(50000u << attempt);
-		int fd = net_connect(addr, greet < 5000 ? greet : 5000);
+		int fd = net_connect(addr, greet < reach ? greet : reach);
 		if (fd < 0)
 			return fd;
 		*connected = true;
@@ -287,15 +292,7 @@ static bool member_deposed(const struct dfs_client *c)
 		if (answered) {
 			struct unpack u;
 			unpack_init(&u, rep.data, rep.len);
-			memset(&g, 0, sizeof g);
-			g.in_group = unpack_u8(&u);
-			g.raft_id = unpack_u32(&u);
-			unpack_str(&u, g.state, sizeof g.state);
-			unpack_str(&u, g.role, sizeof g.role);
-			g.term = unpack_u64(&u);
-			g.commit_index = unpack_u64(&u);
-			g.applied_index = unpack_u64(&u);
-			unpack_str(&u, g.leader, sizeof g.leader);
+			client_get_group_status(&u, &g);
 			answered = unpack_ok(&u);
 		}
 		buf_free(&rep);
@@ -483,6 +480,19 @@ int dfs_call(struct dfs_client *c, uint16_t type, const struct buf *req, struct 
 }
 
 void client_get_attr(struct unpack *u, struct dfs_attr *a) { attr_unpack(u, a); }
+
+void client_get_group_status(struct unpack *u, struct dfs_group_status *g)
+{
+	memset(g, 0, sizeof *g);
+	g->in_group = unpack_u8(u);
+	g->raft_id = unpack_u32(u);
+	unpack_str(u, g->state, sizeof g->state);
+	unpack_str(u, g->role, sizeof g->role);
+	g->term = unpack_u64(u);
+	g->commit_index = unpack_u64(u);
+	g->applied_index = unpack_u64(u);
+	unpack_str(u, g->leader, sizeof g->leader);
+}
 
 static int attr_reply(struct buf *rep, struct dfs_attr *out)
 {

@@ -70,6 +70,8 @@ int client_call_attr(struct dfs_client *c, uint16_t type, struct buf *req,
 
 /* Decodes an attr (proto.h's attr layout); the cursor's error flag tells failure. */
 void client_get_attr(struct unpack *u, struct dfs_attr *a);
+/* Decodes a CN_GROUP_STATUS reply into g (errors are the cursor's). */
+void client_get_group_status(struct unpack *u, struct dfs_group_status *g);
 /* Decodes "u32 n, n x (id, addr)" into a new array (caller frees *locs). */
 int client_get_locs(struct unpack *u, uint32_t *n, struct dfs_loc **locs);
 

@@ -809,15 +809,7 @@ int dfs_safemode(struct dfs_client *c, uint8_t action, bool *on, uint64_t *repor
 
 static int get_group_status(struct unpack *u, void *arg)
 {
-	struct dfs_group_status *g = arg;
-	g->in_group = unpack_u8(u);
-	g->raft_id = unpack_u32(u);
-	unpack_str(u, g->state, sizeof g->state);
-	unpack_str(u, g->role, sizeof g->role);
-	g->term = unpack_u64(u);
-	g->commit_index = unpack_u64(u);
-	g->applied_index = unpack_u64(u);
-	unpack_str(u, g->leader, sizeof g->leader);
+	client_get_group_status(u, arg);
 	return 0;
 }
 

@@ -8,46 +8,12 @@
 # three members' namespaces are the same record for record (dfs-namenode digest).
 # Everything started here is stopped by pid.
 source "$(dirname "$0")/../integration/lib.sh"
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-	skip "needs root and iproute2 for network namespaces"
-fi
-tag=dfh$$
 NET=10.232.$(($$ % 200 + 20))
 hosts="nn1 nn2 nn3 dn1 dn2 dn3 cl"
-pids=()
-stop_pids() { # SIGNAL: every daemon started here, then waits for them
-	for p in "${pids[@]}"; do kill -"$1" "$p" 2>/dev/null; done
-	for _ in $(seq 100); do
-		alive=0
-		for p in "${pids[@]}"; do is_running "$p" && alive=1; done
-		[ $alive = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-netcleanup() {
-	touch "$T/stop" "$T/stop_m"
-	stop_pids TERM || stop_pids 9
-	pids=()
-	for h in $hosts sw; do ip netns del "$tag-$h" 2>/dev/null; done
-}
-trap 'netcleanup; cleanup' EXIT
-in_ns() { local h=$1; shift; ip netns exec "$tag-$h" "$@"; }
-
-ip netns add "$tag-sw" || { fail "cannot create network namespaces"; finish; }
-in_ns sw ip link add br0 type bridge
-in_ns sw ip link set br0 up
-i=1
-for h in $hosts; do
-	ip netns add "$tag-$h"
-	ip link add "v$tag$i" type veth peer name eth0 netns "$tag-$h"
-	ip link set "v$tag$i" netns "$tag-sw"
-	in_ns sw ip link set "v$tag$i" master br0 up
-	in_ns "$h" ip addr add "$NET.$i/24" dev eth0
-	in_ns "$h" ip link set eth0 up
-	in_ns "$h" ip link set lo up
-	i=$((i + 1))
-done
+source "$(dirname "$0")/../integration/netns.sh"
+grace=100
+trap 'touch "$T/stop" "$T/stop_m"; netns_down; cleanup' EXIT
+netns_up
 NNS=$NET.1:9000,$NET.2:9000,$NET.3:9000
 RAFT=$NET.1:9001,$NET.2:9001,$NET.3:9001
 "$BIN/dfs-namenode" format --dir "$T/nn1" >/dev/null
@@ -160,7 +126,7 @@ check "the file put before the split reads back" bash -c \
 	"ip netns exec $tag-cl '$BIN/dfs' -n '$NNS' --key '$key' cat /data | cmp - '$T/data'"
 caught_up() { [ "$(c admin namenodes --json | json 'len(set(m["applied_index"] for m in d)) == 1 and len(d) == 3')" = True ]; }
 check "every member applied the same entries" wait_for 30 caught_up
-stop_pids TERM && ok "everything stops on SIGTERM" || fail "a daemon did not stop"
+netns_stop_pids TERM 100 && ok "everything stops on SIGTERM" || fail "a daemon did not stop"
 for k in 1 2 3; do
 	"$BIN/dfs-namenode" digest --dir "$T/nn$k" 2>/dev/null >"$T/digest$k" ||
 		fail "no digest of nn$k"
@@ -168,6 +134,6 @@ done
 [ -s "$T/digest1" ] && cmp -s "$T/digest1" "$T/digest2" && cmp -s "$T/digest1" "$T/digest3" &&
 	ok "the three namespaces are the same: $(cat "$T/digest1")" ||
 	fail "the members differ: $(cat "$T"/digest?)"
-netcleanup
+netns_down
 mkdir -p "$DFS_DIR/logs" && cp "$T"/nn?.log "$T"/dn?.log "$DFS_DIR/logs/" # finish scans them
 finish

@@ -6,43 +6,11 @@
 # re-replicates its blocks; when the link comes back the node re-registers and its
 # now-excess replicas are removed. Everything started here is stopped by pid.
 source "$(dirname "$0")/../integration/lib.sh"
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-	skip "needs root and iproute2 for network namespaces"
-fi
-tag=dfs$$
 NET=10.231.$(( $$ % 200 + 20 ))
 hosts="nn dn1 dn2 dn3"
-pids=()
-netcleanup() {
-	# a graceful stop first, so sanitizer builds get to report leaks
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for _ in $(seq 50); do
-		alive=0
-		for p in "${pids[@]}"; do is_running "$p" && alive=1; done
-		[ $alive = 0 ] && break
-		sleep 0.1
-	done
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	pids=()
-	for h in $hosts sw; do ip netns del "$tag-$h" 2>/dev/null; done
-}
-trap 'netcleanup; cleanup' EXIT
-in_ns() { local h=$1; shift; ip netns exec "$tag-$h" "$@"; }
-
-ip netns add "$tag-sw" || { fail "cannot create network namespaces"; finish; }
-in_ns sw ip link add br0 type bridge
-in_ns sw ip link set br0 up
-i=1
-for h in $hosts; do
-	ip netns add "$tag-$h"
-	ip link add "v$tag$i" type veth peer name eth0 netns "$tag-$h"
-	ip link set "v$tag$i" netns "$tag-sw"
-	in_ns sw ip link set "v$tag$i" master br0 up
-	in_ns "$h" ip addr add "$NET.$i/24" dev eth0
-	in_ns "$h" ip link set eth0 up
-	in_ns "$h" ip link set lo up
-	i=$((i + 1))
-done
+source "$(dirname "$0")/../integration/netns.sh"
+trap 'netns_down; cleanup' EXIT
+netns_up
 nn=$NET.1:9000
 "$BIN/dfs-namenode" format --dir "$T/nn" >/dev/null
 key=$T/nn/cluster.key
@@ -125,6 +93,6 @@ back() { [ "$(state dn3)" = live ]; }
 check "dn3 back and live when the link returns" wait_for 30 back
 exact2() { [ "$(c fsck --json / | json 'd["over_replicated"], d["under_replicated"], d["missing"]')" = "(0, 0, 0)" ]; }
 check "excess replicas removed after the partition heals" wait_for 30 exact2
-netcleanup
+netns_down
 mkdir -p "$DFS_DIR/logs" && cp "$T"/nn.log "$T"/dn*.log "$DFS_DIR/logs/" # finish scans them
 finish
