@@ -3,7 +3,8 @@
 # and the gateway on it. local status names the leader; stop-node of the leader with
 # --kill leaves the cluster serving (the tool and the mount); the member comes back
 # with start-node; the whole group restarts with its data; bad --namenodes values and
-# changing the number later are refused.
+# changing the number later are refused; a follower whose directory is wiped rejoins
+# with the same namespace.
 source "$(dirname "$0")/lib.sh"
 [ -e /dev/fuse ] && [ "$(id -u)" = 0 ] || skip "needs root and /dev/fuse"
 expect_error "an even number of namenodes is refused" "odd number" \
@@ -53,4 +54,23 @@ check "and starts again" dfs local up -q --no-mount
 check "with its data" bash -c "dfs cat /after | cmp - '$T/data'"
 expect_error "the number of namenodes cannot change" "cannot change" \
 	dfs local up --namenodes 5 --no-mount
+# a follower whose directory is lost: formatted anew, it catches up from the group (the
+# whole log, as long as it is not compacted) and holds the same namespace
+back2() { [ "$(roles)" = "follower follower leader" ]; }
+check "the group is back" wait_for 30 back2
+wiped=$(dfs local status --json | json '[n["id"] for n in d["namenodes"] if n["role"] == "follower"][0]')
+check "stop follower $wiped" dfs local stop-node "$wiped" -q
+rm -rf "${DFS_DIR:?}/$wiped"
+check "format its directory anew" "$BIN/dfs-namenode" format --dir "$DFS_DIR/$wiped" \
+	--key "$DFS_DIR/cluster.key"
+check "start it" dfs local start-node "$wiped" -q
+check "it rejoins" wait_for 30 back2
+check "a change after it" dfs mkdir /after-wipe
+caught() { [ "$(dfs admin namenodes --json | json 'len(set(m["applied_index"] for m in d))')" = 1 ]; }
+check "it applied what the others did" wait_for 30 caught
+check "the group stops" dfs local down -q
+for k in 1 2 3; do "$BIN/dfs-namenode" digest --dir "$DFS_DIR/nn$k" 2>/dev/null >"$T/digest$k"; done
+[ -s "$T/digest1" ] && cmp -s "$T/digest1" "$T/digest2" && cmp -s "$T/digest1" "$T/digest3" &&
+	ok "the wiped member's namespace is the others': $(cat "$T/digest1")" ||
+	fail "the members differ: $(cat "$T"/digest?)"
 finish
