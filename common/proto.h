@@ -384,6 +384,10 @@ enum proto_ftype {
 #define PROTO_MKDIR_PARENTS 0x01
 #define PROTO_CREATE_OVERWRITE 0x01
 #define PROTO_CREATE_CLOSED 0x02 /* a complete empty file: no lease, no streaming writer */
+/* with CLOSED, at (CN_CREATE_AT): the namenode may answer before writing the file, and
+ * write it with the caller's first change of it (one sync for a small file) or when
+ * anyone observes it; until then it dies with the caller's connection (ns.h) */
+#define PROTO_CREATE_DEFER 0x04
 #define PROTO_SET_MODE 0x01
 #define PROTO_SET_UID 0x02
 #define PROTO_SET_GID 0x04

@@ -93,8 +93,9 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct dfs_blocks b = {0};
 	uint64_t seen = fs_mutations();
 	struct dfs_attr after;
-	rc = dfs_create_at(c, parent, name, mode & 07777, PROTO_CREATE_CLOSED, 0, 0, uid, gid,
-			   &b.attr, &after);
+	/* deferred: the namenode writes the file with its first block (one sync) */
+	rc = dfs_create_at(c, parent, name, mode & 07777, PROTO_CREATE_CLOSED | PROTO_CREATE_DEFER,
+			   0, 0, uid, gid, &b.attr, &after);
 	if (!rc && after.ino == parent)
 		fs_fresh_dir(&after, seen); /* the kernel asks for the directory next */
 	struct dfs_attr a = b.attr; /* open_blocks takes b */
@@ -107,8 +108,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			a = b.attr;
 		if (!rc && !(rc = open_blocks(&b, fi, false)) && (rc = open_trunc(fi)))
 			ofile_put(handle(fi));
-	} else if (!rc) {
-		rc = open_blocks(&b, fi, true);
+	} else if (!rc && !(rc = open_blocks(&b, fi, true))) {
+		ofile_mark_unsaved(handle(fi));
 	}
 	dfs_blocks_free(&b);
 	if (rc) {

@@ -50,6 +50,9 @@ struct ofile {
 	uint8_t *synced;
 	size_t nsynced;
 	struct dfs_client *kept; /* unlinked while open: reclaim there at the last close */
+	/* created here and perhaps not written by the namenode yet (PROTO_CREATE_DEFER):
+	 * the first flush commits it even when nothing was written */
+	bool unsaved;
 };
 
 #define NBUCKETS 1024
@@ -609,7 +612,7 @@ static int sync_committed(struct ofile *f)
 
 static int flush_locked(struct ofile *f, bool sync)
 {
-	if (!has_changes(f)) {
+	if (!has_changes(f) && !f->unsaved) {
 		__atomic_store_n(&f->unflushed, false, __ATOMIC_RELAXED);
 		return sync ? sync_committed(f) : 0;
 	}
@@ -662,6 +665,8 @@ static int flush_locked(struct ofile *f, bool sync)
 				  (unsigned long long)f->ino, n, dfs_errmsg());
 	}
 	if (!rc)
+		f->unsaved = false;
+	if (!rc)
 		rc = apply_committed(f, nblocks, ch, n, sync, &a);
 	free_changes(ch, n + 1);
 	if (!rc) {
@@ -672,6 +677,13 @@ static int flush_locked(struct ofile *f, bool sync)
 	if (!rc && sync)
 		rc = sync_committed(f);
 	return rc;
+}
+
+void ofile_mark_unsaved(struct ofile *f)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	f->unsaved = true;
+	pthread_rwlock_unlock(&f->lock);
 }
 
 int ofile_flush(struct ofile *f, bool sync)

@@ -52,6 +52,10 @@ int ofile_truncate(struct ofile *f, uint64_t size);
  * (fsync) every block of the file is on the datanodes' disks too, not just in their
  * memory (close). */
 int ofile_flush(struct ofile *f, bool sync);
+/* The file was just created with PROTO_CREATE_DEFER: the namenode may hold it unwritten
+ * until its first update, so the first flush sends one even with nothing to store
+ * (a create-and-close is durable when close returns). */
+void ofile_mark_unsaved(struct ofile *f);
 /* Flushes inode ino when this mount has it open (before a call that must follow the
  * data, such as setting its times). */
 int ofile_flush_ino(uint64_t ino);

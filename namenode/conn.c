@@ -147,6 +147,7 @@ void nn_conn_release(struct nn_server *s, struct nn_conn *c)
 		nn_lease_orphan_all(s, c);
 	free(c->writing);
 	nn_pending_release(s, c);
+	nn_ns_defer_drop(s->ns, c->id); /* creates answered and never used: never saved */
 	nn_kept_release(s, c);
 	nn_locks_drop_session(&s->locks, c->id);
 	nn_ns_dump_end(c->dump);

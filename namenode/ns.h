@@ -176,6 +176,36 @@ int nn_ns_mkdir_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mo
 int nn_ns_create_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
 		    bool overwrite, uint16_t replication, uint64_t block_size, uint32_t uid,
 		    uint32_t gid, struct nn_attr *out, struct nn_blocks *freed);
+/*
+ * Deferred creates (ns_defer.c), the one-commit small file. nn_ns_create_deferred makes
+ * the checks of a create of an empty closed file at (dir, name) and answers with its
+ * attributes -- a new inode number -- but writes nothing: the file is held in memory,
+ * invisible, until it is observed or changed. Whatever reads its name (a lookup, a
+ * create or rename there), its inode (a stat, an update of its blocks) or its
+ * directory (a listing, an emptiness check) first writes it into the turn's batch, as
+ * the create it is. So a file created, given its first block (CN_UPDATE) and closed
+ * costs one sync, and nobody can tell the create was late. Deferred files of an owner
+ * (a connection) that goes away are forgotten (nn_ns_defer_drop): nobody was told they
+ * were saved. -EAGAIN when the create cannot be deferred (the name is taken, the table
+ * is full): make it the usual way.
+ *
+ * States of a deferred file: ANSWERED (in the table) -> WRITTEN (observed or changed:
+ * out of the table, an ordinary file) or -> FORGOTTEN (its owner went away).
+ */
+int nn_ns_create_deferred(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
+			  uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
+			  uint64_t owner, struct nn_attr *out);
+/* Directory d's times as writing the deferred file a moves them: to a's creation time,
+ * unless d changed after it. */
+void nn_ns_defer_touch_dir(struct nn_attr *d, const struct nn_attr *a);
+/* nn_ns_stat_ino that also answers for a deferred file, without writing it. */
+int nn_ns_peek_ino(struct nn_ns *ns, uint64_t ino, struct nn_attr *out);
+/* Forgets owner's deferred files. */
+void nn_ns_defer_drop(struct nn_ns *ns, uint64_t owner);
+/* How many synced writes nn_ns_sync has made (one per loop turn with changes). */
+uint64_t nn_ns_syncs(const struct nn_ns *ns);
+/* How many creates are deferred now. */
+uint32_t nn_ns_deferred(const struct nn_ns *ns);
 int nn_ns_symlink_at(struct nn_ns *ns, uint64_t dir, const char *name, const char *target,
 		     uint32_t uid, uint32_t gid, struct nn_attr *out);
 int nn_ns_mknod_at(struct nn_ns *ns, uint64_t dir, const char *name, uint8_t type,

@@ -5,6 +5,7 @@
  *   ns_store.c   the on-disk format (keys, record codec), LevelDB access, the overlay
  *                and group-commit batch, open / format / close / sync, the id counters
  *   ns_path.c    path checks and resolution, stat, listings, block lists and scans
+ *   ns_defer.c   creates answered before they are written (the one-commit small file)
  *   ns_mutate.c  every change to inodes, entries and block lists (create, mkdir, rename,
  *                delete, setattr, link, add_block, update, ...)
  *   ns_xattr.c   extended attributes
@@ -18,8 +19,10 @@
  *
  *   key                         value
  *   "V"                         format record: "dfs-ns" (6 bytes), u32 NN_NS_FORMAT
- *   "C"                         counters: u64 next inode, u64 block-id ceiling,
- *                               u64 genstamp ceiling (see "Counters" in ns_store.c)
+ *   "C"                         counters: u64 inode-number ceiling (before this
+ *                               build: the next inode, which serves as one), u64
+ *                               block-id ceiling, u64 genstamp ceiling (see
+ *                               "Counters" in ns_store.c)
  *   "I" u64 ino                 inode: u8 record version (2), u8 type, u32 mode,
  *                               u32 uid, u32 gid, u32 nlink, u64 size, i64 mtime,
  *                               i64 atime, i64 ctime, u16 replication, u64 block_size,
@@ -90,13 +93,17 @@ struct nn_ns {
 	leveldb_writebatch_t *pending; /* the turn's merged batch, replayed synced */
 	struct nn_nscache *hot;        /* hot "I" and "D" records (nscache.h) */
 	bool dirty;                    /* pending holds something */
+	uint64_t syncs;                /* synced writes of pending (nn_ns_syncs) */
 	uint64_t next_ino, next_block, next_gs;
-	/* block ids and genstamps are reserved in ranges: "C" holds the end of the range
-	 * (ceil_*), so most allocations need no write, and after a restart allocation
-	 * resumes past anything that may have been handed out */
-	uint64_t ceil_block, ceil_gs;
+	/* inode numbers, block ids and genstamps are reserved in ranges: "C" holds the
+	 * end of the range (ceil_*), so most allocations need no write, and after a
+	 * restart allocation resumes past anything that may have been handed out */
+	uint64_t ceil_ino, ceil_block, ceil_gs;
 	uint64_t nfiles, nblocks;
 	struct nn_ns_defaults defaults;
+	/* creates answered but not yet written (ns_defer.c), oldest first */
+	struct nn_deferred **deferred;
+	uint32_t ndeferred, capdeferred;
 };
 
 /* ---- ns_store.c: time, keys and records ---- */
@@ -187,6 +194,24 @@ int nn_ns_slot_at(struct nn_ns *ns, uint64_t dir, const char *name, struct nn_ns
 int nn_ns_is_within(struct nn_ns *ns, uint64_t ino, uint64_t dir);
 /* True when directory ino has no entries. */
 bool nn_ns_dir_is_empty(struct nn_ns *ns, uint64_t ino);
+
+/* ---- ns_mutate.c ---- */
+
+/* A new inode of type in *a, numbered from the counter, owned by uid:gid, times t. */
+void nn_ns_init_child(struct nn_ns *ns, struct nn_attr *a, uint8_t type, uint32_t mode,
+		      uint32_t uid, uint32_t gid, int64_t t);
+
+/* ---- ns_defer.c: deferred creates made real when observed ---- */
+
+/* Writes the deferred file numbered ino, if there is one, into the turn's batch: 0 when
+ * it did, -ENOENT when there is none, or the commit's error. */
+int nn_ns_defer_ino(struct nn_ns *ns, uint64_t ino);
+/* The same for the deferred file named name in directory dir. */
+int nn_ns_defer_name(struct nn_ns *ns, uint64_t dir, const char *name);
+/* The same for every deferred file in directory dir (before it is listed). */
+int nn_ns_defer_dir(struct nn_ns *ns, uint64_t dir);
+/* Frees the table (nn_ns_close): what is in it was never saved, nor said to be. */
+void nn_ns_defer_free(struct nn_ns *ns);
 
 /* ---- ns_xattr.c ---- */
 

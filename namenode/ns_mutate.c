@@ -82,8 +82,8 @@ static void drop_link(struct nn_ns *ns, leveldb_writebatch_t *wb, struct nn_attr
 	drop_link_keep(ns, wb, a, freed, t, false);
 }
 
-static void init_child(struct nn_ns *ns, struct nn_attr *a, uint8_t type, uint32_t mode,
-		       uint32_t uid, uint32_t gid, int64_t t)
+void nn_ns_init_child(struct nn_ns *ns, struct nn_attr *a, uint8_t type, uint32_t mode,
+		      uint32_t uid, uint32_t gid, int64_t t)
 {
 	memset(a, 0, sizeof *a);
 	a->ino = ns->next_ino++;
@@ -140,8 +140,8 @@ int nn_ns_mkdir(struct nn_ns *ns, const char *path, uint32_t mode, bool parents,
 			goto fail; /* ENOENT: missing parent */
 		if (!wb)
 			wb = leveldb_writebatch_create();
-		init_child(ns, &child, PROTO_T_DIR, nn_ns_is_last(p) ? mode : (mode | 0300), uid,
-			   gid, t);
+		nn_ns_init_child(ns, &child, PROTO_T_DIR, nn_ns_is_last(p) ? mode : (mode | 0300),
+				 uid, gid, t);
 		child.replication = cur.replication;
 		child.block_size = cur.block_size;
 		child.parent = cur.ino;
@@ -186,7 +186,7 @@ int nn_ns_mkdir_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mo
 	struct nn_attr *p = &sl->dir, a;
 	int64_t t = nn_ns_now();
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	init_child(ns, &a, PROTO_T_DIR, mode, uid, gid, t);
+	nn_ns_init_child(ns, &a, PROTO_T_DIR, mode, uid, gid, t);
 	a.replication = p->replication;
 	a.block_size = p->block_size;
 	a.parent = p->ino;
@@ -222,7 +222,7 @@ static int create_in(struct nn_ns *ns, struct nn_ns_slot *sl, uint32_t mode, boo
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	if (sl->exists)
 		drop_link(ns, wb, &sl->old, freed, t);
-	init_child(ns, &a, PROTO_T_FILE, mode, uid, gid, t);
+	nn_ns_init_child(ns, &a, PROTO_T_FILE, mode, uid, gid, t);
 	a.replication = replication ? replication
 			: parent->replication ? parent->replication : ns->defaults.replication;
 	a.block_size = block_size ? block_size
@@ -701,7 +701,7 @@ static int add_node(struct nn_ns *ns, const char *path, uint64_t dir, const char
 	char target[sizeof a->target];
 	uint32_t rdev = a->rdev;
 	memcpy(target, a->target, sizeof target);
-	init_child(ns, a, type, mode, uid, gid, t);
+	nn_ns_init_child(ns, a, type, mode, uid, gid, t);
 	memcpy(a->target, target, sizeof target);
 	a->rdev = rdev;
 	if (type == PROTO_T_SYMLINK)

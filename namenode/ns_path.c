@@ -1,9 +1,10 @@
 /*
  * ns_path: reading the namespace -- path checks and resolution (path -> inode through
  * the "D" entries, from the root), stat, directory listings, a file's block list and
- * the start-up scan of every block. Loop thread only. Nothing here writes to LevelDB;
- * reads see every committed mutation, synced or not (the overlay, ns_store.c), and go
- * through the hot-record cache for inodes and entries.
+ * the start-up scan of every block. Loop thread only. Nothing here writes to LevelDB
+ * but the deferred files a read observes (ns_defer.c); reads see every committed
+ * mutation, synced or not (the overlay, ns_store.c), and go through the hot-record
+ * cache for inodes and entries.
  *
  * Paths are absolute, checked by nn_ns_check_path before any lookup: no empty, "." or
  * ".." components (duplicate and trailing slashes are ignored), names up to
@@ -24,7 +25,10 @@ int nn_ns_stat_ino(struct nn_ns *ns, uint64_t ino, struct nn_attr *out)
 {
 	uint8_t k[NN_NS_PREFIX_LEN];
 	struct buf v = BUF_INIT;
-	int rc = nn_ns_db_get(ns, k, nn_ns_key_inode(k, ino), &v);
+	size_t kl = nn_ns_key_inode(k, ino);
+	int rc = nn_ns_db_get(ns, k, kl, &v);
+	if (rc == -ENOENT && ns->ndeferred && !nn_ns_defer_ino(ns, ino))
+		rc = nn_ns_db_get(ns, k, kl, &v); /* a deferred file, observed: written now */
 	if (!rc)
 		rc = nn_ns_decode_inode(v.data, v.len, ino, out);
 	buf_free(&v);
@@ -35,7 +39,10 @@ int nn_ns_dirent_get(struct nn_ns *ns, uint64_t parent, const char *name, uint64
 {
 	uint8_t k[NN_NS_KEY_MAX];
 	struct buf v = BUF_INIT;
-	int rc = nn_ns_db_get(ns, k, nn_ns_key_dirent(k, parent, name), &v);
+	size_t kl = nn_ns_key_dirent(k, parent, name);
+	int rc = nn_ns_db_get(ns, k, kl, &v);
+	if (rc == -ENOENT && ns->ndeferred && !nn_ns_defer_name(ns, parent, name))
+		rc = nn_ns_db_get(ns, k, kl, &v);
 	if (!rc)
 		rc = nn_ns_decode_dirent(v.data, v.len, child);
 	buf_free(&v);
@@ -207,6 +214,8 @@ int nn_ns_stat(struct nn_ns *ns, const char *path, struct nn_attr *out)
 
 bool nn_ns_dir_is_empty(struct nn_ns *ns, uint64_t ino)
 {
+	if (ns->ndeferred)
+		nn_ns_defer_dir(ns, ino); /* a deferred file counts */
 	uint8_t k[NN_NS_PREFIX_LEN];
 	nn_ns_key_prefix(k, 'D', ino);
 	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
@@ -240,6 +249,8 @@ int nn_ns_list_ino(struct nn_ns *ns, uint64_t dir, const char *start_after, uint
 		return -ENOTDIR;
 	if (start_after && strlen(start_after) > PROTO_NAME_MAX)
 		return -ENAMETOOLONG;
+	if (ns->ndeferred && (rc = nn_ns_defer_dir(ns, d.ino)))
+		return rc; /* listed files are written ones */
 	uint8_t k[NN_NS_KEY_MAX];
 	size_t kl = nn_ns_key_dirent(k, d.ino, start_after ? start_after : "");
 	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);

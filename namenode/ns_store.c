@@ -21,9 +21,10 @@
  *
  * Counters. "C" is written in the same batch as the mutation that used it (a new
  * inode, a new block), so ids and the records using them become durable together.
- * Block ids and genstamps are reserved in ranges of NN_ID_RESERVE: "C" holds the end of
- * the range, so most allocations write nothing, and nn_ns_open resumes at the stored
- * end -- past anything handed out before a crash, synced or not.
+ * Inode numbers, block ids and genstamps are reserved in ranges of NN_ID_RESERVE: "C"
+ * holds the end of the range, so most allocations write nothing, and nn_ns_open resumes
+ * at the stored end -- past anything handed out before a crash, synced or not (a
+ * deferred create, ns_defer.c, hands out an inode number that nothing records yet).
  */
 #include "ns_int.h"
 
@@ -192,7 +193,9 @@ int nn_ns_db_get(struct nn_ns *ns, const uint8_t *k, size_t kl, struct buf *val)
 void nn_ns_put_counters(struct nn_ns *ns, leveldb_writebatch_t *wb)
 {
 	uint8_t v[24];
-	be64_put(v, ns->next_ino);
+	if (ns->next_ino > ns->ceil_ino)
+		ns->ceil_ino = ns->next_ino + NN_ID_RESERVE;
+	be64_put(v, ns->ceil_ino);
 	if (ns->next_block > ns->ceil_block || ns->next_gs > ns->ceil_gs) {
 		ns->ceil_block = ns->next_block + NN_ID_RESERVE;
 		ns->ceil_gs = ns->next_gs + NN_ID_RESERVE;
@@ -287,6 +290,7 @@ int nn_ns_commit_inode(struct nn_ns *ns, const struct nn_attr *a, struct nn_attr
 }
 
 bool nn_ns_dirty(const struct nn_ns *ns) { return ns->dirty; }
+uint64_t nn_ns_syncs(const struct nn_ns *ns) { return ns->syncs; }
 
 int nn_ns_sync(struct nn_ns *ns)
 {
@@ -296,6 +300,7 @@ int nn_ns_sync(struct nn_ns *ns)
 	leveldb_write(ns->db, ns->wopts_sync, ns->pending, &err);
 	leveldb_writebatch_clear(ns->pending);
 	ns->dirty = false;
+	ns->syncs++;
 	if (err) {
 		log_error("namespace sync failed: %s", err);
 		leveldb_free(err);
@@ -367,6 +372,7 @@ void nn_ns_close(struct nn_ns *ns)
 		leveldb_close(ns->db);
 	}
 	leveldb_writebatch_destroy(ns->pending);
+	nn_ns_defer_free(ns);
 	nn_nscache_free(ns->hot);
 	leveldb_writeoptions_destroy(ns->wopts_async);
 	leveldb_writeoptions_destroy(ns->wopts_sync);
@@ -449,7 +455,7 @@ int nn_ns_refresh(struct nn_ns *ns)
 		buf_free(&v);
 		return -EIO;
 	}
-	ns->next_ino = be64_get((uint8_t *)v.data);
+	ns->next_ino = ns->ceil_ino = be64_get((uint8_t *)v.data);
 	ns->next_block = ns->ceil_block = be64_get((uint8_t *)v.data + 8);
 	ns->next_gs = ns->ceil_gs = be64_get((uint8_t *)v.data + 16);
 	buf_free(&v);

@@ -73,6 +73,26 @@ void nn_unpack_create(const struct nn_conn *c, struct unpack *u, struct nn_creat
 	nn_new_owner(c, u, &r->uid, &r->gid);
 }
 
+/* The CN_CREATE_AT reply of a deferred create: the file, then its directory as the
+ * file's writing will leave it (its times moved to the create's: ns_defer.c), since the
+ * caller caches that reply as the directory's state. */
+static void reply_deferred(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+			   int rc, const struct nn_attr *a, uint64_t dir)
+{
+	struct nn_attr *d = rc ? NULL : malloc(sizeof *d);
+	if (!d || nn_ns_stat_ino(s->ns, dir, d)) {
+		free(d);
+		return nn_reply_attr_dir(s, c, h, rc, a, dir);
+	}
+	nn_ns_defer_touch_dir(d, a);
+	struct buf p = BUF_INIT;
+	nn_pack_attr(&p, a);
+	nn_pack_attr(&p, d);
+	nn_reply(s, c, h, &p);
+	buf_free(&p);
+	free(d);
+}
+
 void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		     const char *path, uint64_t dir, const char *name,
 		     const struct nn_create_req *r)
@@ -87,6 +107,14 @@ void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_
 	struct nn_attr a;
 	struct nn_blocks freed = {0};
 	bool over = r->flags & PROTO_CREATE_OVERWRITE;
+	if (!path && !over && (r->flags & PROTO_CREATE_CLOSED) && (r->flags & PROTO_CREATE_DEFER)) {
+		int rc = nn_ns_create_deferred(s->ns, dir, name, r->mode, r->repl, r->bs, r->uid,
+					       r->gid, c->id, &a);
+		if (rc != -EAGAIN) {
+			s->rc_skip = true; /* dropped with c: a retry creates it anew */
+			return reply_deferred(s, c, h, rc, &a, dir);
+		}
+	}
 	int rc = path ? nn_ns_create(s->ns, path, r->mode, over, r->repl, r->bs, r->uid, r->gid,
 				     &a, &freed)
 		      : nn_ns_create_at(s->ns, dir, name, r->mode, over, r->repl, r->bs, r->uid,
@@ -528,7 +556,7 @@ void nn_op_alloc_block(struct nn_server *s, struct nn_conn *c, const struct prot
 	if (nn_malformed(s, c, h, u))
 		return;
 	struct nn_attr a;
-	int rc = nn_ns_stat_ino(s->ns, ino, &a);
+	int rc = nn_ns_peek_ino(s->ns, ino, &a); /* a deferred file stays so: see op_update */
 	if (!rc && a.type != PROTO_T_FILE)
 		rc = -EISDIR;
 	if (rc)
@@ -546,6 +574,7 @@ void nn_op_alloc_block(struct nn_server *s, struct nn_conn *c, const struct prot
 	if (ALLOC_GROW(c->pending, c->npending + 1, c->cappending))
 		abort();
 	c->pending[c->npending++] = nb.id;
+	s->rc_skip = true; /* c's until used: a retry elsewhere gets a block of its own */
 }
 
 void nn_op_update(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,

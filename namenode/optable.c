@@ -186,8 +186,9 @@ void nn_dispatch(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 			nn_reply_err_flags(s, c, h, rc == -EROFS && !s->safe_manual ?
 					   PROTO_F_RETRY_LATER : 0, rc, "%s", why);
 		} else {
+			s->rc_skip = false;
 			op->fn(s, c, h, &u);
-			if (keep && c->out.len > before)
+			if (keep && !s->rc_skip && c->out.len > before)
 				nn_rc_record(s->rc, h, payload, c->out.data + before,
 					     c->out.len - before, (int64_t)time(NULL));
 		}

@@ -8,7 +8,10 @@
  * A client marks a call PROTO_F_RETRY_ID when its reqid names the call uniquely (a
  * random 40-bit client id, then a 24-bit call number: common/client_int.h) and stays
  * the same on every attempt. The dispatcher (optable.c) asks nn_rc_replay before running such a call;
- * after it ran, nn_rc_record keeps its reply frame when the reply said success.
+ * after it ran, nn_rc_record keeps its reply frame when the reply said success --
+ * unless the outcome lives in the call's connection only (a deferred create, a block
+ * handed out by CN_ALLOC_BLOCK: the handler sets nn_server.rc_skip). A retry comes on
+ * another connection, where that outcome is gone with the first, so it runs anew.
  *
  * Record: key "Q" u64 reqid (ns_int.h), value u16 type, u32 crc32c of the request's
  * payload, i64 time (seconds), then the reply frame (header and payload) as sent.

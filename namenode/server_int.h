@@ -123,6 +123,10 @@ struct nn_server {
 	struct http *http;        /* status page and metrics, or NULL */
 	struct nn_locks locks;
 	uint64_t next_conn_id;
+	/* set by a handler whose success lives in its connection only (a deferred create,
+	 * a block handed out): no retry-cache record, since a retry comes on another
+	 * connection, where the first outcome is gone, and must run anew */
+	bool rc_skip;
 	struct nn_jobs *jobs;
 	struct nn_waiter *waiters; /* CN_JOB_STATUS calls waiting for their job to end */
 	uint32_t nwaiters, capwaiters;

@@ -274,6 +274,14 @@ static void metrics(struct nn_server *s, struct buf *o)
 		buf_printf(o, "dfs_namenode_group_applied_index %llu\n",
 			   (unsigned long long)st.applied_index);
 	}
+	prom_head(o, "dfs_namespace_syncs_total", PROM_COUNTER,
+		  "Synced writes of the namespace: one per loop turn with changes (0 in a group, "
+		  "whose log is the durable record).");
+	buf_printf(o, "dfs_namespace_syncs_total %llu\n", (unsigned long long)nn_ns_syncs(s->ns));
+	prom_head(o, "dfs_deferred_creates", PROM_GAUGE,
+		  "Files created and answered, not written yet: written with their first block "
+		  "or when observed.");
+	buf_printf(o, "dfs_deferred_creates %u\n", nn_ns_deferred(s->ns));
 	prom_head(o, "dfs_retry_cache_entries", PROM_GAUGE,
 		  "First replies of mutating calls kept for retries.");
 	buf_printf(o, "dfs_retry_cache_entries %llu\n", (unsigned long long)nn_rc_size(s->rc));
