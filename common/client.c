@@ -71,6 +71,21 @@ const char *dfs_dn_state_name(uint8_t state)
 
 /* Connects to addr and authenticates. A handshake cut short (a server under a flood
  * of unauthenticated connections drops the oldest ones) is tried again a few times. */
+/* CN_SESSION on a fresh connection: 0 once answered, whatever the answer (a namenode
+ * without callbacks, or with every session taken, still serves the connection). */
+static int name_session(int fd, uint64_t session)
+{
+	uint8_t b[8];
+	be64_put(b, session);
+	int rc = proto_send(fd, PROTO_CN_SESSION, 0, 0, 0, b, sizeof b);
+	struct proto_hdr h;
+	struct buf rep = BUF_INIT;
+	if (!rc)
+		rc = proto_recv(fd, &h, &rep, 64 * 1024);
+	buf_free(&rep);
+	return rc;
+}
+
 static int open_one(const struct dfs_client_opts *opts, const char *addr, int *out,
 		    bool *connected)
 {
@@ -93,6 +108,8 @@ static int open_one(const struct dfs_client_opts *opts, const char *addr, int *o
 		*connected = true;
 		net_set_timeout(fd, greet);
 		rc = auth_client(fd, opts->key, PROTO_ROLE_CLIENT, opts->uid, opts->gid);
+		if (!rc && opts->session)
+			rc = name_session(fd, opts->session);
 		if (!rc) {
 			net_set_timeout(fd, wait); /* a hung namenode fails calls */
 			*out = fd;

@@ -35,6 +35,9 @@ struct dfs_client_opts {
 	uint32_t uid, gid;                   /* identity sent in the handshake */
 	char favored[PROTO_ID_MAX + 1];      /* a datanode id to hold first replicas, or "" */
 	int timeout_ms; /* longest wait for a handshake or a reply; 0: 60 s */
+	/* a mount's cache session (namenode/callbacks.h), named by every connection right
+	 * after its handshake (CN_SESSION); 0: none */
+	uint64_t session;
 };
 
 struct dfs_loc {

@@ -271,7 +271,17 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	/* - => u8 in a group, u32 raft id, str state (namenode/group.h; "single" out of \
 	   a group), str raft role, u64 term, u64 commit index, u64 applied index, str the \
 	   leader's client address. Answered by every member, leader or not. */ \
-	X(CN_GROUP_STATUS, 0x81, "group_status")
+	X(CN_GROUP_STATUS, 0x81, "group_status") \
+	/* u64 session (a mount's cache session, a random non-zero id its connections \
+	   share) => - (namenode/callbacks.h) */ \
+	X(CN_SESSION, 0x82, "session") \
+	/* u64 acked (the last batch applied, 0 at first), on a connection that sent \
+	   CN_SESSION => u64 batch (0: nothing), u32 n, n x (u8 PROTO_INVAL_*, u64 ino, \
+	   [PROTO_INVAL_ENTRY: str name in directory ino]). Held up to a second while \
+	   there is nothing to send. */ \
+	X(CN_WATCH, 0x83, "watch") \
+	/* u32 n, n x u64 ino (inodes the session's kernel no longer holds) => - */ \
+	X(CN_FORGET, 0x84, "forget")
 
 /* datanode -> namenode, on the datanode's one long-lived connection. */
 #define PROTO_DN_MESSAGES(X) \
@@ -388,6 +398,12 @@ enum proto_ftype {
  * write it with the caller's first change of it (one sync for a small file) or when
  * anyone observes it; until then it dies with the caller's connection (ns.h) */
 #define PROTO_CREATE_DEFER 0x04
+
+/* CN_WATCH invalidations (namenode/callbacks.h) */
+#define PROTO_INVAL_ATTR 1  /* the inode's attributes (or extended attributes) changed */
+#define PROTO_INVAL_DATA 2  /* ... and its contents */
+#define PROTO_INVAL_ENTRY 3 /* the name in directory ino changed */
+#define PROTO_INVAL_ALL 4   /* too much to list: forget every cached attribute (ino 0) */
 #define PROTO_SET_MODE 0x01
 #define PROTO_SET_UID 0x02
 #define PROTO_SET_GID 0x04

@@ -96,6 +96,7 @@ static int split_options(const char *in, struct fs *fs, struct buf *out)
 		{"attr_timeout=", offsetof(struct fs, attr_timeout)},
 		{"entry_timeout=", offsetof(struct fs, entry_timeout)},
 		{"negative_timeout=", offsetof(struct fs, negative_timeout)},
+		{"watched_attr_timeout=", offsetof(struct fs, watched_attr_timeout)},
 	};
 	char *copy = strdup(in ? in : ""), *save = NULL;
 	int rc = copy ? 0 : -1;
@@ -113,6 +114,10 @@ static int split_options(const char *in, struct fs *fs, struct buf *out)
 				rc = -1;
 			}
 			*(double *)((char *)fs + mine[i].off) = v;
+			continue;
+		}
+		if (!strcmp(o, "nocallbacks")) {
+			fs->no_callbacks = true;
 			continue;
 		}
 		if (!strcmp(o, "ro"))
@@ -234,7 +239,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	static struct fs fs = {.entry_timeout = 1, .attr_timeout = 1, .negative_timeout = 0};
+	static struct fs fs = {.entry_timeout = 1, .attr_timeout = 1, .negative_timeout = 0,
+			       .watched_attr_timeout = 60};
 	struct buf o = BUF_INIT;
 	/* our defaults first, so the user's -o can override them */
 	buf_adds(&o, "default_permissions,fsname=dfs,subtype=dfs");
@@ -258,6 +264,8 @@ int main(int argc, char **argv)
 	buf_free(&err);
 	co.uid = (uint32_t)getuid();
 	co.gid = (uint32_t)getgid();
+	if (!fs.no_callbacks)
+		co.session = fs_inval_session(); /* every connection names it */
 	fs_the = &fs;
 	fs.readahead = readahead_kb ? readahead_kb * 1024 : 1 << 20;
 	for (unsigned i = 0; i < npool; i++) {
@@ -293,6 +301,9 @@ int main(int argc, char **argv)
 	bool watching = !dfs_connect(&co, &w.c) && !pthread_create(&w.thread, NULL, watch_main, &w);
 	if (!watching)
 		log_warn("cannot watch the datanodes' liveness: %s", dfs_errmsg());
+	bool callbacks = !fs.no_callbacks && !fs_inval_start(&co);
+	if (!fs.no_callbacks && !callbacks)
+		log_warn("cannot start the cache callbacks: attributes cached %.0f s", fs.attr_timeout);
 	/* a /dev/fuse clone per worker thread: requests spread over them without one
 	 * shared queue */
 	struct fuse_loop_config *lc = fuse_loop_cfg_create();
@@ -303,6 +314,8 @@ int main(int argc, char **argv)
 	rc = fuse_session_loop_mt(fs.se, lc) ? 1 : 0;
 	fuse_loop_cfg_destroy(lc);
 	fuse_remove_signal_handlers(fs.se);
+	if (callbacks)
+		fs_inval_stop();
 	if (watching) {
 		pthread_mutex_lock(&w.lock);
 		w.stop = true;

@@ -45,13 +45,13 @@ uint64_t fs_mutations(void)
 
 void fs_fresh_dir(const struct dfs_attr *dir, uint64_t seen)
 {
-	if (!dir->ino || fs_the->attr_timeout <= 0)
+	if (!dir->ino || fs_attr_timeout() <= 0)
 		return;
 	pthread_mutex_lock(&fresh.lock);
 	if (fs_mutations() == seen) { /* no other change began while it was made */
 		fresh.dir = *dir;
 		fresh.at = seen;
-		fresh.until = clock_wall_ns() + (int64_t)(fs_the->attr_timeout * 1e9);
+		fresh.until = clock_wall_ns() + (int64_t)(fs_attr_timeout() * 1e9);
 	}
 	pthread_mutex_unlock(&fresh.lock);
 }
@@ -154,7 +154,7 @@ void fs_entry(struct fuse_entry_param *e, const struct dfs_attr *a)
 	e->ino = o.ino;
 	e->generation = 1;
 	fs_to_stat(&o, &e->attr);
-	e->attr_timeout = fs_the->attr_timeout;
+	e->attr_timeout = fs_attr_timeout();
 	e->entry_timeout = fs_the->entry_timeout;
 	fs_node_ref(o.ino, 1, &o);
 }
@@ -176,7 +176,7 @@ void fs_reply_attr(fuse_req_t req, struct dfs_attr *a)
 	fs_node_seen(a);
 	struct stat st;
 	fs_to_stat(a, &st);
-	fuse_reply_attr(req, &st, fs_the->attr_timeout);
+	fuse_reply_attr(req, &st, fs_attr_timeout());
 }
 
 void fs_caller(fuse_req_t req, uint32_t *uid, uint32_t *gid)
@@ -217,7 +217,7 @@ static void note_xattrs(struct node *n, const struct dfs_attr *a)
 {
 	n->no_xattrs_until = (a->flags & PROTO_A_XATTRS)
 				     ? 0
-				     : clock_wall_ns() + (int64_t)(fs_the->attr_timeout * 1e9);
+				     : clock_wall_ns() + (int64_t)(fs_attr_timeout() * 1e9);
 }
 
 void fs_node_ref(uint64_t ino, uint64_t k, const struct dfs_attr *a)
@@ -250,6 +250,7 @@ void fs_node_forget(uint64_t ino, uint64_t k)
 			*pp = n->next;
 			free(n);
 			nodes.n--;
+			fs_inval_forgot(ino);
 		}
 	}
 	pthread_mutex_unlock(&nodes.lock);
@@ -280,6 +281,19 @@ void fs_node_xattrs_changed(uint64_t ino)
 	if (n)
 		n->no_xattrs_until = 0;
 	pthread_mutex_unlock(&nodes.lock);
+}
+
+size_t fs_node_list(uint64_t **out)
+{
+	pthread_mutex_lock(&nodes.lock);
+	size_t n = 0;
+	uint64_t *v = malloc((nodes.n + 1) * sizeof *v);
+	for (size_t b = 0; v && b < NODE_BUCKETS; b++)
+		for (struct node *x = nodes.b[b]; x && n < nodes.n; x = x->next)
+			v[n++] = x->ino;
+	pthread_mutex_unlock(&nodes.lock);
+	*out = v;
+	return n;
 }
 
 uint64_t fs_node_count(void)

@@ -14,6 +14,7 @@
  *   files.c   open files: create, open, read, write, flush, fsync, release
  *   dirs.c    directory handles: opendir, readdir(plus), releasedir
  *   locks.c   POSIX and flock locks, kept by the namenode across mounts
+ *   inval.c   cache callbacks: the namenode's invalidations applied to the kernel
  *   ofile.c   the open-file table and its write model (ofile.h)
  *
  * Node table: every entry the mount hands the kernel (lookup, create, mkdir, ...,
@@ -47,8 +48,10 @@ struct fs {
 	bool read_only;
 	unsigned readahead;    /* bytes of kernel read-ahead asked for at init */
 	double entry_timeout;  /* seconds the kernel may keep a name */
-	double attr_timeout;   /* ... and attributes */
+	double attr_timeout;   /* ... and attributes (fs_attr_timeout: the one in force) */
 	double negative_timeout;
+	double watched_attr_timeout; /* ... attributes while cache callbacks work */
+	bool no_callbacks;           /* -o nocallbacks: no session, short timeouts only */
 	struct fuse_session *se;
 };
 
@@ -99,7 +102,24 @@ void fs_reply_attr(fuse_req_t req, struct dfs_attr *a);
 /* The uid and gid of the process the request is for (owners of new inodes). */
 void fs_caller(fuse_req_t req, uint32_t *uid, uint32_t *gid);
 
+/* ---- cache callbacks (inval.c) ---- */
+
+/* A new random session id (dfs_client_opts.session of every connection). */
+uint64_t fs_inval_session(void);
+/* Starts / stops the threads that watch for invalidations (co names the session). */
+int fs_inval_start(const struct dfs_client_opts *co);
+void fs_inval_stop(void);
+/* True while invalidations arrive: attributes may then be cached long. */
+bool fs_inval_watching(void);
+/* The attribute timeout in force (watched_attr_timeout while watching). */
+double fs_attr_timeout(void);
+/* The kernel forgot inode ino: told to the namenode with the next watch. */
+void fs_inval_forgot(uint64_t ino);
+
 /* ---- the node table (mount.c) ---- */
+
+/* Every inode the kernel holds, into a new *out (the caller frees); how many. */
+size_t fs_node_list(uint64_t **out);
 
 /* n more lookups of inode ino were handed to the kernel; a, when given, is its fresh
  * attributes (noted for the xattr probes). */

@@ -105,6 +105,7 @@ void nn_reply_attr(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	nn_pack_attr(&p, a);
 	nn_reply(s, c, h, &p);
 	buf_free(&p);
+	nn_cb_seen(s, c, a->ino); /* the caller may cache it now */
 }
 
 void nn_reply_attr_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -128,6 +129,8 @@ void nn_reply_attr_dir(struct nn_server *s, struct nn_conn *c, const struct prot
 		nn_pack_attr(&p, &d);
 	nn_reply(s, c, h, &p);
 	buf_free(&p);
+	nn_cb_seen(s, c, a->ino);
+	nn_cb_seen(s, c, dir);
 }
 
 void nn_reply_ok_or_err(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -148,6 +151,7 @@ void nn_conn_release(struct nn_server *s, struct nn_conn *c)
 	free(c->writing);
 	nn_pending_release(s, c);
 	nn_ns_defer_drop(s->ns, c->id); /* creates answered and never used: never saved */
+	nn_cb_conn_release(s, c);
 	nn_kept_release(s, c);
 	nn_locks_drop_session(&s->locks, c->id);
 	nn_ns_dump_end(c->dump);
@@ -294,6 +298,8 @@ static void conn_flush(struct nn_server *s, struct nn_conn *c)
 	ev_watch(s->loop, c->fd, EV_READ | (c->safe ? EV_WRITE : 0), conn_event, c);
 }
 
+void nn_conn_flush(struct nn_server *s, struct nn_conn *c) { conn_flush(s, c); }
+
 /* ev callbacks get the conn; the server is reached through this global, set once in
  * nn_conn_listen (one server per process). */
 static struct nn_server *the_server;
@@ -393,6 +399,7 @@ static void on_accept(struct ev_loop *loop, int fd, int events, void *arg)
 		}
 		c->fd = cfd;
 		c->dn = -1;
+		c->cb_slot = -1;
 		c->accepted = ev_now();
 		s->nunauth++;
 		c->id = ++s->next_conn_id;
@@ -454,6 +461,7 @@ void nn_conn_turn_end(struct nn_server *s)
 		}
 	}
 	uint64_t unsettled = nn_group_unsettled(s->group);
+	bool hold = nn_cb_turn_end(s); /* invalidations some mount has not acknowledged */
 	for (size_t i = 0; i < s->nflush; i++) {
 		struct nn_conn *c = s->flush[i];
 		if (!c)
@@ -463,6 +471,18 @@ void nn_conn_turn_end(struct nn_server *s)
 			c->wait_tag = unsettled;
 			c->wait_len = c->out.len;
 			continue;
+		}
+		if (hold && !c->cb_watcher && c->dn < 0) { /* after the mounts' acks (a
+							    * datanode's replies tell nothing) */
+			if (!c->cb_held)
+				s->cb_nheld++;
+			c->cb_held = true;
+			c->cb_len = c->out.len;
+			continue;
+		}
+		if (c->cb_held) {
+			c->cb_held = false;
+			s->cb_nheld--;
 		}
 		c->wait_tag = 0;
 		c->safe = c->out.len;

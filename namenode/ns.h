@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "attr.h"
+#include "proto.h"
 
 /* The namespace format this build writes and reads (the "V" record, ns_int.h). */
 #define NN_NS_FORMAT 2
@@ -202,6 +203,20 @@ void nn_ns_defer_touch_dir(struct nn_attr *d, const struct nn_attr *a);
 int nn_ns_peek_ino(struct nn_ns *ns, uint64_t ino, struct nn_attr *out);
 /* Forgets owner's deferred files. */
 void nn_ns_defer_drop(struct nn_ns *ns, uint64_t owner);
+/*
+ * Change tracking, for the mounts' cache callbacks (callbacks.h): with it on, each
+ * committed record is noted as what it changed -- an inode's attributes ('I': its
+ * record, its extended attributes or its kept mark), its contents ('B': a block slot),
+ * or an entry in directory ino ('D', with the name) -- until nn_ns_touched_clear.
+ */
+struct nn_ns_touch {
+	uint64_t ino;
+	char kind; /* 'I', 'B' or 'D' */
+	char name[PROTO_NAME_MAX + 1]; /* 'D' only */
+};
+void nn_ns_track(struct nn_ns *ns, bool on);
+size_t nn_ns_touched(const struct nn_ns *ns, const struct nn_ns_touch **out);
+void nn_ns_touched_clear(struct nn_ns *ns);
 /* How many synced writes nn_ns_sync has made (one per loop turn with changes). */
 uint64_t nn_ns_syncs(const struct nn_ns *ns);
 /* How many creates are deferred now. */

@@ -101,6 +101,10 @@ struct nn_ns {
 	uint64_t ceil_ino, ceil_block, ceil_gs;
 	uint64_t nfiles, nblocks;
 	struct nn_ns_defaults defaults;
+	/* what commits changed, while tracking is on (nn_ns_track) */
+	bool track;
+	struct nn_ns_touch *touched;
+	size_t ntouched, captouched;
 	/* creates answered but not yet written (ns_defer.c), oldest first */
 	struct nn_deferred **deferred;
 	uint32_t ndeferred, capdeferred;

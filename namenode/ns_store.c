@@ -247,9 +247,52 @@ void nn_ns_del_block(leveldb_writebatch_t *wb, uint64_t ino, uint32_t index)
 	leveldb_writebatch_delete(wb, (const char *)k, nn_ns_key_block(k, ino, index));
 }
 
+/* Notes what record key k changed, when tracking (nn_ns_track). */
+static void touch(struct nn_ns *ns, const char *k, size_t kl)
+{
+	if (!ns->track || kl < NN_NS_PREFIX_LEN)
+		return;
+	char kind = k[0] == 'X' || k[0] == 'U' ? 'I' : k[0];
+	if (kind != 'I' && kind != 'B' && kind != 'D')
+		return;
+	uint64_t ino = be64_get((const uint8_t *)k + 1);
+	size_t nl = kind == 'D' ? kl - NN_NS_PREFIX_LEN : 0;
+	if (nl > PROTO_NAME_MAX)
+		return;
+	for (size_t i = ns->ntouched; i-- > 0 && ns->ntouched - i <= 4;) {
+		struct nn_ns_touch *t = &ns->touched[i]; /* the same record again, lately */
+		if (t->ino == ino && t->kind == kind &&
+		    (kind != 'D' || (strlen(t->name) == nl && !memcmp(t->name, k + 9, nl))))
+			return;
+	}
+	if (ALLOC_GROW(ns->touched, ns->ntouched + 1, ns->captouched))
+		return;
+	struct nn_ns_touch *t = &ns->touched[ns->ntouched++];
+	t->ino = ino;
+	t->kind = kind;
+	memcpy(t->name, k + NN_NS_PREFIX_LEN, nl);
+	t->name[nl] = 0;
+}
+
+void nn_ns_track(struct nn_ns *ns, bool on)
+{
+	ns->track = on;
+	if (!on)
+		nn_ns_touched_clear(ns);
+}
+
+size_t nn_ns_touched(const struct nn_ns *ns, const struct nn_ns_touch **out)
+{
+	*out = ns->touched;
+	return ns->ntouched;
+}
+
+void nn_ns_touched_clear(struct nn_ns *ns) { ns->ntouched = 0; }
+
 static void cache_put(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
 	struct nn_ns *ns = arg;
+	touch(ns, k, kl);
 	if (is_cached_key((const uint8_t *)k, kl))
 		nn_nscache_put(ns->hot, k, kl, v, vl);
 }
@@ -257,6 +300,7 @@ static void cache_put(void *arg, const char *k, size_t kl, const char *v, size_t
 static void cache_del(void *arg, const char *k, size_t kl)
 {
 	struct nn_ns *ns = arg;
+	touch(ns, k, kl);
 	if (is_cached_key((const uint8_t *)k, kl))
 		nn_nscache_del(ns->hot, k, kl);
 }
@@ -373,6 +417,7 @@ void nn_ns_close(struct nn_ns *ns)
 	}
 	leveldb_writebatch_destroy(ns->pending);
 	nn_ns_defer_free(ns);
+	free(ns->touched);
 	nn_nscache_free(ns->hot);
 	leveldb_writeoptions_destroy(ns->wopts_async);
 	leveldb_writeoptions_destroy(ns->wopts_sync);

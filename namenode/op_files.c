@@ -91,6 +91,8 @@ static void reply_deferred(struct nn_server *s, struct nn_conn *c, const struct 
 	nn_reply(s, c, h, &p);
 	buf_free(&p);
 	free(d);
+	nn_cb_seen(s, c, a->ino);
+	nn_cb_seen(s, c, dir);
 }
 
 void nn_create_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
@@ -313,6 +315,7 @@ static void reply_blocks(struct nn_server *s, struct nn_conn *c, const struct pr
 	}
 	struct buf p = BUF_INIT;
 	nn_pack_attr(&p, &a);
+	nn_cb_seen(s, c, a.ino);
 	pack_u32(&p, (uint32_t)bl.n);
 	for (size_t i = 0; i < bl.n; i++) {
 		pack_u64(&p, bl.v[i].id);
@@ -380,6 +383,8 @@ void nn_op_stat(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *
 struct list_ctx {
 	struct buf *p;
 	uint32_t n;
+	struct nn_server *s;
+	const struct nn_conn *c; /* its session caches what it lists (readdirplus) */
 };
 
 static int list_one(void *arg, const char *name, const struct nn_attr *a)
@@ -387,6 +392,7 @@ static int list_one(void *arg, const char *name, const struct nn_attr *a)
 	struct list_ctx *l = arg;
 	pack_str(l->p, name);
 	nn_pack_attr(l->p, a);
+	nn_cb_seen(l->s, l->c, a->ino);
 	l->n++;
 	return 0;
 }
@@ -410,7 +416,7 @@ void nn_list_reply(struct nn_server *s, struct nn_conn *c, const struct proto_hd
 	if (max == 0 || max > 4096)
 		max = 4096;
 	struct buf entries = BUF_INIT, p = BUF_INIT;
-	struct list_ctx l = {&entries, 0};
+	struct list_ctx l = {&entries, 0, s, c};
 	bool more = false;
 	int rc = path ? nn_ns_list(s->ns, path, after, max, list_one, &l, &more)
 		      : nn_ns_list_ino(s->ns, dir, after, max, list_one, &l, &more);

@@ -40,8 +40,9 @@ static bool safemode_changes(const struct unpack *u)
 /*
  * NN_OP_SAFE_OK entries change state but run in safe mode too: datanode requests are
  * how safe mode ends (and replica locations are soft state); CN_COMPLETE lets a writer
- * close what it wrote; CN_BAD_BLOCK, CN_LOCK, CN_DECOMMISSION and the job control
- * calls change memory only, or (a job's end and commit) what jobs own.
+ * close what it wrote; CN_BAD_BLOCK, CN_LOCK, CN_DECOMMISSION, the cache callbacks'
+ * calls (CN_SESSION, CN_WATCH, CN_FORGET) and the job control calls change memory
+ * only, or (a job's end and commit) what jobs own.
  */
 static const struct nn_op ops[] = {
 	/* files and directories (op_files.c) */
@@ -104,6 +105,9 @@ static const struct nn_op ops[] = {
 		 "only the superuser takes backups"),
 	OP(PROTO_CN_BAD_BLOCK, nn_op_bad_block, NN_OP_SAFE_OK),
 	OP(PROTO_CN_GROUP_STATUS, nn_op_group_status, NN_OP_READS),
+	OP(PROTO_CN_SESSION, nn_op_session, NN_OP_SAFE_OK),
+	OP(PROTO_CN_WATCH, nn_op_watch, NN_OP_SAFE_OK),
+	OP(PROTO_CN_FORGET, nn_op_forget, NN_OP_SAFE_OK),
 	/* jobs (op_jobs.c) */
 	OP(PROTO_CN_JOB_SUBMIT, nn_op_job_submit, NN_OP_MUTATES),
 	OP(PROTO_CN_JOB_STATUS, nn_op_job_status, NN_OP_READS),
@@ -188,6 +192,8 @@ void nn_dispatch(struct nn_server *s, struct nn_conn *c, const struct proto_hdr 
 		} else {
 			s->rc_skip = false;
 			op->fn(s, c, h, &u);
+			if (nn_cb_any(s->cb)) /* what it changed, for the mounts holding it */
+				nn_cb_changes(s->cb, s->ns, c->cb_slot, ev_now());
 			if (keep && !s->rc_skip && c->out.len > before)
 				nn_rc_record(s->rc, h, payload, c->out.data + before,
 					     c->out.len - before, (int64_t)time(NULL));

@@ -283,7 +283,8 @@ int nn_server_start(const struct cfg *cfg, const struct auth_keys *keys,
 	struct nn_jobs_env jenv = {s->ns, s->bm, &s->dns, s, jobs_send, jobs_release,
 				   s->keys.datanode};
 	s->jobs = nn_jobs_new(cfg, &jenv);
-	if (!s->jobs) {
+	s->cb = nn_cb_new();
+	if (!s->jobs || !s->cb) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -404,6 +405,7 @@ void nn_server_free(struct nn_server *s)
 	nn_jobs_free(s->jobs);
 	free(s->waiters);
 	nn_rc_close(s->rc);
+	nn_cb_free(s->cb);
 	nn_ns_close(s->ns); /* syncs */
 	nn_blockmap_free(s->bm);
 	nn_locks_free(&s->locks);

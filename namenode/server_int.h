@@ -32,6 +32,7 @@
 
 #include "auth.h"
 #include "blockmap.h"
+#include "callbacks.h"
 #include "buf.h"
 #include "cfg.h"
 #include "datanodes.h"
@@ -77,6 +78,11 @@ struct nn_conn {
 	uint32_t npending, cappending;
 	uint64_t *kept; /* files unlinked while this client had them open (CN_RECLAIM) */
 	uint32_t nkept, capkept;
+	/* cache callbacks (callbacks.h): this connection's session slot (-1: none); the
+	 * watcher, whose CN_WATCH replies never wait; replies held for invalidations */
+	int cb_slot;
+	bool cb_watcher, cb_held;
+	size_t cb_len; /* with cb_held: out's first cb_len bytes wait for the acks */
 	uint64_t wait_tag; /* group: out's first wait_len bytes wait for this entry */
 	size_t wait_len;
 	struct nn_conn *prev, *next;
@@ -127,6 +133,9 @@ struct nn_server {
 	 * a block handed out): no retry-cache record, since a retry comes on another
 	 * connection, where the first outcome is gone, and must run anew */
 	bool rc_skip;
+	struct nn_cb *cb;                        /* the mounts' cache callbacks */
+	struct nn_conn *cb_watch[NN_CB_SESSIONS]; /* each session's waiting CN_WATCH */
+	uint32_t cb_nheld;                       /* connections with cb_held */
 	struct nn_jobs *jobs;
 	struct nn_waiter *waiters; /* CN_JOB_STATUS calls waiting for their job to end */
 	uint32_t nwaiters, capwaiters;
@@ -360,6 +369,18 @@ nn_op_fn nn_op_setxattr, nn_op_getxattr, nn_op_listxattr, nn_op_removexattr, nn_
 nn_op_fn nn_op_lookup, nn_op_getattr, nn_op_readlink_ino, nn_op_setattr_ino, nn_op_mkdir_at,
 	nn_op_create_at, nn_op_mknod_at, nn_op_symlink_at, nn_op_link_at, nn_op_unlink_at,
 	nn_op_rename_at, nn_op_readdir, nn_op_reclaim;
+/* conn.c: writes what of c->out is safe (c may be freed: a closing connection). */
+void nn_conn_flush(struct nn_server *s, struct nn_conn *c);
+/* op_callbacks.c */
+nn_op_fn nn_op_session, nn_op_watch, nn_op_forget;
+/* op_callbacks.c: the session of c (may be none) now holds inode ino. */
+void nn_cb_seen(struct nn_server *s, const struct nn_conn *c, uint64_t ino);
+/* op_callbacks.c: c is closing: its session loses a connection (and its watch). */
+void nn_cb_conn_release(struct nn_server *s, struct nn_conn *c);
+/* op_callbacks.c, at a turn's end after the sync: queues the invalidations of changes
+ * made outside calls, answers the CN_WATCH calls that are due, and tells whether the
+ * turn's replies must wait for acknowledgements; releases held replies when not. */
+bool nn_cb_turn_end(struct nn_server *s);
 /* op_inode.c: the files c kept open past their last name go now (c is closing). */
 void nn_kept_release(struct nn_server *s, struct nn_conn *c);
 /* op_inode.c: start-up: every kept file goes (no client's open survives a restart). */

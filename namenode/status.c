@@ -282,6 +282,15 @@ static void metrics(struct nn_server *s, struct buf *o)
 		  "Files created and answered, not written yet: written with their first block "
 		  "or when observed.");
 	buf_printf(o, "dfs_deferred_creates %u\n", nn_ns_deferred(s->ns));
+	prom_head(o, "dfs_cache_sessions", PROM_GAUGE,
+		  "Mounts with cache callbacks (sessions named by CN_SESSION).");
+	buf_printf(o, "dfs_cache_sessions %u\n", nn_cb_sessions(s->cb));
+	prom_head(o, "dfs_cache_held_inodes", PROM_GAUGE,
+		  "Inodes some mount's kernel may cache (held by a session).");
+	buf_printf(o, "dfs_cache_held_inodes %llu\n", (unsigned long long)nn_cb_held(s->cb));
+	prom_head(o, "dfs_cache_invalidations_total", PROM_COUNTER,
+		  "Invalidations sent to mounts.");
+	buf_printf(o, "dfs_cache_invalidations_total %llu\n", (unsigned long long)nn_cb_sent(s->cb));
 	prom_head(o, "dfs_retry_cache_entries", PROM_GAUGE,
 		  "First replies of mutating calls kept for retries.");
 	buf_printf(o, "dfs_retry_cache_entries %llu\n", (unsigned long long)nn_rc_size(s->rc));

@@ -123,4 +123,7 @@ check "the namenode forgets it with the mount" wait_for 20 bash -c \
 check "the name is free" bash -c "! dfs stat /gone 2>/dev/null && ! ls '$M2/gone' 2>/dev/null"
 touch "$T/go-gone"
 fusermount3 -u -z "$M" 2>/dev/null
+m2pid=$(pgrep -f "dfs-fuse.* $M2\$" | head -1)
+fusermount3 -u "$M2"
+[ -z "$m2pid" ] || check "the second mount's dfs-fuse exits" wait_for 10 bash -c "! kill -0 $m2pid 2>/dev/null"
 finish
