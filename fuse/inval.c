@@ -24,6 +24,8 @@
  */
 #include "mount.h"
 
+#include "bcache.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -90,6 +92,7 @@ void fs_inval_forgot(uint64_t ino)
 /* Forgets every attribute the kernel caches (this mount no longer hears of changes). */
 static void void_all(const char *why)
 {
+	bcache_clear(); /* before the kernel's caches: no open may refill them from it */
 	uint64_t *inos = NULL;
 	size_t n = fs_node_list(&inos);
 	for (size_t i = 0; i < n; i++) {
@@ -173,6 +176,7 @@ static int apply(const struct buf *rep, uint64_t *batch)
 		switch (kind) {
 		case PROTO_INVAL_ATTR:
 		case PROTO_INVAL_DATA:
+			bcache_drop(ino);
 			fuse_lowlevel_notify_inval_inode(fs_the->se, ino,
 							 kind == PROTO_INVAL_DATA ? 0 : -1, 0);
 			fs_node_xattrs_changed(ino);

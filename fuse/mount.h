@@ -15,6 +15,7 @@
  *   dirs.c    directory handles: opendir, readdir(plus), releasedir
  *   locks.c   POSIX and flock locks, kept by the namenode across mounts
  *   inval.c   cache callbacks: the namenode's invalidations applied to the kernel
+ *   bcache.c  block lists of closed files kept while the callbacks vouch for them
  *   ofile.c   the open-file table and its write model (ofile.h)
  *
  * Node table: every entry the mount hands the kernel (lookup, create, mkdir, ...,

@@ -9,6 +9,8 @@
  */
 #include "ofile.h"
 
+#include "bcache.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -511,6 +513,7 @@ static void mark_synced(struct ofile *f, uint32_t i, bool on)
 static int apply_committed(struct ofile *f, uint32_t nblocks, struct dfs_change *ch, size_t n,
 			   bool sync, const struct dfs_attr *a)
 {
+	bcache_drop(f->ino); /* a kept block list of it is an old one now */
 	if (nblocks > f->cur.n) {
 		struct dfs_block *v = realloc(f->cur.v, (nblocks + 1) * sizeof *v);
 		if (!v)

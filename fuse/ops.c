@@ -10,6 +10,8 @@
  */
 #include "mount.h"
 
+#include "bcache.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +91,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, int to_s
 {
 	if (fs_refuse_read_only(req))
 		return;
+	bcache_drop(ino); /* its kept attributes are about to be old */
 	int rc;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (st->st_size < 0) {
