@@ -277,8 +277,9 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	X(CN_SESSION, 0x82, "session") \
 	/* u64 acked (the last batch applied, 0 at first), on a connection that sent \
 	   CN_SESSION => u64 batch (0: nothing), u32 n, n x (u8 PROTO_INVAL_*, u64 ino, \
-	   [PROTO_INVAL_ENTRY: str name in directory ino]). Held up to a second while \
-	   there is nothing to send. */ \
+	   [PROTO_INVAL_ENTRY: str name in directory ino]), u64 incarnation (random per \
+	   namenode start: when it changes, the mount's holds were lost with the old \
+	   process). Held up to a second while there is nothing to send. */ \
 	X(CN_WATCH, 0x83, "watch") \
 	/* u32 n, n x u64 ino (inodes the session's kernel no longer holds) => - */ \
 	X(CN_FORGET, 0x84, "forget")

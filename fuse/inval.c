@@ -159,7 +159,7 @@ static void *entries_main(void *arg)
 }
 
 /* Applies one CN_WATCH reply; its batch number into *batch. */
-static int apply(const struct buf *rep, uint64_t *batch)
+static int apply(const struct buf *rep, uint64_t *batch, uint64_t *incarnation)
 {
 	struct unpack u;
 	unpack_init(&u, rep->data, rep->len);
@@ -191,6 +191,7 @@ static int apply(const struct buf *rep, uint64_t *batch)
 			break; /* a newer namenode's: nothing known to drop */
 		}
 	}
+	*incarnation = unpack_u64(&u);
 	return unpack_ok(&u) ? 0 : -EPROTO;
 }
 
@@ -216,7 +217,7 @@ static void *inval_main(void *arg)
 	(void)arg;
 	struct dfs_client *c = NULL;
 	bool watched = false; /* c carried a CN_WATCH: the namenode never holds its replies */
-	uint64_t acked = 0;
+	uint64_t acked = 0, incarnation = 0;
 	double last = 0; /* the last CN_WATCH answer (clock_now) */
 	struct buf req = BUF_INIT, rep = BUF_INIT;
 	for (;;) {
@@ -250,10 +251,16 @@ static void *inval_main(void *arg)
 			set_watching(false, "a watch came back late");
 		last = now;
 		watched = true;
-		uint64_t batch;
-		if (apply(&rep, &batch))
+		uint64_t batch, inc;
+		if (apply(&rep, &batch, &inc)) {
 			set_watching(false, "a malformed invalidation");
-		else if (batch)
+			continue;
+		}
+		if (inc != incarnation && fs_inval_watching())
+			set_watching(false, "the namenode restarted or another leads (what it knew "
+					    "this mount holds is gone)");
+		incarnation = inc;
+		if (batch)
 			acked = batch;
 		set_watching(true, NULL);
 	}

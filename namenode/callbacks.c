@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pack.h"
@@ -42,6 +45,8 @@ struct nn_cb {
 	struct hold *t;
 	size_t cap, n; /* cap: a power of two, or 0 */
 	uint64_t sent_total;
+	uint64_t incarnation; /* random, per namenode start: a mount seeing it change lost
+			       * its holds (they lived in the process before) */
 };
 
 static size_t slot_of(const struct nn_cb *cb, uint64_t ino)
@@ -97,7 +102,16 @@ static uint64_t holders(const struct nn_cb *cb, uint64_t ino)
 	return cb->t[i].ino ? cb->t[i].mask : 0;
 }
 
-struct nn_cb *nn_cb_new(void) { return calloc(1, sizeof(struct nn_cb)); }
+struct nn_cb *nn_cb_new(void)
+{
+	struct nn_cb *cb = calloc(1, sizeof *cb);
+	while (cb && !cb->incarnation &&
+	       getrandom(&cb->incarnation, sizeof cb->incarnation, 0) == sizeof cb->incarnation)
+		;
+	if (cb && !cb->incarnation)
+		cb->incarnation = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	return cb;
+}
 
 void nn_cb_free(struct nn_cb *cb)
 {
@@ -251,6 +265,7 @@ bool nn_cb_take_reply(struct nn_cb *cb, int slot, double now, uint64_t *reqid, s
 	pack_u64(p, s->nqueued ? ++s->sent : 0);
 	pack_u32(p, s->nqueued);
 	buf_add(p, s->queue.data, s->queue.len);
+	pack_u64(p, cb->incarnation);
 	cb->sent_total += s->nqueued;
 	s->nqueued = 0;
 	s->overflow = false;

@@ -5,7 +5,7 @@
 # and answers A only once B acknowledged them. A control mount with the same cache
 # and no callbacks (-o nocallbacks) shows what B would see without them. A hung mount
 # (SIGSTOP) delays A's change by at most its lease, and voids its own cache when it
-# wakes.
+# wakes. A namenode restart voids B's cache (the new process knows nothing of it).
 source "$(dirname "$0")/lib.sh"
 [ -c /dev/fuse ] && [ "$(id -u)" = 0 ] || skip "needs root and /dev/fuse"
 MOUNT=1 start_cluster
@@ -60,6 +60,16 @@ check "an rmdir on A: B no longer finds it" bash -c "! stat '$B/d/sub' 2>/dev/nu
 mv "$A/f" "$A/g"
 check "a rename on A: B finds the new name" stat "$B/g"
 check "... and, soon, not the old one" wait_for 5 bash -c "! stat '$B/f' 2>/dev/null"
+
+# a namenode restarted knows nothing of what B holds: B trusts nothing it cached before
+echo y >"$A/r"
+stat "$B/r" >/dev/null
+ons=$(grep -c "cache callbacks: on" "$T/b.log")
+check "kill -9 the namenode" dfs local stop-node namenode --kill
+check "start it again" dfs local start-node namenode
+check "B watches again" wait_for 20 bash -c "[ \$(grep -c 'cache callbacks: on' '$T/b.log') -gt $ons ]"
+chmod 0604 "$A/r"
+same "a chmod after the restart" %a r
 
 # a hung mount delays a change by at most its lease, and trusts nothing when it wakes
 echo x >"$A/h"

@@ -86,8 +86,13 @@ static void reply_words(const struct buf *p, char *out, size_t size, uint64_t *b
 		snprintf(out + l, size - l, "%s%u:%llu%s%s", l ? " " : "", kind,
 			 (unsigned long long)ino, name[0] ? ":" : "", name);
 	}
+	static uint64_t incarnation;
+	uint64_t inc = unpack_u64(&u);
 	ck_assert(unpack_ok(&u));
 	ck_assert_uint_eq(u.left, 0);
+	ck_assert_uint_ne(inc, 0); /* the namenode's, the same in every reply */
+	ck_assert(!incarnation || inc == incarnation);
+	incarnation = inc;
 }
 
 START_TEST(test_invalidations)
