@@ -18,15 +18,15 @@
  * that was silent longer voided its cache); a queue past NN_CB_QUEUE_MAX becomes one
  * PROTO_INVAL_ALL.
  *
- * Holding replies (outside a group): a loop turn's replies to clients (not to
+ * Holding replies: a loop turn's replies to clients (not to
  * datanodes, nor the CN_WATCH answers themselves) leave only once every
  * session with invalidations outstanding acknowledged them (nn_cb_holding), or once
  * such a session has been silent for NN_CB_LEASE_MS -- no CN_WATCH of it arrived for
  * that long. A mount voids its whole attribute cache when its CN_WATCH goes unanswered
  * for less than that (fuse/inval.c), so past the lease it trusts nothing it holds, and
  * the change may be answered. So a change closed on one mount is seen by a stat or an
- * open on another at once. In a namenode group the invalidations are sent, but replies
- * are not held for them yet.
+ * open on another at once. In a namenode group a reply waits for both its entry's
+ * commit and the acknowledgements (conn.c: whichever comes last lets it go).
  *
  * States of a session slot: FREE -> NAMED (a connection sent CN_SESSION; holds inodes)
  * -> WATCHING (its CN_WATCH waits here) -> SENT (the queue went out as the reply; the

@@ -467,13 +467,21 @@ void nn_conn_turn_end(struct nn_server *s)
 		if (!c)
 			continue;
 		c->queued = false;
+		bool cb_wait = hold && !c->cb_watcher && c->dn < 0; /* the mounts' acks (a
+								      * datanode's replies
+								      * tell nothing) */
 		if (unsettled) { /* a group: after the turn's entry (or an earlier) commits */
 			c->wait_tag = unsettled;
 			c->wait_len = c->out.len;
+			if (cb_wait) { /* ... and after the acks: whichever comes last flushes */
+				if (!c->cb_held)
+					s->cb_nheld++;
+				c->cb_held = true;
+				c->cb_len = c->out.len;
+			}
 			continue;
 		}
-		if (hold && !c->cb_watcher && c->dn < 0) { /* after the mounts' acks (a
-							    * datanode's replies tell nothing) */
+		if (cb_wait) {
 			if (!c->cb_held)
 				s->cb_nheld++;
 			c->cb_held = true;
@@ -499,6 +507,12 @@ void nn_conn_settled(struct nn_server *s, uint64_t tag)
 		if (!c->wait_tag || c->wait_tag > tag)
 			continue;
 		c->wait_tag = 0;
+		if (c->cb_held) { /* invalidations are unacknowledged: their release flushes
+				   * it, up to here at least (what came after needs no acks) */
+			if (c->wait_len > c->cb_len)
+				c->cb_len = c->wait_len;
+			continue;
+		}
 		c->safe = c->wait_len;
 		if (c->fd >= 0)
 			conn_flush(s, c); /* may free c, not next */

@@ -115,7 +115,7 @@ bool nn_cb_turn_end(struct nn_server *s)
 		}
 		buf_free(&p);
 	}
-	bool hold = !s->group && nn_cb_holding(s->cb, now);
+	bool hold = nn_cb_holding(s->cb, now);
 	if (!hold && s->cb_nheld)
 		release_held(s);
 	return hold;

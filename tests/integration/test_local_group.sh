@@ -19,11 +19,29 @@ roles() { dfs local status --json | json '" ".join(sorted(n["role"] for n in d["
 head -c 2000000 /dev/urandom >"$T/data"
 check "put through the group" dfs put "$T/data" /data
 check "write through the mount" cp "$T/data" "$M/viamount"
+# a second mount caching attributes 60 s sees the first one's changes at once (cache
+# callbacks through the group), also after a failover
+B=$T/b
+mkdir -p "$B"
+dfs-fuse --dir "$DFS_DIR" --log "$T/b.log" -o attr_timeout=60 "$B"
+check "a second mount with callbacks" wait_for 20 grep -q "cache callbacks: on" "$T/b.log"
+stat "$B/viamount" >/dev/null
+chmod 0600 "$M/viamount"
+[ "$(stat -c %a "$B/viamount")" = 600 ] && ok "a chmod on one mount is seen on the other at once" ||
+	fail "the other mount says $(stat -c %a "$B/viamount")"
 leader=$(dfs local status --json | json 'd["namenode"]["id"]')
 check "stop the leader ($leader) with --kill" dfs local stop-node "$leader" --kill -q
 check "the tool reads on under the next leader" bash -c "dfs cat /data | cmp - '$T/data'"
 check "the mount reads on" cmp "$T/data" "$M/viamount"
 check "the mount writes on" bash -c "cp '$T/data' '$M/after' && cmp '$T/data' '$M/after'"
+check "the second mount watches the new leader" wait_for 20 bash -c \
+	"[ \$(grep -c 'cache callbacks: on' '$T/b.log') -ge 2 ]"
+chmod 0640 "$M/viamount"
+[ "$(stat -c %a "$B/viamount")" = 640 ] && ok "... and after the failover" ||
+	fail "after the failover the other mount says $(stat -c %a "$B/viamount")"
+bpid=$(pgrep -f "dfs-fuse.* $B\$" | head -1)
+fusermount3 -u "$B"
+check "the second mount's dfs-fuse exits" wait_for 10 bash -c "! kill -0 ${bpid:-999999999} 2>/dev/null"
 new=$(dfs local status --json | json 'd["namenode"]["id"]')
 [ "$new" != "$leader" ] && ok "$new leads now" || fail "the leader is still $new"
 [ "$(dfs local status --json | json '[n["role"] for n in d["namenodes"] if n["id"] == "'"$leader"'"][0]')" = down ] &&
