@@ -272,6 +272,11 @@ int dfs_mkdir_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t 
 int dfs_create_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t mode,
 		  uint8_t flags, uint16_t replication, uint64_t block_size, uint32_t uid,
 		  uint32_t gid, struct dfs_attr *out, struct dfs_attr *dir_after);
+/* CN_RECREATE: a deferred create (PROTO_CREATE_DEFER) the namenode lost, made again with
+ * its inode number ino. */
+int dfs_recreate(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
+		 uint32_t mode, uint16_t replication, uint64_t block_size, uint32_t uid,
+		 uint32_t gid, struct dfs_attr *out);
 int dfs_mknod_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t type,
 		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out,
 		 struct dfs_attr *dir_after);

@@ -497,6 +497,19 @@ int dfs_create_at(struct dfs_client *c, uint64_t dir, const char *name, uint32_t
 	return call_new_inode(c, PROTO_CN_CREATE_AT, &req, uid, gid, out, dir_after);
 }
 
+int dfs_recreate(struct dfs_client *c, uint64_t ino, uint64_t dir, const char *name,
+		 uint32_t mode, uint16_t replication, uint64_t block_size, uint32_t uid,
+		 uint32_t gid, struct dfs_attr *out)
+{
+	struct buf req = BUF_INIT;
+	pack_u64(&req, ino);
+	pack_at(&req, dir, name);
+	pack_u32(&req, mode);
+	pack_u16(&req, replication);
+	pack_u64(&req, block_size);
+	return call_new_inode(c, PROTO_CN_RECREATE, &req, uid, gid, out, NULL);
+}
+
 int dfs_mknod_at(struct dfs_client *c, uint64_t dir, const char *name, uint8_t type,
 		 uint32_t mode, uint32_t rdev, uint32_t uid, uint32_t gid, struct dfs_attr *out,
 		 struct dfs_attr *dir_after)

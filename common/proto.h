@@ -282,7 +282,13 @@ enum proto_role { PROTO_ROLE_CLIENT = 1, PROTO_ROLE_DATANODE = 2, PROTO_ROLE_NAM
 	   process). Held up to a second while there is nothing to send. */ \
 	X(CN_WATCH, 0x83, "watch") \
 	/* u32 n, n x u64 ino (inodes the session's kernel no longer holds) => - */ \
-	X(CN_FORGET, 0x84, "forget")
+	X(CN_FORGET, 0x84, "forget") \
+	/* u64 ino, at, u32 mode, u16 replication (0 = inherit), u64 block size [ids] => \
+	   attr. A deferred create this caller was answered with (PROTO_CREATE_DEFER), \
+	   made again because the namenode lost it (a restart, a failover): inode ino is \
+	   there afterwards, still deferred, unless the name was taken since (EEXIST) or \
+	   the number is not one an earlier namenode handed out (ENOENT) */ \
+	X(CN_RECREATE, 0x85, "recreate")
 
 /* datanode -> namenode, on the datanode's one long-lived connection. */
 #define PROTO_DN_MESSAGES(X) \

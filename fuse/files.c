@@ -117,7 +117,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		if (!rc && !(rc = open_blocks(&b, fi, false)) && (rc = open_trunc(fi)))
 			ofile_put(handle(fi));
 	} else if (!rc && !(rc = open_blocks(&b, fi, true))) {
-		ofile_mark_unsaved(handle(fi));
+		ofile_mark_unsaved(handle(fi), parent, name, mode & 07777, uid, gid);
 	}
 	dfs_blocks_free(&b);
 	if (rc) {

@@ -53,8 +53,16 @@ struct ofile {
 	size_t nsynced;
 	struct dfs_client *kept; /* unlinked while open: reclaim there at the last close */
 	/* created here and perhaps not written by the namenode yet (PROTO_CREATE_DEFER):
-	 * the first flush commits it even when nothing was written */
+	 * the first flush commits it even when nothing was written, and makes the create
+	 * again (dfs_recreate) if the namenode lost it meanwhile */
 	bool unsaved;
+	struct ofile_create *made; /* that create, while unsaved */
+};
+
+struct ofile_create {
+	uint64_t dir;
+	uint32_t mode, uid, gid;
+	char name[];
 };
 
 #define NBUCKETS 1024
@@ -270,6 +278,7 @@ void ofile_put(struct ofile *f)
 		drop_dirty(f, 0);
 	free(f->dirty);
 	free(f->synced);
+	free(f->made);
 	dfs_blocks_free(&f->cur);
 	pthread_rwlock_destroy(&f->lock);
 	free(f);
@@ -613,7 +622,33 @@ static int sync_committed(struct ofile *f)
 	return rc;
 }
 
+static int flush_once(struct ofile *f, bool sync);
+
+/* A flush that the namenode's loss of the file's deferred create failed (a restart or
+ * failover between the create and this first commit: the block, or the update, names
+ * an inode it does not know) makes the create again, with the same inode number, and
+ * flushes once more. */
 static int flush_locked(struct ofile *f, bool sync)
+{
+	int rc = flush_once(f, sync);
+	if (!rc || !f->unsaved || !f->made || (rc != -ENOENT && rc != -EINVAL && rc != -ESTALE))
+		return rc;
+	struct dfs_attr a;
+	int rrc = dfs_recreate(f->c, f->ino, f->made->dir, f->made->name, f->made->mode,
+			       f->cur.attr.replication, f->cur.attr.block_size, f->made->uid,
+			       f->made->gid, &a);
+	if (rrc) {
+		log_error("inode %llu: the namenode lost its create, and making it again failed: "
+			  "%s", (unsigned long long)f->ino, dfs_errmsg()[0] ? dfs_errmsg()
+									: strerror(-rrc));
+		return rc;
+	}
+	log_warn("inode %llu: the namenode lost its create (a restart or failover): made it "
+		 "again as '%s'", (unsigned long long)f->ino, f->made->name);
+	return flush_once(f, sync);
+}
+
+static int flush_once(struct ofile *f, bool sync)
 {
 	if (!has_changes(f) && !f->unsaved) {
 		__atomic_store_n(&f->unflushed, false, __ATOMIC_RELAXED);
@@ -667,8 +702,11 @@ static int flush_locked(struct ofile *f, bool sync)
 			log_error("inode %llu: committing %zu changed blocks failed: %s",
 				  (unsigned long long)f->ino, n, dfs_errmsg());
 	}
-	if (!rc)
+	if (!rc) {
 		f->unsaved = false;
+		free(f->made);
+		f->made = NULL;
+	}
 	if (!rc)
 		rc = apply_committed(f, nblocks, ch, n, sync, &a);
 	free_changes(ch, n + 1);
@@ -682,10 +720,18 @@ static int flush_locked(struct ofile *f, bool sync)
 	return rc;
 }
 
-void ofile_mark_unsaved(struct ofile *f)
+void ofile_mark_unsaved(struct ofile *f, uint64_t dir, const char *name, uint32_t mode,
+			uint32_t uid, uint32_t gid)
 {
+	struct ofile_create *m = malloc(sizeof *m + strlen(name) + 1);
+	if (m) {
+		*m = (struct ofile_create){dir, mode, uid, gid};
+		strcpy(m->name, name);
+	}
 	pthread_rwlock_wrlock(&f->lock);
 	f->unsaved = true;
+	free(f->made);
+	f->made = m; /* without memory a lost create is not made again: the close fails */
 	pthread_rwlock_unlock(&f->lock);
 }
 

@@ -52,10 +52,12 @@ int ofile_truncate(struct ofile *f, uint64_t size);
  * (fsync) every block of the file is on the datanodes' disks too, not just in their
  * memory (close). */
 int ofile_flush(struct ofile *f, bool sync);
-/* The file was just created with PROTO_CREATE_DEFER: the namenode may hold it unwritten
- * until its first update, so the first flush sends one even with nothing to store
- * (a create-and-close is durable when close returns). */
-void ofile_mark_unsaved(struct ofile *f);
+/* The file was just created with PROTO_CREATE_DEFER, as name in directory dir: the
+ * namenode may hold it unwritten until its first update, so the first flush sends one
+ * even with nothing to store (a create-and-close is durable when close returns), and
+ * makes the create again (CN_RECREATE) if a restarted namenode lost it. */
+void ofile_mark_unsaved(struct ofile *f, uint64_t dir, const char *name, uint32_t mode,
+			uint32_t uid, uint32_t gid);
 /* Flushes inode ino when this mount has it open (before a call that must follow the
  * data, such as setting its times). */
 int ofile_flush_ino(uint64_t ino);

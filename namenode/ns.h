@@ -196,6 +196,14 @@ int nn_ns_create_at(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t m
 int nn_ns_create_deferred(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
 			  uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
 			  uint64_t owner, struct nn_attr *out);
+/* CN_RECREATE: inode ino, deferred by an earlier namenode (a number below this one's
+ * first), defers again at (dir, name) as nn_ns_create_deferred would (its times now).
+ * 0 also when ino is there already, deferred or written (out gets it); -ENOENT when
+ * ino is this namenode's own to hand out (then it was deleted, or its creator went
+ * away), -EEXIST when the name is taken. */
+int nn_ns_redefer(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name, uint32_t mode,
+		  uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
+		  uint64_t owner, struct nn_attr *out);
 /* Directory d's times as writing the deferred file a moves them: to a's creation time,
  * unless d changed after it. */
 void nn_ns_defer_touch_dir(struct nn_attr *d, const struct nn_attr *a);

@@ -104,9 +104,35 @@ int nn_ns_defer_dir(struct nn_ns *ns, uint64_t dir)
 	return rc;
 }
 
+/* The checks of a deferred create at (dir, name) and the new file's attributes in *a
+ * (numbered ino, or from the counter when 0). */
+static int defer_one(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name,
+		     uint32_t mode, uint16_t replication, uint64_t block_size, uint32_t uid,
+		     uint32_t gid, uint64_t owner, struct nn_attr *out);
+
 int nn_ns_create_deferred(struct nn_ns *ns, uint64_t dir, const char *name, uint32_t mode,
 			  uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
 			  uint64_t owner, struct nn_attr *out)
+{
+	return defer_one(ns, 0, dir, name, mode, replication, block_size, uid, gid, owner, out);
+}
+
+int nn_ns_redefer(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name, uint32_t mode,
+		  uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
+		  uint64_t owner, struct nn_attr *out)
+{
+	if (!nn_ns_peek_ino(ns, ino, out))
+		return 0; /* not lost after all */
+	if (!ino || ino >= ns->first_ino)
+		return -ENOENT;
+	int rc = defer_one(ns, ino, dir, name, mode, replication, block_size, uid, gid, owner,
+			   out);
+	return rc == -EAGAIN ? -EEXIST : rc;
+}
+
+static int defer_one(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name,
+		     uint32_t mode, uint16_t replication, uint64_t block_size, uint32_t uid,
+		     uint32_t gid, uint64_t owner, struct nn_attr *out)
 {
 	if (ns->ndeferred >= NN_DEFER_MAX || replication > PROTO_REPL_MAX)
 		return -EAGAIN;
@@ -127,7 +153,12 @@ int nn_ns_create_deferred(struct nn_ns *ns, uint64_t dir, const char *name, uint
 		return -ENOMEM;
 	}
 	struct nn_attr a;
+	uint64_t next = ns->next_ino;
 	nn_ns_init_child(ns, &a, PROTO_T_FILE, mode, uid, gid, nn_ns_now());
+	if (ino) { /* made again: its own number, the counter untouched */
+		a.ino = ino;
+		ns->next_ino = next;
+	}
 	a.replication = replication		 ? replication
 			: sl->dir.replication ? sl->dir.replication
 					      : ns->defaults.replication;

@@ -99,6 +99,7 @@ struct nn_ns {
 	 * end of the range (ceil_*), so most allocations need no write, and after a
 	 * restart allocation resumes past anything that may have been handed out */
 	uint64_t ceil_ino, ceil_block, ceil_gs;
+	uint64_t first_ino; /* next_ino when opened: numbers below were handed out before */
 	uint64_t nfiles, nblocks;
 	struct nn_ns_defaults defaults;
 	/* what commits changed, while tracking is on (nn_ns_track) */

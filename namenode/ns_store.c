@@ -500,7 +500,7 @@ int nn_ns_refresh(struct nn_ns *ns)
 		buf_free(&v);
 		return -EIO;
 	}
-	ns->next_ino = ns->ceil_ino = be64_get((uint8_t *)v.data);
+	ns->next_ino = ns->ceil_ino = ns->first_ino = be64_get((uint8_t *)v.data);
 	ns->next_block = ns->ceil_block = be64_get((uint8_t *)v.data + 8);
 	ns->next_gs = ns->ceil_gs = be64_get((uint8_t *)v.data + 16);
 	buf_free(&v);

@@ -146,6 +146,38 @@ void nn_op_create_at(struct nn_server *s, struct nn_conn *c, const struct proto_
 	nn_create_reply(s, c, h, NULL, at.dir, at.name, &r);
 }
 
+void nn_op_recreate(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
+		    struct unpack *u)
+{
+	uint64_t ino = unpack_u64(u);
+	struct at at;
+	if (!add_request(s, c, h, u, &at))
+		return;
+	uint32_t mode = unpack_u32(u), uid, gid;
+	uint16_t repl = unpack_u16(u);
+	uint64_t bs = unpack_u64(u);
+	nn_new_owner(c, u, &uid, &gid);
+	if (nn_malformed(s, c, h, u))
+		return;
+	if (repl > PROTO_REPL_MAX)
+		return nn_reply_err(s, c, h, -EINVAL, "replication %u is out of range", repl);
+	struct nn_attr *a = malloc(sizeof *a);
+	if (!a)
+		return nn_reply_err(s, c, h, -ENOMEM, NULL);
+	int rc = nn_ns_redefer(s->ns, ino, at.dir, at.name, mode, repl, bs, uid, gid, c->id, a);
+	s->rc_skip = true; /* dropped with c, like the create it makes again */
+	if (rc)
+		nn_reply_err(s, c, h, rc, rc == -ENOENT ? "this namenode handed that inode out "
+				"and it is gone: deleted, or its creator went away" :
+				rc == -EEXIST ? "the name was taken meanwhile" : NULL);
+	else
+		nn_reply_attr(s, c, h, a);
+	if (!rc)
+		log_info("inode %llu: a create the namenode lost made again at '%s' in %llu",
+			 (unsigned long long)ino, at.name, (unsigned long long)at.dir);
+	free(a);
+}
+
 void nn_op_mknod_at(struct nn_server *s, struct nn_conn *c, const struct proto_hdr *h,
 		    struct unpack *u)
 {

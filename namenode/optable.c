@@ -108,6 +108,7 @@ static const struct nn_op ops[] = {
 	OP(PROTO_CN_SESSION, nn_op_session, NN_OP_SAFE_OK),
 	OP(PROTO_CN_WATCH, nn_op_watch, NN_OP_SAFE_OK),
 	OP(PROTO_CN_FORGET, nn_op_forget, NN_OP_SAFE_OK),
+	OP(PROTO_CN_RECREATE, nn_op_recreate, NN_OP_MUTATES),
 	/* jobs (op_jobs.c) */
 	OP(PROTO_CN_JOB_SUBMIT, nn_op_job_submit, NN_OP_MUTATES),
 	OP(PROTO_CN_JOB_STATUS, nn_op_job_status, NN_OP_READS),

@@ -368,7 +368,7 @@ nn_op_fn nn_op_setxattr, nn_op_getxattr, nn_op_listxattr, nn_op_removexattr, nn_
 /* op_inode.c */
 nn_op_fn nn_op_lookup, nn_op_getattr, nn_op_readlink_ino, nn_op_setattr_ino, nn_op_mkdir_at,
 	nn_op_create_at, nn_op_mknod_at, nn_op_symlink_at, nn_op_link_at, nn_op_unlink_at,
-	nn_op_rename_at, nn_op_readdir, nn_op_reclaim;
+	nn_op_rename_at, nn_op_readdir, nn_op_reclaim, nn_op_recreate;
 /* conn.c: writes what of c->out is safe (c may be freed: a closing connection). */
 void nn_conn_flush(struct nn_server *s, struct nn_conn *c);
 /* op_callbacks.c */

@@ -148,6 +148,35 @@ START_TEST(test_forgotten_with_owner_and_restart)
 }
 END_TEST
 
+START_TEST(test_made_again_after_restart)
+{
+	struct nn_attr d = mkdir_ok("/d"), a;
+	struct nn_attr lost = defer_ok(d.ino, "lost", 1), taken = defer_ok(d.ino, "taken", 1);
+	struct nn_attr mine = defer_ok(d.ino, "mine", 1);
+	/* not lost: there already */
+	ck_assert_int_eq(nn_ns_redefer(ns, mine.ino, d.ino, "mine", 0640, 0, 0, 0, 0, 1, &a), 0);
+	ck_assert_uint_eq(a.ino, mine.ino);
+	reopen(); /* a restart forgets all three */
+	ck_assert_int_eq(nn_ns_redefer(ns, lost.ino, d.ino, "lost", 0640, 2, 0, 1000, 1001, 5, &a),
+			 0);
+	ck_assert_uint_eq(a.ino, lost.ino);
+	ck_assert_uint_eq(a.replication, 2);
+	ck_assert_uint_eq(nn_ns_deferred(ns), 1);
+	ck_assert_uint_eq(stat_ok("/d/lost").ino, lost.ino); /* observed: written */
+	create_ok("/d/taken"); /* someone else took the name meanwhile */
+	ck_assert_int_eq(nn_ns_redefer(ns, taken.ino, d.ino, "taken", 0640, 0, 0, 0, 0, 5, &a),
+			 -EEXIST);
+	/* numbers this namenode hands out are not made again: gone means gone */
+	struct nn_attr fresh = defer_ok(d.ino, "fresh", 6);
+	nn_ns_defer_drop(ns, 6);
+	ck_assert_int_eq(nn_ns_redefer(ns, fresh.ino, d.ino, "fresh", 0640, 0, 0, 0, 0, 5, &a),
+			 -ENOENT);
+	ck_assert_int_eq(nn_ns_redefer(ns, 0, d.ino, "zero", 0640, 0, 0, 0, 0, 5, &a), -ENOENT);
+	/* and later files keep numbering past all of them */
+	ck_assert_uint_gt(create_ok("/d/after").ino, fresh.ino);
+}
+END_TEST
+
 START_TEST(test_directory_times)
 {
 	struct nn_attr d = mkdir_ok("/d"), a;
@@ -176,5 +205,6 @@ int main(void)
 	return nstest_main("ns_defer", UNIT_TESTS(
 		test_written_when_its_inode_is_read,
 		test_written_when_its_name_or_directory_is_read, test_refused,
-		test_forgotten_with_owner_and_restart, test_directory_times));
+		test_forgotten_with_owner_and_restart, test_made_again_after_restart,
+		test_directory_times));
 }
