@@ -150,6 +150,7 @@ static int opt_regex(void *o, const char *arg) { return set_filter(o, JOB_FILTER
 
 int cmd_run(int argc, char **argv)
 {
+	struct buf bounds = BUF_INIT; /* range bounds (s.bounds points in) */
 	struct job_spec s = {0};
 	char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
 	struct buf out = BUF_INIT;
@@ -234,7 +235,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	struct dfs_client *c = cli_connect();
-	struct buf req = BUF_INIT, rep = BUF_INIT, bounds = BUF_INIT;
+	struct buf req = BUF_INIT, rep = BUF_INIT;
 	if (s.partitioner == MR_PART_RANGE) {
 		if (sample_bounds(c, &s, &bounds, &err)) {
 			cli_error(NULL, "%s", err.data);
@@ -245,10 +246,12 @@ int cmd_run(int argc, char **argv)
 		}
 		s.bounds = bounds.data;
 	}
-	job_spec_pack(&req, &s);
-	buf_free(&bounds);
-	int rc = dfs_call(c, PROTO_CN_JOB_SUBMIT, &req, &rep);
+	int resubmits = 0;
 	char id[JOB_ID_MAX + 1] = "";
+	int rc;
+submit:
+	job_spec_pack(&req, &s);
+	rc = dfs_call(c, PROTO_CN_JOB_SUBMIT, &req, &rep);
 	if (!rc) {
 		struct unpack u;
 		unpack_init(&u, rep.data, rep.len);
@@ -274,6 +277,17 @@ int cmd_run(int argc, char **argv)
 	struct job_info info = {0};
 	for (;;) {
 		rc = job_status(c, id, tty ? 250 : 5000, &info);
+		if (rc == -ENOENT && resubmits < 3) {
+			/* jobs live in the namenode that runs them: one that restarted, or a
+			 * group's new leader, never heard of this one. Its output is ours (the
+			 * submit refused an existing one), so it is run again over it. */
+			resubmits++;
+			if (!cli_g.quiet)
+				fprintf(stderr, "%s%s: lost with its namenode (a restart or a failover): "
+					"submitting it again\n", tty ? "\r\033[K" : "", id);
+			s.flags |= JOB_F_OVERWRITE;
+			goto submit;
+		}
 		if (rc)
 			break;
 		if (info.state != JOB_RUNNING)
@@ -300,6 +314,7 @@ int cmd_run(int argc, char **argv)
 	}
 	job_info_free(&info);
 out:
+	buf_free(&bounds); /* (s.bounds points into it until here: a resubmit packs it) */
 	for (uint32_t i = 0; i < s.ninputs; i++)
 		buf_free(&paths[i]);
 	free(paths);
