@@ -200,7 +200,9 @@ int nn_ns_create_deferred(struct nn_ns *ns, uint64_t dir, const char *name, uint
  * first), defers again at (dir, name) as nn_ns_create_deferred would (its times now).
  * 0 also when ino is there already, deferred or written (out gets it); -ENOENT when
  * ino is this namenode's own to hand out (then it was deleted, or its creator went
- * away), -EEXIST when the name is taken. */
+ * away), -EEXIST when the name is taken. One window is left: a deferred file that an
+ * observer wrote and then deleted under the earlier namenode, just before it died, is
+ * made again by its writer's close (the number alone cannot tell it from a lost one). */
 int nn_ns_redefer(struct nn_ns *ns, uint64_t ino, uint64_t dir, const char *name, uint32_t mode,
 		  uint16_t replication, uint64_t block_size, uint32_t uid, uint32_t gid,
 		  uint64_t owner, struct nn_attr *out);
