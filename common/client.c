@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -385,6 +386,14 @@ static int reconnect(struct dfs_client *c)
 
 void dfs_set_reconnect(struct dfs_client *c, bool on) { c->reconnect = on; }
 
+void dfs_interrupt(struct dfs_client *c)
+{
+	__atomic_store_n(&c->cancelled, 1, __ATOMIC_RELEASE);
+	int fd = __atomic_load_n(&c->fd, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR); /* a call waiting on it returns now */
+}
+
 /* Takes the leader's address out of a NOT_LEADER reply into c->leader ("" while the
  * group has none: an election is under way). */
 static void note_leader(struct dfs_client *c, const struct buf *rep)
@@ -418,6 +427,10 @@ int client_call(struct dfs_client *c, uint16_t type, const struct buf *req, stru
 		id = c->reqid = c->idbase | 1; /* 0 is never used */
 	bool later = false; /* the last reply said: again, shortly */
 	for (int attempt = 0;; attempt++) {
+		if (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE)) {
+			rc = -ECANCELED;
+			break;
+		}
 		bool was_open = c->fd >= 0;
 		/* the first retry goes at once (to the leader a follower named, or to a new
 		 * connection), later ones after a growing pause: an election, or a

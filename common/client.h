@@ -164,6 +164,9 @@ int dfs_getlk(struct dfs_client *c, uint64_t ino, uint64_t owner, const struct d
 /* After a broken connection, the next call opens a new one instead of failing
  * (for long-lived clients such as the mount; off by default). */
 void dfs_set_reconnect(struct dfs_client *c, bool on);
+/* From another thread: the call c is in (a long poll, say) ends now, and every later
+ * one fails at once, with ECANCELED. c stays to be closed by its owner. */
+void dfs_interrupt(struct dfs_client *c);
 
 /*
  * Copy-on-write of whole blocks (random writes): dfs_put_block stores data as a new

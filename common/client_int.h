@@ -40,6 +40,7 @@ struct dfs_client {
 	bool reconnect; /* open a new connection when the old one broke */
 	int cur;        /* index in opts.namenode's list of the namenode fd is open to */
 	char leader[PROTO_ADDR_MAX + 1]; /* a NOT_LEADER reply's hint, tried first; or "" */
+	int cancelled; /* dfs_interrupt: calls fail with ECANCELED (atomic) */
 };
 
 /* A call id (namenode/retrycache.h): a random 40-bit client id, then a 24-bit call

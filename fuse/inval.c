@@ -52,6 +52,7 @@ static struct {
 	pthread_cond_t cond;
 	pthread_t thread, entries_thread;
 	bool running, stop;
+	struct dfs_client *c; /* the watch's connection, for fs_inval_stop to interrupt */
 	struct dfs_client_opts co;
 	bool watching; /* read by every worker (fs_attr_timeout) */
 	uint64_t *forgot;
@@ -212,6 +213,23 @@ static void send_forgets(struct dfs_client *c)
 	buf_free(&rep);
 }
 
+/* Waits ms, or less when the mount stops. */
+static void pause_ms(int ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&iv.lock);
+	if (!iv.stop)
+		pthread_cond_timedwait(&iv.cond, &iv.lock, &t);
+	pthread_mutex_unlock(&iv.lock);
+}
+
 static void *inval_main(void *arg)
 {
 	(void)arg;
@@ -229,9 +247,14 @@ static void *inval_main(void *arg)
 		if (!c && dfs_connect(&iv.co, &c)) {
 			c = NULL;
 			set_watching(false, "no namenode connection");
-			usleep(500000);
+			pause_ms(500);
 			continue;
 		}
+		pthread_mutex_lock(&iv.lock);
+		iv.c = c;
+		if (iv.stop)
+			dfs_interrupt(c); /* stopped while it connected */
+		pthread_mutex_unlock(&iv.lock);
 		if (watched)
 			send_forgets(c);
 		buf_reset(&req);
@@ -239,12 +262,17 @@ static void *inval_main(void *arg)
 		int rc = dfs_call(c, PROTO_CN_WATCH, &req, &rep);
 		double now = clock_now();
 		if (rc) {
+			if (rc == -ECANCELED)
+				break; /* stopping */
 			set_watching(false, dfs_errmsg()[0] ? dfs_errmsg() : strerror(-rc));
+			pthread_mutex_lock(&iv.lock);
+			iv.c = NULL;
+			pthread_mutex_unlock(&iv.lock);
 			dfs_close(c); /* a new connection names the session again */
 			c = NULL;
 			watched = false;
 			if (rc == -EINVAL || rc == -EBUSY || rc == -ENOSYS)
-				usleep(2000000); /* no callbacks there: ask again now and then */
+				pause_ms(2000); /* no callbacks there: ask again now and then */
 			continue;
 		}
 		if (fs_inval_watching() && now - last > INVAL_TRUST_MS / 1000.0)
@@ -264,6 +292,9 @@ static void *inval_main(void *arg)
 			acked = batch;
 		set_watching(true, NULL);
 	}
+	pthread_mutex_lock(&iv.lock);
+	iv.c = NULL;
+	pthread_mutex_unlock(&iv.lock);
 	dfs_close(c);
 	buf_free(&req);
 	buf_free(&rep);
@@ -293,22 +324,19 @@ void fs_inval_stop(void)
 	bool was = iv.running;
 	iv.stop = true;
 	iv.running = false;
+	if (iv.c)
+		dfs_interrupt(iv.c); /* its long poll ends now */
 	pthread_cond_broadcast(&iv.cond);
 	pthread_mutex_unlock(&iv.lock);
 	if (!was)
 		return;
 	pthread_join(iv.entries_thread, NULL);
-	/* the watch may be waiting on the namenode (up to INVAL_TRUST_MS): an unmount does
-	 * not wait for it, the process's exit ends it */
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_nsec += 100000000;
-	if (t.tv_nsec >= 1000000000) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000;
-	}
-	if (iv.thread && pthread_timedjoin_np(iv.thread, NULL, &t))
-		pthread_detach(iv.thread);
+	if (iv.thread)
+		pthread_join(iv.thread, NULL);
+	free(iv.forgot);
+	free(iv.ent);
+	iv.forgot = NULL;
+	iv.ent = NULL;
 }
 
 uint64_t fs_inval_session(void)
