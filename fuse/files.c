@@ -71,12 +71,13 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* one call: fresh attributes (close-to-open) and the block list -- or none, when
 	 * the cache callbacks vouch for what an earlier open fetched (bcache.h) */
 	struct dfs_blocks b;
-	bool reading = !rc && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
-	uint64_t epoch = bcache_epoch(ino);
-	bool kept = reading && fs_inval_watching() && bcache_get(ino, &b);
+	bool reading = !rc && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC) &&
+		       fs_inval_watching();
+	uint64_t epoch = reading ? bcache_epoch(ino) : 0;
+	bool kept = reading && bcache_get(ino, &b);
 	log_debug("open %llu: %s", (unsigned long long)ino, kept ? "kept block list" : "asks");
 	if (!rc && (kept || !(rc = dfs_file_blocks(fs_conn(), ino, 0, 0, &b)))) {
-		if (reading && !kept && fs_inval_watching())
+		if (reading && !kept)
 			bcache_put(&b, epoch);
 		rc = open_blocks(&b, fi, false);
 		dfs_blocks_free(&b);

@@ -33,7 +33,10 @@ same() { # same WHAT FORMAT PATH: the stat FORMAT of PATH on A and on B agree
 }
 echo "one and more" >"$A/f"
 same "a write closed on A: the size" %s f
-check "... and the bytes (B's kept block list of it was dropped)" bash -c \
+# (this passes even without bcache's drop on invalidation: the read path fetches the
+# new block list on its own once the old block is gone; the drop keeps a kept list
+# from being used at all)
+check "... and the bytes" bash -c \
 	"[ \"\$(cat '$B/f')\" = 'one and more' ]"
 [ "$(stat -c %s "$C/f")" = 4 ] && ok "(the control mount still says 4 bytes: its cache)" ||
 	fail "the control mount saw the new size: the check above proves nothing"
