@@ -26,7 +26,11 @@ for t in "${tests[@]}"; do
 	echo "=== $t"
 	start=$(date +%s)
 	before=$(daemons)
-	timeout 600 bash "$t"
+	# (kept, so that a failure's lines are printed again at the end, where a CI log cut
+	# short in the middle still shows them)
+	out="$DFS_TEST_ROOT/$(echo "$t" | tr / _).out"
+	# (not a pipe into tee: a daemon a test left running would hold the pipe open)
+	timeout 600 bash "$t" > >(tee "$out") 2>&1
 	rc=$?
 	result=pass
 	[ $rc -ne 0 ] && result=fail
@@ -52,6 +56,13 @@ for t in "${tests[@]}"; do
 	echo "--- $t took $(( $(date +%s) - start ))s"
 done
 [ $skipped -gt 0 ] && echo "skipped: ${skipped_names[*]}"
+for t in "${failed_names[@]}"; do
+	out="$DFS_TEST_ROOT/$(echo "$t" | tr / _).out"
+	echo "=== again, what failed in $t:"
+	grep -E '^(FAIL|FAILED|SKIP)' "$out" | head -20
+	echo "--- its last 60 lines:"
+	tail -n 60 "$out"
+done
 [ $failed -gt 0 ] && echo "failed: ${failed_names[*]}"
 echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
