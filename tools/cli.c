@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "proto.h"
 
 struct cli_global cli_g;
@@ -58,15 +59,45 @@ void cli_locate(struct dfs_client_opts *o)
 	o->gid = (uint32_t)getgid();
 }
 
+#define CLI_CONNECT_WAIT 20.0 /* seconds: see cli_connect */
+
 struct dfs_client *cli_connect(void)
 {
 	struct dfs_client_opts o;
 	struct buf err = BUF_INIT;
 	cli_locate(&o);
 	struct dfs_client *c;
-	if (dfs_connect(&o, &c)) {
-		cli_error(NULL, "%s", dfs_errmsg());
-		exit(1);
+	/* A namenode that does not answer yet (restarting, failing over, just started) is
+	 * waited for, as a call already connected waits for one that restarts: up to
+	 * $DFS_CONNECT_WAIT seconds (default 20; 0 fails at once), with one note on
+	 * standard error after the first second. A refusal that says something (a wrong
+	 * key, TLS) fails at once. */
+	const char *env = getenv("DFS_CONNECT_WAIT");
+	char *end = NULL;
+	double wait = env && *env ? strtod(env, &end) : CLI_CONNECT_WAIT;
+	if (env && *env && (*end || wait < 0)) {
+		cli_error(NULL, "DFS_CONNECT_WAIT is '%s', not a number of seconds", env);
+		exit(2);
+	}
+	double start = clock_now();
+	bool said = false;
+	for (;;) {
+		int rc = dfs_connect(&o, &c);
+		if (!rc)
+			break;
+		bool down = rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EHOSTUNREACH ||
+			    rc == -ECONNRESET || rc == -EPIPE || rc == -ENETUNREACH;
+		double waited = clock_now() - start;
+		if (!down || waited >= wait) {
+			cli_error(NULL, "%s%s", dfs_errmsg(),
+				  said ? " (gave up after waiting for it)" : "");
+			exit(1);
+		}
+		if (!said && waited >= 1) {
+			fprintf(stderr, "dfs: waiting for the namenode (%s)\n", dfs_errmsg());
+			said = true;
+		}
+		usleep(200000);
 	}
 	buf_free(&err);
 	/* a namenode restarted or replaced under a command: the call waits for it (about
